@@ -1,0 +1,23 @@
+"""Production: every secret from the environment, PostgreSQL, Redis, HTTPS."""
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F401,F403
+from .base import env
+
+DEBUG = False
+for _name in ("SECRET_KEY", "PII_HASH_KEY"):
+    if not globals()[_name]:
+        raise ImproperlyConfigured(f"{_name} must be set in the environment")
+if not PII_ENCRYPTION_KEYS:  # noqa: F405
+    raise ImproperlyConfigured("PII_ENCRYPTION_KEYS must be set in the environment")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)  # noqa: F405

@@ -1,0 +1,24 @@
+"""The test suite: PostgreSQL from DATABASE_URL (CI), SQLite otherwise; fast hashing; eager tasks."""
+from .base import *  # noqa: F401,F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = SECRET_KEY or "test-only-secret-key"  # noqa: F405
+PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or ["dGVzdC1vbmx5LXBpaS1rZXktMzItYnl0ZXMtbG9uZyE="]  # noqa: F405
+PII_HASH_KEY = PII_HASH_KEY or "test-only-pii-hash-key"  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["*"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+REST_FRAMEWORK = {**REST_FRAMEWORK}  # noqa: F405
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+    "anon": "100000/min",
+    "user": "100000/min",
+    "login": env.str("THROTTLE_LOGIN", default="1000/min"),
+}

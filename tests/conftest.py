@@ -1,0 +1,59 @@
+"""Suite-wide fixtures. Under CI=true a missing PostgreSQL fails the run instead of silently using SQLite."""
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from sponsorship.models import Role
+from tests import factories
+
+
+def pytest_configure(config):
+    if os.environ.get("CI", "").lower() == "true":
+        url = os.environ.get("DATABASE_URL", "")
+        if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
+            raise pytest.UsageError("CI=true requires DATABASE_URL pointing at PostgreSQL")
+        if not os.environ.get("REDIS_TEST_URL"):
+            raise pytest.UsageError("CI=true requires REDIS_TEST_URL (Redis for broker and outage tests)")
+
+
+@pytest.fixture
+def regency(db):
+    return factories.load_ponorogo()
+
+
+@pytest.fixture
+def agency(regency):
+    return factories.make_agency(regency, name="Dinas Pendidikan dan Kebudayaan")
+
+
+@pytest.fixture
+def other_agency(regency):
+    return factories.make_agency(regency, name="Dinas Kesehatan")
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api():
+    return client_for
+
+
+@pytest.fixture
+def sponsor(agency):
+    return factories.make_sponsor(agency=agency, capacity=3)
+
+
+@pytest.fixture
+def regency_admin(regency):
+    return factories.make_user("admin.kab", Role.REGENCY_ADMIN, regency=regency)
+
+
+@pytest.fixture
+def agency_admin(agency):
+    return factories.make_user("admin.opd", Role.AGENCY_ADMIN, agency=agency)
