@@ -3,7 +3,7 @@ from .base import *  # noqa: F401,F403
 from .base import env
 
 DEBUG = False
-SECRET_KEY = SECRET_KEY or "test-only-secret-key"  # noqa: F405
+SECRET_KEY = SECRET_KEY or "test-only-secret-key-long-enough-for-hs256-jwt"  # noqa: F405
 PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or ["dGVzdC1vbmx5LXBpaS1rZXktMzItYnl0ZXMtbG9uZyE="]  # noqa: F405
 PII_HASH_KEY = PII_HASH_KEY or "test-only-pii-hash-key"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
