@@ -260,3 +260,34 @@ def test_custom_expiry_is_enforced_by_the_simulated_clock(sim, core, http, recei
     core.charge(body)
     assert http.post(f"{sim.base_url}/_sim/clock", json={"advance_seconds": 3601}).json()["expired"] == 1
     assert core.transactions.status("C-cexp")["transaction_status"] == "expire"
+
+
+def test_snap_expiry_applies_to_the_attempt(sim, snap, core, http, receiver):
+    token = snap.create_transaction(snap_body("PREM-11", expiry={"unit": "minutes", "duration": 5}))["token"]
+    http.post(f"{sim.base_url}/snap/v4/redirection/{token}/choose", data={"method": "bni_va"})
+    status = core.transactions.status("PREM-11")
+    minutes = (int(status["expiry_time"][11:13]) * 60 + int(status["expiry_time"][14:16])
+               - int(status["transaction_time"][11:13]) * 60 - int(status["transaction_time"][14:16])) % (24 * 60)
+    assert minutes == 5
+    http.post(f"{sim.base_url}/_sim/clock", json={"advance_seconds": 301})
+    assert core.transactions.status("PREM-11")["transaction_status"] == "expire"
+    assert "Kedaluwarsa" in http.get(f"{sim.base_url}/snap/v4/redirection/{token}").text
+    with pytest.raises(MidtransAPIError):  # cancelling a session that already has an attempt
+        snap.http_client.request("post", SERVER_KEY, f"{sim.snap_base_url}/transactions/{token}/cancel", {},
+                                 {}, {})
+
+
+def test_page_shows_success_after_paying_without_finish_url(sim, snap, http):
+    token = snap.create_transaction(snap_body("PREM-12"))["token"]
+    page = f"{sim.base_url}/snap/v4/redirection/{token}"
+    http.post(f"{page}/choose", data={"method": "other_qris"})
+    assert "<svg" in http.get(page).text
+    html = http.post(f"{page}/pay").text
+    assert "Pembayaran berhasil" in html and "Payment successful" in html
+    assert http.post(f"{page}/pay").status_code == 409  # double click: already settled
+
+
+def test_custom_field_longer_than_255_is_rejected(snap):
+    with pytest.raises(MidtransAPIError) as err:
+        snap.create_transaction(snap_body("PREM-13", custom_field3="x" * 256))
+    assert err.value.http_status_code == 400

@@ -35,7 +35,6 @@ def test_retry_policy_table():
 def test_unreachable_endpoint_is_retried_five_times(server_key):
     with MidtransSimulator(server_key=server_key, notification_url="http://127.0.0.1:9/nobody",
                            retry_scale=0.0, notification_timeout=0.5) as sim:
-        sim.resend  # noqa: B018 - the API exists
         sim.state.charge({"payment_type": "gopay", "transaction_details": {"order_id": "U-1", "gross_amount": 1}},
                          {"override": [], "append": []})
         assert sim.wait_idle(5)
