@@ -48,7 +48,7 @@ _RETRYABLE = (
 )
 
 _APPS_LOCK = threading.Lock()  # guards app creation and the FCM_URL class attribute
-_APPS: dict[str, tuple[firebase_admin.App, str | None]] = {}
+_APPS: dict[str, tuple[firebase_admin.App, tuple]] = {}
 _WARNINGS_LOCK = threading.Lock()
 
 
@@ -307,13 +307,17 @@ def _log_summary(results: list[PushResult]) -> None:
 
 # -- app creation -----------------------------------------------------------------
 def _get_or_create_app(opts: FCMOptions) -> firebase_admin.App:
+    """The process-wide App for `opts.app_name`; HTTP settings are fixed at creation."""
     base_url = opts.base_url.rstrip("/") if opts.base_url else None
+    fingerprint = (base_url, opts.http_timeout, opts.http_status_retries,
+                   opts.respect_retry_after, _pool_size(opts))
     with _APPS_LOCK:
         if opts.app_name in _APPS:
-            app, existing_url = _APPS[opts.app_name]
-            if existing_url != base_url:
+            app, existing = _APPS[opts.app_name]
+            if existing != fingerprint:
                 raise ValueError(
-                    f"firebase app {opts.app_name!r} already points at {existing_url!r}"
+                    f"firebase app {opts.app_name!r} exists with other HTTP settings "
+                    f"{existing} != {fingerprint}; use another FCM_APP_NAME"
                 )
             return app
         app_options: dict[str, Any] = {"httpTimeout": opts.http_timeout}
@@ -325,7 +329,7 @@ def _get_or_create_app(opts: FCMOptions) -> firebase_admin.App:
         except Exception:
             firebase_admin.delete_app(app)
             raise
-        _APPS[opts.app_name] = (app, base_url)
+        _APPS[opts.app_name] = (app, fingerprint)
         return app
 
 
@@ -355,11 +359,14 @@ def _configure_messaging(app: firebase_admin.App, opts: FCMOptions, base_url: st
             )
         _disable_regional_access_boundary(app.credential.get_credential())
     split = urlsplit(svc._fcm_url)
-    pool = opts.pool_size or opts.chunk_size * max(1, opts.max_concurrency)
     adapter = requests.adapters.HTTPAdapter(
-        pool_connections=4, pool_maxsize=pool, max_retries=_retry_config(opts)
+        pool_connections=4, pool_maxsize=_pool_size(opts), max_retries=_retry_config(opts)
     )
     svc._client.session.mount(f"{split.scheme}://{split.netloc}", adapter)
+
+
+def _pool_size(opts: FCMOptions) -> int:
+    return opts.pool_size or opts.chunk_size * max(1, opts.max_concurrency)
 
 
 def _retry_config(opts: FCMOptions) -> urllib3_retry.Retry:
