@@ -13,6 +13,21 @@ Rows:
   --all adds:      provider 100x4, provider 50x8, and messaging.send() from a
                    64-thread pool instead of send_each
 Goal from the issue: 14,000 in under 20 s.
+
+Measured on this 2-core box while other sessions kept the load average
+at 12-19 (so absolute figures are pessimistic and noisy), n=14,000, 3 repeats:
+  raw-httpclient             6.28 s   2,230 msg/s  (the fake's capacity)
+  raw-requests              21.17 s     661 msg/s
+  provider (500 x 2)        20.59 s     680 msg/s  (runs 20.59 18.53 21.34)
+  provider-stock (500 x 1)  24.43 s     573 msg/s
+  provider-2proc            19.88 s     704 msg/s  (no gain: CPU saturated by others)
+An earlier screening at n=2,000-3,000 and lower load: provider 500x2 710-876 msg/s,
+100x4 727, 50x8 714, send() pool of 64 642, 2 processes 978, stock 525-640.
+The client is CPU-bound in requests/urllib3 (~1 ms of CPU per POST, GIL), not
+in the fake. Two fixes are in the provider: two send_each calls in flight
+(+20-35 % over the stock sequential pattern) and reading the proxy environment
+once (requests re-scanned os.environ on every call, ~25 % of client CPU).
+Plain requests.Session in raw-requests still pays that scan.
 """
 
 from __future__ import annotations
@@ -248,7 +263,7 @@ def main() -> int:
                 ("send() pool of 64", lambda: run_send_pool(info, n)),
             ]
         print(f"n={n:,} repeats={args.repeats} cpus={os.cpu_count()} "
-              f"python={sys.version.split()[0]} fake={info['base_url']} (separate process)")
+              f"python={sys.version.split()[0]} load={os.getloadavg()[0]:.1f} fake={info['base_url']} (separate process)")
         medians: dict[str, float] = {}
         for name, run in variants:
             times = []
@@ -259,7 +274,7 @@ def main() -> int:
                 assert accepted == n, (name, accepted)
             medians[name] = statistics.median(times)
             print(f"  {name:26s} median {medians[name]:6.2f} s  {n / medians[name]:7.0f} msg/s  "
-                  f"runs {' '.join(f'{t:.2f}' for t in times)}", flush=True)
+                  f"runs {' '.join(f'{t:.2f}' for t in times)}  load {os.getloadavg()[0]:.1f}", flush=True)
 
     base = medians["raw-requests"]
     print("\nratio to raw-requests (same POSTs, no SDK): "
