@@ -17,6 +17,16 @@ def pytest_configure(config):
             raise pytest.UsageError("CI=true requires REDIS_TEST_URL (Redis for broker and outage tests)")
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request with Accept-Language leaves its language active in the thread; start every test in Indonesian."""
+    from django.utils import translation
+
+    translation.activate("id")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def regency(db):
     return factories.load_ponorogo()

@@ -10,7 +10,19 @@ from sponsorship.services.people import sponsor_create, worker_create
 from sponsorship.services.regions import import_regions
 from sponsorship.services.sponsorships import sponsorship_start
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+def _find_shared() -> Path:
+    """../shared beside the repository (CI), or PENGAMPU_SHARED_DIR, or the first `shared` found upward."""
+    import os
+
+    if os.environ.get("PENGAMPU_SHARED_DIR"):
+        return Path(os.environ["PENGAMPU_SHARED_DIR"])
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "data" / "regions").is_dir():
+            return parent / "shared"
+    return Path(__file__).resolve().parents[1].parent / "shared"
+
+
+SHARED = _find_shared()
 REGION_FILE = SHARED / "data" / "regions" / "wilayah.csv"
 BUILTIN_REGIONS = Path(__file__).resolve().parents[1] / "sponsorship" / "demo" / "ponorogo_regions.csv"
 
