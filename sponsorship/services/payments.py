@@ -12,7 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -322,21 +322,42 @@ def notification_process(*, note: PaymentNotification, gateway=None) -> WebhookA
             _mark(note, N.UNKNOWN_ORDER, outcome="unknown_order")
             logger.warning("notification %s for unknown order %r", note.pk, order_id)
             return WebhookAnswer(404, {"status": "unknown_order"})
-        try:
-            status = gateway.get_status(fields["transaction_id"] or order_id)
-        except (GatewayUnavailable, TransactionNotFound) as exc:
-            _mark(note, N.FAILED, error=f"status API: {exc}"[:2000], outcome="status_unavailable")
-            return WebhookAnswer(503, {"status": "retry_later"})
-        if status.order_id and status.order_id != order_id:
-            _mark(note, N.FAILED, error=f"status API answered order {status.order_id}", outcome="status_mismatch")
-            return WebhookAnswer(500, {"status": "retry_later"})
-        outcome = payment_apply_status(attempt=attempt, status=status)
-        _mark(note, N.PROCESSED, outcome=outcome[:120], error="")
+        with transaction.atomic():
+            # One order at a time (copies of one notification arrive together); an advisory lock keeps
+            # clear of the sponsor → invoice → attempt row-lock order.
+            _order_lock(order_id)
+            attempt.refresh_from_db()
+            if _cannot_change(attempt.status, fields["transaction_status"]):
+                _mark(note, N.PROCESSED, outcome=f"no_change_{attempt.status}", error="")
+                return WebhookAnswer(200, {"status": "ok", "outcome": "no_change"})
+            try:
+                status = gateway.get_status(fields["transaction_id"] or order_id)
+            except (GatewayUnavailable, TransactionNotFound) as exc:
+                _mark(note, N.FAILED, error=f"status API: {exc}"[:2000], outcome="status_unavailable")
+                return WebhookAnswer(503, {"status": "retry_later"})
+            if status.order_id and status.order_id != order_id:
+                _mark(note, N.FAILED, error=f"status API answered order {status.order_id}", outcome="status_mismatch")
+                return WebhookAnswer(500, {"status": "retry_later"})
+            outcome = payment_apply_status(attempt=attempt, status=status)
+            _mark(note, N.PROCESSED, outcome=outcome[:120], error="")
         return WebhookAnswer(200, {"status": "ok", "outcome": outcome})
     except Exception:  # noqa: BLE001 - any internal failure must answer 5xx so Midtrans retries
         logger.exception("notification %s failed", note.pk)
         _mark(note, N.FAILED, error=traceback.format_exc()[-4000:], outcome="internal_error")
         return WebhookAnswer(500, {"status": "retry_later"})
+
+
+def _order_lock(order_id: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"midtrans:{order_id}"])
+
+
+def _cannot_change(attempt_status: str, notified_status: str) -> bool:
+    """A settled attempt can only be reversed (deny); flagged/reversed ones wait for an admin."""
+    if attempt_status == S.SETTLED:
+        return notified_status != "deny"
+    return attempt_status in (S.FLAGGED, S.REVERSED)
 
 
 def notifications_replay(*, ids=None, gateway=None) -> dict:

@@ -70,3 +70,25 @@ def family(sponsor):
 
 
 DEC_2026 = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(autouse=True)
+def reference_rows(request):
+    """Transactional tests flush the database afterwards, data migrations included: put them back."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    request.getfixturevalue("db") if not _transactional(request) else request.getfixturevalue("transactional_db")
+    import importlib
+
+    from django.apps import apps
+
+    from sponsorship.models import Occupation, PremiumRate
+    if not Occupation.objects.exists():
+        importlib.import_module("sponsorship.migrations.0002_occupations").load(apps, None)
+    if not PremiumRate.objects.exists():
+        importlib.import_module("sponsorship.migrations.0004_billing_rates").load(apps, None)
+
+
+def _transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
