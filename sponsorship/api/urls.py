@@ -14,3 +14,6 @@ urlpatterns = [
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
 ]
+
+from django.urls import include  # noqa: E402  (notifications, issue 5)
+urlpatterns += [path("", include("notifications.api.urls"))]
