@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from .models import Device, Notification
 from .providers import DEACTIVATE, FAILED, RETRY, SENT, PushMessage, PushProvider, get_provider
-from .services import quiet_hours_end, recipient_timezone
+from .services import quiet_hours_end, timezones_for
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
     devices: dict[int, list[Device]] = defaultdict(list)
     for device in Device.objects.filter(user_id__in={r.recipient_id for r in rows}, active=True).order_by("pk"):
         devices[device.user_id].append(device)
-    zones: dict[int, object] = {}
+    zones = timezones_for({r.recipient_id for r in rows})
     messages: list[PushMessage] = []
     targets: list[tuple[Notification, Device]] = []
     done: list[Notification] = []
@@ -128,8 +128,6 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             report.skipped += 1
             done.append(row)
             continue
-        if row.recipient_id not in zones:
-            zones[row.recipient_id] = recipient_timezone(row.recipient)
         release = quiet_hours_end(now, zones[row.recipient_id])
         if release:
             row.status, row.next_attempt_at, row.claimed_at = Status.HELD, release, None
