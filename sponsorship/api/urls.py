@@ -15,3 +15,6 @@ urlpatterns = [
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
     path("", include("sponsorship.api.billing_urls")),  # money
 ]
+
+from django.urls import include  # noqa: E402  (notifications, issue 5)
+urlpatterns += [path("", include("notifications.api.urls"))]
