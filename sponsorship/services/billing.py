@@ -181,30 +181,25 @@ def _enqueue_issued_notifications(batch: str) -> None:
 
 
 def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
-    """Tell each sponsor their invoice is out (one outbox row each, deduped by invoice)."""
-    qs = Invoice.objects.filter(status=Invoice.Status.ISSUED).select_related("sponsor", "sponsor__user")
+    """Tell each sponsor their invoice is out: one outbox row each, deduped by invoice, a handful of queries."""
+    from django.db.models import Count
+
+    from notifications.services import NotifyRequest, notify_bulk
+    qs = Invoice.objects.filter(status=Invoice.Status.ISSUED, sponsor__user__isnull=False).select_related("sponsor")
     qs = qs.filter(batch=batch) if batch else qs.filter(pk__in=invoice_ids or [])
-    sent = 0
-    for invoice in qs.iterator(chunk_size=1000):
-        if invoice.sponsor.user_id is None:
-            continue
-        with transaction.atomic():
-            sent += _notify(
-                user=invoice.sponsor.user, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
-                context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
-                         "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
-                         "period_label": period_label(invoice.period),
-                         "workers": invoice.lines.values("worker_id").distinct().count()},
-                data={"invoice_id": str(invoice.pk)}) is not None
-    return sent
+    qs = qs.annotate(workers=Count("lines__worker", distinct=True))
+    requests = [NotifyRequest(
+        user_id=invoice.sponsor.user_id, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
+        context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
+                 "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
+                 "period_label": period_label(invoice.period), "workers": invoice.workers},
+        data={"invoice_id": str(invoice.pk)}) for invoice in qs]
+    with transaction.atomic():
+        return len(notify_bulk(requests)) if requests else 0
 
 
 def _notify(**kwargs):
-    """notifications.services.notify, or nothing until the notifications branch is merged."""
-    try:
-        from notifications.services import notify
-    except ImportError:
-        return None
+    from notifications.services import notify
     return notify(**kwargs)
 
 
