@@ -123,7 +123,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
             .values_list("sponsor_id", "worker_id", "worker__occupation__is_transport")
         )
         per_sponsor: dict[int, list] = defaultdict(list)
-        for sponsor_id, worker_id, is_transport in candidates.iterator(chunk_size=5000):
+        for sponsor_id, worker_id, is_transport in candidates:
             premium = book.premium(period, sector=sector_of(is_transport))
             per_sponsor[sponsor_id].append((worker_id, premium))
         if not per_sponsor:
@@ -143,7 +143,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
                 sponsor_id=sponsor_id, number=_number(period, sponsor_id), kind=Invoice.Kind.MONTHLY, period=period,
                 months=1, status=Invoice.Status.ISSUED, issued_at=now, due_date=due, subtotal_idr=subtotal,
                 credit_applied_idr=credit, amount_idr=subtotal - credit, batch=batch))
-        Invoice.objects.bulk_create(invoices, batch_size=2000, ignore_conflicts=True)
+        Invoice.objects.bulk_create(invoices, ignore_conflicts=True)  # one statement: query count independent of rows
         won = dict(Invoice.objects.filter(batch=batch).values_list("sponsor_id", "id"))
         line_rows, credit_rows, total = [], [], 0
         for invoice in invoices:
@@ -159,7 +159,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
                 credit_rows.append(CreditEntry(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.APPLIED,
                                                amount_idr=-invoice.credit_applied_idr, invoice_id=invoice_id,
                                                note=f"Dipakai pada {invoice.number}"))
-        InvoiceLine.objects.bulk_create(line_rows, batch_size=5000)
+        InvoiceLine.objects.bulk_create(line_rows)
         CreditEntry.objects.bulk_create(credit_rows)
         AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
                                 action="billing.run", object_type="sponsorship.invoice", object_id=batch,
