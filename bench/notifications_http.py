@@ -64,14 +64,31 @@ def main():
     from django.conf import settings
     from django.db import transaction
 
-    from simulators.midtrans import MidtransSimulator
     from sponsorship.gateways.midtrans import MidtransGateway
     from sponsorship.models import (AuditLog, CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt,
                                     PaymentNotification)
     from sponsorship.services.billing import billing_run
     from sponsorship.services.payments import payment_start
 
-    sim = MidtransSimulator(server_key=KEY, retry_scale=0.001).start()
+    # The simulator runs in its own process (as under dev.py), so the load generator's threads do not share its GIL.
+    sim_port = free_port()
+    sim_proc = subprocess.Popen([sys.executable, "-m", "simulators.midtrans", "--host", "127.0.0.1", "--port",
+                                 str(sim_port), "--server-key", KEY], cwd=ROOT, stdout=subprocess.DEVNULL)
+
+    class sim:  # noqa: N801 - the two attributes used below
+        base_url = f"http://127.0.0.1:{sim_port}"
+
+        @staticmethod
+        def stop():
+            sim_proc.terminate()
+            sim_proc.wait(10)
+    import requests as _r
+    for _ in range(100):
+        try:
+            _r.get(sim.base_url + "/_sim/health", timeout=1)
+            break
+        except _r.RequestException:
+            time.sleep(0.1)
     settings.MIDTRANS_API_BASE_URL = sim.base_url
     settings.PUBLIC_BASE_URL = ""
     with transaction.atomic():
@@ -107,7 +124,9 @@ def main():
           f"{len(bodies)} notifications to send ({len(bodies) - len(orders)} duplicates)")
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+    # Production-like: DEBUG off, Celery not eager (receipts go to the outbox; sending is a worker's job).
+    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "backend.settings.dev", "DEBUG": "false",
+           "MIDTRANS_SERVER_KEY": KEY, "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_BROKER_URL": "memory://",
            "MIDTRANS_API_BASE_URL": sim.base_url, "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "backend.wsgi", "-b", f"127.0.0.1:{port}",
                                "-w", str(args.workers), "-k", "gthread", "--threads", "4", "--log-level", "warning"],
