@@ -9,7 +9,6 @@ import hashlib
 from html import escape
 
 from . import catalog
-from .state import fmt_time
 
 CSS = """
 body{font-family:system-ui,sans-serif;background:#f3f5f9;margin:0;color:#1d2433}
@@ -174,4 +173,3 @@ def message_page(id_text: str, en_text: str, status: int = 404) -> str:
     return layout("Simulator Midtrans", f"<h2>{bi(id_text, en_text)}</h2><p class=muted>HTTP {status}</p>")
 
 
-__all__ = ["snap_page", "tx_page", "dashboard", "message_page", "qr_svg", "finish_link", "fmt_time"]

@@ -58,6 +58,7 @@ def make_server(sim, host: str, port: int) -> ThreadingHTTPServer:
 class Handler(BaseHTTPRequestHandler):
     server_version = "MidtransSimulator/1.0"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small responses otherwise wait ~40 ms for delayed ACKs
 
     def log_message(self, fmt, *args):  # keep test output clean
         pass

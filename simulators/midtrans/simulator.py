@@ -114,7 +114,7 @@ class MidtransSimulator:
         self.port = self._server.server_address[1]
         self.state.base_url = self.base_url
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                              name="midtrans-sim-http", daemon=True),
             threading.Thread(target=self._sweep, name="midtrans-sim-expiry", daemon=True),
         ]
