@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import os
 import threading
 import time
 import warnings
@@ -362,7 +363,24 @@ def _configure_messaging(app: firebase_admin.App, opts: FCMOptions, base_url: st
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=4, pool_maxsize=_pool_size(opts), max_retries=_retry_config(opts)
     )
-    svc._client.session.mount(f"{split.scheme}://{split.netloc}", adapter)
+    session = svc._client.session
+    session.mount(f"{split.scheme}://{split.netloc}", adapter)
+    _snapshot_environment(session, svc._fcm_url)
+
+
+def _snapshot_environment(session: requests.Session, url: str) -> None:
+    """Read proxy and CA-bundle settings from the environment once, not per request.
+
+    With trust_env=True, requests re-scans os.environ for proxies on every
+    call; in the benchmark that was about a quarter of the client's CPU.
+    Changes to those variables after app creation are therefore ignored.
+    """
+    proxies = requests.utils.get_environ_proxies(url)
+    ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.trust_env = False
+    session.proxies.update(proxies)
+    if ca_bundle and session.verify is True:
+        session.verify = ca_bundle
 
 
 def _pool_size(opts: FCMOptions) -> int:
