@@ -209,11 +209,25 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             report.failed += 1
         done.append(row)
 
-    Notification.objects.bulk_update(
-        done, ["status", "next_attempt_at", "claimed_at", "attempts", "last_error", "delivered_device_ids",
-               "sent_at"], batch_size=BATCH)
+    _save(done)
     logger.info("outbox: %s", report)
     return report
+
+
+def _save(rows: list[Notification]) -> None:
+    """Write outcomes. Finished rows share a few (status, error, sent_at) values, so one UPDATE per
+    group replaces the 500-way CASE that bulk_update builds (10x slower). Rows going round again
+    (retry, held) are few and keep their per-row state, so they are saved one by one."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.status in (Status.SENT, Status.FAILED, Status.SKIPPED):
+            groups[(row.status, row.last_error, row.sent_at)].append(row.pk)
+        else:
+            row.save(update_fields=["status", "next_attempt_at", "claimed_at", "attempts", "last_error",
+                                    "delivered_device_ids"])
+    for (status, error, sent_at), pks in groups.items():
+        Notification.objects.filter(pk__in=pks, status=Status.SENDING).update(
+            status=status, last_error=error, sent_at=sent_at, claimed_at=None)
 
 
 def _finish(row: Notification, status: str, *, now=None, error: str = "") -> None:
