@@ -190,3 +190,57 @@ def open_reserved_counts(now=None) -> dict[int, int]:
 def sponsors_with_room(regency: Region, now=None) -> QuerySet:
     return Sponsor.objects.filter(agency__regency=regency, status=Sponsor.Status.ACTIVE,
                                   active_sponsorships__lt=F("capacity"))
+
+
+# -- regency-wide run input -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunRows:
+    """Plain arrays for the solver, sorted by id; best known point per person (precise, else village)."""
+
+    worker_ids: np.ndarray
+    worker_lat: np.ndarray
+    worker_lon: np.ndarray
+    worker_decile: np.ndarray  # 0 = unknown
+    worker_lapsing: np.ndarray
+    worker_village: np.ndarray
+    worker_district: np.ndarray
+    sponsor_ids: np.ndarray
+    sponsor_lat: np.ndarray
+    sponsor_lon: np.ndarray
+    sponsor_free: np.ndarray
+    sponsor_village: np.ndarray
+
+
+def run_rows(regency: Region, *, now=None) -> RunRows:
+    """Everything a regency-wide run needs, in two queries. Workers already held by an open run or
+    re-match proposal are left out, and those proposals use up their sponsor's free capacity."""
+    now = now or timezone.now()
+    held = Exists(Proposal.objects.filter(worker=OuterRef("pk"), status=Proposal.Status.OFFERED,
+                                          source__in=RESERVING_SOURCES, expires_at__gt=now))
+    w = list(eligible_workers(regency, now=now).exclude(held).annotate(lapsing=recently_unsponsored(now))
+             .order_by("pk").values_list("pk", "lat", "lon", "village__lat", "village__lon", "welfare_decile",
+                                         "lapsing", "village_id", "village__parent_id"))
+    w = [r for r in w if (r[1] is not None and r[2] is not None) or (r[3] is not None and r[4] is not None)]
+    reserved = open_reserved_counts(now)
+    s = []
+    for pk, lat, lon, vlat, vlon, cap, active, village in (
+            sponsors_with_room(regency).order_by("pk").values_list(
+                "pk", "lat", "lon", "home_village__lat", "home_village__lon", "capacity", "active_sponsorships",
+                "home_village_id")):
+        free = cap - active - reserved.get(pk, 0)
+        point = best_point(lat, lon, vlat, vlon)
+        if free > 0 and point[0] is not None:
+            s.append((pk, point[0], point[1], free, village))
+
+    def col(rows, i, dtype):
+        return np.fromiter((r[i] for r in rows), dtype=dtype, count=len(rows))
+
+    w_lat = np.fromiter((r[1] if r[1] is not None and r[2] is not None else r[3] for r in w), float, len(w))
+    w_lon = np.fromiter((r[2] if r[1] is not None and r[2] is not None else r[4] for r in w), float, len(w))
+    return RunRows(
+        worker_ids=col(w, 0, np.int64), worker_lat=w_lat, worker_lon=w_lon,
+        worker_decile=np.fromiter((r[5] or 0 for r in w), np.int64, len(w)),
+        worker_lapsing=col(w, 6, bool), worker_village=col(w, 7, np.int64), worker_district=col(w, 8, np.int64),
+        sponsor_ids=col(s, 0, np.int64), sponsor_lat=col(s, 1, float), sponsor_lon=col(s, 2, float),
+        sponsor_free=col(s, 3, np.int64), sponsor_village=col(s, 4, np.int64),
+    )
