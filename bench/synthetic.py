@@ -1,11 +1,12 @@
 """Synthetic regency for matching benchmarks (reusable by other benchmarks; NumPy only).
 
 Shape (scale 1): 14,000 sponsors and 42,000 workers over a 60 x 60 km regency centred near
-Ponorogo (-7.87, 111.46), about 300 villages. A town of ~5 km radius holds a quarter of the
-villages but half of the sponsors (civil servants live in town); workers follow village
-population. Points scatter ~1 km around their village centre; 55% of workers have no precise
-coordinates and sit on the village centre (what the registry gives). Free capacity 0-3,
-deciles skewed to the poorest, 8% unknown decile, 12% "about to lapse".
+Ponorogo (-7.87, 111.46), 300 villages. A quarter of the villages form a town (spread ~4 km)
+where civil servants live: ~57% of sponsors, but fewer workers per village than the
+countryside. Points scatter ~1 km around their village centre; 55% of workers have no precise
+coordinates and sit on the village centre (what the registry gives). Free capacity 0-3
+(mean 1.8), deciles skewed to the poorest, 8% unknown decile, 12% "about to lapse". About 22
+million sponsor-worker pairs lie within 5 km (free capacity > 0), as in the issue's instance.
 
 ``scale`` multiplies counts and area (side x sqrt(scale)), keeping density: scale 10 is
 140,000 / 420,000 over ~190 x 190 km, a province-like run.
@@ -57,7 +58,7 @@ def generate_regency(
     towns = rng.uniform(-half * 0.6, half * 0.6, size=(n_towns, 2))
     towns[0] = (0.0, 0.0)
     n_town_v = nv // 4
-    tv = towns[rng.integers(0, n_towns, n_town_v)] + rng.normal(0, 2_000, (n_town_v, 2))
+    tv = towns[rng.integers(0, n_towns, n_town_v)] + rng.normal(0, 4_000, (n_town_v, 2))
     rv = rng.uniform(-half, half, size=(nv - n_town_v, 2))
     villages = np.clip(np.vstack([tv, rv]), -half, half)
     is_town = np.arange(nv) < n_town_v
@@ -68,9 +69,9 @@ def generate_regency(
         return v, villages[v] + rng.normal(0, spread_m / 2, (n, 2))
 
     # Sponsors: half of them in town villages.
-    sp_p = population * np.where(is_town, 3.0 * (nv - n_town_v) / max(n_town_v, 1), 1.0)
+    sp_p = population * np.where(is_town, 4.0, 1.0)  # ~57% of sponsors live in town villages
     _, s_xy = place(ns, sp_p, 1_000)
-    w_p = population * np.where(is_town, 0.8, 1.0)
+    w_p = population * np.where(is_town, 0.3, 1.0)
     w_vil, w_xy = place(nw, w_p, 1_000)
     no_coords = rng.random(nw) >= precise_worker_share
     w_xy[no_coords] = villages[w_vil[no_coords]]

@@ -1,17 +1,21 @@
-"""Min-cost-flow machinery behind matching_solver: network, duals, pricing (no Django).
+"""Min-cost-flow machinery behind matching_solver (OR-Tools + NumPy, no Django).
 
-Network: worker groups (workers with identical coordinates and weight are interchangeable)
-supply their size; arc group->sponsor costs round(distance) - M * weight; every group also has
-a zero-cost arc to the sink ("stays unmatched"), every sponsor an arc to the sink with its
-free capacity. With M larger than any possible difference in total distance, a min-cost flow
-is the lexicographic optimum (max weight, then min distance).
+Two solvers share one network shape: worker nodes supply 1 (or a group size), an arc to a
+sponsor within the radius costs round(distance) - M * weight, a zero-cost arc to the sink
+means "stays unmatched", and each sponsor reaches the sink with its free capacity. With M
+above any possible difference in total distance, the min-cost flow is the lexicographic
+optimum (max covered weight, then min distance).
+
+* ``solve_full``: that network over every pair within the radius (exact; reference and small
+  instances).
+* ``solve_aggregated``: the same network on grid cells (workers per cell and weight class,
+  sponsors per cell, cell-centroid distances), then disaggregation to people with exact
+  distances and a greedy repair. Far fewer arcs; near-optimal, not exact.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import time
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
@@ -31,178 +35,170 @@ def subset(g: GeoArrays, idx: np.ndarray) -> GeoArrays:
     return GeoArrays(g.phi[idx], g.lam[idx], g.cos[idx], g.x[idx], g.y[idx])
 
 
-def _mcf(n_a, n_b, supply, cap_b, arc_a, arc_b, arc_cost):
-    """Solve; return flow on the a->b arcs. Node ids: a, then n_a + b, then the sink."""
-    sink = n_a + n_b
-    tails = np.concatenate([arc_a, np.arange(n_a), n_a + np.arange(n_b)]).astype(np.int32)
-    heads = np.concatenate([n_a + arc_b, np.full(n_a, sink), np.full(n_b, sink)]).astype(np.int32)
-    caps = np.concatenate([np.minimum(supply[arc_a], cap_b[arc_b]), supply, cap_b]).astype(np.int64)
-    costs = np.concatenate([arc_cost, np.zeros(n_a + n_b, np.int64)]).astype(np.int64)
+def _mcf(tails, heads, caps, costs, supplies) -> np.ndarray:
     smcf = min_cost_flow.SimpleMinCostFlow()
-    smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    supplies = np.concatenate([supply, np.zeros(n_b, np.int64), [-int(supply.sum())]])
-    smcf.set_nodes_supplies(np.arange(sink + 1), supplies.astype(np.int64))
+    smcf.add_arcs_with_capacity_and_unit_cost(
+        tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64), costs.astype(np.int64)
+    )
+    smcf.set_nodes_supplies(np.arange(len(supplies)), supplies.astype(np.int64))
     status = smcf.solve()
     if status != smcf.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed: status {status}")
-    flows = smcf.flows(np.arange(len(tails)))
-    return flows, (tails, heads, caps, costs)
+    return smcf.flows(np.arange(len(tails)))
 
 
-def _potentials(n_nodes, net, flows, max_iter=100_000):
-    """Node potentials p with reduced cost c + p[tail] - p[head] >= 0 on every residual arc.
-
-    Bellman-Ford from a virtual root (0 to every node) on the residual graph, vectorised,
-    relaxing only arcs whose tail moved in the previous sweep. Exists because the flow is
-    optimal (no negative cycle); the LP dual of the flow problem.
-    """
-    tails, heads, caps, costs = net
-    fwd, bwd = flows < caps, flows > 0
-    rt = np.concatenate([tails[fwd], heads[bwd]])
-    rh = np.concatenate([heads[fwd], tails[bwd]])
-    rc = np.concatenate([costs[fwd], -costs[bwd]])
-    order = np.argsort(rt, kind="stable")
-    rt, rh, rc = rt[order], rh[order], rc[order]
-    start = np.searchsorted(rt, np.arange(n_nodes + 1))
-    p = np.zeros(n_nodes, np.int64)
-    moved = np.arange(n_nodes)
-    sweeps = 0
-    while len(moved) and sweeps < max_iter:
-        sweeps += 1
-        # arcs leaving moved nodes (CSR gather)
-        lo, hi = start[moved], start[moved + 1]
-        cnt = hi - lo
-        if cnt.sum() == 0:
-            break
-        arcs = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(cnt.sum())
-        cand = p[rt[arcs]] + rc[arcs]
-        better = cand < p[rh[arcs]]
-        if not better.any():
-            break
-        h, c = rh[arcs][better], cand[better]
-        np.minimum.at(p, h, c)
-        moved = np.unique(h)
-    else:
-        if sweeps >= max_iter:
-            raise RuntimeError("potentials did not converge (negative cycle?)")
-    return p, sweeps
+def _bipartite_mcf(supply, cap_b, arc_a, arc_b, arc_cost) -> np.ndarray:
+    """a-nodes (supply) -> b-nodes (capacity) -> sink; every a may also go straight to the sink."""
+    n_a, n_b = len(supply), len(cap_b)
+    sink = n_a + n_b
+    tails = np.concatenate([arc_a, np.arange(n_a), n_a + np.arange(n_b)])
+    heads = np.concatenate([n_a + arc_b, np.full(n_a, sink), np.full(n_b, sink)])
+    caps = np.concatenate([np.minimum(supply[arc_a], cap_b[arc_b]), supply, cap_b])
+    costs = np.concatenate([arc_cost, np.zeros(n_a + n_b, np.int64)])
+    supplies = np.concatenate([supply, np.zeros(n_b, np.int64), [-int(supply.sum())]])
+    return _mcf(tails, heads, caps, costs, supplies)[: len(arc_a)]
 
 
-def _groups(wg: GeoArrays, w_ok: np.ndarray, weight: np.ndarray):
-    """Group workers by (coordinates, weight); members contiguous and by index inside."""
-    order = np.lexsort((w_ok, weight[w_ok], wg.lam[w_ok], wg.phi[w_ok]))
-    members = w_ok[order]
-    keys = (wg.phi[members], wg.lam[members], weight[members])
-    new = np.ones(len(members), bool)
-    new[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in keys])
-    starts = np.flatnonzero(new)
-    supply = np.diff(np.append(starts, len(members))).astype(np.int64)
-    return members, starts, supply
-
-
-def _initial_arcs(gp: GeoArrays, sp: GeoArrays, supply, k, radius_m, stretch):
-    reach = radius_m * stretch + 1.0
-    g_xy, s_xy = np.c_[gp.x, gp.y], np.c_[sp.x, sp.y]
-    n_g, n_s = len(gp), len(sp)
-    s_tree, g_tree = cKDTree(s_xy), cKDTree(g_xy)
-
-    def knn(tree, n_tree, pts, rows, kk):
-        kk = min(kk, n_tree)
-        _, nn = tree.query(pts, k=kk, distance_upper_bound=reach)
-        nn = nn.reshape(len(rows), kk)
-        r = np.repeat(rows, kk)
-        ok = nn.ravel() < n_tree  # misses come back as n_tree
-        return r[ok], nn.ravel()[ok]
-
-    g1, s1 = knn(s_tree, n_s, g_xy, np.arange(n_g), k)
-    # big village-centre groups need more than k sponsors to place all their members
-    big = np.flatnonzero(supply > 2)
-    g2, s2 = knn(s_tree, n_s, g_xy[big], big, 4 * k) if len(big) else (g1[:0], s1[:0])
-    s3, g3 = knn(g_tree, n_g, s_xy, np.arange(n_s), k)
-    keys = np.unique(np.concatenate([g1 * n_s + s1, g2 * n_s + s2, g3 * n_s + s3]))
-    a, b = keys // n_s, keys % n_s
-    d = distance_m(gp, a, sp, b)
-    ok = d <= radius_m
-    return a[ok], b[ok], np.rint(d[ok]).astype(np.int64)
-
-
-def solve_column_generation(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m,
-                            k_nearest=8, max_rounds=30, add_per_group=8) -> FlowSolution:
-    members, starts, supply = _groups(wg, w_ok, weight)
-    rep = members[starts]
-    gp, sp = subset(wg, rep), subset(sg, s_ok)
-    gw = weight[rep]
-    cap_b = capacity[s_ok].astype(np.int64)
-    n_g, n_s = len(rep), len(s_ok)
-    arc_a, arc_b, arc_d = _initial_arcs(gp, sp, supply, k_nearest, radius_m, stretch)
-    stats = {"groups": n_g, "sponsors": n_s, "initial_arcs": len(arc_a), "rounds": 0,
-             "certified": False, "added_arcs": [], "sweeps": []}
-    tm = stats["seconds"] = {"mcf": 0.0, "duals": 0.0, "pricing": 0.0}
-    while True:
-        stats["rounds"] += 1
-        t = time.perf_counter()
-        flows, net = _mcf(n_g, n_s, supply, cap_b, arc_a, arc_b, arc_d - big_m * gw[arc_a])
-        tm["mcf"] += time.perf_counter() - t
-        if stats["rounds"] > max_rounds:
-            break
-        t = time.perf_counter()
-        p, sweeps = _potentials(n_g + n_s + 1, net, flows)
-        tm["duals"] += time.perf_counter() - t
-        t = time.perf_counter()
-        stats["sweeps"].append(sweeps)
-        alpha = (big_m * gw - p[:n_g]).astype(np.float64)  # violated iff d < alpha + beta
-        beta = p[n_g : n_g + n_s].astype(np.float64)
-        va, vb, vd, vr = [], [], [], []
-        for ia, ib, d in iter_pair_blocks(gp, sp, radius_m, stretch, a_key=alpha, b_key=beta):
-            di = np.rint(d)
-            va.append(ia); vb.append(ib); vd.append(di.astype(np.int64))
-            vr.append(di - alpha[ia] - beta[ib])
-        if va:
-            va, vb, vd, vr = (np.concatenate(x) for x in (va, vb, vd, vr))
-            known = np.sort(arc_a * n_s + arc_b)
-            key = va * n_s + vb
-            pos = np.searchsorted(known, key).clip(max=len(known) - 1)
-            new = known[pos] != key
-            va, vb, vd, vr = va[new], vb[new], vd[new], vr[new]
-        tm["pricing"] += time.perf_counter() - t
-        if len(va) == 0:
-            stats["certified"] = True
-            break
-        # the most violated few per group
-        o = np.lexsort((vb, vr, va))
-        va, vb, vd = va[o], vb[o], vd[o]
-        first = np.searchsorted(va, va, side="left")
-        keep = (np.arange(len(va)) - first) < add_per_group
-        stats["added_arcs"].append(int(keep.sum()))
-        arc_a = np.concatenate([arc_a, va[keep]])
-        arc_b = np.concatenate([arc_b, vb[keep]])
-        arc_d = np.concatenate([arc_d, vd[keep]])
-    stats["final_arcs"] = len(arc_a)
-    # disaggregate: the k-th unit leaving a group goes to the group's k-th member (by id)
-    f = flows[: len(arc_a)]
-    used = np.flatnonzero(f > 0)
-    o = used[np.lexsort((arc_b[used], arc_a[used]))]
-    unit_g = np.repeat(arc_a[o], f[o])
-    unit_s = np.repeat(arc_b[o], f[o])
-    first = np.searchsorted(unit_g, unit_g, side="left")
-    worker = members[starts[unit_g] + (np.arange(len(unit_g)) - first)]
-    return FlowSolution(s_ok[unit_s], worker, stats)
-
-
-def solve_full(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m):
-    """Reference: every worker its own node, every pair within the radius an arc."""
+def count_pairs(wg, w_ok, sg, s_ok, radius_m, stretch) -> int:
+    """Pairs within the radius (planar, slightly generous); decides exact vs aggregated."""
     if len(w_ok) == 0 or len(s_ok) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), {"arcs": 0}
+        return 0
+    tw = cKDTree(np.c_[wg.x[w_ok], wg.y[w_ok]])
+    ts = cKDTree(np.c_[sg.x[s_ok], sg.y[s_ok]])
+    return int(tw.count_neighbors(ts, radius_m * stretch + 1.0))
+
+
+def solve_full(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m) -> FlowSolution:
+    """Every worker its own node, every pair within the radius an arc: the exact optimum."""
+    none = FlowSolution(np.empty(0, np.int64), np.empty(0, np.int64), {"arcs": 0})
+    if len(w_ok) == 0 or len(s_ok) == 0:
+        return none
     wp, sp = subset(wg, w_ok), subset(sg, s_ok)
     blocks = list(iter_pair_blocks(wp, sp, radius_m, stretch))
     if not blocks:
-        return np.empty(0, np.int64), np.empty(0, np.int64), {"arcs": 0}
+        return none
     a = np.concatenate([x[0] for x in blocks])
     b = np.concatenate([x[1] for x in blocks])
     d = np.rint(np.concatenate([x[2] for x in blocks])).astype(np.int64)
     del blocks
-    supply = np.ones(len(w_ok), np.int64)
-    flows, _ = _mcf(len(w_ok), len(s_ok), supply, capacity[s_ok].astype(np.int64), a, b,
-                    d - big_m * weight[w_ok][a])
-    used = np.flatnonzero(flows[: len(a)] > 0)
-    return s_ok[b[used]], w_ok[a[used]], {"arcs": len(a)}
+    flows = _bipartite_mcf(np.ones(len(w_ok), np.int64), capacity[s_ok].astype(np.int64), a, b,
+                           d - big_m * weight[w_ok][a])
+    used = np.flatnonzero(flows > 0)
+    return FlowSolution(s_ok[b[used]], w_ok[a[used]], {"arcs": len(a)})
+
+
+def greedy_fill(wg, order, sg, s_ok, cap, radius_m, stretch, k_query=16):
+    """Each worker in ``order`` to its nearest sponsor (of s_ok) with a free slot; updates cap."""
+    out_s, out_w = [], []
+    s_ok = s_ok[cap[s_ok] > 0]
+    if len(order) == 0 or len(s_ok) == 0:
+        return out_s, out_w
+    tree = cKDTree(np.c_[sg.x[s_ok], sg.y[s_ok]])
+    reach = radius_m * stretch + 1.0
+    k = min(k_query, len(s_ok))
+    dist, nn = tree.query(np.c_[wg.x[order], wg.y[order]], k=k, distance_upper_bound=reach)
+    nn = nn.reshape(len(order), k)
+    hopeful = np.flatnonzero(np.isfinite(dist.reshape(len(order), k)[:, 0]))
+    for row in hopeful.tolist():
+        w = int(order[row])
+        near = nn[row]
+        near = s_ok[near[near < len(s_ok)]]
+        cand = near[cap[near] > 0]
+        if len(cand) == 0 and len(near) == k:  # k nearest all full: scan the whole reach
+            cand = s_ok[np.asarray(tree.query_ball_point((wg.x[w], wg.y[w]), reach), dtype=np.int64)]
+            cand = cand[cap[cand] > 0]
+        if len(cand) == 0:
+            continue
+        d = np.rint(distance_m(wg, w, sg, cand))
+        ok = distance_m(wg, w, sg, cand) <= radius_m
+        if not ok.any():
+            continue
+        cand, d = cand[ok], d[ok]
+        best = int(cand[np.lexsort((cand, d))[0]])
+        cap[best] -= 1
+        out_s.append(best)
+        out_w.append(w)
+    return out_s, out_w
+
+
+def solve_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m,
+                     cell_m) -> FlowSolution:
+    cap = capacity.astype(np.int64).copy()
+    x0 = min(wg.x[w_ok].min(), sg.x[s_ok].min())
+    y0 = min(wg.y[w_ok].min(), sg.y[s_ok].min())
+
+    def cell(g, idx):
+        cx = ((g.x[idx] - x0) // cell_m).astype(np.int64)
+        return ((g.y[idx] - y0) // cell_m).astype(np.int64) * 1_000_000 + cx
+
+    uw, wci = np.unique(cell(wg, w_ok), return_inverse=True)
+    us, sci = np.unique(cell(sg, s_ok), return_inverse=True)
+    n_w, n_s = len(uw), len(us)
+    wcnt = np.bincount(wci, minlength=n_w).astype(float)
+    w_xy = np.c_[np.bincount(wci, wg.x[w_ok]), np.bincount(wci, wg.y[w_ok])] / wcnt[:, None]
+    scap = np.bincount(sci, cap[s_ok], minlength=n_s)
+    s_xy = np.c_[np.bincount(sci, sg.x[s_ok] * cap[s_ok]),
+                 np.bincount(sci, sg.y[s_ok] * cap[s_ok])] / scap[:, None]
+    # Cell level: centroids within the radius (plane distance / stretch ~ true distance).
+    pr = cKDTree(w_xy).sparse_distance_matrix(cKDTree(s_xy), radius_m * stretch, output_type="ndarray")
+    ca, cb, cd = pr["i"].astype(np.int64), pr["j"].astype(np.int64), np.rint(pr["v"] / stretch).astype(np.int64)
+    # Classes: (worker cell, weight); class -> cell hub pays -M*weight, class -> sink is "unmatched".
+    wt = weight[w_ok]
+    wmax = int(wt.max()) + 1
+    uc, cinv = np.unique(wci * wmax + wt, return_inverse=True)
+    ccount = np.bincount(cinv).astype(np.int64)
+    c_cell, c_w = uc // wmax, uc % wmax
+    n_c = len(uc)
+    hub, sce, sink = n_c, n_c + n_w, n_c + n_w + n_s
+    tails = np.concatenate([np.arange(n_c), np.arange(n_c), hub + ca, sce + np.arange(n_s)])
+    heads = np.concatenate([hub + c_cell, np.full(n_c, sink), sce + cb, np.full(n_s, sink)])
+    caps = np.concatenate([ccount, ccount, np.full(len(ca), int(ccount.sum())), scap])
+    costs = np.concatenate([-big_m * c_w, np.zeros(n_c, np.int64), cd, np.zeros(n_s, np.int64)])
+    supplies = np.concatenate([ccount, np.zeros(n_w + n_s, np.int64), [-int(ccount.sum())]])
+    f = _mcf(tails, heads, caps, costs, supplies)
+    covered, g = f[:n_c], f[2 * n_c : 2 * n_c + len(ca)]
+    # People: in each class the first `covered` workers by id are the ones to place.
+    order = np.lexsort((w_ok, cinv))
+    rank = np.arange(len(order)) - np.searchsorted(cinv[order], cinv[order])
+    chosen = order[rank < covered[cinv[order]]]
+    chosen = chosen[np.lexsort((w_ok[chosen], -wt[chosen], wci[chosen]))]
+    ch_cell = wci[chosen]
+    ch_start = np.searchsorted(ch_cell, np.arange(n_w + 1))
+    s_order = np.argsort(sci, kind="stable")
+    s_start = np.searchsorted(sci[s_order], np.arange(n_s + 1))
+    used = np.flatnonzero(g > 0)
+    used = used[np.lexsort((cb[used], cd[used], ca[used]))]
+    t_start = np.searchsorted(ca[used], np.arange(n_w + 1))
+    out_s, out_w = [], []
+    for c in np.flatnonzero(ch_start[1:] > ch_start[:-1]).tolist():
+        todo = w_ok[chosen[ch_start[c] : ch_start[c + 1]]]
+        for t in used[t_start[c] : t_start[c + 1]].tolist():
+            spons = s_ok[s_order[s_start[cb[t]] : s_start[cb[t] + 1]]]
+            spons = spons[cap[spons] > 0]
+            if len(spons) == 0 or len(todo) == 0:
+                continue
+            d = distance_m(wg, todo[:, None], sg, spons[None, :])
+            d[d > radius_m] = np.inf
+            left, placed = int(g[t]), np.zeros(len(todo), bool)
+            for i in range(len(todo)):  # priority order inside the cell
+                if left == 0:
+                    break
+                row = np.where(cap[spons] > 0, d[i], np.inf)
+                j = int(np.argmin(row))
+                if np.isfinite(row[j]):
+                    cap[spons[j]] -= 1
+                    out_s.append(int(spons[j]))
+                    out_w.append(int(todo[i]))
+                    placed[i] = True
+                    left -= 1
+            todo = todo[~placed]
+    # Repair: everyone still unplaced, by priority, to the nearest free sponsor in reach.
+    done = np.zeros(len(wg), bool)
+    done[out_w] = True
+    rest = w_ok[~done[w_ok]]
+    rest = rest[np.lexsort((rest, -weight[rest]))]
+    rs, rw = greedy_fill(wg, rest, sg, s_ok, cap, radius_m, stretch)
+    stats = {"cell_m": cell_m, "worker_cells": n_w, "sponsor_cells": n_s, "classes": n_c,
+             "cell_arcs": len(ca), "aggregate_covered": int(covered.sum()),
+             "placed_from_aggregate": len(out_w), "repaired": len(rw)}
+    return FlowSolution(np.array(out_s + rs, np.int64), np.array(out_w + rw, np.int64), stats)
