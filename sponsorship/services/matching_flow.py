@@ -123,6 +123,7 @@ def greedy_fill(wg, order, sg, s_ok, cap, radius_m, stretch, k_query=16):
 
 def solve_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m,
                      cell_m) -> FlowSolution:
+    """Cell-level transportation problem, then people-level placement, then greedy repair."""
     cap = capacity.astype(np.int64).copy()
     x0 = min(wg.x[w_ok].min(), sg.x[s_ok].min())
     y0 = min(wg.y[w_ok].min(), sg.y[s_ok].min())
@@ -162,43 +163,58 @@ def solve_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     rank = np.arange(len(order)) - np.searchsorted(cinv[order], cinv[order])
     chosen = order[rank < covered[cinv[order]]]
     chosen = chosen[np.lexsort((w_ok[chosen], -wt[chosen], wci[chosen]))]
-    ch_cell = wci[chosen]
-    ch_start = np.searchsorted(ch_cell, np.arange(n_w + 1))
-    s_order = np.argsort(sci, kind="stable")
-    s_start = np.searchsorted(sci[s_order], np.arange(n_s + 1))
-    used = np.flatnonzero(g > 0)
-    used = used[np.lexsort((cb[used], cd[used], ca[used]))]
-    t_start = np.searchsorted(ca[used], np.arange(n_w + 1))
-    out_s, out_w = [], []
-    for c in np.flatnonzero(ch_start[1:] > ch_start[:-1]).tolist():
-        todo = w_ok[chosen[ch_start[c] : ch_start[c + 1]]]
-        for t in used[t_start[c] : t_start[c + 1]].tolist():
-            spons = s_ok[s_order[s_start[cb[t]] : s_start[cb[t] + 1]]]
-            spons = spons[cap[spons] > 0]
-            if len(spons) == 0 or len(todo) == 0:
-                continue
-            d = distance_m(wg, todo[:, None], sg, spons[None, :])
-            d[d > radius_m] = np.inf
-            left, placed = int(g[t]), np.zeros(len(todo), bool)
-            for i in range(len(todo)):  # priority order inside the cell
-                if left == 0:
-                    break
-                row = np.where(cap[spons] > 0, d[i], np.inf)
-                j = int(np.argmin(row))
-                if np.isfinite(row[j]):
-                    cap[spons[j]] -= 1
-                    out_s.append(int(spons[j]))
-                    out_w.append(int(todo[i]))
-                    placed[i] = True
-                    left -= 1
-            todo = todo[~placed]
+    out_s, out_w, n_arcs2 = _place(wg, w_ok[chosen], wci[chosen], sg, s_ok, sci, ca, cb, g, cap,
+                                   weight, radius_m=radius_m, big_m=big_m)
     # Repair: everyone still unplaced, by priority, to the nearest free sponsor in reach.
     done = np.zeros(len(wg), bool)
     done[out_w] = True
     rest = w_ok[~done[w_ok]]
     rest = rest[np.lexsort((rest, -weight[rest]))]
     rs, rw = greedy_fill(wg, rest, sg, s_ok, cap, radius_m, stretch)
+    out_s, out_w = list(out_s), list(out_w)
     stats = {"cell_m": cell_m, "worker_cells": n_w, "sponsor_cells": n_s, "classes": n_c,
-             "cell_arcs": len(ca), "aggregate_covered": int(covered.sum()),
+             "cell_arcs": len(ca), "people_arcs": n_arcs2, "aggregate_covered": int(covered.sum()),
              "placed_from_aggregate": len(out_w), "repaired": len(rw)}
     return FlowSolution(np.array(out_s + rs, np.int64), np.array(out_w + rw, np.int64), stats)
+
+
+def _place(wg, chosen, ch_cell, sg, s_ok, sci, ca, cb, g, cap, weight, *, radius_m, big_m):
+    """People level: chosen workers to sponsors of the cells their cell sends flow to.
+
+    A min-cost flow over exactly those pairs (exact distances, radius enforced); chosen
+    workers with identical coordinates and weight form one node. Updates ``cap``.
+    """
+    key = np.lexsort((chosen, weight[chosen], wg.lam[chosen], wg.phi[chosen]))
+    chosen, ch_cell = chosen[key], ch_cell[key]
+    new = np.ones(len(chosen), bool)
+    new[1:] = ((wg.phi[chosen[1:]] != wg.phi[chosen[:-1]]) | (wg.lam[chosen[1:]] != wg.lam[chosen[:-1]])
+               | (weight[chosen[1:]] != weight[chosen[:-1]]))
+    starts = np.flatnonzero(new)
+    gid = np.cumsum(new) - 1
+    supply = np.diff(np.append(starts, len(chosen))).astype(np.int64)
+    rep, g_cell = chosen[starts], ch_cell[starts]
+    # (group, sponsor) for every group x sponsor of each target cell of the group's cell
+    used = np.flatnonzero(g > 0)
+    t_order = used[np.argsort(ca[used], kind="stable")]
+    t_start = np.searchsorted(ca[t_order], np.arange(g_cell.max() + 2))
+    n_t = t_start[g_cell + 1] - t_start[g_cell]
+    grp_t = np.repeat(np.arange(len(rep)), n_t)
+    tgt = t_order[np.repeat(t_start[g_cell], n_t) + np.arange(n_t.sum()) - np.repeat(np.cumsum(n_t) - n_t, n_t)]
+    s_order = np.argsort(sci, kind="stable")
+    s_start = np.searchsorted(sci[s_order], np.arange(sci.max() + 2))
+    n_sp = s_start[cb[tgt] + 1] - s_start[cb[tgt]]
+    arc_g = np.repeat(grp_t, n_sp)
+    pos = np.repeat(s_start[cb[tgt]], n_sp) + np.arange(n_sp.sum()) - np.repeat(np.cumsum(n_sp) - n_sp, n_sp)
+    arc_s = s_order[pos]  # index into s_ok
+    d = distance_m(wg, rep[arc_g], sg, s_ok[arc_s])
+    ok = d <= radius_m
+    arc_g, arc_s, d = arc_g[ok], arc_s[ok], np.rint(d[ok]).astype(np.int64)
+    f = _bipartite_mcf(supply, cap[s_ok].astype(np.int64), arc_g, arc_s, d - big_m * weight[rep[arc_g]])
+    used = np.flatnonzero(f > 0)
+    used = used[np.lexsort((arc_s[used], arc_g[used]))]
+    unit_g, unit_s = np.repeat(arc_g[used], f[used]), np.repeat(arc_s[used], f[used])
+    first = np.searchsorted(unit_g, unit_g)
+    workers = chosen[starts[unit_g] + np.arange(len(unit_g)) - first]
+    sponsors = s_ok[unit_s]
+    np.subtract.at(cap, sponsors, 1)
+    return sponsors, workers, len(arc_g)
