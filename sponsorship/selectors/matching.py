@@ -64,16 +64,8 @@ def policy_for(name: str = DEFAULT_POLICY):
     """The solver's priority policy (one table for proposals, runs and re-matching)."""
     from backend.api.errors import ApplicationError
     from backend.i18n import tr
-    try:
-        from sponsorship.services.matching_solver import get_policy
-    except ImportError:  # TEMP until the solver branch is merged
-        from types import SimpleNamespace
+    from sponsorship.services.matching_solver import get_policy
 
-        def get_policy(n):
-            if n != DEFAULT_POLICY:
-                raise ValueError(n)
-            return SimpleNamespace(decile_weights=(100, 90, 80, 70, 60, 50, 40, 30, 20, 10),
-                                   unknown_decile_weight=40, lapse_boost=25)
     try:
         return get_policy(name)
     except ValueError:

@@ -15,7 +15,7 @@ import time
 from collections import Counter, defaultdict
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from sponsorship.models import MatchingRun, Proposal, Region
@@ -111,6 +111,39 @@ def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy
     return run, True
 
 
+_PROPOSAL_COLUMNS = ("sponsor_id", "worker_id", "status", "source", "run_id", "distance_m", "same_village", "priority",
+                     "created_at", "expires_at", "decline_reason")
+
+
+def _insert_proposals(rows: list[tuple]) -> None:
+    """Insert many proposals, skipping pairs that already have an open offer (the partial unique index).
+
+    PostgreSQL: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — about
+    20x faster than bulk_create for a regency's ~20,000 rows. Elsewhere (SQLite): bulk_create.
+    """
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Proposal.objects.bulk_create([Proposal(**dict(zip(_PROPOSAL_COLUMNS, r))) for r in rows],
+                                     ignore_conflicts=True, batch_size=2000)
+        return
+    table = connection.ops.quote_name(Proposal._meta.db_table)
+    cols = ", ".join(_PROPOSAL_COLUMNS)
+    with connection.cursor() as cur:
+        # Asynchronous commit for this one transaction: a crash right after it can only lose the whole
+        # apply (the run then stays in preview and is applied again), never leave half of it.
+        cur.execute("SET LOCAL synchronous_commit = off")
+        cur.execute("CREATE TEMP TABLE _new_proposals (sponsor_id bigint, worker_id bigint, status text, source text, "
+                    "run_id bigint, distance_m integer, same_village boolean, priority integer, "
+                    "created_at timestamptz, expires_at timestamptz, decline_reason text) ON COMMIT DROP")
+        with cur.cursor.copy(f"COPY _new_proposals ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "
+                    f"ON CONFLICT DO NOTHING")
+        cur.execute("DROP TABLE _new_proposals")
+
+
 def run_pairs(run: MatchingRun) -> np.ndarray:
     return np.frombuffer(bytes(run.pairs), dtype="<i8").reshape(-1, 3)
 
@@ -137,7 +170,7 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         policy = sel.policy_for(locked.policy)
         weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
         expires = now + TTL[Proposal.Source.MATCHING_RUN]
-        objs, skipped = [], Counter()
+        rows_out, skipped = [], Counter()
         for s_id, w_id, dist in pairs.tolist():
             i = worker_at.get(w_id)
             if i is None:
@@ -150,11 +183,11 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
                 skipped["declined"] += 1
                 continue
             room[s_id] -= 1
-            objs.append(Proposal(sponsor_id=s_id, worker_id=w_id, source=Proposal.Source.MATCHING_RUN, run=locked,
-                                 distance_m=int(dist), same_village=sponsor_village.get(s_id) == rows.worker_village[i],
-                                 priority=int(weights[i]), expires_at=expires))
+            rows_out.append((s_id, w_id, Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, locked.pk,
+                             int(dist), bool(sponsor_village.get(s_id) == rows.worker_village[i]), int(weights[i]),
+                             now, expires, ""))
         # An on-demand offer of the same pair may already be open: the unique index keeps that one.
-        Proposal.objects.bulk_create(objs, ignore_conflicts=True, batch_size=5000)
+        _insert_proposals(rows_out)
         created = Proposal.objects.filter(run=locked).count()
         MatchingRun.objects.filter(pk=locked.pk, status=MatchingRun.Status.PREVIEW).update(
             status=MatchingRun.Status.APPLIED, applied_at=now, proposals_created=created,
