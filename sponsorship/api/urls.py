@@ -14,6 +14,8 @@ urlpatterns = [
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
     path("", include("sponsorship.api.billing_urls")),  # money
+
+    path("", include("sponsorship.api.matching_urls")),
 ]
 
 from django.urls import include  # noqa: E402  (notifications, issue 5)

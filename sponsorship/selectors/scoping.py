@@ -105,3 +105,20 @@ def access_worker(user, pk) -> Worker:
 
 def is_admin(user) -> bool:
     return role_of(user) in ("superuser", Role.AGENCY_ADMIN, Role.REGENCY_ADMIN)
+
+# Matching (issue 3): proposals are the sponsor's own; nominations follow the nominating sponsor's agency.
+from sponsorship.models import MatchingRun, Nomination, Proposal  # noqa: E402
+
+register_scope(
+    Proposal,
+    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
+    sponsor=lambda p, u: Q(sponsor__user=u),
+)
+register_scope(
+    Nomination,
+    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
+    sponsor=lambda p, u: Q(sponsor__user=u),
+)
+register_scope(MatchingRun, regency_admin=lambda p, u: Q(regency_id=p.regency_id))
