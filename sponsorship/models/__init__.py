@@ -8,3 +8,4 @@ __all__ = [
     "Agency", "AuditLog", "Occupation", "Profile", "RegencyConfig", "Region", "Role", "Sex",
     "Sponsor", "Sponsorship", "Worker", "WorkerConsent",
 ]
+from .dashboard import ImportBatch, VillageTarget, WorkerSignInChallenge  # noqa: E402,F401
