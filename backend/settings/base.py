@@ -177,6 +177,30 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# ---- MIDTRANS / BILLING (money branch) --------------------------------------------------------------
+# Empty MIDTRANS_API_BASE_URL = the real Midtrans (sandbox unless MIDTRANS_IS_PRODUCTION); set it to the
+# local simulator's base (dev.py does: http://127.0.0.1:8765) to pay offline.
+MIDTRANS_SERVER_KEY = env.str("MIDTRANS_SERVER_KEY", default="")
+MIDTRANS_CLIENT_KEY = env.str("MIDTRANS_CLIENT_KEY", default="")
+MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
+MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="")
+MIDTRANS_TIMEOUT_SECONDS = env.float("MIDTRANS_TIMEOUT_SECONDS", default=10.0)
+MIDTRANS_ENABLED_PAYMENTS = env.list("MIDTRANS_ENABLED_PAYMENTS", default=[
+    "bca_va", "bni_va", "bri_va", "permata_va", "echannel", "other_qris", "gopay", "shopeepay"])
+# Send X-Override-Notification with each Snap request (dev/tests: the simulator posts to this server).
+MIDTRANS_OVERRIDE_NOTIFICATION = env.bool("MIDTRANS_OVERRIDE_NOTIFICATION", default=bool(MIDTRANS_API_BASE_URL))
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sponsorship.gateways.midtrans.MidtransGateway")
+PAYMENT_ATTEMPT_REUSE_MINUTES = env.int("PAYMENT_ATTEMPT_REUSE_MINUTES", default=23 * 60)
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=30)
+BILLING_ISSUE_DAYS_BEFORE = env.int("BILLING_ISSUE_DAYS_BEFORE", default=10)
+BILLING_DUE_DAY = env.int("BILLING_DUE_DAY", default=15)
+BILLING_MAX_PREPAY_MONTHS = 12
+BILLING_MAX_ARREARS_MONTHS = 3
+BILLING_LAPSE_AFTER_MONTHS = 3
+REMITTANCE_DIR = env.str("REMITTANCE_DIR", default=str(VAR_DIR / "remittance"))
+# ---- end MIDTRANS / BILLING --------------------------------------------------------------------------
+
 # --- dashboard (issue 6): worker sign-in, HR dashboard, imports --------------------------------------
 # Worker sign-in: NIK + date of birth, then a one-time code to the registered phone when an SMS provider
 # is set ("console" prints the code to the log, for development; "" = no code step).

@@ -13,5 +13,6 @@ urlpatterns = [
     path("sponsors/<int:pk>/", views.SponsorDetail.as_view(), name="sponsor-detail"),
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
+    path("", include("sponsorship.api.billing_urls")),  # money
     path("", include("sponsorship.api.admin_dashboard_urls")),
 ]

@@ -1,0 +1,1 @@
+"""Local stand-ins for outside services (payment gateway, ...) used by demos and tests."""
