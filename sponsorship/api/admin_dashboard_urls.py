@@ -3,10 +3,14 @@ from django.urls import path
 
 from . import admin_dashboard_imports as imports_api
 from . import admin_dashboard_views as dash
-from . import worker_auth
+from . import overview_views, worker_auth, worker_status
 
 urlpatterns = [
     path("worker/auth/", worker_auth.WorkerSignInView.as_view(), name="worker-auth"),
+    path("worker/status/", worker_status.WorkerStatusView.as_view(), name="worker-status"),
+    path("sponsor/overview/", overview_views.SponsorOverviewView.as_view(), name="sponsor-overview"),
+    path("sponsor/receipts/<int:pk>/", overview_views.SponsorReceiptView.as_view(), name="sponsor-receipt"),
+    path("sponsor/statements/<int:year>/", overview_views.SponsorStatementView.as_view(), name="sponsor-statement"),
     path("admin/dashboard/summary/", dash.SummaryView.as_view(), name="admin-dashboard-summary"),
     path("admin/dashboard/agencies/", dash.AgencyLeagueView.as_view(), name="admin-dashboard-agencies"),
     path("admin/dashboard/coverage/", dash.CoverageView.as_view(), name="admin-dashboard-coverage"),
