@@ -39,15 +39,22 @@
   var coverage = read("coverage-data");
   var coverageCanvas = document.getElementById("coverage-chart");
   if (coverage && coverageCanvas) {
+    var pct = function (part, whole) { return whole ? Math.round(1000 * part / whole) / 10 : 0; };
     new Chart(coverageCanvas, {
       type: "bar",
       data: { labels: coverage.map(function (r) { return r.name; }),
         datasets: [
-          { label: "Pekerja diampu", data: coverage.map(function (r) { return r.workers_covered; }), backgroundColor: "#1f6f50" },
-          { label: "Terlindungi bulan ini", data: coverage.map(function (r) { return r.workers_protected; }), backgroundColor: "#4b8bbe" },
-          { label: "Target", data: coverage.map(function (r) { return r.target; }), backgroundColor: "#e3e8e5" }
+          { label: "% target: pekerja diampu", data: coverage.map(function (r) { return pct(r.workers_covered, r.target); }),
+            backgroundColor: "#1f6f50" },
+          { label: "% target: terlindungi bulan ini", data: coverage.map(function (r) { return pct(r.workers_protected, r.target); }),
+            backgroundColor: "#4b8bbe" }
         ] },
-      options: { indexAxis: "y", maintainAspectRatio: false }
+      options: { indexAxis: "y", maintainAspectRatio: false,
+        scales: { x: { min: 0, suggestedMax: 100, ticks: { callback: function (v) { return v + "%"; } } } },
+        plugins: { tooltip: { callbacks: { label: function (c) {
+          var r = coverage[c.dataIndex];
+          return c.dataset.label + ": " + c.parsed.x + "% (" + (c.datasetIndex ? r.workers_protected : r.workers_covered) + " dari " + r.target + ")";
+        } } } } }
     });
   }
   document.documentElement.setAttribute("data-charts", "ready");
