@@ -5,7 +5,7 @@ from sponsorship.demo.billing_history import generate
 from sponsorship.models import Role, Worker
 from tests import factories
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "rahasia-uji-123"
 
 
