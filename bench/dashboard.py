@@ -151,6 +151,8 @@ def time_queries(args):
     from sponsorship.models import Agency, Region
     from sponsorship.selectors.dashboard import AdminScope, agency_league, coverage_by_district, coverage_by_village
     from sponsorship.selectors.dashboard import headline
+    import os as _os
+    print(f"load average before timing: {_os.getloadavg()[0]:.1f} on {_os.cpu_count()} CPUs")
     from sponsorship.selectors.dashboard.money import arrears_worklist, money_by_month, on_time_rate
 
     regency = Region.objects.get(code="35.02")
@@ -177,6 +179,25 @@ def time_queries(args):
             worst = max(worst, max(times))
             print(f"{name:<24}{scope_name:<28}{rows:>6}{med:>11.1f}{max(times):>9.1f}  "
                   f"{'ok' if max(times) < 300 else 'SLOW'}", flush=True)
+    # What a page load costs once the figures are cached (DASHBOARD_CACHE_SECONDS, dropped on dashboard actions).
+    from sponsorship.selectors.dashboard import build_table, cached
+    print(f"\n{'cached table (page load)':<24}{'scope':<28}{'rows':>6}{'median ms':>11}{'max ms':>9}")
+    for scope_name, scope in scopes.items():
+        for name, params in (("headline", None), ("agencies", {}), ("coverage_districts", {}),
+                             ("coverage_villages", {"district": district.code}), ("money", {}), ("arrears", {})):
+            if name == "headline":
+                call = lambda: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
+            else:
+                call = lambda: build_table(name, scope, params).rows  # noqa: E731
+            call()
+            times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                result = call()
+                times.append((time.perf_counter() - t) * 1000)
+            rows = len(result) if isinstance(result, list) else 1
+            print(f"{name:<24}{scope_name:<28}{rows:>6}{statistics.median(times):>11.2f}{max(times):>9.2f}",
+                  flush=True)
     return worst
 
 

@@ -213,4 +213,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({
 })
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 = always compute
 # --- end dashboard ------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class SummaryView(APIView):
 
     def get(self, request):
         scope = scope_of(request)
-        data = dashboard.headline(scope)
+        data = dashboard.cached(scope, "headline", {}, lambda: dashboard.headline(scope))
         data["on_time"] = dashboard.table_extra("money", scope).get("on_time")
         return Response(data)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from backend.api.errors import ApplicationError
 from backend.i18n import tr
 
-from sponsorship.selectors.dashboard import AdminScope
+from sponsorship.selectors.dashboard import AdminScope, dashboard_invalidate
 from sponsorship.selectors.dashboard.money import REMIND_ACTION, month_label
 from sponsorship.services.audit import audit_record
 
@@ -55,6 +55,7 @@ def arrears_remind(*, scope: AdminScope, sponsor_id: int, actor, ip: str | None 
                     reason = "already_sent_today_or_opted_out"
         audit_record(actor=actor, action=REMIND_ACTION, obj=sponsor, ip=ip,
                      extra={"outcome": reason, "amount_idr": totals["amount"], "since": totals["since"].isoformat()})
+        transaction.on_commit(lambda: dashboard_invalidate(scope.regency.pk))
     return {"sent": reason == "sent", "reason": reason}
 
 
@@ -87,4 +88,5 @@ def village_target_set(*, scope: AdminScope, village_code: str, target, actor, i
                                                                               "updated_by": actor})
             after = {"target": int(text)}
         audit_record(actor=actor, action="village_target.set", obj=village, before=before, after=after, ip=ip)
+        transaction.on_commit(lambda: dashboard_invalidate(scope.regency.pk))
     return after["target"]

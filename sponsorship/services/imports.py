@@ -708,6 +708,9 @@ def _confirm(*, batch, actor, mode, ip):
                 raise ApplicationError("Impor ini sudah diproses.", code="already_done", status_code=409)
             audit_record(actor=actor, action="import.apply", obj=locked, ip=ip,
                          extra={"kind": locked.kind, "mode": mode, **counts, "late_problems": len(late_problems)})
+            from sponsorship.selectors.dashboard import dashboard_invalidate
+            regency_id = locked.regency_id
+            transaction.on_commit(lambda: dashboard_invalidate(regency_id))
     if late_problems and mode == ImportBatch.Mode.ALL:
         # Nothing was written; record what went wrong so the admin sees it in the report.
         ImportBatch.objects.filter(pk=batch.pk).update(problems=batch.problems + late_problems,

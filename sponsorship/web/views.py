@@ -62,7 +62,7 @@ def index(request, scope):
     billing = dashboard.figures.billing_ready()
     money = dashboard.build_table("money", scope).rows if billing else []
     return render(request, "dashboard/index.html", {
-        "scope": scope, "nav": "index", "headline": dashboard.headline(scope),
+        "scope": scope, "nav": "index", "headline": dashboard.cached(scope, "headline", {}, lambda: dashboard.headline(scope)),
         "league": dashboard.build_table("agencies", scope), "districts": dashboard.build_table("coverage_districts",
                                                                                               scope),
         "money": money, "on_time": dashboard.table_extra("money", scope).get("on_time"), "billing": billing,
@@ -75,7 +75,8 @@ def coverage(request, scope):
     district = request.GET.get("district", "")
     if district:
         table = dashboard.build_table("coverage_villages", scope, {"district": district})
-        name = next((d["name"] for d in dashboard.coverage_by_district(scope) if d["code"] == district), district)
+        name = next((d["name"] for d in dashboard.build_table("coverage_districts", scope).rows
+                     if d["code"] == district), district)
     else:
         table, name = dashboard.build_table("coverage_districts", scope), ""
     return render(request, "dashboard/coverage.html", {

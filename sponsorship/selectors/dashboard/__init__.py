@@ -2,3 +2,4 @@
 from .figures import agency_league, coverage_by_district, coverage_by_village, headline  # noqa: F401
 from .scope import AdminScope, admin_scope, default_village_target  # noqa: F401
 from .tables import TABLES, Table, build_table, table_extra  # noqa: F401
+from .cache import cached, dashboard_invalidate  # noqa: F401

@@ -75,9 +75,11 @@ def _targets(regency: Region, village_ids=None) -> tuple[int, dict[int, int]]:
     return default_village_target(regency), dict(qs.values_list("village_id", "target"))
 
 
-def _covered_workers(scope: AdminScope):
-    """Workers with an active sponsor, restricted to the scope's agency when there is one."""
-    return Worker.objects.filter(village__parent__parent=scope.regency, sponsorships__in=scope.active_sponsorships())
+def _covered_by(scope: AdminScope, key: str, **filters) -> dict:
+    """Workers with an active sponsor (at most one per worker, by constraint) grouped by `key` of the worker."""
+    qs = scope.active_sponsorships().filter(**filters)
+    field = f"worker__{key}"
+    return dict(qs.values_list(field).annotate(n=Count("id")).values_list(field, "n"))
 
 
 def coverage_by_district(scope: AdminScope) -> list[dict]:
@@ -92,8 +94,7 @@ def coverage_by_district(scope: AdminScope) -> list[dict]:
         target_by_district[district_id] = target_by_district.get(district_id, 0) + overrides.get(village_id, default)
     registered = dict(Worker.objects.filter(village__parent__parent=scope.regency)
                       .values_list("village__parent_id").annotate(n=Count("id")).values_list("village__parent_id", "n"))
-    covered = dict(_covered_workers(scope).values_list("village__parent_id").annotate(n=Count("id", distinct=True))
-                   .values_list("village__parent_id", "n"))
+    covered = _covered_by(scope, "village__parent_id")
     protected = _protected(scope, "village__parent_id")
     out = []
     for d in districts:
@@ -115,8 +116,7 @@ def coverage_by_village(scope: AdminScope, district_code: str) -> list[dict]:
     default, overrides = _targets(scope.regency, [v["id"] for v in villages])
     registered = dict(Worker.objects.filter(village__parent=district).values_list("village_id")
                       .annotate(n=Count("id")).values_list("village_id", "n"))
-    covered = dict(_covered_workers(scope).filter(village__parent=district).values_list("village_id")
-                   .annotate(n=Count("id", distinct=True)).values_list("village_id", "n"))
+    covered = _covered_by(scope, "village_id", worker__village__parent=district)
     protected = _protected(scope, "village_id")
     out = []
     for v in villages:

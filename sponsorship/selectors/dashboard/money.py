@@ -36,16 +36,15 @@ def last_months(today: dt.date, n: int = 12) -> list[dt.date]:
     return list(reversed(out))
 
 
+def _sponsor_ids(scope: AdminScope):
+    """The scope's sponsors as a subquery: a semi-join is cheaper than joining sponsor and agency per row."""
+    return scope.sponsors().values("id")
+
+
 def _invoices(scope: AdminScope):
     from sponsorship.models.billing import Invoice
 
-    qs = Invoice.objects.filter(sponsor__agency__regency=scope.regency)
-    return qs.filter(sponsor__agency=scope.agency) if scope.agency else qs
-
-
-def _sponsor_filter(scope: AdminScope, prefix: str) -> Q:
-    q = Q(**{f"{prefix}agency__regency": scope.regency})
-    return q & Q(**{f"{prefix}agency": scope.agency}) if scope.agency else q
+    return Invoice.objects.filter(sponsor_id__in=_sponsor_ids(scope))
 
 
 def _pct(part, whole):
@@ -59,13 +58,13 @@ def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: i
     today = today or timezone.localdate()
     window = last_months(today, months)
     start, end = window[0], window[-1]
-    lines = InvoiceLine.objects.filter(_sponsor_filter(scope, "invoice__sponsor__"), month__gte=start, month__lte=end)
-    expected = dict(lines.exclude(invoice__status=Invoice.Status.VOID).values_list("month")
-                    .annotate(s=Sum("amount_idr")).values_list("month", "s"))
-    outstanding = dict(lines.filter(invoice__status=Invoice.Status.ISSUED).values_list("month")
-                       .annotate(s=Sum("amount_idr")).values_list("month", "s"))
-    cover = CoverageMonth.objects.filter(_sponsor_filter(scope, "invoice__sponsor__"), month__gte=start,
-                                         month__lte=end)
+    lines = (InvoiceLine.objects.filter(invoice__sponsor_id__in=_sponsor_ids(scope), month__gte=start,
+                                        month__lte=end)
+             .values("month").annotate(expected=Sum("amount_idr", filter=~Q(invoice__status=Invoice.Status.VOID)),
+                                       outstanding=Sum("amount_idr", filter=Q(invoice__status=Invoice.Status.ISSUED))))
+    expected = {r["month"]: r["expected"] or 0 for r in lines}
+    outstanding = {r["month"]: r["outstanding"] or 0 for r in lines}
+    cover = CoverageMonth.objects.filter(sponsor_id__in=_sponsor_ids(scope), month__gte=start, month__lte=end)
     collected = {}
     remitted = {}
     for month, paid, sent in cover.values_list("month").annotate(
@@ -133,11 +132,10 @@ def protected_this_month(scope: AdminScope, *, today: dt.date | None = None, by:
     from sponsorship.models.coverage import CoverageMonth
 
     today = today or timezone.localdate()
-    qs = CoverageMonth.objects.filter(month=today.replace(day=1), worker__village__parent__parent=scope.regency)
-    if scope.agency:
-        qs = qs.filter(invoice__sponsor__agency=scope.agency)
+    # One row per (worker, month) by constraint, so a plain count is a count of workers.
+    qs = CoverageMonth.objects.filter(month=today.replace(day=1), sponsor_id__in=_sponsor_ids(scope))
     key = f"worker__{by}"
-    return dict(qs.values_list(key).annotate(n=Count("worker_id", distinct=True)).values_list(key, "n"))
+    return dict(qs.values_list(key).annotate(n=Count("id")).values_list(key, "n"))
 
 
 def arrears_worklist(scope: AdminScope, *, today: dt.date | None = None, limit: int | None = None) -> list[dict]:

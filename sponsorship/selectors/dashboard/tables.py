@@ -3,6 +3,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import figures
+from .cache import cached
 from .scope import AdminScope
 
 
@@ -83,10 +84,14 @@ TABLES: dict[str, TableSpec] = {
 
 def build_table(name: str, scope: AdminScope, params: dict | None = None) -> Table:
     spec = TABLES[name]
-    return Table(name=name, title=spec.title, columns=spec.columns, rows=spec.rows(scope, params or {}),
-                 personal=spec.personal)
+    params = params or {}
+    rows = cached(scope, name, params, lambda: spec.rows(scope, params))
+    return Table(name=name, title=spec.title, columns=spec.columns, rows=rows, personal=spec.personal)
 
 
 def table_extra(name: str, scope: AdminScope, params: dict | None = None) -> dict:
     spec = TABLES[name]
-    return spec.extra(scope, params or {}) if spec.extra else {}
+    if not spec.extra:
+        return {}
+    params = params or {}
+    return cached(scope, f"{name}:extra", params, lambda: spec.extra(scope, params))
