@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark of issue 6 on PostgreSQL: dashboard queries at regency scale, worker status under load.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench /work/main/.venv/bin/python bench/dashboard.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench_dash /work/main/.venv/bin/python bench/dashboard.py
 
-1. (Re)creates the database named in DATABASE_URL (default pengampu_bench), migrates, bulk-inserts a regency
+1. (Re)creates the database named in DATABASE_URL (default pengampu_bench_dash), migrates, bulk-inserts a regency
    of 14,000 ASN and 42,000 workers (all sponsored, 3 per ASN) and 12 months of invoices, lines, payments,
    coverage months and remittances (sponsorship.demo.billing_history). Use --reuse to skip when present.
 2. Times every dashboard query (regency scope and the largest agency): median and max of --repeat runs.
@@ -38,15 +38,17 @@ def parse_args():
     p.add_argument("--rate", type=float, default=300.0, help="requests per second (open loop)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
     p.add_argument("--tokens", type=int, default=2000, help="distinct workers signed in for the load test")
-    p.add_argument("--gunicorn-workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
+    p.add_argument("--gunicorn-workers", type=int, default=(os.cpu_count() or 2) + 1)
+    p.add_argument("--gunicorn-threads", type=int, default=8)
     p.add_argument("--port", type=int, default=8977)
     p.add_argument("--reuse", action="store_true", help="keep an already populated database")
     p.add_argument("--skip-load", action="store_true")
+    p.add_argument("--skip-queries", action="store_true")
     return p.parse_args()
 
 
 def setup_env():
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu_bench")
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu_bench_dash")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.dev")
     os.environ["DEBUG"] = "false"  # no query log, like production
     os.environ.setdefault("DB_CONN_MAX_AGE", "60")
@@ -201,6 +203,32 @@ def time_queries(args):
     return worst
 
 
+def serial_cost(n: int = 200):
+    """Server-side cost of one request, in process and one at a time (no network, no queueing)."""
+    from django.test import Client
+
+    access = tokens()[:n]
+    client = Client()
+    out = {}
+    for name, path, header in (("trivial GET /healthz", "/healthz", lambda i: {}),
+                               ("GET /api/v1/worker/status/", "/api/v1/worker/status/",
+                                lambda i: {"HTTP_AUTHORIZATION": f"Bearer {access[i % len(access)]}"})):
+        for i in range(10):
+            client.get(path, **header(i))
+        times = []
+        for i in range(n):
+            t = time.perf_counter()
+            r = client.get(path, **header(i))
+            times.append((time.perf_counter() - t) * 1000)
+            assert r.status_code in (200, 503), r.status_code
+        times.sort()
+        out[name] = times
+        print(f"serial in-process {name:<28} median {statistics.median(times):6.1f} ms  p99 "
+              f"{times[int(0.99 * len(times)) - 1]:6.1f} ms  (≈ {1000 / statistics.median(times):.0f} req/s per core)",
+              flush=True)
+    return out
+
+
 def tokens():
     from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -214,7 +242,7 @@ async def load(url: str, rate: float, duration: float, headers_for) -> dict:
     import httpx
 
     latencies, errors, lags = [], 0, []
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
         async def one(i, scheduled):
             nonlocal errors
@@ -251,8 +279,8 @@ def run_load(args):
     access = tokens()
     env = {**os.environ}
     cmd = [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-           "--workers", str(args.gunicorn_workers), "--worker-class", "sync", "--log-level", "warning",
-           "--keep-alive", "30"]
+           "--workers", str(args.gunicorn_workers), "--worker-class", "gthread", "--threads",
+           str(args.gunicorn_threads), "--log-level", "warning", "--keep-alive", "30"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         import httpx
@@ -271,7 +299,8 @@ def run_load(args):
                 ("GET /api/v1/worker/status/", f"{base}/api/v1/worker/status/",
                  lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"})):
             results[name] = asyncio.run(load(url, args.rate, args.duration, headers_for))
-        print(f"\ngunicorn: {args.gunicorn_workers} sync workers on {os.cpu_count()} CPUs; open loop at "
+        print(f"\ngunicorn: {args.gunicorn_workers} gthread workers × {args.gunicorn_threads} threads on "
+              f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); open loop at "
               f"{args.rate:.0f} req/s for {args.duration:.0f} s each; {len(access)} distinct worker tokens")
         print(f"{'endpoint':<30}{'req':>6}{'rps':>7}{'err':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
         for name, r in results.items():
@@ -288,8 +317,14 @@ def run_load(args):
 
 def main():
     args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally blocks: stop gunicorn
     setup_env()
+    import logging
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    import warnings
+
     import django
+    warnings.filterwarnings("ignore")
     if not args.reuse:
         recreate_database()
     django.setup()
@@ -300,7 +335,9 @@ def main():
         populate(args)
         print(f"populated in {time.perf_counter() - t:.0f} s", flush=True)
     print("sizes:", ", ".join(f"{k} {v:,}" for k, v in sizes().items()), flush=True)
-    time_queries(args)
+    if not args.skip_queries:
+        time_queries(args)
+    serial_cost()
     if not args.skip_load:
         from django.db import connections
         connections.close_all()

@@ -37,15 +37,24 @@ class WorkerFacts:
 
 
 def declared_income(today: dt.date) -> int:
-    row = (PremiumRate.objects.filter(valid_from__lte=today).exclude(valid_to__lt=today)
-           .order_by("-priority", "-valid_from").first())
-    return row.declared_income_idr if row else DEFAULT_DECLARED_INCOME_IDR
+    """The declared income behind the JKK benefits (rate table), cached for an hour: it changes by regulation."""
+    from django.core.cache import cache
+
+    key = f"declared-income:{today.isoformat()}"
+    value = cache.get(key)
+    if value is None:
+        row = (PremiumRate.objects.filter(valid_from__lte=today).exclude(valid_to__lt=today)
+               .order_by("-priority", "-valid_from").first())
+        value = row.declared_income_idr if row else DEFAULT_DECLARED_INCOME_IDR
+        cache.set(key, value, 3600)
+    return value
 
 
 def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
     today = today or local_today()
-    status = worker_coverage_status(worker, today=today)
-    to_date = CoverageMonth.objects.filter(worker=worker, month__lte=month_start(today)).count()
+    months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
+    status = worker_coverage_status(worker, today=today, months=months)
+    to_date = sum(1 for m in months if m <= month_start(today))
     enrolled = status.state in ("protected", "grace")
     return WorkerFacts(
         state=status.state, protected_until=status.protected_until, next_due_date=status.next_due_date,
