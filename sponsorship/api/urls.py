@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("sponsorship.api.billing_urls")),  # money
 
     path("", include("sponsorship.api.matching_urls")),
+
+    path("", include("sponsorship.api.admin_dashboard_urls")),
 ]
 
 from django.urls import include  # noqa: E402  (notifications, issue 5)

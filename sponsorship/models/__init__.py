@@ -13,3 +13,5 @@ from .payments import PaymentAttempt, PaymentNotification  # noqa: E402,F401  mo
 from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch  # noqa: E402,F401  money
 
 from .matching import MatchingRun, Nomination, Proposal  # noqa: E402,F401
+
+from .dashboard import ImportBatch, VillageTarget, WorkerSignInChallenge  # noqa: E402,F401

@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Benchmark of issue 6 on PostgreSQL: dashboard queries at regency scale, worker status under load.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench_dash /work/main/.venv/bin/python bench/dashboard.py
+
+1. (Re)creates the database named in DATABASE_URL (default pengampu_bench_dash), migrates, bulk-inserts a regency
+   of 14,000 ASN and 42,000 workers (all sponsored, 3 per ASN) and 12 months of invoices, lines, payments,
+   coverage months and remittances (sponsorship.demo.billing_history). Use --reuse to skip when present.
+2. Times every dashboard query (regency scope and the largest agency): median and max of --repeat runs.
+3. Starts gunicorn on this data and drives GET /api/v1/worker/status/ (JWT of --tokens different workers) and
+   GET /healthz (the trivial endpoint) open-loop at --rate requests/s for --duration s each; prints p50/p99.
+Goals: each dashboard query < 300 ms; worker status p99 < 50 ms at 300 req/s.
+"""
+import argparse
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sponsors", type=int, default=14_000)
+    p.add_argument("--workers-per-sponsor", type=int, default=3)
+    p.add_argument("--agencies", type=int, default=40)
+    p.add_argument("--months", type=int, default=12)
+    p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--rate", type=float, default=300.0, help="requests per second (open loop)")
+    p.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
+    p.add_argument("--tokens", type=int, default=2000, help="distinct workers signed in for the load test")
+    p.add_argument("--gunicorn-workers", type=int, default=(os.cpu_count() or 2) + 1)
+    p.add_argument("--gunicorn-threads", type=int, default=8)
+    p.add_argument("--port", type=int, default=8977)
+    p.add_argument("--reuse", action="store_true", help="keep an already populated database")
+    p.add_argument("--skip-load", action="store_true")
+    p.add_argument("--skip-queries", action="store_true")
+    return p.parse_args()
+
+
+def setup_env():
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu_bench_dash")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.dev")
+    os.environ["DEBUG"] = "false"  # no query log, like production
+    os.environ.setdefault("DB_CONN_MAX_AGE", "60")
+    os.environ.setdefault("THROTTLE_USER", "10000000/min")
+    os.environ.setdefault("JWT_ACCESS_MINUTES", "240")
+    if not os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        sys.exit("bench/dashboard.py needs DATABASE_URL=postgres://...")
+
+
+def recreate_database():
+    import psycopg
+
+    url = urlparse(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def populate(args):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from sponsorship.crypto import keyed_hash
+    from sponsorship.demo.billing_history import generate
+    from sponsorship.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, SURNAMES
+    from sponsorship.models import Agency, Occupation, Region, Sponsor, Sponsorship, Worker
+    from sponsorship.services.regions import import_regions
+
+    call_command("migrate", verbosity=0)
+    import_regions(ROOT / "sponsorship" / "demo" / "ponorogo_regions.csv", only="35.02")
+    from sponsorship.models import RegencyConfig
+    regency = Region.objects.get(code="35.02")
+    RegencyConfig.objects.get_or_create(regency=regency)
+    villages = list(Region.objects.filter(parent__parent=regency, level=Region.Level.VILLAGE))
+    rng = random.Random(14000)
+    names = [(a, s) for a, s in AGENCIES] + [(f"UPT Puskesmas {i}", f"Puskesmas {i}") for i in range(1, 60)]
+    agencies = Agency.objects.bulk_create([Agency(regency=regency, name=n, short_name=s)
+                                           for n, s in names[:args.agencies]])
+    weights = [30 if "Pendidikan" in a.name else 10 if "Kesehatan" in a.name or "Rumah" in a.name else 1
+               for a in agencies]
+    t = time.perf_counter()
+    sponsors = []
+    for i in range(args.sponsors):
+        birth = dt.date(1966, 1, 1) + dt.timedelta(days=i // 999)
+        sponsors.append(Sponsor(
+            nip=f"{birth:%Y%m%d}199503{1 + i % 2}{i % 999 + 1:03d}", asn_type="pns",
+            full_name=f"{rng.choice(MALE_FIRST)} {rng.choice(SURNAMES)}", birth_date=birth, sex="M",
+            agency=rng.choices(agencies, weights)[0], home_village=rng.choice(villages),
+            capacity=args.workers_per_sponsor if args.workers_per_sponsor in (2, 3) else 3,
+            active_sponsorships=args.workers_per_sponsor, show_name_to_workers=rng.random() < 0.5))
+    Sponsor.objects.bulk_create(sponsors, batch_size=5000)
+    occupations = list(Occupation.objects.all())
+    workers = []
+    total = args.sponsors * args.workers_per_sponsor
+    for i in range(total):
+        village = rng.choice(villages)
+        birth = dt.date(1965, 1, 1) + dt.timedelta(days=i // 9999)
+        nik = f"{village.code[:8].replace('.', '')}{birth:%d%m%y}{i % 9999 + 1:04d}"
+        workers.append(Worker(nik=nik, nik_hash=keyed_hash(nik), full_name=f"{rng.choice(FEMALE_FIRST)} "
+                              f"{rng.choice(SURNAMES)}", birth_date=birth, sex="F",
+                              occupation=rng.choice(occupations), village=village, welfare_decile=rng.randint(1, 10),
+                              current_payer=Worker.Payer.SPONSOR))
+    Worker.objects.bulk_create(workers, batch_size=5000)
+    now = timezone.now()
+    pairs = []
+    for n, worker in enumerate(workers):
+        sponsor = sponsors[n // args.workers_per_sponsor]
+        pairs.append(Sponsorship(sponsor=sponsor, worker=worker, status="active", source="import",
+                                 started_at=now - dt.timedelta(days=rng.randint(20, 540))))
+    Sponsorship.objects.bulk_create(pairs, batch_size=5000)
+    print(f"  people: {len(sponsors)} ASN, {len(workers)} workers, {len(pairs)} sponsorships "
+          f"in {time.perf_counter() - t:.0f} s", flush=True)
+    t = time.perf_counter()
+    counts = generate(months=args.months, seed=6, log=lambda m: print(m, flush=True))
+    print(f"  billing: {counts} in {time.perf_counter() - t:.0f} s", flush=True)
+    User = get_user_model()
+    from sponsorship.models import Profile
+    sample = rng.sample(workers, min(args.tokens, len(workers)))
+    users = User.objects.bulk_create([User(username=f"bench-worker-{w.pk}", password="!") for w in sample])
+    Profile.objects.bulk_create([Profile(user=u, role="worker") for u in users])
+    for w, u in zip(sample, users):
+        w.user = u
+    Worker.objects.bulk_update(sample, ["user"], batch_size=2000)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+
+
+def sizes():
+    from sponsorship.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, Sponsor, Sponsorship, Worker
+
+    return {m.__name__: m.objects.count() for m in (Sponsor, Worker, Sponsorship, Invoice, InvoiceLine,
+                                                    CoverageMonth, PaymentAttempt)}
+
+
+def time_queries(args):
+    from django.db.models import Count
+
+    from sponsorship.models import Agency, Region
+    from sponsorship.selectors.dashboard import AdminScope, agency_league, coverage_by_district, coverage_by_village
+    from sponsorship.selectors.dashboard import headline
+    import os as _os
+    print(f"load average before timing: {_os.getloadavg()[0]:.1f} on {_os.cpu_count()} CPUs")
+    from sponsorship.selectors.dashboard.money import arrears_worklist, money_by_month, on_time_rate
+
+    regency = Region.objects.get(code="35.02")
+    agency = Agency.objects.annotate(n=Count("sponsors")).order_by("-n").first()
+    district = Region.objects.filter(parent=regency).annotate(n=Count("children__workers")).order_by("-n").first()
+    scopes = {"regency": AdminScope(regency, None), f"agency ({agency.short_name})": AdminScope(regency, agency)}
+    queries = {
+        "headline": headline, "agency_league": agency_league, "coverage_by_district": coverage_by_district,
+        "coverage_by_village": lambda s: coverage_by_village(s, district.code), "money_by_month": money_by_month,
+        "on_time_rate": on_time_rate, "arrears_worklist": arrears_worklist,
+    }
+    print(f"\n{'query':<24}{'scope':<28}{'rows':>6}{'median ms':>11}{'max ms':>9}  goal < 300 ms")
+    worst = 0.0
+    for scope_name, scope in scopes.items():
+        for name, fn in queries.items():
+            fn(scope)  # warm-up
+            times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                result = fn(scope)
+                times.append((time.perf_counter() - t) * 1000)
+            rows = len(result) if isinstance(result, list) else 1
+            med = statistics.median(times)
+            worst = max(worst, max(times))
+            print(f"{name:<24}{scope_name:<28}{rows:>6}{med:>11.1f}{max(times):>9.1f}  "
+                  f"{'ok' if max(times) < 300 else 'SLOW'}", flush=True)
+    # What a page load costs once the figures are cached (DASHBOARD_CACHE_SECONDS, dropped on dashboard actions).
+    from sponsorship.selectors.dashboard import build_table, cached
+    print(f"\n{'cached table (page load)':<24}{'scope':<28}{'rows':>6}{'median ms':>11}{'max ms':>9}")
+    for scope_name, scope in scopes.items():
+        for name, params in (("headline", None), ("agencies", {}), ("coverage_districts", {}),
+                             ("coverage_villages", {"district": district.code}), ("money", {}), ("arrears", {})):
+            if name == "headline":
+                call = lambda: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
+            else:
+                call = lambda: build_table(name, scope, params).rows  # noqa: E731
+            call()
+            times = []
+            for _ in range(args.repeat):
+                t = time.perf_counter()
+                result = call()
+                times.append((time.perf_counter() - t) * 1000)
+            rows = len(result) if isinstance(result, list) else 1
+            print(f"{name:<24}{scope_name:<28}{rows:>6}{statistics.median(times):>11.2f}{max(times):>9.2f}",
+                  flush=True)
+    return worst
+
+
+def serial_cost(n: int = 200):
+    """Server-side cost of one request, in process and one at a time (no network, no queueing)."""
+    from django.test import Client
+
+    access = tokens()[:n]
+    client = Client()
+    out = {}
+    for name, path, header in (("trivial GET /healthz", "/healthz", lambda i: {}),
+                               ("GET /api/v1/worker/status/", "/api/v1/worker/status/",
+                                lambda i: {"HTTP_AUTHORIZATION": f"Bearer {access[i % len(access)]}"})):
+        for i in range(10):
+            client.get(path, **header(i))
+        times = []
+        for i in range(n):
+            t = time.perf_counter()
+            r = client.get(path, **header(i))
+            times.append((time.perf_counter() - t) * 1000)
+            assert r.status_code in (200, 503), r.status_code
+        times.sort()
+        out[name] = times
+        print(f"serial in-process {name:<28} median {statistics.median(times):6.1f} ms  p99 "
+              f"{times[int(0.99 * len(times)) - 1]:6.1f} ms  (≈ {1000 / statistics.median(times):.0f} req/s per core)",
+              flush=True)
+    return out
+
+
+def tokens():
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from sponsorship.models import Worker
+
+    return [str(RefreshToken.for_user(w.user).access_token)
+            for w in Worker.objects.filter(user__isnull=False).select_related("user")]
+
+
+async def load(url: str, rate: float, duration: float, headers_for) -> dict:
+    import httpx
+
+    latencies, errors, lags = [], 0, []
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+        async def one(i, scheduled):
+            nonlocal errors
+            lags.append(time.perf_counter() - scheduled)
+            t = time.perf_counter()
+            try:
+                r = await client.get(url, headers=headers_for(i))
+                if r.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - t) * 1000)
+
+        # warm-up: a few requests so every gunicorn worker has its DB connection
+        await asyncio.gather(*(client.get(url, headers=headers_for(i)) for i in range(20)))
+        n = int(rate * duration)
+        start = time.perf_counter()
+        tasks = []
+        for i in range(n):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, scheduled)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    latencies.sort()
+    q = lambda p: latencies[min(int(p * len(latencies)), len(latencies) - 1)]  # noqa: E731
+    return {"requests": n, "achieved_rps": n / elapsed, "errors": errors, "p50": q(0.50), "p90": q(0.90),
+            "p99": q(0.99), "max": latencies[-1], "client_lag_p99_ms": sorted(lags)[int(0.99 * len(lags))] * 1000}
+
+
+def run_load(args):
+    access = tokens()
+    env = {**os.environ}
+    cmd = [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
+           "--workers", str(args.gunicorn_workers), "--worker-class", "gthread", "--threads",
+           str(args.gunicorn_threads), "--log-level", "warning", "--keep-alive", "30"]
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    try:
+        import httpx
+        for _ in range(100):
+            try:
+                if httpx.get(f"http://127.0.0.1:{args.port}/healthz", timeout=1).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        base = f"http://127.0.0.1:{args.port}"
+        check = httpx.get(f"{base}/api/v1/worker/status/", headers={"Authorization": f"Bearer {access[0]}"})
+        print(f"\nworker status sample: {check.status_code} state={check.json().get('state')}", flush=True)
+        results = {}
+        for name, url, headers_for in (
+                ("trivial GET /healthz", f"{base}/healthz", lambda i: {}),
+                ("GET /api/v1/worker/status/", f"{base}/api/v1/worker/status/",
+                 lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"})):
+            results[name] = asyncio.run(load(url, args.rate, args.duration, headers_for))
+        print(f"\ngunicorn: {args.gunicorn_workers} gthread workers × {args.gunicorn_threads} threads on "
+              f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); open loop at "
+              f"{args.rate:.0f} req/s for {args.duration:.0f} s each; {len(access)} distinct worker tokens")
+        print(f"{'endpoint':<30}{'req':>6}{'rps':>7}{'err':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+        for name, r in results.items():
+            print(f"{name:<30}{r['requests']:>6}{r['achieved_rps']:>7.0f}{r['errors']:>5}{r['p50']:>9.1f}"
+                  f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}")
+        triv, status = results["trivial GET /healthz"], results["GET /api/v1/worker/status/"]
+        print(f"ratio status/trivial: p50 {status['p50'] / triv['p50']:.1f}x, p99 {status['p99'] / triv['p99']:.1f}x;"
+              f" goal p99 < 50 ms: {'ok' if status['p99'] < 50 else 'MISSED'}"
+              f" (client scheduling lag p99 {status['client_lag_p99_ms']:.1f} ms)")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def main():
+    args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally blocks: stop gunicorn
+    setup_env()
+    import logging
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    import warnings
+
+    import django
+    warnings.filterwarnings("ignore")
+    if not args.reuse:
+        recreate_database()
+    django.setup()
+    from sponsorship.models import Invoice
+    if not args.reuse or not Invoice.objects.exists():
+        print("populating (bulk insert)…", flush=True)
+        t = time.perf_counter()
+        populate(args)
+        print(f"populated in {time.perf_counter() - t:.0f} s", flush=True)
+    print("sizes:", ", ".join(f"{k} {v:,}" for k, v in sizes().items()), flush=True)
+    if not args.skip_queries:
+        time_queries(args)
+    serial_cost()
+    if not args.skip_load:
+        from django.db import connections
+        connections.close_all()
+        run_load(args)
+
+
+if __name__ == "__main__":
+    main()
