@@ -208,10 +208,8 @@ REMITTANCE_DIR = env.str("REMITTANCE_DIR", default=str(VAR_DIR / "remittance"))
 # ---- NOTIFICATIONS (issue 5) ----------------------------------------------------------------------
 # Push provider: "console" prints pushes (embedded default); "fcm" sends through firebase-admin.
 # The default follows the settings module: fcm under backend.settings.production, console elsewhere.
-import os as _os  # noqa: E402
-
-_SETTINGS_MODULE = _os.environ.get("DJANGO_SETTINGS_MODULE", "")
-PUSH_PROVIDER = env.str("PUSH_PROVIDER", default="fcm" if _SETTINGS_MODULE.endswith(".production") else "console")
+# production.py switches the default to "fcm".
+PUSH_PROVIDER = env.str("PUSH_PROVIDER", default="console")
 # FCM_SERVICE_ACCOUNT, FCM_PROJECT_ID, FCM_BASE_URL, FCM_CHUNK_SIZE, FCM_MAX_CONCURRENCY, ... are read from
 # the environment by notifications.providers.get_provider (documented there and in docs/notifications.md).
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
@@ -219,8 +217,7 @@ NOTIFICATIONS_BACKOFF_BASE_SECONDS = env.int("NOTIFICATIONS_BACKOFF_BASE_SECONDS
 NOTIFICATIONS_BACKOFF_MAX_SECONDS = env.int("NOTIFICATIONS_BACKOFF_MAX_SECONDS", default=3600)
 NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", default=600)
 # With the console provider, print a push even for users with no registered phone (demo visibility).
-NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE = env.bool("NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE",
-                                                default=_SETTINGS_MODULE.endswith(".dev"))
+NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE = env.bool("NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE", default=False)  # dev: on
 NOTIFICATIONS_ADMIN_DIGEST = env.bool("NOTIFICATIONS_ADMIN_DIGEST", default=False)
 # ---- end NOTIFICATIONS -----------------------------------------------------------------------------
 

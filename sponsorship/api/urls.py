@@ -13,12 +13,9 @@ urlpatterns = [
     path("sponsors/<int:pk>/", views.SponsorDetail.as_view(), name="sponsor-detail"),
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
-    path("", include("sponsorship.api.billing_urls")),  # money
-
+    # One include per area; each area owns its routes.
+    path("", include("sponsorship.api.billing_urls")),
     path("", include("sponsorship.api.matching_urls")),
-
     path("", include("sponsorship.api.admin_dashboard_urls")),
+    path("", include("notifications.api.urls")),
 ]
-
-from django.urls import include  # noqa: E402  (notifications, issue 5)
-urlpatterns += [path("", include("notifications.api.urls"))]
