@@ -101,18 +101,13 @@ def iter_pair_blocks(
     radius_m: float,
     stretch: float,
     *,
-    a_key: np.ndarray | None = None,
-    b_key: np.ndarray | None = None,
     max_block: int = 1_500_000,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield (ia, ib, dist) for every pair with distance <= radius_m, in bounded blocks.
 
-    With keys, only pairs with round(dist) < a_key[ia] + b_key[ib] (pricing: since dist >= 0,
-    rows and columns that cannot reach a positive sum are skipped before any distance).
     Deterministic order. Each a-cell is matched with the rows of b-cells that can hold a point
     within reach; a-points are chunked so one dense block stays under ``max_block`` entries.
     """
-    keyed = a_key is not None
     if len(a) == 0 or len(b) == 0:
         return
     reach = radius_m * stretch + 1.0
@@ -136,20 +131,10 @@ def iter_pair_blocks(
         if len(ib_all) == 0:
             continue
         ia_cell = ga.order[s:e]
-        if keyed:
-            ia_cell = ia_cell[a_key[ia_cell] + b_key[ib_all].max() > 0]
-            if len(ia_cell) == 0:
-                continue
-            ib_all = ib_all[b_key[ib_all] + a_key[ia_cell].max() > 0]
-            if len(ib_all) == 0:
-                continue
         step = max(1, max_block // len(ib_all))
         for k in range(0, len(ia_cell), step):
             ia = ia_cell[k : k + step]
             d = distance_m(a, ia[:, None], b, ib_all[None, :])
-            m = d <= radius_m
-            if keyed:
-                m &= np.rint(d) < a_key[ia][:, None] + b_key[ib_all][None, :]
-            ri, rj = np.nonzero(m)
+            ri, rj = np.nonzero(d <= radius_m)
             if len(ri):
                 yield ia[ri], ib_all[rj], d[ri, rj]

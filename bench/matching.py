@@ -1,0 +1,137 @@
+"""Benchmark: greedy vs solve_matching vs the full-arc exact reference on a synthetic regency.
+
+    python -m bench.matching                 # scale 1: 14,000 sponsors, 42,000 workers
+    python -m bench.matching --scale 10      # 140,000 / 420,000 (exact skipped unless --exact)
+
+Each method runs in its own subprocess so peak memory (ru_maxrss, and tracemalloc of the solve
+itself in a separate run) is its own. Times: median of --repeats solves, wall and CPU (the
+machine is shared; CPU time is the steadier figure). The DB round trip is not here yet:
+``with_db`` is the hook for whoever wires the solver to the database (it gets the generated
+arrays and returns timings for the same table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+from bench.synthetic import SyntheticRegency, generate_regency
+from sponsorship.services.matching_solver import (
+    get_policy,
+    solve_exact_reference,
+    solve_greedy,
+    solve_matching,
+)
+
+METHODS = {"greedy": solve_greedy, "solver": solve_matching, "exact": solve_exact_reference}
+
+
+def with_db(reg: SyntheticRegency, *, radius_m: int, policy: str) -> dict:
+    """End-to-end hook: load reg into the DB, run the regency matching job, read pairs back."""
+    raise NotImplementedError("added when the solver is wired to the database")
+
+
+def run_one(method: str, scale: float, seed: int, radius_m: int, policy: str, repeats: int) -> dict:
+    """Runs inside the child process; returns one row of figures."""
+    reg = generate_regency(scale=scale, seed=seed)
+    fn, pol = METHODS[method], get_policy(policy)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    walls, cpus = [], []
+    for _ in range(repeats):
+        c0 = time.process_time()
+        res = fn(reg.sponsors, reg.workers, radius_m=radius_m, policy=pol)
+        cpus.append(time.process_time() - c0)
+        walls.append(res.solve_seconds)
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tracemalloc.start()
+    fn(reg.sponsors, reg.workers, radius_m=radius_m, policy=pol)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "method": method, "result_method": res.method,
+        "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "repeats": repeats,
+        "tracemalloc_peak_mb": peak / 2**20, "maxrss_mb": rss_after / 1024,
+        "maxrss_before_solve_mb": rss_before / 1024,
+        "covered": res.covered_count, "weight": res.covered_weight,
+        "total_distance_m": res.total_distance_m, "mean_m": res.mean_distance_m, "max_m": res.max_distance_m,
+        "per_decile": res.per_decile,
+        "stats": {k: v for k, v in res.stats.items() if isinstance(v, (int, float, bool, str))},
+        "sponsors": len(reg.sponsors.ids), "free_slots": int(reg.sponsors.capacity.sum()),
+        "workers": len(reg.workers.ids),
+    }
+
+
+def run_in_subprocess(method, args) -> dict:
+    cmd = [sys.executable, "-m", "bench.matching", "--child", method, "--scale", str(args.scale),
+           "--seed", str(args.seed), "--radius", str(args.radius), "--policy", args.policy,
+           "--repeats", str(1 if method == "exact" else args.repeats)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_table(rows: list[dict]) -> None:
+    exact = next((r for r in rows if r["method"] == "exact"), None)
+    r0 = rows[0]
+    print(f"\nregency: {r0['sponsors']:,} sponsors ({r0['free_slots']:,} free slots), "
+          f"{r0['workers']:,} workers")
+    head = (f"{'method':<8} {'wall s':>7} {'cpu s':>6} {'trace MB':>8} {'rss MB':>7} {'covered':>8} "
+            f"{'weight':>10} {'% opt':>7} {'mean m':>7} {'max m':>6}  covered by decile 0..10")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        pct = f"{100 * r['weight'] / exact['weight']:.2f}" if exact and exact["weight"] else "n/a"
+        dec = " ".join(str(r["per_decile"][str(d)] if str(d) in r["per_decile"] else r["per_decile"][d])
+                       for d in range(11))
+        print(f"{r['method']:<8} {r['wall_s']:>7.2f} {r['cpu_s']:>6.2f} {r['tracemalloc_peak_mb']:>8.0f} "
+              f"{r['maxrss_mb']:>7.0f} {r['covered']:>8,} {r['weight']:>10,} {pct:>7} "
+              f"{r['mean_m']:>7.0f} {r['max_m']:>6}  {dec}")
+    solver = next((r for r in rows if r["method"] == "solver"), None)
+    if exact and solver:
+        print(f"\nsolver / exact time: wall {solver['wall_s'] / exact['wall_s']:.3f}, "
+              f"cpu {solver['cpu_s'] / exact['cpu_s']:.3f}; total distance solver "
+              f"{solver['total_distance_m']:,} m vs exact {exact['total_distance_m']:,} m")
+    if solver:
+        print("solver stats:", solver["stats"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="matching benchmark")
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=20240101)
+    ap.add_argument("--radius", type=int, default=5_000)
+    ap.add_argument("--policy", default="lowest_decile_first")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--methods", default="greedy,solver,exact")
+    ap.add_argument("--exact", action="store_true", help="run the exact reference above scale 1")
+    ap.add_argument("--with-db", action="store_true", help="also time the DB round trip (hook)")
+    ap.add_argument("--json", help="write the rows here")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.child, args.scale, args.seed, args.radius, args.policy, args.repeats)))
+        return
+    methods = args.methods.split(",")
+    if args.scale > 1 and not args.exact and "exact" in methods:
+        methods.remove("exact")
+        print("exact reference skipped above scale 1 (pass --exact; ~10x the arcs of scale 1)")
+    rows = []
+    for m in methods:
+        print(f"running {m} ...", file=sys.stderr, flush=True)
+        rows.append(run_in_subprocess(m, args))
+    if args.with_db:
+        reg = generate_regency(scale=args.scale, seed=args.seed)
+        print("with_db:", with_db(reg, radius_m=args.radius, policy=args.policy))
+    print_table(rows)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
