@@ -180,3 +180,46 @@ LOGGING = {
 # Serve static files from the apps directly when collectstatic has not run (dev, tests, benchmarks).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = env.bool("WHITENOISE_AUTOREFRESH", default=not (BASE_DIR / "staticfiles").exists())
+
+# ---- MIDTRANS / BILLING (money branch) --------------------------------------------------------------
+# Empty MIDTRANS_API_BASE_URL = the real Midtrans (sandbox unless MIDTRANS_IS_PRODUCTION); set it to the
+# local simulator's base (dev.py does: http://127.0.0.1:8765) to pay offline.
+MIDTRANS_SERVER_KEY = env.str("MIDTRANS_SERVER_KEY", default="")
+MIDTRANS_CLIENT_KEY = env.str("MIDTRANS_CLIENT_KEY", default="")
+MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
+MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="")
+MIDTRANS_TIMEOUT_SECONDS = env.float("MIDTRANS_TIMEOUT_SECONDS", default=10.0)
+MIDTRANS_ENABLED_PAYMENTS = env.list("MIDTRANS_ENABLED_PAYMENTS", default=[
+    "bca_va", "bni_va", "bri_va", "permata_va", "echannel", "other_qris", "gopay", "shopeepay"])
+# Send X-Override-Notification with each Snap request (dev/tests: the simulator posts to this server).
+MIDTRANS_OVERRIDE_NOTIFICATION = env.bool("MIDTRANS_OVERRIDE_NOTIFICATION", default=bool(MIDTRANS_API_BASE_URL))
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sponsorship.gateways.midtrans.MidtransGateway")
+PAYMENT_ATTEMPT_REUSE_MINUTES = env.int("PAYMENT_ATTEMPT_REUSE_MINUTES", default=23 * 60)
+PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=30)
+BILLING_ISSUE_DAYS_BEFORE = env.int("BILLING_ISSUE_DAYS_BEFORE", default=10)
+BILLING_DUE_DAY = env.int("BILLING_DUE_DAY", default=15)
+BILLING_MAX_PREPAY_MONTHS = 12
+BILLING_MAX_ARREARS_MONTHS = 3
+BILLING_LAPSE_AFTER_MONTHS = 3
+REMITTANCE_DIR = env.str("REMITTANCE_DIR", default=str(VAR_DIR / "remittance"))
+# ---- end MIDTRANS / BILLING --------------------------------------------------------------------------
+
+# ---- NOTIFICATIONS (issue 5) ----------------------------------------------------------------------
+# Push provider: "console" prints pushes (embedded default); "fcm" sends through firebase-admin.
+# The default follows the settings module: fcm under backend.settings.production, console elsewhere.
+import os as _os  # noqa: E402
+
+_SETTINGS_MODULE = _os.environ.get("DJANGO_SETTINGS_MODULE", "")
+PUSH_PROVIDER = env.str("PUSH_PROVIDER", default="fcm" if _SETTINGS_MODULE.endswith(".production") else "console")
+# FCM_SERVICE_ACCOUNT, FCM_PROJECT_ID, FCM_BASE_URL, FCM_CHUNK_SIZE, FCM_MAX_CONCURRENCY, ... are read from
+# the environment by notifications.providers.get_provider (documented there and in docs/notifications.md).
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_BACKOFF_BASE_SECONDS = env.int("NOTIFICATIONS_BACKOFF_BASE_SECONDS", default=30)
+NOTIFICATIONS_BACKOFF_MAX_SECONDS = env.int("NOTIFICATIONS_BACKOFF_MAX_SECONDS", default=3600)
+NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", default=600)
+# With the console provider, print a push even for users with no registered phone (demo visibility).
+NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE = env.bool("NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE",
+                                                default=_SETTINGS_MODULE.endswith(".dev"))
+NOTIFICATIONS_ADMIN_DIGEST = env.bool("NOTIFICATIONS_ADMIN_DIGEST", default=False)
+# ---- end NOTIFICATIONS -----------------------------------------------------------------------------

@@ -7,3 +7,9 @@ SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-change-me-0123456789abcdef"  #
 PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or ["ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="]  # noqa: F405
 PII_HASH_KEY = PII_HASH_KEY or "dev-only-pii-hash-key"  # noqa: F405
 ALLOWED_HOSTS = ["*"]
+# Money: the local Midtrans simulator is the default gateway in dev (python3 dev.py start runs it).
+MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="http://127.0.0.1:8765")  # noqa: F405
+MIDTRANS_SERVER_KEY = MIDTRANS_SERVER_KEY or "SB-Mid-server-LOCALDEMO"  # noqa: F405
+MIDTRANS_CLIENT_KEY = MIDTRANS_CLIENT_KEY or "SB-Mid-client-LOCALDEMO"  # noqa: F405
+PUBLIC_BASE_URL = PUBLIC_BASE_URL or "http://127.0.0.1:8000"  # noqa: F405
+MIDTRANS_OVERRIDE_NOTIFICATION = True

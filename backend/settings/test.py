@@ -22,3 +22,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": "100000/min",
     "login": env.str("THROTTLE_LOGIN", default="1000/min"),
 }
+# Money: tests start their own simulator and point these at it.
+MIDTRANS_SERVER_KEY = "SB-Mid-server-TEST"
+MIDTRANS_CLIENT_KEY = "SB-Mid-client-TEST"
+MIDTRANS_TIMEOUT_SECONDS = 2.0
+MIDTRANS_OVERRIDE_NOTIFICATION = True

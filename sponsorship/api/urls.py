@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import auth, views
 
@@ -13,4 +13,8 @@ urlpatterns = [
     path("sponsors/<int:pk>/", views.SponsorDetail.as_view(), name="sponsor-detail"),
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
+    path("", include("sponsorship.api.billing_urls")),  # money
 ]
+
+from django.urls import include  # noqa: E402  (notifications, issue 5)
+urlpatterns += [path("", include("notifications.api.urls"))]

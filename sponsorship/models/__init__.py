@@ -8,3 +8,6 @@ __all__ = [
     "Agency", "AuditLog", "Occupation", "Profile", "RegencyConfig", "Region", "Role", "Sex",
     "Sponsor", "Sponsorship", "Worker", "WorkerConsent",
 ]
+from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, Sector  # noqa: E402,F401  money
+from .payments import PaymentAttempt, PaymentNotification  # noqa: E402,F401  money
+from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch  # noqa: E402,F401  money

@@ -1,0 +1,307 @@
+"""Writes for notifications: notify() (the outbox), devices, preferences, read marks.
+
+`notify` is the one entry point other areas call. It writes an outbox row in the caller's
+transaction and enqueues the send only after commit, so a rolled-back event never pushes.
+Sending itself lives in `notifications.sending`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from backend.api.errors import ApplicationError
+from backend.i18n import tr
+
+from .models import MANDATORY_KINDS, Device, Kind, Notification, NotificationPreference
+from .texts import TEMPLATES, render
+
+logger = logging.getLogger(__name__)
+
+QUIET_START_HOUR = 21  # no push from 21:00 ...
+QUIET_END_HOUR = 6  # ... until 06:00, in the recipient's regency time zone
+SEND_TASK_CHUNK = 500
+
+_collector = threading.local()
+
+
+# -- time zones and quiet hours -------------------------------------------------------------------
+def timezones_for(user_ids) -> dict[int, ZoneInfo]:
+    """Each user's regency zone (RegencyConfig.timezone: WIB/WITA/WIT), else DEFAULT_REGENCY_TIMEZONE.
+
+    A sponsor's regency is their agency's; a worker's is their village's; an admin's is their profile's.
+    """
+    from sponsorship.models import Profile, Sponsor, Worker
+
+    user_ids = set(user_ids)
+    names: dict[int, str | None] = {}
+    for uid, name in Profile.objects.filter(user_id__in=user_ids).values_list("user_id", "regency__config__timezone"):
+        names[uid] = name
+    for uid, name in Worker.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "village__parent__parent__config__timezone"):
+        names[uid] = name or names.get(uid)
+    for uid, name in Sponsor.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "agency__regency__config__timezone"):
+        names[uid] = name or names.get(uid)
+    default = settings.DEFAULT_REGENCY_TIMEZONE
+    return {uid: _zone(names.get(uid) or default) for uid in user_ids}
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def recipient_timezone(user) -> ZoneInfo:
+    return timezones_for([user.pk])[user.pk]
+
+
+def languages_for(user_ids) -> dict[int, str]:
+    """Profile.language; without a profile, the language of the user's most recently seen phone."""
+    from sponsorship.models import Profile
+
+    user_ids = set(user_ids)
+    out = dict(Profile.objects.filter(user_id__in=user_ids).values_list("user_id", "language"))
+    missing = user_ids - set(out)
+    if missing:
+        for uid, language in Device.objects.filter(user_id__in=missing, active=True).order_by(
+                "user_id", "last_seen_at").values_list("user_id", "language"):
+            out[uid] = language
+    return {uid: (out.get(uid) or "id") for uid in user_ids}
+
+
+def user_language(user) -> str:
+    return languages_for([user.pk])[user.pk]
+
+
+def quiet_hours_end(now: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
+    """When quiet hours end if `now` falls inside them in `tz`, else None."""
+    local = now.astimezone(tz)
+    if local.hour >= QUIET_START_HOUR:
+        day = local.date() + dt.timedelta(days=1)
+    elif local.hour < QUIET_END_HOUR:
+        day = local.date()
+    else:
+        return None
+    return dt.datetime.combine(day, dt.time(QUIET_END_HOUR), tzinfo=tz)
+
+
+# -- the outbox ---------------------------------------------------------------------------------------
+def notify(*, user, kind: str, context: dict, dedupe_key: str, data: dict[str, str] | None = None,
+           collapse_key: str | None = None, expires_at: dt.datetime | None = None,
+           now: dt.datetime | None = None) -> Notification | None:
+    """Queue one notification for `user`; None when the dedupe key exists or the user opted out.
+
+    The row is written in the caller's transaction; the send task is enqueued after commit.
+    Between 21:00 and 06:00 in the recipient's zone the row is held until 06:00.
+    `now` exists for tests and scans that reason about a given moment.
+    """
+    if kind not in TEMPLATES:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    now = now or timezone.now()
+    if kind not in MANDATORY_KINDS and NotificationPreference.objects.filter(
+            user=user, kind=kind, enabled=False).exists():
+        return None
+    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    language = user_language(user)
+    title, body = render(kind, context, language)
+    release = quiet_hours_end(now, recipient_timezone(user))
+    row = Notification(
+        recipient=user, kind=kind, title=title[:200], body=body, language=language,
+        data={str(k): str(v) for k, v in (data or {}).items()}, dedupe_key=dedupe_key,
+        status=Notification.Status.HELD if release else Notification.Status.PENDING,
+        next_attempt_at=release or now, collapse_key=(collapse_key or "")[:100], expires_at=expires_at,
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():  # a savepoint: a lost dedupe race must not break the caller's transaction
+            row.save(force_insert=True)
+    except IntegrityError:
+        if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+            return None
+        raise
+    if not release:
+        _schedule_send(row.pk)
+    return row
+
+
+@dataclass(frozen=True)
+class NotifyRequest:
+    """One notify() call, for notify_bulk."""
+
+    user_id: int
+    kind: str
+    context: dict
+    dedupe_key: str
+    data: dict | None = None
+    collapse_key: str | None = None
+    expires_at: dt.datetime | None = None
+
+
+def notify_bulk(requests: list[NotifyRequest], *, now: dt.datetime | None = None) -> list[int]:
+    """notify() for many recipients with a handful of queries: what scans and national runs use.
+
+    Same rules (opt-out, dedupe, quiet hours, language); returns the ids of the rows it created.
+    Rows are written in the caller's transaction and sent after commit, 500 per task.
+    """
+    now = now or timezone.now()
+    for request in requests:
+        if request.kind not in TEMPLATES:
+            raise ValueError(f"unknown notification kind {request.kind!r}")
+    seen, unique = set(), []
+    for request in requests:  # the same key twice in one call: the first wins
+        if request.dedupe_key not in seen:
+            seen.add(request.dedupe_key)
+            unique.append(request)
+    user_ids = {r.user_id for r in unique}
+    opted_out = set(NotificationPreference.objects.filter(user_id__in=user_ids, enabled=False)
+                    .exclude(kind__in=MANDATORY_KINDS).values_list("user_id", "kind"))
+    existing = set()
+    keys = [r.dedupe_key for r in unique]
+    for start in range(0, len(keys), 5000):
+        existing.update(Notification.objects.filter(dedupe_key__in=keys[start:start + 5000])
+                        .values_list("dedupe_key", flat=True))
+    todo = [r for r in unique if r.dedupe_key not in existing and (r.user_id, r.kind) not in opted_out]
+    if not todo:
+        return []
+    languages = languages_for({r.user_id for r in todo})
+    zones = timezones_for({r.user_id for r in todo})
+    rows = []
+    for r in todo:
+        title, body = render(r.kind, r.context, languages[r.user_id])
+        release = quiet_hours_end(now, zones[r.user_id])
+        rows.append(Notification(
+            recipient_id=r.user_id, kind=r.kind, title=title[:200], body=body, language=languages[r.user_id],
+            data={str(k): str(v) for k, v in (r.data or {}).items()}, dedupe_key=r.dedupe_key,
+            status=Notification.Status.HELD if release else Notification.Status.PENDING,
+            next_attempt_at=release or now, collapse_key=(r.collapse_key or "")[:100], expires_at=r.expires_at,
+            created_at=now))
+    # ON CONFLICT DO NOTHING: a concurrent scan that wrote the same key first simply wins.
+    Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    created = []
+    todo_keys = [r.dedupe_key for r in rows]
+    for start in range(0, len(todo_keys), 5000):
+        created += list(Notification.objects.filter(dedupe_key__in=todo_keys[start:start + 5000], created_at=now)
+                        .values_list("pk", "status"))
+    to_send = [pk for pk, status in created if status == Notification.Status.PENDING]
+    if to_send:
+        ids = getattr(_collector, "ids", None)
+        if ids is not None:
+            ids.extend(to_send)
+        else:
+            transaction.on_commit(lambda: enqueue_send(to_send))
+    return [pk for pk, _ in created]
+
+
+def _schedule_send(pk: int) -> None:
+    ids = getattr(_collector, "ids", None)
+    if ids is not None:
+        ids.append(pk)
+    else:
+        transaction.on_commit(lambda: enqueue_send([pk]))
+
+
+@contextmanager
+def batched_sends():
+    """Inside this block notify() collects ids; one send task per 500 is enqueued after commit.
+
+    Scans use it so 14,000 reminders become 28 tasks rather than 14,000.
+    """
+    outer = getattr(_collector, "ids", None)
+    if outer is not None:  # nested: the outer block flushes
+        yield
+        return
+    _collector.ids = []
+    try:
+        yield
+        ids = _collector.ids
+    finally:
+        _collector.ids = None
+    if ids:
+        transaction.on_commit(lambda: enqueue_send(ids))
+
+
+def enqueue_send(ids: list[int]) -> None:
+    from .tasks import send_notifications
+
+    for start in range(0, len(ids), SEND_TASK_CHUNK):
+        try:
+            send_notifications.delay(ids=ids[start:start + SEND_TASK_CHUNK])
+        except Exception:  # broker down: the periodic dispatch_due sweep sends these rows later
+            logger.exception("could not enqueue send of %d notifications", len(ids))
+
+
+# -- devices -------------------------------------------------------------------------------------------
+def device_register(*, user, token: str, platform: str = Device.Platform.ANDROID, app_version: str = "",
+                    language: str = "id", kind: str = Device.PushIdKind.TOKEN,
+                    now: dt.datetime | None = None) -> Device:
+    """Register or refresh a push token for `user` (an upsert on the token).
+
+    A token that belonged to another account moves to this one: the phone is now signed in as `user`,
+    and the previous account's reminders must not show up on it.
+    """
+    now = now or timezone.now()
+    device, _ = Device.objects.update_or_create(
+        token=token,
+        defaults={"user": user, "platform": platform, "app_version": app_version or "",
+                  "language": language or "id", "kind": kind, "active": True, "last_seen_at": now,
+                  "deactivated_at": None, "deactivation_reason": ""},
+    )
+    return device
+
+
+def device_unregister(*, user, token: str) -> bool:
+    """Forget a token (sign-out). Only the owner can; True when something was removed."""
+    deleted, _ = Device.objects.filter(user=user, token=token).delete()
+    return bool(deleted)
+
+
+def devices_deactivate(*, device_ids, reason: str, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    return Device.objects.filter(pk__in=list(device_ids), active=True).update(
+        active=False, deactivated_at=now, deactivation_reason=reason[:64])
+
+
+def devices_prune_stale(*, days: int = 270, now: dt.datetime | None = None) -> int:
+    """Deactivate tokens the app has not refreshed for `days` (FCM expires Android tokens after 270)."""
+    now = now or timezone.now()
+    return Device.objects.filter(active=True, last_seen_at__lt=now - dt.timedelta(days=days)).update(
+        active=False, deactivated_at=now, deactivation_reason="stale")
+
+
+# -- preferences and the inbox ---------------------------------------------------------------------------
+def preferences_set(*, user, changes: dict[str, bool]) -> None:
+    for kind, enabled in changes.items():
+        if kind not in Kind.values:
+            raise ApplicationError(tr("Jenis notifikasi tidak dikenal.", "Unknown notification kind."),
+                                   code="unknown_kind", extra={"kind": kind})
+        if kind in MANDATORY_KINDS and not enabled:
+            raise ApplicationError(
+                tr("Bukti pembayaran selalu dikirim dan tidak dapat dimatikan.",
+                   "Payment receipts are always sent and cannot be switched off."),
+                code="mandatory_kind", extra={"kind": kind})
+    with transaction.atomic():
+        for kind, enabled in changes.items():
+            NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": bool(enabled)})
+
+
+def notification_mark_read(*, user, pk: int, now: dt.datetime | None = None) -> Notification:
+    from django.shortcuts import get_object_or_404
+
+    row = get_object_or_404(Notification, pk=pk, recipient=user)
+    if row.read_at is None:
+        now = now or timezone.now()
+        Notification.objects.filter(pk=row.pk, read_at__isnull=True).update(read_at=now)
+        row.refresh_from_db(fields=["read_at"])
+    return row
+
+
+def notifications_mark_all_read(*, user, now: dt.datetime | None = None) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=now or timezone.now())

@@ -1,0 +1,76 @@
+"""The payment gateway interface: plain frozen dataclasses in and out, three exceptions.
+
+Services depend on this, never on midtransclient. Amounts are integer rupiah here; adapters
+convert to the gateway's strings.
+"""
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    name: str
+    price_idr: int  # may be negative (a credit line)
+    quantity: int = 1
+
+
+@dataclass(frozen=True)
+class Customer:
+    first_name: str
+    email: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    order_id: str
+    gross_amount_idr: int
+    items: tuple[Item, ...]
+    customer: Customer
+    custom_fields: tuple[str, ...] = ()
+    notification_url: str = ""
+    idempotency_key: str = ""
+    expiry_hours: int = 24
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    token: str
+    redirect_url: str
+
+
+@dataclass(frozen=True)
+class TransactionStatus:
+    order_id: str
+    transaction_id: str
+    transaction_status: str  # lower-case Midtrans status: pending, settlement, capture, expire, ...
+    status_code: str
+    gross_amount_idr: int
+    fraud_status: str = ""
+    payment_type: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_paid(self) -> bool:
+        return self.transaction_status in ("settlement", "capture") and self.fraud_status in ("", "accept")
+
+
+class GatewayUnavailable(Exception):
+    """Timeout, connection error, 5xx or a non-JSON answer: try again later; nothing is known to have happened."""
+
+
+class GatewayRejected(Exception):
+    """The gateway answered 4xx: our request is wrong (bad key, bad amount, duplicate order id)."""
+
+
+class TransactionNotFound(Exception):
+    """The gateway does not know this order (a Snap order where no method was chosen yet)."""
+
+
+class PaymentGateway(Protocol):
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession: ...
+
+    def get_status(self, order_or_transaction_id: str) -> TransactionStatus: ...
+
+    def verify_notification(self, payload: dict) -> bool: ...

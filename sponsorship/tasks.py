@@ -1,0 +1,27 @@
+"""Celery tasks: each only fetches and calls a service."""
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def notify_invoices_issued(batch: str) -> int:
+    from sponsorship.services.billing import invoices_notify_issued
+    return invoices_notify_issued(batch=batch)
+
+
+@shared_task
+def run_billing() -> int:
+    from sponsorship.services.billing import billing_run, period_to_bill
+    period = period_to_bill()
+    return billing_run(period=period).invoices if period else 0
+
+
+@shared_task
+def reconcile_payments() -> dict:
+    from sponsorship.services.payments import payments_reconcile
+    return payments_reconcile()
+
+
+@shared_task
+def replay_notifications() -> dict:
+    from sponsorship.services.payments import notifications_replay
+    return notifications_replay()
