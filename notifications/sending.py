@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 500  # rows per claim; the FCM provider also splits into send_each calls of <= 500
 Status = Notification.Status
+BACKLOG_GRACE = dt.timedelta(minutes=5)
 
 _provider: PushProvider | None = None
 
@@ -85,7 +86,8 @@ def outbox_send(*, ids: list[int] | None = None, now: dt.datetime | None = None,
     provider = provider or push_provider()
     while max_rows is None or report.claimed < max_rows:
         fixed_now = now or timezone.now()
-        claimed = outbox_claim(ids=ids, now=fixed_now, limit=BATCH)
+        limit = BATCH if max_rows is None else min(BATCH, max_rows - report.claimed)
+        claimed = outbox_claim(ids=ids, now=fixed_now, limit=limit)
         if not claimed:
             break
         report.add(_deliver(claimed, provider=provider, now=fixed_now))
@@ -97,9 +99,12 @@ def outbox_claim(*, ids=None, now: dt.datetime, limit: int = BATCH) -> list[int]
     due = Q(status__in=[Status.PENDING, Status.HELD], next_attempt_at__lte=now) | Q(
         status=Status.SENDING, claimed_at__lt=stale)  # a worker died mid-send
     with transaction.atomic():
-        qs = Notification.objects.filter(due)
         if ids is not None:
-            qs = qs.filter(pk__in=ids)
+            # Rows handed over by notify() are due the moment they were committed, whatever clock wrote them.
+            due = due | Q(status=Status.PENDING, attempts=0)
+            qs = Notification.objects.filter(due, pk__in=ids)
+        else:
+            qs = Notification.objects.filter(due)
         picked = list(qs.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
                       .values_list("pk", flat=True)[:limit])
         if not picked:
@@ -128,7 +133,10 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             report.skipped += 1
             done.append(row)
             continue
-        release = quiet_hours_end(now, zones[row.recipient_id])
+        # notify() already applied quiet hours and retries are scheduled around them; this catches rows
+        # that waited in a backlog (written at 20:59, reached at 21:30).
+        late = now - (row.created_at if row.attempts <= 1 else row.next_attempt_at) > BACKLOG_GRACE
+        release = quiet_hours_end(now, zones[row.recipient_id]) if late else None
         if release:
             row.status, row.next_attempt_at, row.claimed_at = Status.HELD, release, None
             row.attempts = max(0, row.attempts - 1)  # holding is not an attempt
