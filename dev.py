@@ -45,6 +45,7 @@ def start(args):
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     sh(PY, "manage.py", "migrate", "--noinput", env=env)
     sh(PY, "manage.py", "seed_demo", "--if-empty", env=env)
+    sh(PY, "manage.py", "seed_dashboard_demo", "--if-empty", env=env)  # dashboard: a year of billing history
     children = []
     if (ROOT / "simulators" / "midtrans").is_dir():
         children.append(subprocess.Popen([

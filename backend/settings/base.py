@@ -223,3 +223,17 @@ NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE = env.bool("NOTIFICATIONS_CONSOLE_WITHOUT_D
                                                 default=_SETTINGS_MODULE.endswith(".dev"))
 NOTIFICATIONS_ADMIN_DIGEST = env.bool("NOTIFICATIONS_ADMIN_DIGEST", default=False)
 # ---- end NOTIFICATIONS -----------------------------------------------------------------------------
+
+# --- dashboard (issue 6): worker sign-in, HR dashboard, imports --------------------------------------
+# Worker sign-in: NIK + date of birth, then a one-time code to the registered phone when an SMS provider
+# is set ("console" prints the code to the log, for development; "" = no code step).
+WORKER_OTP_PROVIDER = env.str("WORKER_OTP_PROVIDER", default="console")
+WORKER_OTP_TTL_SECONDS = env.int("WORKER_OTP_TTL_SECONDS", default=300)
+WORKER_OTP_MAX_ATTEMPTS = env.int("WORKER_OTP_MAX_ATTEMPTS", default=5)
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({
+    "worker_auth": env.str("THROTTLE_WORKER_AUTH", default="20/hour"),          # per IP
+    "worker_auth_nik": env.str("THROTTLE_WORKER_AUTH_NIK", default="6/hour"),   # per NIK (keyed hash)
+})
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+# --- end dashboard ------------------------------------------------------------------------------------

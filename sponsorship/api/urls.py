@@ -14,6 +14,7 @@ urlpatterns = [
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
     path("", include("sponsorship.api.billing_urls")),  # money
+    path("", include("sponsorship.api.admin_dashboard_urls")),
 ]
 
 from django.urls import include  # noqa: E402  (notifications, issue 5)

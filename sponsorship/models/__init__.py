@@ -11,3 +11,4 @@ __all__ = [
 from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, Sector  # noqa: E402,F401  money
 from .payments import PaymentAttempt, PaymentNotification  # noqa: E402,F401  money
 from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch  # noqa: E402,F401  money
+from .dashboard import ImportBatch, VillageTarget, WorkerSignInChallenge  # noqa: E402,F401

@@ -105,3 +105,18 @@ def access_worker(user, pk) -> Worker:
 
 def is_admin(user) -> bool:
     return role_of(user) in ("superuser", Role.AGENCY_ADMIN, Role.REGENCY_ADMIN)
+
+# Dashboard (issue 6): import batches and village targets belong to the regency/agency admins who own them;
+# sign-in challenges are never exposed (no rule: superusers only).
+from sponsorship.models import ImportBatch, VillageTarget  # noqa: E402
+
+register_scope(
+    ImportBatch,
+    regency_admin=lambda p, u: Q(regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(agency_id=p.agency_id),
+)
+register_scope(
+    VillageTarget,
+    regency_admin=lambda p, u: Q(village__parent__parent_id=p.regency_id),
+    agency_admin=lambda p, u: Q(village__parent__parent__agencies__id=p.agency_id),
+)

@@ -1,0 +1,148 @@
+"""Dashboard figures that need only the foundation tables: agencies league, coverage against village targets."""
+import datetime as dt
+
+from django.db.models import Count, Q
+
+from sponsorship.models import Region, Sponsor, VillageTarget, Worker
+
+from .scope import AdminScope, default_village_target
+
+
+def billing_ready() -> bool:
+    """True once the billing models are installed (branch money); before, money columns stay empty."""
+    from django.apps import apps
+
+    try:
+        apps.get_model("sponsorship", "Invoice")
+    except LookupError:
+        return False
+    return True
+
+
+def _money_by_agency(scope):
+    if not billing_ready():
+        return {}
+    from .money import agency_money
+    return agency_money(scope)
+
+
+def _protected(scope, by):
+    if not billing_ready():
+        return {}
+    from .money import protected_this_month
+    return protected_this_month(scope, by=by)
+
+
+def _pct(part, whole) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def agency_league(scope: AdminScope) -> list[dict]:
+    """One row per agency: ASN, ASN who pledged (≥1 active sponsorship), workers covered by active sponsorships."""
+    rows = (
+        scope.agencies()
+        .annotate(
+            asn=Count("sponsors", filter=Q(sponsors__status=Sponsor.Status.ACTIVE), distinct=True),
+            pledged=Count("sponsors", filter=Q(sponsors__status=Sponsor.Status.ACTIVE,
+                                               sponsors__active_sponsorships__gt=0), distinct=True),
+        )
+        .values("id", "name", "short_name", "asn", "pledged")
+    )
+    covered = dict(
+        scope.active_sponsorships().values_list("sponsor__agency_id").annotate(n=Count("id")).values_list(
+            "sponsor__agency_id", "n")
+    )
+    money = _money_by_agency(scope)
+    out = []
+    for row in rows:
+        m = money.get(row["id"], {})
+        out.append({
+            "agency_id": row["id"], "agency": row["name"], "short_name": row["short_name"] or row["name"],
+            "asn": row["asn"], "pledged": row["pledged"], "pledged_pct": _pct(row["pledged"], row["asn"]),
+            "workers_covered": covered.get(row["id"], 0), "on_time_pct": m.get("on_time_pct"),
+            "arrears_idr": m.get("arrears_idr", 0), "arrears_sponsors": m.get("arrears_sponsors", 0),
+        })
+    out.sort(key=lambda r: (-(r["pledged_pct"] or 0), -r["workers_covered"], r["agency"]))
+    for rank, row in enumerate(out, start=1):
+        row["rank"] = rank
+    return out
+
+
+def _targets(regency: Region, village_ids=None) -> tuple[int, dict[int, int]]:
+    qs = VillageTarget.objects.filter(village__parent__parent=regency)
+    if village_ids is not None:
+        qs = qs.filter(village_id__in=village_ids)
+    return default_village_target(regency), dict(qs.values_list("village_id", "target"))
+
+
+def _covered_workers(scope: AdminScope):
+    """Workers with an active sponsor, restricted to the scope's agency when there is one."""
+    return Worker.objects.filter(village__parent__parent=scope.regency, sponsorships__in=scope.active_sponsorships())
+
+
+def coverage_by_district(scope: AdminScope) -> list[dict]:
+    """Per kecamatan: villages, registered workers, workers covered, target (sum of village targets), % of target."""
+    default, overrides = _targets(scope.regency)
+    districts = list(Region.objects.filter(parent=scope.regency, level=Region.Level.DISTRICT).order_by("code")
+                     .annotate(villages=Count("children")).values("id", "code", "name", "villages"))
+    village_district = dict(Region.objects.filter(parent__parent=scope.regency, level=Region.Level.VILLAGE)
+                            .values_list("id", "parent_id"))
+    target_by_district: dict[int, int] = {}
+    for village_id, district_id in village_district.items():
+        target_by_district[district_id] = target_by_district.get(district_id, 0) + overrides.get(village_id, default)
+    registered = dict(Worker.objects.filter(village__parent__parent=scope.regency)
+                      .values_list("village__parent_id").annotate(n=Count("id")).values_list("village__parent_id", "n"))
+    covered = dict(_covered_workers(scope).values_list("village__parent_id").annotate(n=Count("id", distinct=True))
+                   .values_list("village__parent_id", "n"))
+    protected = _protected(scope, "village__parent_id")
+    out = []
+    for d in districts:
+        target = target_by_district.get(d["id"], 0)
+        out.append({
+            "code": d["code"], "name": d["name"], "villages": d["villages"],
+            "workers_registered": registered.get(d["id"], 0), "workers_covered": covered.get(d["id"], 0),
+            "workers_protected": protected.get(d["id"], 0), "target": target, "target_pct": _pct(covered.get(d["id"], 0), target),
+        })
+    return out
+
+
+def coverage_by_village(scope: AdminScope, district_code: str) -> list[dict]:
+    district = Region.objects.filter(code=district_code, parent=scope.regency, level=Region.Level.DISTRICT).first()
+    if district is None:
+        return []
+    villages = list(Region.objects.filter(parent=district).order_by("code").values("id", "code", "name",
+                                                                                   "village_kind"))
+    default, overrides = _targets(scope.regency, [v["id"] for v in villages])
+    registered = dict(Worker.objects.filter(village__parent=district).values_list("village_id")
+                      .annotate(n=Count("id")).values_list("village_id", "n"))
+    covered = dict(_covered_workers(scope).filter(village__parent=district).values_list("village_id")
+                   .annotate(n=Count("id", distinct=True)).values_list("village_id", "n"))
+    protected = _protected(scope, "village_id")
+    out = []
+    for v in villages:
+        target = overrides.get(v["id"], default)
+        out.append({
+            "code": v["code"], "name": v["name"], "kind": v["village_kind"],
+            "workers_registered": registered.get(v["id"], 0), "workers_covered": covered.get(v["id"], 0),
+            "workers_protected": protected.get(v["id"], 0), "target": target, "target_overridden": v["id"] in overrides,
+            "target_pct": _pct(covered.get(v["id"], 0), target),
+        })
+    return out
+
+
+def headline(scope: AdminScope) -> dict:
+    sponsors = scope.sponsors().filter(status=Sponsor.Status.ACTIVE)
+    asn = sponsors.count()
+    pledged = sponsors.filter(active_sponsorships__gt=0).count()
+    covered = scope.active_sponsorships().count()
+    default = default_village_target(scope.regency)
+    villages = Region.objects.filter(parent__parent=scope.regency, level=Region.Level.VILLAGE).count()
+    overrides = VillageTarget.objects.filter(village__parent__parent=scope.regency)
+    target = default * (villages - overrides.count()) + sum(overrides.values_list("target", flat=True))
+    return {
+        "scope": scope.label, "regency_code": scope.regency.code,
+        "agency_id": scope.agency.pk if scope.agency else None,
+        "asn": asn, "pledged": pledged, "pledged_pct": _pct(pledged, asn), "workers_covered": covered,
+        "workers_registered": Worker.objects.filter(village__parent__parent=scope.regency).count(),
+        "villages": villages, "target": target, "target_pct": _pct(covered, target), "as_of": dt.date.today(),
+    }

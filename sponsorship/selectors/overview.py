@@ -1,0 +1,146 @@
+"""What a worker and a sponsor see about themselves: status, what is owed, payments, receipts, statements.
+
+Every function takes the caller's own Worker or Sponsor (resolved by the API from request.user), so a
+caller can never read another person's data through these reads.
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Sum
+from django.urls import reverse
+
+from sponsorship.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, PremiumRate, Sponsor, Sponsorship
+from sponsorship.selectors.billing import sponsor_credit_idr
+from sponsorship.selectors.coverage import worker_coverage_status
+from sponsorship.services.billing import local_today, month_start, period_label
+
+JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
+SCHOLARSHIP_AFTER_MONTHS = 36  # contributions needed for the children's scholarship (JKM)
+DEFAULT_DECLARED_INCOME_IDR = 1_000_000  # the minimum bracket; the rate table's row wins when there is one
+
+
+@dataclass(frozen=True)
+class WorkerFacts:
+    state: str
+    protected_until: dt.date | None
+    next_due_date: dt.date | None
+    months_of_membership: int
+    contributions_to_date: int  # paid months up to the current one (prepaid future months not counted)
+    months_paid_total: int
+    arrears_months: int
+    arrears_idr: int
+    sponsor_first_name: str | None
+    declared_income_idr: int
+    jkm_full: bool
+    scholarship_eligible: bool
+    months_to_scholarship: int
+
+
+def declared_income(today: dt.date) -> int:
+    row = (PremiumRate.objects.filter(valid_from__lte=today).exclude(valid_to__lt=today)
+           .order_by("-priority", "-valid_from").first())
+    return row.declared_income_idr if row else DEFAULT_DECLARED_INCOME_IDR
+
+
+def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
+    today = today or local_today()
+    status = worker_coverage_status(worker, today=today)
+    to_date = CoverageMonth.objects.filter(worker=worker, month__lte=month_start(today)).count()
+    enrolled = status.state in ("protected", "grace")
+    return WorkerFacts(
+        state=status.state, protected_until=status.protected_until, next_due_date=status.next_due_date,
+        months_of_membership=status.months_of_membership, contributions_to_date=to_date,
+        months_paid_total=status.months_paid, arrears_months=status.arrears_months, arrears_idr=status.arrears_idr,
+        sponsor_first_name=status.sponsor_first_name, declared_income_idr=declared_income(today),
+        jkm_full=enrolled and status.months_of_membership > JKM_FULL_AFTER_MONTHS,
+        scholarship_eligible=enrolled and to_date >= SCHOLARSHIP_AFTER_MONTHS,
+        months_to_scholarship=max(SCHOLARSHIP_AFTER_MONTHS - to_date, 0),
+    )
+
+
+# -- sponsor ---------------------------------------------------------------------------------------------------
+def _receipt_url(invoice_id: int) -> str:
+    return reverse("sponsor-receipt", kwargs={"pk": invoice_id})
+
+
+def _payment_method(invoice_ids) -> dict[int, str]:
+    rows = (PaymentAttempt.objects.filter(invoice_id__in=invoice_ids, settled_at__isnull=False)
+            .order_by("invoice_id", "-settled_at").values_list("invoice_id", "payment_type"))
+    out: dict[int, str] = {}
+    for invoice_id, kind in rows:
+        out.setdefault(invoice_id, kind or "")
+    return out
+
+
+def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments_limit: int = 24) -> dict:
+    today = today or local_today()
+    sponsorships = (Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
+                    .select_related("worker__occupation", "worker__village").order_by("started_at"))
+    workers = []
+    for s in sponsorships:
+        w = s.worker
+        st = worker_coverage_status(w, today=today)
+        workers.append({
+            "worker_id": w.pk, "name": w.full_name, "occupation": w.occupation.name, "village": w.village.name,
+            "since": s.started_at.date(), "state": st.state, "protected_until": st.protected_until,
+            "next_due_date": st.next_due_date, "arrears_months": st.arrears_months,
+        })
+    open_invoices = list(Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.ISSUED).order_by("due_date"))
+    owed = [{
+        "invoice_id": i.pk, "number": i.number, "kind": i.kind, "period": i.period, "period_label": period_label(i.period),
+        "months": i.months, "amount_idr": i.amount_idr, "due_date": i.due_date, "overdue": i.due_date < today,
+    } for i in open_invoices]
+    paid = list(Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID).order_by("-paid_at")[:payments_limit])
+    methods = _payment_method([i.pk for i in paid])
+    payments = [{
+        "invoice_id": i.pk, "number": i.number, "period_label": period_label(i.period), "months": i.months,
+        "amount_idr": i.amount_idr, "paid_at": i.paid_at, "method": methods.get(i.pk, ""),
+        "receipt_url": _receipt_url(i.pk),
+    } for i in paid]
+    years = sorted({d.year for d in Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID)
+                    .dates("paid_at", "year")}, reverse=True)
+    return {
+        "sponsor": {"id": sponsor.pk, "name": sponsor.full_name, "agency": sponsor.agency.name,
+                    "capacity": sponsor.capacity, "active_sponsorships": sponsor.active_sponsorships,
+                    "show_name_to_workers": sponsor.show_name_to_workers},
+        "workers": workers,
+        "owed": {"total_idr": sum(o["amount_idr"] for o in owed),
+                 "overdue_idr": sum(o["amount_idr"] for o in owed if o["overdue"]),
+                 "next_due_date": min((o["due_date"] for o in owed), default=None),
+                 "credit_idr": sponsor_credit_idr(sponsor.pk), "invoices": owed},
+        "payments": payments,
+        "statements": [{"year": y, "url": reverse("sponsor-statement", kwargs={"year": y})} for y in years],
+    }
+
+
+def sponsor_receipt(sponsor: Sponsor, invoice_id: int) -> dict | None:
+    invoice = Invoice.objects.filter(sponsor=sponsor, pk=invoice_id, status=Invoice.Status.PAID).first()
+    if invoice is None:
+        return None
+    lines = (InvoiceLine.objects.filter(invoice=invoice).select_related("worker").order_by("month", "worker__full_name"))
+    attempt = (PaymentAttempt.objects.filter(invoice=invoice, settled_at__isnull=False).order_by("-settled_at").first())
+    return {
+        "invoice": invoice, "period_label": period_label(invoice.period), "sponsor": sponsor,
+        "lines": [{"worker": ln.worker.full_name, "month_label": period_label(ln.month), "jkk_idr": ln.jkk_idr,
+                   "jkm_idr": ln.jkm_idr, "jht_idr": ln.jht_idr, "amount_idr": ln.amount_idr} for ln in lines],
+        "method": attempt.payment_type if attempt else "", "order_id": attempt.order_id if attempt else "",
+        "transaction_id": attempt.transaction_id if attempt else "",
+    }
+
+
+def sponsor_statement(sponsor: Sponsor, year: int) -> dict:
+    """Annual statement: what was paid in `year` (by payment date), per month and per worker."""
+    invoices = Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID, paid_at__year=year)
+    lines = InvoiceLine.objects.filter(invoice__in=invoices)
+    per_worker = list(lines.values("worker_id", "worker__full_name").annotate(
+        months=Count("id"), amount_idr=Sum("amount_idr")).order_by("worker__full_name"))
+    per_invoice = [{"number": i.number, "period_label": period_label(i.period), "months": i.months,
+                    "paid_at": i.paid_at, "amount_idr": i.amount_idr, "receipt_url": _receipt_url(i.pk)}
+                   for i in invoices.order_by("paid_at")]
+    return {
+        "year": year, "sponsor": {"name": sponsor.full_name, "nip": sponsor.nip, "agency": sponsor.agency.name},
+        "total_idr": sum(i["amount_idr"] for i in per_invoice), "worker_months": sum(w["months"] for w in per_worker),
+        "workers": [{"name": w["worker__full_name"], "months": w["months"], "amount_idr": w["amount_idr"]}
+                    for w in per_worker],
+        "payments": per_invoice,
+    }

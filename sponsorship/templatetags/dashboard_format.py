@@ -1,0 +1,34 @@
+"""Indonesian number formats for the dashboard: Rp 1.234.567, 12,5%."""
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def rupiah(value):
+    if value in (None, ""):
+        return "–"
+    return "Rp " + f"{int(value):,}".replace(",", ".")
+
+
+@register.filter
+def angka(value):
+    if value in (None, ""):
+        return "–"
+    return f"{int(value):,}".replace(",", ".")
+
+
+@register.filter
+def persen(value):
+    if value in (None, ""):
+        return "–"
+    return f"{float(value):.1f}".replace(".", ",") + "%"
+
+
+@register.filter
+def bar_width(value):
+    """A percentage clipped to 0–100 for inline progress bars."""
+    try:
+        return max(0, min(100, float(value)))
+    except (TypeError, ValueError):
+        return 0

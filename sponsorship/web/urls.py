@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("coverage/", views.coverage, name="coverage"),
+    path("coverage/villages/<str:code>/target/", views.set_village_target, name="village-target"),
+    path("money/", views.money, name="money"),
+    path("arrears/", views.arrears, name="arrears"),
+    path("arrears/<int:sponsor_id>/remind/", views.remind, name="remind"),
+    path("export/<str:table>.<str:fmt>", views.export, name="export"),
+    path("imports/", views.import_list, name="imports"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/templates/<str:kind>.<str:fmt>", views.import_template, name="import-template"),
+]
