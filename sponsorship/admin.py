@@ -124,3 +124,49 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# -- matching (issue 3) -----------------------------------------------------------------------------
+from sponsorship.models import MatchingRun, Nomination, Proposal  # noqa: E402
+
+
+@admin.register(Proposal)
+class ProposalAdmin(admin.ModelAdmin):
+    list_display = ["id", "sponsor", "worker", "status", "source", "distance_m", "priority", "created_at",
+                    "expires_at"]
+    list_filter = ["status", "source"]
+    search_fields = ["sponsor__nip", "sponsor__full_name", "worker__full_name"]
+    raw_id_fields = ["sponsor", "worker", "run", "sponsorship"]
+    list_select_related = ["sponsor", "worker"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # state changes go through the services
+
+
+@admin.register(Nomination)
+class NominationAdmin(admin.ModelAdmin):
+    list_display = ["id", "sponsor", "full_name", "masked_nik", "relationship", "status", "conflict_of_interest",
+                    "created_at"]
+    list_filter = ["status", "conflict_of_interest", "relationship"]
+    search_fields = ["full_name", "sponsor__nip", "sponsor__full_name"]
+    raw_id_fields = ["sponsor", "village", "occupation", "reviewer", "worker", "sponsorship"]
+    exclude = ["nik", "phone"]
+    readonly_fields = ["masked_nik", "nik_hash", "phone_hash", "checks", "flags"]
+
+    @admin.display(description="NIK")
+    def masked_nik(self, obj):
+        return mask_nik(obj.nik)
+
+    def has_change_permission(self, request, obj=None):
+        return False  # verify/reject through the API (checks, worker, sponsorship, audit)
+
+
+@admin.register(MatchingRun)
+class MatchingRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "regency", "radius_m", "policy", "status", "proposals_created", "created_at", "applied_at"]
+    list_filter = ["status", "policy"]
+    exclude = ["pairs"]
+    readonly_fields = ["preview", "fingerprint"]
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -15,6 +15,7 @@ urlpatterns = [
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
     path("", include("sponsorship.api.billing_urls")),  # money
     path("", include("sponsorship.api.admin_dashboard_urls")),
+    path("", include("sponsorship.api.matching_urls")),
 ]
 
 from django.urls import include  # noqa: E402  (notifications, issue 5)

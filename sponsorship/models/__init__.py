@@ -12,3 +12,4 @@ from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, 
 from .payments import PaymentAttempt, PaymentNotification  # noqa: E402,F401  money
 from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch  # noqa: E402,F401  money
 from .dashboard import ImportBatch, VillageTarget, WorkerSignInChallenge  # noqa: E402,F401
+from .matching import MatchingRun, Nomination, Proposal  # noqa: E402,F401

@@ -120,3 +120,19 @@ register_scope(
     regency_admin=lambda p, u: Q(village__parent__parent_id=p.regency_id),
     agency_admin=lambda p, u: Q(village__parent__parent__agencies__id=p.agency_id),
 )
+# Matching (issue 3): proposals are the sponsor's own; nominations follow the nominating sponsor's agency.
+from sponsorship.models import MatchingRun, Nomination, Proposal  # noqa: E402
+
+register_scope(
+    Proposal,
+    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
+    sponsor=lambda p, u: Q(sponsor__user=u),
+)
+register_scope(
+    Nomination,
+    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
+    sponsor=lambda p, u: Q(sponsor__user=u),
+)
+register_scope(MatchingRun, regency_admin=lambda p, u: Q(regency_id=p.regency_id))

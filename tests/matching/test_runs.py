@@ -1,0 +1,160 @@
+"""Regency-wide matching runs through the API and the DB: optimality on small instances, idempotence."""
+import itertools
+import random
+
+import numpy as np
+import pytest
+
+from sponsorship.models import MatchingRun, Proposal, Region, Role, Sponsorship
+from sponsorship.selectors.matching import haversine_m, priority_of
+from sponsorship.services.matching_runs import matching_run_apply, matching_run_preview, run_pairs
+from tests import factories
+from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
+
+pytestmark = pytest.mark.django_db
+RUNS = "/api/v1/admin/matching-runs/"
+
+
+def brute_force(sponsors, workers, radius_m):
+    """sponsors: [(id, lat, lon, free)], workers: [(id, lat, lon, weight)] -> (weight, distance)."""
+    best = (0, 0.0)
+    options = [[None] + [s for s in sponsors] for _ in workers]
+    for choice in itertools.product(*options):
+        used, weight, dist, ok = {}, 0, 0.0, True
+        for w, s in zip(workers, choice):
+            if s is None:
+                continue
+            d = float(haversine_m(s[1], s[2], w[1], w[2]))
+            used[s[0]] = used.get(s[0], 0) + 1
+            if d > radius_m or used[s[0]] > s[3]:
+                ok = False
+                break
+            weight += w[3]
+            dist += d
+        if ok and (weight > best[0] or (weight == best[0] and dist < best[1])):
+            best = (weight, dist)
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_run_is_optimal_on_small_instances(town, agency, regency_admin, seed):
+    rng = random.Random(seed)
+    villages = [HOME, NEAR, MID, FAR, OUT]
+    sponsors = []
+    for _ in range(3):
+        s = factories.make_sponsor(agency=agency, village_code=rng.choice(villages), capacity=2)
+        if rng.random() < 0.4:
+            factories.sponsor_worker(s, worker(OUT, decile=5, full_name="Lama Diampu"))
+        sponsors.append(s)
+    ws = [worker(rng.choice(villages), decile=rng.randint(1, 10), full_name=f"Pekerja {i}") for i in range(6)]
+    run, created = matching_run_preview(regency=town, radius_m=3000, actor=regency_admin)
+    assert created
+    centre = {v.pk: (v.lat, v.lon) for v in Region.objects.filter(code__in=villages)}
+    s_in = [(s.pk, *centre[s.home_village_id], s.capacity - s.__class__.objects.get(pk=s.pk).active_sponsorships)
+            for s in sponsors]
+    w_in = [(w.pk, *centre[w.village_id], priority_of(w.welfare_decile, False))
+            for w in ws]
+    weight, distance = brute_force(s_in, w_in, 3000)
+    assert run.preview["covered_weight"] == weight
+    assert run.preview["total_distance_m"] == pytest.approx(distance, abs=len(ws) * 2 + 0.01 * distance)
+    pairs = run_pairs(run)
+    assert len(pairs) == run.preview["covered_total"]
+
+
+def test_preview_then_apply_through_the_api(api, town, agency, regency_admin):
+    a = factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    b = factories.make_sponsor(agency=agency, village_code=FAR, capacity=3)
+    factories.sponsor_worker(b, worker(OUT))  # b has 2 free slots
+    for v, d in ((HOME, 1), (HOME, 4), (NEAR, 2), (FAR, 1), (FAR, 9), (MID, 3)):
+        worker(v, decile=d)
+    far_away = worker(OUT, decile=1)
+    Region.objects.filter(code=OUT).update(lat=-7.5)  # 41 km: nobody can reach it
+    response = api(regency_admin).post(RUNS, {"radius_m": 5000, "policy": "lowest_decile_first"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    preview = body["preview"]
+    assert body["status"] == "preview"
+    assert preview["eligible_workers"] == 7
+    assert preview["free_slots"] == 4
+    assert preview["covered_total"] == 4
+    assert preview["per_decile"]["1"] == {"eligible": 3, "covered": 2}
+    assert preview["sponsors_left_with_free_capacity"] == 0
+    assert sum(k["covered"] for k in preview["per_kecamatan"]) == 4
+    assert preview["max_distance_m"] <= 5000 and preview["mean_distance_m"] >= 0
+    assert Proposal.objects.count() == 0  # a preview proposes nothing
+
+    applied = api(regency_admin).post(f"{RUNS}{body['id']}/apply/")
+    assert applied.status_code == 200 and applied.json()["status"] == "applied"
+    assert applied.json()["proposals_created"] == 4
+    assert Proposal.objects.filter(source="matching_run", status="offered").count() == 4
+    assert not Proposal.objects.filter(worker=far_away).exists()
+    assert Proposal.objects.filter(sponsor=a).count() == 2 and Proposal.objects.filter(sponsor=b).count() == 2
+    # The sponsor sees the run's offers as their proposals and can accept one.
+    listed = api(a.user).get("/api/v1/sponsor/proposals/").json()["results"]
+    assert {p["id"] for p in listed} == set(Proposal.objects.filter(sponsor=a).values_list("pk", flat=True))
+    assert api(a.user).post(f"/api/v1/sponsor/proposals/{listed[0]['id']}/accept/").status_code == 201
+
+
+def test_idempotent_preview_and_apply(api, town, agency, regency_admin):
+    factories.make_sponsor(agency=agency, village_code=HOME, capacity=3)
+    for v in (HOME, NEAR, MID, FAR):
+        worker(v)
+    client = api(regency_admin)
+    first = client.post(RUNS, {"radius_m": 5000}, format="json")
+    same = client.post(RUNS, {"radius_m": 5000}, format="json")
+    assert first.status_code == 201 and same.status_code == 200
+    assert first.json()["id"] == same.json()["id"]
+    run_id = first.json()["id"]
+    assert client.post(f"{RUNS}{run_id}/apply/").json()["proposals_created"] == 3
+    assert client.post(f"{RUNS}{run_id}/apply/").json()["proposals_created"] == 3
+    assert Proposal.objects.count() == 3
+    # Re-running after the apply: the offers hold their workers and the sponsor's capacity.
+    again = client.post(RUNS, {"radius_m": 5000}, format="json").json()
+    assert again["preview"]["covered_total"] == 0
+    client.post(f"{RUNS}{again['id']}/apply/")
+    assert Proposal.objects.count() == 3
+    assert MatchingRun.objects.count() == 2
+
+
+def test_apply_skips_pairs_that_went_stale(town, agency, regency_admin):
+    s = factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    w1, w2 = worker(HOME), worker(NEAR)
+    run, _ = matching_run_preview(regency=town, actor=regency_admin)
+    assert run.preview["covered_total"] == 2
+    factories.sponsor_worker(factories.make_sponsor(agency=agency), w1)  # taken after the preview
+    run = matching_run_apply(run=run, actor=regency_admin)
+    assert run.proposals_created == 1
+    assert run.preview["apply"]["skipped"] == {"worker_unavailable": 1}
+    assert list(Proposal.objects.values_list("worker_id", flat=True)) == [w2.pk]
+
+
+def test_existing_sponsorships_respected(town, agency, regency_admin):
+    s = factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    factories.sponsor_worker(s, worker(HOME))
+    factories.sponsor_worker(s, worker(HOME))
+    worker(NEAR)
+    run, _ = matching_run_preview(regency=town, actor=regency_admin)
+    assert run.preview["covered_total"] == 0 and run.preview["free_slots"] == 0
+    assert Sponsorship.objects.filter(status="active").count() == 2
+
+
+def test_only_regency_admins_run(api, town, agency_admin, sponsor, regency, regency_admin):
+    assert api(agency_admin).post(RUNS, {}, format="json").status_code == 403
+    assert api(sponsor.user).post(RUNS, {}, format="json").status_code == 403
+    bad = api(regency_admin).post(RUNS, {"radius_m": "x", "policy": "nope"}, format="json")
+    assert bad.status_code == 400 and set(bad.json()["extra"]["fields"]) == {"radius_m", "policy"}
+
+
+def test_other_regency_admin_cannot_see_run(api, town, regency_admin):
+    run, _ = matching_run_preview(regency=town, actor=regency_admin)
+    other_regency = Region.objects.create(code="35.03", name="Trenggalek", level=Region.Level.REGENCY)
+    outsider = factories.make_user("admin.trenggalek", Role.REGENCY_ADMIN, regency=other_regency)
+    assert api(outsider).get(f"{RUNS}{run.pk}/").status_code == 404
+    assert api(outsider).post(f"{RUNS}{run.pk}/apply/").status_code == 404
+    assert api(regency_admin).get(f"{RUNS}{run.pk}/").status_code == 200
+
+
+def test_empty_regency(town, regency_admin):
+    run, _ = matching_run_preview(regency=town, actor=regency_admin)
+    assert run.preview["covered_total"] == 0 and len(run_pairs(run)) == 0
+    assert np.isfinite(run.preview["mean_distance_m"])
