@@ -1,0 +1,178 @@
+"""Matching solver: exactness against a two-stage MILP, feasibility, determinism, edge cases.
+
+Pure NumPy/SciPy/OR-Tools: no database. In a worktree without backend/, run with
+``python -m pytest -p no:django tests/matching``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from bench.synthetic import generate_regency
+from sponsorship.services.matching_geo import distance_m, haversine_m, prepare_pair
+from sponsorship.services.matching_solver import (
+    POLICIES,
+    PriorityPolicy,
+    SponsorPoints,
+    WorkerPoints,
+    get_policy,
+    solve_exact_reference,
+    solve_greedy,
+    solve_matching,
+)
+
+LAT0, LON0 = -7.87, 111.46
+DEG = 1 / 111_195.0  # degrees per metre of latitude
+
+
+def random_instance(rng, n_s, n_w, spread_m=6_000, share_village=0.3):
+    s_lat = LAT0 + rng.uniform(0, spread_m, n_s) * DEG
+    s_lon = LON0 + rng.uniform(0, spread_m, n_s) * DEG
+    w_lat = LAT0 + rng.uniform(0, spread_m, n_w) * DEG
+    w_lon = LON0 + rng.uniform(0, spread_m, n_w) * DEG
+    village = rng.random(n_w) < share_village  # some workers share one village centre
+    w_lat[village], w_lon[village] = LAT0 + 3_000 * DEG, LON0 + 3_000 * DEG
+    sponsors = SponsorPoints(rng.permutation(n_s) + 10, s_lat, s_lon, rng.integers(0, 4, n_s))
+    workers = WorkerPoints(rng.permutation(n_w) + 500, w_lat, w_lon, rng.integers(0, 11, n_w),
+                           rng.random(n_w) < 0.2)
+    return sponsors, workers
+
+
+def milp_lexicographic(sponsors, workers, radius_m, policy):
+    """Brute force: stage 1 max weight, stage 2 min distance at that weight (two MILPs)."""
+    wg, sg, _ = prepare_pair(workers.lat, workers.lon, sponsors.lat, sponsors.lon)
+    w = policy.weights(workers)
+    ii, jj = np.meshgrid(np.arange(len(w)), np.arange(len(sponsors.ids)), indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    d = distance_m(wg, ii, sg, jj)
+    keep = (d <= radius_m) & (w[ii] > 0) & (sponsors.capacity[jj] > 0)
+    ii, jj, d = ii[keep], jj[keep], np.rint(d[keep])
+    if len(ii) == 0:
+        return 0, 0
+    a_w = np.zeros((len(w), len(ii)))
+    a_w[ii, np.arange(len(ii))] = 1
+    a_s = np.zeros((len(sponsors.ids), len(ii)))
+    a_s[jj, np.arange(len(ii))] = 1
+    cons = [LinearConstraint(a_w, 0, 1), LinearConstraint(a_s, 0, sponsors.capacity)]
+    ones, bounds = np.ones(len(ii)), Bounds(0, 1)
+    r1 = milp(-w[ii].astype(float), constraints=cons, integrality=ones, bounds=bounds)
+    best_w = round(-r1.fun)
+    cons.append(LinearConstraint(w[ii][None, :].astype(float), best_w, best_w))
+    r2 = milp(d, constraints=cons, integrality=ones, bounds=bounds)
+    return best_w, round(r2.fun)
+
+
+def assert_feasible(res, sponsors, workers, radius_m):
+    pairs = res.pairs
+    assert len(np.unique(pairs[:, 1])) == len(pairs)  # each worker at most once
+    cap = dict(zip(sponsors.ids.tolist(), sponsors.capacity.tolist()))
+    used = np.unique(pairs[:, 0], return_counts=True)
+    assert all(c <= cap[s] for s, c in zip(*(x.tolist() for x in used)))
+    s_pos = {s: i for i, s in enumerate(sponsors.ids.tolist())}
+    w_pos = {v: i for i, v in enumerate(workers.ids.tolist())}
+    si = np.array([s_pos[s] for s in pairs[:, 0].tolist()], dtype=np.int64)
+    wi = np.array([w_pos[v] for v in pairs[:, 1].tolist()], dtype=np.int64)
+    hav = haversine_m(workers.lat[wi], workers.lon[wi], sponsors.lat[si], sponsors.lon[si])
+    assert np.all(hav <= radius_m + 0.01)
+    assert np.all(np.abs(hav - pairs[:, 2]) <= 0.51)
+    assert res.covered_count == len(pairs) == sum(res.per_decile.values())
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
+def test_exact_matches_two_stage_milp(seed, policy):
+    rng = np.random.default_rng(seed)
+    sponsors, workers = random_instance(rng, int(rng.integers(5, 9)), int(rng.integers(10, 21)))
+    pol = get_policy(policy)
+    radius = int(rng.integers(1_500, 4_000))
+    best_w, best_d = milp_lexicographic(sponsors, workers, radius, pol)
+    for solve in (solve_matching, solve_exact_reference):
+        res = solve(sponsors, workers, radius_m=radius, policy=pol)
+        assert (res.covered_weight, res.total_distance_m) == (best_w, best_d)
+        assert_feasible(res, sponsors, workers, radius)
+
+
+def test_greedy_is_feasible_and_not_better():
+    rng = np.random.default_rng(7)
+    sponsors, workers = random_instance(rng, 30, 120)
+    exact = solve_exact_reference(sponsors, workers, radius_m=2_000)
+    greedy = solve_greedy(sponsors, workers, radius_m=2_000)
+    assert_feasible(greedy, sponsors, workers, 2_000)
+    assert greedy.covered_weight <= exact.covered_weight
+
+
+def test_aggregated_path_is_feasible_and_close_on_a_small_regency():
+    reg = generate_regency(scale=0.05, seed=3)
+    s, w = reg.sponsors, reg.workers
+    exact = solve_exact_reference(s, w, radius_m=5_000)
+    agg = solve_matching(s, w, radius_m=5_000, exact_arc_limit=0)
+    assert agg.method == "aggregated"
+    assert_feasible(agg, s, w, 5_000)
+    assert agg.covered_weight >= 0.98 * exact.covered_weight
+    assert agg.covered_weight <= exact.covered_weight
+
+
+@pytest.mark.parametrize("exact_arc_limit", [0, 1_000_000])
+def test_deterministic_and_independent_of_row_order(exact_arc_limit):
+    reg = generate_regency(scale=0.02, seed=5)
+    s, w = reg.sponsors, reg.workers
+    a = solve_matching(s, w, exact_arc_limit=exact_arc_limit)
+    b = solve_matching(s, w, exact_arc_limit=exact_arc_limit)
+    ps, pw = np.random.default_rng(1).permutation(len(s.ids)), np.random.default_rng(2).permutation(len(w.ids))
+    s2 = SponsorPoints(s.ids[ps], s.lat[ps], s.lon[ps], s.capacity[ps])
+    w2 = WorkerPoints(w.ids[pw], w.lat[pw], w.lon[pw], w.decile[pw], w.about_to_lapse[pw])
+    c = solve_matching(s2, w2, exact_arc_limit=exact_arc_limit)
+    assert np.array_equal(a.pairs, b.pairs) and np.array_equal(a.pairs, c.pairs)
+
+
+def test_no_sponsors_zero_capacity_and_nobody_in_reach():
+    rng = np.random.default_rng(0)
+    sponsors, workers = random_instance(rng, 5, 10)
+    empty = SponsorPoints(np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty(0, np.int64))
+    for s in (empty, SponsorPoints(sponsors.ids, sponsors.lat, sponsors.lon, np.zeros(5, np.int64))):
+        for solve in (solve_matching, solve_greedy, solve_exact_reference):
+            res = solve(s, workers, radius_m=5_000)
+            assert res.covered_count == 0 and res.pairs.shape == (0, 3) and res.max_distance_m == 0
+    far = SponsorPoints(sponsors.ids, sponsors.lat + 1.0, sponsors.lon, np.full(5, 3))
+    for solve in (solve_matching, solve_greedy, solve_exact_reference):
+        assert solve(far, workers, radius_m=5_000).covered_count == 0
+
+
+def test_many_workers_in_one_village_take_the_poorest_first():
+    n = 200
+    deciles = np.arange(n) % 10 + 1
+    workers = WorkerPoints(np.arange(n), np.full(n, LAT0), np.full(n, LON0), deciles, np.zeros(n, bool))
+    sponsors = SponsorPoints(np.arange(3) + 1, LAT0 + np.array([1, 2, 3]) * 100 * DEG,
+                             np.full(3, LON0), np.full(3, 3))
+    for kw in ({}, {"exact_arc_limit": 0}):
+        res = solve_matching(sponsors, workers, radius_m=5_000, **kw)
+        assert res.covered_count == 9
+        assert res.per_decile[1] == 9  # 20 decile-1 workers compete; 9 win
+        assert res.pairs[:, 1].tolist() == sorted(res.pairs[:, 1].tolist())
+        assert res.total_distance_m == 3 * (100 + 200 + 300)
+
+
+def test_distance_matches_haversine():
+    rng = np.random.default_rng(4)
+    lat1 = rng.uniform(-11, 6, 20_000)  # Indonesia's latitudes
+    lon1 = rng.uniform(95, 141, 20_000)
+    bearing, dist = rng.uniform(0, 2 * np.pi, 20_000), rng.uniform(0, 10_000, 20_000)
+    lat2 = lat1 + dist * np.cos(bearing) * DEG
+    lon2 = lon1 + dist * np.sin(bearing) * DEG / np.cos(np.radians(lat1))
+    a, b, _ = prepare_pair(lat1, lon1, lat2, lon2)
+    fast = distance_m(a, np.arange(20_000), b, np.arange(20_000))
+    assert np.max(np.abs(fast - haversine_m(lat1, lon1, lat2, lon2))) < 0.01  # 1 cm
+
+
+def test_policies():
+    w = WorkerPoints([1, 2, 3, 4], [0, 0, 0, 0], [0, 0, 0, 0], [1, 10, 0, 1], [False, False, False, True])
+    assert POLICIES["lowest_decile_first"].weights(w).tolist() == [100, 10, 40, 125]
+    assert get_policy("uniform").weights(w).tolist() == [1, 1, 1, 1]
+    custom = PriorityPolicy("only_poorest", (1,) * 10, 0, weight_fn=lambda ws: (ws.decile <= 3).astype(int))
+    assert custom.weights(w).tolist() == [1, 0, 1, 1]
+    with pytest.raises(ValueError):
+        get_policy("nope")
+    with pytest.raises(ValueError):
+        WorkerPoints([1, 1], [0, 0], [0, 0], [1, 1], [False, False])
