@@ -20,3 +20,5 @@ urlpatterns = [
 
 from django.urls import include  # noqa: E402  (notifications, issue 5)
 urlpatterns += [path("", include("notifications.api.urls"))]
+from django.urls import include, path  # noqa: E402,F811  (hardening: data-subject requests)
+urlpatterns += [path("", include("sponsorship.api.privacy_urls"))]
