@@ -89,10 +89,23 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def midtrans_sim():
+    from simulators.midtrans import MidtransSimulator
+
+    simulator = MidtransSimulator(server_key="SB-Mid-server-FUZZ", retry_scale=0.001, jitter=0.0).start()
+    yield simulator
+    simulator.stop()
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_fuzz_every_operation_as(role, settings, keep_test_connection):
-    settings.MIDTRANS_API_BASE_URL = "http://127.0.0.1:9"  # a closed port: payment calls fail fast (502/503)
-    settings.MIDTRANS_TIMEOUT_SECONDS = 0.5
+def test_fuzz_every_operation_as(role, settings, keep_test_connection, midtrans_sim):
+    # The real gateway adapter against the local simulator: "pay" runs end to end (a down gateway answering
+    # 502/503 by design is covered by the money branch's fault tests, not counted as a server error here).
+    settings.MIDTRANS_API_BASE_URL = midtrans_sim.base_url
+    settings.MIDTRANS_SERVER_KEY = "SB-Mid-server-FUZZ"
+    settings.MIDTRANS_TIMEOUT_SECONDS = 2.0
+    settings.PUBLIC_BASE_URL = ""
     world = build_world()
     user = world.user(role)
     headers = {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"} if user else {}
@@ -119,8 +132,13 @@ def test_every_api_route_is_in_the_schema():
     for result in _schema().get_all_operations():
         operation = result.ok()
         documented.add((operation.method.upper(), re.sub(r"\{\w+\}", "{}", operation.path)))
+    # The Midtrans webhook is a plain Django view on purpose (raw body stored before any parsing; Midtrans's
+    # own payload format, not ours): documented in docs/midtrans-simulator.md, not in our OpenAPI.
+    not_ours = {"midtrans-notification"}
     missing = []
     for name, method, route in api_endpoints():
+        if name in not_ours:
+            continue
         path = "/" + route
         path = re.sub(r"<(?:\w+:)?\w+>", "{}", path)
         if (method, path) not in documented:
