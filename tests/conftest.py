@@ -67,3 +67,14 @@ def regency_admin(regency):
 @pytest.fixture
 def agency_admin(agency):
     return factories.make_user("admin.opd", Role.AGENCY_ADMIN, agency=agency)
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware activates a request's language for the thread and never resets it: an English request
+    in one test made later tests (calling services directly) see English texts. Every test starts in Indonesian."""
+    from django.utils import translation
+
+    translation.activate("id")
+    yield
+    translation.deactivate()

@@ -8,6 +8,8 @@ DEBUG = False
 for _name in ("SECRET_KEY", "PII_HASH_KEY"):
     if not globals()[_name]:
         raise ImproperlyConfigured(f"{_name} must be set in the environment")
+if len(SECRET_KEY) < 50:  # noqa: F405  (check --deploy's own threshold; HS256 JWTs are signed with it)
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long")
 if not PII_ENCRYPTION_KEYS:  # noqa: F405
     raise ImproperlyConfigured("PII_ENCRYPTION_KEYS must be set in the environment")
 

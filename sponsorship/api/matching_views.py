@@ -1,6 +1,7 @@
 """Matching endpoints: proposals for a sponsor, nominations, regency-wide runs. Thin: services write."""
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,7 +39,8 @@ def _proposal_payload(request, sponsor) -> list:
 class ProposalList(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(responses=ProposalSerializer(many=True),
+    @extend_schema(responses=inline_serializer("ProposalListOut", {
+                       "free_capacity": drf_serializers.IntegerField(), "results": ProposalSerializer(many=True)}),
                    summary="Nearby workers proposed to me (up to my free capacity), best first")
     def get(self, request):
         sponsor = _sponsor_of(request)

@@ -5,7 +5,7 @@ from sponsorship.models import Agency, Occupation, Region, Sponsor, Worker
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
+    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True, allow_null=True)
 
     class Meta:
         model = Region

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("sponsorship.api.matching_urls")),
     path("", include("sponsorship.api.admin_dashboard_urls")),
     path("", include("notifications.api.urls")),
+    path("", include("sponsorship.api.privacy_urls")),
 ]

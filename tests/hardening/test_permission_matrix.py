@@ -1,0 +1,262 @@
+"""Every /api/v1/ endpoint × every role, against the expected status. A route without a row fails.
+
+The routes come from the URL resolver (tests/hardening/endpoints.py), so an endpoint added by any branch
+shows up here as a failure until somebody writes its row: who may call it, and what each role gets.
+Each role's request runs inside a savepoint that is rolled back, so every role sees the same world.
+
+Conventions for the expected codes: 401 = not signed in; 403 = the role may never call it; 404 = the role
+may call it but the object is not theirs (no existence leak). 200/201/204 = allowed and succeeds.
+Run with HARDENING_MATRIX_PRINT=1 to print the observed table (to write rows for new endpoints).
+"""
+import io
+import os
+
+import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests import factories
+from tests.hardening.endpoints import api_endpoints
+from tests.hardening.world import ROLES, build_world
+
+pytestmark = pytest.mark.django_db
+
+A, W, OW, S, OS, AA, OA, RA, SU = ROLES  # anonymous, worker, other_worker, sponsor, ... superuser
+
+
+def row(anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin, other_agency_admin, regency_admin,
+        superuser):
+    return dict(zip(ROLES, (anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin,
+                            other_agency_admin, regency_admin, superuser)))
+
+
+def everyone(code, anonymous=401):
+    return row(anonymous, *([code] * 8))
+
+
+def only(allowed: dict, default=403, anonymous=401):
+    out = everyone(default, anonymous)
+    out.update(allowed)
+    return out
+
+
+ADMINS_OWN = {AA: 200, OA: 404, RA: 200, SU: 200}
+
+# (url name, method) → expected status per role.
+MATRIX = {
+    # --- foundation -------------------------------------------------------------------------------------
+    ("token-obtain", "POST"): everyone(200, anonymous=200),
+    ("token-refresh", "POST"): everyone(200, anonymous=200),
+    ("me", "GET"): everyone(200),
+    ("region-list", "GET"): everyone(200),
+    ("occupation-list", "GET"): everyone(200),
+    ("agency-list", "GET"): everyone(200),  # a list is always 200; scoping decides what is in it
+    ("sponsor-list", "GET"): everyone(200),
+    ("sponsor-detail", "GET"): row(401, 404, 404, 200, 404, 200, 404, 200, 200),
+    ("worker-list", "GET"): everyone(200),
+    ("worker-list", "POST"): only({AA: 201, OA: 201, RA: 201, SU: 201}),
+    ("worker-detail", "GET"): row(401, 200, 404, 200, 404, 200, 404, 200, 200),
+    ("worker-detail", "PATCH"): only(ADMINS_OWN),
+}
+
+# Expected tables for the feature branches (kept apart so a missing branch is reported, not crashed).
+MATRIX.update({
+    # --- money ------------------------------------------------------------------------------------------
+    ("invoice-list", "GET"): only({S: 200, OS: 200, AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("invoice-detail", "GET"): only({S: 200, OS: 404, **ADMINS_OWN}),
+    ("invoice-prepay", "POST"): only({S: 201, OS: 201, SU: 403}),
+    ("invoice-arrears", "POST"): only({S: 201, OS: 201, SU: 403}),  # superuser has no sponsor account
+    ("invoice-pay", "POST"): only({S: 201, OS: 404, SU: 201}),
+    ("invoice-void", "POST"): only({**ADMINS_OWN}),
+    ("worker-coverage", "GET"): row(401, 200, 404, 200, 404, 200, 404, 200, 200),
+    ("midtrans-notification", "POST"): everyone(403, anonymous=403),  # no auth by design: an unsigned body is 403
+    # --- dashboard --------------------------------------------------------------------------------------
+    ("worker-auth", "POST"): everyone(202, anonymous=202),  # 202: a one-time code was sent
+    ("worker-status", "GET"): only({W: 200, OW: 200, SU: 404}),
+    ("sponsor-overview", "GET"): only({S: 200, OS: 200, SU: 404}),
+    ("sponsor-receipt", "GET"): only({S: 200, OS: 404, SU: 404}),
+    ("sponsor-statement", "GET"): only({S: 200, OS: 200, SU: 404}),
+    ("admin-dashboard-summary", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-dashboard-agencies", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-dashboard-coverage", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-dashboard-money", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-dashboard-arrears", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-dashboard-arrears-remind", "POST"): only({**ADMINS_OWN}),
+    ("admin-imports", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-imports", "POST"): only({AA: 201, OA: 201, RA: 201, SU: 201}),
+    ("admin-import-template", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-import-detail", "GET"): only({**ADMINS_OWN}),
+    ("admin-import-detail", "DELETE"): only({**ADMINS_OWN}),
+    ("admin-import-confirm", "POST"): only({AA: 409, OA: 404, RA: 409, SU: 409}),  # 409: the row has problems, mode all
+    # --- matching ---------------------------------------------------------------------------------------
+    ("proposal-list", "GET"): only({S: 200, OS: 200, SU: 403}),
+    ("proposal-accept", "POST"): only({S: 201, OS: 404, SU: 201}),
+    ("proposal-decline", "POST"): only({S: 200, OS: 404, SU: 200}),
+    ("sponsor-nominations", "GET"): only({S: 200, OS: 200, SU: 200}),
+    ("sponsor-nominations", "POST"): only({S: 201, OS: 201, SU: 403}),
+    ("admin-nomination-list", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+    ("admin-nomination-verify", "POST"): only({**ADMINS_OWN}),
+    ("admin-nomination-reject", "POST"): only({**ADMINS_OWN}),
+    ("matching-run-list", "GET"): only({RA: 200, SU: 200}),
+    ("matching-run-list", "POST"): only({RA: 200, SU: 403}),  # same input as the world's run → 200 (idempotent)
+    ("matching-run-detail", "GET"): only({RA: 200, SU: 200}),
+    ("matching-run-apply", "POST"): only({RA: 200, SU: 200}),
+    ("admin-sponsor-leave", "POST"): only({**ADMINS_OWN}),
+    # --- notifications ----------------------------------------------------------------------------------
+    ("device-register", "POST"): everyone(200),
+    ("device-register", "DELETE"): everyone(204),
+    ("device-detail", "DELETE"): everyone(204),
+    ("notification-list", "GET"): everyone(200),
+    ("notification-read-all", "POST"): everyone(200),
+    ("notification-preferences", "GET"): everyone(200),
+    ("notification-preferences", "PUT"): everyone(200),
+    ("notification-read", "POST"): row(401, 404, 404, 200, 404, 404, 404, 404, 404),
+    # --- hardening: data-subject requests ---------------------------------------------------------------
+    ("worker-my-data", "GET"): only({W: 200, OW: 200, SU: 403}),
+    ("worker-my-data-erase", "POST"): only({W: 200, OW: 200, SU: 403}),
+    ("admin-worker-data-export", "GET"): only({**ADMINS_OWN}),
+    ("admin-worker-anonymise", "POST"): only({RA: 200, SU: 200}),
+})
+
+
+def _nik_of_new_worker():
+    return factories.make_nik("35.02.17.1002")
+
+
+# (url name) → (path kwargs from the world, request body from the world). Bodies are valid inputs, so a
+# 2xx means "allowed", never "allowed to fail validation".
+def _kw(**names):
+    return lambda w: {k: (v(w) if callable(v) else v) for k, v in names.items()}
+
+
+REQUESTS = {
+    "token-obtain": (None, lambda w: {"username": w.objects["sponsor"].user.username, "password": "secret-pass-123"}),
+    "token-refresh": (None, lambda w: {"refresh": str(RefreshToken.for_user(w.objects["sponsor"].user))}),
+    "sponsor-detail": (_kw(pk=lambda w: w.objects["sponsor"].pk), None),
+    "worker-list": (None, lambda w: {
+        "nik": _nik_of_new_worker(), "full_name": "Wagiman", "phone": "081311112222", "occupation": "petani",
+        "village": "35.02.17.1002", "consent": {"channel": "in_person", "text_version": "2026.1"}}),
+    "worker-detail": (_kw(pk=lambda w: w.objects["worker"].pk), lambda w: {"welfare_decile": 2}),
+    "invoice-detail": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), None),
+    "invoice-pay": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), None),
+    "invoice-prepay": (None, lambda w: {"months": 2}),
+    "invoice-void": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), lambda w: {"reason": "salah tagih"}),
+    "worker-coverage": (_kw(pk=lambda w: w.objects["worker"].pk), None),
+    "midtrans-notification": (None, lambda w: {"order_id": "nope"}),
+    "worker-auth": (None, lambda w: {"nik": w.objects["worker"].nik,
+                                     "birth_date": w.objects["worker"].birth_date.isoformat()}),
+    "sponsor-receipt": (_kw(pk=lambda w: w.objects["invoices"]["paid"].pk), None),
+    "sponsor-statement": (_kw(year=lambda w: w.objects["year"]), None),
+    "admin-dashboard-arrears-remind": (_kw(sponsor_id=lambda w: w.objects["sponsor"].pk), None),
+    "admin-imports": (None, lambda w: {"kind": "workers", "file": _upload()}),
+    "admin-import-template": (_kw(kind="workers"), None),
+    "admin-import-detail": (_kw(pk=lambda w: w.objects["import_batch"].pk), None),
+    "admin-import-confirm": (_kw(pk=lambda w: w.objects["import_batch"].pk), lambda w: {"mode": "all"}),
+    "proposal-accept": (_kw(pk=lambda w: w.objects["proposal"].pk), None),
+    "proposal-decline": (_kw(pk=lambda w: w.objects["proposal"].pk), lambda w: {"reason": "terlalu jauh"}),
+    "sponsor-nominations": (None, lambda w: {
+        "nik": _nik_of_new_worker(), "full_name": "Tukiyem", "occupation": "petani", "village": "35.02.17.1001",
+        "relationship": "neighbour", "consent_channel": "in_person", "consent_text_version": "2026.1"}),
+    "admin-nomination-verify": (_kw(pk=lambda w: w.objects["nomination"].pk), None),
+    "admin-nomination-reject": (_kw(pk=lambda w: w.objects["nomination"].pk), lambda w: {"reason": "data ganda"}),
+    "matching-run-list": (None, lambda w: {"radius_m": 5000}),
+    "matching-run-detail": (_kw(pk=lambda w: w.objects["matching_run"].pk), None),
+    "matching-run-apply": (_kw(pk=lambda w: w.objects["matching_run"].pk), None),
+    "admin-sponsor-leave": (_kw(pk=lambda w: w.objects["sponsor"].pk), lambda w: {"status": "left"}),
+    "device-register": (None, lambda w: {"token": "hardening-device-token-0001", "platform": "android"}),
+    "device-detail": (_kw(token="hardening-device-token-0001"), None),
+    "notification-preferences": (None, lambda w: {"preferences": [{"kind": "invoice_issued", "enabled": False}]}),
+    "notification-read": (_kw(pk=lambda w: w.objects["notification"].pk), None),
+    "worker-my-data-erase": (None, lambda w: {"confirm": True, "reason": "uji"}),
+    "admin-worker-data-export": (_kw(pk=lambda w: w.objects["worker"].pk), None),
+    "admin-worker-anonymise": (_kw(pk=lambda w: w.objects["worker"].pk), lambda w: {"confirm": True}),
+}
+MULTIPART = {("admin-imports", "POST")}
+
+
+def _upload():
+    from tests.hardening.world import worker_roster_csv
+
+    return SimpleUploadedFile("pekerja.csv", worker_roster_csv(), content_type="text/csv")
+
+
+def client_as(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+def call(world, name, method, route_kwargs=None):
+    from django.urls import reverse
+
+    kwargs_fn, body_fn = REQUESTS.get(name, (None, None))
+    url = reverse(name, kwargs=kwargs_fn(world) if kwargs_fn else None)
+    body = body_fn(world) if body_fn and method in ("POST", "PUT", "PATCH", "DELETE") else None
+    return url, body
+
+
+ENDPOINTS = api_endpoints()
+
+
+def test_every_api_route_has_a_matrix_row():
+    missing = sorted({(n, m) for n, m, _ in ENDPOINTS} - set(MATRIX))
+    assert not missing, ("API routes without a permission-matrix row (add them to MATRIX in "
+                         f"tests/hardening/test_permission_matrix.py): {missing}")
+
+
+def test_no_stale_matrix_rows():
+    live = {(n, m) for n, m, _ in ENDPOINTS}
+    stale = sorted(set(MATRIX) - live)
+    assert not stale, f"matrix rows for routes that no longer exist: {stale}"
+
+
+@pytest.fixture
+def midtrans(settings):
+    from simulators.midtrans import MidtransSimulator
+
+    simulator = MidtransSimulator(server_key="SB-Mid-server-HARD", retry_scale=0.001, jitter=0.0).start()
+    settings.MIDTRANS_API_BASE_URL = simulator.base_url
+    settings.MIDTRANS_SERVER_KEY = "SB-Mid-server-HARD"
+    settings.MIDTRANS_TIMEOUT_SECONDS = 2.0
+    settings.PUBLIC_BASE_URL = ""
+    yield simulator
+    simulator.stop()
+
+
+@pytest.mark.parametrize("name,method,route", ENDPOINTS, ids=[f"{m} {r}" for n, m, r in ENDPOINTS])
+def test_permission_matrix(name, method, route, midtrans):
+    expected = MATRIX.get((name, method))
+    if expected is None:
+        pytest.fail(f"no matrix row for {method} {route} ({name})")
+    world = build_world()
+    try:
+        url, body = call(world, name, method)
+    except KeyError as exc:
+        pytest.fail(f"the world has no {exc} object for {name}: its branch is not merged or the builder broke")
+    observed = {}
+    for role in ROLES:
+        cache.clear()  # throttles and sign-in counters must not carry over between roles
+        client = client_as(world.user(role))
+        with transaction.atomic():
+            if (name, method) in MULTIPART:
+                fresh = {**body, "file": _upload()}
+                response = client.generic(method, url, **_multipart(fresh))
+            else:
+                response = getattr(client, method.lower())(url, body, format="json")
+            transaction.set_rollback(True)
+        observed[role] = response.status_code
+        assert response.status_code < 500, f"{role} {method} {url} → {response.status_code}: {response.content[:300]}"
+    if os.environ.get("HARDENING_MATRIX_PRINT"):
+        print(f"\nMATRIX {name} {method} " + " ".join(f"{r}={observed[r]}" for r in ROLES))
+    wrong = {r: f"expected {expected[r]}, got {observed[r]}" for r in ROLES if expected[r] != observed[r]}
+    assert not wrong, f"{method} {url}: {wrong}"
+
+
+def _multipart(data):
+    from django.test.client import MULTIPART_CONTENT, encode_multipart, BOUNDARY
+
+    return {"data": encode_multipart(BOUNDARY, data), "content_type": MULTIPART_CONTENT}
