@@ -6,12 +6,15 @@ caller can never read another person's data through these reads.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, DateField, OuterRef, Subquery, Sum, Value
 from django.urls import reverse
 
-from sponsorship.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, PremiumRate, Sponsor, Sponsorship
+from sponsorship.models import (CoverageMonth, Holiday, Invoice, InvoiceLine, PaymentAttempt, PremiumRate, Sponsor, Sponsorship,
+                                Worker)
 from sponsorship.selectors.billing import sponsor_credit_idr
-from sponsorship.selectors.coverage import worker_coverage_status
+from sponsorship.selectors.coverage import status_holidays_from, worker_coverage_status
+from sponsorship.services.rates import RateBook
 from sponsorship.services.billing import local_today, month_start, period_label
 
 JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
@@ -50,10 +53,54 @@ def declared_income(today: dt.date) -> int:
     return value
 
 
+def workers_for_status(*, today: dt.date | None = None):
+    """Workers with everything the status needs in ONE query: occupation (sector), paid months (array),
+    the active sponsor's first-name source when the sponsor agreed to show it (at most one active
+    sponsorship per worker, by constraint), the holidays that can move a due date (a tiny uncorrelated
+    subquery, evaluated once). The encrypted NIK/phone are not loaded (never shown here)."""
+    from django.db import connection
+
+    since = status_holidays_from(today or local_today())
+    qs = Worker.objects.select_related("occupation").defer("nik", "phone")
+    if connection.vendor != "postgresql":  # no arrays (SQLite in development): worker_status_facts queries
+        return qs
+    return qs.annotate(
+        status_months=ArraySubquery(CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by()
+                                    .values("month")),
+        status_sponsor_name=Subquery(
+            Sponsorship.objects.filter(worker_id=OuterRef("pk"), status=Sponsorship.Status.ACTIVE,
+                                       sponsor__show_name_to_workers=True)
+            .order_by().values("sponsor__full_name")[:1]),
+        status_holidays=ArraySubquery(Holiday.objects.filter(date__gte=since).order_by().values("date")),
+        status_holidays_since=Value(since, output_field=DateField()),
+    )
+
+
+def _rate_book() -> RateBook:
+    """The premium rate rows (a few), cached like declared_income: they change by regulation, not per request."""
+    from django.core.cache import cache
+
+    rows = cache.get("status-rate-rows")
+    if rows is None:
+        rows = list(PremiumRate.objects.all())
+        cache.set("status-rate-rows", rows, 300)
+    return RateBook(rows)
+
+
 def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
+    """`worker` may come from workers_for_status() (no further query) or be any Worker (queried here)."""
     today = today or local_today()
-    months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
-    status = worker_coverage_status(worker, today=today, months=months)
+    if hasattr(worker, "status_months"):
+        months = list(worker.status_months or [])
+        name = worker.status_sponsor_name
+        status = worker_coverage_status(worker, today=today, months=months,
+                                        sponsor_first_name=name.split(" ")[0] if name is not None else None,
+                                        holidays=set(worker.status_holidays or [])
+                                        if worker.status_holidays_since <= status_holidays_from(today) else None,
+                                        rates=_rate_book())
+    else:
+        months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
+        status = worker_coverage_status(worker, today=today, months=months)
     to_date = sum(1 for m in months if m <= month_start(today))
     enrolled = status.state in ("protected", "grace")
     return WorkerFacts(
