@@ -15,7 +15,8 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from backend.i18n import tr
 from sponsorship.api.permissions import IsWorker
 from sponsorship.models import Worker
-from sponsorship.selectors.overview import SCHOLARSHIP_AFTER_MONTHS, worker_status_facts, workers_for_status
+from sponsorship.selectors.overview import (SCHOLARSHIP_AFTER_MONTHS, worker_status_facts, worker_status_for_user,
+                                            workers_for_status)
 
 
 class WorkerStatusJWTAuthentication(JWTAuthentication):
@@ -30,8 +31,7 @@ class WorkerStatusJWTAuthentication(JWTAuthentication):
         user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
         if user_id is None or jwt_settings.USER_ID_FIELD != "id":
             return super().get_user(validated_token)
-        worker = (workers_for_status().select_related("user__profile")
-                  .filter(user_id=user_id).first())
+        worker = worker_status_for_user(user_id)
         if worker is None:
             return super().get_user(validated_token)
         user = worker.user

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from sponsorship.selectors.coverage import worker_coverage_status
-from sponsorship.selectors.overview import worker_status_facts, workers_for_status
+from sponsorship.selectors.overview import worker_status_facts, worker_status_for_user, workers_for_status
 from tests import factories
 
 from .test_money_views import history  # noqa: F401  (fixture)
@@ -50,10 +50,18 @@ def test_status_jwt_permissions_unchanged(history, regency_admin):  # noqa: F811
 
 @pytest.mark.django_db
 def test_preloaded_facts_equal_queried_facts(history):  # noqa: F811
+    from sponsorship.models import Holiday
+
     lone = factories.make_worker(full_name="Belum Ada", user=True)
+    Holiday.objects.create(date=history.m1.replace(day=15), name="uji: jatuh tempo bergeser")
     for worker in [*history.wa, *history.wb, lone]:
         preloaded = workers_for_status().get(pk=worker.pk)
         assert worker_status_facts(preloaded) == worker_status_facts(worker)
+        if worker.user_id is None:
+            continue
+        by_user = worker_status_for_user(worker.user_id)
+        assert by_user.pk == worker.pk and by_user.user.profile.role == "worker" and by_user.kpj == worker.kpj
+        assert worker_status_facts(by_user) == worker_status_facts(worker)
         assert worker_coverage_status(worker) == worker_coverage_status(
             worker, months=list(preloaded.status_months),
             sponsor_first_name=worker_status_facts(preloaded).sponsor_first_name)
