@@ -4,13 +4,44 @@ Texts are plain Indonesian (English with Accept-Language: en). Benefit amounts f
 ../shared/domain.md §3 (Permenaker 1/2025, PP 44/2015) and are repeated here only as explanations.
 """
 from drf_spectacular.utils import extend_schema
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from backend.i18n import tr
 from sponsorship.api.permissions import IsWorker
 from sponsorship.models import Worker
-from sponsorship.selectors.overview import SCHOLARSHIP_AFTER_MONTHS, worker_status_facts
+from sponsorship.selectors.overview import (SCHOLARSHIP_AFTER_MONTHS, worker_status_facts, worker_status_for_user,
+                                            workers_for_status)
+
+
+class WorkerStatusJWTAuthentication(JWTAuthentication):
+    """simplejwt's JWTAuthentication, but the user comes with the worker's whole status in ONE query.
+
+    The same checks as simplejwt (user exists, is active, password not changed when CHECK_REVOKE_TOKEN),
+    then the profile (role) is already loaded for IsWorker and the worker row for the view. A token of a
+    user who is not a worker falls back to simplejwt's own lookup, so the answers (403/404) stay the same.
+    """
+
+    def get_user(self, validated_token):
+        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        if user_id is None or jwt_settings.USER_ID_FIELD != "id":
+            return super().get_user(validated_token)
+        worker = worker_status_for_user(user_id)
+        if worker is None:
+            return super().get_user(validated_token)
+        user = worker.user
+        if jwt_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
+            raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if jwt_settings.CHECK_REVOKE_TOKEN and \
+                validated_token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed("The user's password has been changed.", code="password_changed")
+        user._status_worker = worker
+        return user
 
 STATE_LABELS = {
     "protected": ("Terlindungi", "Protected"),
@@ -128,14 +159,16 @@ def after_accident() -> dict:
 
 
 class WorkerStatusView(APIView):
+    authentication_classes = [WorkerStatusJWTAuthentication, SessionAuthentication]
     permission_classes = [IsWorker]
 
     @extend_schema(summary="The signed-in worker's protection: state, until when, benefits, what to do after an "
                            "accident")
     def get(self, request):
-        worker = Worker.objects.filter(user=request.user).select_related("occupation").first()
+        worker = getattr(request.user, "_status_worker", None)  # loaded with the user by the JWT lookup
+        if worker is None:  # session or test client: one more query
+            worker = workers_for_status().filter(user=request.user).first()
         if worker is None:
-            from rest_framework.exceptions import NotFound
             raise NotFound
         f = worker_status_facts(worker)
         return Response({

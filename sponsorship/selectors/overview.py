@@ -6,12 +6,15 @@ caller can never read another person's data through these reads.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import Count, DateField, OuterRef, Subquery, Sum, Value
 from django.urls import reverse
 
-from sponsorship.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, PremiumRate, Sponsor, Sponsorship
+from sponsorship.models import (CoverageMonth, Holiday, Invoice, InvoiceLine, PaymentAttempt, PremiumRate, Sponsor, Sponsorship,
+                                Worker)
 from sponsorship.selectors.billing import sponsor_credit_idr
-from sponsorship.selectors.coverage import worker_coverage_status
+from sponsorship.selectors.coverage import status_holidays_from, worker_coverage_status
+from sponsorship.services.rates import RateBook
 from sponsorship.services.billing import local_today, month_start, period_label
 
 JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
@@ -50,10 +53,107 @@ def declared_income(today: dt.date) -> int:
     return value
 
 
+def workers_for_status(*, today: dt.date | None = None):
+    """Workers with everything the status needs in ONE query: occupation (sector), paid months (array),
+    the active sponsor's first-name source when the sponsor agreed to show it (at most one active
+    sponsorship per worker, by constraint), the holidays that can move a due date (a tiny uncorrelated
+    subquery, evaluated once). The encrypted NIK/phone are not loaded (never shown here)."""
+    from django.db import connection
+
+    since = status_holidays_from(today or local_today())
+    qs = Worker.objects.select_related("occupation").defer("nik", "phone")
+    if connection.vendor != "postgresql":  # no arrays (SQLite in development): worker_status_facts queries
+        return qs
+    return qs.annotate(
+        status_months=ArraySubquery(CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by()
+                                    .values("month")),
+        status_sponsor_name=Subquery(
+            Sponsorship.objects.filter(worker_id=OuterRef("pk"), status=Sponsorship.Status.ACTIVE,
+                                       sponsor__show_name_to_workers=True)
+            .order_by().values("sponsor__full_name")[:1]),
+        status_holidays=ArraySubquery(Holiday.objects.filter(date__gte=since).order_by().values("date")),
+        status_holidays_since=Value(since, output_field=DateField()),
+    )
+
+
+def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Worker | None":
+    """The worker of `user_id` with their user (and profile) and everything workers_for_status() loads, in ONE
+    hand-written statement (PostgreSQL): the ORM spent more time compiling that query than PostgreSQL running
+    it. Instances are built with Model.from_db, so any field not loaded here is fetched lazily if ever read."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from sponsorship.models import Occupation, Profile
+
+    if connection.vendor != "postgresql":
+        worker = workers_for_status(today=today).select_related("user__profile").filter(user_id=user_id).first()
+        return worker
+    User = get_user_model()
+    since = status_holidays_from(today or local_today())
+    t = {m: m._meta.db_table for m in (Worker, User, Occupation, Profile, CoverageMonth, Sponsorship, Sponsor,
+                                        Holiday)}
+    sql = f"""
+        SELECT w.id, w.full_name, w.kpj, w.occupation_id, w.village_id, w.user_id,
+               o.id, o.code, o.name, o.is_transport,
+               u.id, u.password, u.is_active, u.is_superuser, u.is_staff, u.username,
+               p.id, p.user_id, p.role, p.agency_id, p.regency_id, p.language,
+               ARRAY(SELECT cm.month FROM {t[CoverageMonth]} cm WHERE cm.worker_id = w.id),
+               (SELECT s.full_name FROM {t[Sponsorship]} sp JOIN {t[Sponsor]} s ON s.id = sp.sponsor_id
+                 WHERE sp.worker_id = w.id AND sp.status = %s AND s.show_name_to_workers LIMIT 1),
+               ARRAY(SELECT h.date FROM {t[Holiday]} h WHERE h.date >= %s)
+        FROM {t[Worker]} w JOIN {t[User]} u ON u.id = w.user_id JOIN {t[Occupation]} o ON o.id = w.occupation_id
+             LEFT JOIN {t[Profile]} p ON p.user_id = u.id
+        WHERE w.user_id = %s"""
+    with connection.cursor() as cur:
+        cur.execute(sql, [Sponsorship.Status.ACTIVE, since, user_id])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    db = connection.alias
+
+    def build(model, names, values):
+        loaded = dict(zip(names, values))  # from_db wants the values in the model's field order
+        names = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]
+        return model.from_db(db, names, [loaded[n] for n in names])
+
+    worker = build(Worker, ["id", "full_name", "kpj", "occupation_id", "village_id", "user_id"], row[0:6])
+    worker.occupation = build(Occupation, ["id", "code", "name", "is_transport"], row[6:10])
+    user = build(User, ["id", "password", "is_active", "is_superuser", "is_staff", "username"], row[10:16])
+    if row[16] is not None:
+        user.profile = build(Profile, ["id", "user_id", "role", "agency_id", "regency_id", "language"], row[16:22])
+    else:
+        user._state.fields_cache["profile"] = None  # profile_of() then answers None, like a missing profile
+    worker.user = user
+    worker.status_months, worker.status_sponsor_name, worker.status_holidays = row[22], row[23], row[24]
+    worker.status_holidays_since = since
+    return worker
+
+
+def _rate_book() -> RateBook:
+    """The premium rate rows (a few), cached like declared_income: they change by regulation, not per request."""
+    from django.core.cache import cache
+
+    rows = cache.get("status-rate-rows")
+    if rows is None:
+        rows = list(PremiumRate.objects.all())
+        cache.set("status-rate-rows", rows, 300)
+    return RateBook(rows)
+
+
 def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
+    """`worker` may come from workers_for_status() (no further query) or be any Worker (queried here)."""
     today = today or local_today()
-    months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
-    status = worker_coverage_status(worker, today=today, months=months)
+    if hasattr(worker, "status_months"):
+        months = list(worker.status_months or [])
+        name = worker.status_sponsor_name
+        status = worker_coverage_status(worker, today=today, months=months,
+                                        sponsor_first_name=name.split(" ")[0] if name is not None else None,
+                                        holidays=set(worker.status_holidays or [])
+                                        if worker.status_holidays_since <= status_holidays_from(today) else None,
+                                        rates=_rate_book())
+    else:
+        months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
+        status = worker_coverage_status(worker, today=today, months=months)
     to_date = sum(1 for m in months if m <= month_start(today))
     enrolled = status.state in ("protected", "grace")
     return WorkerFacts(

@@ -82,6 +82,42 @@ def _covered_by(scope: AdminScope, key: str, **filters) -> dict:
     return dict(qs.values_list(field).annotate(n=Count("id")).values_list(field, "n"))
 
 
+def _coverage_counts(scope: AdminScope, *, district: Region | None = None) -> dict[int, tuple[int, int, int]]:
+    """{district id (or village id when `district` is given): (registered, covered, protected)} in ONE pass
+    over the regency's (or district's) workers: an active sponsorship of the scope (at most one per worker,
+    by constraint) and a paid coverage month for this month through the scope's ASN (one per worker-month,
+    by constraint), so the left joins never multiply rows."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from sponsorship.models import Sponsorship
+
+    sponsors_sql, sponsors_params = scope.sponsors().order_by().values("id").query.sql_with_params()
+    if billing_ready():
+        protected_join = (f"LEFT JOIN sponsorship_coveragemonth cm ON cm.worker_id = w.id AND cm.month = %s "
+                          f"AND cm.sponsor_id IN ({sponsors_sql})")
+        protected_params = [timezone.localdate().replace(day=1), *sponsors_params]
+        protected_count = "COUNT(cm.id)"
+    else:
+        protected_join, protected_params, protected_count = "", [], "0"
+    if district is None:
+        key, where, where_params = "v.parent_id", "v.parent_id IN (SELECT id FROM sponsorship_region WHERE parent_id = %s)", \
+            [scope.regency.pk]
+    else:
+        key, where, where_params = "w.village_id", "v.parent_id = %s", [district.pk]
+    sql = f"""
+        SELECT {key}, COUNT(*), COUNT(sp.id), {protected_count}
+        FROM sponsorship_worker w JOIN sponsorship_region v ON v.id = w.village_id
+        LEFT JOIN sponsorship_sponsorship sp ON sp.worker_id = w.id AND sp.status = %s
+             AND sp.sponsor_id IN ({sponsors_sql})
+        {protected_join}
+        WHERE {where}
+        GROUP BY {key}"""
+    with connection.cursor() as cur:
+        cur.execute(sql, [Sponsorship.Status.ACTIVE, *sponsors_params, *protected_params, *where_params])
+        return {row[0]: tuple(row[1:]) for row in cur.fetchall()}
+
+
 def coverage_by_district(scope: AdminScope) -> list[dict]:
     """Per kecamatan: villages, registered workers, workers covered, target (sum of village targets), % of target."""
     default, overrides = _targets(scope.regency)
@@ -92,10 +128,8 @@ def coverage_by_district(scope: AdminScope) -> list[dict]:
     target_by_district: dict[int, int] = {}
     for village_id, district_id in village_district.items():
         target_by_district[district_id] = target_by_district.get(district_id, 0) + overrides.get(village_id, default)
-    registered = dict(Worker.objects.filter(village__parent__parent=scope.regency)
-                      .values_list("village__parent_id").annotate(n=Count("id")).values_list("village__parent_id", "n"))
-    covered = _covered_by(scope, "village__parent_id")
-    protected = _protected(scope, "village__parent_id")
+    counts = _coverage_counts(scope)
+    registered, covered, protected = ({k: v[i] for k, v in counts.items()} for i in range(3))
     out = []
     for d in districts:
         target = target_by_district.get(d["id"], 0)
@@ -114,10 +148,8 @@ def coverage_by_village(scope: AdminScope, district_code: str) -> list[dict]:
     villages = list(Region.objects.filter(parent=district).order_by("code").values("id", "code", "name",
                                                                                    "village_kind"))
     default, overrides = _targets(scope.regency, [v["id"] for v in villages])
-    registered = dict(Worker.objects.filter(village__parent=district).values_list("village_id")
-                      .annotate(n=Count("id")).values_list("village_id", "n"))
-    covered = _covered_by(scope, "village_id", worker__village__parent=district)
-    protected = _protected(scope, "village_id")
+    counts = _coverage_counts(scope, district=district)
+    registered, covered, protected = ({k: v[i] for k, v in counts.items()} for i in range(3))
     out = []
     for v in villages:
         target = overrides.get(v["id"], default)
