@@ -25,3 +25,16 @@ def reconcile_payments() -> dict:
 def replay_notifications() -> dict:
     from sponsorship.services.payments import notifications_replay
     return notifications_replay()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_payment_notification(note_id: int) -> str:
+    """Enqueued after the webhook stored a notification. Failures stay on the row (the sweep retries them)."""
+    from sponsorship.services.payments import notification_process
+    return notification_process(note_id=note_id)
+
+
+@shared_task
+def sweep_payment_notifications() -> dict:
+    from sponsorship.services.payments import notifications_sweep
+    return notifications_sweep()
