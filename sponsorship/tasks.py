@@ -28,10 +28,10 @@ def replay_notifications() -> dict:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def process_payment_notification(note_id: int) -> str:
-    """Enqueued after the webhook stored a notification. Failures stay on the row (the sweep retries them)."""
-    from sponsorship.services.payments import notification_process
-    return notification_process(note_id=note_id)
+def process_payment_notifications(note_ids: list[int]) -> dict:
+    """Enqueued after the webhook stored notifications. Failures stay on the rows (the sweep retries them)."""
+    from sponsorship.services.payments import notifications_process
+    return notifications_process(note_ids=note_ids)
 
 
 @shared_task

@@ -233,7 +233,7 @@ def test_lost_enqueue_is_picked_up_by_the_sweep(invoice, api, sim, http, client,
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("redis: connection refused")
-    monkeypatch.setattr(tasks.process_payment_notification, "delay", broker_down)
+    monkeypatch.setattr(tasks.process_payment_notifications, "delay", broker_down)
     assert post_note(client, notification_from_status(order_id)).status_code == 200
     assert PaymentNotification.objects.get().state == "received"
     assert notifications_sweep() == {}  # it may still be on its way
@@ -347,3 +347,24 @@ def test_full_path_over_http(family, gateway_settings, api, sim, http, live_serv
                                    HTTP_ACCEPT_LANGUAGE="en")
     assert status.status_code == 200
     assert PaymentNotification.objects.filter(state="processed").exists()
+
+
+def test_wakeups_of_a_burst_are_coalesced_into_few_celery_messages(monkeypatch):
+    """Outside eager mode the web process enqueues one message per ~20 ms window, not one per notification."""
+    from sponsorship import tasks
+    from sponsorship.services import payments
+    from sponsorship.services.payments import _WakeUps
+    sent = []
+    monkeypatch.setattr(payments, "_celery_eager", lambda: False)
+    monkeypatch.setattr(tasks.process_payment_notifications, "delay", lambda ids: sent.append(list(ids)))
+    wakeups = _WakeUps(window_seconds=0.05)
+    for note_id in (11, 12, 13):
+        wakeups.add(note_id)
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert sent == [[11, 12, 13]]
+    wakeups.add(14)
+    wakeups.flush()  # what atexit does when the process stops
+    assert sent[-1] == [14]
