@@ -18,6 +18,11 @@ BEAT_SCHEDULE = {
         "task": "sponsorship.tasks.reconcile_payments",
         "schedule": crontab(minute="*/15"),
     },
+    "sweep-payment-notifications": {
+        # Stored Midtrans notifications whose processing task never ran or failed (with backoff).
+        "task": "sponsorship.tasks.sweep_payment_notifications",
+        "schedule": crontab(minute="*"),
+    },
     "reminder-scan": {
         "task": "notifications.tasks.scan_reminders",
         "schedule": crontab(minute=5),

@@ -25,3 +25,16 @@ def reconcile_payments() -> dict:
 def replay_notifications() -> dict:
     from sponsorship.services.payments import notifications_replay
     return notifications_replay()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def process_payment_notifications(note_ids: list[int]) -> dict:
+    """Enqueued after the webhook stored notifications. Failures stay on the rows (the sweep retries them)."""
+    from sponsorship.services.payments import notifications_process
+    return notifications_process(note_ids=note_ids)
+
+
+@shared_task
+def sweep_payment_notifications() -> dict:
+    from sponsorship.services.payments import notifications_sweep
+    return notifications_sweep()

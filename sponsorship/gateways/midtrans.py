@@ -5,14 +5,21 @@
   when set; empty means the real Midtrans (sandbox or production by MIDTRANS_IS_PRODUCTION);
 - a fresh `custom_headers` dict per client (the library's default dict is shared between instances);
 - status calls through `transactions.status()`, never `notification()` (which leaks headers into the query).
+
+One instance is shared per process (gateways.get_gateway): the session's connection pool keeps the
+connections to Midtrans alive, and the Core API client for status calls (no per-call headers) is built once.
+Snap clients are built per checkout because their headers (Idempotency-Key, notification URL) are per call.
 """
 import hashlib
 import hmac
 import logging
 from decimal import Decimal, InvalidOperation
 
+import threading
+
 import midtransclient
 import requests
+import requests.adapters
 from django.conf import settings
 from midtransclient.config import ApiConfig
 
@@ -23,10 +30,14 @@ logger = logging.getLogger(__name__)
 
 
 class TimeoutSession(requests.Session):
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, pool_size: int = 16):
         super().__init__()
         self.trust_env = False  # a machine-wide HTTP(S)_PROXY must not capture calls to the local simulator
         self._timeout = timeout
+        # Shared by the threads of a gunicorn/Celery worker: room for one kept-alive connection each.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
 
     def request(self, *args, **kwargs):
         kwargs.setdefault("timeout", self._timeout)
@@ -69,6 +80,15 @@ class MidtransGateway:
         self.is_production = settings.MIDTRANS_IS_PRODUCTION if is_production is None else is_production
         self.timeout = timeout or settings.MIDTRANS_TIMEOUT_SECONDS
         self.session = session or TimeoutSession(self.timeout)
+        self._core = None
+        self._core_lock = threading.Lock()
+
+    def _core_client(self):
+        if self._core is None:
+            with self._core_lock:
+                if self._core is None:
+                    self._core = self._client(midtransclient.CoreApi)
+        return self._core
 
     def _client(self, cls, headers: dict | None = None):
         client = cls(is_production=self.is_production, server_key=self.server_key,
@@ -121,8 +141,7 @@ class MidtransGateway:
         return CheckoutSession(token=result["token"], redirect_url=result["redirect_url"])
 
     def get_status(self, order_or_transaction_id: str) -> TransactionStatus:
-        core = self._client(midtransclient.CoreApi)
-        raw = self._call(core.transactions.status, order_or_transaction_id)
+        raw = self._call(self._core_client().transactions.status, order_or_transaction_id)
         return TransactionStatus(
             order_id=str(raw.get("order_id", "")), transaction_id=str(raw.get("transaction_id", "")),
             transaction_status=str(raw.get("transaction_status", "")).lower(),

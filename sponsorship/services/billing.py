@@ -17,16 +17,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
 from backend.api.errors import ApplicationError, ConflictError
 from backend.i18n import tr
-from sponsorship.models import (AuditLog, CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt,
+from sponsorship.models import (AuditLog, CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, Occupation,
+                                PaymentAttempt, Sector, Worker,
                                 Sponsor, Sponsorship)
 from sponsorship.services.audit import audit_record
-from sponsorship.services.rates import RateBook, sector_of
+from sponsorship.services.rates import RateBook, RateMissing, sector_of
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,95 @@ def _credit_balances(sponsor_ids=None) -> dict[int, int]:
             qs.values("sponsor_id").annotate(balance=Sum("amount_idr")).filter(balance__gt=0)}
 
 
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# One statement does the whole run in the database: candidates (active sponsorships of active sponsors whose
+# worker-month is neither covered nor on a live invoice, and whose sponsor has no monthly invoice for the
+# period), one invoice per sponsor inserted in sponsor order with ON CONFLICT DO NOTHING against the unique
+# (sponsor, period) index, then lines and applied credit only for the invoices this statement inserted.
+# No row travels to Python and back; only the two premiums (transport / other) come from the rate table.
+_RUN_SQL = """
+WITH cand AS MATERIALIZED (
+    SELECT s.sponsor_id, s.worker_id, COALESCE(o.is_transport, false) AS transport
+    FROM {sponsorship} s
+    JOIN {sponsor} sp ON sp.id = s.sponsor_id
+    JOIN {worker} w ON w.id = s.worker_id
+    LEFT JOIN {occupation} o ON o.id = w.occupation_id
+    WHERE s.status = %(active)s AND sp.status = %(sponsor_active)s
+      AND NOT EXISTS (SELECT 1 FROM {invoice} i
+                      WHERE i.sponsor_id = s.sponsor_id AND i.period = %(period)s AND i.kind = %(monthly)s)
+      AND NOT EXISTS (SELECT 1 FROM {coverage} c WHERE c.worker_id = s.worker_id AND c.month = %(period)s)
+      AND NOT EXISTS (SELECT 1 FROM {line} l JOIN {invoice} li ON li.id = l.invoice_id
+                      WHERE l.worker_id = s.worker_id AND l.month = %(period)s AND li.status = ANY(%(live)s))
+),
+priced AS (
+    SELECT sponsor_id, worker_id,
+           CASE WHEN transport THEN %(t_rate)s ELSE %(o_rate)s END AS rate_id,
+           CASE WHEN transport THEN %(t_jkk)s ELSE %(o_jkk)s END AS jkk_idr,
+           CASE WHEN transport THEN %(t_jkm)s ELSE %(o_jkm)s END AS jkm_idr,
+           CASE WHEN transport THEN %(t_jht)s ELSE %(o_jht)s END AS jht_idr,
+           CASE WHEN transport THEN %(t_amount)s ELSE %(o_amount)s END AS amount_idr
+    FROM cand
+),
+sums AS (SELECT sponsor_id, SUM(amount_idr)::integer AS subtotal FROM priced GROUP BY sponsor_id),
+credit AS (
+    SELECT sponsor_id, SUM(amount_idr)::integer AS balance FROM {credit}
+    WHERE sponsor_id IN (SELECT sponsor_id FROM sums) GROUP BY sponsor_id HAVING SUM(amount_idr) > 0
+),
+new AS (
+    INSERT INTO {invoice} (sponsor_id, number, kind, period, months, status, issued_at, due_date, subtotal_idr,
+                           credit_applied_idr, amount_idr, void_reason, batch)
+    SELECT s.sponsor_id,
+           %(prefix)s || lpad(s.sponsor_id::text, greatest(6, length(s.sponsor_id::text)), '0'),
+           %(monthly)s, %(period)s, 1, %(issued)s, %(now)s, %(due)s, s.subtotal,
+           LEAST(COALESCE(c.balance, 0), s.subtotal), s.subtotal - LEAST(COALESCE(c.balance, 0), s.subtotal),
+           '', %(batch)s
+    FROM sums s LEFT JOIN credit c ON c.sponsor_id = s.sponsor_id
+    ORDER BY s.sponsor_id  -- one fixed order: two parallel runs wait on each other, never deadlock
+    ON CONFLICT DO NOTHING
+    RETURNING id, sponsor_id, number, amount_idr, credit_applied_idr
+),
+lines AS (
+    INSERT INTO {line} (invoice_id, worker_id, month, rate_id, jkk_idr, jkm_idr, jht_idr, amount_idr)
+    SELECT n.id, p.worker_id, %(period)s, p.rate_id, p.jkk_idr, p.jkm_idr, p.jht_idr, p.amount_idr
+    FROM priced p JOIN new n ON n.sponsor_id = p.sponsor_id
+    RETURNING 1
+),
+applied AS (
+    INSERT INTO {credit} (sponsor_id, kind, amount_idr, invoice_id, note, created_at)
+    SELECT sponsor_id, %(applied)s, -credit_applied_idr, id, 'Dipakai pada ' || number, %(now)s
+    FROM new WHERE credit_applied_idr > 0
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM new), (SELECT COUNT(*) FROM lines), (SELECT COALESCE(SUM(amount_idr), 0) FROM new),
+       (SELECT COALESCE(array_agg(id ORDER BY id), '{{}}') FROM new WHERE amount_idr = 0),
+       (SELECT COUNT(*) FROM applied)
+"""
+
+# Sponsors holding credit are locked (fixed order) before their balance is read, so a prepay or arrears
+# invoice written at the same moment cannot spend the same credit.
+_LOCK_CREDIT_HOLDERS_SQL = """
+SELECT sp.id FROM {sponsor} sp
+WHERE sp.id IN (SELECT sponsor_id FROM {credit} GROUP BY sponsor_id HAVING SUM(amount_idr) > 0)
+  AND EXISTS (SELECT 1 FROM {sponsorship} s WHERE s.sponsor_id = sp.id AND s.status = %(active)s)
+ORDER BY sp.id FOR UPDATE OF sp
+"""
+
+
+def _premium_or_none(book: RateBook, period: dt.date, sector: str):
+    try:
+        return book.premium(period, sector=sector)
+    except RateMissing:
+        return None
+
+
 def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -> BillingRunResult:
-    """Issue the monthly invoice of every active sponsor for `period` that does not have one yet."""
+    """Issue the monthly invoice of every active sponsor for `period` that does not have one yet.
+
+    A fixed number of queries whatever the number of sponsors (rates, holidays, lock, the run, audit).
+    """
     period = month_start(period)
     now = now or timezone.now()
     batch = uuid.uuid4().hex
@@ -111,68 +199,48 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
     holidays = set(Holiday.objects.filter(date__gte=period, date__lte=month_end(period) + dt.timedelta(days=14))
                    .values_list("date", flat=True))
     due = due_date_for(period, holidays)
-    with transaction.atomic():
-        candidates = (
-            Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__status=Sponsor.Status.ACTIVE)
-            .exclude(Exists(Invoice.objects.filter(sponsor_id=OuterRef("sponsor_id"), period=period,
-                                                   kind=Invoice.Kind.MONTHLY)))
-            .exclude(Exists(CoverageMonth.objects.filter(worker_id=OuterRef("worker_id"), month=period)))
-            .exclude(Exists(InvoiceLine.objects.filter(worker_id=OuterRef("worker_id"), month=period,
-                                                       invoice__status__in=LIVE_INVOICE)))
-            .order_by("sponsor_id", "worker_id")
-            .values_list("sponsor_id", "worker_id", "worker__occupation__is_transport")
-        )
-        per_sponsor: dict[int, list] = defaultdict(list)
-        for sponsor_id, worker_id, is_transport in candidates:
-            premium = book.premium(period, sector=sector_of(is_transport))
-            per_sponsor[sponsor_id].append((worker_id, premium))
-        if not per_sponsor:
-            return BillingRunResult(period, batch, 0, 0, 0)
+    prices = {"t": _premium_or_none(book, period, Sector.TRANSPORT),
+              "o": _premium_or_none(book, period, Sector.NON_TRANSPORT)}
+    params = {"active": Sponsorship.Status.ACTIVE, "sponsor_active": Sponsor.Status.ACTIVE, "period": period,
+              "monthly": Invoice.Kind.MONTHLY, "issued": Invoice.Status.ISSUED, "live": [str(s) for s in LIVE_INVOICE],
+              "now": now, "due": due, "batch": batch, "prefix": _number(period, 0)[:-6],
+              "applied": CreditEntry.Kind.APPLIED}
+    for key, p in prices.items():
+        params.update({f"{key}_rate": p and p.rate_id, f"{key}_jkk": p and p.jkk_idr, f"{key}_jkm": p and p.jkm_idr,
+                       f"{key}_jht": p and p.jht_idr, f"{key}_amount": p and p.amount_idr})
+    tables = {"sponsorship": _table(Sponsorship), "sponsor": _table(Sponsor), "worker": _table(Worker),
+              "occupation": _table(Occupation), "invoice": _table(Invoice), "coverage": _table(CoverageMonth),
+              "line": _table(InvoiceLine), "credit": _table(CreditEntry)}
+    try:
+        return _billing_run_in_db(params=params, tables=tables, actor=actor, notify=notify)
+    except IntegrityError as exc:
+        # A sector without a rate row leaves NULL premiums, refused by the NOT NULL columns (rolled back).
+        missing = [name for name, p in (("transport", prices["t"]), ("non-transport", prices["o"])) if p is None]
+        if missing:
+            raise RateMissing(f"no premium rate for {period:%Y-%m} ({', '.join(missing)})") from exc
+        raise
 
-        # Credit is spent under the sponsor's lock; only sponsors holding credit are locked.
-        with_credit = _credit_balances()
-        credit_ids = sorted(set(with_credit) & set(per_sponsor))
-        if credit_ids:
-            list(Sponsor.objects.filter(pk__in=credit_ids).order_by("pk").select_for_update().values_list("pk"))
-            with_credit = _credit_balances(credit_ids)
-        invoices = []
-        for sponsor_id, lines in per_sponsor.items():
-            subtotal = sum(p.amount_idr for _, p in lines)
-            credit = min(with_credit.get(sponsor_id, 0), subtotal)
-            invoices.append(Invoice(
-                sponsor_id=sponsor_id, number=_number(period, sponsor_id), kind=Invoice.Kind.MONTHLY, period=period,
-                months=1, status=Invoice.Status.ISSUED, issued_at=now, due_date=due, subtotal_idr=subtotal,
-                credit_applied_idr=credit, amount_idr=subtotal - credit, batch=batch))
-        Invoice.objects.bulk_create(invoices, ignore_conflicts=True)  # one statement: query count independent of rows
-        won = dict(Invoice.objects.filter(batch=batch).values_list("sponsor_id", "id"))
-        line_rows, credit_rows, total = [], [], 0
-        for invoice in invoices:
-            invoice_id = won.get(invoice.sponsor_id)
-            if invoice_id is None:
-                continue  # a parallel run issued this one
-            total += invoice.amount_idr
-            for worker_id, p in per_sponsor[invoice.sponsor_id]:
-                line_rows.append(InvoiceLine(invoice_id=invoice_id, worker_id=worker_id, month=period, rate_id=p.rate_id,
-                                             jkk_idr=p.jkk_idr, jkm_idr=p.jkm_idr, jht_idr=p.jht_idr,
-                                             amount_idr=p.amount_idr))
-            if invoice.credit_applied_idr:
-                credit_rows.append(CreditEntry(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.APPLIED,
-                                               amount_idr=-invoice.credit_applied_idr, invoice_id=invoice_id,
-                                               note=f"Dipakai pada {invoice.number}"))
-        InvoiceLine.objects.bulk_create(line_rows)
-        CreditEntry.objects.bulk_create(credit_rows)
+
+def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> BillingRunResult:
+    period, batch = params["period"], params["batch"]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
+            cursor.execute(_RUN_SQL.format(**tables), params)
+            invoices, lines, total, fully_credited, _ = cursor.fetchone()
+        if not invoices:
+            return BillingRunResult(period, batch, 0, 0, 0)
         AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
                                 action="billing.run", object_type="sponsorship.invoice", object_id=batch,
-                                after={"period": period.isoformat(), "invoices": len(won), "lines": len(line_rows),
+                                after={"period": period.isoformat(), "invoices": invoices, "lines": lines,
                                        "amount_idr": total})
-        fully_credited = [won[i.sponsor_id] for i in invoices if i.sponsor_id in won and i.amount_idr == 0]
         if fully_credited:
             from sponsorship.services.payments import invoice_settle_by_credit
             for invoice_id in fully_credited:
                 invoice_settle_by_credit(invoice=Invoice.objects.get(pk=invoice_id))
-        if notify and won:
+        if notify:
             transaction.on_commit(lambda: _enqueue_issued_notifications(batch))
-    return BillingRunResult(period, batch, len(won), len(line_rows), total)
+    return BillingRunResult(period, batch, invoices, lines, int(total))
 
 
 def _enqueue_issued_notifications(batch: str) -> None:

@@ -6,13 +6,15 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.test import TestCase
+from django.utils import timezone
 
 from sponsorship.gateways.midtrans import signature
 from sponsorship.models import (CoverageMonth, CreditEntry, Invoice, PaymentAttempt, PaymentNotification,
                                 RefundCase)
 from sponsorship.selectors.coverage import worker_coverage_status
 from sponsorship.services.billing import billing_run
-from sponsorship.services.payments import payments_reconcile
+from sponsorship.services.payments import notifications_sweep, payments_reconcile
 from tests.money.conftest import DEC_2026, SERVER_KEY, notification_from_status, signed, sim_control
 
 NOTIFY = "/api/v1/payments/midtrans/notification/"
@@ -29,7 +31,10 @@ def pay(api, invoice):
 
 
 def post_note(client, payload):
-    return client.post(NOTIFY, data=json.dumps(payload), content_type="application/json")
+    """POST like Midtrans. The test's transaction never commits, so run the after-commit callbacks here:
+    that is where processing is enqueued (and, with eager Celery as in dev, runs)."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(NOTIFY, data=json.dumps(payload), content_type="application/json")
 
 
 def test_signature_test_vectors_from_the_reference():
@@ -178,20 +183,25 @@ def test_amount_mismatch_is_flagged_never_paid(invoice, api, sim, http, client):
     assert RefundCase.objects.get().reason == "amount_mismatch"
 
 
-def test_status_api_down_answers_503_then_replay_command_finishes(invoice, api, sim, http, client):
+def test_status_api_down_leaves_the_row_replayable_and_replay_command_finishes(invoice, api, sim, http, client):
+    """The webhook answered 200 once the row was stored; the status call failing is our problem to retry."""
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
     note = notification_from_status(order_id)
     sim_control(http, sim, "faults", {"path_prefix": "/v2/", "mode": "http_503", "count": 1})
-    assert post_note(client, note).status_code == 503
-    assert PaymentNotification.objects.get().state == "failed"
-    call_command("replay_notifications")
-    assert PaymentNotification.objects.get().state == "processed"
+    assert post_note(client, note).status_code == 200
+    row = PaymentNotification.objects.get()
+    assert row.state == "failed" and row.outcome == "status_unavailable" and row.attempts == 1
     invoice.refresh_from_db()
-    assert invoice.status == "paid"
+    assert invoice.status == "issued"
+    call_command("replay_notifications")
+    row.refresh_from_db()
+    assert row.state == "processed" and row.attempts == 2
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and CoverageMonth.objects.count() == 3
 
 
-def test_internal_failure_answers_500(invoice, api, sim, http, client, monkeypatch):
+def test_processing_failure_is_recorded_and_the_sweep_completes_it(invoice, api, sim, http, client, monkeypatch):
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
     from sponsorship.services import payments
@@ -199,8 +209,68 @@ def test_internal_failure_answers_500(invoice, api, sim, http, client, monkeypat
     def boom(**kwargs):
         raise RuntimeError("disk full")
     monkeypatch.setattr(payments, "payment_apply_status", boom)
-    assert post_note(client, notification_from_status(order_id)).status_code == 500
-    assert "disk full" in PaymentNotification.objects.get().error
+    assert post_note(client, notification_from_status(order_id)).status_code == 200  # stored: acknowledged
+    row = PaymentNotification.objects.get()
+    assert row.state == "failed" and "disk full" in row.error
+    invoice.refresh_from_db()
+    assert invoice.status == "issued" and not CoverageMonth.objects.exists()  # the failed try left nothing behind
+    monkeypatch.undo()
+    assert notifications_sweep() == {}  # backoff: not retried within the first minute
+    later = timezone.now() + dt.timedelta(minutes=2)
+    assert notifications_sweep(now=later) == {"settled": 1}
+    row.refresh_from_db()
+    assert row.state == "processed" and row.error == "" and row.attempts == 2
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and CoverageMonth.objects.count() == 3
+    assert notifications_sweep(now=later) == {}  # processed rows are never processed again
+
+
+def test_lost_enqueue_is_picked_up_by_the_sweep(invoice, api, sim, http, client, monkeypatch):
+    """Broker down when the task is enqueued: the webhook still acknowledges (the row is stored), nothing is lost."""
+    order_id = pay(api, invoice).json()["order_id"]
+    sim_control(http, sim, "pay", {"order_id": order_id, "method": "gopay"})
+    from sponsorship import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis: connection refused")
+    monkeypatch.setattr(tasks.process_payment_notifications, "delay", broker_down)
+    assert post_note(client, notification_from_status(order_id)).status_code == 200
+    assert PaymentNotification.objects.get().state == "received"
+    assert notifications_sweep() == {}  # it may still be on its way
+    assert notifications_sweep(now=timezone.now() + dt.timedelta(minutes=3)) == {"settled": 1}
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and PaymentNotification.objects.get().state == "processed"
+
+
+def test_processing_twice_is_harmless(invoice, api, sim, http, client):
+    from sponsorship.services.payments import notification_process
+    order_id = pay(api, invoice).json()["order_id"]
+    sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
+    assert post_note(client, notification_from_status(order_id)).status_code == 200
+    row = PaymentNotification.objects.get()
+    assert notification_process(note_id=row.pk) == "skipped_processed"
+    PaymentNotification.objects.filter(pk=row.pk).update(state="failed")  # as if a worker died before marking it
+    assert notification_process(note_id=row.pk) == "no_change_settled"
+    assert CoverageMonth.objects.count() == 3 and not CreditEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failure_to_store_answers_503_so_midtrans_retries(family, gateway_settings, api, sim, http, client,
+                                                         monkeypatch):
+    billing_run(period=DEC_2026, notify=False)
+    invoice = Invoice.objects.get()
+    order_id = pay(api, invoice).json()["order_id"]
+    sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
+    body = notification_from_status(order_id)
+    from sponsorship.services import payments
+    monkeypatch.setattr(payments, "_ACCEPT_SQL", payments._ACCEPT_SQL.replace("INSERT INTO {note}",
+                                                                              "INSERT INTO {note}_gone"))
+    assert post_note(client, body).status_code == 503
+    assert not PaymentNotification.objects.exists()
+    monkeypatch.undo()
+    assert post_note(client, body).status_code == 200  # Midtrans's retry
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
 
 
 def test_second_payment_of_same_months_becomes_credit_on_next_invoice(invoice, api, sim, http, client):
@@ -277,3 +347,24 @@ def test_full_path_over_http(family, gateway_settings, api, sim, http, live_serv
                                    HTTP_ACCEPT_LANGUAGE="en")
     assert status.status_code == 200
     assert PaymentNotification.objects.filter(state="processed").exists()
+
+
+def test_wakeups_of_a_burst_are_coalesced_into_few_celery_messages(monkeypatch):
+    """Outside eager mode the web process enqueues one message per ~20 ms window, not one per notification."""
+    from sponsorship import tasks
+    from sponsorship.services import payments
+    from sponsorship.services.payments import _WakeUps
+    sent = []
+    monkeypatch.setattr(payments, "_celery_eager", lambda: False)
+    monkeypatch.setattr(tasks.process_payment_notifications, "delay", lambda ids: sent.append(list(ids)))
+    wakeups = _WakeUps(window_seconds=0.05)
+    for note_id in (11, 12, 13):
+        wakeups.add(note_id)
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert sent == [[11, 12, 13]]
+    wakeups.add(14)
+    wakeups.flush()  # what atexit does when the process stops
+    assert sent[-1] == [14]

@@ -4,7 +4,7 @@ from sponsorship.services.payments import notifications_replay
 
 
 class Command(BaseCommand):
-    help = "Process again the Midtrans notifications that failed (or were never finished)."
+    help = "Process now the stored Midtrans notifications that failed or were never finished (no backoff)."
 
     def add_arguments(self, parser):
         parser.add_argument("ids", nargs="*", type=int, help="Only these notification ids")
