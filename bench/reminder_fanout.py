@@ -54,10 +54,11 @@ def daytime_zone() -> str:
     return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # POSIX sign: Etc/GMT-7 is UTC+7
 
 
-def _env(info: dict, chunk: int, concurrency: int, mode: str) -> dict:
+def _env(info: dict, chunk: int, concurrency: int, mode: str, pool: int = 0) -> dict:
     env = {"DEFAULT_REGENCY_TIMEZONE": daytime_zone(),"PUSH_PROVIDER": "fcm", "FCM_SERVICE_ACCOUNT": info["service_account_file"],
            "FCM_BASE_URL": info["base_url"], "FCM_APP_NAME": "bench-reminders",
            "FCM_CHUNK_SIZE": str(chunk), "FCM_MAX_CONCURRENCY": str(concurrency),
+           "FCM_POOL_SIZE": str(pool or chunk * concurrency), "FCM_POOL_BLOCK": "true" if pool else "false",
            "NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE": "false", "LOG_LEVEL": "WARNING",
            "DJANGO_SETTINGS_MODULE": "backend.settings.dev"}
     if mode == "celery":
@@ -223,20 +224,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=14_000)
     parser.add_argument("--senders", default="1,2,3,4", help="sender process counts to compare")
-    parser.add_argument("--provider", default="500x1",
-                        help="FCM_CHUNK_SIZE x FCM_MAX_CONCURRENCY per process, comma-separated")
+    parser.add_argument("--provider", default="500x1x32",
+                        help="CHUNK x IN_FLIGHT[ x POOL] per process, comma-separated: FCM_CHUNK_SIZE, "
+                             "FCM_MAX_CONCURRENCY and, when given, FCM_POOL_SIZE with FCM_POOL_BLOCK=true")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mode", choices=["mp", "celery"], default="mp")
     args = parser.parse_args()
     senders = [int(k) for k in args.senders.split(",")]
-    providers = [tuple(int(x) for x in p.split("x")) for p in args.provider.split(",")]
+    providers = [(tuple(int(x) for x in p.split("x")) + (0,))[:3] for p in args.provider.split(",")]
     n = args.n
 
     with FakeProcess() as fake:
         info = fake.info
         from _setup import django_setup
 
-        os.environ.update(_env(info, *providers[0], args.mode))
+        os.environ.update(_env(info, providers[0][0], providers[0][1], args.mode, providers[0][2]))
         django_setup("backend.settings.dev")
         from django.utils import timezone
         from notifications import services
@@ -252,8 +254,9 @@ def main() -> int:
         rows = []  # (label, totals, writes, sends, loads)
         services._real_enqueue_send = services.enqueue_send
         for k in senders:
-            for chunk, conc in providers:
-                env = _env(info, chunk, conc, args.mode)
+            for chunk, conc, pool in providers:
+                env = _env(info, chunk, conc, args.mode, pool)
+                shape = f"{chunk}x{conc}" + (f", pool {pool}" if pool else "")
                 pool = (CelerySenders if args.mode == "celery" else MPSenders)(k, env)
                 services.enqueue_send = pool.enqueue
                 totals, writes, sends, loads = [], [], [], []
@@ -265,7 +268,7 @@ def main() -> int:
                         cleanup()
                         load = _load()
                         t0 = time.perf_counter()
-                        ids = write(users, timezone.now(), tag=f"{k}-{chunk}x{conc}-{rep}")
+                        ids = write(users, timezone.now(), tag=f"{k}-{chunk}x{conc}x{pool}-{rep}")
                         t1 = time.perf_counter()
                         sent = pool.wait(len(ids))
                         t2 = time.perf_counter()
@@ -276,13 +279,13 @@ def main() -> int:
                         sends.append(t2 - t1)
                         totals.append(t2 - t0)
                         loads.append(load)
-                        print(f"  senders={k} provider={chunk}x{conc} repeat {rep + 1}: raw {raw_times[-1]:.2f} s, "
+                        print(f"  senders={k} provider={shape} repeat {rep + 1}: raw {raw_times[-1]:.2f} s, "
                               f"write {t1 - t0:.2f} s, send {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
                               f"(load before {load:.2f}, after {_load():.2f})", flush=True)
                 finally:
                     pool.close()
                     services.enqueue_send = services._real_enqueue_send
-                rows.append((f"{k} x ({chunk}x{conc})", totals, writes, sends, loads))
+                rows.append((f"{k} x ({shape})", totals, writes, sends, loads))
         cleanup()
 
     raw = statistics.median(raw_times)
@@ -290,13 +293,13 @@ def main() -> int:
     print(f"\nn={n:,}; medians over {args.repeats} repeats; mode={args.mode}")
     print(f"  baseline  fake raw capacity (http.client, 32 threads): median {raw:.2f} s = {raw_rate:,.0f} msg/s "
           f"(runs {' '.join(f'{t:.2f}' for t in raw_times)})")
-    print(f"  {'senders x (chunk x in flight)':30s} {'write':>7s} {'send':>7s} {'total':>7s} {'msg/s':>7s} "
+    print(f"  {'senders x (chunk x in flight, pool)':36s} {'write':>7s} {'send':>7s} {'total':>7s} {'msg/s':>7s} "
           f"{'send/raw':>8s} {'e2e/raw':>8s} {'load':>5s}  goal<20s")
     best = None
     for label, totals, writes, sends, loads in rows:
         total, w, s = statistics.median(totals), statistics.median(writes), statistics.median(sends)
         e2e_rate = n / total
-        print(f"  {label:30s} {w:6.2f}s {s:6.2f}s {total:6.2f}s {e2e_rate:7,.0f} {n / s / raw_rate:8.2f} "
+        print(f"  {label:36s} {w:6.2f}s {s:6.2f}s {total:6.2f}s {e2e_rate:7,.0f} {n / s / raw_rate:8.2f} "
               f"{e2e_rate / raw_rate:8.2f} {statistics.median(loads):5.2f}  {'met' if total < 20 else 'missed'}")
         if best is None or total < best[1]:
             best = (label, total, n / s)
