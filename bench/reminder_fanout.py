@@ -128,8 +128,9 @@ def _sender(env, tasks, results):
     push_provider()._ensure_access_token()  # the firebase App and OAuth token, once per process
     results.put(("ready", os.getpid()))
     while (ids := tasks.get()) is not None:
+        cpu = sum(os.times()[:2])
         report = outbox_send(ids=ids)  # the body of notifications.tasks.send_notifications
-        results.put(("done", report.sent, report.claimed))
+        results.put(("done", report.sent, sum(os.times()[:2]) - cpu))  # CPU of all this process's threads
 
 
 class MPSenders:
@@ -157,10 +158,11 @@ class MPSenders:
             self.enqueued += 1
 
     def wait(self, n_rows: int) -> int:
-        sent = 0
+        sent, self.cpu = 0, 0.0
         for _ in range(self.enqueued):
-            _, task_sent, _ = self.results.get(timeout=600)
+            _, task_sent, cpu = self.results.get(timeout=600)
             sent += task_sent
+            self.cpu += cpu
         self.enqueued = 0
         return sent
 
@@ -173,6 +175,8 @@ class MPSenders:
 
 class CelerySenders:
     """`celery -A backend worker --concurrency K` on Redis db 13; the commit enqueues real tasks."""
+
+    cpu = None  # the worker's children are not ours to measure
 
     def __init__(self, k: int, env: dict):
         import redis
@@ -220,6 +224,25 @@ def _load():
     return os.getloadavg()[0]
 
 
+def _lock_database() -> None:
+    """Two runs on one database would delete each other's rows: hold a session advisory lock."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtext('bench/reminder_fanout'))")
+        if not cursor.fetchone()[0]:
+            sys.exit("another reminder_fanout run is using this database; wait for it to finish")
+
+
+def _cpu_of(pid: int) -> float:
+    """utime + stime of a process (all its threads), in seconds (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=14_000)
@@ -244,6 +267,7 @@ def main() -> int:
         from notifications import services
         from notifications.models import Notification
 
+        _lock_database()
         users = setup(n)
         print(f"n={n:,} repeats={args.repeats} mode={args.mode} cpus={os.cpu_count()} "
               f"python={sys.version.split()[0]} load={_load():.2f} fake={info['base_url']} (own process) "
@@ -258,8 +282,9 @@ def main() -> int:
                 env = _env(info, chunk, conc, args.mode, pool)
                 shape = f"{chunk}x{conc}" + (f", pool {pool}" if pool else "")
                 pool = (CelerySenders if args.mode == "celery" else MPSenders)(k, env)
+                _lock_database()  # forking closed our connection, and the lock with it
                 services.enqueue_send = pool.enqueue
-                totals, writes, sends, loads = [], [], [], []
+                totals, writes, sends, loads, cpus = [], [], [], [], []
                 try:
                     for rep in range(args.repeats):
                         fake.reset()
@@ -267,11 +292,12 @@ def main() -> int:
                         fake.reset()
                         cleanup()
                         load = _load()
-                        t0 = time.perf_counter()
+                        t0, c0 = time.perf_counter(), time.process_time()
                         ids = write(users, timezone.now(), tag=f"{k}-{chunk}x{conc}x{pool}-{rep}")
-                        t1 = time.perf_counter()
+                        t1, c1, f1 = time.perf_counter(), time.process_time(), _cpu_of(fake.proc.pid)
                         sent = pool.wait(len(ids))
-                        t2 = time.perf_counter()
+                        t2, f2 = time.perf_counter(), _cpu_of(fake.proc.pid)
+                        cpus.append((c1 - c0, pool.cpu, f2 - f1))  # write, senders, fake: CPU seconds
                         accepted = fake.stats()["sent"]
                         assert len(ids) == n and sent == n and accepted == n, (len(ids), sent, accepted)
                         assert Notification.objects.filter(dedupe_key__startswith=PREFIX, status="sent").count() == n
@@ -285,7 +311,7 @@ def main() -> int:
                 finally:
                     pool.close()
                     services.enqueue_send = services._real_enqueue_send
-                rows.append((f"{k} x ({shape})", totals, writes, sends, loads))
+                rows.append((f"{k} x ({shape})", totals, writes, sends, loads, cpus))
         cleanup()
 
     raw = statistics.median(raw_times)
@@ -296,7 +322,7 @@ def main() -> int:
     print(f"  {'senders x (chunk x in flight, pool)':36s} {'write':>7s} {'send':>7s} {'total':>7s} {'msg/s':>7s} "
           f"{'send/raw':>8s} {'e2e/raw':>8s} {'load':>5s}  goal<20s")
     best = None
-    for label, totals, writes, sends, loads in rows:
+    for label, totals, writes, sends, loads, cpus in rows:
         total, w, s = statistics.median(totals), statistics.median(writes), statistics.median(sends)
         e2e_rate = n / total
         print(f"  {label:36s} {w:6.2f}s {s:6.2f}s {total:6.2f}s {e2e_rate:7,.0f} {n / s / raw_rate:8.2f} "
@@ -305,6 +331,17 @@ def main() -> int:
             best = (label, total, n / s)
     print(f"  (msg/s = N / total; send/raw = send-phase rate / raw capacity; e2e/raw = N/total / raw capacity; "
           f"load = 1-min load average before each timed write)")
+    print("\nCPU per message (medians; independent of other sessions' load, unlike the wall times):")
+    for label, totals, writes, sends, loads, cpus in rows:
+        w = statistics.median(c[0] for c in cpus) * 1000 / n
+        f = statistics.median(c[2] for c in cpus) * 1000 / n
+        if cpus[0][1] is None:
+            print(f"  {label:36s} write {w:.3f} ms/row, fake {f:.3f} ms/msg (Celery workers: not measured)")
+            continue
+        snd = statistics.median(c[1] for c in cpus) * 1000 / n
+        print(f"  {label:36s} write {w:.3f} ms/row, senders {snd:.3f} ms/msg, fake {f:.3f} ms/msg -> "
+              f"{n * (w + snd + f) / 1000 / (os.cpu_count() or 1):.1f} s of CPU per core for N (+ PostgreSQL): "
+              f"the floor for this run on idle cores")
     print(f"\nbest: {best[0]} — {best[1]:.2f} s end to end for {n:,} reminders")
     national(best[2], best[0])
     return 0
