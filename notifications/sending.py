@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from .models import Device, Notification
 from .providers import DEACTIVATE, FAILED, RETRY, SENT, PushMessage, PushProvider, get_provider
-from .services import quiet_hours_end, timezones_for
+from .services import ids_in, quiet_hours_end, timezones_for
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,13 @@ def outbox_send(*, ids: list[int] | None = None, now: dt.datetime | None = None,
 
 
 def outbox_claim(*, ids=None, now: dt.datetime, limit: int = BATCH) -> list[int]:
+    """Claim up to `limit` due rows for this worker: two statements in one short transaction.
+
+    `SELECT … FOR UPDATE SKIP LOCKED` picks rows no other worker holds (PostgreSQL re-checks the
+    WHERE clause on the newest row version before locking, so a row another worker just sent is not
+    picked), then one UPDATE marks them `sending`. Any number of processes can run this at once;
+    each gets a disjoint batch.
+    """
     stale = now - dt.timedelta(seconds=_setting("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 600))
     due = Q(status__in=[Status.PENDING, Status.HELD], next_attempt_at__lte=now) | Q(
         status=Status.SENDING, claimed_at__lt=stale)  # a worker died mid-send
@@ -109,24 +116,29 @@ def outbox_claim(*, ids=None, now: dt.datetime, limit: int = BATCH) -> list[int]
                       .values_list("pk", flat=True)[:limit])
         if not picked:
             return []
-        Notification.objects.filter(due, pk__in=picked).update(
+        updated = Notification.objects.filter(due, pk__in=picked).update(
             status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if updated == len(picked):
+        return picked
     return list(Notification.objects.filter(pk__in=picked, status=Status.SENDING, claimed_at=now)
                 .values_list("pk", flat=True))
 
 
 def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> SendReport:
     report = SendReport(claimed=len(ids))
-    rows = list(Notification.objects.filter(pk__in=ids).select_related("recipient"))
+    console_fallback = (str(_setting("PUSH_PROVIDER", "console")).lower() == "console"
+                        and _setting("NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE", False))
+    rows_qs = Notification.objects.filter(pk__in=ids).defer("read_at").order_by("pk")
+    rows = list(rows_qs.select_related("recipient") if console_fallback else rows_qs)
+    recipients = {r.recipient_id for r in rows}
     devices: dict[int, list[Device]] = defaultdict(list)
-    for device in Device.objects.filter(user_id__in={r.recipient_id for r in rows}, active=True).order_by("pk"):
+    for device in (Device.objects.filter(user_id__in=ids_in(recipients), active=True)
+                   .only("pk", "user_id", "token", "kind").order_by("pk")):
         devices[device.user_id].append(device)
-    zones = timezones_for({r.recipient_id for r in rows})
+    zones = _LazyZones(recipients)  # needed only for late rows and retries: usually never queried
     messages: list[PushMessage] = []
     targets: list[tuple[Notification, Device]] = []
     done: list[Notification] = []
-    console_fallback = (str(_setting("PUSH_PROVIDER", "console")).lower() == "console"
-                        and _setting("NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE", False))
     for row in rows:
         if row.expires_at and row.expires_at <= now:
             _finish(row, Status.SKIPPED, error="expired before it could be sent")
@@ -212,6 +224,19 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
     _save(done)
     logger.info("outbox: %s", report)
     return report
+
+
+class _LazyZones:
+    """recipient id -> zone, looked up (3 queries) on first use only."""
+
+    def __init__(self, user_ids):
+        self._user_ids = user_ids
+        self._zones = None
+
+    def __getitem__(self, user_id):
+        if self._zones is None:
+            self._zones = timezones_for(self._user_ids)
+        return self._zones[user_id]
 
 
 def _save(rows: list[Notification]) -> None:

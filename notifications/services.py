@@ -7,6 +7,8 @@ Sending itself lives in `notifications.sending`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import logging
 import threading
 from contextlib import contextmanager
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backend.api.errors import ApplicationError
@@ -30,6 +33,19 @@ QUIET_END_HOUR = 6  # ... until 06:00, in the recipient's regency time zone
 SEND_TASK_CHUNK = 500
 
 _collector = threading.local()
+INSERT_CHUNK = 5000  # rows per INSERT statement in notify_bulk
+
+
+def ids_in(ids):
+    """Right-hand side for `field__in=` with many ids.
+
+    On PostgreSQL one array parameter (`IN (SELECT unnest(%s::bigint[]))`) instead of 14,000
+    placeholders, which Django and psycopg spend seconds composing; elsewhere the plain list.
+    """
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+    return ids
 
 
 # -- time zones and quiet hours -------------------------------------------------------------------
@@ -42,18 +58,20 @@ def timezones_for(user_ids) -> dict[int, ZoneInfo]:
 
     user_ids = set(user_ids)
     names: dict[int, str | None] = {}
-    for uid, name in Profile.objects.filter(user_id__in=user_ids).values_list("user_id", "regency__config__timezone"):
+    for uid, name in Profile.objects.filter(user_id__in=ids_in(user_ids)).values_list(
+            "user_id", "regency__config__timezone"):
         names[uid] = name
-    for uid, name in Worker.objects.filter(user_id__in=user_ids).values_list(
+    for uid, name in Worker.objects.filter(user_id__in=ids_in(user_ids)).values_list(
             "user_id", "village__parent__parent__config__timezone"):
         names[uid] = name or names.get(uid)
-    for uid, name in Sponsor.objects.filter(user_id__in=user_ids).values_list(
+    for uid, name in Sponsor.objects.filter(user_id__in=ids_in(user_ids)).values_list(
             "user_id", "agency__regency__config__timezone"):
         names[uid] = name or names.get(uid)
     default = settings.DEFAULT_REGENCY_TIMEZONE
     return {uid: _zone(names.get(uid) or default) for uid in user_ids}
 
 
+@functools.lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
@@ -67,10 +85,10 @@ def languages_for(user_ids) -> dict[int, str]:
     from sponsorship.models import Profile
 
     user_ids = set(user_ids)
-    out = dict(Profile.objects.filter(user_id__in=user_ids).values_list("user_id", "language"))
+    out = dict(Profile.objects.filter(user_id__in=ids_in(user_ids)).values_list("user_id", "language"))
     missing = user_ids - set(out)
     if missing:
-        for uid, language in Device.objects.filter(user_id__in=missing, active=True).order_by(
+        for uid, language in Device.objects.filter(user_id__in=ids_in(missing), active=True).order_by(
                 "user_id", "last_seen_at").values_list("user_id", "language"):
             out[uid] = language
     return {uid: (out.get(uid) or "id") for uid in user_ids}
@@ -146,58 +164,131 @@ class NotifyRequest:
 
 
 def notify_bulk(requests: list[NotifyRequest], *, now: dt.datetime | None = None) -> list[int]:
-    """notify() for many recipients with a handful of queries: what scans and national runs use.
+    """notify() for many recipients in a handful of statements: what scans and national runs use.
 
     Same rules (opt-out, dedupe, quiet hours, language); returns the ids of the rows it created.
     Rows are written in the caller's transaction and sent after commit, 500 per task.
+
+    Statements for N requests, whatever N: one dedupe lookup, one opt-out lookup, the language and
+    zone lookups (`languages_for`, `timezones_for`: 3-5 queries with one array parameter each), and
+    on PostgreSQL one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, status` per 5,000 rows, so a key written concurrently by another scan is skipped
+    and exactly the rows this call created come back.
     """
     now = now or timezone.now()
     for request in requests:
         if request.kind not in TEMPLATES:
             raise ValueError(f"unknown notification kind {request.kind!r}")
-    seen, unique = set(), []
+    first: dict[str, NotifyRequest] = {}
     for request in requests:  # the same key twice in one call: the first wins
-        if request.dedupe_key not in seen:
-            seen.add(request.dedupe_key)
-            unique.append(request)
+        first.setdefault(request.dedupe_key, request)
+    unique = list(first.values())
+    if not unique:
+        return []
+    # Keys that already exist are dropped before rendering (a re-run of an hourly scan costs one query
+    # and no sequence values); ON CONFLICT below covers the race with a concurrent writer.
+    existing = _existing_keys([r.dedupe_key for r in unique])
     user_ids = {r.user_id for r in unique}
-    opted_out = set(NotificationPreference.objects.filter(user_id__in=user_ids, enabled=False)
+    opted_out = set(NotificationPreference.objects.filter(user_id__in=ids_in(user_ids), enabled=False)
                     .exclude(kind__in=MANDATORY_KINDS).values_list("user_id", "kind"))
-    existing = set()
-    keys = [r.dedupe_key for r in unique]
-    for start in range(0, len(keys), 5000):
-        existing.update(Notification.objects.filter(dedupe_key__in=keys[start:start + 5000])
-                        .values_list("dedupe_key", flat=True))
     todo = [r for r in unique if r.dedupe_key not in existing and (r.user_id, r.kind) not in opted_out]
     if not todo:
         return []
-    languages = languages_for({r.user_id for r in todo})
-    zones = timezones_for({r.user_id for r in todo})
+    todo_users = {r.user_id for r in todo}
+    languages = languages_for(todo_users)
+    zones = timezones_for(todo_users)
+    releases = {zone: quiet_hours_end(now, zone) for zone in set(zones.values())}  # one per zone, not per row
     rows = []
     for r in todo:
-        title, body = render(r.kind, r.context, languages[r.user_id])
-        release = quiet_hours_end(now, zones[r.user_id])
-        rows.append(Notification(
-            recipient_id=r.user_id, kind=r.kind, title=title[:200], body=body, language=languages[r.user_id],
-            data={str(k): str(v) for k, v in (r.data or {}).items()}, dedupe_key=r.dedupe_key,
-            status=Notification.Status.HELD if release else Notification.Status.PENDING,
-            next_attempt_at=release or now, collapse_key=(r.collapse_key or "")[:100], expires_at=r.expires_at,
-            created_at=now))
-    # ON CONFLICT DO NOTHING: a concurrent scan that wrote the same key first simply wins.
-    Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    created = []
-    todo_keys = [r.dedupe_key for r in rows]
-    for start in range(0, len(todo_keys), 5000):
-        created += list(Notification.objects.filter(dedupe_key__in=todo_keys[start:start + 5000], created_at=now)
-                        .values_list("pk", "status"))
-    to_send = [pk for pk, status in created if status == Notification.Status.PENDING]
+        language = languages[r.user_id]
+        title, body = render(r.kind, r.context, language)
+        release = releases[zones[r.user_id]]
+        rows.append((r.user_id, r.kind, title[:200], body, language,
+                     {str(k): str(v) for k, v in (r.data or {}).items()}, r.dedupe_key,
+                     Notification.Status.HELD if release else Notification.Status.PENDING,
+                     release or now, (r.collapse_key or "")[:100], r.expires_at))
+    if connection.vendor == "postgresql":
+        created = []
+        for start in range(0, len(rows), INSERT_CHUNK):
+            created += _insert_rows_postgresql(rows[start:start + INSERT_CHUNK], now)
+    else:
+        created = _insert_rows_generic(rows, now)
+    to_send = sorted(pk for pk, status in created if status == Notification.Status.PENDING)
     if to_send:
         ids = getattr(_collector, "ids", None)
         if ids is not None:
             ids.extend(to_send)
         else:
             transaction.on_commit(lambda: enqueue_send(to_send))
-    return [pk for pk, _ in created]
+    return sorted(pk for pk, _ in created)
+
+
+@contextmanager
+def _array_cursor():
+    """A psycopg cursor with server-side parameter binding on Django's connection (same transaction).
+
+    Django's psycopg backend binds client-side, quoting every array element in Python: for the
+    arrays below that was 4 s of 14,000 rows; server-side binding ships them through psycopg's C
+    dumpers in milliseconds.
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    if connection.vendor == "postgresql":
+        with _array_cursor() as cursor:
+            cursor.execute(f"SELECT dedupe_key FROM {Notification._meta.db_table} WHERE dedupe_key = ANY(%b)",
+                           [keys])
+            return {key for (key,) in cursor.fetchall()}
+    existing = set()
+    for start in range(0, len(keys), 500):
+        existing.update(Notification.objects.filter(dedupe_key__in=keys[start:start + 500])
+                        .values_list("dedupe_key", flat=True))
+    return existing
+
+
+_INSERT_COLUMNS = ("recipient_id", "kind", "title", "body", "language", "data", "dedupe_key", "status",
+                   "next_attempt_at", "collapse_key", "expires_at")
+_ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "text",
+                "timestamptz")
+
+
+def _insert_rows_postgresql(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
+    """One INSERT for many rows: a column of values per array parameter, unnested server-side."""
+    table = Notification._meta.db_table
+    columns = [list(column) for column in zip(*rows)]
+    columns[5] = [json.dumps(data, ensure_ascii=False) for data in columns[5]]
+    arrays = ", ".join(f"%b::{kind}[]" for kind in _ARRAY_TYPES)  # binary: no per-element escaping
+    names = ", ".join(_INSERT_COLUMNS)
+    sql = (
+        f"INSERT INTO {table} ({names}, attempts, last_error, delivered_device_ids, created_at) "
+        f"SELECT recipient_id, kind, title, body, language, data::jsonb, dedupe_key, status, next_attempt_at, "
+        f"collapse_key, expires_at, 0, '', '[]'::jsonb, %s "
+        f"FROM unnest({arrays}) AS r({names}) "
+        f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, status"
+    )
+    with _array_cursor() as cursor:
+        cursor.execute(sql, [now, *columns])  # in the order the placeholders appear
+        return cursor.fetchall()
+
+
+def _insert_rows_generic(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
+    """SQLite (the embedded default): bulk_create, then read back which keys this call wrote."""
+    objs = [Notification(recipient_id=user_id, kind=kind, title=title, body=body, language=language, data=data,
+                         dedupe_key=key, status=status, next_attempt_at=at, collapse_key=collapse,
+                         expires_at=expires, created_at=now)
+            for user_id, kind, title, body, language, data, key, status, at, collapse, expires in rows]
+    Notification.objects.bulk_create(objs, batch_size=500, ignore_conflicts=True)
+    keys = [row[6] for row in rows]
+    created = []
+    for start in range(0, len(keys), 500):
+        created += list(Notification.objects.filter(dedupe_key__in=keys[start:start + 500], created_at=now)
+                        .values_list("pk", "status"))
+    return created
 
 
 def _schedule_send(pk: int) -> None:

@@ -5,6 +5,7 @@ Templates use `str.format_map` with the notify() context; money and dates are fo
 a send: a slightly poorer text beats a lost reminder.
 """
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
@@ -99,11 +100,24 @@ TEMPLATES: dict[str, Template] = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a fan-out repeats the same few amounts and dates thousands of times
 def format_idr(amount) -> str:
     return "Rp" + f"{int(amount):,}".replace(",", ".")
 
 
 def format_date(value, language: str) -> str:
+    try:
+        return _format_date_cached(value, language)
+    except TypeError:  # unhashable: format without the cache
+        return _format_date(value, language)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date_cached(value, language: str) -> str:
+    return _format_date(value, language)
+
+
+def _format_date(value, language: str) -> str:
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value)

@@ -13,6 +13,7 @@ configured, and the environment:
     FCM_CHUNK_SIZE                 messages per send_each call, default 500
     FCM_MAX_CONCURRENCY            send_each calls in flight, default 2
     FCM_POOL_SIZE                  HTTP connections, default chunk size x concurrency
+    FCM_POOL_BLOCK                 true: at most FCM_POOL_SIZE POSTs in flight (threads wait), default false
     FCM_HTTP_STATUS_RETRIES        SDK retries on 500/503, default 4
     FCM_RESPECT_RETRY_AFTER        block on 429 Retry-After inside the SDK, default false
     FCM_SENDER_MISMATCH_MIN_BATCH  safety valve threshold, default 20
@@ -51,6 +52,7 @@ _FCM_SETTINGS: dict[str, tuple[str, Any]] = {
     "FCM_CHUNK_SIZE": ("chunk_size", int),
     "FCM_MAX_CONCURRENCY": ("max_concurrency", int),
     "FCM_POOL_SIZE": ("pool_size", int),
+    "FCM_POOL_BLOCK": ("pool_block", "bool"),
     "FCM_HTTP_STATUS_RETRIES": ("http_status_retries", int),
     "FCM_RESPECT_RETRY_AFTER": ("respect_retry_after", "bool"),
     "FCM_SENDER_MISMATCH_MIN_BATCH": ("sender_mismatch_min_batch", int),

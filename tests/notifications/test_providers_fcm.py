@@ -373,10 +373,27 @@ def test_fake_runs_as_a_module():
         info = json.loads(proc.stdout.readline())
         assert json.loads(Path(info["service_account_file"]).read_text())["token_uri"] == info["token_uri"]
         assert requests.get(info["base_url"] + "/__fake/stats").json()["attempts"] == 0
+        _wait_for_sigterm_handler(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     assert not Path(info["service_account_file"]).exists()
+
+
+def _wait_for_sigterm_handler(pid: int, timeout: float = 10.0) -> None:
+    """The fake prints its JSON line before it installs its SIGTERM handler (which removes the
+    service-account file); on a loaded machine a SIGTERM in between killed it with the default
+    action and left the file behind. Wait until the kernel lists SIGTERM as caught (Linux)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        caught = next((line.split()[1] for line in status.read_text().splitlines() if line.startswith("SigCgt:")), "0")
+        if int(caught, 16) & (1 << (15 - 1)):  # bit n-1 for signal n; SIGTERM = 15
+            return
+        time.sleep(0.01)
 
 
 # -- factory and console -------------------------------------------------------------------------
