@@ -55,8 +55,18 @@ def load(scale: float, seed: int) -> dict:
 
     from bench.synthetic import generate_regency
     from sponsorship.crypto import encrypt, keyed_hash
-    from sponsorship.models import (Agency, MatchingRun, Occupation, Proposal, RegencyConfig, Region, Sponsor,
-                                    Sponsorship, Worker, WorkerConsent)
+    from sponsorship.models import (
+        Agency,
+        MatchingRun,
+        Occupation,
+        Proposal,
+        RegencyConfig,
+        Region,
+        Sponsor,
+        Sponsorship,
+        Worker,
+        WorkerConsent,
+    )
 
     call_command("migrate", verbosity=0)
     reg = generate_regency(scale=scale, seed=seed)
@@ -149,7 +159,11 @@ def warm_up() -> float:
     import numpy as np
 
     t0 = time.perf_counter()
-    from sponsorship.services.matching_solver import SponsorPoints, WorkerPoints, solve_matching
+    from sponsorship.services.matching_solver import (
+        SponsorPoints,
+        WorkerPoints,
+        solve_matching,
+    )
 
     s = SponsorPoints(np.array([1]), np.array([-7.87]), np.array([111.46]), np.array([2]))
     w = WorkerPoints(np.array([1, 2]), np.array([-7.87, -7.871]), np.array([111.46, 111.46]),
@@ -164,7 +178,11 @@ def run_once(policy: str) -> dict:
 
     from sponsorship.models import MatchingRun, Proposal, Region
     from sponsorship.selectors.matching import policy_for, run_rows
-    from sponsorship.services.matching_runs import _points, matching_run_apply, matching_run_preview
+    from sponsorship.services.matching_runs import (
+        _points,
+        matching_run_apply,
+        matching_run_preview,
+    )
     from sponsorship.services.matching_solver import solve_matching
 
     cold_s = warm_up()

@@ -8,6 +8,8 @@ optimum (max covered weight, then min distance).
 
 * ``solve_full``: that network over every pair within the radius (exact; reference and small
   instances).
+* ``solve_augmenting`` (default for large instances): maximum covered weight exactly by
+  augmenting paths (numba kernels below), then a min-cost-flow distance polish.
 * ``solve_aggregated``: the same network on grid cells (workers per cell and weight class,
   sponsors per cell, cell-centroid distances), then disaggregation to people with exact
   distances and a greedy repair. Far fewer arcs; near-optimal, not exact.
@@ -231,7 +233,7 @@ def _place(wg, chosen, ch_cell, sg, s_ok, sci, ca, cb, g, cap, weight, *, radius
 # can use it, so its sponsors are removed for good. Total work stays near one pass over the pairs.
 # See docs/matching.md ("Augmenting-path path").
 
-import numba as nb  # noqa: E402
+import numba as nb
 
 _EARTH_M = 6_371_008.8
 
@@ -455,7 +457,7 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     t_aug = time.process_time()
     match_s, counters = _nb_augment(order, wloc, wt, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, start, nbr, cap)
     t_pol = time.process_time()
-    stats = {"locations": len(rep), "arcs": int(len(nbr)), "direct": int(counters[0]),
+    stats = {"locations": len(rep), "arcs": len(nbr), "direct": int(counters[0]),
              "augmented": int(counters[1]), "swapped": int(counters[2]), "hungarian_trees": int(counters[3]),
              "expanded": int(counters[4]), "cpu_adjacency_s": round(t_aug - t_adj, 3),
              "cpu_augment_s": round(t_pol - t_aug, 3)}

@@ -19,9 +19,17 @@ from collections import Counter, defaultdict
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from sponsorship.models import MatchingRun, Proposal, Region, Sponsor, Sponsorship, Worker
+from sponsorship.models import (
+    MatchingRun,
+    Proposal,
+    Region,
+    Sponsor,
+    Sponsorship,
+    Worker,
+)
 from sponsorship.selectors import matching as sel
 from sponsorship.services.audit import audit_record
 from sponsorship.services.proposals import TTL
@@ -64,13 +72,13 @@ def _preview(rows: sel.RunRows, result, timings: dict) -> dict:
     left = rows.sponsor_free - np.fromiter((used.get(int(i), 0) for i in rows.sponsor_ids), np.int64,
                                            len(rows.sponsor_ids))
     return {
-        "eligible_workers": int(len(rows.worker_ids)),
-        "sponsors_with_free_capacity": int(len(rows.sponsor_ids)),
+        "eligible_workers": len(rows.worker_ids),
+        "sponsors_with_free_capacity": len(rows.sponsor_ids),
         "free_slots": int(rows.sponsor_free.sum()),
         "covered_total": int(result.covered_count),
         "covered_weight": int(result.covered_weight),
         "per_decile": {str(d): {"eligible": int(eligible_per_decile.get(d, 0)),
-                                "covered": int(result.per_decile.get(d, 0))} for d in range(0, 11)},
+                                "covered": int(result.per_decile.get(d, 0))} for d in range(11)},
         "per_kecamatan": per_kecamatan,
         "mean_distance_m": round(float(result.mean_distance_m), 1),
         "max_distance_m": int(result.max_distance_m),
@@ -176,7 +184,9 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
     """
     held = Exists(Proposal.objects.filter(worker=OuterRef("pk"), status=Proposal.Status.OFFERED,
                                           source__in=sel.RESERVING_SOURCES, expires_at__gt=now))
-    elig_sql, elig_p = _sql(sel.eligible_workers(run.regency, now=now).exclude(held).values("pk"))
+    in_run = RawSQL("SELECT worker_id FROM _run_pairs", ())  # check only the run's workers
+    elig_sql, elig_p = _sql(sel.eligible_workers(run.regency, now=now).filter(pk__in=in_run).exclude(held)
+                            .values("pk"))
     lapsing_sql, lapsing_p = _sql(Sponsorship.objects.filter(
         status=Sponsorship.Status.ENDED, ended_at__gte=now - dt.timedelta(days=sel.RECENTLY_UNSPONSORED_DAYS))
         .values("worker_id"))

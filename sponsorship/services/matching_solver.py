@@ -3,8 +3,9 @@
 Objective, lexicographic: first maximise the total priority weight of covered workers, then
 minimise the total sponsor-worker distance, subject to the radius, each sponsor's free
 capacity and each worker matched at most once. ``solve_matching`` is the production solver
-(column generation over a sparse arc set with a dual optimality certificate, see
-docs/matching.md); ``solve_greedy`` and ``solve_exact_reference`` are the baselines the tests
+(exact min-cost flow on small instances; on large ones the optimum's covered weight exactly by
+augmenting paths, then a distance polish - docs/matching.md); ``solve_greedy`` and
+``solve_exact_reference`` are the baselines the tests
 and the benchmark compare it with. Inputs and outputs are plain NumPy data; wiring to the
 database lives elsewhere.
 """

@@ -8,8 +8,12 @@ import pytest
 
 from sponsorship.models import MatchingRun, Proposal, Region, Role, Sponsorship
 from sponsorship.selectors.matching import haversine_m, priority_of
+from sponsorship.services.matching_runs import (
+    matching_run_apply,
+    matching_run_preview,
+    run_pairs,
+)
 from sponsorship.services.sponsorships import sponsorship_end
-from sponsorship.services.matching_runs import matching_run_apply, matching_run_preview, run_pairs
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
 
@@ -176,7 +180,7 @@ def test_apply_checks_room_declines_and_fields_in_the_database(town, agency, reg
     # after the preview: the sponsor takes one worker elsewhere (room 3 -> 2) and declined w_mid before
     factories.sponsor_worker(s, worker(OUT))
     Proposal.objects.create(sponsor=s, worker=w_mid, status="declined", source="on_demand", distance_m=2200,
-                            expires_at=dt.datetime.now(dt.timezone.utc), decided_at=dt.datetime.now(dt.timezone.utc))
+                            expires_at=dt.datetime.now(dt.UTC), decided_at=dt.datetime.now(dt.UTC))
     run = matching_run_apply(run=run, actor=regency_admin)
     assert run.preview["apply"]["skipped"] == {"declined": 1}
     got = {p.worker_id: p for p in Proposal.objects.filter(run=run)}
