@@ -2,12 +2,12 @@
 
     python -m bench.matching                 # scale 1: 14,000 sponsors, 42,000 workers
     python -m bench.matching --scale 10      # 140,000 / 420,000 (exact skipped unless --exact)
+    python -m bench.matching --with-db       # then the PostgreSQL end-to-end run (bench/matching_e2e.py)
 
 Each method runs in its own subprocess so peak memory (ru_maxrss, and tracemalloc of the solve
 itself in a separate run) is its own. Times: median of --repeats solves, wall and CPU (the
-machine is shared; CPU time is the steadier figure). The DB round trip is not here yet:
-``with_db`` is the hook for whoever wires the solver to the database (it gets the generated
-arrays and returns timings for the same table).
+machine is shared; CPU time is the steadier figure). ``--with-db`` then runs the end-to-end
+benchmark (bench/matching_e2e.py) on the same regency and policy.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from pathlib import Path
 
-from bench.synthetic import SyntheticRegency, generate_regency
+from bench.synthetic import generate_regency
 from sponsorship.services.matching_solver import (
     get_policy,
     solve_exact_reference,
@@ -32,9 +33,12 @@ from sponsorship.services.matching_solver import (
 METHODS = {"greedy": solve_greedy, "solver": solve_matching, "exact": solve_exact_reference}
 
 
-def with_db(reg: SyntheticRegency, *, radius_m: int, policy: str) -> dict:
-    """End-to-end hook: load reg into the DB, run the regency matching job, read pairs back."""
-    raise NotImplementedError("added when the solver is wired to the database")
+def with_db(*, scale: float, seed: int, policy: str, repeats: int) -> None:
+    """End to end on PostgreSQL (bench/matching_e2e.py: DB read -> solve -> preview -> apply writes) for the
+    same synthetic regency, in its own process; prints its per-run lines and medians."""
+    cmd = [sys.executable, str(Path(__file__).with_name("matching_e2e.py")), "--scale", str(scale), "--seed",
+           str(seed), "--policy", policy, "--repeat", str(repeats)]
+    subprocess.run(cmd, check=True)
 
 
 def run_one(method: str, scale: float, seed: int, radius_m: int, policy: str, repeats: int) -> dict:
@@ -96,6 +100,10 @@ def print_table(rows: list[dict]) -> None:
         print(f"\nsolver / exact time: wall {solver['wall_s'] / exact['wall_s']:.3f}, "
               f"cpu {solver['cpu_s'] / exact['cpu_s']:.3f}; total distance solver "
               f"{solver['total_distance_m']:,} m vs exact {exact['total_distance_m']:,} m")
+    greedy = next((r for r in rows if r["method"] == "greedy"), None)
+    if greedy and solver:
+        print(f"solver / greedy: weight {solver['weight'] / greedy['weight']:.4f}, covered "
+              f"{solver['covered'] / greedy['covered']:.4f}, cpu {solver['cpu_s'] / greedy['cpu_s']:.2f}")
     if solver:
         print("solver stats:", solver["stats"])
 
@@ -109,7 +117,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--methods", default="greedy,solver,exact")
     ap.add_argument("--exact", action="store_true", help="run the exact reference above scale 1")
-    ap.add_argument("--with-db", action="store_true", help="also time the DB round trip (hook)")
+    ap.add_argument("--with-db", action="store_true", help="then run bench/matching_e2e.py (PostgreSQL)")
     ap.add_argument("--json", help="write the rows here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -121,13 +129,15 @@ def main() -> None:
         methods.remove("exact")
         print("exact reference skipped above scale 1 (pass --exact; ~10x the arcs of scale 1)")
     rows = []
+    load0 = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     for m in methods:
         print(f"running {m} ...", file=sys.stderr, flush=True)
         rows.append(run_in_subprocess(m, args))
-    if args.with_db:
-        reg = generate_regency(scale=args.scale, seed=args.seed)
-        print("with_db:", with_db(reg, radius_m=args.radius, policy=args.policy))
+    print(f"load average before: {load0}, after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     print_table(rows)
+    if args.with_db:
+        print("\nend to end on PostgreSQL (DATABASE_URL, default pengampu_pmatch_bench):", flush=True)
+        with_db(scale=args.scale, seed=args.seed, policy=args.policy, repeats=args.repeats)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

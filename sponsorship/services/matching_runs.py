@@ -10,15 +10,26 @@ Idempotence, twice over:
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import io
 import time
 from collections import Counter, defaultdict
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from sponsorship.models import MatchingRun, Proposal, Region
+from sponsorship.models import (
+    MatchingRun,
+    Proposal,
+    Region,
+    Sponsor,
+    Sponsorship,
+    Worker,
+)
 from sponsorship.selectors import matching as sel
 from sponsorship.services.audit import audit_record
 from sponsorship.services.proposals import TTL
@@ -61,13 +72,13 @@ def _preview(rows: sel.RunRows, result, timings: dict) -> dict:
     left = rows.sponsor_free - np.fromiter((used.get(int(i), 0) for i in rows.sponsor_ids), np.int64,
                                            len(rows.sponsor_ids))
     return {
-        "eligible_workers": int(len(rows.worker_ids)),
-        "sponsors_with_free_capacity": int(len(rows.sponsor_ids)),
+        "eligible_workers": len(rows.worker_ids),
+        "sponsors_with_free_capacity": len(rows.sponsor_ids),
         "free_slots": int(rows.sponsor_free.sum()),
         "covered_total": int(result.covered_count),
         "covered_weight": int(result.covered_weight),
         "per_decile": {str(d): {"eligible": int(eligible_per_decile.get(d, 0)),
-                                "covered": int(result.per_decile.get(d, 0))} for d in range(0, 11)},
+                                "covered": int(result.per_decile.get(d, 0))} for d in range(11)},
         "per_kecamatan": per_kecamatan,
         "mean_distance_m": round(float(result.mean_distance_m), 1),
         "max_distance_m": int(result.max_distance_m),
@@ -148,6 +159,138 @@ def run_pairs(run: MatchingRun) -> np.ndarray:
     return np.frombuffer(bytes(run.pairs), dtype="<i8").reshape(-1, 3)
 
 
+def _sql(qs) -> tuple[str, tuple]:
+    sql, params = qs.order_by().query.sql_with_params()  # no model ordering inside a subquery
+    return sql, tuple(params)
+
+
+def _priority_sql(policy) -> tuple[str, tuple]:
+    """The policy's weight table as SQL over worker w (decile) and lapsing flag column `lapsing`."""
+    table = (policy.unknown_decile_weight, *policy.decile_weights)
+    cases = " ".join("WHEN %s THEN %s" for _ in table)
+    params = tuple(x for d, wgt in enumerate(table) for x in (d, int(wgt)))
+    return (f"(CASE COALESCE(w.welfare_decile, 0) {cases} ELSE 0 END"
+            f" + CASE WHEN lapsing THEN %s ELSE 0 END)"), params + (int(policy.lapse_boost),)
+
+
+def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days: int, policy) -> dict:
+    """Insert the run's still-valid pairs in SQL and return the skipped counts (PostgreSQL).
+
+    The pairs go in by COPY; one statement then checks them against the database *now*, the same rules
+    as the preview's read (``sel.run_rows``): the worker is still eligible and not held by an open run or
+    re-match offer; the pair was not declined within the cooldown; the sponsor (active, with room) still
+    has free slots = capacity - active sponsorships - open holding offers, given out in worker-id order.
+    Skips nothing twice and reads nothing into Python.
+    """
+    held = Exists(Proposal.objects.filter(worker=OuterRef("pk"), status=Proposal.Status.OFFERED,
+                                          source__in=sel.RESERVING_SOURCES, expires_at__gt=now))
+    in_run = RawSQL("SELECT worker_id FROM _run_pairs", ())  # check only the run's workers
+    elig_sql, elig_p = _sql(sel.eligible_workers(run.regency, now=now).filter(pk__in=in_run).exclude(held)
+                            .values("pk"))
+    lapsing_sql, lapsing_p = _sql(Sponsorship.objects.filter(
+        status=Sponsorship.Status.ENDED, ended_at__gte=now - dt.timedelta(days=sel.RECENTLY_UNSPONSORED_DAYS))
+        .values("worker_id"))
+    room_sql, room_p = _sql(sel.sponsors_with_room(run.regency).values("pk"))
+    prio_sql, prio_p = _priority_sql(policy)
+    q = connection.ops.quote_name
+    prop, worker, sponsor = (q(m._meta.db_table) for m in (Proposal, Worker, Sponsor))
+    reserving = [str(x) for x in sel.RESERVING_SOURCES]
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL synchronous_commit = off")  # a crash loses the whole apply, never half of it
+        # The planner's row estimates for the temp table are rough and push the cost over jit_above_cost:
+        # LLVM compilation then takes seconds for a statement that runs in a fraction of one.
+        cur.execute("SET LOCAL jit = off")
+        cur.execute("CREATE TEMP TABLE _run_pairs (sponsor_id bigint, worker_id bigint, distance_m integer) "
+                    "ON COMMIT DROP")
+        with cur.cursor.copy("COPY _run_pairs (sponsor_id, worker_id, distance_m) FROM STDIN") as copy:
+            copy.write(_copy_text(pairs))
+        cur.execute(f"""
+            CREATE TEMP TABLE _run_checked ON COMMIT DROP AS
+            WITH p AS MATERIALIZED (
+                SELECT p.sponsor_id, p.worker_id, p.distance_m,
+                       p.worker_id IN ({elig_sql}) AS worker_ok,
+                       EXISTS (SELECT 1 FROM {prop} d WHERE d.sponsor_id = p.sponsor_id
+                               AND d.worker_id = p.worker_id AND d.status = %s AND d.decided_at >= %s) AS declined
+                FROM _run_pairs p),
+            room AS (
+                SELECT s.id, s.capacity - s.active_sponsorships
+                       - (SELECT count(*) FROM {prop} r WHERE r.sponsor_id = s.id AND r.status = %s
+                          AND r.source = ANY(%s) AND r.expires_at > %s) AS free
+                FROM {sponsor} s
+                WHERE s.id IN (SELECT DISTINCT sponsor_id FROM _run_pairs) AND s.id IN ({room_sql}))
+            SELECT p.*, COALESCE(room.free, 0) AS free,
+                   row_number() OVER (PARTITION BY p.sponsor_id, p.worker_ok AND NOT p.declined
+                                      ORDER BY p.worker_id) AS rank
+            FROM p LEFT JOIN room ON room.id = p.sponsor_id""",
+                    elig_p + (Proposal.Status.DECLINED.value, now - dt.timedelta(days=cooldown_days),
+                              Proposal.Status.OFFERED.value, reserving, now) + room_p)
+        cols = ", ".join(_PROPOSAL_COLUMNS)
+        cur.execute(f"""
+            INSERT INTO {prop} ({cols})
+            SELECT c.sponsor_id, c.worker_id, %s, %s, %s, c.distance_m, w.village_id = s.home_village_id,
+                   {prio_sql}, %s, %s, ''
+            FROM _run_checked c
+            JOIN {worker} w ON w.id = c.worker_id
+            JOIN {sponsor} s ON s.id = c.sponsor_id
+            CROSS JOIN LATERAL (SELECT c.worker_id IN ({lapsing_sql}) AS lapsing) l
+            WHERE c.worker_ok AND NOT c.declined AND c.rank <= c.free
+            ORDER BY c.sponsor_id, c.worker_id
+            ON CONFLICT DO NOTHING""",
+                    (Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk) + prio_p
+                    + (now, now + TTL[Proposal.Source.MATCHING_RUN]) + lapsing_p)
+        cur.execute("""SELECT count(*) FILTER (WHERE NOT worker_ok),
+                              count(*) FILTER (WHERE worker_ok AND declined),
+                              count(*) FILTER (WHERE worker_ok AND NOT declined AND rank > free)
+                       FROM _run_checked""")
+        unavailable, declined, full = cur.fetchone()
+        cur.execute("DROP TABLE _run_pairs, _run_checked")
+    skipped = {"worker_unavailable": unavailable, "sponsor_full": full, "declined": declined}
+    return {k: int(v) for k, v in skipped.items() if v}
+
+
+def _copy_text(pairs: np.ndarray) -> bytes:
+    """COPY text for (sponsor, worker, distance) rows, built by NumPy (no per-row Python)."""
+    if len(pairs) == 0:
+        return b""
+    buf = io.StringIO()
+    np.savetxt(buf, np.asarray(pairs, dtype=np.int64), fmt="%d", delimiter="\t")
+    return buf.getvalue().encode()
+
+
+def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days: int, policy) -> dict:
+    """Same checks as ``_apply_pairs_sql`` in Python (SQLite and other non-PostgreSQL databases)."""
+    regency = run.regency
+    rows = sel.run_rows(regency, now=now)  # the state now, not at preview time
+    room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist()))
+    worker_at = {int(w): i for i, w in enumerate(rows.worker_ids)}
+    sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist()))
+    declined = set(Proposal.objects.filter(
+        status=Proposal.Status.DECLINED, sponsor__agency__regency=regency,
+        decided_at__gte=now - timezone.timedelta(days=cooldown_days),
+    ).values_list("sponsor_id", "worker_id"))
+    weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
+    expires = now + TTL[Proposal.Source.MATCHING_RUN]
+    rows_out, skipped = [], Counter()
+    for s_id, w_id, dist in pairs.tolist():
+        i = worker_at.get(w_id)
+        if i is None:
+            skipped["worker_unavailable"] += 1
+            continue
+        if (s_id, w_id) in declined:
+            skipped["declined"] += 1
+            continue
+        if room.get(s_id, 0) <= 0:
+            skipped["sponsor_full"] += 1
+            continue
+        room[s_id] -= 1
+        rows_out.append((s_id, w_id, Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk,
+                         int(dist), bool(sponsor_village.get(s_id) == rows.worker_village[i]), int(weights[i]),
+                         now, expires, ""))
+    # An on-demand offer of the same pair may already be open: the unique index keeps that one.
+    _insert_proposals(rows_out)
+    return dict(skipped)
+
+
 def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool = True) -> MatchingRun:
     """Create the run's proposals (source matching_run). Pairs that went stale since the preview (worker
     taken, sponsor full, declined pair in cooldown) are skipped. Applying twice creates nothing new."""
@@ -157,44 +300,21 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         if locked.status == MatchingRun.Status.APPLIED:
             return locked
         pairs = run_pairs(locked)
-        regency = locked.regency
-        config = sel.regency_config(regency)
-        rows = sel.run_rows(regency, now=now)  # the state now, not at preview time
-        room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist()))
-        worker_at = {int(w): i for i, w in enumerate(rows.worker_ids)}
-        sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist()))
-        declined = set(Proposal.objects.filter(
-            status=Proposal.Status.DECLINED, sponsor__agency__regency=regency,
-            decided_at__gte=now - timezone.timedelta(days=config.decline_cooldown_days),
-        ).values_list("sponsor_id", "worker_id"))
+        config = sel.regency_config(locked.regency)
         policy = sel.policy_for(locked.policy)
-        weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
-        expires = now + TTL[Proposal.Source.MATCHING_RUN]
-        rows_out, skipped = [], Counter()
-        for s_id, w_id, dist in pairs.tolist():
-            i = worker_at.get(w_id)
-            if i is None:
-                skipped["worker_unavailable"] += 1
-                continue
-            if room.get(s_id, 0) <= 0:
-                skipped["sponsor_full"] += 1
-                continue
-            if (s_id, w_id) in declined:
-                skipped["declined"] += 1
-                continue
-            room[s_id] -= 1
-            rows_out.append((s_id, w_id, Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, locked.pk,
-                             int(dist), bool(sponsor_village.get(s_id) == rows.worker_village[i]), int(weights[i]),
-                             now, expires, ""))
-        # An on-demand offer of the same pair may already be open: the unique index keeps that one.
-        _insert_proposals(rows_out)
+        kw = {"run": locked, "pairs": pairs, "now": now, "cooldown_days": config.decline_cooldown_days,
+              "policy": policy}
+        if connection.vendor == "postgresql" and policy.weight_fn is None:
+            skipped = _apply_pairs_sql(**kw)
+        else:
+            skipped = _apply_pairs_python(**kw)
         created = Proposal.objects.filter(run=locked).count()
         MatchingRun.objects.filter(pk=locked.pk, status=MatchingRun.Status.PREVIEW).update(
             status=MatchingRun.Status.APPLIED, applied_at=now, proposals_created=created,
             applied_by=actor if getattr(actor, "is_authenticated", False) else None,
-            preview={**locked.preview, "apply": {"created": created, "skipped": dict(skipped)}})
+            preview={**locked.preview, "apply": {"created": created, "skipped": skipped}})
         audit_record(actor=actor, action="matching_run.apply", obj=locked, before={"status": "preview"},
-                     after={"status": "applied", "proposals_created": created, "skipped": dict(skipped)})
+                     after={"status": "applied", "proposals_created": created, "skipped": skipped})
         if notify:
             transaction.on_commit(lambda: matching_run_notify(run_id=locked.pk))
     locked.refresh_from_db()

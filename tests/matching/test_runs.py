@@ -1,4 +1,5 @@
 """Regency-wide matching runs through the API and the DB: optimality on small instances, idempotence."""
+import datetime as dt
 import itertools
 import random
 
@@ -7,7 +8,12 @@ import pytest
 
 from sponsorship.models import MatchingRun, Proposal, Region, Role, Sponsorship
 from sponsorship.selectors.matching import haversine_m, priority_of
-from sponsorship.services.matching_runs import matching_run_apply, matching_run_preview, run_pairs
+from sponsorship.services.matching_runs import (
+    matching_run_apply,
+    matching_run_preview,
+    run_pairs,
+)
+from sponsorship.services.sponsorships import sponsorship_end
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
 
@@ -158,3 +164,29 @@ def test_empty_regency(town, regency_admin):
     run, _ = matching_run_preview(regency=town, actor=regency_admin)
     assert run.preview["covered_total"] == 0 and len(run_pairs(run)) == 0
     assert np.isfinite(run.preview["mean_distance_m"])
+
+
+def test_apply_checks_room_declines_and_fields_in_the_database(town, agency, regency_admin):
+    """The apply re-checks everything against the database now: sponsor room (given out in worker-id
+    order), declined pairs in cooldown; and writes priority and same_village like the preview's rules."""
+    s = factories.make_sponsor(agency=agency, village_code=HOME, capacity=3)
+    lapsed = worker(HOME, decile=2)
+    old = factories.make_sponsor(agency=agency, village_code=FAR)
+    sponsorship_end(sponsorship=factories.sponsor_worker(old, lapsed), reason="other")
+    old.__class__.objects.filter(pk=old.pk).update(status="left")  # leaves no room elsewhere
+    w_near, w_mid = worker(NEAR, decile=1), worker(MID, decile=10)
+    run, _ = matching_run_preview(regency=town, actor=regency_admin)
+    assert run.preview["covered_total"] == 3
+    # after the preview: the sponsor takes one worker elsewhere (room 3 -> 2) and declined w_mid before
+    factories.sponsor_worker(s, worker(OUT))
+    Proposal.objects.create(sponsor=s, worker=w_mid, status="declined", source="on_demand", distance_m=2200,
+                            expires_at=dt.datetime.now(dt.UTC), decided_at=dt.datetime.now(dt.UTC))
+    run = matching_run_apply(run=run, actor=regency_admin)
+    assert run.preview["apply"]["skipped"] == {"declined": 1}
+    got = {p.worker_id: p for p in Proposal.objects.filter(run=run)}
+    assert set(got) == {lapsed.pk, w_near.pk}
+    assert got[lapsed.pk].priority == priority_of(2, True) and got[lapsed.pk].same_village
+    assert got[w_near.pk].priority == priority_of(1, False) and not got[w_near.pk].same_village
+    # a second sponsorship fills the sponsor: the next apply of a fresh run finds no room
+    s.refresh_from_db()
+    assert s.active_sponsorships == 1

@@ -103,15 +103,36 @@ def test_greedy_is_feasible_and_not_better():
     assert greedy.covered_weight <= exact.covered_weight
 
 
-def test_aggregated_path_is_feasible_and_close_on_a_small_regency():
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
+def test_augmenting_path_reaches_the_milp_weight(seed, policy):
+    """The large-instance path (forced with exact_arc_limit=0) has the optimum's covered weight."""
+    rng = np.random.default_rng(100 + seed)
+    sponsors, workers = random_instance(rng, int(rng.integers(5, 9)), int(rng.integers(10, 21)))
+    pol = get_policy(policy)
+    radius = int(rng.integers(1_500, 4_000))
+    best_w, _ = milp_lexicographic(sponsors, workers, radius, pol)
+    res = solve_matching(sponsors, workers, radius_m=radius, policy=pol, exact_arc_limit=0)
+    assert res.method == "augmenting"
+    assert res.covered_weight == best_w
+    assert_feasible(res, sponsors, workers, radius)
+
+
+@pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
+def test_large_paths_on_a_small_regency(policy):
     reg = generate_regency(scale=0.05, seed=3)
     s, w = reg.sponsors, reg.workers
-    exact = solve_exact_reference(s, w, radius_m=5_000)
-    agg = solve_matching(s, w, radius_m=5_000, exact_arc_limit=0)
+    pol = get_policy(policy)
+    exact = solve_exact_reference(s, w, radius_m=5_000, policy=pol)
+    aug = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=0)
+    assert aug.method == "augmenting"
+    assert_feasible(aug, s, w, 5_000)
+    assert aug.covered_weight == exact.covered_weight  # exact weight, not just close
+    assert aug.total_distance_m <= 1.5 * exact.total_distance_m
+    agg = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=0, large_method="aggregated")
     assert agg.method == "aggregated"
     assert_feasible(agg, s, w, 5_000)
-    assert agg.covered_weight >= 0.98 * exact.covered_weight
-    assert agg.covered_weight <= exact.covered_weight
+    assert 0.98 * exact.covered_weight <= agg.covered_weight <= exact.covered_weight
 
 
 @pytest.mark.parametrize("exact_arc_limit", [0, 1_000_000])
