@@ -18,7 +18,7 @@ from backend.i18n import tr
 from sponsorship.models import Proposal, Sponsor, Sponsorship, Worker
 from sponsorship.selectors.matching import candidates_for_sponsor
 from sponsorship.services.audit import audit_record
-from sponsorship.services.sponsorships import sponsorship_start
+from sponsorship.services.sponsorships import WORKER_TAKEN, sponsorship_start
 
 TTL = {
     Proposal.Source.ON_DEMAND: dt.timedelta(days=3),
@@ -84,6 +84,10 @@ def proposals_for_sponsor(*, sponsor: Sponsor, now=None) -> list[Proposal]:
 def proposal_accept(*, proposal: Proposal, actor=None, now=None) -> Sponsorship:
     now = now or timezone.now()
     if proposal.status != Proposal.Status.OFFERED or proposal.expires_at <= now:
+        # A proposal withdrawn because another sponsor just took the worker: say so, not "closed".
+        if Sponsorship.objects.filter(worker_id=proposal.worker_id, status=Sponsorship.Status.ACTIVE).exclude(
+                sponsor_id=proposal.sponsor_id).exists():
+            raise ConflictError(tr(*WORKER_TAKEN), code="worker_taken")
         raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
     with transaction.atomic():
         sponsorship = sponsorship_start(sponsor=proposal.sponsor, worker=proposal.worker,

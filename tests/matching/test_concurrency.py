@@ -74,3 +74,16 @@ def test_capacity_race_one_slot_two_accepts(town, agency):
     assert s.active_sponsorships == 2
     assert Sponsorship.objects.filter(sponsor=s, status="active").count() == 2
     assert connection.vendor == "postgresql"
+
+
+def test_late_loser_is_told_the_worker_was_taken(town, agency):
+    """The loser arriving after the winner committed (its proposal already withdrawn) still hears 'worker_taken'."""
+    w = worker(NEAR)
+    a, b = factories.make_sponsor(agency=agency), factories.make_sponsor(agency=agency)
+    pa = next(p for p in client_for(a.user).get(URL).json()["results"] if p["first_name"] == "Slamet")
+    pb = next(p for p in client_for(b.user).get(URL).json()["results"] if p["first_name"] == "Slamet")
+    assert client_for(a.user).post(f"{URL}{pa['id']}/accept/").status_code == 201
+    late = client_for(b.user).post(f"{URL}{pb['id']}/accept/")
+    assert late.status_code == 409 and late.json()["code"] == "worker_taken"
+    assert "proposals" in late.json()["extra"]
+    assert Sponsorship.objects.filter(worker=w, status="active").count() == 1
