@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.i18n import tr
+from sponsorship.api.overview_serializers import WorkerStatusOut
 from sponsorship.api.permissions import IsWorker
 from sponsorship.models import Worker
 from sponsorship.selectors.overview import SCHOLARSHIP_AFTER_MONTHS, worker_status_facts
@@ -130,7 +131,7 @@ def after_accident() -> dict:
 class WorkerStatusView(APIView):
     permission_classes = [IsWorker]
 
-    @extend_schema(summary="The signed-in worker's protection: state, until when, benefits, what to do after an "
+    @extend_schema(responses=WorkerStatusOut, summary="The signed-in worker's protection: state, until when, benefits, what to do after an "
                            "accident")
     def get(self, request):
         worker = Worker.objects.filter(user=request.user).select_related("occupation").first()
