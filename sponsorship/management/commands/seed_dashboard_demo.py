@@ -1,12 +1,15 @@
 """Give the demo regency a year of billing history, so the HR dashboard shows real-looking figures.
 
 Runs after `seed_demo` (dev.py start calls both). Idempotent with --if-empty: does nothing once invoices exist.
+Ends with the real billing run for next month, so every sponsor (the demo sponsor `asn.demo` included) has an
+issued invoice to pay through the Midtrans simulator, whatever the day of the month.
 """
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from sponsorship.demo.billing_history import generate
 from sponsorship.models import Invoice, Region, Sponsor, VillageTarget, Worker
+from sponsorship.services.billing import add_months, billing_run, local_today, month_start
 
 
 class Command(BaseCommand):
@@ -16,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--months", type=int, default=12)
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--if-empty", action="store_true", help="Skip when invoices already exist")
+        parser.add_argument("--no-upcoming", action="store_true",
+                            help="Do not issue next month's invoices (the billing run) after the history")
 
     def handle(self, *args, **opts):
         if Invoice.objects.exists():
@@ -36,6 +41,13 @@ class Command(BaseCommand):
             for village in Region.objects.filter(level=Region.Level.VILLAGE, village_kind="kelurahan",
                                                  workers__isnull=False).distinct()[:5]:
                 VillageTarget.objects.get_or_create(village=village, defaults={"target": 150})
+        if not opts["no_upcoming"]:
+            # The real billing service (what the scheduler's billing day does), so the demo sponsor has an
+            # invoice to pay now; the history above leaves a punctual sponsor's current month already paid.
+            upcoming = add_months(month_start(local_today()), 1)
+            run = billing_run(period=upcoming)
+            self.stdout.write(f"  {upcoming:%Y-%m}: {run.invoices} invoices issued by the billing run "
+                              f"(due {Invoice.objects.filter(batch=run.batch).values_list('due_date', flat=True).first()})")
         self.stdout.write(self.style.SUCCESS(
             f"Billing history: {counts['invoices']} invoices, {counts['lines']} lines, {counts['paid']} paid, "
             f"{counts['coverage']} coverage months; workers {Worker.objects.count()}"))
