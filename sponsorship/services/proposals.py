@@ -84,6 +84,13 @@ def proposals_for_sponsor(*, sponsor: Sponsor, now=None) -> list[Proposal]:
 def proposal_accept(*, proposal: Proposal, actor=None, now=None) -> Sponsorship:
     now = now or timezone.now()
     if proposal.status != Proposal.Status.OFFERED or proposal.expires_at <= now:
+        # A sponsor who accepts just after another one won the worker finds the offer already withdrawn: tell
+        # them what happened (the same answer as losing the race inside sponsorship_start), not "offer closed".
+        if proposal.status == Proposal.Status.WITHDRAWN and Sponsorship.objects.filter(
+                worker_id=proposal.worker_id, status=Sponsorship.Status.ACTIVE).exclude(
+                sponsor_id=proposal.sponsor_id).exists():
+            from sponsorship.services.sponsorships import WORKER_TAKEN
+            raise ConflictError(tr(*WORKER_TAKEN), code="worker_taken")
         raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
     with transaction.atomic():
         sponsorship = sponsorship_start(sponsor=proposal.sponsor, worker=proposal.worker,
