@@ -47,6 +47,11 @@ def start(args):
     sh(PY, "manage.py", "seed_demo", "--if-empty", env=env)
     sh(PY, "manage.py", "seed_dashboard_demo", "--if-empty", env=env)  # dashboard: a year of billing history
     children = []
+
+    def stop(signum, frame):  # `kill <pid>` (a supervisor, a CI job) stops everything like Ctrl+C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     if (ROOT / "simulators" / "midtrans").is_dir():
         children.append(subprocess.Popen([
             str(PY), "-m", "simulators.midtrans", "--host", host, "--port", sim_port,
