@@ -66,7 +66,8 @@ Pengampu is starting:
   Django admin:            http://{host}:{port}/admin/
   HR dashboard:            http://{host}:{port}/dashboard/
   Health:                  http://{host}:{port}/healthz
-  Midtrans simulator:      http://{host}:{sim_port}/_sim/transactions
+  Midtrans simulator:      http://{host}:{sim_port}/  (pay demo invoices: see README, "Pay a demo invoice")
+  Scheduler:               manage.py run_scheduler (billing, reminders, outbox); pushes print here
 Logins (password demo-pengampu): admin, admin.kabupaten, admin.opd, asn.demo, pekerja.demo
 Press Ctrl+C to stop.
 """, flush=True)

@@ -170,6 +170,10 @@ def test_dashboard_figures_roster_import_report_and_worker_status(demo):
     assert page.status_code == 200
     html = page.content.decode()
     assert "<canvas" in html or "<svg" in html
+    coverage = admin.get("/dashboard/coverage/").content.decode()
+    widths = re.findall(r'<i style="width: ([^"]*)%"', coverage)
+    assert widths and all(re.fullmatch(r"\d+(\.\d)?", w) for w in widths), widths[:5]  # CSS, not "18,2"
+    assert len(set(widths)) > 1
     summary = login("admin.kabupaten").get("/api/v1/admin/dashboard/summary/").json()
     assert summary["asn"] == 40 and summary["workers_covered"] > 0 and summary["on_time"]["invoices_due"] > 0
     money = login("admin.kabupaten").get("/api/v1/admin/dashboard/money/").json()
