@@ -47,6 +47,11 @@ def start(args):
     sh(PY, "manage.py", "seed_demo", "--if-empty", env=env)
     sh(PY, "manage.py", "seed_dashboard_demo", "--if-empty", env=env)  # dashboard: a year of billing history
     children = []
+
+    def stop(signum, frame):  # `kill <pid>` (a supervisor, a CI job) stops everything like Ctrl+C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     if (ROOT / "simulators" / "midtrans").is_dir():
         children.append(subprocess.Popen([
             str(PY), "-m", "simulators.midtrans", "--host", host, "--port", sim_port,
@@ -61,7 +66,8 @@ Pengampu is starting:
   Django admin:            http://{host}:{port}/admin/
   HR dashboard:            http://{host}:{port}/dashboard/
   Health:                  http://{host}:{port}/healthz
-  Midtrans simulator:      http://{host}:{sim_port}/_sim/transactions
+  Midtrans simulator:      http://{host}:{sim_port}/  (pay demo invoices: see README, "Pay a demo invoice")
+  Scheduler:               manage.py run_scheduler (billing, reminders, outbox); pushes print here
 Logins (password demo-pengampu): admin, admin.kabupaten, admin.opd, asn.demo, pekerja.demo
 Press Ctrl+C to stop.
 """, flush=True)

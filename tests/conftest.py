@@ -17,6 +17,21 @@ def pytest_configure(config):
             raise pytest.UsageError("CI=true requires REDIS_TEST_URL (Redis for broker and outage tests)")
 
 
+def restore_reference_rows():
+    """Transactional tests flush the database when they end, data-migration rows included (occupations, premium
+    rates, holidays). pytest-django runs every transactional test after the others, so a transactional test that
+    needs these rows puts them back first (idempotent; a no-op when they are present)."""
+    import importlib
+
+    from django.apps import apps
+
+    from sponsorship.models import Occupation, PremiumRate
+    if not Occupation.objects.exists():
+        importlib.import_module("sponsorship.migrations.0002_occupations").load(apps, None)
+    if not PremiumRate.objects.exists():
+        importlib.import_module("sponsorship.migrations.0004_billing_rates").load(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _default_language():
     """A request with Accept-Language leaves its language active in the thread; start every test in Indonesian."""

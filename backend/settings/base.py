@@ -155,7 +155,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Several models have a `kind` (and `status`) field with different choices: name each enum explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "InvoiceKindEnum": "sponsorship.models.billing.Invoice.Kind",
+        "InvoiceStatusEnum": "sponsorship.models.billing.Invoice.Status",
+        "ImportKindEnum": "sponsorship.models.dashboard.ImportBatch.Kind",
+        "NotificationKindEnum": "notifications.models.Kind",
+        "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
+    },
 }
 
 # Personal data (UU 27/2022 PDP): NIK and phone are encrypted at rest and looked up by keyed hash.

@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON line, for scripts")
     args = parser.parse_args(argv)
 
+    # Install the SIGTERM handler before announcing ourselves: a caller may terminate us right after reading
+    # the first line, and the default action would skip the cleanup below (the service-account file stays).
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     fake = FakeFCM(port=args.port, project_id=args.project_id,
                    latency_seconds=args.latency_ms / 1000)
     fake.start()
@@ -48,8 +52,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  FCM_BASE_URL={fake.base_url}")
         print("Ctrl-C to stop.", flush=True)
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """/api/v1/admin/imports/...: roster imports (upload → report → confirm) and their templates."""
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -96,6 +97,8 @@ class ImportConfirm(APIView):
 
 
 @extend_schema(parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"], required=False)],
+               responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+                          (200, "text/csv"): OpenApiTypes.BINARY},
                summary="Download an empty import template (Indonesian headers, instructions sheet)")
 class ImportTemplate(APIView):
     permission_classes = [IsAdmin]

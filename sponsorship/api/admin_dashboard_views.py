@@ -1,9 +1,11 @@
 """/api/v1/admin/dashboard/...: the dashboard's figures as JSON (scoped); each table also as ?download=xlsx|csv."""
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sponsorship.api import admin_dashboard_serializers as out
 from sponsorship.api.permissions import IsAdmin
 from sponsorship.selectors import dashboard
 from sponsorship.services.dashboard_actions import arrears_remind
@@ -12,6 +14,13 @@ from sponsorship.services.exports import table_export
 DOWNLOAD = OpenApiParameter("download", str, enum=["xlsx", "csv"], required=False,
                             description="Download the table as a spreadsheet instead of JSON (written to the audit log)")
 REGENCY = OpenApiParameter("regency", str, required=False, description="Superusers only: regency code, e.g. 35.02")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def table_responses(serializer) -> dict:
+    """JSON by default; the same table as a file with ?download=xlsx|csv."""
+    return {(200, "application/json"): serializer, (200, XLSX): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY}
 
 
 def export_response(export) -> HttpResponse:
@@ -47,7 +56,8 @@ class TableView(APIView):
                          **dashboard.table_extra(name, scope, params)})
 
 
-@extend_schema(parameters=[REGENCY], summary="Headline figures for the admin's regency or agency")
+@extend_schema(parameters=[REGENCY], responses=out.Summary,
+               summary="Headline figures for the admin's regency or agency")
 class SummaryView(APIView):
     permission_classes = [IsAdmin]
 
@@ -58,31 +68,35 @@ class SummaryView(APIView):
         return Response(data)
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD], summary="Agencies (OPD) league table")
+@extend_schema(parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.AgencyTable),
+               summary="Agencies (OPD) league table")
 class AgencyLeagueView(TableView):
     table = "agencies"
 
 
 @extend_schema(parameters=[REGENCY, DOWNLOAD, OpenApiParameter("district", str, required=False,
                                                               description="Kecamatan code: its villages instead")],
+               responses=table_responses(out.CoverageTable),
                summary="Coverage per kecamatan (or per village of ?district=) against the village targets")
 class CoverageView(TableView):
     def table_name(self, request):
         return "coverage_villages" if request.query_params.get("district") else "coverage_districts"
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD],
+@extend_schema(parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.MoneyTable),
                summary="Money per month over 12 months (expected, collected, remitted, outstanding), on-time rate")
 class MoneyView(TableView):
     table = "money"
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD], summary="Arrears worklist: who, how much, since when, last reminder")
+@extend_schema(parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.ArrearsTable),
+               summary="Arrears worklist: who, how much, since when, last reminder")
 class ArrearsView(TableView):
     table = "arrears"
 
 
-@extend_schema(request=None, parameters=[REGENCY], summary="Send an overdue reminder to one ASN of the worklist")
+@extend_schema(request=None, parameters=[REGENCY], responses=out.RemindResult,
+               summary="Send an overdue reminder to one ASN of the worklist")
 class ArrearsRemindView(APIView):
     permission_classes = [IsAdmin]
 

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sponsorship.models import Invoice, InvoiceLine
@@ -24,6 +25,7 @@ class InvoiceDetailOut(InvoiceOut):
     class Meta(InvoiceOut.Meta):
         fields = InvoiceOut.Meta.fields + ["lines"]
 
+    @extend_schema_field(InvoiceLineOut(many=True))
     def get_lines(self, invoice):
         from sponsorship.selectors.billing import invoice_lines
         return InvoiceLineOut(invoice_lines(invoice), many=True).data
@@ -35,6 +37,12 @@ class PayOut(serializers.Serializer):
     redirect_url = serializers.CharField()
     amount_idr = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class PayResponse(PayOut):
+    """What POST .../pay/ answers (schema only): 201 for a new attempt, 200 when an open one is reused."""
+
+    reused = serializers.BooleanField(help_text="True when an open payment attempt was reused (answered 200)")
 
 
 class PrepayIn(serializers.Serializer):

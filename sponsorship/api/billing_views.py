@@ -2,14 +2,15 @@
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.errors import ApplicationError
 from backend.i18n import tr
-from sponsorship.api.billing_serializers import (CoverageStatusOut, InvoiceDetailOut, InvoiceOut, PayOut, PrepayIn,
-                                                 VoidIn)
+from sponsorship.api.billing_serializers import (CoverageStatusOut, InvoiceDetailOut, InvoiceOut, PayOut, PayResponse,
+                                                 PrepayIn, VoidIn)
 from sponsorship.api.permissions import IsAdmin, IsSponsor
 from sponsorship.selectors.billing import access_invoice, invoices_for
 from sponsorship.selectors.coverage import worker_coverage_status
@@ -37,6 +38,7 @@ class InvoiceList(generics.ListAPIView):
 class InvoiceDetail(APIView):
     permission_classes = [IsSponsor | IsAdmin]
 
+    @extend_schema(responses=InvoiceDetailOut, summary="One invoice with its lines (worker, month, amount)")
     def get(self, request, pk):
         return Response(InvoiceDetailOut(access_invoice(request.user, pk)).data)
 
@@ -44,6 +46,8 @@ class InvoiceDetail(APIView):
 class InvoicePay(APIView):
     permission_classes = [IsSponsor]
 
+    @extend_schema(request=None, responses={201: PayResponse, 200: PayResponse},
+                   summary="Start paying an invoice through Midtrans Snap: token and redirect URL")
     def post(self, request, pk):
         invoice = access_invoice(request.user, pk)
         if invoice.sponsor.user_id != request.user.pk and not request.user.is_superuser:
@@ -58,6 +62,8 @@ class InvoicePay(APIView):
 class InvoicePrepay(APIView):
     permission_classes = [IsSponsor]
 
+    @extend_schema(request=PrepayIn, responses={201: InvoiceDetailOut},
+                   summary="Create an invoice prepaying 1-12 future months for all my workers")
     def post(self, request):
         data = PrepayIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -69,6 +75,8 @@ class InvoicePrepay(APIView):
 class InvoiceArrears(APIView):
     permission_classes = [IsSponsor]
 
+    @extend_schema(request=None, responses={201: InvoiceDetailOut},
+                   summary="Create one invoice for up to 3 months of arrears")
     def post(self, request):
         invoice = billing_services.invoice_create_arrears(sponsor=_own_sponsor(request), actor=request.user)
         return Response(InvoiceDetailOut(invoice).data, status=status.HTTP_201_CREATED)
@@ -77,6 +85,7 @@ class InvoiceArrears(APIView):
 class InvoiceVoid(APIView):
     permission_classes = [IsAdmin]
 
+    @extend_schema(request=VoidIn, responses=InvoiceOut, summary="Void an unpaid invoice with a reason (admins)")
     def post(self, request, pk):
         data = VoidIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -86,6 +95,7 @@ class InvoiceVoid(APIView):
 
 
 class WorkerCoverage(APIView):
+    @extend_schema(responses=CoverageStatusOut, summary="A worker's protection from the coverage ledger")
     def get(self, request, pk):
         worker = access_worker(request.user, pk)
         return Response(CoverageStatusOut(worker_coverage_status(worker)).data)

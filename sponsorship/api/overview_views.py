@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sponsorship.api.overview_serializers import SponsorOverviewOut, SponsorStatementOut
 from sponsorship.api.permissions import IsSponsor
 from sponsorship.models import Sponsor
 from sponsorship.selectors.overview import sponsor_overview, sponsor_receipt, sponsor_statement
@@ -22,7 +23,7 @@ def own_sponsor(request) -> Sponsor:
 class SponsorOverviewView(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(summary="My workers and their status, what I owe and when, payment history with receipt links, "
+    @extend_schema(responses=SponsorOverviewOut, summary="My workers and their status, what I owe and when, payment history with receipt links, "
                            "annual statements")
     def get(self, request):
         return Response(sponsor_overview(own_sponsor(request)))
@@ -46,6 +47,7 @@ class SponsorStatementView(APIView):
 
     @extend_schema(parameters=[OpenApiParameter("print", int, required=False,
                                                 description="1 = printable HTML instead of JSON")],
+                   responses={(200, "application/json"): SponsorStatementOut, (200, "text/html"): str},
                    summary="Annual statement: what I paid in a year, per worker and per payment")
     def get(self, request, year: int):
         if not 2000 <= year <= dt.date.today().year + 1:

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from backend.i18n import tr
+from sponsorship.api.overview_serializers import WorkerStatusOut
 from sponsorship.api.permissions import IsWorker
 from sponsorship.models import Worker
 from sponsorship.selectors.overview import (SCHOLARSHIP_AFTER_MONTHS, worker_status_facts, worker_status_for_user,
@@ -162,7 +163,7 @@ class WorkerStatusView(APIView):
     authentication_classes = [WorkerStatusJWTAuthentication, SessionAuthentication]
     permission_classes = [IsWorker]
 
-    @extend_schema(summary="The signed-in worker's protection: state, until when, benefits, what to do after an "
+    @extend_schema(responses=WorkerStatusOut, summary="The signed-in worker's protection: state, until when, benefits, what to do after an "
                            "accident")
     def get(self, request):
         worker = getattr(request.user, "_status_worker", None)  # loaded with the user by the JWT lookup

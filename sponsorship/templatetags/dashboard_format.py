@@ -27,8 +27,9 @@ def persen(value):
 
 @register.filter
 def bar_width(value):
-    """A percentage clipped to 0–100 for inline progress bars."""
+    """A percentage clipped to 0–100 for inline progress bars, as CSS text ("18.2"): a float would be localized
+    by the template engine to "18,2" under LANGUAGE_CODE=id, an invalid width that draws every bar full."""
     try:
-        return max(0, min(100, float(value)))
+        return f"{max(0.0, min(100.0, float(value))):.1f}"
     except (TypeError, ValueError):
-        return 0
+        return "0"

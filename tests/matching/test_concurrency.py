@@ -6,13 +6,21 @@ from django.db import connection
 
 from sponsorship.models import Proposal, Sponsor, Sponsorship
 from tests import factories
-from tests.conftest import client_for
+from tests.conftest import client_for, restore_reference_rows
 from tests.matching.conftest import HOME, MID, NEAR, worker
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # No serialized_rollback: it re-inserts the content types a previous transactional test's flush already
+    # re-created (IntegrityError on django_content_type when the browser tests run first). The reference rows
+    # these tests need are put back explicitly instead.
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks and partial unique index races"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _reference_rows(transactional_db):
+    restore_reference_rows()
 URL = "/api/v1/sponsor/proposals/"
 
 

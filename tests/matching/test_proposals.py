@@ -166,3 +166,18 @@ def test_only_sponsors(api, town, regency_admin):
 def test_service_runs_on_any_database(town, sponsor):
     worker(NEAR)
     assert [p.worker.first_name for p in proposals_for_sponsor(sponsor=sponsor)] == ["Slamet"]
+
+
+def test_accepting_after_another_sponsor_won_says_worker_taken(api, town, sponsor, agency):
+    """The slower of two accepts finds its offer already withdrawn: it is told the worker was taken."""
+    worker(NEAR)
+    worker(MID, full_name="Cadangan Pekerja")
+    other = factories.make_sponsor(agency=agency, capacity=2)
+    theirs = next(p for p in api(other.user).get(URL).json()["results"] if p["first_name"] == "Slamet")
+    mine = next(p for p in api(sponsor.user).get(URL).json()["results"] if p["first_name"] == "Slamet")
+    assert api(sponsor.user).post(f"{URL}{mine['id']}/accept/").status_code == 201
+    assert Proposal.objects.get(pk=theirs["id"]).status == "withdrawn"
+    late = api(other.user).post(f"{URL}{theirs['id']}/accept/")
+    assert late.status_code == 409
+    assert late.json()["code"] == "worker_taken" and "ASN lain" in late.json()["message"]
+    assert [p["first_name"] for p in late.json()["extra"]["proposals"]] == ["Cadangan"]

@@ -208,3 +208,7 @@ class Command(BaseCommand):
             "  admin.opd        agency admin (Dinas Pendidikan dan Kebudayaan)\n"
             "  asn.demo         ASN sponsor (mobile API)\n"
             "  pekerja.demo     informal worker (mobile API)\n" % DEMO_PASSWORD)
+        worker = Worker.objects.filter(user__username="pekerja.demo").first()
+        if worker is not None:  # synthetic data: the worker app's own sign-in (POST /api/v1/worker/auth/)
+            self.stdout.write(f"  worker sign-in:  NIK {worker.nik}, birth date {worker.birth_date:%Y-%m-%d} "
+                              "(the one-time code is printed in this console)\n")

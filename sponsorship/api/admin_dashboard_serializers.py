@@ -1,0 +1,123 @@
+"""Output shapes of /api/v1/admin/dashboard/... for the OpenAPI schema (the views build plain dicts; these describe them).
+
+Kept in step with sponsorship/selectors/dashboard/{figures,money,tables}.py: one row serializer per named table.
+"""
+from rest_framework import serializers
+
+PCT = {"allow_null": True, "help_text": "Percentage with one decimal; null when there is nothing to divide by"}
+
+
+class DashboardColumn(serializers.Serializer):
+    key = serializers.CharField(help_text="Key of the value in each row")
+    label = serializers.CharField(help_text="Column header (Indonesian), as in the exports")
+
+
+class DashboardTableBase(serializers.Serializer):
+    scope = serializers.CharField(help_text="Regency or agency the figures are scoped to")
+    table = serializers.CharField(help_text="Table name")
+    title = serializers.CharField()
+    columns = DashboardColumn(many=True)
+
+
+class AgencyRow(serializers.Serializer):
+    rank = serializers.IntegerField()
+    agency_id = serializers.IntegerField()
+    agency = serializers.CharField()
+    short_name = serializers.CharField()
+    asn = serializers.IntegerField(help_text="Active ASN of the agency")
+    pledged = serializers.IntegerField(help_text="ASN with at least one active sponsorship")
+    pledged_pct = serializers.FloatField(**PCT)
+    workers_covered = serializers.IntegerField()
+    on_time_pct = serializers.FloatField(**PCT)
+    arrears_idr = serializers.IntegerField()
+    arrears_sponsors = serializers.IntegerField()
+
+
+class DistrictCoverageRow(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    villages = serializers.IntegerField()
+    workers_registered = serializers.IntegerField()
+    workers_covered = serializers.IntegerField()
+    workers_protected = serializers.IntegerField(help_text="Workers with a paid coverage month for this month")
+    target = serializers.IntegerField()
+    target_pct = serializers.FloatField(**PCT)
+
+
+class CoverageRow(DistrictCoverageRow):
+    """A kecamatan row, or with ?district= a village row (then `kind` and `target_overridden`, no `villages`)."""
+
+    villages = serializers.IntegerField(required=False, help_text="Kecamatan rows only")
+    kind = serializers.CharField(required=False, allow_blank=True, help_text="Village rows only: desa or kelurahan")
+    target_overridden = serializers.BooleanField(required=False, help_text="Village rows only")
+
+
+class MoneyRow(serializers.Serializer):
+    month = serializers.DateField(help_text="First day of the coverage month")
+    label = serializers.CharField(help_text="e.g. Desember 2026")
+    expected_idr = serializers.IntegerField()
+    collected_idr = serializers.IntegerField()
+    remitted_idr = serializers.IntegerField()
+    outstanding_idr = serializers.IntegerField()
+    on_time_pct = serializers.FloatField(**PCT)
+
+
+class OnTimeRate(serializers.Serializer):
+    invoices_due = serializers.IntegerField()
+    paid_on_time = serializers.IntegerField()
+    pct = serializers.FloatField(**PCT)
+    since = serializers.DateField()
+
+
+class ArrearsRow(serializers.Serializer):
+    sponsor_id = serializers.IntegerField()
+    sponsor_name = serializers.CharField()
+    nip = serializers.CharField()
+    agency = serializers.CharField()
+    phone = serializers.CharField(help_text="Masked")
+    has_app = serializers.BooleanField()
+    workers = serializers.IntegerField()
+    invoices = serializers.IntegerField()
+    amount_idr = serializers.IntegerField()
+    since = serializers.DateField(help_text="Earliest unpaid due date")
+    days = serializers.IntegerField(help_text="Days since the earliest unpaid due date")
+    last_reminder = serializers.CharField(allow_blank=True, help_text="YYYY-MM-DD HH:MM local time, or empty")
+
+
+class AgencyTable(DashboardTableBase):
+    rows = AgencyRow(many=True)
+
+
+class CoverageTable(DashboardTableBase):
+    rows = CoverageRow(many=True)
+
+
+class MoneyTable(DashboardTableBase):
+    rows = MoneyRow(many=True)
+    on_time = OnTimeRate(allow_null=True, help_text="On-time payment rate over the last 12 months")
+
+
+class ArrearsTable(DashboardTableBase):
+    rows = ArrearsRow(many=True)
+
+
+class Summary(serializers.Serializer):
+    scope = serializers.CharField()
+    regency_code = serializers.CharField()
+    agency_id = serializers.IntegerField(allow_null=True)
+    asn = serializers.IntegerField()
+    pledged = serializers.IntegerField()
+    pledged_pct = serializers.FloatField(**PCT)
+    workers_covered = serializers.IntegerField()
+    workers_registered = serializers.IntegerField()
+    villages = serializers.IntegerField()
+    target = serializers.IntegerField()
+    target_pct = serializers.FloatField(**PCT)
+    as_of = serializers.DateField()
+    on_time = OnTimeRate(allow_null=True)
+
+
+class RemindResult(serializers.Serializer):
+    sent = serializers.BooleanField()
+    reason = serializers.ChoiceField(choices=["sent", "no_arrears", "no_app_account", "notifications_unavailable",
+                                              "already_sent_today_or_opted_out"])
