@@ -3,6 +3,7 @@
 Texts are plain Indonesian (English with Accept-Language: en). Benefit amounts follow
 ../shared/domain.md §3 (Permenaker 1/2025, PP 44/2015) and are repeated here only as explanations.
 """
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import extend_schema
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound
@@ -51,6 +52,14 @@ STATE_LABELS = {
     "not_enrolled": ("Belum terdaftar/belum ada iuran", "Not enrolled yet"),
 }
 
+
+
+
+class WorkerStatusJWTScheme(SimpleJWTScheme):
+    """Documents WorkerStatusJWTAuthentication as the same bearer JWT scheme as simplejwt's."""
+
+    target_class = "sponsorship.api.worker_status.WorkerStatusJWTAuthentication"
+    name = "workerJwtAuth"
 
 def rp(amount: int) -> str:
     return "Rp " + f"{int(amount):,}".replace(",", ".")

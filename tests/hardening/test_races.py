@@ -14,7 +14,16 @@ from sponsorship.models import Sponsor, Sponsorship, Worker
 from sponsorship.services.sponsorships import sponsorship_start
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# No serialized_rollback: it re-inserts content types that a previous transactional test's flush already
+# re-created (IntegrityError on django_content_type). The reference rows are put back explicitly instead.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _reference_rows(transactional_db):
+    from tests.conftest import restore_reference_rows
+
+    restore_reference_rows()
 
 
 @pytest.fixture(autouse=True)
