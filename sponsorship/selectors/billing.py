@@ -3,7 +3,7 @@ from django.db.models import Q, Sum
 
 from sponsorship.models import (CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt,
                                 PaymentNotification, PremiumRate, RefundCase, RemittanceBatch)
-from sponsorship.selectors.scoping import register_scope, scope
+from sponsorship.selectors.scoping import register_scope, register_sponsor_owned, scope
 
 
 def invoices_for(user, *, status: str | None = None):
@@ -32,12 +32,7 @@ _sponsor_paths = {
     CoverageMonth: "sponsor", CreditEntry: "sponsor", RefundCase: "sponsor",
 }
 for _model, _path in _sponsor_paths.items():
-    register_scope(
-        _model,
-        sponsor=lambda p, u, _path=_path: Q(**{f"{_path}__user": u}),
-        agency_admin=lambda p, u, _path=_path: Q(**{f"{_path}__agency_id": p.agency_id}),
-        regency_admin=lambda p, u, _path=_path: Q(**{f"{_path}__agency__regency_id": p.regency_id}),
-    )
+    register_sponsor_owned(_model, _path)
 register_scope(CoverageMonth, worker=lambda p, u: Q(worker__user=u))
 # Rates and holidays are public reference data for signed-in users; raw webhooks and remittance
 # batches (personal data exports) are for superusers only: no rule = fail closed.

@@ -12,10 +12,25 @@ from sponsorship.models import Agency, Profile, Role, Sponsor, Sponsorship, Work
 
 # model -> role -> (profile, user) -> Q
 _RULES: dict[type[Model], dict[str, Callable]] = {}
+_DISTINCT_MODELS: set[type[Model]] = set()
 
 
-def register_scope(model: type[Model], **rules: Callable) -> None:
+def register_scope(model: type[Model], *, distinct: bool = False, **rules: Callable) -> None:
+    """Add per-role rules for `model`. `distinct=True` when a rule joins a to-many relation (duplicate rows)."""
     _RULES.setdefault(model, {}).update(rules)
+    if distinct:
+        _DISTINCT_MODELS.add(model)
+
+
+def register_sponsor_owned(model: type[Model], path: str = "sponsor", **extra_rules: Callable) -> None:
+    """Rows that belong to a sponsor through `path`: the sponsor sees their own, admins their agency's/regency's."""
+    register_scope(
+        model,
+        sponsor=lambda p, u: Q(**{f"{path}__user": u}),
+        agency_admin=lambda p, u: Q(**{f"{path}__agency_id": p.agency_id}),
+        regency_admin=lambda p, u: Q(**{f"{path}__agency__regency_id": p.regency_id}),
+        **extra_rules,
+    )
 
 
 def profile_of(user) -> Profile | None:
@@ -43,29 +58,13 @@ def scope(queryset: QuerySet, user) -> QuerySet:
     rule = _RULES.get(queryset.model, {}).get(profile.role) if profile else None
     if rule is None:
         return queryset.none()
-    return queryset.filter(rule(profile, user)).distinct() if _needs_distinct(queryset.model) else \
-        queryset.filter(rule(profile, user))
-
-
-_DISTINCT_MODELS: set[type[Model]] = set()
-
-
-def _needs_distinct(model) -> bool:
-    return model in _DISTINCT_MODELS
-
-
-def _sponsor_id(user):
-    sponsor = getattr(user, "sponsor", None)
-    return sponsor.pk if sponsor else -1
-
-
-def _worker_id(user):
-    worker = getattr(user, "worker", None)
-    return worker.pk if worker else -1
+    queryset = queryset.filter(rule(profile, user))
+    return queryset.distinct() if queryset.model in _DISTINCT_MODELS else queryset
 
 
 register_scope(
     Agency,
+    distinct=True,
     regency_admin=lambda p, u: Q(regency_id=p.regency_id),
     agency_admin=lambda p, u: Q(pk=p.agency_id),
     sponsor=lambda p, u: Q(sponsors__user=u),
@@ -76,24 +75,17 @@ register_scope(
     agency_admin=lambda p, u: Q(agency_id=p.agency_id),
     sponsor=lambda p, u: Q(user=u),
 )
-register_scope(
-    Sponsorship,
-    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
-    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
-    sponsor=lambda p, u: Q(sponsor__user=u),
-    worker=lambda p, u: Q(worker__user=u),
-)
+register_sponsor_owned(Sponsorship, worker=lambda p, u: Q(worker__user=u))
 # A regency admin sees the workers living in the regency; an agency admin those its ASN sponsor;
 # a sponsor those they sponsor (now or before); a worker only themself.
 register_scope(
     Worker,
+    distinct=True,
     regency_admin=lambda p, u: Q(village__parent__parent_id=p.regency_id),
     agency_admin=lambda p, u: Q(sponsorships__sponsor__agency_id=p.agency_id),
     sponsor=lambda p, u: Q(sponsorships__sponsor__user=u),
     worker=lambda p, u: Q(user=u),
 )
-_DISTINCT_MODELS.add(Worker)
-_DISTINCT_MODELS.add(Agency)
 
 
 def access_worker(user, pk) -> Worker:
@@ -109,18 +101,8 @@ def is_admin(user) -> bool:
 # Matching (issue 3): proposals are the sponsor's own; nominations follow the nominating sponsor's agency.
 from sponsorship.models import MatchingRun, Nomination, Proposal  # noqa: E402
 
-register_scope(
-    Proposal,
-    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
-    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
-    sponsor=lambda p, u: Q(sponsor__user=u),
-)
-register_scope(
-    Nomination,
-    regency_admin=lambda p, u: Q(sponsor__agency__regency_id=p.regency_id),
-    agency_admin=lambda p, u: Q(sponsor__agency_id=p.agency_id),
-    sponsor=lambda p, u: Q(sponsor__user=u),
-)
+register_sponsor_owned(Proposal)
+register_sponsor_owned(Nomination)
 register_scope(MatchingRun, regency_admin=lambda p, u: Q(regency_id=p.regency_id))
 
 # Dashboard (issue 6): import batches and village targets belong to the regency/agency admins who own them;
