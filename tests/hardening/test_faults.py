@@ -33,6 +33,8 @@ from tests import factories
 from tests.conftest import restore_reference_rows
 # Shared fixtures, reused rather than copied: the Midtrans simulator and its settings (tests/money/conftest.py).
 from tests.money.conftest import DEC_2026, family, gateway_settings, http, sim, sim_control  # noqa: F401
+# ... and the fake FCM with its fault controls (tests/notifications/conftest.py).
+from tests.notifications.conftest import fake_fcm, fake_fcm_server, fcm_settings  # noqa: F401
 
 CI = os.environ.get("CI", "").lower() == "true"
 
@@ -134,6 +136,97 @@ def test_a_dropped_notification_is_repaired_by_reconciliation_and_a_late_one_cha
                                                                                      settled_at)
     assert CoverageMonth.objects.count() == len(family[1])  # coverage written exactly once
     assert not CreditEntry.objects.exists() and not RefundCase.objects.exists()  # no phantom double payment
+
+
+# ---- 2. fake FCM faults, through the real firebase-admin client -----------------------------------------
+WIB = dt.timezone(dt.timedelta(hours=7))
+NOON = dt.datetime(2026, 12, 10, 12, 0, tzinfo=WIB)  # time is passed to the services (`now=`), nothing is frozen
+NIGHT = dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB)  # a row written at night is held (quiet hours) ...
+MORNING = dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB)  # ... until 06:00: the test chooses every send time
+CTX = {"invoice_number": "INV-1", "amount_idr": 50400, "due_date": dt.date(2026, 12, 15), "workers": 3, "days": 3}
+
+
+def phone_owner(agency, *tokens):
+    from notifications.services import device_register
+
+    sponsor = factories.make_sponsor(agency=agency)
+    for token in tokens:
+        device_register(user=sponsor.user, token=token, platform="android", app_version="1.0", now=NOON)
+    return sponsor
+
+
+@pytest.mark.parametrize("fault", ["429_retry_after", "503"])
+@pytest.mark.django_db(transaction=True)
+def test_fcm_429_and_503_are_retried_with_backoff_then_sent_once(fcm_settings, agency, settings, fault):
+    """What the outbox sweep (notifications.tasks.dispatch_due, every minute) does at each moment: outbox_send."""
+    need_postgresql()
+    from notifications.models import Notification
+    from notifications.sending import outbox_send
+    from notifications.services import notify
+
+    fake = fcm_settings
+    settings.NOTIFICATIONS_BACKOFF_BASE_SECONDS = 30
+    sponsor = phone_owner(agency, "tok-busy")
+    if fault == "429_retry_after":
+        fake.fail_next(2, "QUOTA_EXCEEDED", headers={"Retry-After": "300"})  # longer than the 30 s/60 s backoff
+    else:
+        fake.fail_next(2, "UNAVAILABLE")
+    row = notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key=f"fault-{fault}", now=NIGHT)
+    assert row.status == "held"
+    at = MORNING
+    outbox_send(now=at)  # first attempt: meets the first error
+    for attempt, base in ((1, 30), (2, 60)):
+        row.refresh_from_db()
+        assert row.status == "pending" and row.attempts == attempt, (row.status, row.attempts, row.last_error)
+        assert ("QUOTA_EXCEEDED" if fault != "503" else "UNAVAILABLE") in row.last_error
+        wait = (row.next_attempt_at - at).total_seconds()
+        if fault == "429_retry_after":
+            assert wait >= 300  # never sooner than the server's Retry-After
+        else:
+            assert base / 2 - 1 <= wait <= base + 1, (attempt, wait)  # exponential, with jitter
+        early = row.next_attempt_at - dt.timedelta(seconds=5)
+        assert outbox_send(now=early).claimed == 0  # a sweep before the backoff ends leaves it alone
+        at = row.next_attempt_at
+        outbox_send(now=at)
+    row.refresh_from_db()
+    assert row.status == "sent" and row.attempts == 3
+    assert len(fake.attempts("tok-busy")) == 3 and len(fake.sends()) == 1  # sent once
+    assert outbox_send(now=at + dt.timedelta(days=1)).claimed == 0
+    assert len(fake.sends()) == 1
+    assert Notification.objects.get(pk=row.pk).status == "sent"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fcm_unregistered_deactivates_the_token_and_is_not_retried_forever(fcm_settings, agency):
+    need_postgresql()
+    from notifications.models import Device
+    from notifications.sending import outbox_send
+    from notifications.services import notify
+
+    fake = fcm_settings
+    only_dead = phone_owner(agency, "tok-uninstalled")
+    both = phone_owner(agency, "tok-old-phone", "tok-new-phone")
+    fake.set_token_error("tok-uninstalled", "UNREGISTERED")
+    fake.set_token_error("tok-old-phone", "UNREGISTERED")
+    lone = notify(user=only_dead.user, kind="invoice_due_soon", context=CTX, dedupe_key="unreg-1", now=NOON)
+    pair = notify(user=both.user, kind="invoice_due_soon", context=CTX, dedupe_key="unreg-2", now=NOON)
+    lone.refresh_from_db()
+    pair.refresh_from_db()
+    for token in ("tok-uninstalled", "tok-old-phone"):
+        device = Device.objects.get(token=token)
+        assert not device.active and device.deactivation_reason == "UNREGISTERED"
+    assert Device.objects.get(token="tok-new-phone").active
+    assert pair.status == "sent" and [r.target for r in fake.sends()] == ["tok-new-phone"]
+    # The row whose only phone is gone ends (the inbox still shows it); no retry is scheduled.
+    assert lone.status in ("skipped", "failed"), (lone.status, lone.last_error)
+    attempts = len(fake.attempts())
+    for later in (dt.timedelta(minutes=1), dt.timedelta(hours=2), dt.timedelta(days=7)):
+        assert outbox_send(now=NOON + later).claimed == 0
+    assert len(fake.attempts()) == attempts == 3  # the dead token was asked once, never again
+    # The next notification goes to the live phone only; the uninstalled one is not even tried.
+    notify(user=only_dead.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-3", now=NOON)
+    notify(user=both.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-4", now=NOON)
+    assert [r.target for r in fake.attempts()][attempts:] == ["tok-new-phone"]
 
 
 # ---- 4. the database connection lost in the middle of a billing run ------------------------------------

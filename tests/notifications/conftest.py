@@ -140,5 +140,26 @@ def make_fcm_provider(fake_fcm):
 
 
 @pytest.fixture
+def fcm_settings(settings, fake_fcm):
+    """PUSH_PROVIDER=fcm pointed at the fake, as production would be configured (minus the URL).
+
+    Django settings, so this needs pytest-django (test_sending.py and tests/hardening/test_faults.py use it).
+    """
+    import json
+
+    from notifications.providers.fcm import close_app
+
+    name = f"notif-test-{id(settings)}"
+    settings.PUSH_PROVIDER = "fcm"
+    settings.FCM_SERVICE_ACCOUNT = json.dumps(fake_fcm.service_account)
+    settings.FCM_BASE_URL = fake_fcm.base_url
+    settings.FCM_APP_NAME = name
+    settings.FCM_HTTP_STATUS_RETRIES = 0
+    settings.FCM_SENDER_MISMATCH_MIN_BATCH = 2
+    yield fake_fcm
+    close_app(name)
+
+
+@pytest.fixture
 def fcm_provider(make_fcm_provider):
     return make_fcm_provider()

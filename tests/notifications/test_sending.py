@@ -3,7 +3,6 @@
 Time is frozen by passing `now=` into the services; nothing of ours is mocked.
 """
 import datetime as dt
-import json
 import threading
 from zoneinfo import ZoneInfo
 
@@ -20,22 +19,6 @@ NOON = dt.datetime(2026, 12, 10, 12, 0, tzinfo=WIB)
 NIGHT = dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB)  # rows written now are held ...
 MORNING = dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB)  # ... until now, so tests choose every send time
 CTX = {"invoice_number": "INV-1", "amount_idr": 50400, "due_date": dt.date(2026, 12, 15), "workers": 3, "days": 3}
-
-
-@pytest.fixture
-def fcm_settings(settings, fake_fcm):
-    """PUSH_PROVIDER=fcm pointed at the fake, as production would be configured (minus the URL)."""
-    from notifications.providers.fcm import close_app
-
-    name = f"notif-test-{id(settings)}"
-    settings.PUSH_PROVIDER = "fcm"
-    settings.FCM_SERVICE_ACCOUNT = json.dumps(fake_fcm.service_account)
-    settings.FCM_BASE_URL = fake_fcm.base_url
-    settings.FCM_APP_NAME = name
-    settings.FCM_HTTP_STATUS_RETRIES = 0
-    settings.FCM_SENDER_MISMATCH_MIN_BATCH = 2
-    yield fake_fcm
-    close_app(name)
 
 
 def sponsor_with_phone(token, **kw):
