@@ -245,7 +245,11 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
 
 def _enqueue_issued_notifications(batch: str) -> None:
     from sponsorship import tasks
-    tasks.notify_invoices_issued.delay(batch)
+    try:
+        tasks.notify_invoices_issued.delay(batch)
+    except Exception:  # noqa: BLE001 - broker down: the invoices are committed; write their outbox rows here
+        logger.exception("could not enqueue the issue notifications of batch %s; writing them now", batch)
+        invoices_notify_issued(batch=batch)  # the outbox sweep sends them (their own enqueue degrades the same way)
 
 
 def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:

@@ -32,7 +32,8 @@ from sponsorship.services.billing import billing_run
 from tests import factories
 from tests.conftest import restore_reference_rows
 # Shared fixtures, reused rather than copied: the Midtrans simulator and its settings (tests/money/conftest.py).
-from tests.money.conftest import DEC_2026, family, gateway_settings, http, sim, sim_control  # noqa: F401
+from tests.money.conftest import (DEC_2026, family, gateway_settings, http, notification_from_status,  # noqa: F401
+                                   sim, sim_control)
 # ... and the fake FCM with its fault controls (tests/notifications/conftest.py).
 from tests.notifications.conftest import fake_fcm, fake_fcm_server, fcm_settings  # noqa: F401
 
@@ -227,6 +228,219 @@ def test_fcm_unregistered_deactivates_the_token_and_is_not_retried_forever(fcm_s
     notify(user=only_dead.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-3", now=NOON)
     notify(user=both.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-4", now=NOON)
     assert [r.target for r in fake.attempts()][attempts:] == ["tok-new-phone"]
+
+
+# ---- 3. Redis down, then back ------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OwnRedis:
+    """A throwaway redis-server on a free port (never the shared one on 6379), started and killed by the test."""
+
+    def __init__(self, binary: str):
+        self.binary, self.port, self.proc = binary, free_port(), None
+
+    def url(self, db: int) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.2)
+
+        def up():
+            try:
+                return client.ping()
+            except redis.exceptions.ConnectionError:
+                assert self.proc.poll() is None, "redis-server exited"
+                return False
+        wait_until(up, 10, f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def own_redis():
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if CI:
+            pytest.fail("CI=true: the Redis fault test needs redis-server on PATH")
+        pytest.skip("redis-server not installed")
+    server = OwnRedis(binary)
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def celery_on_own_redis(own_redis, settings):
+    """This process publishes to the test's Redis (no eager tasks) and caches there, as a web process would."""
+    from backend.celery import app
+    from sponsorship.services import payments
+
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+
+    def drop_pools():
+        if app._pool is not None:
+            app._pool.force_close_all()
+            app._pool = None
+        app.amqp._producer_pool = None
+
+    settings.CACHES = {"default": {"BACKEND": "backend.cache.DegradingRedisCache", "LOCATION": own_redis.url(1),
+                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    drop_pools()
+    app.conf.update(broker_url=own_redis.url(0), task_always_eager=False)
+    payments._celery_eager.cache_clear()
+    yield app
+    drop_pools()
+    app.conf.update(**saved)
+    payments._celery_eager.cache_clear()
+
+
+class Worker:
+    """`celery -A backend worker` as a subprocess on the test database, the test's Redis, the fake FCM and the
+    Midtrans simulator."""
+
+    def __init__(self, *, broker: str, cache: str, fake_fcm, sim, log_path):
+        db = connection.settings_dict
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.hardening.fault_worker_settings",
+               "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+                               f"{db['PORT'] or 5432}/{db['NAME']}",
+               "CELERY_BROKER_URL": broker, "REDIS_URL": cache, "PUSH_PROVIDER": "fcm",
+               "FCM_SERVICE_ACCOUNT": json.dumps(fake_fcm.service_account), "FCM_BASE_URL": fake_fcm.base_url,
+               "FCM_HTTP_STATUS_RETRIES": "0", "MIDTRANS_API_BASE_URL": sim.base_url}
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(
+            [os.sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
+             "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"],
+            env=env, cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()[-4000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_returns(
+        celery_on_own_redis, own_redis, fcm_settings, gateway_settings, sim, http, api, caplog, tmp_path):
+    need_postgresql()
+    import logging
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from notifications.models import Notification
+    from notifications.schedule import BEAT_SCHEDULE
+    from notifications.services import device_register
+    from sponsorship.models import PaymentNotification, Role
+    from sponsorship.services.billing import add_months, local_today, month_start
+
+    app, fake = celery_on_own_redis, fcm_settings
+    caplog.set_level(logging.ERROR)
+    restore_reference_rows()
+    regency = factories.load_ponorogo()
+    agency = factories.make_agency(regency)
+    admin = factories.make_user("admin.kab.faults", Role.REGENCY_ADMIN, regency=regency)
+    late, payer = (factories.make_sponsor(agency=agency, full_name=name) for name in ("Asih Telat", "Bagus Bayar"))
+    for sponsor, token in ((late, "tok-late"), (payer, "tok-payer")):
+        factories.sponsor_worker(sponsor, factories.make_worker(full_name=f"Pekerja {sponsor.full_name}"))
+        device_register(user=sponsor.user, token=token, platform="android", app_version="1.0")
+    last_month, this_month = add_months(month_start(local_today()), -1), month_start(local_today())
+    billing_run(period=last_month, notify=False)  # due on the 15th of last month: overdue today
+    to_pay = Invoice.objects.get(sponsor=payer)
+    order_id = pay(api, to_pay).json()["order_id"]
+    sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
+    settlement = notification_from_status(order_id)
+
+    own_redis.kill()  # ---- Redis (broker and cache) is down ----
+    started = time.monotonic()
+    remind = api(admin).post(f"/api/v1/admin/dashboard/arrears/{late.pk}/remind/")
+    assert remind.status_code == 200 and remind.json() == {"sent": True, "reason": "sent"}, remind.content
+    webhook = api(None).post("/api/v1/payments/midtrans/notification/", data=json.dumps(settlement),
+                             content_type="application/json")
+    assert webhook.status_code == 200 and webhook.json()["status"] == "accepted", webhook.content
+    dashboard = api(admin).get("/api/v1/admin/dashboard/summary/")  # reads through the (dead) cache
+    assert dashboard.status_code == 200, dashboard.content
+    call_command("run_billing", period=f"{this_month:%Y-%m}")  # cron's billing run: invoices + "issued" pushes
+    assert time.monotonic() - started < 15, "a dead Redis must cost a request seconds at most, not a hang"
+    wait_until(lambda: any("could not enqueue processing" in r.getMessage() for r in caplog.records), 5,
+               "the webhook's wake-up to fail (and log) while Redis is down")
+    assert any("could not enqueue send" in r.getMessage() for r in caplog.records)
+
+    # Nothing lost, nothing sent: the work waits in the database.
+    rows = Notification.objects.order_by("pk")
+    kinds = sorted((n.recipient_id, n.kind) for n in rows)
+    assert kinds == sorted([(late.user_id, "invoice_overdue"), (late.user_id, "invoice_issued"),
+                            (payer.user_id, "invoice_issued")]), kinds
+    assert {n.status for n in rows} <= {"pending", "held"} and all(n.attempts == 0 for n in rows)
+    assert fake.attempts() == []
+    assert PaymentNotification.objects.get().state == "received"
+    to_pay.refresh_from_db()
+    assert to_pay.status == "issued"
+    assert Invoice.objects.filter(period=this_month).count() == 2
+
+    own_redis.start()  # ---- Redis is back (empty: whatever was queued before is gone, nothing was) ----
+    worker = Worker(broker=own_redis.url(0), cache=own_redis.url(1), fake_fcm=fake, sim=sim,
+                    log_path=tmp_path / "worker.log")
+    try:
+        # The outage outlasted the sweep's grace for stored notifications (2 minutes): age the row as the clock
+        # would. At night (21:00-06:00 WIB) the pushes are held until 06:00: bring the morning forward.
+        PaymentNotification.objects.update(received_at=timezone.now() - dt.timedelta(minutes=3))
+
+        def morning():
+            Notification.objects.filter(status="held").update(next_attempt_at=timezone.now())
+        morning()
+        # What beat publishes every minute, through the Redis that just came back, to the worker.
+        app.send_task(BEAT_SCHEDULE["sweep-payment-notifications"]["task"])
+        wait_until(lambda: Invoice.objects.filter(pk=to_pay.pk, status="paid").exists(), 60,
+                   "the worker to process the stored notification")
+        assert CoverageMonth.objects.filter(invoice=to_pay).count() == 1
+        wait_until(lambda: Notification.objects.filter(kind="payment_received").exists(), 10, "the receipt row")
+        morning()
+        app.send_task(BEAT_SCHEDULE["outbox-dispatch"]["task"])
+        wait_until(lambda: not Notification.objects.exclude(status="sent").exists()
+                   and Notification.objects.count() == 4, 30, "every outbox row to be sent")
+        app.send_task(BEAT_SCHEDULE["outbox-dispatch"]["task"])  # a second sweep finds nothing to send
+        app.send_task(BEAT_SCHEDULE["sweep-payment-notifications"]["task"])
+        time.sleep(0.5)
+        assert worker.proc.poll() is None, worker.output()
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- worker log ---\n{worker.output()}") from None
+    finally:
+        worker.stop()
+
+    # Exactly once: one push per row, each on its first attempt.
+    rows = list(Notification.objects.order_by("pk"))
+    assert all(n.status == "sent" and n.attempts == 1 for n in rows), [(n.kind, n.status, n.attempts) for n in rows]
+    sent = sorted(r.target for r in fake.sends())
+    assert sent == ["tok-late", "tok-late", "tok-payer", "tok-payer"], sent
+    assert len(fake.attempts()) == 4
+    from notifications.sending import outbox_send
+    assert outbox_send().claimed == 0
+    assert PaymentNotification.objects.get().state == "processed"
+    assert CoverageMonth.objects.count() == 1
 
 
 # ---- 4. the database connection lost in the middle of a billing run ------------------------------------
