@@ -20,11 +20,12 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import Count, Sum
 
 from sponsorship.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, RefundCase
@@ -38,6 +39,7 @@ from tests.money.conftest import (DEC_2026, family, gateway_settings, http, noti
 from tests.notifications.conftest import fake_fcm, fake_fcm_server, fcm_settings  # noqa: F401
 
 CI = os.environ.get("CI", "").lower() == "true"
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def need_postgresql():
@@ -328,9 +330,9 @@ class Worker:
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [os.sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
+            [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
              "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            env=env, cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+            env=env, cwd=REPO_ROOT,
             stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:
@@ -547,7 +549,6 @@ def test_billing_run_killed_mid_run_writes_nothing_and_a_rerun_completes_it_once
         holder.close()
         drop_pause_trigger(table)
 
-    from django.db import OperationalError, InterfaceError
     assert "result" not in outcome, outcome
     assert isinstance(outcome["error"], (OperationalError, InterfaceError)), repr(outcome.get("error"))
     # Nothing of the killed run is left: the earlier run's invoices unchanged, no invoice for the others.
