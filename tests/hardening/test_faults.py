@@ -298,19 +298,22 @@ def celery_on_own_redis(own_redis, settings):
 
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
 
-    def drop_pools():
-        if app._pool is not None:
+    def drop_pools(close: bool):
+        # app.pool and the producer pool come from kombu's process-wide registries, keyed by broker URL: forget
+        # them so they are looked up again for the new URL. Close only ours (a fresh port, never reused); closing
+        # the suite's memory:// pool would break every later test (eager tasks acquire a producer too).
+        if close and app._pool is not None:
             app._pool.force_close_all()
-            app._pool = None
+        app._pool = None
         app.amqp._producer_pool = None
 
     settings.CACHES = {"default": {"BACKEND": "backend.cache.DegradingRedisCache", "LOCATION": own_redis.url(1),
                                    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
-    drop_pools()
+    drop_pools(close=False)
     app.conf.update(broker_url=own_redis.url(0), task_always_eager=False)
     payments._celery_eager.cache_clear()
     yield app
-    drop_pools()
+    drop_pools(close=True)
     app.conf.update(**saved)
     payments._celery_eager.cache_clear()
 
