@@ -217,8 +217,10 @@ def test_fcm_unregistered_deactivates_the_token_and_is_not_retried_forever(fcm_s
     both = phone_owner(agency, "tok-old-phone", "tok-new-phone")
     fake.set_token_error("tok-uninstalled", "UNREGISTERED")
     fake.set_token_error("tok-old-phone", "UNREGISTERED")
-    lone = notify(user=only_dead.user, kind="invoice_due_soon", context=CTX, dedupe_key="unreg-1", now=NOON)
-    pair = notify(user=both.user, kind="invoice_due_soon", context=CTX, dedupe_key="unreg-2", now=NOON)
+    # Written at night (held), sent by the sweep at 06:00: every send time is the test's, not the wall clock's.
+    lone = notify(user=only_dead.user, kind="invoice_due_soon", context=CTX, dedupe_key="unreg-1", now=NIGHT)
+    pair = notify(user=both.user, kind="invoice_due_soon", context=CTX, dedupe_key="unreg-2", now=NIGHT)
+    assert outbox_send(now=MORNING).claimed == 2
     lone.refresh_from_db()
     pair.refresh_from_db()
     for token in ("tok-uninstalled", "tok-old-phone"):
@@ -231,11 +233,12 @@ def test_fcm_unregistered_deactivates_the_token_and_is_not_retried_forever(fcm_s
                                                                                                  lone.last_error)
     attempts = len(fake.attempts())
     for later in (dt.timedelta(minutes=1), dt.timedelta(hours=2), dt.timedelta(days=7)):
-        assert outbox_send(now=NOON + later).claimed == 0
+        assert outbox_send(now=MORNING + later).claimed == 0
     assert len(fake.attempts()) == attempts == 3  # the dead token was asked once, never again
     # The next notification goes to the live phone only; the uninstalled one is not even tried.
-    notify(user=only_dead.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-3", now=NOON)
-    notify(user=both.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-4", now=NOON)
+    notify(user=only_dead.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-3", now=NIGHT)
+    notify(user=both.user, kind="invoice_due_today", context=CTX, dedupe_key="unreg-4", now=NIGHT)
+    assert outbox_send(now=MORNING + dt.timedelta(hours=1)).claimed == 2
     assert [r.target for r in fake.attempts()][attempts:] == ["tok-new-phone"]
 
 
