@@ -44,7 +44,8 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
         case = RefundCase.objects.select_for_update().select_related("attempt").get(pk=case.pk)
         attempt = case.attempt
         if case.status != RefundCase.Status.OPEN:
-            raise ConflictError(tr_now("Kasus ini tidak terbuka lagi ({status}).", "This case is no longer open ({status}).")
+            raise ConflictError(tr_now("Kasus ini tidak terbuka lagi ({status}).",
+                                       "This case is no longer open ({status}).")
                                 .format(status=case.get_status_display()), code="refund_case_not_open")
         if attempt.status not in PAID_STATES:
             raise ConflictError(tr("Pembayaran ini belum lunas di Midtrans; tidak ada yang dapat dikembalikan.",
@@ -81,9 +82,9 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
                            code="gateway_unavailable", status_code=503) from None
     except (RefundRefused, GatewayRejected, TransactionNotFound) as exc:
         _record_failure(case, actor, exc, "rejected")
-        raise GatewayError(tr_now("Midtrans menolak refund ini: {error}. Kasus tetap terbuka.",
-                              "Midtrans refused this refund: {error}. The case stays open.").format(error=str(exc)[:200]),
-                           code="gateway_rejected", status_code=502) from None
+        message = tr_now("Midtrans menolak refund ini: {error}. Kasus tetap terbuka.",
+                         "Midtrans refused this refund: {error}. The case stays open.")
+        raise GatewayError(message.format(error=str(exc)[:200]), code="gateway_rejected", status_code=502) from None
     with transaction.atomic():
         RefundCase.objects.filter(pk=case.pk, status=RefundCase.Status.OPEN).update(
             status=RefundCase.Status.REFUNDED, refunded_amount_idr=result.refund_amount_idr,

@@ -34,6 +34,12 @@ def note_for(order_id, **override):
     return notification_from_status(order_id, **override)
 
 
+def dashboard_summary_agrees():
+    """The trigger-maintained dashboard summary follows coverage removal and invoice status changes."""
+    from tests.dashboard.test_summary_agrees import rebuilt, table
+    assert table() == rebuilt()
+
+
 def pay_invoice(api, sim, http, client, invoice, method):
     order_id = api(invoice.sponsor.user).post(f"/api/v1/sponsor/invoices/{invoice.pk}/pay/").json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": method})
@@ -180,6 +186,7 @@ def test_bank_reversal_removes_coverage_and_makes_the_invoice_payable_again(invo
     assert row.state == "processed" and row.outcome == "reversed" and '"deny"' in row.raw_body
     audit = AuditLog.objects.get(action="payment.reversed")
     assert len(audit.after["coverage_removed"]) == 3 and audit.after["invoice"] == "paid->issued"
+    dashboard_summary_agrees()
     # payable again: a new attempt pays it and coverage comes back
     again = api(invoice.sponsor.user).post(f"/api/v1/sponsor/invoices/{invoice.pk}/pay/")
     assert again.status_code == 201 and again.json()["order_id"] != order_id
@@ -203,6 +210,7 @@ def test_refund_from_the_midtrans_dashboard_takes_coverage_back(invoice, family,
     assert attempt.status == "refunded" and attempt.refunded_amount_idr == 25_200
     assert AuditLog.objects.filter(action="payment.refunded", object_id=str(attempt.pk)).exists()
     assert worker_coverage_status(family[1][0], today=D(2026, 12, 20)).state != "protected"
+    dashboard_summary_agrees()
     # the refunded invoice is not live: the next run bills those worker-months again
     rerun = billing_run(period=DEC_2026, notify=False)
     assert (rerun.invoices, rerun.lines) == (1, 3)
@@ -221,6 +229,7 @@ def test_partial_refund_and_chargeback(invoice, family, api, sim, http, client):
     attempt = PaymentAttempt.objects.get(order_id=order_id)
     assert attempt.status == "charged_back" and attempt.refunded_amount_idr == 25_200
     assert sum(CreditEntry.objects.values_list("amount_idr", flat=True)) == 0
+    dashboard_summary_agrees()
 
 
 # ---- 3. refund cases through Midtrans -------------------------------------------------------------------
