@@ -336,3 +336,44 @@ def test_admin_action_refunds_over_http(double_paid, sim, client, admin_client_f
 def admin_client_for_refunds(db):
     from django.contrib.auth import get_user_model
     return get_user_model().objects.create_superuser("refund.admin", "refund@example.test", "pw-refund-1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulator_sends_the_reversal_and_the_chargeback_over_http(family, gateway_settings, api, sim, http,
+                                                                   live_server, settings):
+    """No hand-made notifications: the simulator posts the signed deny / chargeback to this server itself."""
+    import time
+
+    from tests.conftest import restore_reference_rows
+    restore_reference_rows()
+    settings.PUBLIC_BASE_URL = live_server.url  # checkouts carry X-Override-Notification to this server
+    sponsor, workers = family
+    billing_run(period=DEC_2026, notify=False)
+    invoice = Invoice.objects.get()
+
+    def wait_for(predicate, what):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def paid_by(method):
+        order_id = api(sponsor.user).post(f"/api/v1/sponsor/invoices/{invoice.pk}/pay/").json()["order_id"]
+        sim_control(http, sim, "pay", {"order_id": order_id, "method": method})
+        wait_for(lambda: Invoice.objects.get(pk=invoice.pk).status == "paid", f"{method} settlement")
+        return order_id
+
+    first = paid_by("echannel")  # Mandiri bill: the bank reverses it
+    assert CoverageMonth.objects.count() == 3
+    sim_control(http, sim, "reverse", {"order_id": first})
+    wait_for(lambda: PaymentAttempt.objects.get(order_id=first).status == "reversed", "the reversal")
+    assert Invoice.objects.get(pk=invoice.pk).status == "issued" and not CoverageMonth.objects.exists()
+    second = paid_by("gopay")
+    assert CoverageMonth.objects.count() == 3
+    sim_control(http, sim, "chargeback", {"order_id": second})
+    wait_for(lambda: PaymentAttempt.objects.get(order_id=second).status == "charged_back", "the chargeback")
+    assert Invoice.objects.get(pk=invoice.pk).status == "refunded" and not CoverageMonth.objects.exists()
+    assert PaymentNotification.objects.filter(transaction_status="chargeback", state="processed").exists()
+    assert worker_coverage_status(workers[0], today=D(2026, 12, 20)).state != "protected"
