@@ -66,7 +66,7 @@ def main():
         AuditLog.objects.filter(action="billing.run").delete()
 
     period = dt.date(2026, 12, 1)
-    inv_cols = ["id", "sponsor_id", "number", "kind", "period", "months", "status", "issued_at", "due_date",
+    inv_cols = ["id", "sponsor_id", "number", "kind", "period", "months", "sequence", "status", "issued_at", "due_date",
                 "subtotal_idr", "credit_applied_idr", "amount_idr", "void_reason", "batch"]
     line_cols = ["id", "invoice_id", "worker_id", "month", "rate_id", "jkk_idr", "jkm_idr", "jht_idr", "amount_idr"]
 
@@ -105,6 +105,31 @@ def main():
         orm_base.append(time.perf_counter() - t)
         print(f"  run {runs[-1]:.2f} s ({counts[-1]} queries), COPY {copy_base[-1]:.2f} s, "
               f"bulk_create {orm_base[-1]:.2f} s", flush=True)
+    # A second run with nothing left to bill (every worker-month is on a live line): the full candidate check.
+    clean()
+    billing_run(period=period, notify=False)
+    with CaptureQueriesContext(connection) as noop_q:
+        t = time.perf_counter()
+        noop = billing_run(period=period, notify=False)
+        noop_s = time.perf_counter() - t
+    assert noop.invoices == 0, noop
+    # Late additions: one worker of every 10th sponsor joins after the month's invoices were issued.
+    clean()
+    late_ids = list(Sponsorship.objects.filter(sponsor__agency=agency, sponsor_id__in=bench_sponsors.order_by("pk")
+                                               .values_list("pk", flat=True)[::10])
+                    .order_by("sponsor_id", "worker_id").distinct("sponsor_id").values_list("pk", flat=True))
+    Sponsorship.objects.filter(pk__in=late_ids).update(status="ended", ended_at=dt.datetime.now(dt.timezone.utc))
+    billing_run(period=period, notify=False)
+    Sponsorship.objects.filter(pk__in=late_ids).update(status="active", ended_at=None)
+    with CaptureQueriesContext(connection) as late_q:
+        t = time.perf_counter()
+        late = billing_run(period=period, notify=False)
+        late_s = time.perf_counter() - t
+    assert late.invoices == len(late_ids) == late.lines, (late, len(late_ids))
+    assert Invoice.objects.filter(sequence=2).count() == len(late_ids)
+    print(f"re-run with nothing to bill: {noop_s:.2f} s ({len(noop_q.captured_queries)} queries); "
+          f"supplementary run for {len(late_ids)} late additions: {late_s:.2f} s "
+          f"({len(late_q.captured_queries)} queries)")
     # Query count at 1/10 of the size: the run must use the same number of queries.
     clean()
     keep = list(bench_sponsors.order_by("pk").values_list("pk", flat=True)[: max(n_sponsors // 10, 1)])

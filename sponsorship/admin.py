@@ -1,5 +1,5 @@
 """Django admin for HR admins: search by NIK (exact, via keyed hash), NIP, name; filter by agency, village, status."""
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from sponsorship.crypto import keyed_hash
 from sponsorship.identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
@@ -196,9 +196,56 @@ class CreditEntryAdmin(admin.ModelAdmin):
 
 @admin.register(RefundCase)
 class RefundCaseAdmin(admin.ModelAdmin):
-    list_display = ["sponsor", "reason", "amount_idr", "status", "created_at", "resolved_at"]
+    """Refund cases change only through services/refunds.py (audited): refund via Midtrans, or resolve once a
+    manual bank transfer was made."""
+    list_display = ["sponsor", "reason", "amount_idr", "status", "payment_type", "refunded_amount_idr",
+                    "created_at", "resolved_at", "last_error"]
     list_filter = ["status", "reason"]
     raw_id_fields = ["sponsor", "attempt", "resolved_by"]
+    readonly_fields = [f.name for f in RefundCase._meta.fields]
+    actions = ["refund_via_midtrans", "mark_resolved"]
+
+    @admin.display(description="Metode")
+    def payment_type(self, obj):
+        return obj.attempt.payment_type
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sponsor", "attempt")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Refund lewat Midtrans (VA/transfer bank: tandai transfer manual)")
+    def refund_via_midtrans(self, request, queryset):
+        from backend.api.errors import ApplicationError
+        from sponsorship.services.refunds import RefundOutcome, refund_case_refund
+        for case in queryset.order_by("pk"):
+            try:
+                outcome, case = refund_case_refund(case=case, actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"#{case.pk}: {exc.message} "
+                                           f"(HTTP {exc.status_code})", messages.ERROR)
+                continue
+            if outcome == RefundOutcome.MANUAL:
+                self.message_user(request, f"#{case.pk}: {case.note.splitlines()[-1]}", messages.WARNING)
+            else:
+                self.message_user(request, f"#{case.pk}: Rp {case.refunded_amount_idr:,} dikembalikan lewat "
+                                           f"Midtrans (refund_key {case.refund_key}).", messages.SUCCESS)
+
+    @admin.action(description="Tandai selesai (transfer manual sudah dilakukan)")
+    def mark_resolved(self, request, queryset):
+        from backend.api.errors import ApplicationError
+        from sponsorship.services.refunds import refund_case_resolve
+        for case in queryset.order_by("pk"):
+            try:
+                refund_case_resolve(case=case, note=f"Diselesaikan oleh {request.user} di admin", actor=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"#{case.pk}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{case.pk}: selesai.", messages.SUCCESS)
 
 
 @admin.register(RemittanceBatch)

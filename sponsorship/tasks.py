@@ -10,9 +10,9 @@ def notify_invoices_issued(batch: str) -> int:
 
 @shared_task
 def run_billing() -> int:
-    from sponsorship.services.billing import billing_run, period_to_bill
-    period = period_to_bill()
-    return billing_run(period=period).invoices if period else 0
+    """Daily: this month (late additions) and next month once within the issue window."""
+    from sponsorship.services.billing import billing_run, periods_to_bill
+    return sum(billing_run(period=period).invoices for period in periods_to_bill())
 
 
 @shared_task

@@ -88,6 +88,30 @@ def reverse(sim, body: dict) -> Result:
     return _move(sim, {"transaction_id": tx["transaction_id"]}, "deny")
 
 
+def _money_back(sim, body: dict, *, chargeback: bool) -> Result:
+    tx = _resolve(sim, body)
+    params = {k: body[k] for k in ("amount", "refund_key", "reason") if k in body}
+    try:
+        tx, refund = sim.state.refund(tx["transaction_id"], params, chargeback=chargeback,
+                                      any_method=chargeback or bool(body.get("force")))
+    except SimError as exc:
+        raise ControlError(409, exc.message, transaction_status=tx["transaction_status"],
+                           status_code=exc.status_code) from None
+    return 200, {"transaction": sim.state.view(tx, "status"), "refund": sim.state._refund_view(refund)}
+
+
+def refund(sim, body: dict) -> Result:
+    """A refund made outside the merchant's API call (the Midtrans dashboard): settlement -> (partial_)refund,
+    two notifications. Refundable methods only unless force=true. Optional amount, refund_key, reason."""
+    return _money_back(sim, body, chargeback=False)
+
+
+def chargeback(sim, body: dict) -> Result:
+    """The customer's issuer takes the money back: settlement -> chargeback (or partial_chargeback with a
+    smaller amount), one notification. Any method."""
+    return _money_back(sim, body, chargeback=True)
+
+
 def notify(sim, body: dict) -> Result:
     """Send the notification for the transaction's current status again (optionally to other urls)."""
     tx = _resolve(sim, body)
@@ -125,7 +149,8 @@ def reset(sim, body: dict) -> Result:
 
 
 POST_ACTIONS = {"pay": pay, "expire": expire, "deny": deny, "cancel": cancel, "reverse": reverse,
-                "notify": notify, "faults": faults, "chaos": chaos, "clock": clock, "reset": reset}
+                "refund": refund, "chargeback": chargeback, "notify": notify, "faults": faults, "chaos": chaos,
+                "clock": clock, "reset": reset}
 
 
 def get(sim, name: str, query: dict) -> Result | None:

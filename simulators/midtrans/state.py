@@ -22,7 +22,8 @@ WIB = timezone(timedelta(hours=7))
 
 # Body status_code of GET status (and of the record) per transaction_status [reference §4.2, §9].
 STATUS_CODE = {"pending": "201", "settlement": "200", "capture": "200", "expire": "407", "cancel": "200",
-               "deny": "202", "refund": "200", "partial_refund": "200"}
+               "deny": "202", "refund": "200", "partial_refund": "200", "chargeback": "200",
+               "partial_chargeback": "200"}
 # Notifications use 202 for every failure state, including expire and cancel [reference §5.6].
 NOTIFY_CODE = {**STATUS_CODE, "expire": "202", "cancel": "202"}
 TRANSITIONS = {
@@ -30,6 +31,7 @@ TRANSITIONS = {
     "settlement": {"refund", "partial_refund", "deny"},  # deny = bank reversal (Permata, Mandiri bill)
     "partial_refund": {"refund", "partial_refund"},
 }
+MONEY_BACK_FROM = ("settlement", "partial_refund", "partial_chargeback")
 FINAL_FOR_REUSE = {"cancel", "expire"}  # a Core order_id may be charged again only after these
 NOT_MODIFIABLE = "Merchant cannot modify the status of the transaction"
 
@@ -308,12 +310,20 @@ class SimState:
                 self.transition(tid, "expire")
             return len(due)
 
-    def refund(self, ident: str, body: dict) -> tuple[dict, dict]:
+    def refund(self, ident: str, body: dict, *, chargeback: bool = False, any_method: bool = False
+               ) -> tuple[dict, dict]:
+        """POST /v2/{id}/refund (and, with chargeback=True, a chargeback raised by the card/e-wallet issuer).
+
+        412 unless the transaction is settled (or partially refunded/charged back) and its method is refundable
+        through the API (VA / bank transfer / Mandiri bill are not, unless `any_method`, which /_sim/chargeback
+        uses). The same refund_key again returns the first result (idempotent), a different amount with it 406.
+        """
         body = body if isinstance(body, dict) else {}
         with self.lock:
             tx = self._find(ident)
-            if (tx["transaction_status"] not in ("settlement", "partial_refund")
-                    or not catalog.METHODS[tx["method"]].refundable):
+            if tx["transaction_status"] not in MONEY_BACK_FROM:
+                raise SimError("412", NOT_MODIFIABLE)
+            if not (any_method or catalog.METHODS[tx["method"]].refundable):
                 raise SimError("412", NOT_MODIFIABLE)
             remaining = tx["gross_amount"] - sum(r["amount"] for r in tx["refunds"])
             key = body.get("refund_key") or str(uuid.uuid4())
@@ -328,12 +338,15 @@ class SimState:
             refund = {"refund_chargeback_id": len(tx["refunds"]) + 1, "amount": amount, "created_at": self.now(),
                       "reason": str(body.get("reason", ""))[:255], "refund_key": key, "bank_confirmed_at": None}
             tx["refunds"].append(refund)
-            new_status = "refund" if amount == remaining else "partial_refund"
+            kind = "chargeback" if chargeback else "refund"
+            new_status = kind if amount == remaining else f"partial_{kind}"
             tx["transaction_status"] = new_status
             tx["history"].append([new_status, self.now()])
             self.on_change(copy.deepcopy(tx))
-            refund["bank_confirmed_at"] = self.now()  # Midtrans sends a second notification once the bank confirms
-            self.on_change(copy.deepcopy(tx))
+            if not chargeback:
+                # Midtrans sends a second notification once the bank confirms the refund
+                refund["bank_confirmed_at"] = self.now()
+                self.on_change(copy.deepcopy(tx))
             self._save()
             return copy.deepcopy(tx), copy.deepcopy(refund)
 

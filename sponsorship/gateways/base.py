@@ -56,6 +56,28 @@ class TransactionStatus:
         return self.transaction_status in ("settlement", "capture") and self.fraud_status in ("", "accept")
 
 
+@dataclass(frozen=True)
+class RefundRequest:
+    refund_key: str  # idempotency key at the gateway: retrying with the same key never refunds twice
+    amount_idr: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_key: str
+    refund_amount_idr: int  # this refund
+    transaction_status: str  # refund | partial_refund
+    refund_id: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+# Midtrans refunds through the API only these payment types (reference §3.8); VA / bank transfer / Mandiri
+# bill / convenience stores need a manual bank transfer.
+REFUNDABLE_PAYMENT_TYPES = frozenset({"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo",
+                                      "akulaku"})
+
+
 class GatewayUnavailable(Exception):
     """Timeout, connection error, 5xx or a non-JSON answer: try again later; nothing is known to have happened."""
 
@@ -68,9 +90,19 @@ class TransactionNotFound(Exception):
     """The gateway does not know this order (a Snap order where no method was chosen yet)."""
 
 
+class RefundRefused(GatewayRejected):
+    """The gateway will not refund this transaction (412 not settled / not refundable, 414 amount, 406 key)."""
+
+    def __init__(self, message: str, code: str = ""):
+        super().__init__(message)
+        self.code = code
+
+
 class PaymentGateway(Protocol):
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession: ...
 
     def get_status(self, order_or_transaction_id: str) -> TransactionStatus: ...
 
     def verify_notification(self, payload: dict) -> bool: ...
+
+    def refund(self, order_or_transaction_id: str, request: RefundRequest) -> RefundResult: ...

@@ -23,8 +23,8 @@ import requests.adapters
 from django.conf import settings
 from midtransclient.config import ApiConfig
 
-from .base import (CheckoutRequest, CheckoutSession, GatewayRejected, GatewayUnavailable, TransactionNotFound,
-                   TransactionStatus)
+from .base import (CheckoutRequest, CheckoutSession, GatewayRejected, GatewayUnavailable, RefundRefused,
+                   RefundRequest, RefundResult, TransactionNotFound, TransactionStatus)
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,24 @@ class MidtransGateway:
             status_code=str(raw.get("status_code", "")), gross_amount_idr=amount_to_idr(raw.get("gross_amount", "0")),
             fraud_status=str(raw.get("fraud_status", "") or "").lower(), payment_type=str(raw.get("payment_type", "")),
             raw=raw)
+
+    def refund(self, order_or_transaction_id: str, request: RefundRequest) -> RefundResult:
+        """POST /v2/{id}/refund with a refund_key (the gateway's idempotency key; same key = same refund)."""
+        params = {"refund_key": request.refund_key, "amount": request.amount_idr, "reason": request.reason[:255]}
+        try:
+            raw = self._call(self._core_client().transactions.refund, order_or_transaction_id, params)
+        except GatewayRejected as exc:
+            text = str(exc)
+            code = text.split(":", 1)[0].replace("Midtrans", "").strip()
+            if code in ("412", "414", "406"):
+                raise RefundRefused(text, code) from None
+            raise
+        if str(raw.get("status_code", "")) != "200":
+            raise GatewayUnavailable(f"Midtrans refund answered {raw}")
+        return RefundResult(refund_key=str(raw.get("refund_key") or request.refund_key),
+                            refund_amount_idr=amount_to_idr(raw.get("refund_amount", request.amount_idr)),
+                            transaction_status=str(raw.get("transaction_status", "")).lower(),
+                            refund_id=str(raw.get("refund_chargeback_id", "")), raw=raw)
 
     def verify_notification(self, payload: dict) -> bool:
         if not self.server_key:

@@ -77,14 +77,20 @@ class Invoice(models.Model):
         ISSUED = "issued", "Terbit"
         PAID = "paid", "Lunas"
         VOID = "void", "Dibatalkan"
+        REFUNDED = "refunded", "Dikembalikan (refund/chargeback)"
 
-    TRANSITIONS = {Status.ISSUED: {Status.PAID, Status.VOID}, Status.PAID: set(), Status.VOID: set()}
+    # PAID → ISSUED only when the bank reverses the settlement (payable again); PAID → REFUNDED when the
+    # money went back (refund / chargeback). Both remove the coverage that payment bought.
+    TRANSITIONS = {Status.ISSUED: {Status.PAID, Status.VOID}, Status.PAID: {Status.ISSUED, Status.REFUNDED},
+                   Status.VOID: set(), Status.REFUNDED: set()}
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=40, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MONTHLY)
     period = models.DateField(help_text="First covered month (1st of month)")
     months = models.PositiveSmallIntegerField(default=1)
+    sequence = models.PositiveSmallIntegerField(
+        default=1, help_text="Monthly invoices: 1 = the run's invoice, 2.. = supplementary ones (late additions)")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED, db_index=True)
     issued_at = models.DateTimeField()
     due_date = models.DateField(db_index=True)
@@ -101,8 +107,10 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["-period", "-issued_at"]
         constraints = [
-            models.UniqueConstraint(fields=["sponsor", "period"], condition=Q(kind="monthly"),
-                                    name="invoice_one_monthly_per_sponsor_period"),
+            # Two runs in parallel compute the same next sequence from the same rows: the second waits on the
+            # first's insert and skips it (ON CONFLICT DO NOTHING), so a worker-month is never billed twice.
+            models.UniqueConstraint(fields=["sponsor", "period", "sequence"], condition=Q(kind="monthly"),
+                                    name="invoice_monthly_sponsor_period_seq"),
             models.CheckConstraint(condition=Q(amount_idr=models.F("subtotal_idr") - models.F("credit_applied_idr")),
                                    name="invoice_amount_is_subtotal_minus_credit"),
             models.CheckConstraint(condition=Q(months__gte=1, months__lte=12), name="invoice_months_1_12"),

@@ -64,6 +64,7 @@ class CreditEntry(models.Model):
         APPLIED = "applied", "Dipakai pada tagihan"
         RESTORED = "restored", "Dikembalikan dari tagihan batal"
         REFUNDED = "refunded", "Dikembalikan ke ASN"
+        REVERSED = "reversed", "Batal: pembayaran dibalik/refund"
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="credit_entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -89,6 +90,8 @@ class RefundCase(models.Model):
 
     class Status(models.TextChoices):
         OPEN = "open", "Terbuka"
+        REFUNDED = "refunded", "Dikembalikan lewat Midtrans"
+        MANUAL_TRANSFER = "manual_transfer", "Perlu transfer bank manual"
         RESOLVED = "resolved", "Selesai"
 
     class Reason(models.TextChoices):
@@ -100,8 +103,15 @@ class RefundCase(models.Model):
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refund_cases")
     reason = models.CharField(max_length=20, choices=Reason.choices)
     amount_idr = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     note = models.TextField(blank=True)
+    # Refund through the gateway (POST /v2/{order_id}/refund): refund_key is the idempotency key.
+    refund_key = models.CharField(max_length=64, blank=True)
+    refunded_amount_idr = models.PositiveIntegerField(default=0)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    gateway_refund_id = models.CharField(max_length=32, blank=True)
+    bank_confirmed_at = models.CharField(max_length=32, blank=True, help_text="From the refund notification")
+    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

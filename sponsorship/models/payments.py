@@ -20,6 +20,8 @@ class PaymentAttempt(models.Model):
         GATEWAY_FAILED = "gateway_failed", "Gagal menghubungi gateway"
         SUPERSEDED = "superseded", "Diganti percobaan baru"
         REVERSED = "reversed", "Dibalik bank"
+        REFUNDED = "refunded", "Dikembalikan (refund)"
+        CHARGED_BACK = "charged_back", "Chargeback"
 
     LIVE = (Status.CREATING, Status.OPEN, Status.PENDING)
     # Forward-only: a late pending/expire can never undo a settlement. Terminal failures may still
@@ -39,9 +41,12 @@ class PaymentAttempt(models.Model):
         Status.CANCELLED: {Status.SETTLED, Status.FLAGGED},
         # Snap lets a customer retry after a deny on the same order id.
         Status.DENIED: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED},
-        Status.SETTLED: {Status.REVERSED},
-        Status.FLAGGED: set(),
+        # Money going back: bank reversal (deny), refund (ours or from the Midtrans dashboard), chargeback.
+        Status.SETTLED: {Status.REVERSED, Status.REFUNDED, Status.CHARGED_BACK},
+        Status.FLAGGED: {Status.REFUNDED, Status.CHARGED_BACK},
+        Status.REFUNDED: {Status.REFUNDED, Status.CHARGED_BACK},  # a second partial refund adds up
         Status.REVERSED: set(),
+        Status.CHARGED_BACK: set(),
     }
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="attempts")
@@ -54,6 +59,7 @@ class PaymentAttempt(models.Model):
     payment_type = models.CharField(max_length=32, blank=True)
     gateway_status = models.CharField(max_length=24, blank=True)
     paid_amount_idr = models.PositiveIntegerField(null=True, blank=True)
+    refunded_amount_idr = models.PositiveIntegerField(default=0, help_text="Refunded / charged back (gateway)")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -81,6 +81,14 @@ def period_to_bill(today: dt.date | None = None) -> dt.date | None:
     return None
 
 
+def periods_to_bill(today: dt.date | None = None) -> list[dt.date]:
+    """What the daily run bills: this month (late additions started by its due date) and, once within the
+    issue window, next month."""
+    today = today or local_today()
+    upcoming = period_to_bill(today)
+    return [month_start(today)] + ([upcoming] if upcoming else [])
+
+
 def _number(period: dt.date, sponsor_id: int, suffix: str = "") -> str:
     return f"INV-{period:%Y%m}-{sponsor_id:06d}{suffix}"
 
@@ -108,9 +116,10 @@ def _table(model) -> str:
 
 
 # One statement does the whole run in the database: candidates (active sponsorships of active sponsors whose
-# worker-month is neither covered nor on a live invoice, and whose sponsor has no monthly invoice for the
-# period), one invoice per sponsor inserted in sponsor order with ON CONFLICT DO NOTHING against the unique
-# (sponsor, period) index, then lines and applied credit only for the invoices this statement inserted.
+# worker-month is neither covered nor on a live invoice — also when the sponsor already has the period's
+# invoice: a worker accepted after it was issued gets a supplementary invoice, sequence 2, 3, …), one invoice
+# per sponsor inserted in sponsor order with ON CONFLICT DO NOTHING against the unique (sponsor, period,
+# sequence) index, then lines and applied credit only for the invoices this statement inserted.
 # No row travels to Python and back; only the two premiums (transport / other) come from the rate table.
 _RUN_SQL = """
 WITH cand AS MATERIALIZED (
@@ -120,8 +129,8 @@ WITH cand AS MATERIALIZED (
     JOIN {worker} w ON w.id = s.worker_id
     LEFT JOIN {occupation} o ON o.id = w.occupation_id
     WHERE s.status = %(active)s AND sp.status = %(sponsor_active)s
-      AND NOT EXISTS (SELECT 1 FROM {invoice} i
-                      WHERE i.sponsor_id = s.sponsor_id AND i.period = %(period)s AND i.kind = %(monthly)s)
+      -- started in the period's month after its due date: first billed the month after (docs/money.md)
+      AND NOT (s.started_at >= %(start_cutoff)s AND s.started_at < %(next_period_start)s)
       AND NOT EXISTS (SELECT 1 FROM {coverage} c WHERE c.worker_id = s.worker_id AND c.month = %(period)s)
       AND NOT EXISTS (SELECT 1 FROM {line} l JOIN {invoice} li ON li.id = l.invoice_id
                       WHERE l.worker_id = s.worker_id AND l.month = %(period)s AND li.status = ANY(%(live)s))
@@ -135,21 +144,30 @@ priced AS (
            CASE WHEN transport THEN %(t_amount)s ELSE %(o_amount)s END AS amount_idr
     FROM cand
 ),
-sums AS (SELECT sponsor_id, SUM(amount_idr)::integer AS subtotal FROM priced GROUP BY sponsor_id),
+sums AS (
+    SELECT p.sponsor_id, SUM(p.amount_idr)::integer AS subtotal,
+           COALESCE((SELECT MAX(i.sequence) FROM {invoice} i WHERE i.sponsor_id = p.sponsor_id
+                     AND i.period = %(period)s AND i.kind = %(monthly)s), 0) + 1 AS seq
+    FROM priced p GROUP BY p.sponsor_id
+),
 credit AS (
     SELECT sponsor_id, SUM(amount_idr)::integer AS balance FROM {credit}
     WHERE sponsor_id IN (SELECT sponsor_id FROM sums) GROUP BY sponsor_id HAVING SUM(amount_idr) > 0
 ),
 new AS (
-    INSERT INTO {invoice} (sponsor_id, number, kind, period, months, status, issued_at, due_date, subtotal_idr,
-                           credit_applied_idr, amount_idr, void_reason, batch)
+    INSERT INTO {invoice} (sponsor_id, number, kind, period, months, sequence, status, issued_at, due_date,
+                           subtotal_idr, credit_applied_idr, amount_idr, void_reason, batch)
     SELECT s.sponsor_id,
-           %(prefix)s || lpad(s.sponsor_id::text, greatest(6, length(s.sponsor_id::text)), '0'),
-           %(monthly)s, %(period)s, 1, %(issued)s, %(now)s, %(due)s, s.subtotal,
+           %(prefix)s || lpad(s.sponsor_id::text, greatest(6, length(s.sponsor_id::text)), '0')
+               || CASE WHEN s.seq > 1 THEN '-S' || s.seq ELSE '' END,
+           %(monthly)s, %(period)s, 1, s.seq, %(issued)s, %(now)s,
+           CASE WHEN s.seq > 1 THEN %(late_due)s ELSE %(due)s END, s.subtotal,
            LEAST(COALESCE(c.balance, 0), s.subtotal), s.subtotal - LEAST(COALESCE(c.balance, 0), s.subtotal),
            '', %(batch)s
     FROM sums s LEFT JOIN credit c ON c.sponsor_id = s.sponsor_id
     ORDER BY s.sponsor_id  -- one fixed order: two parallel runs wait on each other, never deadlock
+    -- against (sponsor, period, sequence): a parallel run that computed the same sequence from the same rows
+    -- waits for this insert and then skips it
     ON CONFLICT DO NOTHING
     RETURNING id, sponsor_id, number, amount_idr, credit_applied_idr
 ),
@@ -188,22 +206,32 @@ def _premium_or_none(book: RateBook, period: dt.date, sector: str):
 
 
 def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -> BillingRunResult:
-    """Issue the monthly invoice of every active sponsor for `period` that does not have one yet.
+    """Bill every active worker-month of `period` that is neither covered nor on a live invoice.
 
-    A fixed number of queries whatever the number of sponsors (rates, holidays, lock, the run, audit).
+    One invoice per sponsor per run: the first is the month's invoice (sequence 1), a later run that finds
+    worker-months added since (a worker accepted after the invoice was issued) issues a supplementary one
+    (sequence 2, 3, …). A sponsorship that started in `period` after its due date is first billed the month
+    after. A fixed number of queries whatever the number of sponsors (rates, holidays, lock, the run, audit).
     """
     period = month_start(period)
     now = now or timezone.now()
     batch = uuid.uuid4().hex
     book = RateBook.load()
-    holidays = set(Holiday.objects.filter(date__gte=period, date__lte=month_end(period) + dt.timedelta(days=14))
+    today = timezone.localtime(now).date()
+    holidays = set(Holiday.objects.filter(date__gte=min(period, today),
+                                          date__lte=max(month_end(period), today) + dt.timedelta(days=14))
                    .values_list("date", flat=True))
     due = due_date_for(period, holidays)
+    # A supplementary invoice (late addition) gets at least 3 days, like prepay/arrears invoices.
+    late_due = max(due, next_working_day(today + dt.timedelta(days=3), holidays))
+    start_cutoff = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
+    next_period_start = timezone.make_aware(dt.datetime.combine(add_months(period, 1), dt.time.min))
     prices = {"t": _premium_or_none(book, period, Sector.TRANSPORT),
               "o": _premium_or_none(book, period, Sector.NON_TRANSPORT)}
     params = {"active": Sponsorship.Status.ACTIVE, "sponsor_active": Sponsor.Status.ACTIVE, "period": period,
               "monthly": Invoice.Kind.MONTHLY, "issued": Invoice.Status.ISSUED, "live": [str(s) for s in LIVE_INVOICE],
-              "now": now, "due": due, "batch": batch, "prefix": _number(period, 0)[:-6],
+              "now": now, "due": due, "late_due": late_due, "start_cutoff": start_cutoff,
+              "next_period_start": next_period_start, "batch": batch, "prefix": _number(period, 0)[:-6],
               "applied": CreditEntry.Kind.APPLIED}
     for key, p in prices.items():
         params.update({f"{key}_rate": p and p.rate_id, f"{key}_jkk": p and p.jkk_idr, f"{key}_jkm": p and p.jkm_idr,

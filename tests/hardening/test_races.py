@@ -104,6 +104,9 @@ def _billing_world(regency, sponsors=4):
         sponsor = factories.make_sponsor(agency=agency, capacity=2)
         for _ in range(2):
             factories.sponsor_worker(sponsor, factories.make_worker())
+    # started before this month's due date, so this month is billed too (docs/money.md)
+    from sponsorship.models import Sponsorship
+    Sponsorship.objects.update(started_at=timezone.now() - dt.timedelta(days=62))
 
 
 def test_two_billing_runs_in_parallel_issue_one_invoice_per_sponsor(regency):

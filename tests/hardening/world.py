@@ -75,6 +75,11 @@ def _invoices(sponsor):
 
     this_month = month_start(timezone.localdate())
     paid_period, open_period = add_months(this_month, -1), this_month
+    # The sponsorships have existed since before the billed months (a sponsorship that starts after a month's
+    # due date is first billed the month after: docs/money.md).
+    from sponsorship.models import Sponsorship
+    Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE).update(
+        started_at=timezone.make_aware(dt.datetime.combine(add_months(paid_period, -1), dt.time(8))))
     billing_run(period=paid_period, notify=False, now=timezone.now() - dt.timedelta(days=40))
     billing_run(period=open_period, notify=False, now=timezone.now() - dt.timedelta(days=5))
     paid = Invoice.objects.get(sponsor=sponsor, period=paid_period)

@@ -291,3 +291,30 @@ def test_custom_field_longer_than_255_is_rejected(snap):
     with pytest.raises(MidtransAPIError) as err:
         snap.create_transaction(snap_body("PREM-13", custom_field3="x" * 256))
     assert err.value.http_status_code == 400
+
+
+def test_sim_refund_and_chargeback_controls_notify_signed_records(sim, core, http, receiver):
+    """/_sim/refund (a refund made in the Midtrans dashboard) and /_sim/chargeback move a settlement on and send
+    the signed notification; the status API then answers refund / chargeback with refunds[]."""
+    tid = core.charge(charge_body("C-dash", payment_type="gopay", bank=None))["transaction_id"]
+    http.post(f"{sim.base_url}/_sim/pay", json={"transaction_id": tid})
+    answer = http.post(f"{sim.base_url}/_sim/refund", json={"order_id": "C-dash", "amount": 5000,
+                                                            "refund_key": "dash-1"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["transaction"]["transaction_status"] == "partial_refund"
+    status = core.transactions.status("C-dash")
+    assert status["refund_amount"] == "5000.00" and status["refunds"][0]["refund_key"] == "dash-1"
+    notes = [r["json"] for r in receiver.wait_for(4)]  # pending, settlement, 2 × partial_refund
+    refunds = [n for n in notes if n["transaction_status"] == "partial_refund"]
+    assert len(refunds) == 2 and "bank_confirmed_at" in refunds[1]["refunds"][0]
+    for note in refunds:
+        assert note["signature_key"] == signature("C-dash", note["status_code"], note["gross_amount"], SERVER_KEY)
+    # VA settlements: a refund is refused (not refundable by API), a chargeback of any method is accepted
+    va = core.charge(charge_body("C-va-cb"))["transaction_id"]
+    assert http.post(f"{sim.base_url}/_sim/refund", json={"transaction_id": va}).status_code == 409  # pending
+    http.post(f"{sim.base_url}/_sim/pay", json={"transaction_id": va})
+    refused = http.post(f"{sim.base_url}/_sim/refund", json={"transaction_id": va})
+    assert refused.status_code == 409 and refused.json()["status_code"] == "412"
+    charged = http.post(f"{sim.base_url}/_sim/chargeback", json={"transaction_id": va})
+    assert charged.status_code == 200 and charged.json()["transaction"]["transaction_status"] == "chargeback"
+    assert core.transactions.status(va)["status_code"] == "200"

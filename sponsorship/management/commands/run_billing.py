@@ -2,27 +2,27 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sponsorship.services.billing import billing_run, period_to_bill
+from sponsorship.services.billing import billing_run, periods_to_bill
 
 
 class Command(BaseCommand):
-    help = "Issue the monthly invoices (idempotent; safe to run twice). Default: the month due for issuing today."
+    help = ("Issue the monthly invoices (idempotent; safe to run twice). Default: this month (worker-months added "
+            "since its invoice) and next month once within the issue window.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--period", help="YYYY-MM to bill (default: next month once within the issue window)")
+        parser.add_argument("--period", help="YYYY-MM to bill (default: this month, and next month once within "
+                                             "the issue window)")
         parser.add_argument("--no-notify", action="store_true")
 
     def handle(self, *args, period, no_notify, **options):
         if period:
             try:
-                month = dt.datetime.strptime(period, "%Y-%m").date()
+                months = [dt.datetime.strptime(period, "%Y-%m").date()]
             except ValueError:
                 raise CommandError("--period must be YYYY-MM") from None
         else:
-            month = period_to_bill()
-            if month is None:
-                self.stdout.write("nothing to bill today (outside the issue window)")
-                return
-        result = billing_run(period=month, notify=not no_notify)
-        self.stdout.write(f"{month:%Y-%m}: {result.invoices} invoices, {result.lines} lines, "
-                          f"Rp {result.amount_idr:,} (batch {result.batch})")
+            months = periods_to_bill()
+        for month in months:
+            result = billing_run(period=month, notify=not no_notify)
+            self.stdout.write(f"{month:%Y-%m}: {result.invoices} invoices, {result.lines} lines, "
+                              f"Rp {result.amount_idr:,} (batch {result.batch})")

@@ -8,9 +8,10 @@ Definitions (all integer rupiah, per coverage month M, for the scope's ASN):
 - on time: of the invoices due in M (and already due), the share paid by the end of their due date.
 """
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DateField, F, Max, Min, Q, Sum
-from django.db.models.functions import Cast, TruncMonth
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
 from sponsorship.identifiers import mask_phone
@@ -132,10 +133,20 @@ def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, month
                        outstanding.get(m, 0) or 0, on_time.get(m)) for m in window]
 
 
+# "Paid on time" compares the payment's date in Jakarta (WIB) with the due date: a payment at 02:00 WIB on the
+# day after the due date is still the previous day in UTC, and late. Same zone as the summary triggers
+# (migration 0007_billfix_refunds_wib_on_time).
+ON_TIME_ZONE = ZoneInfo("Asia/Jakarta")
+
+
+def _paid_day():
+    return TruncDate("paid_at", tzinfo=ON_TIME_ZONE)
+
+
 def _on_time_counts(invoices, today):
     """Invoices already due (or paid): how many, and how many paid by the end of the due date (local time)."""
     due = invoices.exclude(status="void").filter(Q(due_date__lt=today) | Q(status="paid"))
-    return due.annotate(paid_day=Cast("paid_at", DateField())).aggregate(
+    return due.annotate(paid_day=_paid_day()).aggregate(
         total=Count("id"), on_time=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))
 
 
@@ -164,7 +175,7 @@ def _on_time_by_month(scope, start, today) -> dict:
 def _on_time_by_month_raw(scope, start, today) -> dict:
     rows = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
             .filter(Q(due_date__lt=today) | Q(status="paid"))
-            .annotate(m=TruncMonth("due_date"), paid_day=Cast("paid_at", DateField()))
+            .annotate(m=TruncMonth("due_date"), paid_day=_paid_day())
             .values("m").annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid",
                                                                               paid_day__lte=F("due_date")))))
     out = {}
@@ -213,7 +224,7 @@ def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months:
     out: dict[int, dict] = {}
     due = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
            .filter(Q(due_date__lt=today) | Q(status="paid"))
-           .annotate(paid_day=Cast("paid_at", DateField()))
+           .annotate(paid_day=_paid_day())
            .values("sponsor__agency_id").annotate(
                total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date")))))
     for row in due:
