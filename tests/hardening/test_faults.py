@@ -382,7 +382,7 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     for sponsor, token in ((late, "tok-late"), (payer, "tok-payer")):
         factories.sponsor_worker(sponsor, factories.make_worker(full_name=f"Pekerja {sponsor.full_name}"))
         device_register(user=sponsor.user, token=token, platform="android", app_version="1.0")
-    last_month, this_month = add_months(month_start(local_today()), -1), month_start(local_today())
+    last_month, next_month = add_months(month_start(local_today()), -1), add_months(month_start(local_today()), 1)
     billing_run(period=last_month, notify=False)  # due on the 15th of last month: overdue today
     to_pay = Invoice.objects.get(sponsor=payer)
     order_id = pay(api, to_pay).json()["order_id"]
@@ -398,7 +398,9 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     assert webhook.status_code == 200 and webhook.json()["status"] == "accepted", webhook.content
     dashboard = api(admin).get("/api/v1/admin/dashboard/summary/")  # reads through the (dead) cache
     assert dashboard.status_code == 200, dashboard.content
-    call_command("run_billing", period=f"{this_month:%Y-%m}")  # cron's billing run: invoices + "issued" pushes
+    # cron's billing run for the coming month (a sponsorship started after this month's due date is first
+    # billed next month): invoices + "issued" pushes
+    call_command("run_billing", period=f"{next_month:%Y-%m}")
     assert time.monotonic() - started < 15, "a dead Redis must cost a request seconds at most, not a hang"
     wait_until(lambda: any("could not enqueue processing" in r.getMessage() for r in caplog.records), 5,
                "the webhook's wake-up to fail (and log) while Redis is down")
@@ -414,7 +416,7 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     assert PaymentNotification.objects.get().state == "received"
     to_pay.refresh_from_db()
     assert to_pay.status == "issued"
-    assert Invoice.objects.filter(period=this_month).count() == 2
+    assert Invoice.objects.filter(period=next_month).count() == 2
 
     own_redis.start()  # ---- Redis is back (empty: whatever was queued before is gone, nothing was) ----
     worker = Worker(broker=own_redis.url(0), cache=own_redis.url(1), fake_fcm=fake, sim=sim,
