@@ -252,6 +252,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
 def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> BillingRunResult:
     period, batch = params["period"], params["batch"]
     with transaction.atomic():
+        _billing_lock(exclusive=True)
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
             cursor.execute(_RUN_SQL.format(**tables), params)
@@ -304,7 +305,24 @@ def _notify(**kwargs):
 
 
 # ---- per-sponsor invoices -----------------------------------------------------------------------------
+# A billing run and a prepay/arrears invoice must not both bill a worker-month. Lines of two invoices cannot
+# share a unique index (liveness is the invoice's status), so they serialise on one transaction-level
+# advisory lock (PostgreSQL): a run takes it exclusively, per-sponsor invoices share it. A prepay waits for
+# a running run (seconds, once a day) and then sees its invoices; a run waits for prepays in flight. Both take
+# this lock before any sponsor row lock, so the order is fixed and they never deadlock.
+BILLING_ADVISORY_KEY = 0x50_45_4E_47_01  # "PENG" + 1
+
+
+def _billing_lock(*, exclusive: bool) -> None:
+    if connection.vendor != "postgresql":  # SQLite (the newcomer's first run) serialises writers anyway
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {fn}(%s)", [BILLING_ADVISORY_KEY])
+
+
 def _lock_sponsor(sponsor: Sponsor) -> Sponsor:
+    _billing_lock(exclusive=False)
     return Sponsor.objects.select_for_update().get(pk=sponsor.pk)
 
 

@@ -160,6 +160,56 @@ def test_parallel_runs_bill_a_late_addition_once(agency):
     assert InvoiceLine.objects.values("worker_id", "month").distinct().count() == 10
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_billing_run_waits_for_a_prepay_in_flight_and_never_bills_its_months_twice(agency):
+    """Without the shared billing lock the run would not see the uncommitted prepay and bill its month again."""
+    from django.db import transaction
+
+    from sponsorship.services.billing import invoice_create_prepay
+    from tests.conftest import restore_reference_rows
+    restore_reference_rows()
+    sponsor = factories.make_sponsor(agency=agency, capacity=3)
+    for _ in range(2):
+        factories.sponsor_worker(sponsor, factories.make_worker())
+    in_flight, release, out, errors = threading.Event(), threading.Event(), {}, []
+
+    def prepay():
+        from django.db import connection as conn
+        try:
+            with transaction.atomic():
+                out["prepay"] = invoice_create_prepay(sponsor=Sponsor.objects.get(pk=sponsor.pk), months=3)
+                in_flight.set()
+                release.wait(10)  # the sponsor's request is still writing when the daily run starts
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            in_flight.set()
+        finally:
+            conn.close()
+
+    def run():
+        from django.db import connection as conn
+        try:
+            out["run"] = billing_run(period=out["prepay"].period, notify=False)  # its first month
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            conn.close()
+    p = threading.Thread(target=prepay)
+    p.start()
+    assert in_flight.wait(10) and not errors, errors
+    r = threading.Thread(target=run)
+    r.start()
+    r.join(1.0)
+    assert r.is_alive(), ("the billing run must wait for the prepay in flight", errors, out)
+    release.set()
+    p.join(10)
+    r.join(20)
+    assert not errors, errors
+    assert out["run"].invoices == 0  # the prepay already bills that month for both workers
+    assert InvoiceLine.objects.count() == 6
+    assert InvoiceLine.objects.values("worker_id", "month").distinct().count() == 6
+
+
 # ---- 2. money going back takes coverage back ------------------------------------------------------------
 @pytest.fixture
 def invoice(family, gateway_settings):
