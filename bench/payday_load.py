@@ -2,17 +2,25 @@
 
 What it does (loopback only, bounded):
   1. migrates and seeds a fresh PostgreSQL database (seed_demo + one billing run), mints JWTs for the users;
-  2. starts the local Midtrans simulator and gunicorn (WORKERS sync workers) on 127.0.0.1;
+  2. starts the local Midtrans simulator, gunicorn (backend/gunicorn.conf.py when present) and a real Celery
+     worker on Redis (as in production: the webhook stores and verifies, the worker settles) on 127.0.0.1;
   3. for DURATION seconds, CONCURRENCY client threads replay a payday mix: worker status checks (most of
      the traffic), sponsor overviews, proposal views, invoice lists, pays (Snap token through the
-     simulator), notification inboxes, and the trivial endpoint /healthz (the baseline);
-  4. prints throughput and p50/p99 latency per endpoint and each p50's ratio to /healthz on the same server.
+     simulator), Midtrans payment notifications for those pays (the payer pays on the simulator, the
+     client posts the signed notification Midtrans would send, 1 in 5 twice as Midtrans retries),
+     notification inboxes, and the trivial endpoint /healthz (the baseline);
+  4. prints throughput and p50/p99 latency per endpoint and each p50/p99's ratio to /healthz on the same
+     server, then waits for the Celery worker and checks the money: every notified order settled once,
+     its invoice paid, one coverage row per paid line, every duplicate stored once.
 Endpoints that are not in this checkout are skipped with a note.
 
-  DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench REDIS_URL=redis://127.0.0.1:6379/3 \
-  python bench/payday_load.py [--duration 20] [--concurrency 16] [--workers 3] [--sponsors 300 --workers-seed 900]
+  BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench REDIS_URL=redis://127.0.0.1:6379/3 \
+  python bench/payday_load.py [--duration 20] [--concurrency 16] [--sponsors 300 --workers-seed 900]
 """
 import argparse
+import base64
+import collections
+import json
 import os
 import random
 import secrets
@@ -36,6 +44,7 @@ MIX = [
     ("proposals", "GET", "/api/v1/sponsor/proposals/", 10, "sponsor"),
     ("invoices", "GET", "/api/v1/sponsor/invoices/", 10, "sponsor"),
     ("pay", "POST", "/api/v1/sponsor/invoices/{invoice}/pay/", 6, "sponsor"),
+    ("payment notification", "POST", "/api/v1/payments/midtrans/notification/", 6, "midtrans"),
     ("inbox", "GET", "/api/v1/notifications/", 12, "any"),
     ("healthz (trivial)", "GET", "/healthz", 10, "anonymous"),
 ]
@@ -52,7 +61,7 @@ def django_env(args) -> dict:
            "DJANGO_SETTINGS_MODULE": "backend.settings.dev", "DEBUG": "false",
            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(64),
            "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
-           "CELERY_TASK_ALWAYS_EAGER": "true", "CELERY_BROKER_URL": "memory://",
+           "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_BROKER_URL": args.broker_url,
            "THROTTLE_USER": "100000000/min", "THROTTLE_ANON": "100000000/min", "THROTTLE_LOGIN": "100000000/min",
            "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "NO_PROXY": "127.0.0.1,localhost"}
     return env
@@ -73,7 +82,8 @@ def prepare(args, env) -> dict:
                     str(args.workers_seed), "--sponsored-share", "0.5"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     os.environ.update({k: v for k, v in env.items() if k in ("DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY",
-                                                             "DATABASE_URL", "REDIS_URL")})
+                                                             "DATABASE_URL", "REDIS_URL",
+                                                             "CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL")})
     import django
 
     django.setup()
@@ -86,30 +96,67 @@ def prepare(args, env) -> dict:
     out = {"sponsor": [], "worker": [], "available": set()}
     try:
         from sponsorship.models import Invoice
-        from sponsorship.services.billing import billing_run, month_start
+        from sponsorship.services.billing import add_months, billing_run, month_start
 
-        billing_run(period=month_start(timezone.localdate()), notify=True)
-        invoices = {i.sponsor_id: i.pk for i in Invoice.objects.filter(status="issued")}
+        this_month = month_start(timezone.localdate())
+        for period in (this_month, add_months(this_month, 1)):  # sponsorships started after the 15th: next month
+            billing_run(period=period, notify=True)
+        invoices = {}
+        for invoice in Invoice.objects.filter(status="issued").order_by("period", "pk"):
+            invoices.setdefault(invoice.sponsor_id, invoice.pk)
         out["available"].add("money")
     except ImportError:
         invoices = {}
-    for sponsor in Sponsor.objects.exclude(user=None).select_related("user")[:200]:
+    # The demo data gives an app account to one sponsor; a payday has many: give accounts to 200 sponsors.
+    from django.contrib.auth import get_user_model
+
+    from sponsorship.models import Profile
+    User = get_user_model()
+    for sponsor in Sponsor.objects.filter(user=None).order_by("pk")[:200]:
+        user = User.objects.create_user(f"bench.{sponsor.pk}", password=None)
+        Profile.objects.create(user=user, role=Role.SPONSOR)
+        sponsor.user = user
+        sponsor.save(update_fields=["user"])
+    for sponsor in Sponsor.objects.exclude(user=None).select_related("user").order_by("pk")[:200]:
         out["sponsor"].append((str(RefreshToken.for_user(sponsor.user).access_token), invoices.get(sponsor.pk)))
     for worker in Worker.objects.filter(sponsorships__status="active").distinct()[:300]:
         out["worker"].append((issue_worker_tokens(worker)["access"], None))
     return out
 
 
+SERVER_KEY = "SB-Mid-server-BENCH"
+GUNICORN_CONF = ROOT / "backend" / "gunicorn.conf.py"
+
+
+def gunicorn_cmd(args, port) -> list:
+    cmd = [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "-b", f"127.0.0.1:{port}",
+           "--log-level", "warning"]
+    if GUNICORN_CONF.exists():
+        cmd += ["-c", str(GUNICORN_CONF)]  # the production settings; flags below override only when given
+    else:
+        cmd += ["--worker-class", "gthread", "--threads", "4", "-w", "3"]
+    if args.workers:
+        cmd += ["-w", str(args.workers)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    return cmd
+
+
 def start_server(args, env, port):
     from simulators.midtrans import MidtransSimulator
 
-    sim = MidtransSimulator(server_key="SB-Mid-server-BENCH", retry_scale=0.001, jitter=0.0).start()
-    env = {**env, "MIDTRANS_API_BASE_URL": sim.base_url, "MIDTRANS_SERVER_KEY": "SB-Mid-server-BENCH",
+    sim = MidtransSimulator(server_key=SERVER_KEY, retry_scale=0.001, jitter=0.0).start()
+    # No notification URL: the simulator does not post on its own; the load clients post what it would.
+    env = {**env, "MIDTRANS_API_BASE_URL": sim.base_url, "MIDTRANS_SERVER_KEY": SERVER_KEY,
            "PUBLIC_BASE_URL": ""}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "-b", f"127.0.0.1:{port}",
-         "-w", str(args.workers), "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"],
+    import redis
+
+    redis.Redis.from_url(args.broker_url).flushdb()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
+         str(args.celery_workers), "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
         cwd=ROOT, env=env)
+    server = subprocess.Popen(gunicorn_cmd(args, port), cwd=ROOT, env=env)
     import requests
 
     for _ in range(150):
@@ -120,9 +167,10 @@ def start_server(args, env, port):
             time.sleep(0.2)
     else:
         server.kill()
+        worker.kill()
         sim.stop()
         sys.exit("gunicorn did not answer /healthz within 30 s")
-    return server, sim
+    return server, worker, sim
 
 
 def existing_routes() -> set:
@@ -138,15 +186,37 @@ def existing_routes() -> set:
     return ok
 
 
-def run_load(args, port, users, labels):
+def run_load(args, port, users, labels, sim_url, duration):
     import requests
+
+    from sponsorship.gateways.midtrans import signature
+    paid_orders = collections.deque()  # order ids of pays, for the payer to pay and Midtrans to notify
+    notified = set()
+    basic = "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode()
+
+    def midtrans_notification(session, rnd):
+        """The payer pays on the simulator (not timed); returns the signed body Midtrans would post."""
+        try:
+            order_id = paid_orders.popleft()
+        except IndexError:
+            return None
+        if isinstance(order_id, tuple):  # a retry of a notification already sent
+            return order_id[1]
+        session.post(f"{sim_url}/_sim/pay", json={"order_id": order_id, "method": "bca_va"}, timeout=10)
+        raw = session.get(f"{sim_url}/v2/{order_id}/status", headers={"Authorization": basic}, timeout=10).json()
+        raw.update(status_message="midtrans payment notification", status_code="200")
+        raw["signature_key"] = signature(order_id, "200", raw["gross_amount"], SERVER_KEY)
+        notified.add(order_id)
+        if rnd.random() < 0.2:  # Midtrans retries: the same notification again, later
+            paid_orders.append(("dup", json.dumps(raw)))
+        return json.dumps(raw)
 
     mix = [m for m in MIX if m[0] in labels and (m[4] != "sponsor" or users["sponsor"])
            and (m[4] != "worker" or users["worker"])]
     weights = [m[3] for m in mix]
     samples = defaultdict(list)
     statuses = defaultdict(lambda: defaultdict(int))
-    stop_at = time.perf_counter() + args.duration
+    stop_at = time.perf_counter() + duration
 
     def client(seed):
         rnd = random.Random(seed)
@@ -158,17 +228,26 @@ def run_load(args, port, users, labels):
             invoice = None
             if who == "any":
                 who = rnd.choice(["sponsor", "worker"])
-            if who != "anonymous":
+            if who not in ("anonymous", "midtrans"):
                 token, invoice = rnd.choice(users[who])
                 headers["Authorization"] = f"Bearer {token}"
             if "{invoice}" in path:
                 if not invoice:
                     continue
                 path = path.format(invoice=invoice)
+            body = None
+            if who == "midtrans":
+                body = midtrans_notification(session, rnd)
+                if body is None:
+                    continue
+                headers["Content-Type"] = "application/json"
             started = time.perf_counter()
             try:
-                response = session.request(method, f"http://127.0.0.1:{port}{path}", headers=headers, timeout=10)
+                response = session.request(method, f"http://127.0.0.1:{port}{path}", headers=headers, data=body,
+                                           timeout=10)
                 code = response.status_code
+                if label == "pay" and code in (200, 201):
+                    paid_orders.append(response.json()["order_id"])
             except requests.RequestException:
                 code = "error"
             samples[label].append(time.perf_counter() - started)
@@ -180,7 +259,36 @@ def run_load(args, port, users, labels):
         t.start()
     for t in threads:
         t.join()
-    return samples, statuses, time.perf_counter() - began
+    return samples, statuses, time.perf_counter() - began, notified
+
+
+def check_money(notified, timeout=120.0) -> bool:
+    """After the burst: the Celery worker settles every notified order once; coverage = paid lines."""
+    from django.db.models import Count
+
+    from sponsorship.models import CoverageMonth, InvoiceLine, PaymentAttempt, PaymentNotification
+    deadline = time.monotonic() + timeout
+    began = time.monotonic()
+    while time.monotonic() < deadline:
+        settled = PaymentAttempt.objects.filter(order_id__in=notified, status="settled").count()
+        if settled == len(notified):
+            break
+        time.sleep(0.5)
+    attempts = PaymentAttempt.objects.filter(order_id__in=notified)
+    invoice_ids = list(attempts.values_list("invoice_id", flat=True))
+    lines = InvoiceLine.objects.filter(invoice_id__in=invoice_ids).count()
+    coverage = CoverageMonth.objects.filter(invoice_id__in=invoice_ids).count()
+    # Every post is stored raw; a repeat is kept as a `duplicate` row and acted on never.
+    stored = (PaymentNotification.objects.filter(order_id__in=notified).exclude(state="duplicate")
+              .values("order_id").annotate(n=Count("id")))
+    dup_rows = sum(1 for row in stored if row["n"] > 1)
+    repeats = PaymentNotification.objects.filter(order_id__in=notified, state="duplicate").count()
+    unpaid = attempts.exclude(invoice__status="paid").count()
+    ok = settled == len(notified) and unpaid == 0 and lines == coverage and dup_rows == 0
+    print(f"money check ({time.monotonic() - began:.1f} s after the burst): {settled}/{len(notified)} notified "
+          f"orders settled, {unpaid} invoices not paid, coverage rows {coverage} for {lines} paid lines, "
+          f"{repeats} repeats kept as duplicates, {dup_rows} orders acted on twice -> {'OK' if ok else 'FAILED'}")
+    return ok
 
 
 def report(samples, statuses, elapsed, args):
@@ -188,26 +296,33 @@ def report(samples, statuses, elapsed, args):
         values = sorted(values)
         return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
-    base = statistics.median(samples["healthz (trivial)"]) * 1000 if samples.get("healthz (trivial)") else None
+    trivial = samples.get("healthz (trivial)")
+    base50, base99 = (pct(trivial, 0.5), pct(trivial, 0.99)) if trivial else (None, None)
     total = sum(len(v) for v in samples.values())
-    print(f"\npayday load: {elapsed:.1f} s, {args.concurrency} clients, gunicorn {args.workers}×4 gthread, "
-          f"{total} requests, {total / elapsed:.0f} req/s total")
-    print(f"{'endpoint':20} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50/trivial':>11}  statuses")
+    print(f"\npayday load: {elapsed:.1f} s, {args.concurrency} clients, {' '.join(gunicorn_cmd(args, 0)[3:])}, "
+          f"Celery prefork x {args.celery_workers}; {total} requests, {total / elapsed:.0f} req/s total; "
+          f"load average {open('/proc/loadavg').read().split()[0]}")
+    print(f"{'endpoint':22} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50/triv':>9} {'p99/triv':>9}  statuses")
     for label, *_ in MIX:
         values = samples.get(label)
         if not values:
             continue
-        p50 = pct(values, 0.5)
-        ratio = f"{p50 / base:.1f}×" if base else "-"
+        p50, p99 = pct(values, 0.5), pct(values, 0.99)
+        r50 = f"{p50 / base50:.1f}x" if base50 else "-"
+        r99 = f"{p99 / base99:.1f}x" if base99 else "-"
         codes = ", ".join(f"{k}:{v}" for k, v in sorted(statuses[label].items(), key=str))
-        print(f"{label:20} {len(values) / elapsed:7.0f} {p50:8.1f} {pct(values, 0.99):8.1f} {ratio:>11}  {codes}")
+        print(f"{label:22} {len(values) / elapsed:7.0f} {p50:8.1f} {p99:8.1f} {r50:>9} {r99:>9}  {codes}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=20)
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of load before timing starts")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn worker processes (default: gunicorn.conf.py)")
+    parser.add_argument("--threads", type=int, default=0, help="threads per gunicorn worker (default: gunicorn.conf.py)")
+    parser.add_argument("--celery-workers", type=int, default=1, help="prefork processes of the Celery worker")
+    parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--sponsors", type=int, default=300)
     parser.add_argument("--workers-seed", type=int, default=900, help="informal workers in the demo regency")
     parser.add_argument("--database-url", default=os.environ.get(
@@ -221,14 +336,26 @@ def main():
     users = prepare(args, env)
     labels = existing_routes()
     port = free_port()
-    server, sim = start_server(args, env, port)
+    server, worker, sim = start_server(args, env, port)
     try:
-        samples, statuses, elapsed = run_load(args, port, users, labels)
-    finally:
+        # Warm-up (not reported): every gunicorn thread opens its DB connection and imports lazily.
+        _, _, _, warm_notified = run_load(args, port, users, labels, sim.base_url, args.warmup)
+        samples, statuses, elapsed, notified = run_load(args, port, users, labels, sim.base_url, args.duration)
+        notified |= warm_notified
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
+        report(samples, statuses, elapsed, args)
+        ok = check_money(notified)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
         sim.stop()
-    report(samples, statuses, elapsed, args)
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":
