@@ -128,6 +128,8 @@ def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sp
     gap = np.int64(0)  # sum of cap * violation over arcs outside the graph: the proven gap (see certify)
     vmax_s = np.zeros(n_s, np.int64)  # largest violation into each sponsor / out of each group
     vmax_g = np.zeros(n_g, np.int64)
+    sbest_g = np.full(n_s, -1, np.int64)  # and each sponsor's most violated arc
+    sbest_d = np.zeros(n_s, np.int64)
     for l in range(n_l):
         g0, g1 = loc_gstart[l], loc_gstart[l + 1]
         if g0 == g1:
@@ -160,7 +162,8 @@ def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sp
                         continue
                 n_viol += 1
                 gap += min(g_size[g], s_cap[j]) * (-r)
-                vmax_s[j] = max(vmax_s[j], -r)
+                if -r > vmax_s[j]:
+                    vmax_s[j], sbest_g[j], sbest_d[j] = -r, g, d
                 vmax_g[g] = max(vmax_g[g], -r)
                 if best_j[g] < 0 or r < best_r[g] or (r == best_r[g] and j < best_j[g]):
                     best_j[g], best_d[g], best_r[g] = j, d, r
@@ -172,7 +175,7 @@ def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sp
     gap_g = np.int64(0)
     for g in range(n_g):
         gap_g += g_size[g] * vmax_g[g]
-    return best_j, best_d, best_r, n_viol, min(gap, gap_s, gap_g)
+    return best_j, best_d, best_r, sbest_g, sbest_d, vmax_s, n_viol, min(gap, gap_s, gap_g)
 
 
 @nb.njit(cache=True)
@@ -453,7 +456,7 @@ def exact_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_
     trace = []
     while True:
         tp = time.process_time()
-        best_j, best_d, best_r, n_viol, gap = _nb_price(
+        best_j, best_d, best_r, sbest_g, sbest_d, svio, n_viol, gap = _nb_price(
             loc_start, nbr, loc_gstart, g_node0, s_node0, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, pi,
             graph["first"], graph["nxt"], graph["to"], graph["rcap"], g_size, s_cap)
         price_s += time.process_time() - tp
@@ -463,12 +466,21 @@ def exact_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_
         if n_viol == 0 or rounds >= max_rounds or gap <= gap_tolerance * (distance - gap):
             break
         rounds += 1
-        gs = np.flatnonzero(best_j >= 0)
-        gs = gs[np.lexsort((gs, best_r[gs]))]  # most violated first; ties by group index
+        # each group's and each sponsor's most violated arc; most violated first, ties by (group, sponsor)
+        gsel = np.flatnonzero(best_j >= 0)
+        ssel = np.flatnonzero(sbest_g >= 0)
+        cg = np.concatenate([gsel, sbest_g[ssel]])
+        cj = np.concatenate([best_j[gsel], ssel])
+        cd = np.concatenate([best_d[gsel], sbest_d[ssel]])
+        cr = np.concatenate([best_r[gsel], -svio[ssel]])
+        _, uniq = np.unique(cg * n_s + cj, return_index=True)
+        cg, cj, cd, cr = cg[uniq], cj[uniq], cd[uniq], cr[uniq]
+        order = np.lexsort((cj, cg, cr))
+        gs, js = cg[order], cj[order]
         new_t = g_node0 + gs
-        new_h = s_node0 + best_j[gs]
-        new_d = best_d[gs]
-        new_u = np.minimum(g_size[gs], s_cap[best_j[gs]])
+        new_h = s_node0 + js
+        new_d = cd[order]
+        new_u = np.minimum(g_size[gs], s_cap[js])
         k = 0
         while k < len(gs):
             done, m, counters = _nb_add_arcs(new_t[k:], new_h[k:], new_d[k:], new_u[k:], graph["first"],

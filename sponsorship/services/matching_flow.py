@@ -423,7 +423,7 @@ def _nb_augment(order, wloc, weight, lphi, llam, lcos, sphi, slam, scos, start, 
 
 
 def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, polish_k=12,
-                     exact_distance=False, max_rounds=60, gap_tolerance=0.0) -> FlowSolution:
+                     exact_distance=False, max_rounds=500, gap_tolerance=0.0) -> FlowSolution:
     """Maximum covered weight exactly (augmenting paths), then least distance for that covered set.
 
     1. Workers at the same point share one neighbour list (CSR of sponsors within the radius, exact

@@ -188,7 +188,7 @@ def solve_matching(
     large_method: str = "augmenting",
     cell_m: float = 500.0,
     exact_distance: bool = False,
-    max_rounds: int = 60,
+    max_rounds: int = 500,
     gap_tolerance: float = 0.0,
 ) -> MatchingResult:
     """Lexicographic matching: max covered weight, then min total distance.
