@@ -366,10 +366,12 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
     cflow = np.zeros(n_c, np.int64)
     # cost(f) - LB = sum_a rc_a f_a - min_x sum_a rc_a x_a over feasible x. "fx" = sum rc f over all arcs;
     # "other" = sum u min(0, rc) over class/sink arcs; the group -> sponsor arcs' minimum is bounded three
-    # ways: arc by arc (u min(0, rc)), per sponsor (cap_j x its most negative arc), per group (size x ...).
+    # ways for arcs without flow: arc by arc (u min(0, rc)), per sponsor (cap_j x its most negative such arc),
+    # per group (size x ...); arcs with flow arc by arc.
     fx = np.int64(0)
     other = np.int64(0)
     neg_arc = np.int64(0)
+    neg_used = np.int64(0)
     vmax_s = np.zeros(n_s, np.int64)
     vmax_g = np.zeros(n_g, np.int64)
     for g in range(n_g):
@@ -416,9 +418,12 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
                 rc = d + pi[g0 + g] - pi[s0 + j]
                 fx += f * rc
                 if rc < 0:
-                    neg_arc += u * rc
-                    vmax_s[j] = max(vmax_s[j], -rc)
-                    vmax_g[g] = max(vmax_g[g], -rc)
+                    if f > 0:  # arcs with flow: bounded arc by arc
+                        neg_used += u * rc
+                    else:  # free arcs: the smallest of three bounds (any partition of the arcs is valid)
+                        neg_arc += u * rc
+                        vmax_s[j] = max(vmax_s[j], -rc)
+                        vmax_g[g] = max(vmax_g[g], -rc)
     if matched != len(flow_g):
         feasible = False
     by_s = np.int64(0)
@@ -427,7 +432,7 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
     by_g = np.int64(0)
     for g in range(n_g):
         by_g += g_size[g] * vmax_g[g]
-    gap = fx - other + min(-neg_arc, by_s, by_g)
+    gap = fx - other - neg_used + min(-neg_arc, by_s, by_g)
     return feasible, gap
 
 
