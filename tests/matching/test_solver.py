@@ -141,17 +141,20 @@ def test_large_paths_on_a_small_regency(policy):
     assert 0.98 * exact.covered_weight <= agg.covered_weight <= exact.covered_weight
 
 
-@pytest.mark.parametrize("exact_arc_limit", [0, 1_000_000])
-def test_deterministic_and_independent_of_row_order(exact_arc_limit):
+@pytest.mark.parametrize("exact_arc_limit,exact_distance", [(0, False), (0, True), (1_000_000, False)])
+def test_deterministic_and_independent_of_row_order(exact_arc_limit, exact_distance):
     reg = generate_regency(scale=0.02, seed=5)
     s, w = reg.sponsors, reg.workers
-    a = solve_matching(s, w, exact_arc_limit=exact_arc_limit)
-    b = solve_matching(s, w, exact_arc_limit=exact_arc_limit)
+    kw = {"exact_arc_limit": exact_arc_limit, "exact_distance": exact_distance}
+    a = solve_matching(s, w, **kw)
+    b = solve_matching(s, w, **kw)
     ps, pw = np.random.default_rng(1).permutation(len(s.ids)), np.random.default_rng(2).permutation(len(w.ids))
     s2 = SponsorPoints(s.ids[ps], s.lat[ps], s.lon[ps], s.capacity[ps])
     w2 = WorkerPoints(w.ids[pw], w.lat[pw], w.lon[pw], w.decile[pw], w.about_to_lapse[pw])
-    c = solve_matching(s2, w2, exact_arc_limit=exact_arc_limit)
+    c = solve_matching(s2, w2, **kw)
     assert np.array_equal(a.pairs, b.pairs) and np.array_equal(a.pairs, c.pairs)
+    if exact_distance:
+        assert a.stats["certified_optimal"]
 
 
 def test_no_sponsors_zero_capacity_and_nobody_in_reach():
