@@ -3,6 +3,7 @@
     python -m bench.matching                 # scale 1: 14,000 sponsors, 42,000 workers
     python -m bench.matching --scale 10      # 140,000 / 420,000 (exact skipped unless --exact)
     python -m bench.matching --with-db       # then the PostgreSQL end-to-end run (bench/matching_e2e.py)
+    python -m bench.matching --methods greedy,solver,solver_exact,exact   # + the certified exact-distance path
 
 Each method runs in its own subprocess so peak memory (ru_maxrss, and tracemalloc of the solve
 itself in a separate run) is its own. Times: median of --repeats solves, wall and CPU (the
@@ -30,7 +31,14 @@ from sponsorship.services.matching_solver import (
     solve_matching,
 )
 
-METHODS = {"greedy": solve_greedy, "solver": solve_matching, "exact": solve_exact_reference}
+def solve_matching_exact_distance(sponsors, workers, **kw):
+    """The augmenting path with the certified distance step (column generation + dual certificate)."""
+    return solve_matching(sponsors, workers, exact_distance=True, **kw)
+
+
+METHODS = {"greedy": solve_greedy, "solver": solve_matching, "solver_exact": solve_matching_exact_distance,
+           "exact": solve_exact_reference}
+SINGLE_RUN = {"exact", "solver_exact"}  # minutes of CPU at scale 1: one solve, no tracemalloc re-run
 
 
 def with_db(*, scale: float, seed: int, policy: str, repeats: int) -> None:
@@ -53,10 +61,12 @@ def run_one(method: str, scale: float, seed: int, radius_m: int, policy: str, re
         cpus.append(time.process_time() - c0)
         walls.append(res.solve_seconds)
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    fn(reg.sponsors, reg.workers, radius_m=radius_m, policy=pol)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = float("nan")
+    if method not in SINGLE_RUN:
+        tracemalloc.start()
+        fn(reg.sponsors, reg.workers, radius_m=radius_m, policy=pol)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     return {
         "method": method, "result_method": res.method,
         "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "repeats": repeats,
@@ -74,7 +84,7 @@ def run_one(method: str, scale: float, seed: int, radius_m: int, policy: str, re
 def run_in_subprocess(method, args) -> dict:
     cmd = [sys.executable, "-m", "bench.matching", "--child", method, "--scale", str(args.scale),
            "--seed", str(args.seed), "--radius", str(args.radius), "--policy", args.policy,
-           "--repeats", str(1 if method == "exact" else args.repeats)]
+           "--repeats", str(1 if method in SINGLE_RUN else args.repeats)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -84,17 +94,20 @@ def print_table(rows: list[dict]) -> None:
     r0 = rows[0]
     print(f"\nregency: {r0['sponsors']:,} sponsors ({r0['free_slots']:,} free slots), "
           f"{r0['workers']:,} workers")
-    head = (f"{'method':<8} {'wall s':>7} {'cpu s':>6} {'trace MB':>8} {'rss MB':>7} {'covered':>8} "
-            f"{'weight':>10} {'% opt':>7} {'mean m':>7} {'max m':>6}  covered by decile 0..10")
+    head = (f"{'method':<12} {'wall s':>7} {'cpu s':>7} {'trace MB':>8} {'rss MB':>7} {'covered':>8} "
+            f"{'weight':>10} {'% opt':>7} {'total dist m':>13} {'vs exact':>8} {'mean m':>7} {'max m':>6}  "
+            f"covered by decile 0..10")
     print(head)
     print("-" * len(head))
     for r in rows:
         pct = f"{100 * r['weight'] / exact['weight']:.2f}" if exact and exact["weight"] else "n/a"
         dec = " ".join(str(r["per_decile"][str(d)] if str(d) in r["per_decile"] else r["per_decile"][d])
                        for d in range(11))
-        print(f"{r['method']:<8} {r['wall_s']:>7.2f} {r['cpu_s']:>6.2f} {r['tracemalloc_peak_mb']:>8.0f} "
+        vs = (f"{100 * (r['total_distance_m'] / exact['total_distance_m'] - 1):+.2f}%"
+              if exact and exact["total_distance_m"] else "n/a")
+        print(f"{r['method']:<12} {r['wall_s']:>7.2f} {r['cpu_s']:>7.2f} {r['tracemalloc_peak_mb']:>8.0f} "
               f"{r['maxrss_mb']:>7.0f} {r['covered']:>8,} {r['weight']:>10,} {pct:>7} "
-              f"{r['mean_m']:>7.0f} {r['max_m']:>6}  {dec}")
+              f"{r['total_distance_m']:>13,} {vs:>8} {r['mean_m']:>7.0f} {r['max_m']:>6}  {dec}")
     solver = next((r for r in rows if r["method"] == "solver"), None)
     if exact and solver:
         print(f"\nsolver / exact time: wall {solver['wall_s'] / exact['wall_s']:.3f}, "
@@ -106,6 +119,20 @@ def print_table(rows: list[dict]) -> None:
               f"{solver['covered'] / greedy['covered']:.4f}, cpu {solver['cpu_s'] / greedy['cpu_s']:.2f}")
     if solver:
         print("solver stats:", solver["stats"])
+    for r in rows:
+        st = r["stats"]
+        if "certified_optimal" not in st:
+            continue
+        gap = st["distance_gap_bound_m"]
+        lower = r["total_distance_m"] - gap
+        print(f"{r['method']} certificate: certified_optimal={st['certified_optimal']}, proven gap {gap:,} m "
+              f"(total distance {r['total_distance_m']:,} m, dual lower bound {lower:,} m, at most "
+              f"{100 * gap / max(lower, 1):.3f}% above the optimum); {st['cg_rounds']} pricing rounds, "
+              f"{st['cg_arcs_added']:,} arcs added, restricted polish {st['distance_restricted_m']:,} m, "
+              f"cpu exact step {st['cpu_exact_polish_s']} s")
+        if exact:
+            ok = (r["weight"], r["total_distance_m"]) == (exact["weight"], exact["total_distance_m"])
+            print(f"{r['method']} (W, D) equals the exact reference's: {ok}")
 
 
 def main() -> None:

@@ -38,3 +38,10 @@ def process_payment_notifications(note_ids: list[int]) -> dict:
 def sweep_payment_notifications() -> dict:
     from sponsorship.services.payments import notifications_sweep
     return notifications_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def notify_matching_run(run_id: int) -> int:
+    """Enqueued when a matching run's apply commits: one notification per sponsor (idempotent by dedupe key)."""
+    from sponsorship.services.matching_runs import matching_run_notify
+    return matching_run_notify(run_id=run_id)

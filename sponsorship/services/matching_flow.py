@@ -422,14 +422,17 @@ def _nb_augment(order, wloc, weight, lphi, llam, lcos, sphi, slam, scos, start, 
     return match_s, np.array([direct, augmented, swapped, failed, expanded], np.int64)
 
 
-def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, polish_k=12) -> FlowSolution:
+def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, polish_k=12,
+                     exact_distance=False, max_rounds=500, gap_tolerance=0.0) -> FlowSolution:
     """Maximum covered weight exactly (augmenting paths), then least distance for that covered set.
 
     1. Workers at the same point share one neighbour list (CSR of sponsors within the radius, exact
        distance). 2. ``_nb_augment``: matroid greedy, exact maximum weight. 3. Polish: a min-cost
-    assignment of exactly the covered workers (grouped by point) to sponsors over each point's
-    ``polish_k`` nearest sponsors plus the arcs of step 2 (so it stays feasible); it cannot change
-    who is covered, only shortens distances.
+    assignment of exactly the covered count per weight class (grouped by point) to sponsors over each
+    point's ``polish_k`` nearest sponsors, each sponsor's nearest points and the arcs of step 2 (so it stays
+    feasible); it cannot change the covered weight, only shortens distances. 4. With ``exact_distance``:
+    column generation over every pair within the radius with a dual certificate (matching_exact.py), up to
+    ``max_rounds`` pricing rounds or until the proven gap is at most ``gap_tolerance`` x the lower bound.
     """
     none = FlowSolution(np.empty(0, np.int64), np.empty(0, np.int64), {"arcs": 0})
     if len(w_ok) == 0 or len(s_ok) == 0:
@@ -462,15 +465,17 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
              "expanded": int(counters[4]), "cpu_adjacency_s": round(t_aug - t_adj, 3),
              "cpu_augment_s": round(t_pol - t_aug, 3)}
     if polish_k and (match_s >= 0).any():
-        pw, ps, n_arcs = _polish(wt, wloc, match_s, L, S, knn, cap, polish_k, radius_m)
-        stats["polish_arcs"] = n_arcs
+        pw, ps, pstats = _polish(wt, wloc, match_s, L, S, knn, cap, polish_k, radius_m, start, nbr,
+                                 exact=exact_distance, max_rounds=max_rounds, gap_tolerance=gap_tolerance)
+        stats.update(pstats)
         stats["cpu_polish_s"] = round(time.process_time() - t_pol, 3)
         return FlowSolution(s_ok[ps], w_ok[pw], stats)
     cov = np.flatnonzero(match_s >= 0)
     return FlowSolution(s_ok[match_s[cov]], w_ok[cov], stats)
 
 
-def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius):
+def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=None, exact=False, max_rounds=60,
+            gap_tolerance=0.0):
     """Shorter distances at the same covered count per weight class (so the same covered weight).
 
     Min-cost flow: one source per weight class (supply = its covered count) -> (location, weight)
@@ -526,7 +531,21 @@ def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius):
     caps = np.concatenate([supply, np.minimum(supply[a], cap[b]), cap.astype(np.int64)])
     costs = np.concatenate([np.zeros(n_g, np.int64), c, np.zeros(n_s, np.int64)])
     supplies = np.concatenate([need, np.zeros(n_g + n_s, np.int64), [-int(need.sum())]])
-    f = _mcf(tails, heads, caps, costs, supplies)[n_g: n_g + len(a)]
+    f_all = _mcf(tails, heads, caps, costs, supplies)
+    stats = {"polish_arcs": len(a)}
+    if exact:
+        from sponsorship.services.matching_exact import exact_polish
+
+        loc_gstart = np.searchsorted(g_loc, np.arange(len(start)))  # groups are sorted by location
+        rows, ex = exact_polish(n_c=n_c, n_g=n_g, n_s=n_s, tails=tails, heads=heads, caps=caps, costs=costs,
+                                flows=f_all, g_class=cls, g_size=supply, need=need, s_cap=cap.astype(np.int64),
+                                loc_gstart=loc_gstart, L=L, S=S, loc_start=start, nbr=nbr, max_rounds=max_rounds,
+                                distance0=int((f_all[n_g: n_g + len(a)] * c).sum()), gap_tolerance=gap_tolerance)
+        stats.update(ex)
+        stats["distance_restricted_m"] = int((f_all[n_g: n_g + len(a)] * c).sum())
+        a, b, f = rows[:, 0], rows[:, 1], rows[:, 2]
+    else:
+        f = f_all[n_g: n_g + len(a)]
     used = np.flatnonzero(f > 0)
     unit_g, unit_s = np.repeat(a[used], f[used]), np.repeat(b[used], f[used])
     # workers of each group by index take that group's units in sponsor order
@@ -534,4 +553,4 @@ def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius):
     g_first = np.searchsorted(ginv[w_order], np.arange(len(ug)))
     rank = np.arange(len(unit_g)) - np.searchsorted(unit_g, unit_g)
     workers = w_order[g_first[unit_g] + rank]
-    return workers, unit_s, len(a)
+    return workers, unit_s, stats

@@ -33,7 +33,7 @@ from sponsorship.models import (
 from sponsorship.selectors import matching as sel
 from sponsorship.services.audit import audit_record
 from sponsorship.services.proposals import TTL
-from sponsorship.services.rematch import _notify_module, notify_proposals
+from sponsorship.services.rematch import _notify_module
 
 
 def _fingerprint(regency: Region, radius_m: int, policy: str, rows: sel.RunRows) -> str:
@@ -316,21 +316,45 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         audit_record(actor=actor, action="matching_run.apply", obj=locked, before={"status": "preview"},
                      after={"status": "applied", "proposals_created": created, "skipped": skipped})
         if notify:
-            transaction.on_commit(lambda: matching_run_notify(run_id=locked.pk))
+            transaction.on_commit(lambda: _enqueue_run_notifications(locked.pk))
     locked.refresh_from_db()
     return locked
 
 
+def _enqueue_run_notifications(run_id: int) -> None:
+    from sponsorship import tasks
+    tasks.notify_matching_run.delay(run_id)
+
+
 def matching_run_notify(*, run_id: int) -> int:
-    """One push per sponsor with new proposals (dedupe key: the sponsor's first proposal id, so a retry
-    sends nothing twice). Without the notifications app (not merged yet) this is a no-op."""
+    """One push per sponsor with new proposals from the run, written by one ``notify_bulk`` call (a handful
+    of statements whatever the number of sponsors). Runs in the Celery task ``notify_matching_run``,
+    enqueued when the apply commits (eager in dev/tests). Idempotent: the dedupe key is the sponsor's first
+    proposal id in the run (the key ``notify_proposals`` uses), so a retried or repeated task writes nothing
+    twice. Returns the number of notification rows created."""
     if _notify_module() is None:
         return 0
-    by_sponsor = defaultdict(list)
-    for pk, sponsor_id in Proposal.objects.filter(run_id=run_id, status=Proposal.Status.OFFERED).values_list(
-            "pk", "sponsor_id"):
+    from notifications.services import NotifyRequest, notify_bulk
+
+    by_sponsor: dict[int, list[int]] = defaultdict(list)
+    first_worker: dict[int, str] = {}
+    rows = (Proposal.objects.filter(run_id=run_id, status=Proposal.Status.OFFERED, sponsor__user__isnull=False)
+            .order_by("pk").values_list("pk", "sponsor_id", "sponsor__user_id", "sponsor__full_name",
+                                        "worker__full_name"))
+    users: dict[int, tuple[int, str]] = {}
+    for pk, sponsor_id, user_id, sponsor_name, worker_name in rows:
         by_sponsor[sponsor_id].append(pk)
-    sent = 0
+        users[sponsor_id] = (user_id, sponsor_name or "")
+        first_worker.setdefault(sponsor_id, worker_name or "")
+    requests = []
     for sponsor_id, ids in by_sponsor.items():
-        sent += bool(notify_proposals(sponsor_id=sponsor_id, proposal_ids=ids))
-    return sent
+        user_id, sponsor_name = users[sponsor_id]
+        requests.append(NotifyRequest(
+            user_id=user_id, kind="matching_proposal", dedupe_key=f"proposal:{ids[0]}",
+            context={"sponsor_name": sponsor_name.split(" ")[0], "workers": len(ids),
+                     "worker_name": first_worker[sponsor_id]},
+            data={"screen": "proposals", "proposal_id": str(ids[0])}))
+    if not requests:
+        return 0
+    with transaction.atomic():
+        return len(notify_bulk(requests))

@@ -190,3 +190,27 @@ def test_apply_checks_room_declines_and_fields_in_the_database(town, agency, reg
     # a second sponsorship fills the sponsor: the next apply of a fresh run finds no room
     s.refresh_from_db()
     assert s.active_sponsorships == 1
+
+
+def test_apply_notifies_each_sponsor_once_through_the_task(town, agency, regency_admin,
+                                                           django_capture_on_commit_callbacks):
+    """Apply enqueues one Celery task on commit (eager in tests); it writes one notification per sponsor with
+    new proposals by notify_bulk, and running the task again writes nothing (dedupe key)."""
+    from notifications.models import Notification
+    from sponsorship import tasks
+
+    a = factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    b = factories.make_sponsor(agency=agency, village_code=FAR, capacity=2)
+    for v in (HOME, NEAR, FAR):
+        worker(v)
+    run, _ = matching_run_preview(regency=town, actor=regency_admin)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        run = matching_run_apply(run=run, actor=regency_admin)
+    assert run.proposals_created == 3
+    assert len(callbacks) >= 1
+    rows = Notification.objects.filter(kind="matching_proposal")
+    assert sorted(rows.values_list("recipient_id", flat=True)) == sorted([a.user_id, b.user_id])
+    first = {s: min(Proposal.objects.filter(sponsor_id=s).values_list("pk", flat=True)) for s in (a.pk, b.pk)}
+    assert set(rows.values_list("dedupe_key", flat=True)) == {f"proposal:{pk}" for pk in first.values()}
+    assert tasks.notify_matching_run.delay(run.pk).get() == 0  # a retry or a second delivery: nothing new
+    assert rows.count() == 2

@@ -111,11 +111,17 @@ def test_augmenting_path_reaches_the_milp_weight(seed, policy):
     sponsors, workers = random_instance(rng, int(rng.integers(5, 9)), int(rng.integers(10, 21)))
     pol = get_policy(policy)
     radius = int(rng.integers(1_500, 4_000))
-    best_w, _ = milp_lexicographic(sponsors, workers, radius, pol)
+    best_w, best_d = milp_lexicographic(sponsors, workers, radius, pol)
     res = solve_matching(sponsors, workers, radius_m=radius, policy=pol, exact_arc_limit=0)
     assert res.method == "augmenting"
     assert res.covered_weight == best_w
     assert_feasible(res, sponsors, workers, radius)
+    # with the certified distance step: exactly the two-stage MILP's (W*, D*)
+    ex = solve_matching(sponsors, workers, radius_m=radius, policy=pol, exact_arc_limit=0, exact_distance=True)
+    assert (ex.covered_weight, ex.total_distance_m) == (best_w, best_d)
+    assert_feasible(ex, sponsors, workers, radius)
+    if ex.covered_count:
+        assert ex.stats["certified_optimal"] and ex.stats["distance_gap_bound_m"] == 0
 
 
 @pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
@@ -135,17 +141,20 @@ def test_large_paths_on_a_small_regency(policy):
     assert 0.98 * exact.covered_weight <= agg.covered_weight <= exact.covered_weight
 
 
-@pytest.mark.parametrize("exact_arc_limit", [0, 1_000_000])
-def test_deterministic_and_independent_of_row_order(exact_arc_limit):
+@pytest.mark.parametrize("exact_arc_limit,exact_distance", [(0, False), (0, True), (1_000_000, False)])
+def test_deterministic_and_independent_of_row_order(exact_arc_limit, exact_distance):
     reg = generate_regency(scale=0.02, seed=5)
     s, w = reg.sponsors, reg.workers
-    a = solve_matching(s, w, exact_arc_limit=exact_arc_limit)
-    b = solve_matching(s, w, exact_arc_limit=exact_arc_limit)
+    kw = {"exact_arc_limit": exact_arc_limit, "exact_distance": exact_distance}
+    a = solve_matching(s, w, **kw)
+    b = solve_matching(s, w, **kw)
     ps, pw = np.random.default_rng(1).permutation(len(s.ids)), np.random.default_rng(2).permutation(len(w.ids))
     s2 = SponsorPoints(s.ids[ps], s.lat[ps], s.lon[ps], s.capacity[ps])
     w2 = WorkerPoints(w.ids[pw], w.lat[pw], w.lon[pw], w.decile[pw], w.about_to_lapse[pw])
-    c = solve_matching(s2, w2, exact_arc_limit=exact_arc_limit)
+    c = solve_matching(s2, w2, **kw)
     assert np.array_equal(a.pairs, b.pairs) and np.array_equal(a.pairs, c.pairs)
+    if exact_distance:
+        assert a.stats["certified_optimal"]
 
 
 def test_no_sponsors_zero_capacity_and_nobody_in_reach():
@@ -197,3 +206,79 @@ def test_policies():
         get_policy("nope")
     with pytest.raises(ValueError):
         WorkerPoints([1, 1], [0, 0], [0, 0], [1, 1], [False, False])
+
+
+@pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
+def test_exact_distance_above_the_arc_limit_equals_the_reference(policy):
+    """A synthetic regency forced onto the augmenting path (limit lowered below its ~220 k pairs): with
+    exact_distance the (weight, distance) is exactly the full-arc reference's, and certified."""
+    reg = generate_regency(scale=0.05, seed=3)
+    s, w = reg.sponsors, reg.workers
+    pol = get_policy(policy)
+    exact = solve_exact_reference(s, w, radius_m=5_000, policy=pol)
+    res = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True)
+    assert res.method == "augmenting" and res.stats["pairs_within_radius"] > 100_000
+    assert_feasible(res, s, w, 5_000)
+    assert (res.covered_weight, res.total_distance_m) == (exact.covered_weight, exact.total_distance_m)
+    assert res.stats["certified_optimal"] is True and res.stats["distance_gap_bound_m"] == 0
+    assert res.stats["cg_rounds"] >= 1  # the nearest-neighbour polish alone was not optimal here
+    assert res.stats["distance_restricted_m"] > res.total_distance_m
+    # a round cap: still the exact weight, a valid (positive) proven gap, no claim of optimality
+    capped = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True,
+                            max_rounds=1)
+    assert capped.covered_weight == exact.covered_weight
+    assert capped.stats["certified_optimal"] is False
+    gap = capped.stats["distance_gap_bound_m"]
+    assert capped.total_distance_m - gap <= exact.total_distance_m <= capped.total_distance_m
+
+
+def _tiny_certificate_case():
+    """2 locations x 2 sponsors (1 slot each), one weight class covering 2: optimum = both at 100 m."""
+    from sponsorship.services import matching_exact as mx
+    from sponsorship.services.matching_geo import prepare_pair
+
+    lat_l = np.array([LAT0, LAT0 + 1_000 * DEG])
+    lat_s = np.array([LAT0 + 100 * DEG, LAT0 + 1_100 * DEG])
+    L, S, _ = prepare_pair(lat_l, np.full(2, LON0), lat_s, np.full(2, LON0))
+    d = np.rint(distance_m(L, np.array([0, 0, 1, 1]), S, np.array([0, 1, 0, 1]))).astype(np.int64)
+    # nodes: class 0, groups 1-2, sponsors 3-4, sink 5; arcs class->groups, groups->sponsors, sponsors->sink
+    tails = np.array([0, 0, 1, 1, 2, 2, 3, 4])
+    heads = np.array([1, 2, 3, 4, 3, 4, 5, 5])
+    caps = np.ones(8, np.int64)
+    costs = np.array([0, 0, *d, 0, 0], np.int64)
+    case = {"g_class": np.zeros(2, np.int64), "g_size": np.ones(2, np.int64), "need": np.array([2]),
+            "s_cap": np.ones(2, np.int64), "loc_start": np.array([0, 2, 4]), "nbr": np.array([0, 1, 0, 1], np.int32),
+            "loc_gstart": np.array([0, 1, 2]), "L": L, "S": S}
+
+    def potentials(flows):
+        graph = mx.build_graph(6, tails, heads, caps, costs, flows, room=0)
+        return mx._nb_spfa(graph["first"], graph["nxt"], graph["to"], graph["rcap"], graph["cost"])
+
+    def certify(rows, pi):
+        rows = np.asarray(rows, np.int64).reshape(-1, 3)
+        c = case
+        return mx._nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], c["g_class"], c["g_size"], c["need"], c["s_cap"],
+                              pi, c["loc_start"], c["nbr"], c["loc_gstart"], c["L"].phi, c["L"].lam, c["L"].cos,
+                              c["S"].phi, c["S"].lam, c["S"].cos)
+
+    best = np.array([1, 1, 1, 0, 0, 1, 1, 1])  # group 0 -> sponsor 0, group 1 -> sponsor 1
+    return d, potentials, certify, best
+
+
+def test_certificate_accepts_the_optimum_and_detects_tampering():
+    d, potentials, certify, best = _tiny_certificate_case()
+    pi, ok = potentials(best)
+    assert ok
+    assert certify([(0, 0, 1), (1, 1, 1)], pi) == (True, 0)  # optimal, proven
+    # a worse assignment (crossed: 2 x 900 m instead of 2 x 100 m) with the same potentials: gap >= the loss
+    feasible, gap = certify([(0, 1, 1), (1, 0, 1)], pi)
+    assert feasible and gap >= (d[1] + d[2]) - (d[0] + d[3]) > 0
+    # ... and no potentials can certify it: its residual graph has a negative cycle
+    assert potentials(np.array([1, 1, 0, 1, 1, 0, 1, 1]))[1] is False
+    # tampered potentials: the true optimum is no longer proven
+    bad = pi.copy()
+    bad[3] += 50
+    assert certify([(0, 0, 1), (1, 1, 1)], bad)[1] > 0
+    # infeasible flows are rejected: a sponsor over capacity; the class count not met
+    assert certify([(0, 0, 1), (1, 0, 1)], pi)[0] is False
+    assert certify([(0, 0, 1)], pi)[0] is False
