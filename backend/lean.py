@@ -19,6 +19,9 @@ IsWorker, the user throttle, the error handler with bilingual messages, the JSON
 request without `Authorization: Bearer` (a browser session, say) takes the whole stack, because session
 authentication needs the session and authentication middleware.
 
+One visible difference: a request that carries cookies gets `Vary: Accept-Language` here, where the whole
+stack adds `Cookie` (its session/messages middleware look at them); these answers do not depend on cookies.
+
 `LEAN_PATHS=false` in the environment turns this off (every request takes the whole stack), which is how the
 tests and bench/profile_request.py compare the two paths.
 """

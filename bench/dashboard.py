@@ -283,9 +283,9 @@ async def load(url: str, rate: float, duration: float, headers_for) -> dict:
 def run_load(args):
     access = tokens()
     env = {**os.environ}
-    cmd = [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-           "--workers", str(args.gunicorn_workers), "--worker-class", "gthread", "--threads",
-           str(args.gunicorn_threads), "--log-level", "warning", "--keep-alive", "30"]
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "backend/gunicorn.conf.py", "backend.wsgi:application",
+           "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.gunicorn_workers), "--threads",
+           str(args.gunicorn_threads)]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         import httpx

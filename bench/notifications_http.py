@@ -225,8 +225,8 @@ def main():
                "CELERY_BROKER_URL": broker, "MIDTRANS_API_BASE_URL": sim_url, "DB_CONN_MAX_AGE": "600",
                "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "backend.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-             "-k", "gthread", "--threads", str(args.threads), "--keep-alive", "30", "--log-level", "warning"],
+            [sys.executable, "-m", "gunicorn", "-c", "backend/gunicorn.conf.py", "backend.wsgi",
+             "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--threads", str(args.threads)],
             cwd=ROOT, env=env))
 
         def start_worker():
@@ -277,7 +277,9 @@ def main():
     coverage = CoverageMonth.objects.count()
     stored = PaymentNotification.objects.count()
     dup_rows = PaymentNotification.objects.filter(state="duplicate").count()
-    print(f"server: gunicorn {args.workers} × {args.threads} threads (gthread), PostgreSQL, DEBUG off; client: "
+    print(f"server: gunicorn -c backend/gunicorn.conf.py -w {args.workers} --threads {args.threads} (gthread, "
+          f"keep-alive 30 s), PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
+          f"wake-up window {os.environ.get('PAYMENT_WAKEUP_WINDOW_MS', 'default')} ms; client: "
           f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
           f"{args.redis_db}, worker {args.worker_start} the burst")
     print(f"baseline trivial endpoint (GET / → 302): {fmt(baseline)}; "
