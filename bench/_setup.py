@@ -61,3 +61,20 @@ def ensure_bench_sponsors(n: int):
             for i, w in enumerate(workers)], batch_size=5000)
         print(f"setup: {len(sponsors)} sponsors, {len(workers)} workers in {time.perf_counter() - t:.1f} s")
     return agency
+
+
+def gunicorn_config(workers=None, threads=None) -> tuple[list[str], str]:
+    """Command-line flags for gunicorn with the project's backend/gunicorn.conf.py, and a description of the
+    effective values (what the file gives, unless the bench's --workers/--threads override it)."""
+    import runpy
+    conf = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
+    flags = ["-c", "backend/gunicorn.conf.py"]
+    if workers is not None:
+        flags += ["--workers", str(workers)]
+    if threads is not None:
+        flags += ["--threads", str(threads)]
+    w = workers if workers is not None else conf["workers"]
+    t = threads if threads is not None else conf["threads"]
+    origin = "backend/gunicorn.conf.py" + (" + flags" if workers is not None or threads is not None else "")
+    return flags, (f"gunicorn {' '.join(flags)}: {w} {conf['worker_class']} workers × {t} threads, keep-alive "
+                   f"{conf['keepalive']} s ({origin})")

@@ -1,6 +1,6 @@
 """Signed Midtrans notifications posted concurrently to the webhook under gunicorn on PostgreSQL.
 
-    python bench/notifications_http.py [--orders 1000] [--concurrency 16] [--workers 2] [--threads 4]
+    python bench/notifications_http.py [--orders 1000] [--concurrency 16] [--workers N] [--threads N]
                                        [--celery-workers 2] [--worker-start during|after] [--redis-db 14]
 
 Setup: N invoices, each opened at the local simulator (its own process) through the real midtransclient
@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from _setup import BENCH_DB, ROOT, django_setup, ensure_bench_sponsors, median
+from _setup import BENCH_DB, ROOT, django_setup, ensure_bench_sponsors, gunicorn_config, median
 
 KEY = "SB-Mid-server-TEST"  # backend.settings.test
 PATH = "/api/v1/payments/midtrans/notification/"
@@ -148,8 +148,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn worker processes (default: backend/gunicorn.conf.py)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="gthread threads per gunicorn worker (default: backend/gunicorn.conf.py)")
     parser.add_argument("--celery-workers", type=int, default=2, help="prefork processes of the Celery worker")
     parser.add_argument("--worker-start", choices=["during", "after"], default="during")
     parser.add_argument("--redis-db", type=int, default=14)
@@ -219,14 +221,14 @@ def main():
               f"{len(warm)} sent to warm up, then {len(bodies)} timed ({len(duplicates)} duplicates)")
 
         port = free_port()
+        gunicorn_flags, gunicorn_text = gunicorn_config(args.workers, args.threads)
         # Production-like: DEBUG off, persistent DB connections, Celery through Redis (not eager).
         env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "backend.settings.dev",
                "DEBUG": "false", "MIDTRANS_SERVER_KEY": KEY, "CELERY_TASK_ALWAYS_EAGER": "false",
                "CELERY_BROKER_URL": broker, "MIDTRANS_API_BASE_URL": sim_url, "DB_CONN_MAX_AGE": "600",
                "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "backend/gunicorn.conf.py", "backend.wsgi",
-             "-b", f"127.0.0.1:{port}", "-w", str(args.workers), "--threads", str(args.threads)],
+            [sys.executable, "-m", "gunicorn", *gunicorn_flags, "backend.wsgi", "-b", f"127.0.0.1:{port}"],
             cwd=ROOT, env=env))
 
         def start_worker():
@@ -277,8 +279,7 @@ def main():
     coverage = CoverageMonth.objects.count()
     stored = PaymentNotification.objects.count()
     dup_rows = PaymentNotification.objects.filter(state="duplicate").count()
-    print(f"server: gunicorn -c backend/gunicorn.conf.py -w {args.workers} --threads {args.threads} (gthread, "
-          f"keep-alive 30 s), PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
+    print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
           f"wake-up window {os.environ.get('PAYMENT_WAKEUP_WINDOW_MS', 'default')} ms; client: "
           f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
           f"{args.redis_db}, worker {args.worker_start} the burst")

@@ -226,7 +226,7 @@ PAYMENT_ATTEMPT_REUSE_MINUTES = env.int("PAYMENT_ATTEMPT_REUSE_MINUTES", default
 # The webhook wakes the Celery processing up with one message per this many ms per web process (a burst of
 # notifications shares one message; each costs the web process ~1.5 ms of CPU). Not a safety matter: a row whose
 # wake-up is lost is processed by the sweep.
-PAYMENT_WAKEUP_WINDOW_MS = env.int("PAYMENT_WAKEUP_WINDOW_MS", default=20)
+PAYMENT_WAKEUP_WINDOW_MS = env.int("PAYMENT_WAKEUP_WINDOW_MS", default=100)
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=30)
 BILLING_ISSUE_DAYS_BEFORE = env.int("BILLING_ISSUE_DAYS_BEFORE", default=10)
 BILLING_DUE_DAY = env.int("BILLING_DUE_DAY", default=15)

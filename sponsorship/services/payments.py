@@ -379,7 +379,7 @@ def _accept_duplicate(*, key: str, evidence: dict, fields: dict) -> WebhookAnswe
 
 class _WakeUps:
     """The processing wake-ups of one web process, coalesced: one Celery message per window
-    (PAYMENT_WAKEUP_WINDOW_MS, default 20 ms), not one per request.
+    (PAYMENT_WAKEUP_WINDOW_MS, default 100 ms), not one per request.
 
     Publishing a Celery message costs about as much CPU as the rest of the request (measured: ~1.3-1.9 ms), so
     a burst of notifications is enqueued as a few `process_payment_notifications([ids])` tasks by a daemon
