@@ -154,6 +154,9 @@ def main():
                         help="gthread threads per gunicorn worker (default: backend/gunicorn.conf.py)")
     parser.add_argument("--celery-workers", type=int, default=2, help="prefork processes of the Celery worker")
     parser.add_argument("--worker-start", choices=["during", "after"], default="during")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the Celery worker at this nice level (e.g. 10: processing yields the CPU to "
+                             "the web processes, as a deployment sharing cores with the web would configure it)")
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--warmup", type=int, default=48, help="orders whose notifications warm the server up")
@@ -232,8 +235,9 @@ def main():
             cwd=ROOT, env=env))
 
         def start_worker():
+            nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
             return subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
+                [*nice, sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
                  str(args.celery_workers), "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "-l", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
@@ -282,7 +286,8 @@ def main():
     print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
           f"wake-up window {os.environ.get('PAYMENT_WAKEUP_WINDOW_MS', 'default')} ms; client: "
           f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
-          f"{args.redis_db}, worker {args.worker_start} the burst")
+          f"{args.redis_db}, worker {args.worker_start} the burst"
+          f"{f', nice {args.worker_nice}' if args.worker_nice else ''}")
     print(f"baseline trivial endpoint (GET / → 302): {fmt(baseline)}; "
           f"gunicorn CPU {(cpu1 - cpu0) / baseline['n'] * 1000:.2f} ms/request")
     print(f"webhook acceptance: {result['n']} signed POSTs: {fmt(result)}; "
