@@ -401,6 +401,12 @@ def report(args, results, access):
             print(f"{name:<30}{r['requests']:>6}{r['achieved_rps']:>7.0f}{r['errors']:>5}{r['p50']:>9.1f}"
                   f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>11.2f}{r['load']:>6.1f}")
         triv, status = results["trivial GET /healthz"], results["GET /api/v1/worker/status/"]
+        if args.driver == "wrk":
+            pause = max(int(1000 * args.connections / args.rate) - 2, 0)
+            print(f"note: wrk paces each connection by a pause AFTER each answer, so it offers at most "
+                  f"{args.connections} / ({pause} ms + latency): {args.connections / ((pause + status['p50']) / 1000):.0f}"
+                  f" req/s at the status p50; a rate below {args.rate:.0f} is the generator's, the trivial endpoint "
+                  f"gets the same")
         print(f"ratio status/trivial: p50 {status['p50'] / triv['p50']:.1f}x, p99 {status['p99'] / triv['p99']:.1f}x;"
               f" goal p99 < 50 ms: {'ok' if status['p99'] < 50 else 'MISSED'}"
               f" (driver {args.driver}; client scheduling lag p99 {status['client_lag_p99_ms']:.1f} ms)")
