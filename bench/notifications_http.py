@@ -284,7 +284,7 @@ def main():
     stored = PaymentNotification.objects.count()
     dup_rows = PaymentNotification.objects.filter(state="duplicate").count()
     print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
-          f"wake-up window {os.environ.get('PAYMENT_WAKEUP_WINDOW_MS', 'default')} ms; client: "
+          f"wake-up window {settings.PAYMENT_WAKEUP_WINDOW_MS} ms; client: "
           f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
           f"{args.redis_db}, worker {args.worker_start} the burst"
           f"{f', nice {args.worker_nice}' if args.worker_nice else ''}")
