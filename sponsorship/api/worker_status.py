@@ -98,24 +98,24 @@ def programmes(f) -> list[dict]:
     income = f.declared_income_idr
     jkm_amount = 42_000_000 if f.jkm_full else 10_000_000
     jkm_rule = (tr_now(f"Anda sudah lebih dari 3 bulan menjadi peserta: santunan kematian penuh {rp(42_000_000)}.",
-                   f"You have been a member for more than 3 months: the full death benefit of {rp(42_000_000)}.")
+                       f"You have been a member for more than 3 months: the full death benefit of {rp(42_000_000)}.")
                 if f.jkm_full else
                 tr_now(f"Dalam 3 bulan pertama kepesertaan santunan kematian hanya {rp(10_000_000)}; setelah itu "
-                   f"{rp(42_000_000)}. Anda peserta selama {f.months_of_membership} bulan.",
-                   f"In the first 3 months of membership the death benefit is only {rp(10_000_000)}; after that "
-                   f"{rp(42_000_000)}. You have been a member for {f.months_of_membership} months."))
+                       f"{rp(42_000_000)}. Anda peserta selama {f.months_of_membership} bulan.",
+                       f"In the first 3 months of membership the death benefit is only {rp(10_000_000)}; after that "
+                       f"{rp(42_000_000)}. You have been a member for {f.months_of_membership} months."))
     scholarship = (tr_now(f"Beasiswa untuk paling banyak 2 anak (sampai {rp(174_000_000)}) sudah berlaku: iuran Anda "
-                      f"{f.contributions_to_date} bulan.",
-                      f"The scholarship for up to 2 children (up to {rp(174_000_000)}) applies: you have "
-                      f"{f.contributions_to_date} months of contributions.")
+                          f"{f.contributions_to_date} bulan.",
+                          f"The scholarship for up to 2 children (up to {rp(174_000_000)}) applies: you have "
+                          f"{f.contributions_to_date} months of contributions.")
                    if f.scholarship_eligible else
                    tr_now(f"Beasiswa anak (paling banyak 2 anak, sampai {rp(174_000_000)}) berlaku setelah "
-                      f"{SCHOLARSHIP_AFTER_MONTHS} bulan iuran; Anda baru {f.contributions_to_date} bulan (kurang "
-                      f"{f.months_to_scholarship} bulan). Jika meninggal karena kecelakaan kerja, beasiswa tetap "
-                      "diberikan tanpa syarat masa iuran.",
-                      f"The children's scholarship (up to 2 children, up to {rp(174_000_000)}) applies after "
-                      f"{SCHOLARSHIP_AFTER_MONTHS} months of contributions; you have {f.contributions_to_date} "
-                      f"({f.months_to_scholarship} to go). After a death from a work accident it is paid regardless."))
+                          f"{SCHOLARSHIP_AFTER_MONTHS} bulan iuran; Anda baru {f.contributions_to_date} bulan (kurang "
+                          f"{f.months_to_scholarship} bulan). Jika meninggal karena kecelakaan kerja, beasiswa tetap "
+                          "diberikan tanpa syarat masa iuran.",
+                          f"The children's scholarship (up to 2 children, up to {rp(174_000_000)}) applies after "
+                          f"{SCHOLARSHIP_AFTER_MONTHS} months of contributions; you have {f.contributions_to_date} "
+                          f"({f.months_to_scholarship} to go). After a death from a work accident it is paid regardless."))
     return [
         {"code": "JKK", "name": tr_now("Jaminan Kecelakaan Kerja", "Work Accident Insurance"),
          "summary": tr_now("Kecelakaan saat bekerja, termasuk di perjalanan berangkat dan pulang kerja.",
@@ -138,7 +138,7 @@ def programmes(f) -> list[dict]:
                     "pemakaman Rp 10 juta.",
                     f"{rp(42_000_000)} in total: Rp 20 million death benefit, Rp 12 million periodic benefit, "
                     "Rp 10 million funeral costs."),
-             str(jkm_rule), str(scholarship),
+             jkm_rule, scholarship,
          ]},
     ]
 
