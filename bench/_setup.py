@@ -26,3 +26,55 @@ def median(values):
     values = sorted(values)
     n = len(values)
     return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def ensure_bench_sponsors(n: int):
+    """At least `n` sponsors (agency "Dinas Bench"), each sponsoring 3 workers; returns the agency.
+
+    Shared by bench/billing.py and bench/notifications_http.py, so each bench fills an empty database itself."""
+    import datetime as dt
+    import time
+
+    from sponsorship.crypto import keyed_hash
+    from sponsorship.models import Agency, Occupation, Sponsor, Sponsorship, Worker
+    from tests import factories
+
+    regency = factories.load_ponorogo()
+    agency, _ = Agency.objects.get_or_create(regency=regency, name="Dinas Bench")
+    village = factories.village()
+    occupations = list(Occupation.objects.all())
+    n_s = Sponsor.objects.filter(agency__name="Dinas Bench").count()
+    if n_s < n:
+        t = time.perf_counter()
+        sponsors = Sponsor.objects.bulk_create([
+            Sponsor(nip=f"B{i:017d}", asn_type="pns", full_name=f"ASN Bench {i}", birth_date=dt.date(1980, 1, 1),
+                    sex="M", agency=agency, home_village=village, capacity=3, active_sponsorships=3)
+            for i in range(n_s, n)], batch_size=2000)
+        workers = Worker.objects.bulk_create([
+            Worker(nik=f"3502{i:012d}", nik_hash=keyed_hash(f"bench{i}"), full_name=f"Pekerja {i}",
+                   birth_date=dt.date(1985, 1, 1), sex="M", occupation=occupations[i % len(occupations)],
+                   village=village, current_payer="sponsor")
+            for i in range(n_s * 3, n * 3)], batch_size=2000)
+        now = dt.datetime.now(dt.timezone.utc)
+        Sponsorship.objects.bulk_create([
+            Sponsorship(sponsor=sponsors[i // 3], worker=w, source="import", started_at=now)
+            for i, w in enumerate(workers)], batch_size=5000)
+        print(f"setup: {len(sponsors)} sponsors, {len(workers)} workers in {time.perf_counter() - t:.1f} s")
+    return agency
+
+
+def gunicorn_config(workers=None, threads=None) -> tuple[list[str], str]:
+    """Command-line flags for gunicorn with the project's backend/gunicorn.conf.py, and a description of the
+    effective values (what the file gives, unless the bench's --workers/--threads override it)."""
+    import runpy
+    conf = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
+    flags = ["-c", "backend/gunicorn.conf.py"]
+    if workers is not None:
+        flags += ["--workers", str(workers)]
+    if threads is not None:
+        flags += ["--threads", str(threads)]
+    w = workers if workers is not None else conf["workers"]
+    t = threads if threads is not None else conf["threads"]
+    origin = "backend/gunicorn.conf.py" + (" + flags" if workers is not None or threads is not None else "")
+    return flags, (f"gunicorn {' '.join(flags)}: {w} {conf['worker_class']} workers × {t} threads, keep-alive "
+                   f"{conf['keepalive']} s ({origin})")

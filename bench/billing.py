@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import time
 
-from _setup import django_setup, median
+from _setup import django_setup, ensure_bench_sponsors, median
 
 
 def main():
@@ -24,33 +24,10 @@ def main():
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from sponsorship.crypto import keyed_hash
-    from sponsorship.models import (Agency, AuditLog, CreditEntry, Invoice, InvoiceLine, Occupation, Sponsor, Sponsorship,
-                                    Worker)
+    from sponsorship.models import AuditLog, Invoice, InvoiceLine, Sponsor, Sponsorship
     from sponsorship.services.billing import billing_run
-    from tests import factories
 
-    regency = factories.load_ponorogo()
-    agency, _ = Agency.objects.get_or_create(regency=regency, name="Dinas Bench")
-    village = factories.village()
-    occupations = list(Occupation.objects.all())
-    n_s = Sponsor.objects.filter(agency__name="Dinas Bench").count()
-    if n_s < args.sponsors:
-        t = time.perf_counter()
-        sponsors = Sponsor.objects.bulk_create([
-            Sponsor(nip=f"B{i:017d}", asn_type="pns", full_name=f"ASN Bench {i}", birth_date=dt.date(1980, 1, 1),
-                    sex="M", agency=agency, home_village=village, capacity=3, active_sponsorships=3)
-            for i in range(n_s, args.sponsors)], batch_size=2000)
-        workers = Worker.objects.bulk_create([
-            Worker(nik=f"3502{i:012d}", nik_hash=keyed_hash(f"bench{i}"), full_name=f"Pekerja {i}",
-                   birth_date=dt.date(1985, 1, 1), sex="M", occupation=occupations[i % len(occupations)],
-                   village=village, current_payer="sponsor")
-            for i in range(n_s * 3, args.sponsors * 3)], batch_size=2000)
-        now = dt.datetime.now(dt.timezone.utc)
-        Sponsorship.objects.bulk_create([
-            Sponsorship(sponsor=sponsors[i // 3], worker=w, source="import", started_at=now)
-            for i, w in enumerate(workers)], batch_size=5000)
-        print(f"setup: {len(sponsors)} sponsors, {len(workers)} workers in {time.perf_counter() - t:.1f} s")
+    agency = ensure_bench_sponsors(args.sponsors)
     bench_sponsors = Sponsor.objects.filter(agency=agency)
     n_sponsors = bench_sponsors.count()
     n_lines = Sponsorship.objects.filter(sponsor__agency=agency, status="active").count()

@@ -39,8 +39,8 @@ def parse_args():
     p.add_argument("--rate", type=float, default=300.0, help="requests per second (open loop)")
     p.add_argument("--duration", type=float, default=20.0, help="seconds per endpoint")
     p.add_argument("--tokens", type=int, default=2000, help="distinct workers signed in for the load test")
-    p.add_argument("--gunicorn-workers", type=int, default=(os.cpu_count() or 2) + 1)
-    p.add_argument("--gunicorn-threads", type=int, default=8)
+    p.add_argument("--gunicorn-workers", type=int, default=None, help="default: backend/gunicorn.conf.py")
+    p.add_argument("--gunicorn-threads", type=int, default=None, help="default: backend/gunicorn.conf.py")
     p.add_argument("--port", type=int, default=8977)
     p.add_argument("--reuse", action="store_true", help="keep an already populated database")
     p.add_argument("--driver", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
@@ -243,7 +243,7 @@ def tokens():
             for w in Worker.objects.filter(user__isnull=False).select_related("user")]
 
 
-async def load(url: str, rate: float, duration: float, headers_for) -> dict:
+async def load(url: str, rate: float, duration: float, headers_for, mark=lambda: None) -> dict:
     import httpx
 
     latencies, errors, lags = [], 0, []
@@ -263,6 +263,7 @@ async def load(url: str, rate: float, duration: float, headers_for) -> dict:
 
         # warm-up: a few requests so every gunicorn worker has its DB connection
         await asyncio.gather(*(client.get(url, headers=headers_for(i)) for i in range(20)))
+        mark()
         n = int(rate * duration)
         start = time.perf_counter()
         tasks = []
@@ -283,9 +284,9 @@ async def load(url: str, rate: float, duration: float, headers_for) -> dict:
 def run_load(args):
     access = tokens()
     env = {**os.environ}
-    cmd = [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}",
-           "--workers", str(args.gunicorn_workers), "--worker-class", "gthread", "--threads",
-           str(args.gunicorn_threads), "--log-level", "warning", "--keep-alive", "30"]
+    from _setup import gunicorn_config
+    flags, args.gunicorn_text = gunicorn_config(args.gunicorn_workers, args.gunicorn_threads)
+    cmd = [sys.executable, "-m", "gunicorn", *flags, "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         import httpx
@@ -299,21 +300,45 @@ def run_load(args):
         check = httpx.get(f"{base}/api/v1/worker/status/", headers={"Authorization": f"Bearer {access[0]}"})
         print(f"\nworker status sample: {check.status_code} state={check.json().get('state')}", flush=True)
         results = {}
+        workers = gunicorn_workers(server.pid)
+
+        def measured(run):
+            """run(mark): mark() is called when the timed part starts (after the generator's warm-up)."""
+            start = {"cpu": cpu_seconds(workers)}
+            result = run(lambda: start.update(cpu=cpu_seconds(workers)))
+            result["cpu_ms"] = (cpu_seconds(workers) - start["cpu"]) / max(result["requests"], 1) * 1000
+            result["load"] = os.getloadavg()[0]
+            return result
         if args.driver == "wrk":
             for name, path, use_tokens in (("trivial GET /healthz", "/healthz", False),
                                            ("GET /api/v1/worker/status/", "/api/v1/worker/status/", True)):
-                results[name] = run_wrk(base, path, access if use_tokens else [], args)
+                results[name] = measured(lambda mark: run_wrk(base, path, access if use_tokens else [], args, mark))
             report(args, results, access)
             return
         for name, url, headers_for in (
                 ("trivial GET /healthz", f"{base}/healthz", lambda i: {}),
                 ("GET /api/v1/worker/status/", f"{base}/api/v1/worker/status/",
                  lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"})):
-            results[name] = asyncio.run(load(url, args.rate, args.duration, headers_for))
+            results[name] = measured(lambda mark: asyncio.run(load(url, args.rate, args.duration, headers_for, mark)))
         report(args, results, access)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
+
+
+def gunicorn_workers(master_pid: int) -> list[int]:
+    with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def cpu_seconds(pids) -> float:
+    """user + system CPU of these processes (Linux /proc): the server's cost per request, whatever the load."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 WRK_LUA = """
@@ -340,7 +365,7 @@ end
 """
 
 
-def run_wrk(base: str, path: str, access: list[str], args) -> dict:
+def run_wrk(base: str, path: str, access: list[str], args, mark=lambda: None) -> dict:
     """wrk (closed loop) with every connection pausing rate/connections between its requests: ~`rate` req/s
     while latency stays well under the pause; achieved rate is reported, not assumed."""
     import tempfile
@@ -352,6 +377,7 @@ def run_wrk(base: str, path: str, access: list[str], args) -> dict:
     # warm-up so every gunicorn thread holds its DB connection
     subprocess.run(["wrk", "-t1", "-c", str(args.connections), "-d", "3s", "-s", str(tmp / "pace.lua"),
                     base + path], capture_output=True, text=True)
+    mark()
     out = subprocess.run(["wrk", "-t2", "-c", str(args.connections), "-d", f"{int(args.duration)}s", "--timeout",
                           "10s", "-s", str(tmp / "pace.lua"), "--latency", base + path],
                          capture_output=True, text=True).stdout
@@ -363,14 +389,24 @@ def run_wrk(base: str, path: str, access: list[str], args) -> dict:
 
 def report(args, results, access):
     if True:
-        print(f"\ngunicorn: {args.gunicorn_workers} gthread workers × {args.gunicorn_threads} threads on "
-              f"{os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f}); open loop at "
-              f"{args.rate:.0f} req/s for {args.duration:.0f} s each ({args.driver}); {len(access)} distinct worker tokens")
-        print(f"{'endpoint':<30}{'req':>6}{'rps':>7}{'err':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+        driver = (f"wrk, {args.connections} connections each pausing {max(int(1000 * args.connections / args.rate) - 2, 0)}"
+                  f" ms between requests (paced closed loop)" if args.driver == "wrk" else
+                  "asyncio/httpx open loop (a request scheduled every 1/rate s)")
+        print(f"\n{args.gunicorn_text} on {os.cpu_count()} CPUs, lean paths "
+              f"{'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}; target {args.rate:.0f} req/s for "
+              f"{args.duration:.0f} s each; load generator: {driver}; {len(access)} distinct worker tokens")
+        print(f"{'endpoint':<30}{'req':>6}{'rps':>7}{'err':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+              f"{'CPU ms/req':>11}{'load':>6}")
         for name, r in results.items():
             print(f"{name:<30}{r['requests']:>6}{r['achieved_rps']:>7.0f}{r['errors']:>5}{r['p50']:>9.1f}"
-                  f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}")
+                  f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>11.2f}{r['load']:>6.1f}")
         triv, status = results["trivial GET /healthz"], results["GET /api/v1/worker/status/"]
+        if args.driver == "wrk":
+            pause = max(int(1000 * args.connections / args.rate) - 2, 0)
+            print(f"note: wrk paces each connection by a pause AFTER each answer, so it offers at most "
+                  f"{args.connections} / ({pause} ms + latency): {args.connections / ((pause + status['p50']) / 1000):.0f}"
+                  f" req/s at the status p50; a rate below {args.rate:.0f} is the generator's, the trivial endpoint "
+                  f"gets the same")
         print(f"ratio status/trivial: p50 {status['p50'] / triv['p50']:.1f}x, p99 {status['p99'] / triv['p99']:.1f}x;"
               f" goal p99 < 50 ms: {'ok' if status['p99'] < 50 else 'MISSED'}"
               f" (driver {args.driver}; client scheduling lag p99 {status['client_lag_p99_ms']:.1f} ms)")
@@ -389,8 +425,11 @@ def main():
     if not args.reuse:
         recreate_database()
     django.setup()
+    from django.db import connection
+
     from sponsorship.models import Invoice
-    if not args.reuse or not Invoice.objects.exists():
+    if not args.reuse or Invoice._meta.db_table not in connection.introspection.table_names() \
+            or not Invoice.objects.exists():
         print("populating (bulk insert)…", flush=True)
         t = time.perf_counter()
         populate(args)

@@ -1,6 +1,6 @@
 """Signed Midtrans notifications posted concurrently to the webhook under gunicorn on PostgreSQL.
 
-    python bench/notifications_http.py [--orders 1000] [--concurrency 16] [--workers 2] [--threads 4]
+    python bench/notifications_http.py [--orders 1000] [--concurrency 16] [--workers N] [--threads N]
                                        [--celery-workers 2] [--worker-start during|after] [--redis-db 14]
 
 Setup: N invoices, each opened at the local simulator (its own process) through the real midtransclient
@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 
-from _setup import BENCH_DB, ROOT, django_setup, median
+from _setup import BENCH_DB, ROOT, django_setup, ensure_bench_sponsors, gunicorn_config, median
 
 KEY = "SB-Mid-server-TEST"  # backend.settings.test
 PATH = "/api/v1/payments/midtrans/notification/"
@@ -148,10 +148,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gthread threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn worker processes (default: backend/gunicorn.conf.py)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="gthread threads per gunicorn worker (default: backend/gunicorn.conf.py)")
     parser.add_argument("--celery-workers", type=int, default=2, help="prefork processes of the Celery worker")
     parser.add_argument("--worker-start", choices=["during", "after"], default="during")
+    parser.add_argument("--worker-nice", type=int, default=0,
+                        help="run the Celery worker at this nice level (e.g. 10: processing yields the CPU to "
+                             "the web processes, as a deployment sharing cores with the web would configure it)")
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--warmup", type=int, default=48, help="orders whose notifications warm the server up")
@@ -190,6 +195,7 @@ def main():
             InvoiceLine.objects.all().delete()
             Invoice.objects.all().delete()
             AuditLog.objects.filter(action__startswith="payment").delete()
+        ensure_bench_sponsors(args.orders)  # an empty bench database fills itself (bench/billing.py uses 14,000)
         billing_run(period=__import__("datetime").date(2027, 2, 1), notify=False)
         invoices = list(Invoice.objects.order_by("pk")[: args.orders])
         t = time.perf_counter()
@@ -218,19 +224,20 @@ def main():
               f"{len(warm)} sent to warm up, then {len(bodies)} timed ({len(duplicates)} duplicates)")
 
         port = free_port()
+        gunicorn_flags, gunicorn_text = gunicorn_config(args.workers, args.threads)
         # Production-like: DEBUG off, persistent DB connections, Celery through Redis (not eager).
         env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "backend.settings.dev",
                "DEBUG": "false", "MIDTRANS_SERVER_KEY": KEY, "CELERY_TASK_ALWAYS_EAGER": "false",
                "CELERY_BROKER_URL": broker, "MIDTRANS_API_BASE_URL": sim_url, "DB_CONN_MAX_AGE": "600",
                "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "backend.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-             "-k", "gthread", "--threads", str(args.threads), "--keep-alive", "30", "--log-level", "warning"],
+            [sys.executable, "-m", "gunicorn", *gunicorn_flags, "backend.wsgi", "-b", f"127.0.0.1:{port}"],
             cwd=ROOT, env=env))
 
         def start_worker():
+            nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
             return subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
+                [*nice, sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
                  str(args.celery_workers), "--without-gossip", "--without-mingle", "--without-heartbeat",
                  "-l", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
 
@@ -276,9 +283,11 @@ def main():
     coverage = CoverageMonth.objects.count()
     stored = PaymentNotification.objects.count()
     dup_rows = PaymentNotification.objects.filter(state="duplicate").count()
-    print(f"server: gunicorn {args.workers} × {args.threads} threads (gthread), PostgreSQL, DEBUG off; client: "
+    print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
+          f"wake-up window {settings.PAYMENT_WAKEUP_WINDOW_MS} ms; client: "
           f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
-          f"{args.redis_db}, worker {args.worker_start} the burst")
+          f"{args.redis_db}, worker {args.worker_start} the burst"
+          f"{f', nice {args.worker_nice}' if args.worker_nice else ''}")
     print(f"baseline trivial endpoint (GET / → 302): {fmt(baseline)}; "
           f"gunicorn CPU {(cpu1 - cpu0) / baseline['n'] * 1000:.2f} ms/request")
     print(f"webhook acceptance: {result['n']} signed POSTs: {fmt(result)}; "

@@ -515,7 +515,8 @@ def _accept_duplicate(*, key: str, evidence: dict, fields: dict) -> WebhookAnswe
 
 
 class _WakeUps:
-    """The processing wake-ups of one web process, coalesced: one Celery message per ~20 ms, not one per request.
+    """The processing wake-ups of one web process, coalesced: one Celery message per window
+    (PAYMENT_WAKEUP_WINDOW_MS, default 100 ms), not one per request.
 
     Publishing a Celery message costs about as much CPU as the rest of the request (measured: ~1.3-1.9 ms), so
     a burst of notifications is enqueued as a few `process_payment_notifications([ids])` tasks by a daemon
@@ -524,11 +525,17 @@ class _WakeUps:
     processes it. With eager Celery (dev, tests) the task runs at once, in the request.
     """
 
-    def __init__(self, window_seconds: float = 0.02):
-        self.window = window_seconds
+    def __init__(self, window_seconds: float | None = None):
+        self._window = window_seconds
         self._ids: list[int] = []
         self._cond = threading.Condition()
         self._pid = None
+
+    @property
+    def window(self) -> float:
+        if self._window is None:
+            self._window = settings.PAYMENT_WAKEUP_WINDOW_MS / 1000
+        return self._window
 
     def add(self, note_id: int) -> None:
         if _celery_eager():
