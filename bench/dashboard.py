@@ -365,32 +365,43 @@ end
 """
 
 
-def run_wrk(base: str, path: str, access: list[str], args, mark=lambda: None) -> dict:
-    """wrk (closed loop) with every connection pausing rate/connections between its requests: ~`rate` req/s
-    while latency stays well under the pause; achieved rate is reported, not assumed."""
-    import tempfile
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
-    (tmp / "tokens.txt").write_text("\n".join(access) + "\n" if access else "")
-    delay = max(int(1000 * args.connections / args.rate) - 2, 0)
-    (tmp / "pace.lua").write_text(WRK_LUA % {"delay": delay, "tokens": tmp / "tokens.txt"})
-    # warm-up so every gunicorn thread holds its DB connection
-    subprocess.run(["wrk", "-t1", "-c", str(args.connections), "-d", "3s", "-s", str(tmp / "pace.lua"),
-                    base + path], capture_output=True, text=True)
-    mark()
-    out = subprocess.run(["wrk", "-t2", "-c", str(args.connections), "-d", f"{int(args.duration)}s", "--timeout",
-                          "10s", "-s", str(tmp / "pace.lua"), "--latency", base + path],
-                         capture_output=True, text=True).stdout
+def _wrk_result(out: str) -> dict:
     line = next(ln for ln in out.splitlines() if ln.startswith("WRKRESULT"))
     n, dur_us, errors, p50, p90, p99, mx, _ = line.split()[1:]
     return {"requests": int(n), "achieved_rps": int(n) / (int(dur_us) / 1e6), "errors": int(errors),
             "p50": float(p50), "p90": float(p90), "p99": float(p99), "max": float(mx), "client_lag_p99_ms": 0.0}
 
 
+def run_wrk(base: str, path: str, access: list[str], args, mark=lambda: None) -> dict:
+    """wrk (closed loop) with every connection pausing between its requests. A connection's period is its
+    pause plus the answer's latency, so the pause is calibrated on the warm-up run: pause = connections/rate -
+    warm-up mean latency, which offers ~`rate` req/s. The achieved rate is measured and reported, not assumed."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
+    (tmp / "tokens.txt").write_text("\n".join(access) + "\n" if access else "")
+    period_ms = 1000 * args.connections / args.rate
+
+    def script(pause_ms: int) -> str:
+        (tmp / "pace.lua").write_text(WRK_LUA % {"delay": pause_ms, "tokens": tmp / "tokens.txt"})
+        return str(tmp / "pace.lua")
+    # warm-up (every gunicorn thread opens its DB connection) that also measures the answer's latency
+    warm = subprocess.run(["wrk", "-t2", "-c", str(args.connections), "-d", "4s", "-s", script(int(period_ms) - 2),
+                           base + path], capture_output=True, text=True).stdout
+    latency_ms = 1000 * args.connections / max(_wrk_result(warm)["achieved_rps"], 1.0) - (int(period_ms) - 2)
+    pause = max(int(round(period_ms - max(latency_ms, 0.0))), 0)
+    args.wrk_pause_ms = pause
+    mark()
+    out = subprocess.run(["wrk", "-t2", "-c", str(args.connections), "-d", f"{int(args.duration)}s", "--timeout",
+                          "10s", "-s", script(pause), "--latency", base + path],
+                         capture_output=True, text=True).stdout
+    return _wrk_result(out)
+
+
 def report(args, results, access):
     if True:
-        driver = (f"wrk, {args.connections} connections each pausing {max(int(1000 * args.connections / args.rate) - 2, 0)}"
-                  f" ms between requests (paced closed loop)" if args.driver == "wrk" else
+        driver = (f"wrk, {args.connections} connections each pausing {getattr(args, 'wrk_pause_ms', '?')} ms between "
+                  f"requests (closed loop paced to the target, pause calibrated on the warm-up)" if args.driver == "wrk" else
                   "asyncio/httpx open loop (a request scheduled every 1/rate s)")
         print(f"\n{args.gunicorn_text} on {os.cpu_count()} CPUs, lean paths "
               f"{'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}; target {args.rate:.0f} req/s for "
@@ -402,13 +413,11 @@ def report(args, results, access):
                   f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>11.2f}{r['load']:>6.1f}")
         triv, status = results["trivial GET /healthz"], results["GET /api/v1/worker/status/"]
         if args.driver == "wrk":
-            pause = max(int(1000 * args.connections / args.rate) - 2, 0)
-            print(f"note: wrk paces each connection by a pause AFTER each answer, so it offers at most "
-                  f"{args.connections} / ({pause} ms + latency): {args.connections / ((pause + status['p50']) / 1000):.0f}"
-                  f" req/s at the status p50; a rate below {args.rate:.0f} is the generator's, the trivial endpoint "
-                  f"gets the same")
+            print(f"note: wrk pauses AFTER each answer, so a connection offers 1 / (pause + latency); the pause was "
+                  f"calibrated on a warm-up so the offered rate is ~{args.rate:.0f} req/s; 'rps' above is achieved")
         print(f"ratio status/trivial: p50 {status['p50'] / triv['p50']:.1f}x, p99 {status['p99'] / triv['p99']:.1f}x;"
-              f" goal p99 < 50 ms: {'ok' if status['p99'] < 50 else 'MISSED'}"
+              f" goal >= {args.rate:.0f} req/s with p99 < 50 ms: "
+              f"{'ok' if status['p99'] < 50 and status['achieved_rps'] >= 0.98 * args.rate else 'MISSED'}"
               f" (driver {args.driver}; client scheduling lag p99 {status['client_lag_p99_ms']:.1f} ms)")
 
 
