@@ -48,6 +48,9 @@ MIDDLEWARE = [
 ]
 
 LEAN_PATHS = env.bool("LEAN_PATHS", default=True)
+# The worker-status statement runs as a server-side prepared statement (planned once per connection; planning
+# cost 5x executing it). Turn off behind a transaction-pooling proxy that cannot keep prepared statements.
+STATUS_PREPARED_STATEMENTS = env.bool("STATUS_PREPARED_STATEMENTS", default=True)
 
 ROOT_URLCONF = "backend.urls"
 WSGI_APPLICATION = "backend.wsgi.application"

@@ -76,6 +76,39 @@ def workers_for_status(*, today: dt.date | None = None):
     )
 
 
+def _fetch_prepared(connection, sql: str, params: list):
+    """One row of `sql` as a server-side prepared statement (PostgreSQL, psycopg 3).
+
+    Django's psycopg cursors bind parameters client-side, so PostgreSQL plans this statement on every call
+    (~0.5 ms planning against ~0.1 ms executing, measured with EXPLAIN ANALYZE on the 42,000-worker bench
+    database). A plain psycopg cursor with prepare=True plans it once per connection (connections persist:
+    DB_CONN_MAX_AGE). Behind a transaction-pooling proxy (PgBouncer < 1.21) set STATUS_PREPARED_STATEMENTS=false.
+    Logged like Django's own queries when query logging is on (DEBUG, CaptureQueriesContext)."""
+    import time as _time
+
+    import psycopg
+    from django.conf import settings
+
+    if not getattr(settings, "STATUS_PREPARED_STATEMENTS", True):
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+    connection.ensure_connection()
+    started = _time.monotonic()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django opens psycopg connections with prepared statements off (prepare_threshold=None), which also
+        # ignores prepare=True. Any number turns them on; Django's own ClientCursors never prepare anyway.
+        raw.prepare_threshold = 1_000_000
+    # Django's psycopg connections make ClientCursor (client-side binding: no prepare); ask for a plain one.
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cur:
+        cur.execute(sql, params, prepare=True)
+        row = cur.fetchone()
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{_time.monotonic() - started:.3f}"})
+    return row
+
+
 def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Worker | None":
     """The worker of `user_id` with their user (and profile) and everything workers_for_status() loads, in ONE
     hand-written statement (PostgreSQL): the ORM spent more time compiling that query than PostgreSQL running
@@ -104,9 +137,7 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
         FROM {t[Worker]} w JOIN {t[User]} u ON u.id = w.user_id JOIN {t[Occupation]} o ON o.id = w.occupation_id
              LEFT JOIN {t[Profile]} p ON p.user_id = u.id
         WHERE w.user_id = %s"""
-    with connection.cursor() as cur:
-        cur.execute(sql, [Sponsorship.Status.ACTIVE, since, user_id])
-        row = cur.fetchone()
+    row = _fetch_prepared(connection, sql, [Sponsorship.Status.ACTIVE, since, user_id])
     if row is None:
         return None
     db = connection.alias

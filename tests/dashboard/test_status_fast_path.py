@@ -65,3 +65,19 @@ def test_preloaded_facts_equal_queried_facts(history):  # noqa: F811
         assert worker_coverage_status(worker) == worker_coverage_status(
             worker, months=list(preloaded.status_months),
             sponsor_first_name=worker_status_facts(preloaded).sponsor_first_name)
+
+
+@pytest.mark.django_db
+def test_status_statement_is_prepared_once_and_answers_like_the_unprepared_one(history, settings):  # noqa: F811
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side prepared statements are a PostgreSQL feature")
+    worker = history.wa[0]
+    settings.STATUS_PREPARED_STATEMENTS = False
+    plain = jwt_client(worker.user).get("/api/v1/worker/status/").json()
+    settings.STATUS_PREPARED_STATEMENTS = True
+    for _ in range(3):
+        assert jwt_client(worker.user).get("/api/v1/worker/status/").json() == plain
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                    ["%sponsorship_coveragemonth cm WHERE cm.worker_id = w.id%"])
+        assert cur.fetchone()[0] == 1  # planned once on this connection, reused by the later calls
