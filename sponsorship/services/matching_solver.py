@@ -190,6 +190,7 @@ def solve_matching(
     exact_distance: bool = False,
     max_rounds: int = 500,
     gap_tolerance: float = 0.0,
+    distance_method: str = "scaling",
 ) -> MatchingResult:
     """Lexicographic matching: max covered weight, then min total distance.
 
@@ -226,7 +227,7 @@ def solve_matching(
         method = "exact"
     elif large_method == "augmenting":
         sol = flow.solve_augmenting(*args, **kw, exact_distance=exact_distance, max_rounds=max_rounds,
-                                    gap_tolerance=gap_tolerance)
+                                    gap_tolerance=gap_tolerance, distance_method=distance_method)
         method = "augmenting"
     else:
         # One weight unit worth 4 radii of distance: keeps OR-Tools' cost scaling short; the
