@@ -351,7 +351,8 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
 
 
 def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
-                   L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60):
+                   L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
+                   cert_check_factor=64):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
@@ -395,13 +396,12 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     counters = np.zeros(4, np.int64)
     ex = np.zeros(n_g + n_s + n_c + 1, np.int64)
     distance = int(distance0)
-    trace = [(0, int(eps), distance, round(time.process_time() - t0, 3))]
+    trace = [(0, int(eps), distance, round(time.process_time() - t0, 3), -1)]
     phases = 0
-    target_ok = lambda e: e * B <= gap_tolerance * max(distance - e * B, 0) * K  # noqa: E731
-    while eps > 0 and phases < max_phases and not (gap_tolerance > 0 and target_ok(eps)):
-        eps = max(eps // alpha, 1) if eps > 1 else 0
-        if eps == 0:
-            break
+    pcert_of = lambda p: np.concatenate([p[n_g + n_s:n_g + n_s + n_c], p[:n_g], p[n_g:n_g + n_s], p[-1:]])  # noqa
+    cert_calls = 0
+    while eps > 1 and phases < max_phases:
+        eps = max(eps // alpha, 1)
         acc = np.zeros(1, np.int64)
         while not _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups,
                              loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters):
@@ -410,15 +410,27 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
             e_next = np.concatenate([e_next, np.append(np.arange(old + 1, 2 * old), -1)]).astype(np.int64)
             free_top[0] = old
             e_a, e_g, e_t = (np.concatenate([v, np.zeros(old, np.int64)]) for v in (e_a, e_g, e_t))
-        dcost = int(acc[0])
-        distance += int(dcost)
+        distance += int(acc[0])
         phases += 1
-        trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3)))
-        if eps == 1:
+        # Stop test, from the certificate: eps x B bounds its gap (module doc); once that bound is within
+        # cert_check_factor x the target, the certificate itself (one pass over all arcs) decides.
+        target = gap_tolerance * distance * int(K) / (1 + gap_tolerance)  # gap <= tol x (distance - gap)
+        bound = int(eps) * B
+        gap_now = -1
+        if bound < int(K) or bound <= target:
+            trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), -1))
+            break
+        if bound <= cert_check_factor * max(target, int(K)):
+            rows = _nb_rows(g_loc, garc0, loc_start, nbr, gf)
+            _, gap_now = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pcert_of(p),
+                                     loc_start, nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
+            cert_calls += 1
+        trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), int(gap_now) // int(K)))
+        if gap_now >= 0 and (gap_now < int(K) or gap_now <= target):
             break
     rows = _nb_rows(g_loc, garc0, loc_start, nbr, gf)
     t_cert = time.process_time()
-    pcert = np.concatenate([p[n_g + n_s:n_g + n_s + n_c], p[:n_g], p[n_g:n_g + n_s], p[-1:]])
+    pcert = pcert_of(p)
     feasible, gap_scaled = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pcert,
                                        loc_start, nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
     t_end = time.process_time()
@@ -428,7 +440,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     stats = {"certified_optimal": bool(gap == 0), "distance_gap_bound_m": gap, "distance_method": "scaling",
              "cs_phases": phases, "cs_alpha": alpha, "cs_scale_k": int(K), "cs_eps_last": int(eps),
              "cs_relabels_group": int(counters[0]), "cs_relabels_sponsor": int(counters[1]),
-             "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]),
+             "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]), "cs_certify_calls": cert_calls,
              "cpu_spfa_s": round(t_spfa - t0, 3), "cpu_certify_s": round(t_end - t_cert, 3),
              "cpu_exact_polish_s": round(t_end - t0, 3), "cs_trace": trace}
     return rows, stats
