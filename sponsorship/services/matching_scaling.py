@@ -227,15 +227,16 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                     c = c0 + g_class[g]
                     if x[g] > 0:
                         best = p[c]
+                    arg = 0
                     base = garc0[g] - loc_start[l]
                     for t in range(loc_start[l], loc_start[l + 1]):
                         j = nbr[t]
-                        if gf[base + t] < min(g_size[g], s_cap[j]):
-                            q = p[s0 + j] - dl[t] * K
-                            if q > best:
-                                best = q
+                        q = p[s0 + j] - dl[t] * K
+                        if q > best and gf[base + t] < min(g_size[g], s_cap[j]):
+                            best = q
+                            arg = t - loc_start[l] + 1
                     p[g] = best - eps
-                    cur[g] = 0
+                    cur[g] = arg  # the argmax arc is admissible now; skipping earlier ones is safe (see doc)
                     counters[0] += 1
                     continue
             elif v < c0:  # sponsor: the sink arc, then reverse arcs of the group arcs carrying flow
@@ -352,7 +353,7 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
 
 def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
                    L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
-                   cert_check_factor=64):
+                   cert_check_factor=64, eps_start_m=500):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
@@ -393,6 +394,9 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     cls_start = np.searchsorted(g_class[order], np.arange(n_c + 1)).astype(np.int64)
     cls_groups = order.astype(np.int64)
     eps = _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g, gf)
+    max_violation = int(eps)
+    if eps_start_m is not None:  # start lower: the saturation step makes any eps valid (module doc)
+        eps = min(eps, np.int64(eps_start_m * alpha) * K)
     counters = np.zeros(4, np.int64)
     ex = np.zeros(n_g + n_s + n_c + 1, np.int64)
     distance = int(distance0)
@@ -441,6 +445,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
              "cs_phases": phases, "cs_alpha": alpha, "cs_scale_k": int(K), "cs_eps_last": int(eps),
              "cs_relabels_group": int(counters[0]), "cs_relabels_sponsor": int(counters[1]),
              "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]), "cs_certify_calls": cert_calls,
+             "cs_max_violation_m": max_violation // int(K),
              "cpu_spfa_s": round(t_spfa - t0, 3), "cpu_certify_s": round(t_end - t_cert, 3),
              "cpu_exact_polish_s": round(t_end - t0, 3), "cs_trace": trace}
     return rows, stats
