@@ -366,6 +366,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     loc_used = np.zeros(len(loc_start) - 1, np.bool_)
     loc_used[g_loc] = True
     dl = _nb_loc_costs(loc_start, nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used)
+    t_costs = time.process_time()
     B = int(g_size.sum() + 2 * s_cap.sum() + (s_cap * s_cap).sum())
     K = np.int64(B + 1)
     # restricted optimum: flows and Bellman-Ford potentials
@@ -395,6 +396,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     cls_groups = order.astype(np.int64)
     eps = _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g, gf)
     max_violation = int(eps)
+    t_init = time.process_time()
     if eps_start_m is not None:  # start lower: the saturation step makes any eps valid (module doc)
         eps = min(eps, np.int64(eps_start_m * alpha) * K)
     counters = np.zeros(4, np.int64)
@@ -446,6 +448,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
              "cs_relabels_group": int(counters[0]), "cs_relabels_sponsor": int(counters[1]),
              "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]), "cs_certify_calls": cert_calls,
              "cs_max_violation_m": max_violation // int(K),
-             "cpu_spfa_s": round(t_spfa - t0, 3), "cpu_certify_s": round(t_end - t_cert, 3),
+             "cs_groups": n_g, "cs_group_arcs": int(garc0[-1]), "cpu_costs_s": round(t_costs - t0, 3),
+             "cpu_spfa_s": round(t_spfa - t_costs, 3), "cpu_init_s": round(t_init - t_spfa, 3), "cpu_certify_s": round(t_end - t_cert, 3),
              "cpu_exact_polish_s": round(t_end - t0, 3), "cs_trace": trace}
     return rows, stats
