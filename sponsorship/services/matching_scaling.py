@@ -36,15 +36,55 @@ from sponsorship.services.matching_flow import _nb_dist
 
 
 @nb.njit(cache=True)
-def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used):
+def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, band_m, n_bands):
+    """Each used location's row of the CSR, reordered by distance band (counting sort, stable): sponsors and
+    round(d). A scan in this order can stop once (the row's largest sponsor potential - band floor x K) cannot
+    beat what it has (relabel) or reach an admissible arc (discharge)."""
+    nbr2 = np.empty(len(nbr), np.int32)
     dl = np.zeros(len(nbr), np.int32)
+    tmp = np.empty(0, np.int32)
+    cnt = np.zeros(n_bands + 1, np.int64)
     for l in range(len(loc_start) - 1):
+        t0, t1 = loc_start[l], loc_start[l + 1]
+        if not loc_used[l]:
+            nbr2[t0:t1] = nbr[t0:t1]
+            continue
+        if len(tmp) < t1 - t0:
+            tmp = np.empty(2 * (t1 - t0), np.int32)
+        cnt[:] = 0
+        for t in range(t0, t1):
+            j = nbr[t]
+            d = np.int32(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j])))
+            tmp[t - t0] = d
+            cnt[min(d // band_m, n_bands - 1) + 1] += 1
+        for b in range(n_bands):
+            cnt[b + 1] += cnt[b]
+        for t in range(t0, t1):
+            d = tmp[t - t0]
+            b = min(d // band_m, n_bands - 1)
+            q = t0 + cnt[b]
+            cnt[b] += 1
+            nbr2[q] = nbr[t]
+            dl[q] = d
+    return nbr2, dl
+
+
+@nb.njit(cache=True)
+def _nb_row_pmax(loc_start, nbr, loc_used, p, s0):
+    """Per location the largest sponsor potential in its row (an upper bound for the whole phase: potentials
+    only decrease)."""
+    n_l = len(loc_start) - 1
+    out = np.full(n_l, -np.int64(2**62))
+    for l in range(n_l):
         if not loc_used[l]:
             continue
+        m = -np.int64(2**62)
         for t in range(loc_start[l], loc_start[l + 1]):
-            j = nbr[t]
-            dl[t] = np.int32(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j])))
-    return dl
+            v = p[s0 + nbr[t]]
+            if v > m:
+                m = v
+        out[l] = m
+    return out
 
 
 @nb.njit(cache=True)
@@ -92,7 +132,7 @@ def _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g
 
 @nb.njit(cache=True)
 def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups, loc_start, nbr,
-               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters):
+               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, loc_used):
     """One cost-scaling phase: from an eps*alpha-optimal feasible flow to an eps-optimal feasible one.
 
     Node ids: groups [0, n_g), sponsors [n_g, n_g + n_s), classes next, the sink last. ``ex`` (excesses) and
@@ -105,6 +145,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
     T = n_g + n_s + n_c
     N = T + 1
     dcost = acc[0]
+    pmax = _nb_row_pmax(loc_start, nbr, loc_used, p, s0)
     # 1. saturate every residual arc with reduced cost < -eps (the pseudoflow is then eps-optimal)
     for g in range(n_g):
         c = c0 + g_class[g]
@@ -123,6 +164,8 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
         pg = p[g]
         base = garc0[g] - loc_start[l]
         for t in range(loc_start[l], loc_start[l + 1]):
+            if pmax[l] - (dl[t] // band_m) * band_m * K <= pg + eps:
+                break  # rows are in distance bands: nothing further can have rc < -eps
             j = nbr[t]
             r = dl[t] * K + pg - p[s0 + j]
             if r < -eps:
@@ -206,6 +249,9 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                             break
                     else:
                         t = loc_start[l] + k - 1
+                        if pmax[l] - (dl[t] // band_m) * band_m * K <= p[g]:
+                            k = deg + 1  # no admissible arc in the rest of the row
+                            break
                         j = nbr[t]
                         if dl[t] * K + p[g] - p[s0 + j] < 0:
                             a = garc0[g] + k - 1
@@ -230,6 +276,8 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                     arg = 0
                     base = garc0[g] - loc_start[l]
                     for t in range(loc_start[l], loc_start[l + 1]):
+                        if pmax[l] - (dl[t] // band_m) * band_m * K <= best:
+                            break  # no later arc of the row can beat best
                         j = nbr[t]
                         q = p[s0 + j] - dl[t] * K
                         if q > best and gf[base + t] < min(g_size[g], s_cap[j]):
@@ -353,7 +401,7 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
 
 def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
                    L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
-                   cert_check_factor=64, eps_start_m=500):
+                   cert_check_factor=64, eps_start_m=500, band_m=250, n_bands=64):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
@@ -365,7 +413,11 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     garc0 = np.concatenate([[0], np.cumsum(deg)]).astype(np.int64)
     loc_used = np.zeros(len(loc_start) - 1, np.bool_)
     loc_used[g_loc] = True
-    dl = _nb_loc_costs(loc_start, nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used)
+    csr_nbr = nbr
+    nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m,
+                            n_bands)
+    if len(dl) and int(dl.max()) // band_m >= n_bands - 1:
+        raise ValueError("distance bands do not cover the radius: raise n_bands")
     t_costs = time.process_time()
     B = int(g_size.sum() + 2 * s_cap.sum() + (s_cap * s_cap).sum())
     K = np.int64(B + 1)
@@ -410,7 +462,8 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         eps = max(eps // alpha, 1)
         acc = np.zeros(1, np.int64)
         while not _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups,
-                             loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters):
+                             loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m,
+                             loc_used):
             # entry pool full: double it (the new block becomes the free list) and continue the phase
             old = len(e_next)
             e_next = np.concatenate([e_next, np.append(np.arange(old + 1, 2 * old), -1)]).astype(np.int64)
@@ -429,16 +482,17 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         if bound <= cert_check_factor * max(target, int(K)):
             rows = _nb_rows(g_loc, garc0, loc_start, nbr, gf)
             _, gap_now = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pcert_of(p),
-                                     loc_start, nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
+                                     loc_start, csr_nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
             cert_calls += 1
         trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), int(gap_now) // int(K)))
         if gap_now >= 0 and (gap_now < int(K) or gap_now <= target):
             break
     rows = _nb_rows(g_loc, garc0, loc_start, nbr, gf)
+    rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
     t_cert = time.process_time()
     pcert = pcert_of(p)
     feasible, gap_scaled = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pcert,
-                                       loc_start, nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
+                                       loc_start, csr_nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
     t_end = time.process_time()
     if not feasible:
         raise RuntimeError("cost scaling produced an infeasible flow")
