@@ -75,8 +75,11 @@ def grow(graph, room):
 
 
 @nb.njit(cache=True)
-def _nb_spfa(first, nxt, to, rcap, cost):
-    """Shortest distances from a virtual root (0 to every node): potentials; ok=False on a negative cycle."""
+def _nb_spfa(first, nxt, to, rcap, cost, tol=0):
+    """Shortest distances from a virtual root (0 to every node): potentials; ok=False on a negative cycle.
+
+    ``tol`` > 0: a distance is only lowered by more than tol, so every residual arc ends with reduced cost
+    >= -tol (tol-optimal potentials; far fewer updates - enough for a cost-scaling start)."""
     n = len(first)
     pi = np.zeros(n, np.int64)
     queue = np.empty(n + 1, np.int64)
@@ -95,7 +98,7 @@ def _nb_spfa(first, nxt, to, rcap, cost):
             if rcap[e] > 0:
                 v = to[e]
                 nd = pi[u] + cost[e]
-                if nd < pi[v]:
+                if nd < pi[v] - tol:
                     pi[v] = nd
                     if not inq[v]:
                         count[v] += 1

@@ -253,6 +253,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                             k = deg + 1  # no admissible arc in the rest of the row
                             break
                         j = nbr[t]
+                        counters[5] += 1
                         if dl[t] * K + p[g] - p[s0 + j] < 0:
                             a = garc0[g] + k - 1
                             u = min(g_size[g], s_cap[j])
@@ -279,6 +280,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                         if pmax[l] - (dl[t] // band_m) * band_m * K <= best:
                             break  # no later arc of the row can beat best
                         j = nbr[t]
+                        counters[4] += 1
                         q = p[s0 + j] - dl[t] * K
                         if q > best and gf[base + t] < min(g_size[g], s_cap[j]):
                             best = q
@@ -401,7 +403,7 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
 
 def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
                    L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
-                   cert_check_factor=64, eps_start_m=500, band_m=250, n_bands=64):
+                   cert_check_factor=64, eps_start_m=500, band_m=250, n_bands=64, spfa_tol_m=20):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
@@ -423,7 +425,8 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     K = np.int64(B + 1)
     # restricted optimum: flows and Bellman-Ford potentials
     graph = build_graph(n_c + n_g + n_s + 1, tails, heads, caps, costs, flows, room=0)
-    pi, ok = _nb_spfa(graph["first"], graph["nxt"], graph["to"], graph["rcap"], graph["cost"])
+    # potentials within spfa_tol_m of optimal on the restricted arcs: the first phase's eps is far larger
+    pi, ok = _nb_spfa(graph["first"], graph["nxt"], graph["to"], graph["rcap"], graph["cost"], spfa_tol_m)
     if not ok:
         raise RuntimeError("restricted polish is not optimal (negative cycle)")
     t_spfa = time.process_time()
@@ -451,7 +454,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     t_init = time.process_time()
     if eps_start_m is not None:  # start lower: the saturation step makes any eps valid (module doc)
         eps = min(eps, np.int64(eps_start_m * alpha) * K)
-    counters = np.zeros(4, np.int64)
+    counters = np.zeros(8, np.int64)
     ex = np.zeros(n_g + n_s + n_c + 1, np.int64)
     distance = int(distance0)
     trace = [(0, int(eps), distance, round(time.process_time() - t0, 3), -1)]
@@ -500,7 +503,8 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     stats = {"certified_optimal": bool(gap == 0), "distance_gap_bound_m": gap, "distance_method": "scaling",
              "cs_phases": phases, "cs_alpha": alpha, "cs_scale_k": int(K), "cs_eps_last": int(eps),
              "cs_relabels_group": int(counters[0]), "cs_relabels_sponsor": int(counters[1]),
-             "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]), "cs_certify_calls": cert_calls,
+             "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]),
+             "cs_relabel_arcs": int(counters[4]), "cs_scan_arcs": int(counters[5]), "cs_certify_calls": cert_calls,
              "cs_max_violation_m": max_violation // int(K),
              "cs_groups": n_g, "cs_group_arcs": int(garc0[-1]), "cpu_costs_s": round(t_costs - t0, 3),
              "cpu_spfa_s": round(t_spfa - t_costs, 3), "cpu_init_s": round(t_init - t_spfa, 3), "cpu_certify_s": round(t_end - t_cert, 3),
