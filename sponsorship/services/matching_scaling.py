@@ -131,8 +131,59 @@ def _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g
 
 
 @nb.njit(cache=True)
+def _is_cand(cand, ncand, g, o):
+    for i in range(ncand[g]):
+        if cand[g, i] == o:
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, pmax, band_m, cand, ncand, qx, counters):
+    """Group g's candidate list: its residual arcs with the largest q = p_j - d K (best first), and qx = an upper
+    bound on q over the residual arcs left out. Rows are in distance bands, so the scan stops once the row's
+    potential bound minus the band floor cannot enter the list."""
+    M = cand.shape[1]
+    counters[6] += 1
+    qs = np.empty(M, np.int64)
+    m = 0
+    out = -np.int64(2**62)
+    t0 = loc_start[l]
+    for t in range(t0, loc_start[l + 1]):
+        bound = pmax[l] - (dl[t] // band_m) * band_m * K
+        if m == M and bound <= qs[M - 1]:
+            if bound > out:
+                out = bound
+            break
+        counters[4] += 1
+        j = nbr[t]
+        if gf[garc0[g] + t - t0] >= min(g_size[g], s_cap[j]):
+            continue
+        q = p[s0 + j] - dl[t] * K
+        if m == M:
+            if q <= qs[M - 1]:
+                if q > out:
+                    out = q
+                continue
+            if qs[M - 1] > out:
+                out = qs[M - 1]
+            i = M - 1
+        else:
+            i = m
+            m += 1
+        while i > 0 and qs[i - 1] < q:
+            qs[i] = qs[i - 1]
+            cand[g, i] = cand[g, i - 1]
+            i -= 1
+        qs[i] = q
+        cand[g, i] = t - t0
+    ncand[g] = m
+    qx[g] = out
+
+
+@nb.njit(cache=True)
 def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups, loc_start, nbr,
-               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, loc_used):
+               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, loc_used, cand, ncand, qx):
     """One cost-scaling phase: from an eps*alpha-optimal feasible flow to an eps-optimal feasible one.
 
     Node ids: groups [0, n_g), sponsors [n_g, n_g + n_s), classes next, the sink last. ``ex`` (excesses) and
@@ -163,7 +214,27 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
         l = g_loc[g]
         pg = p[g]
         base = garc0[g] - loc_start[l]
-        for t in range(loc_start[l], loc_start[l + 1]):
+        t_hi = loc_start[l + 1]
+        if qx[g] <= pg + eps:  # no excluded residual arc can have rc < -eps: the candidates suffice
+            t_hi = loc_start[l]
+            for i in range(ncand[g]):
+                o = cand[g, i]
+                t = loc_start[l] + o
+                j = nbr[t]
+                if dl[t] * K + pg - p[s0 + j] < -eps:
+                    a = base + t
+                    u = min(g_size[g], s_cap[j])
+                    if gf[a] < u:
+                        d = u - gf[a]
+                        if gf[a] == 0:
+                            if not _ent_add(j, a, g, t, head, e_next, e_a, e_g, e_t, free_top):
+                                acc[0] = dcost
+                                return False
+                        gf[a] = u
+                        ex[g] -= d
+                        ex[s0 + j] += d
+                        dcost += d * dl[t]
+        for t in range(loc_start[l], t_hi):
             if pmax[l] - (dl[t] // band_m) * band_m * K <= pg + eps:
                 break  # rows are in distance bands: nothing further can have rc < -eps
             j = nbr[t]
@@ -201,6 +272,9 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
             g = e_g[k]
             r = -dl[e_t[k]] * K + p[v] - p[g]
             if r < -eps:  # reverse arc j -> g: send all its flow back
+                q = p[v] - dl[e_t[k]] * K
+                if q > qx[g] and not _is_cand(cand, ncand, g, e_t[k] - loc_start[g_loc[g]]):
+                    qx[g] = q
                 d = gf[e_a[k]]
                 gf[e_a[k]] = 0
                 ex[v] -= d
@@ -234,12 +308,12 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
         while ex[v] > 0:
             w = -1
             amt = np.int64(0)
-            if v < n_g:  # group: arc 0 = back to its class, then its location's sponsors
+            if v < n_g:  # group: arc 0 = back to its class, then its candidate arcs (best first)
                 g = v
                 l = g_loc[g]
-                deg = loc_start[l + 1] - loc_start[l]
+                nc = ncand[g]
                 k = cur[g]
-                while k <= deg:
+                while k <= nc:
                     if k == 0:
                         c = c0 + g_class[g]
                         if x[g] > 0 and p[g] - p[c] < 0:
@@ -248,14 +322,12 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                             x[g] -= amt
                             break
                     else:
-                        t = loc_start[l] + k - 1
-                        if pmax[l] - (dl[t] // band_m) * band_m * K <= p[g]:
-                            k = deg + 1  # no admissible arc in the rest of the row
-                            break
+                        o = cand[g, k - 1]
+                        t = loc_start[l] + o
                         j = nbr[t]
                         counters[5] += 1
                         if dl[t] * K + p[g] - p[s0 + j] < 0:
-                            a = garc0[g] + k - 1
+                            a = garc0[g] + o
                             u = min(g_size[g], s_cap[j])
                             if gf[a] < u:
                                 w = s0 + j
@@ -269,24 +341,27 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                                 break
                     k += 1
                 cur[g] = k
-                if w < 0:  # relabel
-                    best = -np.int64(2**62)
+                if w < 0:  # relabel: the best residual arc among the candidates, unless an excluded one may beat it
                     c = c0 + g_class[g]
-                    if x[g] > 0:
-                        best = p[c]
-                    arg = 0
-                    base = garc0[g] - loc_start[l]
-                    for t in range(loc_start[l], loc_start[l + 1]):
-                        if pmax[l] - (dl[t] // band_m) * band_m * K <= best:
-                            break  # no later arc of the row can beat best
-                        j = nbr[t]
-                        counters[4] += 1
-                        q = p[s0 + j] - dl[t] * K
-                        if q > best and gf[base + t] < min(g_size[g], s_cap[j]):
-                            best = q
-                            arg = t - loc_start[l] + 1
+                    for attempt in range(2):
+                        best = -np.int64(2**62)
+                        if x[g] > 0:
+                            best = p[c]
+                        arg = 0
+                        for i in range(ncand[g]):
+                            o = cand[g, i]
+                            t = loc_start[l] + o
+                            j = nbr[t]
+                            q = p[s0 + j] - dl[t] * K
+                            if q > best and gf[garc0[g] + o] < min(g_size[g], s_cap[j]):
+                                best = q
+                                arg = i + 1
+                        if best >= qx[g]:
+                            break
+                        _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, pmax, band_m, cand,
+                                  ncand, qx, counters)
                     p[g] = best - eps
-                    cur[g] = arg  # the argmax arc is admissible now; skipping earlier ones is safe (see doc)
+                    cur[g] = arg  # the argmax arc is admissible now; skipping others is safe (module doc)
                     counters[0] += 1
                     continue
             elif v < c0:  # sponsor: the sink arc, then reverse arcs of the group arcs carrying flow
@@ -303,6 +378,9 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                         if -dl[e_t[k]] * K + p[v] - p[g] < 0:
                             a = e_a[k]
                             w = g
+                            q = p[v] - dl[e_t[k]] * K  # the forward arc has room again: bound it
+                            if q > qx[g] and not _is_cand(cand, ncand, g, e_t[k] - loc_start[g_loc[g]]):
+                                qx[g] = q
                             amt = min(ex[v], np.int64(gf[a]))
                             gf[a] -= amt
                             dcost -= amt * dl[e_t[k]]
@@ -403,7 +481,7 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
 
 def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
                    L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
-                   cert_check_factor=64, eps_start_m=500, band_m=250, n_bands=64, spfa_tol_m=20):
+                   cert_check_factor=64, eps_start_m=500, band_m=250, n_bands=64, spfa_tol_m=20, n_cand=16):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
@@ -456,6 +534,11 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         eps = min(eps, np.int64(eps_start_m * alpha) * K)
     counters = np.zeros(8, np.int64)
     ex = np.zeros(n_g + n_s + n_c + 1, np.int64)
+    # per group: up to n_cand candidate arcs (row offsets, best q = p_j - d K first) and qx, an upper bound on q
+    # over its residual arcs outside the list (valid while potentials only fall; unbuilt: +inf)
+    cand = np.zeros((n_g, n_cand), np.int32)
+    ncand = np.zeros(n_g, np.int64)
+    qx = np.full(n_g, np.int64(2**62))
     distance = int(distance0)
     trace = [(0, int(eps), distance, round(time.process_time() - t0, 3), -1)]
     phases = 0
@@ -466,7 +549,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         acc = np.zeros(1, np.int64)
         while not _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups,
                              loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m,
-                             loc_used):
+                             loc_used, cand, ncand, qx):
             # entry pool full: double it (the new block becomes the free list) and continue the phase
             old = len(e_next)
             e_next = np.concatenate([e_next, np.append(np.arange(old + 1, 2 * old), -1)]).astype(np.int64)
@@ -504,7 +587,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
              "cs_phases": phases, "cs_alpha": alpha, "cs_scale_k": int(K), "cs_eps_last": int(eps),
              "cs_relabels_group": int(counters[0]), "cs_relabels_sponsor": int(counters[1]),
              "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]),
-             "cs_relabel_arcs": int(counters[4]), "cs_scan_arcs": int(counters[5]), "cs_certify_calls": cert_calls,
+             "cs_relabel_arcs": int(counters[4]), "cs_builds": int(counters[6]), "cs_scan_arcs": int(counters[5]), "cs_certify_calls": cert_calls,
              "cs_max_violation_m": max_violation // int(K),
              "cs_groups": n_g, "cs_group_arcs": int(garc0[-1]), "cpu_costs_s": round(t_costs - t0, 3),
              "cpu_spfa_s": round(t_spfa - t_costs, 3), "cpu_init_s": round(t_init - t_spfa, 3), "cpu_certify_s": round(t_end - t_cert, 3),
