@@ -70,20 +70,28 @@ def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, 
 
 
 @nb.njit(cache=True)
-def _nb_row_pmax(loc_start, nbr, loc_used, p, s0):
-    """Per location the largest sponsor potential in its row (an upper bound for the whole phase: potentials
-    only decrease)."""
+def _nb_row_bound(loc_start, nbr, dl, loc_used, p, s0, K, band_m, n_bands):
+    """bound[l, b]: an upper bound on q = p_j - d K over the arcs of row l in band b or later - the largest
+    sponsor potential of each band minus the band's floor, suffix maxima. Valid for a whole phase: potentials
+    only fall."""
     n_l = len(loc_start) - 1
-    out = np.full(n_l, -np.int64(2**62))
+    neg = -np.int64(2**62)
+    out = np.full((n_l, n_bands + 1), neg)
     for l in range(n_l):
         if not loc_used[l]:
             continue
-        m = -np.int64(2**62)
         for t in range(loc_start[l], loc_start[l + 1]):
+            b = dl[t] // band_m
             v = p[s0 + nbr[t]]
-            if v > m:
-                m = v
-        out[l] = m
+            if v > out[l, b]:
+                out[l, b] = v
+        run = neg
+        for b in range(n_bands - 1, -1, -1):
+            if out[l, b] > neg:
+                v = out[l, b] - np.int64(b) * band_m * K
+                if v > run:
+                    run = v
+            out[l, b] = run
     return out
 
 
@@ -139,7 +147,7 @@ def _is_cand(cand, ncand, g, o):
 
 
 @nb.njit(cache=True)
-def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, pmax, band_m, cand, ncand, qx, counters):
+def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, band_m, cand, ncand, qx, counters):
     """Group g's candidate list: its residual arcs with the largest q = p_j - d K (best first), and qx = an upper
     bound on q over the residual arcs left out. Rows are in distance bands, so the scan stops once the row's
     potential bound minus the band floor cannot enter the list."""
@@ -150,7 +158,7 @@ def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, pmax
     out = -np.int64(2**62)
     t0 = loc_start[l]
     for t in range(t0, loc_start[l + 1]):
-        bound = pmax[l] - (dl[t] // band_m) * band_m * K
+        bound = bnd[l, dl[t] // band_m]
         if m == M and bound <= qs[M - 1]:
             if bound > out:
                 out = bound
@@ -183,7 +191,7 @@ def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, pmax
 
 @nb.njit(cache=True)
 def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups, loc_start, nbr,
-               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, loc_used, cand, ncand, qx):
+               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, n_bands, loc_used, cand, ncand, qx):
     """One cost-scaling phase: from an eps*alpha-optimal feasible flow to an eps-optimal feasible one.
 
     Node ids: groups [0, n_g), sponsors [n_g, n_g + n_s), classes next, the sink last. ``ex`` (excesses) and
@@ -196,7 +204,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
     T = n_g + n_s + n_c
     N = T + 1
     dcost = acc[0]
-    pmax = _nb_row_pmax(loc_start, nbr, loc_used, p, s0)
+    bnd = _nb_row_bound(loc_start, nbr, dl, loc_used, p, s0, K, band_m, n_bands)
     # 1. saturate every residual arc with reduced cost < -eps (the pseudoflow is then eps-optimal)
     for g in range(n_g):
         c = c0 + g_class[g]
@@ -235,7 +243,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                         ex[s0 + j] += d
                         dcost += d * dl[t]
         for t in range(loc_start[l], t_hi):
-            if pmax[l] - (dl[t] // band_m) * band_m * K <= pg + eps:
+            if bnd[l, dl[t] // band_m] <= pg + eps:
                 break  # rows are in distance bands: nothing further can have rc < -eps
             j = nbr[t]
             r = dl[t] * K + pg - p[s0 + j]
@@ -358,7 +366,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                                 arg = i + 1
                         if best >= qx[g]:
                             break
-                        _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, pmax, band_m, cand,
+                        _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, band_m, cand,
                                   ncand, qx, counters)
                     p[g] = best - eps
                     cur[g] = arg  # the argmax arc is admissible now; skipping others is safe (module doc)
@@ -498,6 +506,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
                             n_bands)
     if len(dl) and int(dl.max()) // band_m >= n_bands - 1:
         raise ValueError("distance bands do not cover the radius: raise n_bands")
+    n_bands = int(dl.max()) // band_m + 1 if len(dl) else 1  # bands in use (bound table width)
     t_costs = time.process_time()
     B = int(g_size.sum() + 2 * s_cap.sum() + (s_cap * s_cap).sum())
     K = np.int64(B + 1)
@@ -549,7 +558,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         acc = np.zeros(1, np.int64)
         while not _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups,
                              loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m,
-                             loc_used, cand, ncand, qx):
+                             n_bands, loc_used, cand, ncand, qx):
             # entry pool full: double it (the new block becomes the free list) and continue the phase
             old = len(e_next)
             e_next = np.concatenate([e_next, np.append(np.arange(old + 1, 2 * old), -1)]).astype(np.int64)

@@ -202,11 +202,13 @@ def solve_matching(
     optimum's on the synthetic regency unless ``exact_distance`` (docs/matching.md). ``large_method="aggregated"`` keeps the
     earlier cell-aggregated heuristic (``cell_m`` grid; ~0.5% below the optimum's weight).
 
-    ``exact_distance=True`` (augmenting path only) continues the distance polish by column generation over
-    every pair within the radius until a dual certificate proves it optimal (``stats["certified_optimal"]``,
-    ``stats["distance_gap_bound_m"] == 0``), or ``max_rounds`` pricing rounds pass, or the proven gap is at
-    most ``gap_tolerance`` x its lower bound; the proven gap is always reported. Exact and certified, but
-    slow at regency size (docs/matching.md: ~3 min CPU at scale 1), so it is off by default.
+    ``exact_distance=True`` (augmenting path only) continues the distance polish over every pair within the
+    radius until a dual certificate proves it optimal (``stats["certified_optimal"]``,
+    ``stats["distance_gap_bound_m"] == 0``), or ``max_rounds`` rounds (scaling: phases) pass, or the proven
+    gap is at most ``gap_tolerance`` x its lower bound; the proven gap is always reported.
+    ``distance_method``: ``"scaling"`` (warm-started cost scaling, matching_scaling.py) or ``"repair"``
+    (column generation, matching_exact.py). Off by default: at regency size it costs ~5-7 s CPU for a proven
+    0.5% and ~20 s for the optimum (docs/matching.md), beyond the 5 s end-to-end budget.
     """
     t0 = time.perf_counter()
     inst = _canonical(sponsors, workers, radius_m, policy)
