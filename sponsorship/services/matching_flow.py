@@ -545,7 +545,7 @@ def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=N
                   S=S, loc_start=start, nbr=nbr, distance0=int((f_all[n_g: n_g + len(a)] * c).sum()),
                   gap_tolerance=gap_tolerance)
         if distance_method == "scaling":
-            rows, ex = scaling_polish(**kw, max_phases=max_rounds)
+            rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=int(radius) // 250 + 2)
         elif distance_method == "repair":
             rows, ex = exact_polish(**kw, max_rounds=max_rounds)
         else:

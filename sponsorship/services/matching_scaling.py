@@ -504,7 +504,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     csr_nbr = nbr
     nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m,
                             n_bands)
-    if len(dl) and int(dl.max()) // band_m >= n_bands - 1:
+    if len(dl) and int(dl.max()) // band_m >= n_bands - 1:  # callers size n_bands from the radius
         raise ValueError("distance bands do not cover the radius: raise n_bands")
     n_bands = int(dl.max()) // band_m + 1 if len(dl) else 1  # bands in use (bound table width)
     t_costs = time.process_time()

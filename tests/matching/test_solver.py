@@ -305,3 +305,16 @@ def test_certificate_accepts_the_optimum_and_detects_tampering():
     # infeasible flows are rejected: a sponsor over capacity; the class count not met
     assert certify([(0, 0, 1), (1, 0, 1)], pi)[0] is False
     assert certify([(0, 0, 1)], pi)[0] is False
+
+
+@pytest.mark.parametrize("radius", [2_000, 8_000])
+def test_scaling_other_radii_equal_the_reference(radius):
+    """The cost-scaling rows are banded by distance (250 m bands sized from the radius): other radii than the
+    default 5 km give exactly the reference's (W, D), certified."""
+    reg = generate_regency(scale=0.03, seed=8)
+    exact = solve_exact_reference(reg.sponsors, reg.workers, radius_m=radius)
+    res = solve_matching(reg.sponsors, reg.workers, radius_m=radius, exact_arc_limit=1_000, exact_distance=True)
+    assert res.method == "augmenting" and res.stats["distance_method"] == "scaling"
+    assert_feasible(res, reg.sponsors, reg.workers, radius)
+    assert (res.covered_weight, res.total_distance_m) == (exact.covered_weight, exact.total_distance_m)
+    assert res.stats["certified_optimal"] is True
