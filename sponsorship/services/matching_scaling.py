@@ -14,6 +14,14 @@ reduced cost is below -eps (the pseudoflow is then eps-optimal) and discharges t
 push / relabel (relabel: p(v) = max over residual arcs (p(w) - c) - eps). At the end of a phase the flow is
 feasible and eps-optimal.
 
+Scans: rows are reordered once by 250 m distance band; potentials only fall, so per location and band the
+largest sponsor potential minus the band's floor bounds q = p_j - d K for every later arc of the row during a
+phase (``_nb_row_bound``). Each group keeps its ``n_cand`` best residual arcs by q and ``qx``, an upper bound on
+q over its other residual arcs (raised when a reverse push gives an arc room again); a relabel uses the list and
+rescans the row only when qx could win. Setting the current arc to the relabel's argmax skips arcs that may be
+admissible: harmless - a relabel still takes the maximum over all residual arcs, so eps-optimality holds and
+potentials still only fall.
+
 Why the stop is sound: for an eps-optimal feasible flow the certificate's gap (matching_exact._nb_certify,
 LP duality) is at most eps x B, B = sum size_g + 2 sum c_j + sum c_j^2 (each class / sink arc contributes at
 most eps x its capacity, each arc with flow at most eps x its capacity - a sponsor has at most c_j of them,
