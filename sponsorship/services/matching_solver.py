@@ -207,8 +207,8 @@ def solve_matching(
     ``stats["distance_gap_bound_m"] == 0``), or ``max_rounds`` rounds (scaling: phases) pass, or the proven
     gap is at most ``gap_tolerance`` x its lower bound; the proven gap is always reported.
     ``distance_method``: ``"scaling"`` (warm-started cost scaling, matching_scaling.py) or ``"repair"``
-    (column generation, matching_exact.py). Off by default: at regency size it costs ~5-7 s CPU for a proven
-    0.5% and ~20 s for the optimum (docs/matching.md), beyond the 5 s end-to-end budget.
+    (column generation, matching_exact.py). Off by default: at regency size it costs ~6-10 s CPU for a proven
+    0.5% and ~8-14 s for the optimum (docs/matching.md), beyond the 5 s end-to-end budget.
     """
     t0 = time.perf_counter()
     inst = _canonical(sponsors, workers, radius_m, policy)
