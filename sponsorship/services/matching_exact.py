@@ -75,8 +75,11 @@ def grow(graph, room):
 
 
 @nb.njit(cache=True)
-def _nb_spfa(first, nxt, to, rcap, cost):
-    """Shortest distances from a virtual root (0 to every node): potentials; ok=False on a negative cycle."""
+def _nb_spfa(first, nxt, to, rcap, cost, tol=0):
+    """Shortest distances from a virtual root (0 to every node): potentials; ok=False on a negative cycle.
+
+    ``tol`` > 0: a distance is only lowered by more than tol, so every residual arc ends with reduced cost
+    >= -tol (tol-optimal potentials; far fewer updates - enough for a cost-scaling start)."""
     n = len(first)
     pi = np.zeros(n, np.int64)
     queue = np.empty(n + 1, np.int64)
@@ -95,7 +98,7 @@ def _nb_spfa(first, nxt, to, rcap, cost):
             if rcap[e] > 0:
                 v = to[e]
                 nd = pi[u] + cost[e]
-                if nd < pi[v]:
+                if nd < pi[v] - tol:
                     pi[v] = nd
                     if not inq[v]:
                         count[v] += 1
@@ -345,13 +348,14 @@ def _nb_group_flows(g_node0, n_g, s_node0, n_s, first, nxt, to, rcap):
 
 @nb.njit(cache=True)
 def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_start, nbr, loc_gstart,
-                lphi, llam, lcos, sphi, slam, scos):
+                lphi, llam, lcos, sphi, slam, scos, scale=1):
     """Independent optimality check of a group -> sponsor flow with potentials over the full network.
 
     Nodes as in the solver: classes, groups, sponsors, sink. flow_* must be sorted by (group, sponsor).
     Returns (feasible, gap): gap >= total distance minus the optimum, from LP duality: for any feasible x,
     cost(x) = sum_a rc_a x_a - sum_v pi_v b_v, so cost(f) - cost(x) <= sum_a rc_a f_a - min_x sum_a rc_a x_a.
     With complementary slackness (every rc_a f_a = 0, no negative rc on an arc with room) it is 0: optimal.
+    ``scale``: costs are round(d) x scale (potentials in the same units); the gap is then in those units.
     """
     n_c, n_g, n_s = len(need), len(g_size), len(s_cap)
     g0, s0, sink = n_c, n_c + n_g, n_c + n_g + n_s
@@ -404,7 +408,7 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
             continue
         for t in range(loc_start[l], loc_start[l + 1]):
             j = nbr[t]
-            d = np.int64(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j])))
+            d = np.int64(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j]))) * scale
             for g in range(a0, a1):
                 f = 0
                 for q in range(gpos[g], gpos[g + 1]):

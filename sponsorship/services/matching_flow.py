@@ -423,7 +423,8 @@ def _nb_augment(order, wloc, weight, lphi, llam, lcos, sphi, slam, scos, start, 
 
 
 def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, polish_k=12,
-                     exact_distance=False, max_rounds=500, gap_tolerance=0.0) -> FlowSolution:
+                     exact_distance=False, max_rounds=500, gap_tolerance=0.0,
+                     distance_method="scaling") -> FlowSolution:
     """Maximum covered weight exactly (augmenting paths), then least distance for that covered set.
 
     1. Workers at the same point share one neighbour list (CSR of sponsors within the radius, exact
@@ -466,7 +467,8 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
              "cpu_augment_s": round(t_pol - t_aug, 3)}
     if polish_k and (match_s >= 0).any():
         pw, ps, pstats = _polish(wt, wloc, match_s, L, S, knn, cap, polish_k, radius_m, start, nbr,
-                                 exact=exact_distance, max_rounds=max_rounds, gap_tolerance=gap_tolerance)
+                                 exact=exact_distance, max_rounds=max_rounds, gap_tolerance=gap_tolerance,
+                                 distance_method=distance_method)
         stats.update(pstats)
         stats["cpu_polish_s"] = round(time.process_time() - t_pol, 3)
         return FlowSolution(s_ok[ps], w_ok[pw], stats)
@@ -475,7 +477,7 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
 
 
 def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=None, exact=False, max_rounds=60,
-            gap_tolerance=0.0):
+            gap_tolerance=0.0, distance_method="scaling"):
     """Shorter distances at the same covered count per weight class (so the same covered weight).
 
     Min-cost flow: one source per weight class (supply = its covered count) -> (location, weight)
@@ -535,12 +537,19 @@ def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=N
     stats = {"polish_arcs": len(a)}
     if exact:
         from sponsorship.services.matching_exact import exact_polish
+        from sponsorship.services.matching_scaling import scaling_polish
 
         loc_gstart = np.searchsorted(g_loc, np.arange(len(start)))  # groups are sorted by location
-        rows, ex = exact_polish(n_c=n_c, n_g=n_g, n_s=n_s, tails=tails, heads=heads, caps=caps, costs=costs,
-                                flows=f_all, g_class=cls, g_size=supply, need=need, s_cap=cap.astype(np.int64),
-                                loc_gstart=loc_gstart, L=L, S=S, loc_start=start, nbr=nbr, max_rounds=max_rounds,
-                                distance0=int((f_all[n_g: n_g + len(a)] * c).sum()), gap_tolerance=gap_tolerance)
+        kw = dict(n_c=n_c, n_g=n_g, n_s=n_s, tails=tails, heads=heads, caps=caps, costs=costs, flows=f_all,
+                  g_class=cls, g_size=supply, need=need, s_cap=cap.astype(np.int64), loc_gstart=loc_gstart, L=L,
+                  S=S, loc_start=start, nbr=nbr, distance0=int((f_all[n_g: n_g + len(a)] * c).sum()),
+                  gap_tolerance=gap_tolerance)
+        if distance_method == "scaling":
+            rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=int(radius) // 250 + 2)
+        elif distance_method == "repair":
+            rows, ex = exact_polish(**kw, max_rounds=max_rounds)
+        else:
+            raise ValueError("distance_method must be 'scaling' or 'repair'")
         stats.update(ex)
         stats["distance_restricted_m"] = int((f_all[n_g: n_g + len(a)] * c).sum())
         a, b, f = rows[:, 0], rows[:, 1], rows[:, 2]

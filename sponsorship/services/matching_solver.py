@@ -190,6 +190,7 @@ def solve_matching(
     exact_distance: bool = False,
     max_rounds: int = 500,
     gap_tolerance: float = 0.0,
+    distance_method: str = "scaling",
 ) -> MatchingResult:
     """Lexicographic matching: max covered weight, then min total distance.
 
@@ -201,11 +202,13 @@ def solve_matching(
     optimum's on the synthetic regency unless ``exact_distance`` (docs/matching.md). ``large_method="aggregated"`` keeps the
     earlier cell-aggregated heuristic (``cell_m`` grid; ~0.5% below the optimum's weight).
 
-    ``exact_distance=True`` (augmenting path only) continues the distance polish by column generation over
-    every pair within the radius until a dual certificate proves it optimal (``stats["certified_optimal"]``,
-    ``stats["distance_gap_bound_m"] == 0``), or ``max_rounds`` pricing rounds pass, or the proven gap is at
-    most ``gap_tolerance`` x its lower bound; the proven gap is always reported. Exact and certified, but
-    slow at regency size (docs/matching.md: ~3 min CPU at scale 1), so it is off by default.
+    ``exact_distance=True`` (augmenting path only) continues the distance polish over every pair within the
+    radius until a dual certificate proves it optimal (``stats["certified_optimal"]``,
+    ``stats["distance_gap_bound_m"] == 0``), or ``max_rounds`` rounds (scaling: phases) pass, or the proven
+    gap is at most ``gap_tolerance`` x its lower bound; the proven gap is always reported.
+    ``distance_method``: ``"scaling"`` (warm-started cost scaling, matching_scaling.py) or ``"repair"``
+    (column generation, matching_exact.py). Off by default: at regency size it costs ~6-10 s CPU for a proven
+    0.5% and ~8-14 s for the optimum (docs/matching.md), beyond the 5 s end-to-end budget.
     """
     t0 = time.perf_counter()
     inst = _canonical(sponsors, workers, radius_m, policy)
@@ -226,7 +229,7 @@ def solve_matching(
         method = "exact"
     elif large_method == "augmenting":
         sol = flow.solve_augmenting(*args, **kw, exact_distance=exact_distance, max_rounds=max_rounds,
-                                    gap_tolerance=gap_tolerance)
+                                    gap_tolerance=gap_tolerance, distance_method=distance_method)
         method = "augmenting"
     else:
         # One weight unit worth 4 radii of distance: keeps OR-Tools' cost scaling short; the

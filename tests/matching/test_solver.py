@@ -208,28 +208,49 @@ def test_policies():
         WorkerPoints([1, 1], [0, 0], [0, 0], [1, 1], [False, False])
 
 
+@pytest.mark.parametrize("distance_method", ["scaling", "repair"])
 @pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
-def test_exact_distance_above_the_arc_limit_equals_the_reference(policy):
+def test_exact_distance_above_the_arc_limit_equals_the_reference(policy, distance_method):
     """A synthetic regency forced onto the augmenting path (limit lowered below its ~220 k pairs): with
-    exact_distance the (weight, distance) is exactly the full-arc reference's, and certified."""
+    exact_distance the (weight, distance) is exactly the full-arc reference's, and certified - by cost scaling
+    (the default distance method) and by the column-generation repairs."""
     reg = generate_regency(scale=0.05, seed=3)
     s, w = reg.sponsors, reg.workers
     pol = get_policy(policy)
     exact = solve_exact_reference(s, w, radius_m=5_000, policy=pol)
-    res = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True)
+    kw = {"radius_m": 5_000, "policy": pol, "exact_arc_limit": 100_000, "exact_distance": True,
+          "distance_method": distance_method}
+    res = solve_matching(s, w, **kw)
     assert res.method == "augmenting" and res.stats["pairs_within_radius"] > 100_000
     assert_feasible(res, s, w, 5_000)
     assert (res.covered_weight, res.total_distance_m) == (exact.covered_weight, exact.total_distance_m)
     assert res.stats["certified_optimal"] is True and res.stats["distance_gap_bound_m"] == 0
-    assert res.stats["cg_rounds"] >= 1  # the nearest-neighbour polish alone was not optimal here
+    # the nearest-neighbour polish alone was not optimal here
+    assert res.stats["cs_phases" if distance_method == "scaling" else "cg_rounds"] >= 1
     assert res.stats["distance_restricted_m"] > res.total_distance_m
-    # a round cap: still the exact weight, a valid (positive) proven gap, no claim of optimality
-    capped = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True,
-                            max_rounds=1)
+    # a round (phase) cap: still the exact weight, a valid (positive) proven gap, no claim of optimality
+    capped = solve_matching(s, w, **kw, max_rounds=1)
     assert capped.covered_weight == exact.covered_weight
     assert capped.stats["certified_optimal"] is False
     gap = capped.stats["distance_gap_bound_m"]
     assert capped.total_distance_m - gap <= exact.total_distance_m <= capped.total_distance_m
+
+
+@pytest.mark.parametrize("policy", ["lowest_decile_first", "uniform"])
+def test_scaling_stops_at_a_proven_gap(policy):
+    """gap_tolerance=0.005: the run stops once the certificate proves the distance within 0.5% of the optimum;
+    the proven gap holds against the full-arc reference."""
+    reg = generate_regency(scale=0.05, seed=4)
+    s, w = reg.sponsors, reg.workers
+    pol = get_policy(policy)
+    exact = solve_exact_reference(s, w, radius_m=5_000, policy=pol)
+    res = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True,
+                         gap_tolerance=0.005)
+    assert_feasible(res, s, w, 5_000)
+    gap = res.stats["distance_gap_bound_m"]
+    assert res.covered_weight == exact.covered_weight
+    assert gap <= 0.005 * (res.total_distance_m - gap)
+    assert res.total_distance_m - gap <= exact.total_distance_m <= res.total_distance_m
 
 
 def _tiny_certificate_case():
@@ -254,12 +275,12 @@ def _tiny_certificate_case():
         graph = mx.build_graph(6, tails, heads, caps, costs, flows, room=0)
         return mx._nb_spfa(graph["first"], graph["nxt"], graph["to"], graph["rcap"], graph["cost"])
 
-    def certify(rows, pi):
+    def certify(rows, pi, scale=1):
         rows = np.asarray(rows, np.int64).reshape(-1, 3)
         c = case
         return mx._nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], c["g_class"], c["g_size"], c["need"], c["s_cap"],
                               pi, c["loc_start"], c["nbr"], c["loc_gstart"], c["L"].phi, c["L"].lam, c["L"].cos,
-                              c["S"].phi, c["S"].lam, c["S"].cos)
+                              c["S"].phi, c["S"].lam, c["S"].cos, scale)
 
     best = np.array([1, 1, 1, 0, 0, 1, 1, 1])  # group 0 -> sponsor 0, group 1 -> sponsor 1
     return d, potentials, certify, best
@@ -270,6 +291,8 @@ def test_certificate_accepts_the_optimum_and_detects_tampering():
     pi, ok = potentials(best)
     assert ok
     assert certify([(0, 0, 1), (1, 1, 1)], pi) == (True, 0)  # optimal, proven
+    assert certify([(0, 0, 1), (1, 1, 1)], pi * 1000, scale=1000) == (True, 0)  # scaled costs (cost scaling)
+    assert certify([(0, 1, 1), (1, 0, 1)], pi * 1000, scale=1000)[1] >= 1000 * ((d[1] + d[2]) - (d[0] + d[3]))
     # a worse assignment (crossed: 2 x 900 m instead of 2 x 100 m) with the same potentials: gap >= the loss
     feasible, gap = certify([(0, 1, 1), (1, 0, 1)], pi)
     assert feasible and gap >= (d[1] + d[2]) - (d[0] + d[3]) > 0
@@ -282,3 +305,16 @@ def test_certificate_accepts_the_optimum_and_detects_tampering():
     # infeasible flows are rejected: a sponsor over capacity; the class count not met
     assert certify([(0, 0, 1), (1, 0, 1)], pi)[0] is False
     assert certify([(0, 0, 1)], pi)[0] is False
+
+
+@pytest.mark.parametrize("radius", [2_000, 8_000])
+def test_scaling_other_radii_equal_the_reference(radius):
+    """The cost-scaling rows are banded by distance (250 m bands sized from the radius): other radii than the
+    default 5 km give exactly the reference's (W, D), certified."""
+    reg = generate_regency(scale=0.03, seed=8)
+    exact = solve_exact_reference(reg.sponsors, reg.workers, radius_m=radius)
+    res = solve_matching(reg.sponsors, reg.workers, radius_m=radius, exact_arc_limit=1_000, exact_distance=True)
+    assert res.method == "augmenting" and res.stats["distance_method"] == "scaling"
+    assert_feasible(res, reg.sponsors, reg.workers, radius)
+    assert (res.covered_weight, res.total_distance_m) == (exact.covered_weight, exact.total_distance_m)
+    assert res.stats["certified_optimal"] is True
