@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import logging
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ from backend.i18n import tr
 from .models import MANDATORY_KINDS, Device, Kind, Notification, NotificationPreference
 from .texts import TEMPLATES, render
 
-logger = logging.getLogger(__name__)
 
 QUIET_START_HOUR = 21  # no push from 21:00 ...
 QUIET_END_HOUR = 6  # ... until 06:00, in the recipient's regency time zone
@@ -320,13 +318,14 @@ def batched_sends():
 
 
 def enqueue_send(ids: list[int]) -> None:
+    from backend.celery import delay_or
+
     from .tasks import send_notifications
 
     for start in range(0, len(ids), SEND_TASK_CHUNK):
-        try:
-            send_notifications.delay(ids=ids[start:start + SEND_TASK_CHUNK])
-        except Exception:  # broker down: the periodic dispatch_due sweep sends these rows later
-            logger.exception("could not enqueue send of %d notifications", len(ids))
+        # broker down: the periodic dispatch_due sweep sends these rows later
+        delay_or(send_notifications, ids=ids[start:start + SEND_TASK_CHUNK],
+                 what=f"send of {len(ids)} notifications")
 
 
 # -- devices -------------------------------------------------------------------------------------------

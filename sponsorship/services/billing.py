@@ -11,7 +11,6 @@ Lock order everywhere: sponsor → invoice → payment attempt.
 """
 import calendar
 import datetime as dt
-import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,7 +28,6 @@ from sponsorship.models import (AuditLog, CoverageMonth, CreditEntry, Holiday, I
 from sponsorship.services.audit import audit_record
 from sponsorship.services.rates import RateBook, RateMissing, sector_of
 
-logger = logging.getLogger(__name__)
 
 LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
 MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
@@ -273,12 +271,11 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
 
 
 def _enqueue_issued_notifications(batch: str) -> None:
+    from backend.celery import delay_or
     from sponsorship import tasks
-    try:
-        tasks.notify_invoices_issued.delay(batch)
-    except Exception:  # noqa: BLE001 - broker down: the invoices are committed; write their outbox rows here
-        logger.exception("could not enqueue the issue notifications of batch %s; writing them now", batch)
-        invoices_notify_issued(batch=batch)  # the outbox sweep sends them (their own enqueue degrades the same way)
+    # broker down: the invoices are committed; write their outbox rows here (the outbox sweep sends them)
+    delay_or(tasks.notify_invoices_issued, batch, what=f"the issue notifications of batch {batch}; writing them now",
+             fallback=lambda: invoices_notify_issued(batch=batch))
 
 
 def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:

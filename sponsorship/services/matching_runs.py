@@ -322,8 +322,11 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
 
 
 def _enqueue_run_notifications(run_id: int) -> None:
+    from backend.celery import delay_or
     from sponsorship import tasks
-    tasks.notify_matching_run.delay(run_id)
+    # broker down: the run is applied; write its outbox rows here (the outbox sweep sends them)
+    delay_or(tasks.notify_matching_run, run_id, what=f"the notifications of matching run {run_id}; writing them now",
+             fallback=lambda: matching_run_notify(run_id=run_id))
 
 
 def matching_run_notify(*, run_id: int) -> int:

@@ -185,10 +185,7 @@ def payment_apply_status(*, attempt: PaymentAttempt, status: TransactionStatus) 
 
 def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str:
     with transaction.atomic():
-        invoice = Invoice.objects.only("sponsor_id").get(pk=attempt.invoice_id)
-        Sponsor.objects.select_for_update().filter(pk=invoice.sponsor_id).first()
-        invoice = Invoice.objects.select_for_update().get(pk=attempt.invoice_id)
-        attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
+        invoice, attempt = _lock_payment(attempt)
         if attempt.status in (S.SETTLED, S.FLAGGED, S.REVERSED, S.REFUNDED, S.CHARGED_BACK):
             return "already_" + attempt.status
         now = timezone.now()
@@ -572,11 +569,11 @@ def _celery_eager() -> bool:
 
 
 def _enqueue(note_ids: list[int]) -> None:
+    from backend.celery import delay_or
     from sponsorship import tasks
-    try:
-        tasks.process_payment_notifications.delay(note_ids)
-    except Exception:  # noqa: BLE001 - the stored rows are the source of truth; the sweep recovers them
-        logger.exception("could not enqueue processing of notifications %s; the sweep will", note_ids[:20])
+    # the stored rows are the source of truth; the sweep recovers them
+    delay_or(tasks.process_payment_notifications, note_ids,
+             what=f"processing of notifications {note_ids[:20]}; the sweep will")
 
 
 _wakeups = _WakeUps()
