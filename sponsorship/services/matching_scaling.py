@@ -117,6 +117,20 @@ def _ent_add(j, a, g, t, head, e_next, e_a, e_g, e_t, free_top):
 
 
 @nb.njit(cache=True)
+def _saturate_arc(g, j, a, t, u, s0, gf, ex, dl, head, e_next, e_a, e_g, e_t, free_top):
+    """Fill forward arc `a` (group g -> sponsor j, location row t) up to `u`. Returns the distance it adds
+    (>= 0), or -1 when the entry pool overflowed (nothing applied: the caller grows the pool and retries)."""
+    d = u - gf[a]
+    if gf[a] == 0:
+        if not _ent_add(j, a, g, t, head, e_next, e_a, e_g, e_t, free_top):
+            return -1
+    gf[a] = u
+    ex[g] -= d
+    ex[s0 + j] += d
+    return d * dl[t]
+
+
+@nb.njit(cache=True)
 def _nb_init(rows_g, rows_j, rows_f, g_loc, garc0, loc_start, nbr, gf, head, e_next, e_a, e_g, e_t, free_top):
     for q in range(len(rows_g)):
         g, j, f = rows_g[q], rows_j[q], rows_f[q]
@@ -241,15 +255,11 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                     a = base + t
                     u = min(g_size[g], s_cap[j])
                     if gf[a] < u:
-                        d = u - gf[a]
-                        if gf[a] == 0:
-                            if not _ent_add(j, a, g, t, head, e_next, e_a, e_g, e_t, free_top):
-                                acc[0] = dcost
-                                return False
-                        gf[a] = u
-                        ex[g] -= d
-                        ex[s0 + j] += d
-                        dcost += d * dl[t]
+                        added = _saturate_arc(g, j, a, t, u, s0, gf, ex, dl, head, e_next, e_a, e_g, e_t, free_top)
+                        if added < 0:
+                            acc[0] = dcost
+                            return False
+                        dcost += added
         for t in range(loc_start[l], t_hi):
             if bnd[l, dl[t] // band_m] <= pg + eps:
                 break  # rows are in distance bands: nothing further can have rc < -eps
@@ -259,15 +269,11 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                 a = base + t
                 u = min(g_size[g], s_cap[j])
                 if gf[a] < u:
-                    d = u - gf[a]
-                    if gf[a] == 0:
-                        if not _ent_add(j, a, g, t, head, e_next, e_a, e_g, e_t, free_top):
-                            acc[0] = dcost
-                            return False
-                    gf[a] = u
-                    ex[g] -= d
-                    ex[s0 + j] += d
-                    dcost += d * dl[t]
+                    added = _saturate_arc(g, j, a, t, u, s0, gf, ex, dl, head, e_next, e_a, e_g, e_t, free_top)
+                    if added < 0:
+                        acc[0] = dcost
+                        return False
+                    dcost += added
     for j in range(n_s):
         v = s0 + j
         r = p[v] - p[T]
