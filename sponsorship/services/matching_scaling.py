@@ -169,7 +169,7 @@ def _is_cand(cand, ncand, g, o):
 
 
 @nb.njit(cache=True)
-def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, band_m, cand, ncand, qx, counters):
+def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand, ncand, qx, counters):
     """Group g's candidate list: its residual arcs with the largest q = p_j - d K (best first), and qx = an upper
     bound on q over the residual arcs left out. Rows are in distance bands, so the scan stops once the row's
     potential bound minus the band floor cannot enter the list."""
@@ -180,21 +180,21 @@ def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd,
     out = -np.int64(2**62)
     t0 = loc_start[l]
     for t in range(t0, loc_start[l + 1]):
-        bound = bnd[l, dl[t] // band_m]
+        bound = bnd[l, bi[t]]
         if m == M and bound <= qs[M - 1]:
             if bound > out:
                 out = bound
             break
         counters[4] += 1
         j = nbr[t]
+        q = p[s0 + j] - dl[t] * K
+        if m == M and q <= qs[M - 1]:  # cannot enter: only the bound (saturated arcs may raise it: still a bound)
+            if q > out:
+                out = q
+            continue
         if gf[garc0[g] + t - t0] >= min(g_size[g], s_cap[j]):
             continue
-        q = p[s0 + j] - dl[t] * K
         if m == M:
-            if q <= qs[M - 1]:
-                if q > out:
-                    out = q
-                continue
             if qs[M - 1] > out:
                 out = qs[M - 1]
             i = M - 1
@@ -213,7 +213,8 @@ def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd,
 
 @nb.njit(cache=True)
 def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups, loc_start, nbr,
-               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, n_bands, loc_used, cand, ncand, qx):
+               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, n_bands, loc_used, cand, ncand, qx,
+               bi):
     """One cost-scaling phase: from an eps*alpha-optimal feasible flow to an eps-optimal feasible one.
 
     Node ids: groups [0, n_g), sponsors [n_g, n_g + n_s), classes next, the sink last. ``ex`` (excesses) and
@@ -261,7 +262,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                             return False
                         dcost += added
         for t in range(loc_start[l], t_hi):
-            if bnd[l, dl[t] // band_m] <= pg + eps:
+            if bnd[l, bi[t]] <= pg + eps:
                 break  # rows are in distance bands: nothing further can have rc < -eps
             j = nbr[t]
             r = dl[t] * K + pg - p[s0 + j]
@@ -380,7 +381,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                                 arg = i + 1
                         if best >= qx[g]:
                             break
-                        _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, band_m, cand,
+                        _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand,
                                   ncand, qx, counters)
                     p[g] = best - eps
                     cur[g] = arg  # the argmax arc is admissible now; skipping others is safe (module doc)
@@ -521,6 +522,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     if len(dl) and int(dl.max()) // band_m >= n_bands - 1:  # callers size n_bands from the radius
         raise ValueError("distance bands do not cover the radius: raise n_bands")
     n_bands = int(dl.max()) // band_m + 1 if len(dl) else 1  # bands in use (bound table width)
+    bi = (dl // band_m).astype(np.int16)  # band of each arc: the bound lookups skip a division per arc
     t_costs = time.process_time()
     B = int(g_size.sum() + 2 * s_cap.sum() + (s_cap * s_cap).sum())
     K = np.int64(B + 1)
@@ -572,7 +574,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         acc = np.zeros(1, np.int64)
         while not _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups,
                              loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m,
-                             n_bands, loc_used, cand, ncand, qx):
+                             n_bands, loc_used, cand, ncand, qx, bi):
             # entry pool full: double it (the new block becomes the free list) and continue the phase
             old = len(e_next)
             e_next = np.concatenate([e_next, np.append(np.arange(old + 1, 2 * old), -1)]).astype(np.int64)
