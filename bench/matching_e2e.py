@@ -6,7 +6,11 @@ its own database with bulk inserts, then times `matching_run_preview` + `matchin
 the same arrays. Each timed repetition runs in a child process so peak RSS is the run's own.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_pmatch_bench \
-        /work/main/.venv/bin/python bench/matching_e2e.py [--scale 1] [--repeat 3] [--policy uniform] [--reload]
+        /work/main/.venv/bin/python bench/matching_e2e.py [--scale 1] [--repeat 3] [--policy uniform] [--reload] \
+        [--distance exact|fast]
+
+``--distance`` is the run's distance mode (default: the setting MATCHING_RUN_DISTANCE); the solver-alone timing
+uses the same solver options, and each run prints the preview's distance block (total, certificate, proven gap).
 """
 from __future__ import annotations
 
@@ -172,7 +176,7 @@ def warm_up() -> float:
     return time.perf_counter() - t0
 
 
-def run_once(policy: str) -> dict:
+def run_once(policy: str, distance: str) -> dict:
     """One timed end-to-end run (child process): preview, apply, then solver alone on the same arrays."""
     from django.db import connection
 
@@ -180,6 +184,7 @@ def run_once(policy: str) -> dict:
     from sponsorship.selectors.matching import policy_for, run_rows
     from sponsorship.services.matching_runs import (
         _points,
+        _solver_options,
         matching_run_apply,
         matching_run_preview,
     )
@@ -192,7 +197,7 @@ def run_once(policy: str) -> dict:
         cur.execute(f"DELETE FROM {MatchingRun._meta.db_table}")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     b0, c0, t0 = _backend_cpu_s(), time.process_time(), time.perf_counter()
-    run, created = matching_run_preview(regency=regency, radius_m=5000, policy=policy)
+    run, created = matching_run_preview(regency=regency, radius_m=5000, policy=policy, distance=distance)
     b1, c1, t1 = _backend_cpu_s(), time.process_time(), time.perf_counter()
     run = matching_run_apply(run=run, notify=False)
     b2, c2, t2 = _backend_cpu_s(), time.process_time(), time.perf_counter()
@@ -202,10 +207,12 @@ def run_once(policy: str) -> dict:
     rows = run_rows(regency)
     sponsors, workers = _points(rows)
     c3, t3 = time.process_time(), time.perf_counter()
-    result = solve_matching(sponsors, workers, radius_m=5000, policy=policy_for(run.policy))
+    result = solve_matching(sponsors, workers, radius_m=5000, policy=policy_for(run.policy),
+                            **_solver_options(distance))
     c4, t4 = time.process_time(), time.perf_counter()
     assert result.covered_weight == run.preview["covered_weight"], "DB run and solver disagree"
-    return {"policy": policy, "preview_s": t1 - t0, "apply_s": t2 - t1, "e2e_s": t2 - t0, "solver_s": t4 - t3,
+    return {"policy": policy, "distance": run.preview["distance"],
+            "preview_s": t1 - t0, "apply_s": t2 - t1, "e2e_s": t2 - t0, "solver_s": t4 - t3,
             "preview_cpu_s": c1 - c0, "apply_cpu_s": c2 - c1, "e2e_cpu_s": c2 - c0, "solver_cpu_s": c4 - c3,
             "pg_preview_cpu_s": b1 - b0, "pg_apply_cpu_s": b2 - b1, "pg_cpu_s": b2 - b0,
             "cold_start_s": cold_s, "rss_before_run_mb": rss_before,
@@ -224,12 +231,25 @@ def _load_avg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def run_policy(policy: str, repeat: int) -> dict:
+def _distance_line(d: dict) -> str:
+    if d["certified_optimal"]:
+        proof = f"certified optimal ({d['proof']})"
+    elif d["distance_gap_bound_m"] is not None:
+        gap = d["distance_gap_bound_m"]
+        proof = f"proven gap <= {gap:,} m ({100 * gap / max(d['total_distance_m'] - gap, 1):.3f}%)"
+    else:
+        proof = "no certificate"
+    extra = f", restricted polish {d['restricted_distance_m']:,} m" if "restricted_distance_m" in d else ""
+    cpu = f", solver CPU {d['cpu_s']}" if d.get("cpu_s") else ""
+    return f"distance {d['mode']}: total {d['total_distance_m']:,} m, {proof}{extra}{cpu}"
+
+
+def run_policy(policy: str, repeat: int, distance: str) -> dict:
     runs = []
     for i in range(repeat):
         load = _load_avg()
-        out = subprocess.run([sys.executable, __file__, "--child", "--policy", policy], capture_output=True, text=True,
-                             env=os.environ)
+        out = subprocess.run([sys.executable, __file__, "--child", "--policy", policy, "--distance", distance],
+                             capture_output=True, text=True, env=os.environ)
         if out.returncode != 0:
             print(out.stderr[-3000:])
             raise SystemExit(1)
@@ -241,6 +261,7 @@ def run_policy(policy: str, repeat: int) -> dict:
               f"{r['timings']['solve']:.2f}; apply wall {r['apply_s']:.2f}, CPU {r['apply_cpu_s']:.2f} + PG "
               f"{r['pg_apply_cpu_s']:.2f}); solver alone wall {r['solver_s']:.2f} CPU {r['solver_cpu_s']:.2f}; "
               f"peak RSS {r['peak_rss_mb']:.0f} MB; load {load}", flush=True)
+        print(f"[{policy}] run {i + 1}: {_distance_line(r['distance'])}", flush=True)
     keys = ("e2e_s", "preview_s", "apply_s", "solver_s", "e2e_cpu_s", "pg_cpu_s", "solver_cpu_s", "peak_rss_mb",
             "preview_cpu_s", "apply_cpu_s", "pg_preview_cpu_s", "pg_apply_cpu_s", "cold_start_s")
     med = {k: statistics.median(x[k] for x in runs) for k in keys}
@@ -271,15 +292,18 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--policy", default="lowest_decile_first,uniform", help="comma-separated")
     ap.add_argument("--reload", action="store_true", help="reload the synthetic regency even if present")
+    ap.add_argument("--distance", choices=("exact", "fast"),
+                    help="the run's distance mode (default: the setting MATCHING_RUN_DISTANCE)")
     ap.add_argument("--json", help="write the runs here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         _setup()
-        print(json.dumps(run_once(args.policy)))
+        print(json.dumps(run_once(args.policy, args.distance)))
         return
     _ensure_database()
     _setup()
+    from django.conf import settings
     from django.core.management import call_command
 
     from sponsorship.models import Worker
@@ -291,7 +315,9 @@ def main():
         print("loaded:", sizes)
     else:
         print(f"using the loaded regency ({present:,} workers; --reload to rebuild)")
-    out = {p: run_policy(p, args.repeat) for p in args.policy.split(",")}
+    distance = args.distance or settings.MATCHING_RUN_DISTANCE
+    print(f"distance mode: {distance}")
+    out = {p: run_policy(p, args.repeat, distance) for p in args.policy.split(",")}
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return out

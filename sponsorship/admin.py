@@ -289,10 +289,27 @@ class NominationAdmin(admin.ModelAdmin):
 
 @admin.register(MatchingRun)
 class MatchingRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "regency", "radius_m", "policy", "status", "proposals_created", "created_at", "applied_at"]
-    list_filter = ["status", "policy"]
+    list_display = ["id", "regency", "radius_m", "policy", "distance", "distance_line", "status", "proposals_created",
+                    "created_at", "applied_at"]
+    list_filter = ["status", "policy", "distance"]
     exclude = ["pairs"]
-    readonly_fields = ["preview", "fingerprint"]
+    readonly_fields = ["distance_line", "preview", "fingerprint"]
+
+    @admin.display(description="Jarak total")
+    def distance_line(self, obj):
+        """The preview's distance and what proves it (runs from before the distance mode have no block)."""
+        block = (obj.preview or {}).get("distance")
+        if not block:
+            return "-"
+        def metres(value):
+            return f"{int(value):,} m".replace(",", ".")
+
+        total = f"Jarak total {metres(block['total_distance_m'])}"
+        if block["certified_optimal"]:
+            return f"{total}, terbukti optimal"
+        if block["distance_gap_bound_m"] is not None:
+            return f"{total}, paling banyak {metres(block['distance_gap_bound_m'])} di atas optimum"
+        return f"{total} (cepat, tanpa bukti optimal)"
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -198,6 +198,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Where the regency runs (used for quiet hours and due dates when a regency has no own zone).
 DEFAULT_REGENCY_TIMEZONE = env.str("DEFAULT_REGENCY_TIMEZONE", default="Asia/Jakarta")
 
+# Regency matching runs (docs/matching-api.md): the distance mode when a request names none — "exact" (the total
+# distance minimised over every pair within the radius, proven to within MATCHING_DISTANCE_GAP_TOLERANCE of the
+# optimum by the solver's certificate) or "fast" (the restricted polish only, ~10% above the optimum at regency
+# size). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full min-cost flow
+# in either mode.
+MATCHING_RUN_DISTANCE = env.str("MATCHING_RUN_DISTANCE", default="exact")
+if MATCHING_RUN_DISTANCE not in ("exact", "fast"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured('MATCHING_RUN_DISTANCE must be "exact" or "fast"')
+MATCHING_DISTANCE_GAP_TOLERANCE = env.float("MATCHING_DISTANCE_GAP_TOLERANCE", default=0.005)
+MATCHING_EXACT_ARC_LIMIT = env.int("MATCHING_EXACT_ARC_LIMIT", default=1_000_000)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,8 +1,9 @@
 """Input and output shapes for the matching API. Proposals show only what a sponsor needs to decide."""
 from rest_framework import serializers
 
+from backend.i18n import tr
 from sponsorship.identifiers import age_on, mask_nik, mask_phone
-from sponsorship.models import Nomination, Occupation, WorkerConsent
+from sponsorship.models import MatchingRun, Nomination, Occupation, WorkerConsent
 
 
 def age_band(age: int) -> str:
@@ -86,6 +87,15 @@ class RejectSerializer(serializers.Serializer):
 class MatchingRunCreateSerializer(serializers.Serializer):
     radius_m = serializers.IntegerField(min_value=500, max_value=50_000, required=False)
     policy = serializers.ChoiceField(choices=["lowest_decile_first", "uniform"], default="lowest_decile_first")
+    # No default here: the service falls back to settings.MATCHING_RUN_DISTANCE.
+    distance = serializers.ChoiceField(
+        choices=MatchingRun.Distance.values, required=False,
+        help_text='"exact": total distance minimised over every pair within the radius, proven to within '
+                  'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
+                  'only. Default: the MATCHING_RUN_DISTANCE setting ("exact").',
+        error_messages={"invalid_choice": tr(
+            'Mode jarak "{input}" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).',
+            'Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')})
 
 
 class MatchingRunSerializer(serializers.Serializer):
@@ -93,6 +103,7 @@ class MatchingRunSerializer(serializers.Serializer):
     regency_code = serializers.CharField(source="regency.code")
     radius_m = serializers.IntegerField()
     policy = serializers.CharField()
+    distance = serializers.ChoiceField(choices=MatchingRun.Distance.values)
     status = serializers.CharField()
     fingerprint = serializers.CharField()
     preview = serializers.JSONField()

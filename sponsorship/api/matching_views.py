@@ -143,6 +143,18 @@ class AdminNominationReject(APIView):
         return Response(NominationSerializer(nomination).data)
 
 
+RUN_PREVIEW_DESCRIPTION = """Solves on the regency's current state: the maximum covered priority weight, then the least
+total distance. `distance` chooses how hard the distance is minimised: `exact` (default, setting
+`MATCHING_RUN_DISTANCE`) over every pair within the radius, proven by the solver's certificate to within
+`MATCHING_DISTANCE_GAP_TOLERANCE` (0.5%) of the optimum; `fast` only the restricted polish (~10% above the optimum
+at regency size). The same input with another mode is a new run.
+
+`preview.distance`: `{"mode", "total_distance_m", "certified_optimal", "distance_gap_bound_m", "proof",
+"gap_tolerance"?, "restricted_distance_m"?, "cpu_s"?}`. `proof` is `full_flow` (small instances: one min-cost flow
+over every pair, optimal in either mode; gap 0), `certificate` (exact mode on a large instance: the gap is a proven
+bound in metres, 0 = optimal) or null (fast mode on a large instance: `distance_gap_bound_m` null)."""
+
+
 class MatchingRunListCreate(APIView):
     permission_classes = [IsRegencyAdmin]
 
@@ -160,7 +172,8 @@ class MatchingRunListCreate(APIView):
         return Response(MatchingRunSerializer(qs, many=True).data)
 
     @extend_schema(request=MatchingRunCreateSerializer, responses={201: MatchingRunSerializer, 200: MatchingRunSerializer},
-                   summary="Preview an optimal regency-wide matching (same input → the same run, 200)")
+                   summary="Preview an optimal regency-wide matching (same input and mode → the same run, 200)",
+                   description=RUN_PREVIEW_DESCRIPTION)
     def post(self, request):
         regency = self._regency(request)
         data = MatchingRunCreateSerializer(data=request.data)

@@ -23,12 +23,20 @@ class MatchingRun(models.Model):
 
     TRANSITIONS = {Status.PREVIEW: {Status.APPLIED}, Status.APPLIED: set()}
 
+    class Distance(models.TextChoices):
+        # exact: the total distance minimised over every pair within the radius, proven by a dual certificate
+        # to within settings.MATCHING_DISTANCE_GAP_TOLERANCE; fast: only the restricted polish (~10% above the
+        # optimum at regency size). The covered weight is the optimum's either way.
+        EXACT = "exact", "Jarak optimal (terbukti ≤0,5%)"
+        FAST = "fast", "Cepat"
+
     regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
                                 limit_choices_to={"level": Region.Level.REGENCY})
     radius_m = models.PositiveIntegerField()
     policy = models.CharField(max_length=40)
+    distance = models.CharField(max_length=5, choices=Distance.choices, default=Distance.EXACT)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PREVIEW, db_index=True)
-    # sha256 of everything the solver saw (sponsors, free slots, workers, priorities, radius, policy):
+    # sha256 of everything the solver saw (sponsors, free slots, workers, priorities, radius, policy, distance mode):
     # re-running on unchanged input returns the same run instead of a new one.
     fingerprint = models.CharField(max_length=64, db_index=True)
     preview = models.JSONField(default=dict)
@@ -50,7 +58,7 @@ class MatchingRun(models.Model):
         ]
 
     def __str__(self):
-        return f"Run #{self.pk} {self.regency_id} r={self.radius_m} {self.policy} ({self.status})"
+        return f"Run #{self.pk} {self.regency_id} r={self.radius_m} {self.policy} {self.distance} ({self.status})"
 
 
 class Proposal(models.Model):

@@ -1,8 +1,13 @@
 """Regency-wide matching runs: preview (DB rows → solver → stats), then apply (→ proposals, notifications).
 
+Distance mode (``MatchingRun.distance``): "exact" minimises the total distance over every pair within the
+radius and proves it to within ``settings.MATCHING_DISTANCE_GAP_TOLERANCE`` of the optimum (the solver's dual
+certificate); "fast" stops after the restricted polish. The covered weight is the optimum's in both. The
+preview's ``distance`` block says which proof, if any, stands behind the total distance.
+
 Idempotence, twice over:
-- a preview is keyed by a fingerprint of everything the solver saw; the same input returns the same
-  run instead of a new one;
+- a preview is keyed by a fingerprint of everything the solver saw (the distance mode included); the same
+  input returns the same run instead of a new one;
 - apply moves the run preview → applied under a row lock (once), and the proposals' partial unique
   index (one open offer per sponsor and worker) keeps a second apply, or an overlapping run, from
   offering a pair twice. Applied proposals hold their worker and use up their sponsor's capacity in
@@ -17,6 +22,7 @@ import time
 from collections import Counter, defaultdict
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.expressions import RawSQL
@@ -36,8 +42,8 @@ from sponsorship.services.proposals import TTL
 from sponsorship.services.rematch import _notify_module
 
 
-def _fingerprint(regency: Region, radius_m: int, policy: str, rows: sel.RunRows) -> str:
-    h = hashlib.sha256(f"{regency.pk}|{radius_m}|{policy}|".encode())
+def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, rows: sel.RunRows) -> str:
+    h = hashlib.sha256(f"{regency.pk}|{radius_m}|{policy}|{distance}|".encode())
     for arr in (rows.worker_ids, rows.worker_lat, rows.worker_lon, rows.worker_decile, rows.worker_lapsing,
                 rows.sponsor_ids, rows.sponsor_lat, rows.sponsor_lon, rows.sponsor_free):
         h.update(np.ascontiguousarray(arr).tobytes())
@@ -56,7 +62,38 @@ def _points(rows: sel.RunRows):
     return sponsors, workers
 
 
-def _preview(rows: sel.RunRows, result, timings: dict) -> dict:
+def _solver_options(distance: str) -> dict:
+    """solve_matching's keyword arguments for a distance mode (also used by bench/matching_e2e.py)."""
+    exact = distance == MatchingRun.Distance.EXACT
+    return {"exact_arc_limit": int(settings.MATCHING_EXACT_ARC_LIMIT), "exact_distance": exact,
+            "gap_tolerance": float(settings.MATCHING_DISTANCE_GAP_TOLERANCE) if exact else 0.0}
+
+
+def _distance_block(result, distance: str, options: dict) -> dict:
+    """What stands behind the total distance: ``proof`` is "full_flow" (at most exact_arc_limit pairs: one
+    min-cost flow over every pair, the optimum by construction, in either mode), "certificate" (the exact
+    distance step's dual certificate over every pair: ``distance_gap_bound_m`` is a proven bound on the excess
+    over the optimum, 0 = optimal) or null (the fast polish: no bound known)."""
+    stats = result.stats
+    if result.method == "exact":
+        proof, certified, gap = "full_flow", True, 0
+    elif "distance_gap_bound_m" in stats:
+        proof, certified, gap = "certificate", bool(stats["certified_optimal"]), int(stats["distance_gap_bound_m"])
+    else:
+        proof, certified, gap = None, False, None
+    block = {"mode": distance, "total_distance_m": int(result.total_distance_m), "certified_optimal": certified,
+             "distance_gap_bound_m": gap, "proof": proof}
+    if options["exact_distance"]:
+        block["gap_tolerance"] = options["gap_tolerance"]
+    if "distance_restricted_m" in stats:  # the fast polish's distance, before the exact step
+        block["restricted_distance_m"] = int(stats["distance_restricted_m"])
+    cpu = {k[4:-2]: v for k, v in stats.items() if k.startswith("cpu_") and k.endswith("_s")}
+    if cpu:
+        block["cpu_s"] = cpu
+    return block
+
+
+def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     pairs = result.pairs
     covered_workers = pairs[:, 1] if len(pairs) else np.empty(0, np.int64)
     index = np.searchsorted(rows.worker_ids, covered_workers)
@@ -86,36 +123,45 @@ def _preview(rows: sel.RunRows, result, timings: dict) -> dict:
         "sponsors_left_with_free_capacity": int((left > 0).sum()),
         "free_slots_left": int(left.sum()),
         "method": result.method,
+        "distance": distance,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
 
 
 def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy: str = sel.DEFAULT_POLICY,
-                         actor=None, now=None) -> tuple[MatchingRun, bool]:
-    """Solve on the current state of the regency. Returns (run, created); unchanged input → (same run, False)."""
+                         distance: str | None = None, actor=None, now=None) -> tuple[MatchingRun, bool]:
+    """Solve on the current state of the regency. Returns (run, created); unchanged input and distance mode →
+    (same run, False). ``distance``: "exact" | "fast", default ``settings.MATCHING_RUN_DISTANCE``."""
     now = now or timezone.now()
     radius_m = int(radius_m or sel.regency_config(regency).matching_radius_m)
     solver_policy = sel.policy_for(policy)
+    distance = distance or settings.MATCHING_RUN_DISTANCE
+    if distance not in MatchingRun.Distance.values:
+        raise ValueError(f"unknown distance mode {distance!r}")
+    options = _solver_options(distance)
     t0 = time.perf_counter()
     rows = sel.run_rows(regency, now=now)
     t1 = time.perf_counter()
-    fingerprint = _fingerprint(regency, radius_m, policy, rows)
+    # The tolerance is part of what an exact run computes: another tolerance is another run.
+    mode_key = f"{distance}:{options['gap_tolerance']!r}" if options["exact_distance"] else distance
+    fingerprint = _fingerprint(regency, radius_m, policy, mode_key, rows)
     existing = MatchingRun.objects.filter(regency=regency, fingerprint=fingerprint).defer("pairs").first()
     if existing is not None:
         return existing, False
     from sponsorship.services.matching_solver import solve_matching
 
     sponsors, workers = _points(rows)
-    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy)
+    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options)
     t2 = time.perf_counter()
-    preview = _preview(rows, result, {"read": t1 - t0, "solve": t2 - t1})
+    preview = _preview(rows, result, {"read": t1 - t0, "solve": t2 - t1}, _distance_block(result, distance, options))
     pairs = np.ascontiguousarray(result.pairs, dtype="<i8")
     with transaction.atomic():
-        run = MatchingRun.objects.create(regency=regency, radius_m=radius_m, policy=policy, fingerprint=fingerprint,
-                                         preview=preview, pairs=pairs.tobytes(),
+        run = MatchingRun.objects.create(regency=regency, radius_m=radius_m, policy=policy, distance=distance,
+                                         fingerprint=fingerprint, preview=preview, pairs=pairs.tobytes(),
                                          created_by=actor if getattr(actor, "is_authenticated", False) else None)
         audit_record(actor=actor, action="matching_run.preview", obj=run,
-                     after={"radius_m": radius_m, "policy": policy, "covered_total": preview["covered_total"]})
+                     after={"radius_m": radius_m, "policy": policy, "distance": distance,
+                            "covered_total": preview["covered_total"]})
     preview["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     MatchingRun.objects.filter(pk=run.pk).update(preview=preview)
     run.preview = preview

@@ -214,3 +214,121 @@ def test_apply_notifies_each_sponsor_once_through_the_task(town, agency, regency
     assert set(rows.values_list("dedupe_key", flat=True)) == {f"proposal:{pk}" for pk in first.values()}
     assert tasks.notify_matching_run.delay(run.pk).get() == 0  # a retry or a second delivery: nothing new
     assert rows.count() == 2
+
+
+# --- distance mode (exact | fast) -----------------------------------------------------------------------------
+
+def _spread_instance(agency, n_sponsors=10, n_workers=24, seed=7):
+    """Sponsors and workers at precise points scattered within ~2 km of HOME (each its own location)."""
+    from tests.matching.conftest import LAT0, LON0
+
+    rng = random.Random(seed)
+    for i in range(n_sponsors):
+        factories.make_sponsor(agency=agency, village_code=HOME, capacity=rng.choice((2, 3)),
+                               lat=LAT0 + rng.uniform(-0.015, 0.015), lon=LON0 + rng.uniform(-0.015, 0.015))
+    for i in range(n_workers):
+        worker(HOME, decile=rng.randint(1, 10), full_name=f"Pekerja {i}",
+               lat=LAT0 + rng.uniform(-0.02, 0.02), lon=LON0 + rng.uniform(-0.02, 0.02))
+
+
+def test_distance_mode_round_trips(api, town, agency, regency_admin, settings):
+    factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    for v in (HOME, NEAR, MID):
+        worker(v)
+    client = api(regency_admin)
+    fast = client.post(RUNS, {"distance": "fast"}, format="json")
+    assert fast.status_code == 201, fast.json()
+    assert fast.json()["distance"] == "fast"
+    block = fast.json()["preview"]["distance"]
+    # a few pairs: one min-cost flow over every pair, the optimum in either mode
+    assert block == {"mode": "fast", "total_distance_m": fast.json()["preview"]["total_distance_m"],
+                     "certified_optimal": True, "distance_gap_bound_m": 0, "proof": "full_flow"}
+    assert client.get(f"{RUNS}{fast.json()['id']}/").json()["distance"] == "fast"
+    assert MatchingRun.objects.get(pk=fast.json()["id"]).distance == "fast"
+    default = client.post(RUNS, {}, format="json").json()  # the setting's default: exact
+    assert default["distance"] == "exact" and default["preview"]["distance"]["mode"] == "exact"
+    assert default["preview"]["distance"]["gap_tolerance"] == 0.005
+    assert default["id"] != fast.json()["id"]
+    settings.MATCHING_RUN_DISTANCE = "fast"
+    assert client.post(RUNS, {}, format="json").json()["id"] == fast.json()["id"]  # default now fast: same run
+    listed = {r["id"]: r["distance"] for r in client.get(RUNS).json()}
+    assert listed == {fast.json()["id"]: "fast", default["id"]: "exact"}
+
+
+def test_invalid_distance_mode_is_a_bilingual_400(api, town, regency_admin):
+    client = api(regency_admin)
+    bad = client.post(RUNS, {"distance": "slow"}, format="json")
+    assert bad.status_code == 400
+    body = bad.json()
+    assert set(body["extra"]["fields"]) == {"distance"}
+    assert body["message"].startswith("Data yang dikirim tidak valid")
+    assert body["extra"]["fields"]["distance"] == [
+        'Mode jarak "slow" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).']
+    english = client.post(RUNS, {"distance": "slow"}, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["extra"]["fields"]["distance"] == [
+        'Unknown distance mode "slow". Choose "exact" (optimal distance, proven) or "fast".']
+    assert not english["message"].startswith("Data")
+    assert MatchingRun.objects.count() == 0
+
+
+def test_idempotent_per_distance_mode(api, town, agency, regency_admin, settings):
+    factories.make_sponsor(agency=agency, village_code=HOME, capacity=3)
+    for v in (HOME, NEAR, MID, FAR):
+        worker(v)
+    client = api(regency_admin)
+    calls = [client.post(RUNS, {"radius_m": 5000, "distance": mode}, format="json")
+             for mode in ("exact", "exact", "fast", "fast")]
+    assert [c.status_code for c in calls] == [201, 200, 201, 200]
+    ids = [c.json()["id"] for c in calls]
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+    fingerprints = dict(MatchingRun.objects.values_list("distance", "fingerprint"))
+    assert fingerprints["exact"] != fingerprints["fast"]
+    # another proven-gap tolerance is another computation, so another exact run; fast is unaffected
+    settings.MATCHING_DISTANCE_GAP_TOLERANCE = 0.0
+    assert client.post(RUNS, {"radius_m": 5000, "distance": "exact"}, format="json").status_code == 201
+    assert client.post(RUNS, {"radius_m": 5000, "distance": "fast"}, format="json").status_code == 200
+    assert MatchingRun.objects.count() == 3
+
+
+def test_exact_distance_is_certified_and_no_longer_than_fast(town, agency, regency_admin, settings):
+    """Above the arc limit (lowered to 0 here) the run takes the augmenting path: "fast" stops at the
+    restricted polish, "exact" proves its total distance; both cover the same weight, exact is never longer
+    and equals the full min-cost flow's optimum on the same input."""
+    from sponsorship.selectors.matching import policy_for, run_rows
+    from sponsorship.services.matching_runs import _points
+    from sponsorship.services.matching_solver import solve_matching
+
+    _spread_instance(agency)
+    settings.MATCHING_EXACT_ARC_LIMIT = 0
+    fast, _ = matching_run_preview(regency=town, radius_m=3000, distance="fast", actor=regency_admin)
+    exact, _ = matching_run_preview(regency=town, radius_m=3000, distance="exact", actor=regency_admin)
+    assert fast.preview["method"] == exact.preview["method"] == "augmenting"
+    f, e = fast.preview["distance"], exact.preview["distance"]
+    assert f["proof"] is None and f["certified_optimal"] is False and f["distance_gap_bound_m"] is None
+    assert e["proof"] == "certificate" and e["certified_optimal"] is True and e["distance_gap_bound_m"] == 0
+    assert e["mode"] == "exact" and e["gap_tolerance"] == 0.005 and "exact_polish" in e["cpu_s"]
+    assert e["restricted_distance_m"] >= e["total_distance_m"]
+    assert exact.preview["covered_weight"] == fast.preview["covered_weight"]
+    assert e["total_distance_m"] == exact.preview["total_distance_m"] <= f["total_distance_m"]
+    sponsors, workers = _points(run_rows(town))
+    reference = solve_matching(sponsors, workers, radius_m=3000, policy=policy_for("lowest_decile_first"),
+                               exact_arc_limit=10**9)
+    assert reference.method == "exact"
+    assert (reference.covered_weight, reference.total_distance_m) == (
+        exact.preview["covered_weight"], e["total_distance_m"])
+    assert len(run_pairs(exact)) == exact.preview["covered_total"]
+
+
+def test_admin_shows_the_distance_certificate_line():
+    from django.contrib import admin
+
+    line = admin.site._registry[MatchingRun].distance_line
+    block = {"mode": "exact", "total_distance_m": 4404554, "certified_optimal": True, "distance_gap_bound_m": 0}
+    assert line(MatchingRun(preview={"distance": block})) == "Jarak total 4.404.554 m, terbukti optimal"
+    block.update(certified_optimal=False, distance_gap_bound_m=12345)
+    assert line(MatchingRun(preview={"distance": block})) == (
+        "Jarak total 4.404.554 m, paling banyak 12.345 m di atas optimum")
+    block.update(mode="fast", distance_gap_bound_m=None)
+    assert line(MatchingRun(preview={"distance": block})) == "Jarak total 4.404.554 m (cepat, tanpa bukti optimal)"
+    assert line(MatchingRun(preview={})) == "-"
+    assert str(MatchingRun.Distance.EXACT.label) == "Jarak optimal (terbukti ≤0,5%)"
