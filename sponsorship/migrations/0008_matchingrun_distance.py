@@ -1,8 +1,8 @@
 """MatchingRun.distance: the distance mode of a run ("exact": proven by the solver's dual certificate, "fast":
 the restricted polish only).
 
-Runs made before this migration were all solved without the exact distance step, so they are marked "fast";
-the field's default for new runs is then "exact".
+Runs made before this migration were all solved without the exact distance step, so they are "fast", which is
+also the default (settings.MATCHING_RUN_DISTANCE picks the mode of a new run).
 """
 from django.db import migrations, models
 
@@ -20,10 +20,5 @@ class Migration(migrations.Migration):
             model_name="matchingrun",
             name="distance",
             field=models.CharField(choices=CHOICES, default="fast", max_length=5),
-        ),
-        migrations.AlterField(
-            model_name="matchingrun",
-            name="distance",
-            field=models.CharField(choices=CHOICES, default="exact", max_length=5),
         ),
     ]

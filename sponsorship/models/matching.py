@@ -34,7 +34,7 @@ class MatchingRun(models.Model):
                                 limit_choices_to={"level": Region.Level.REGENCY})
     radius_m = models.PositiveIntegerField()
     policy = models.CharField(max_length=40)
-    distance = models.CharField(max_length=5, choices=Distance.choices, default=Distance.EXACT)
+    distance = models.CharField(max_length=5, choices=Distance.choices, default=Distance.FAST)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PREVIEW, db_index=True)
     # sha256 of everything the solver saw (sponsors, free slots, workers, priorities, radius, policy, distance mode):
     # re-running on unchanged input returns the same run instead of a new one.

@@ -144,6 +144,7 @@ def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy
     t1 = time.perf_counter()
     # The tolerance is part of what an exact run computes: another tolerance is another run.
     mode_key = f"{distance}:{options['gap_tolerance']!r}" if options["exact_distance"] else distance
+    mode_key += f":{options['exact_arc_limit']}"  # the arc limit decides full flow or augmenting path
     fingerprint = _fingerprint(regency, radius_m, policy, mode_key, rows)
     existing = MatchingRun.objects.filter(regency=regency, fingerprint=fingerprint).defer("pairs").first()
     if existing is not None:

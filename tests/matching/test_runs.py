@@ -245,12 +245,12 @@ def test_distance_mode_round_trips(api, town, agency, regency_admin, settings):
                      "certified_optimal": True, "distance_gap_bound_m": 0, "proof": "full_flow"}
     assert client.get(f"{RUNS}{fast.json()['id']}/").json()["distance"] == "fast"
     assert MatchingRun.objects.get(pk=fast.json()["id"]).distance == "fast"
-    default = client.post(RUNS, {}, format="json").json()  # the setting's default: exact
+    assert client.post(RUNS, {}, format="json").json()["id"] == fast.json()["id"]  # the default is fast: same run
+    settings.MATCHING_RUN_DISTANCE = "exact"
+    default = client.post(RUNS, {}, format="json").json()  # the setting's default, now exact
     assert default["distance"] == "exact" and default["preview"]["distance"]["mode"] == "exact"
     assert default["preview"]["distance"]["gap_tolerance"] == 0.005
     assert default["id"] != fast.json()["id"]
-    settings.MATCHING_RUN_DISTANCE = "fast"
-    assert client.post(RUNS, {}, format="json").json()["id"] == fast.json()["id"]  # default now fast: same run
     listed = {r["id"]: r["distance"] for r in client.get(RUNS).json()}
     assert listed == {fast.json()["id"]: "fast", default["id"]: "exact"}
 
@@ -288,6 +288,10 @@ def test_idempotent_per_distance_mode(api, town, agency, regency_admin, settings
     assert client.post(RUNS, {"radius_m": 5000, "distance": "exact"}, format="json").status_code == 201
     assert client.post(RUNS, {"radius_m": 5000, "distance": "fast"}, format="json").status_code == 200
     assert MatchingRun.objects.count() == 3
+    # another arc limit may switch full flow <-> augmenting path: another run
+    settings.MATCHING_EXACT_ARC_LIMIT = 0
+    assert client.post(RUNS, {"radius_m": 5000, "distance": "fast"}, format="json").status_code == 201
+    assert MatchingRun.objects.count() == 4
 
 
 def test_exact_distance_is_certified_and_no_longer_than_fast(town, agency, regency_admin, settings):
@@ -300,13 +304,14 @@ def test_exact_distance_is_certified_and_no_longer_than_fast(town, agency, regen
 
     _spread_instance(agency)
     settings.MATCHING_EXACT_ARC_LIMIT = 0
+    settings.MATCHING_DISTANCE_GAP_TOLERANCE = 0.0  # run to the optimum: certified whatever the phase schedule
     fast, _ = matching_run_preview(regency=town, radius_m=3000, distance="fast", actor=regency_admin)
     exact, _ = matching_run_preview(regency=town, radius_m=3000, distance="exact", actor=regency_admin)
     assert fast.preview["method"] == exact.preview["method"] == "augmenting"
     f, e = fast.preview["distance"], exact.preview["distance"]
     assert f["proof"] is None and f["certified_optimal"] is False and f["distance_gap_bound_m"] is None
     assert e["proof"] == "certificate" and e["certified_optimal"] is True and e["distance_gap_bound_m"] == 0
-    assert e["mode"] == "exact" and e["gap_tolerance"] == 0.005 and "exact_polish" in e["cpu_s"]
+    assert e["mode"] == "exact" and e["gap_tolerance"] == 0.0 and "exact_polish" in e["cpu_s"]
     assert e["restricted_distance_m"] >= e["total_distance_m"]
     assert exact.preview["covered_weight"] == fast.preview["covered_weight"]
     assert e["total_distance_m"] == exact.preview["total_distance_m"] <= f["total_distance_m"]
