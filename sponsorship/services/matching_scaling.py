@@ -504,7 +504,7 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
 
 def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
                    L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
-                   cert_check_factor=64, eps_start_m=500, band_m=250, n_bands=64, spfa_tol_m=20, n_cand=32):
+                   cert_check_factor=4, eps_start_m=500, band_m=250, n_bands=64, spfa_tol_m=20, n_cand=32):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
