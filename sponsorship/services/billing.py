@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, Max, OuterRef, Sum
 from django.utils import timezone
 
 from backend.api.errors import ApplicationError, ConflictError
@@ -247,14 +247,22 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
         raise
 
 
+# The run as one PostgreSQL statement (None: whenever the database is PostgreSQL); False takes the ORM path that
+# SQLite needs (tests run the billing rules through both).
+SET_BASED_RUN: bool | None = None
+
+
 def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> BillingRunResult:
     period, batch = params["period"], params["batch"]
     with transaction.atomic():
         _billing_lock(exclusive=True)
-        with connection.cursor() as cursor:
-            cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
-            cursor.execute(_RUN_SQL.format(**tables), params)
-            invoices, lines, total, fully_credited, _ = cursor.fetchone()
+        if SET_BASED_RUN if SET_BASED_RUN is not None else connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
+                cursor.execute(_RUN_SQL.format(**tables), params)
+                invoices, lines, total, fully_credited, _ = cursor.fetchone()
+        else:  # SQLite (the newcomer's first run): no INSERT in WITH; its write transaction is the lock
+            invoices, lines, total, fully_credited = _billing_run_orm(params)
         if not invoices:
             return BillingRunResult(period, batch, 0, 0, 0)
         AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -269,6 +277,52 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
             transaction.on_commit(lambda: _enqueue_issued_notifications(batch))
     return BillingRunResult(period, batch, invoices, lines, int(total))
 
+
+
+def _billing_run_orm(params: dict) -> tuple[int, int, int, list[int]]:
+    """The run statement's rules through the ORM, for databases without data-modifying CTEs (SQLite, the demo):
+    the same candidates, prices, sequence, numbers, due dates and credit. Returns (invoices, lines, total,
+    ids of fully credited invoices)."""
+    period = params["period"]
+    candidates = (
+        Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__status=Sponsor.Status.ACTIVE)
+        .exclude(started_at__gte=params["start_cutoff"], started_at__lt=params["next_period_start"])
+        .exclude(Exists(CoverageMonth.objects.filter(worker_id=OuterRef("worker_id"), month=period)))
+        .exclude(Exists(InvoiceLine.objects.filter(worker_id=OuterRef("worker_id"), month=period,
+                                                   invoice__status__in=params["live"])))
+        .order_by("sponsor_id", "worker_id")
+        .values_list("sponsor_id", "worker_id", "worker__occupation__is_transport"))
+    per_sponsor: dict[int, list] = defaultdict(list)
+    for sponsor_id, worker_id, transport in candidates:
+        key = "t" if transport else "o"
+        if params[f"{key}_rate"] is None:
+            raise IntegrityError("no premium rate")  # billing_run turns this into RateMissing
+        per_sponsor[sponsor_id].append((worker_id, key))
+    balances = _credit_balances(list(per_sponsor))
+    last_seq = dict(Invoice.objects.filter(sponsor_id__in=list(per_sponsor), period=period, kind=Invoice.Kind.MONTHLY)
+                    .values("sponsor_id").annotate(m=Max("sequence")).values_list("sponsor_id", "m"))
+    count = lines = total = 0
+    fully_credited = []
+    for sponsor_id, rows in per_sponsor.items():
+        seq = last_seq.get(sponsor_id, 0) + 1
+        subtotal = sum(params[f"{key}_amount"] for _, key in rows)
+        credit = min(balances.get(sponsor_id, 0), subtotal)
+        invoice = Invoice.objects.create(
+            sponsor_id=sponsor_id, number=_number(period, sponsor_id, f"-S{seq}" if seq > 1 else ""),
+            kind=Invoice.Kind.MONTHLY, period=period, months=1, sequence=seq, status=Invoice.Status.ISSUED,
+            issued_at=params["now"], due_date=params["late_due"] if seq > 1 else params["due"], subtotal_idr=subtotal,
+            credit_applied_idr=credit, amount_idr=subtotal - credit, batch=params["batch"])
+        InvoiceLine.objects.bulk_create([
+            InvoiceLine(invoice=invoice, worker_id=worker_id, month=period, rate_id=params[f"{key}_rate"],
+                        jkk_idr=params[f"{key}_jkk"], jkm_idr=params[f"{key}_jkm"], jht_idr=params[f"{key}_jht"],
+                        amount_idr=params[f"{key}_amount"]) for worker_id, key in rows])
+        if credit:
+            CreditEntry.objects.create(sponsor_id=sponsor_id, kind=CreditEntry.Kind.APPLIED, amount_idr=-credit,
+                                       invoice=invoice, note=f"Dipakai pada {invoice.number}")
+        count, lines, total = count + 1, lines + len(rows), total + invoice.amount_idr
+        if invoice.amount_idr == 0:
+            fully_credited.append(invoice.pk)
+    return count, lines, total, fully_credited
 
 def _enqueue_issued_notifications(batch: str) -> None:
     from backend.celery import delay_or
