@@ -22,6 +22,25 @@ def django_setup(settings_module="backend.settings.test"):
     call_command("migrate", verbosity=0)
 
 
+def child_pids(pid: int) -> list[int]:
+    """A process's children (Linux /proc): a gunicorn master's workers."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def cpu_seconds(pids) -> float:
+    """user + system CPU of these processes, all threads (Linux /proc): the server's cost per request, whatever
+    the load. NaN when one of them is gone or not on this host."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def median(values):
     values = sorted(values)
     n = len(values)

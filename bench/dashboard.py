@@ -284,7 +284,7 @@ async def load(url: str, rate: float, duration: float, headers_for, mark=lambda:
 def run_load(args):
     access = tokens()
     env = {**os.environ}
-    from _setup import gunicorn_config
+    from _setup import child_pids, cpu_seconds, gunicorn_config
     flags, args.gunicorn_text = gunicorn_config(args.gunicorn_workers, args.gunicorn_threads)
     cmd = [sys.executable, "-m", "gunicorn", *flags, "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
@@ -300,7 +300,7 @@ def run_load(args):
         check = httpx.get(f"{base}/api/v1/worker/status/", headers={"Authorization": f"Bearer {access[0]}"})
         print(f"\nworker status sample: {check.status_code} state={check.json().get('state')}", flush=True)
         results = {}
-        workers = gunicorn_workers(server.pid)
+        workers = child_pids(server.pid)
 
         def measured(run):
             """run(mark): mark() is called when the timed part starts (after the generator's warm-up)."""
@@ -324,21 +324,6 @@ def run_load(args):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
-
-
-def gunicorn_workers(master_pid: int) -> list[int]:
-    with open(f"/proc/{master_pid}/task/{master_pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
-def cpu_seconds(pids) -> float:
-    """user + system CPU of these processes (Linux /proc): the server's cost per request, whatever the load."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 WRK_LUA = """

@@ -149,11 +149,9 @@ def _backend_cpu_s() -> float:
     with connection.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()")
         pid = cur.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from _setup import cpu_seconds
+
+    return cpu_seconds([pid])
 
 
 def warm_up() -> float:

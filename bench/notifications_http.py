@@ -32,7 +32,8 @@ import subprocess
 import sys
 import time
 
-from _setup import BENCH_DB, ROOT, django_setup, ensure_bench_sponsors, gunicorn_config, median
+from _setup import (BENCH_DB, ROOT, child_pids, cpu_seconds, django_setup, ensure_bench_sponsors, gunicorn_config,
+                    median)
 
 KEY = "SB-Mid-server-TEST"  # backend.settings.test
 PATH = "/api/v1/payments/midtrans/notification/"
@@ -55,21 +56,6 @@ def wait_http(url, ok, timeout=30):
             pass
         time.sleep(0.1)
     raise SystemExit(f"{url} did not come up")
-
-
-def children(pid):
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
-def cpu_seconds(pids):
-    """user + system CPU of these processes (Linux /proc), to express the server's cost per request."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 # ---- load generator ------------------------------------------------------------------------------------
@@ -250,7 +236,7 @@ def main():
         fire(port, [encode("POST", b, port) for b in warm], args.concurrency)
         time.sleep(1)
         load_before = os.getloadavg()[0]
-        server_pids = children(procs[-1].pid)
+        server_pids = child_pids(procs[-1].pid)
         cpu0 = cpu_seconds(server_pids)
         baseline = fire(port, [trivial] * len(bodies), args.concurrency)
         cpu1 = cpu_seconds(server_pids)

@@ -234,15 +234,6 @@ def _lock_database() -> None:
             sys.exit("another reminder_fanout run is using this database; wait for it to finish")
 
 
-def _cpu_of(pid: int) -> float:
-    """utime + stime of a process (all its threads), in seconds (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=14_000)
@@ -259,7 +250,7 @@ def main() -> int:
 
     with FakeProcess() as fake:
         info = fake.info
-        from _setup import django_setup
+        from _setup import cpu_seconds, django_setup
 
         os.environ.update(_env(info, providers[0][0], providers[0][1], args.mode, providers[0][2]))
         django_setup("backend.settings.dev")
@@ -294,9 +285,9 @@ def main() -> int:
                         load = _load()
                         t0, c0 = time.perf_counter(), time.process_time()
                         ids = write(users, timezone.now(), tag=f"{k}-{chunk}x{conc}x{pool}-{rep}")
-                        t1, c1, f1 = time.perf_counter(), time.process_time(), _cpu_of(fake.proc.pid)
+                        t1, c1, f1 = time.perf_counter(), time.process_time(), cpu_seconds([fake.proc.pid])
                         sent = pool.wait(len(ids))
-                        t2, f2 = time.perf_counter(), _cpu_of(fake.proc.pid)
+                        t2, f2 = time.perf_counter(), cpu_seconds([fake.proc.pid])
                         cpus.append((c1 - c0, pool.cpu, f2 - f1))  # write, senders, fake: CPU seconds
                         accepted = fake.stats()["sent"]
                         assert len(ids) == n and sent == n and accepted == n, (len(ids), sent, accepted)

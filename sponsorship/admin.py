@@ -5,6 +5,7 @@ from sponsorship.crypto import keyed_hash
 from sponsorship.identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
 from sponsorship.models import (Agency, AuditLog, Occupation, Profile, RegencyConfig, Region, Sponsor, Sponsorship,
                                 Worker, WorkerConsent)
+from sponsorship.templatetags.dashboard_format import angka
 
 
 @admin.register(Region)
@@ -301,14 +302,11 @@ class MatchingRunAdmin(admin.ModelAdmin):
         block = (obj.preview or {}).get("distance")
         if not block:
             return "-"
-        def metres(value):
-            return f"{int(value):,} m".replace(",", ".")
-
-        total = f"Jarak total {metres(block['total_distance_m'])}"
+        total = f"Jarak total {angka(block['total_distance_m'])} m"
         if block["certified_optimal"]:
             return f"{total}, terbukti optimal"
         if block["distance_gap_bound_m"] is not None:
-            return f"{total}, paling banyak {metres(block['distance_gap_bound_m'])} di atas optimum"
+            return f"{total}, paling banyak {angka(block['distance_gap_bound_m'])} m di atas optimum"
         return f"{total} (cepat, tanpa bukti optimal)"
 
     def has_change_permission(self, request, obj=None):

@@ -32,16 +32,6 @@ def restore_reference_rows():
         importlib.import_module("sponsorship.migrations.0004_billing_rates").load(apps, None)
 
 
-@pytest.fixture(autouse=True)
-def _default_language():
-    """A request with Accept-Language leaves its language active in the thread; start every test in Indonesian."""
-    from django.utils import translation
-
-    translation.activate("id")
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def regency(db):
     restore_reference_rows()  # no-op unless a transactional test's flush removed the data-migration rows
@@ -94,3 +84,18 @@ def _default_language():
     translation.activate("id")
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def lean_calls(monkeypatch):
+    """Paths answered by backend.lean's short path (LeanPathsMiddleware._answer), in order."""
+    from backend.lean import LeanPathsMiddleware
+
+    calls = []
+    original = LeanPathsMiddleware._answer
+
+    def counting(self, request, match):
+        calls.append(request.path_info)
+        return original(self, request, match)
+    monkeypatch.setattr(LeanPathsMiddleware, "_answer", counting)
+    return calls

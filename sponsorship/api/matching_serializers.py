@@ -92,7 +92,7 @@ class MatchingRunCreateSerializer(serializers.Serializer):
         choices=MatchingRun.Distance.values, required=False,
         help_text='"exact": total distance minimised over every pair within the radius, proven to within '
                   'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
-                  'only. Default: the MATCHING_RUN_DISTANCE setting ("exact").',
+                  'only. Default: the MATCHING_RUN_DISTANCE setting ("fast").',
         error_messages={"invalid_choice": tr(
             'Mode jarak "{input}" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).',
             'Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')})

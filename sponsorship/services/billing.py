@@ -238,7 +238,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
               "occupation": _table(Occupation), "invoice": _table(Invoice), "coverage": _table(CoverageMonth),
               "line": _table(InvoiceLine), "credit": _table(CreditEntry)}
     try:
-        return _billing_run_in_db(params=params, tables=tables, actor=actor, notify=notify)
+        return _billing_run_in_db(params=params, tables=tables, prices=prices, actor=actor, notify=notify)
     except IntegrityError as exc:
         # A sector without a rate row leaves NULL premiums, refused by the NOT NULL columns (rolled back).
         missing = [name for name, p in (("transport", prices["t"]), ("non-transport", prices["o"])) if p is None]
@@ -252,7 +252,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
 SET_BASED_RUN: bool | None = None
 
 
-def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> BillingRunResult:
+def _billing_run_in_db(*, params: dict, tables: dict, prices: dict, actor, notify: bool) -> BillingRunResult:
     period, batch = params["period"], params["batch"]
     with transaction.atomic():
         _billing_lock(exclusive=True)
@@ -262,7 +262,7 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
                 cursor.execute(_RUN_SQL.format(**tables), params)
                 invoices, lines, total, fully_credited, _ = cursor.fetchone()
         else:  # SQLite (the newcomer's first run): no INSERT in WITH; its write transaction is the lock
-            invoices, lines, total, fully_credited = _billing_run_orm(params)
+            invoices, lines, total, fully_credited = _billing_run_orm(params, prices)
         if not invoices:
             return BillingRunResult(period, batch, 0, 0, 0)
         AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -279,7 +279,7 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
 
 
 
-def _billing_run_orm(params: dict) -> tuple[int, int, int, list[int]]:
+def _billing_run_orm(params: dict, prices: dict) -> tuple[int, int, int, list[int]]:
     """The run statement's rules through the ORM, for databases without data-modifying CTEs (SQLite, the demo):
     the same candidates, prices, sequence, numbers, due dates and credit. Returns (invoices, lines, total,
     ids of fully credited invoices)."""
@@ -294,10 +294,10 @@ def _billing_run_orm(params: dict) -> tuple[int, int, int, list[int]]:
         .values_list("sponsor_id", "worker_id", "worker__occupation__is_transport"))
     per_sponsor: dict[int, list] = defaultdict(list)
     for sponsor_id, worker_id, transport in candidates:
-        key = "t" if transport else "o"
-        if params[f"{key}_rate"] is None:
+        premium = prices["t" if transport else "o"]
+        if premium is None:
             raise IntegrityError("no premium rate")  # billing_run turns this into RateMissing
-        per_sponsor[sponsor_id].append((worker_id, key))
+        per_sponsor[sponsor_id].append((worker_id, period, premium))
     balances = _credit_balances(list(per_sponsor))
     last_seq = dict(Invoice.objects.filter(sponsor_id__in=list(per_sponsor), period=period, kind=Invoice.Kind.MONTHLY)
                     .values("sponsor_id").annotate(m=Max("sequence")).values_list("sponsor_id", "m"))
@@ -305,20 +305,10 @@ def _billing_run_orm(params: dict) -> tuple[int, int, int, list[int]]:
     fully_credited = []
     for sponsor_id, rows in per_sponsor.items():
         seq = last_seq.get(sponsor_id, 0) + 1
-        subtotal = sum(params[f"{key}_amount"] for _, key in rows)
-        credit = min(balances.get(sponsor_id, 0), subtotal)
-        invoice = Invoice.objects.create(
-            sponsor_id=sponsor_id, number=_number(period, sponsor_id, f"-S{seq}" if seq > 1 else ""),
-            kind=Invoice.Kind.MONTHLY, period=period, months=1, sequence=seq, status=Invoice.Status.ISSUED,
-            issued_at=params["now"], due_date=params["late_due"] if seq > 1 else params["due"], subtotal_idr=subtotal,
-            credit_applied_idr=credit, amount_idr=subtotal - credit, batch=params["batch"])
-        InvoiceLine.objects.bulk_create([
-            InvoiceLine(invoice=invoice, worker_id=worker_id, month=period, rate_id=params[f"{key}_rate"],
-                        jkk_idr=params[f"{key}_jkk"], jkm_idr=params[f"{key}_jkm"], jht_idr=params[f"{key}_jht"],
-                        amount_idr=params[f"{key}_amount"]) for worker_id, key in rows])
-        if credit:
-            CreditEntry.objects.create(sponsor_id=sponsor_id, kind=CreditEntry.Kind.APPLIED, amount_idr=-credit,
-                                       invoice=invoice, note=f"Dipakai pada {invoice.number}")
+        invoice = _write_invoice(sponsor_id=sponsor_id, kind=Invoice.Kind.MONTHLY, lines=rows,
+                                 credit_available=balances.get(sponsor_id, 0), issued_at=params["now"],
+                                 due_date=params["late_due"] if seq > 1 else params["due"],
+                                 suffix=f"-S{seq}" if seq > 1 else "", sequence=seq, batch=params["batch"])
         count, lines, total = count + 1, lines + len(rows), total + invoice.amount_idr
         if invoice.amount_idr == 0:
             fully_credited.append(invoice.pk)
@@ -393,24 +383,35 @@ def _taken_months(worker_ids) -> dict[int, set]:
     return taken
 
 
-def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:
-    """Write one invoice with its lines (caller holds the sponsor lock)."""
+def _write_invoice(*, sponsor_id: int, kind: str, lines: list, credit_available: int, issued_at, due_date: dt.date,
+                   suffix: str = "", sequence: int = 1, batch: str = "") -> Invoice:
+    """One invoice with its lines (worker_id, month, premium) and the credit it uses, as issued."""
     months = sorted({m for _, m, _ in lines})
-    period = months[0]
     subtotal = sum(p.amount_idr for _, _, p in lines)
-    credit = min(_credit_balances([sponsor.pk]).get(sponsor.pk, 0), subtotal)
+    credit = min(credit_available, subtotal)
     invoice = Invoice.objects.create(
-        sponsor=sponsor, number=_number(period, sponsor.pk, suffix), kind=kind, period=period,
-        months=len(months), status=Invoice.Status.ISSUED, issued_at=timezone.now(),
-        due_date=max(due_date_for(period), next_working_day(today + dt.timedelta(days=3))),
-        subtotal_idr=subtotal, credit_applied_idr=credit, amount_idr=subtotal - credit)
+        sponsor_id=sponsor_id, number=_number(months[0], sponsor_id, suffix), kind=kind, period=months[0],
+        months=len(months), sequence=sequence, status=Invoice.Status.ISSUED, issued_at=issued_at, due_date=due_date,
+        subtotal_idr=subtotal, credit_applied_idr=credit, amount_idr=subtotal - credit, batch=batch)
     InvoiceLine.objects.bulk_create([
         InvoiceLine(invoice=invoice, worker_id=worker_id, month=month, rate_id=p.rate_id, jkk_idr=p.jkk_idr,
                     jkm_idr=p.jkm_idr, jht_idr=p.jht_idr, amount_idr=p.amount_idr)
         for worker_id, month, p in lines])
     if credit:
-        CreditEntry.objects.create(sponsor=sponsor, kind=CreditEntry.Kind.APPLIED, amount_idr=-credit,
+        CreditEntry.objects.create(sponsor_id=sponsor_id, kind=CreditEntry.Kind.APPLIED, amount_idr=-credit,
                                    invoice=invoice, note=f"Dipakai pada {invoice.number}")
+    return invoice
+
+
+def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:
+    """Write one invoice with its lines (caller holds the sponsor lock)."""
+    months = sorted({m for _, m, _ in lines})
+    invoice = _write_invoice(sponsor_id=sponsor.pk, kind=kind, lines=lines,
+                             credit_available=_credit_balances([sponsor.pk]).get(sponsor.pk, 0),
+                             issued_at=timezone.now(),
+                             due_date=max(due_date_for(months[0]), next_working_day(today + dt.timedelta(days=3))),
+                             suffix=suffix)
+    credit = invoice.credit_applied_idr
     audit_record(actor=actor, action=f"invoice.issue_{kind}", obj=invoice,
                  after={"number": invoice.number, "months": [m.isoformat() for m in months],
                         "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})

@@ -55,6 +55,15 @@ def build_graph(n_nodes, tails, heads, caps, costs, flows, room):
 
 
 @nb.njit(cache=True)
+def _cap_weighted(cap, v):
+    """sum cap[i] x v[i] in int64: per node, its capacity times its largest violation - a bound on the gap."""
+    total = np.int64(0)
+    for i in range(len(cap)):
+        total += cap[i] * v[i]
+    return total
+
+
+@nb.njit(cache=True)
 def _nb_link(n_nodes, tail_of, size):
     first = np.full(n_nodes, -1, np.int64)
     nxt = np.full(size, -1, np.int64)
@@ -172,12 +181,8 @@ def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sp
                     best_j[g], best_d[g], best_r[g] = j, d, r
     # The new arcs' flow into sponsor j is at most s_cap[j], out of group g at most g_size[g]: two more
     # valid bounds on the same duality gap; the smallest of the three is reported.
-    gap_s = np.int64(0)
-    for j in range(n_s):
-        gap_s += s_cap[j] * vmax_s[j]
-    gap_g = np.int64(0)
-    for g in range(n_g):
-        gap_g += g_size[g] * vmax_g[g]
+    gap_s = _cap_weighted(s_cap, vmax_s)
+    gap_g = _cap_weighted(g_size, vmax_g)
     return best_j, best_d, best_r, sbest_g, sbest_d, vmax_s, n_viol, min(gap, gap_s, gap_g)
 
 
@@ -430,13 +435,7 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
                         vmax_g[g] = max(vmax_g[g], -rc)
     if matched != len(flow_g):
         feasible = False
-    by_s = np.int64(0)
-    for j in range(n_s):
-        by_s += s_cap[j] * vmax_s[j]
-    by_g = np.int64(0)
-    for g in range(n_g):
-        by_g += g_size[g] * vmax_g[g]
-    gap = fx - other - neg_used + min(-neg_arc, by_s, by_g)
+    gap = fx - other - neg_used + min(-neg_arc, _cap_weighted(s_cap, vmax_s), _cap_weighted(g_size, vmax_g))
     return feasible, gap
 
 

@@ -42,8 +42,11 @@ from sponsorship.services.proposals import TTL
 from sponsorship.services.rematch import _notify_module
 
 
-def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, rows: sel.RunRows) -> str:
-    h = hashlib.sha256(f"{regency.pk}|{radius_m}|{policy}|{distance}|".encode())
+def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, options: dict, rows: sel.RunRows) -> str:
+    """Everything the solver sees: the rows, the radius, the policy, the distance mode and its solver options (the
+    proven-gap tolerance, and the arc limit that picks full flow or augmenting path)."""
+    opts = "|".join(f"{k}={options[k]!r}" for k in sorted(options))
+    h = hashlib.sha256(f"{regency.pk}|{radius_m}|{policy}|{distance}|{opts}|".encode())
     for arr in (rows.worker_ids, rows.worker_lat, rows.worker_lon, rows.worker_decile, rows.worker_lapsing,
                 rows.sponsor_ids, rows.sponsor_lat, rows.sponsor_lon, rows.sponsor_free):
         h.update(np.ascontiguousarray(arr).tobytes())
@@ -142,10 +145,7 @@ def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy
     t0 = time.perf_counter()
     rows = sel.run_rows(regency, now=now)
     t1 = time.perf_counter()
-    # The tolerance is part of what an exact run computes: another tolerance is another run.
-    mode_key = f"{distance}:{options['gap_tolerance']!r}" if options["exact_distance"] else distance
-    mode_key += f":{options['exact_arc_limit']}"  # the arc limit decides full flow or augmenting path
-    fingerprint = _fingerprint(regency, radius_m, policy, mode_key, rows)
+    fingerprint = _fingerprint(regency, radius_m, policy, distance, options, rows)
     existing = MatchingRun.objects.filter(regency=regency, fingerprint=fingerprint).defer("pairs").first()
     if existing is not None:
         return existing, False

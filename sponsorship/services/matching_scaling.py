@@ -131,6 +131,22 @@ def _saturate_arc(g, j, a, t, u, s0, gf, ex, dl, head, e_next, e_a, e_g, e_t, fr
 
 
 @nb.njit(cache=True)
+def _saturate_hub_arc(r, eps, f, i, cap, ex, u, v):
+    """Arc u -> v carrying f[i] of capacity cap (class -> group, sponsor -> sink), reduced cost r: filled when
+    r < -eps, emptied when its reverse arc's (-r) is."""
+    if r < -eps and f[i] < cap:
+        d = cap - f[i]
+        f[i] = cap
+        ex[u] -= d
+        ex[v] += d
+    elif -r < -eps and f[i] > 0:
+        d = f[i]
+        f[i] = 0
+        ex[u] += d
+        ex[v] -= d
+
+
+@nb.njit(cache=True)
 def _nb_init(rows_g, rows_j, rows_f, g_loc, garc0, loc_start, nbr, gf, head, e_next, e_a, e_g, e_t, free_top):
     for q in range(len(rows_g)):
         g, j, f = rows_g[q], rows_j[q], rows_f[q]
@@ -231,17 +247,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
     # 1. saturate every residual arc with reduced cost < -eps (the pseudoflow is then eps-optimal)
     for g in range(n_g):
         c = c0 + g_class[g]
-        r = p[c] - p[g]
-        if r < -eps and x[g] < g_size[g]:
-            d = g_size[g] - x[g]
-            x[g] += d
-            ex[c] -= d
-            ex[g] += d
-        elif -r < -eps and x[g] > 0:
-            d = x[g]
-            x[g] = 0
-            ex[c] += d
-            ex[g] -= d
+        _saturate_hub_arc(p[c] - p[g], eps, x, g, g_size[g], ex, c, g)
         l = g_loc[g]
         pg = p[g]
         base = garc0[g] - loc_start[l]
@@ -277,17 +283,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                     dcost += added
     for j in range(n_s):
         v = s0 + j
-        r = p[v] - p[T]
-        if r < -eps and y[j] < s_cap[j]:
-            d = s_cap[j] - y[j]
-            y[j] += d
-            ex[v] -= d
-            ex[T] += d
-        elif -r < -eps and y[j] > 0:
-            d = y[j]
-            y[j] = 0
-            ex[v] += d
-            ex[T] -= d
+        _saturate_hub_arc(p[v] - p[T], eps, y, j, s_cap[j], ex, v, T)
         prev = -1
         k = head[j]
         while k >= 0:

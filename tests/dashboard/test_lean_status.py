@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from backend.lean import LeanPathsMiddleware
 from sponsorship.api.worker_status import _after_accident
 from tests import factories
 
@@ -23,18 +22,6 @@ STATUS = "/api/v1/worker/status/"
 COMPARED_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow", "X-Frame-Options", "X-Content-Type-Options",
                     "Referrer-Policy", "Cross-Origin-Opener-Policy", "Strict-Transport-Security", "WWW-Authenticate",
                     "Content-Length", "Set-Cookie")
-
-
-@pytest.fixture
-def lean_calls(monkeypatch):
-    calls = []
-    original = LeanPathsMiddleware._answer
-
-    def counting(self, request, match):
-        calls.append(request.path_info)
-        return original(self, request, match)
-    monkeypatch.setattr(LeanPathsMiddleware, "_answer", counting)
-    return calls
 
 
 def bearer(user) -> str:

@@ -10,7 +10,6 @@ from django.core.signals import request_started
 from django.db import close_old_connections
 from django.test import Client, TestCase
 
-from backend.lean import LeanPathsMiddleware
 from sponsorship.models import CoverageMonth, Invoice, PaymentNotification
 from sponsorship.services.billing import billing_run
 from tests.money.conftest import DEC_2026, notification_from_status, signed, sim_control
@@ -21,18 +20,6 @@ COMPARED_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow", "X-Fram
                     "Set-Cookie")
 ROW_FIELDS = ("id", "raw_body", "headers", "remote_ip", "order_id", "transaction_id", "transaction_status", "status_code",
               "gross_amount", "signature_valid", "state", "outcome", "error", "attempts")
-
-
-@pytest.fixture
-def lean_calls(monkeypatch):
-    calls = []
-    original = LeanPathsMiddleware._answer
-
-    def counting(self, request, match):
-        calls.append(request.path_info)
-        return original(self, request, match)
-    monkeypatch.setattr(LeanPathsMiddleware, "_answer", counting)
-    return calls
 
 
 def post(body, *, lean: bool, settings, lean_calls, method="post", **extra):
