@@ -9,11 +9,29 @@ app = Celery("pengampu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# NOTIFICATIONS: the beat schedule (billing day, reminder scans, payment reconciliation, outbox sweep).
-# One beat process per deployment; as many workers as needed (see docs/notifications.md).
-from notifications.schedule import BEAT_SCHEDULE  # noqa: E402
 
-app.conf.beat_schedule = BEAT_SCHEDULE
+
+def beat_schedule() -> dict:
+    """The one beat schedule: every installed app's `schedule.BEAT_SCHEDULE`, merged.
+
+    Each app owns its entries (billing: billing day, reconciliation, reminder scans; notifications: the outbox
+    sweep). One beat process per deployment (see docs/notifications.md); `manage.py run_scheduler` follows the
+    same schedule in-process where there is no broker.
+    """
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.conf import settings
+
+    merged: dict = {}
+    for app_name in settings.INSTALLED_APPS:
+        module = f"{app_name}.schedule"
+        if app_name.split(".")[0] not in ("django", "rest_framework") and find_spec(module) is not None:
+            merged.update(import_module(module).BEAT_SCHEDULE)
+    return merged
+
+
+app.conf.beat_schedule = beat_schedule()
 
 
 def delay_or(task, *args, what: str, fallback=None, **kwargs) -> bool:

@@ -5,8 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from backend.health import healthz
 
+# One include per app; each app owns its routes.
 api_v1 = [
-    path("", include("sponsorship.api.urls")),
+    path("", include("sponsorship.people.api.urls")),
+    path("", include("sponsorship.billing.api.urls")),
+    path("", include("sponsorship.matching.api.urls")),
+    path("", include("sponsorship.dashboard.api.urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
@@ -17,5 +22,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("dashboard/", include("sponsorship.web.urls")),
+    path("dashboard/", include("sponsorship.dashboard.web.urls")),
 ]

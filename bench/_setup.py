@@ -54,8 +54,8 @@ def ensure_bench_sponsors(n: int):
     import datetime as dt
     import time
 
-    from sponsorship.crypto import keyed_hash
-    from sponsorship.models import Agency, Occupation, Sponsor, Sponsorship, Worker
+    from sponsorship.people.crypto import keyed_hash
+    from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
     from tests import factories
 
     regency = factories.load_ponorogo()

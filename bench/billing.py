@@ -24,8 +24,10 @@ def main():
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
-    from sponsorship.models import AuditLog, Invoice, InvoiceLine, Sponsor, Sponsorship
-    from sponsorship.services.billing import billing_run
+    from sponsorship.core.models import AuditLog
+    from sponsorship.billing.models import Invoice, InvoiceLine
+    from sponsorship.people.models import Sponsor, Sponsorship
+    from sponsorship.billing.services.billing import billing_run
 
     agency = ensure_bench_sponsors(args.sponsors)
     bench_sponsors = Sponsor.objects.filter(agency=agency)

@@ -5,7 +5,7 @@
 
 1. (Re)creates the database named in DATABASE_URL (default pengampu_bench_dash), migrates, bulk-inserts a regency
    of 14,000 ASN and 42,000 workers (all sponsored, 3 per ASN) and 12 months of invoices, lines, payments,
-   coverage months and remittances (sponsorship.demo.billing_history). Use --reuse to skip when present.
+   coverage months and remittances (sponsorship.dashboard.demo.billing_history). Use --reuse to skip when present.
 2. Times every dashboard query (regency scope and the largest agency): median and max of --repeat runs.
 3. Starts gunicorn on this data and drives GET /api/v1/worker/status/ (JWT of --tokens different workers) and
    GET /healthz (the trivial endpoint) open-loop at --rate requests/s for --duration s each; prints p50/p99.
@@ -80,15 +80,16 @@ def populate(args):
     from django.db import connection
     from django.utils import timezone
 
-    from sponsorship.crypto import keyed_hash
-    from sponsorship.demo.billing_history import generate
-    from sponsorship.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, SURNAMES
-    from sponsorship.models import Agency, Occupation, Region, Sponsor, Sponsorship, Worker
-    from sponsorship.services.regions import import_regions
+    from sponsorship.people.crypto import keyed_hash
+    from sponsorship.dashboard.demo.billing_history import generate
+    from sponsorship.dashboard.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, SURNAMES
+    from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
+    from sponsorship.regions.models import Region
+    from sponsorship.regions.services import import_regions
 
     call_command("migrate", verbosity=0)
     import_regions(ROOT / "sponsorship" / "demo" / "ponorogo_regions.csv", only="35.02")
-    from sponsorship.models import RegencyConfig
+    from sponsorship.regions.models import RegencyConfig
     regency = Region.objects.get(code="35.02")
     RegencyConfig.objects.get_or_create(regency=regency)
     villages = list(Region.objects.filter(parent__parent=regency, level=Region.Level.VILLAGE))
@@ -134,7 +135,7 @@ def populate(args):
     counts = generate(months=args.months, seed=6, log=lambda m: print(m, flush=True))
     print(f"  billing: {counts} in {time.perf_counter() - t:.0f} s", flush=True)
     User = get_user_model()
-    from sponsorship.models import Profile
+    from sponsorship.people.models import Profile
     sample = rng.sample(workers, min(args.tokens, len(workers)))
     users = User.objects.bulk_create([User(username=f"bench-worker-{w.pk}", password="!") for w in sample])
     Profile.objects.bulk_create([Profile(user=u, role="worker") for u in users])
@@ -146,7 +147,8 @@ def populate(args):
 
 
 def sizes():
-    from sponsorship.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, Sponsor, Sponsorship, Worker
+    from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt
+    from sponsorship.people.models import Sponsor, Sponsorship, Worker
 
     return {m.__name__: m.objects.count() for m in (Sponsor, Worker, Sponsorship, Invoice, InvoiceLine,
                                                     CoverageMonth, PaymentAttempt)}
@@ -155,12 +157,13 @@ def sizes():
 def time_queries(args):
     from django.db.models import Count
 
-    from sponsorship.models import Agency, Region
-    from sponsorship.selectors.dashboard import AdminScope, agency_league, coverage_by_district, coverage_by_village
-    from sponsorship.selectors.dashboard import headline
+    from sponsorship.people.models import Agency
+    from sponsorship.regions.models import Region
+    from sponsorship.dashboard.selectors import AdminScope, agency_league, coverage_by_district, coverage_by_village
+    from sponsorship.dashboard.selectors import headline
     import os as _os
     print(f"load average before timing: {_os.getloadavg()[0]:.1f} on {_os.cpu_count()} CPUs")
-    from sponsorship.selectors.dashboard.money import arrears_worklist, money_by_month, on_time_rate
+    from sponsorship.dashboard.selectors.money import arrears_worklist, money_by_month, on_time_rate
 
     regency = Region.objects.get(code="35.02")
     agency = Agency.objects.annotate(n=Count("sponsors")).order_by("-n").first()
@@ -187,7 +190,7 @@ def time_queries(args):
             print(f"{name:<24}{scope_name:<28}{rows:>6}{med:>11.1f}{max(times):>9.1f}  "
                   f"{'ok' if max(times) < 300 else 'SLOW'}", flush=True)
     # What a page load costs once the figures are cached (DASHBOARD_CACHE_SECONDS, dropped on dashboard actions).
-    from sponsorship.selectors.dashboard import build_table, cached
+    from sponsorship.dashboard.selectors import build_table, cached
     print(f"\n{'cached table (page load)':<24}{'scope':<28}{'rows':>6}{'median ms':>11}{'max ms':>9}")
     for scope_name, scope in scopes.items():
         for name, params in (("headline", None), ("agencies", {}), ("coverage_districts", {}),
@@ -237,7 +240,7 @@ def serial_cost(n: int = 200):
 def tokens():
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from sponsorship.models import Worker
+    from sponsorship.people.models import Worker
 
     return [str(RefreshToken.for_user(w.user).access_token)
             for w in Worker.objects.filter(user__isnull=False).select_related("user")]
@@ -421,7 +424,7 @@ def main():
     django.setup()
     from django.db import connection
 
-    from sponsorship.models import Invoice
+    from sponsorship.billing.models import Invoice
     if not args.reuse or Invoice._meta.db_table not in connection.introspection.table_names() \
             or not Invoice.objects.exists():
         print("populating (bulk insert)…", flush=True)

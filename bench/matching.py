@@ -24,7 +24,7 @@ import tracemalloc
 from pathlib import Path
 
 from bench.synthetic import generate_regency
-from sponsorship.services.matching_solver import (
+from sponsorship.matching.solver.strategies import (
     get_policy,
     solve_exact_reference,
     solve_greedy,

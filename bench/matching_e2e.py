@@ -58,19 +58,10 @@ def load(scale: float, seed: int) -> dict:
     from scipy.spatial import cKDTree
 
     from bench.synthetic import generate_regency
-    from sponsorship.crypto import encrypt, keyed_hash
-    from sponsorship.models import (
-        Agency,
-        MatchingRun,
-        Occupation,
-        Proposal,
-        RegencyConfig,
-        Region,
-        Sponsor,
-        Sponsorship,
-        Worker,
-        WorkerConsent,
-    )
+    from sponsorship.people.crypto import encrypt, keyed_hash
+    from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker, WorkerConsent
+    from sponsorship.matching.models import MatchingRun, Proposal
+    from sponsorship.regions.models import RegencyConfig, Region
 
     call_command("migrate", verbosity=0)
     reg = generate_regency(scale=scale, seed=seed)
@@ -161,7 +152,7 @@ def warm_up() -> float:
     import numpy as np
 
     t0 = time.perf_counter()
-    from sponsorship.services.matching_solver import (
+    from sponsorship.matching.solver.strategies import (
         SponsorPoints,
         WorkerPoints,
         solve_matching,
@@ -178,15 +169,16 @@ def run_once(policy: str, distance: str) -> dict:
     """One timed end-to-end run (child process): preview, apply, then solver alone on the same arrays."""
     from django.db import connection
 
-    from sponsorship.models import MatchingRun, Proposal, Region
-    from sponsorship.selectors.matching import policy_for, run_rows
-    from sponsorship.services.matching_runs import (
+    from sponsorship.matching.models import MatchingRun, Proposal
+    from sponsorship.regions.models import Region
+    from sponsorship.matching.selectors import policy_for, run_rows
+    from sponsorship.matching.services.runs import (
         _points,
         _solver_options,
         matching_run_apply,
         matching_run_preview,
     )
-    from sponsorship.services.matching_solver import solve_matching
+    from sponsorship.matching.solver.strategies import solve_matching
 
     cold_s = warm_up()
     regency = Region.objects.get(code=REGENCY_CODE)
@@ -304,7 +296,7 @@ def main():
     from django.conf import settings
     from django.core.management import call_command
 
-    from sponsorship.models import Worker
+    from sponsorship.people.models import Worker
 
     call_command("migrate", verbosity=0)
     present = Worker.objects.filter(village__parent__parent__code=REGENCY_CODE).count()

@@ -153,11 +153,11 @@ def main():
     from django.conf import settings
     from django.db import transaction
 
-    from sponsorship.gateways.midtrans import MidtransGateway, signature
-    from sponsorship.models import (AuditLog, CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt,
-                                    PaymentNotification, RefundCase)
-    from sponsorship.services.billing import billing_run
-    from sponsorship.services.payments import payment_start
+    from sponsorship.billing.gateways.midtrans import MidtransGateway, signature
+    from sponsorship.core.models import AuditLog
+    from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification, RefundCase
+    from sponsorship.billing.services.billing import billing_run
+    from sponsorship.billing.services.payments import payment_start
 
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
     redis.Redis.from_url(broker).flushdb()  # our own bench db only: no task left over from an earlier run

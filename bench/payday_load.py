@@ -90,13 +90,13 @@ def prepare(args, env) -> dict:
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from sponsorship.models import Role, Sponsor, Worker
-    from sponsorship.services.worker_auth import issue_worker_tokens
+    from sponsorship.people.models import Role, Sponsor, Worker
+    from sponsorship.people.services.worker_auth import issue_worker_tokens
 
     out = {"sponsor": [], "worker": [], "available": set()}
     try:
-        from sponsorship.models import Invoice
-        from sponsorship.services.billing import add_months, billing_run, month_start
+        from sponsorship.billing.models import Invoice
+        from sponsorship.billing.services.billing import add_months, billing_run, month_start
 
         this_month = month_start(timezone.localdate())
         for period in (this_month, add_months(this_month, 1)):  # sponsorships started after the 15th: next month
@@ -110,7 +110,7 @@ def prepare(args, env) -> dict:
     # The demo data gives an app account to one sponsor; a payday has many: give accounts to 200 sponsors.
     from django.contrib.auth import get_user_model
 
-    from sponsorship.models import Profile
+    from sponsorship.people.models import Profile
     User = get_user_model()
     for sponsor in Sponsor.objects.filter(user=None).order_by("pk")[:200]:
         user = User.objects.create_user(f"bench.{sponsor.pk}", password=None)
@@ -189,7 +189,7 @@ def existing_routes() -> set:
 def run_load(args, port, users, labels, sim_url, duration):
     import requests
 
-    from sponsorship.gateways.midtrans import signature
+    from sponsorship.billing.gateways.midtrans import signature
     paid_orders = collections.deque()  # order ids of pays, for the payer to pay and Midtrans to notify
     notified = set()
     basic = "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode()
@@ -266,7 +266,7 @@ def check_money(notified, timeout=120.0) -> bool:
     """After the burst: the Celery worker settles every notified order once; coverage = paid lines."""
     from django.db.models import Count
 
-    from sponsorship.models import CoverageMonth, InvoiceLine, PaymentAttempt, PaymentNotification
+    from sponsorship.billing.models import CoverageMonth, InvoiceLine, PaymentAttempt, PaymentNotification
     deadline = time.monotonic() + timeout
     began = time.monotonic()
     while time.monotonic() < deadline:

@@ -77,7 +77,7 @@ def main():
     if args.what == "status":
         from rest_framework_simplejwt.tokens import RefreshToken
 
-        from sponsorship.models import Worker
+        from sponsorship.people.models import Worker
         access = [str(RefreshToken.for_user(w.user).access_token)
                   for w in Worker.objects.filter(user__isnull=False).select_related("user")[:2000]]
         if not access:
@@ -87,8 +87,8 @@ def main():
         trivial = lambda i: environ("GET", "/healthz")  # noqa: E731
         expect = 200
     else:
-        from sponsorship.gateways.midtrans import signature
-        from sponsorship.services import payments
+        from sponsorship.billing.gateways.midtrans import signature
+        from sponsorship.billing.services import payments
         payments._enqueue = lambda ids: None  # unknown orders are never enqueued anyway
 
         def make(i):
@@ -141,7 +141,7 @@ def main():
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     settings.LEAN_PATHS = not args.full
     if args.what == "webhook":  # what this tool stored: rows of orders that do not exist
-        from sponsorship.models import PaymentNotification
+        from sponsorship.billing.models import PaymentNotification
         PaymentNotification.objects.filter(order_id__startswith="PROFILE-").delete()
     if args.profile:
         envs = [make(i) for i in range(args.n)]

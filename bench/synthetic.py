@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sponsorship.services.matching_solver import SponsorPoints, WorkerPoints
+from sponsorship.matching.solver.strategies import SponsorPoints, WorkerPoints
 
 CENTRE_LAT, CENTRE_LON = -7.87, 111.46
 M_PER_DEG_LAT = 111_195.0

@@ -47,24 +47,28 @@ def ids_in(ids):
 
 
 # -- time zones and quiet hours -------------------------------------------------------------------
+# Who a recipient is (their regency's zone, their language) is known to the domain apps, not here: each
+# registers a source in its AppConfig.ready(). A source takes a set of user ids and answers {user_id: value};
+# later sources override earlier ones where they know a value.
+_ZONE_SOURCES: list = []
+_LANGUAGE_SOURCES: list = []
+
+
+def register_recipient_source(*, zones=None, languages=None) -> None:
+    """Add a function that tells the regency zone name and/or the language of some users."""
+    if zones is not None and zones not in _ZONE_SOURCES:
+        _ZONE_SOURCES.append(zones)
+    if languages is not None and languages not in _LANGUAGE_SOURCES:
+        _LANGUAGE_SOURCES.append(languages)
+
+
 def timezones_for(user_ids) -> dict[int, ZoneInfo]:
-    """Each user's regency zone (RegencyConfig.timezone: WIB/WITA/WIT), else DEFAULT_REGENCY_TIMEZONE.
-
-    A sponsor's regency is their agency's; a worker's is their village's; an admin's is their profile's.
-    """
-    from sponsorship.models import Profile, Sponsor, Worker
-
+    """Each user's regency zone (WIB/WITA/WIT) as the registered sources tell it, else DEFAULT_REGENCY_TIMEZONE."""
     user_ids = set(user_ids)
     names: dict[int, str | None] = {}
-    for uid, name in Profile.objects.filter(user_id__in=ids_in(user_ids)).values_list(
-            "user_id", "regency__config__timezone"):
-        names[uid] = name
-    for uid, name in Worker.objects.filter(user_id__in=ids_in(user_ids)).values_list(
-            "user_id", "village__parent__parent__config__timezone"):
-        names[uid] = name or names.get(uid)
-    for uid, name in Sponsor.objects.filter(user_id__in=ids_in(user_ids)).values_list(
-            "user_id", "agency__regency__config__timezone"):
-        names[uid] = name or names.get(uid)
+    for source in _ZONE_SOURCES:
+        for uid, name in source(user_ids).items():
+            names[uid] = name or names.get(uid)
     default = settings.DEFAULT_REGENCY_TIMEZONE
     return {uid: _zone(names.get(uid) or default) for uid in user_ids}
 
@@ -79,11 +83,11 @@ def recipient_timezone(user) -> ZoneInfo:
 
 
 def languages_for(user_ids) -> dict[int, str]:
-    """Profile.language; without a profile, the language of the user's most recently seen phone."""
-    from sponsorship.models import Profile
-
+    """The language the registered sources tell (a profile's); else that of the user's most recently seen phone."""
     user_ids = set(user_ids)
-    out = dict(Profile.objects.filter(user_id__in=ids_in(user_ids)).values_list("user_id", "language"))
+    out: dict[int, str] = {}
+    for source in _LANGUAGE_SOURCES:
+        out.update({uid: lang for uid, lang in source(user_ids).items() if lang})
     missing = user_ids - set(out)
     if missing:
         for uid, language in Device.objects.filter(user_id__in=ids_in(missing), active=True).order_by(

@@ -22,20 +22,6 @@ def dispatch_due():
     return _summary(outbox_send())
 
 
-@shared_task(name="notifications.tasks.scan_reminders", ignore_result=True)
-def scan_reminders():
-    from .reminders import reminders_scan
-
-    return reminders_scan()
-
-
-@shared_task(name="notifications.tasks.send_admin_digests", ignore_result=True)
-def send_admin_digests():
-    from .reminders import admin_digests_send
-
-    return admin_digests_send()
-
-
 @shared_task(name="notifications.tasks.prune_devices", ignore_result=True)
 def prune_devices():
     from .services import devices_prune_stale

@@ -4,7 +4,7 @@ import os
 import pytest
 from rest_framework.test import APIClient
 
-from sponsorship.models import Role
+from sponsorship.people.models import Role
 from tests import factories
 
 
@@ -17,24 +17,9 @@ def pytest_configure(config):
             raise pytest.UsageError("CI=true requires REDIS_TEST_URL (Redis for broker and outage tests)")
 
 
-def restore_reference_rows():
-    """Transactional tests flush the database when they end, data-migration rows included (occupations, premium
-    rates, holidays). pytest-django runs every transactional test after the others, so a transactional test that
-    needs these rows puts them back first (idempotent; a no-op when they are present)."""
-    import importlib
-
-    from django.apps import apps
-
-    from sponsorship.models import Occupation, PremiumRate
-    if not Occupation.objects.exists():
-        importlib.import_module("sponsorship.migrations.0002_occupations").load(apps, None)
-    if not PremiumRate.objects.exists():
-        importlib.import_module("sponsorship.migrations.0004_billing_rates").load(apps, None)
-
-
 @pytest.fixture
 def regency(db):
-    restore_reference_rows()  # no-op unless a transactional test's flush removed the data-migration rows
+    factories.restore_reference_rows()  # no-op unless a transactional test's flush removed the data-migration rows
     return factories.load_ponorogo()
 
 

@@ -5,26 +5,45 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 
-from sponsorship.models import Agency, Occupation, Profile, RegencyConfig, Region, Role, Sponsor, Sponsorship
-from sponsorship.services.people import sponsor_create, worker_create
-from sponsorship.services.regions import import_regions
-from sponsorship.services.sponsorships import sponsorship_start
+from sponsorship.people.models import Agency, Occupation, Profile, Role, Sponsor, Sponsorship
+from sponsorship.regions.models import RegencyConfig, Region
+from sponsorship.people.services.people import sponsor_create, worker_create
+from sponsorship.regions.services import import_regions
+from sponsorship.people.services.sponsorships import sponsorship_start
 
-def _find_shared() -> Path:
-    """../shared beside the repository (CI), or PENGAMPU_SHARED_DIR, or the first `shared` found upward."""
-    import os
-
-    if os.environ.get("PENGAMPU_SHARED_DIR"):
-        return Path(os.environ["PENGAMPU_SHARED_DIR"])
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "shared" / "data" / "regions").is_dir():
-            return parent / "shared"
-    return Path(__file__).resolve().parents[1].parent / "shared"
+# A slice of the Kemendagri region file (Aceh Selatan's first district, Ponorogo and Trenggalek in full), so
+# tests need nothing outside the repository. The product reads the whole national file (import_regions).
+REGION_FILE = Path(__file__).resolve().parent / "fixtures" / "regions_sample.csv"
+BUILTIN_REGIONS = Path(__file__).resolve().parents[1] / "sponsorship" / "dashboard" / "demo" / "ponorogo_regions.csv"
 
 
-SHARED = _find_shared()
-REGION_FILE = SHARED / "data" / "regions" / "wilayah.csv"
-BUILTIN_REGIONS = Path(__file__).resolve().parents[1] / "sponsorship" / "demo" / "ponorogo_regions.csv"
+class LiveApps:
+    """The data migrations' loaders look models up by their historical label ("sponsorship"); in a running
+    process the models live in the domain apps, so find them by name."""
+
+    def get_model(self, app_label, model_name):
+        from django.apps import apps
+
+        for config in apps.get_app_configs():
+            try:
+                return config.get_model(model_name)
+            except LookupError:
+                continue
+        raise LookupError(model_name)
+
+
+def restore_reference_rows():
+    """Transactional tests flush the database when they end, data-migration rows included (occupations, premium
+    rates, holidays): put them back (idempotent; a no-op when they are present)."""
+    import importlib
+
+    from sponsorship.billing.models import PremiumRate
+    from sponsorship.people.models import Occupation
+    if not Occupation.objects.exists():
+        importlib.import_module("sponsorship.core.migrations.0002_occupations").load(LiveApps(), None)
+    if not PremiumRate.objects.exists():
+        importlib.import_module("sponsorship.core.migrations.0004_billing_rates").load(LiveApps(), None)
+
 
 _seq = itertools.count(1)
 

@@ -16,9 +16,10 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from sponsorship.models import Invoice, Sponsor, Sponsorship, Worker
+from sponsorship.billing.models import Invoice
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from tests import factories
-from tests.conftest import restore_reference_rows
+from tests.factories import restore_reference_rows
 
 PASSWORD = "demo-pengampu"
 WIB = ZoneInfo("Asia/Jakarta")
@@ -140,7 +141,7 @@ def test_money_sponsor_pays_on_the_simulator_page_and_protection_extends(live_se
 def test_notifications_reminder_reaches_the_inbox_at_the_right_time(demo):
     """Due in 3 days: the reminder scan writes it; at night (WIB) it is held, at 06:00 it goes out and shows."""
     from notifications.models import Notification
-    from notifications.reminders import reminders_scan
+    from sponsorship.billing.reminders import reminders_scan
     from notifications.sending import outbox_send
 
     sponsor = Sponsor.objects.get(user__username="asn.demo")
@@ -189,7 +190,7 @@ def test_dashboard_figures_roster_import_report_and_worker_status(demo):
     assert response.status_code == 302, response.content[:500]
     report = admin.get(response["Location"]).content.decode()
     assert "Baris" in report or "baris" in report
-    from sponsorship.models import ImportBatch
+    from sponsorship.dashboard.models import ImportBatch
     batch = ImportBatch.objects.latest("pk")
     rows = {p["row"] for p in batch.problems}
     assert rows == {3}, batch.problems  # the header is row 1: the broken line is row 3

@@ -19,10 +19,12 @@ from django.core.management import call_command
 from io import StringIO
 for cmd in (("migrate", "--noinput"), ("seed_demo", "--if-empty"), ("seed_dashboard_demo", "--if-empty")):
     call_command(*cmd, stdout=StringIO())
-from sponsorship.models import Invoice, MatchingRun, Region
-from sponsorship.services.billing import billing_run
-from sponsorship.services.matching_runs import matching_run_preview
-from sponsorship.services.billing import add_months, local_today, month_start
+from sponsorship.billing.models import Invoice
+from sponsorship.matching.models import MatchingRun
+from sponsorship.regions.models import Region
+from sponsorship.billing.services.billing import billing_run
+from sponsorship.matching.services.runs import matching_run_preview
+from sponsorship.billing.services.billing import add_months, local_today, month_start
 upcoming = add_months(month_start(local_today()), 1)
 again = billing_run(period=upcoming)
 regency = Region.objects.filter(level=Region.Level.REGENCY, agencies__isnull=False).distinct().first()

@@ -28,7 +28,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "sponsorship",
+    # The domain, one app per area; dependencies run one way (docs/architecture.md):
+    # core <- regions <- people <- matching, billing <- dashboard; notifications knows none of them.
+    "sponsorship.core",
+    "sponsorship.regions",
+    "sponsorship.people",
+    "sponsorship.matching",
+    "sponsorship.billing",
+    "sponsorship.dashboard",
     "notifications",
 ]
 
@@ -168,9 +175,9 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Several models have a `kind` (and `status`) field with different choices: name each enum explicitly.
     "ENUM_NAME_OVERRIDES": {
-        "InvoiceKindEnum": "sponsorship.models.billing.Invoice.Kind",
-        "InvoiceStatusEnum": "sponsorship.models.billing.Invoice.Status",
-        "ImportKindEnum": "sponsorship.models.dashboard.ImportBatch.Kind",
+        "InvoiceKindEnum": "sponsorship.billing.models.billing.Invoice.Kind",
+        "InvoiceStatusEnum": "sponsorship.billing.models.billing.Invoice.Status",
+        "ImportKindEnum": "sponsorship.dashboard.models.ImportBatch.Kind",
         "NotificationKindEnum": "notifications.models.Kind",
         "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
     },
@@ -238,7 +245,7 @@ MIDTRANS_ENABLED_PAYMENTS = env.list("MIDTRANS_ENABLED_PAYMENTS", default=[
 # Send X-Override-Notification with each Snap request (dev/tests: the simulator posts to this server).
 MIDTRANS_OVERRIDE_NOTIFICATION = env.bool("MIDTRANS_OVERRIDE_NOTIFICATION", default=bool(MIDTRANS_API_BASE_URL))
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
-PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sponsorship.gateways.midtrans.MidtransGateway")
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sponsorship.billing.gateways.midtrans.MidtransGateway")
 PAYMENT_ATTEMPT_REUSE_MINUTES = env.int("PAYMENT_ATTEMPT_REUSE_MINUTES", default=23 * 60)
 # The webhook wakes the Celery processing up with one message per this many ms per web process (a burst of
 # notifications shares one message; each costs the web process ~1.5 ms of CPU). Not a safety matter: a row whose

@@ -77,7 +77,7 @@ def screenshot():
 # live_server needs real commits, so these tests flush the database when they end, which also empties the
 # reference rows that data migrations wrote (occupations, premium rates, holidays). Keep a copy before the
 # first browser test and put it back before each one and after the module, so later tests still find them.
-REFERENCE_MODELS = ("sponsorship.Occupation", "sponsorship.PremiumRate", "sponsorship.Holiday")
+REFERENCE_MODELS = ("people.Occupation", "billing.PremiumRate", "billing.Holiday")
 _reference: list[str] = []
 
 

@@ -1,8 +1,8 @@
 """The HR dashboard in headless Chromium: login, figures and charts, an import with a broken row."""
 import pytest
 
-from sponsorship.demo.billing_history import generate
-from sponsorship.models import Role, Worker
+from sponsorship.dashboard.demo.billing_history import generate
+from sponsorship.people.models import Role, Worker
 from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,7 +26,7 @@ def demo_regency():
 
     from django.utils import timezone
 
-    from sponsorship.models import Sponsorship
+    from sponsorship.people.models import Sponsorship
     for n, s in enumerate(Sponsorship.objects.order_by("pk")):
         Sponsorship.objects.filter(pk=s.pk).update(started_at=timezone.now() - dt.timedelta(days=30 * (12 - n % 10)))
     generate(months=12, seed=7)

@@ -3,9 +3,9 @@ import datetime as dt
 
 from django.utils import timezone
 
-from sponsorship.models import Invoice
-from sponsorship.services.billing import add_months, billing_run, month_start
-from sponsorship.services.coverage import coverage_record_invoice
+from sponsorship.billing.models import Invoice
+from sponsorship.billing.services.billing import add_months, billing_run, month_start
+from sponsorship.billing.services.coverage import coverage_record_invoice
 
 
 def months_back(n: int) -> dt.date:

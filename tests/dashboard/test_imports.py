@@ -4,9 +4,11 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from sponsorship.models import AuditLog, ImportBatch, Sponsor, Sponsorship, Worker
-from sponsorship.selectors.dashboard import admin_scope
-from sponsorship.services import imports
+from sponsorship.core.models import AuditLog
+from sponsorship.dashboard.models import ImportBatch
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.dashboard.selectors import admin_scope
+from sponsorship.dashboard.services import imports
 from tests import factories
 
 from .conftest import csv_bytes, xlsx_bytes
@@ -30,7 +32,7 @@ def sponsor_rows(agency_name):
 
 @pytest.fixture
 def village_names():
-    from sponsorship.models import Region
+    from sponsorship.regions.models import Region
     v = Region.objects.get(code="35.02.17.1001")
     return v.parent.name, v.name
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from sponsorship.api.worker_status import _after_accident
+from sponsorship.billing.api.worker_status import _after_accident
 from tests import factories
 
 from .test_money_views import history  # noqa: F401  (fixture)

@@ -9,9 +9,11 @@ import types
 
 import pytest
 
-from sponsorship.models import AuditLog, Invoice, InvoiceLine, Sponsor
-from sponsorship.selectors.dashboard import admin_scope, agency_league, build_table
-from sponsorship.selectors.dashboard.money import arrears_worklist, money_by_month, on_time_rate
+from sponsorship.core.models import AuditLog
+from sponsorship.billing.models import Invoice, InvoiceLine
+from sponsorship.people.models import Sponsor
+from sponsorship.dashboard.selectors import admin_scope, agency_league, build_table
+from sponsorship.dashboard.selectors.money import arrears_worklist, money_by_month, on_time_rate
 from tests import factories
 
 from .money_data import at, bill, months_back, pay

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from sponsorship.selectors.dashboard import admin_scope
-from sponsorship.selectors.dashboard import money
+from sponsorship.dashboard.selectors import admin_scope
+from sponsorship.dashboard.selectors import money
 from tests import factories
 
 from .money_data import bill, months_back, pay

@@ -5,8 +5,8 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from sponsorship.selectors.coverage import worker_coverage_status
-from sponsorship.selectors.overview import worker_status_facts, worker_status_for_user, workers_for_status
+from sponsorship.billing.selectors.coverage import worker_coverage_status
+from sponsorship.billing.selectors.overview import worker_status_facts, worker_status_for_user, workers_for_status
 from tests import factories
 
 from .test_money_views import history  # noqa: F401  (fixture)
@@ -50,7 +50,7 @@ def test_status_jwt_permissions_unchanged(history, regency_admin):  # noqa: F811
 
 @pytest.mark.django_db
 def test_preloaded_facts_equal_queried_facts(history):  # noqa: F811
-    from sponsorship.models import Holiday
+    from sponsorship.billing.models import Holiday
 
     lone = factories.make_worker(full_name="Belum Ada", user=True)
     Holiday.objects.create(date=history.m1.replace(day=15), name="uji: jatuh tempo bergeser")

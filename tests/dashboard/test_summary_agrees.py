@@ -9,10 +9,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from sponsorship.models import CoverageMonth, Invoice, InvoiceLine, Sponsor, Worker
-from sponsorship.selectors.dashboard import AdminScope, admin_scope
-from sponsorship.selectors.dashboard import money
-from sponsorship.services.billing import invoice_create_prepay, invoice_void
+from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
+from sponsorship.people.models import Sponsor, Worker
+from sponsorship.dashboard.selectors import AdminScope, admin_scope
+from sponsorship.dashboard.selectors import money
+from sponsorship.billing.services.billing import invoice_create_prepay, invoice_void
 
 from .money_data import at, pay
 from .test_money_views import history  # noqa: F401  (fixture)
@@ -107,13 +108,14 @@ def test_summary_equals_raw_through_every_write_path(history, regency_admin, age
 
 @pytest.mark.django_db
 def test_single_query_tables_equal_the_orm_versions(history, regency_admin, agency_admin, other_agency):  # noqa: F811
-    from sponsorship.models import Region, VillageTarget
-    from sponsorship.selectors.dashboard import coverage_by_district, coverage_by_village
-    from sponsorship.selectors.dashboard.figures import _covered_by
-    from sponsorship.services.audit import audit_record
+    from sponsorship.regions.models import Region
+    from sponsorship.dashboard.models import VillageTarget
+    from sponsorship.dashboard.selectors import coverage_by_district, coverage_by_village
+    from sponsorship.dashboard.selectors.figures import _covered_by
+    from sponsorship.core.audit import audit_record
 
     h = history
-    audit_record(actor=regency_admin, action=money.REMIND_ACTION, object_type="sponsorship.sponsor",
+    audit_record(actor=regency_admin, action=money.REMIND_ACTION, object_type="people.sponsor",
                  object_id=str(h.b.pk))
     scopes = [admin_scope(regency_admin), admin_scope(agency_admin),
               AdminScope(regency=other_agency.regency, agency=other_agency)]

@@ -2,8 +2,10 @@
 import pytest
 from django.test import Client
 
-from sponsorship.models import AuditLog, Role, VillageTarget
-from sponsorship.selectors.dashboard import admin_scope, coverage_by_district, coverage_by_village, headline
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Role
+from sponsorship.dashboard.models import VillageTarget
+from sponsorship.dashboard.selectors import admin_scope, coverage_by_district, coverage_by_village, headline
 from tests import factories
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from sponsorship.models import AuditLog, Role, WorkerSignInChallenge
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Role, WorkerSignInChallenge
 from tests import factories
 
 URL = "/api/v1/worker/auth/"

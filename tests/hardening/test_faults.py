@@ -28,12 +28,12 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection, connections
 from django.db.models import Count, Sum
 
-from sponsorship.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, RefundCase
-from sponsorship.services.billing import billing_run
+from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, RefundCase
+from sponsorship.billing.services.billing import billing_run
 from tests import factories
-from tests.conftest import restore_reference_rows
-# Shared fixtures, reused rather than copied: the Midtrans simulator and its settings (tests/money/conftest.py).
-from tests.money.conftest import (DEC_2026, family, gateway_settings, http, notification_from_status,  # noqa: F401
+from tests.factories import restore_reference_rows
+# Shared fixtures, reused rather than copied: the Midtrans simulator and its settings (tests/billing/conftest.py).
+from tests.billing.conftest import (DEC_2026, family, gateway_settings, http, notification_from_status,  # noqa: F401
                                    sim, sim_control)
 # ... and the fake FCM with its fault controls (tests/notifications/conftest.py).
 from tests.notifications.conftest import fake_fcm, fake_fcm_server, fcm_settings  # noqa: F401
@@ -97,8 +97,8 @@ def test_a_dropped_notification_is_repaired_by_reconciliation_and_a_late_one_cha
     """The simulator drops every notification; the reconcile_payments beat task settles the payment from the status
     API; the notification, delivered over HTTP after all, is stored as evidence and changes nothing."""
     need_postgresql()
-    from sponsorship import tasks
-    from sponsorship.models import PaymentNotification
+    from sponsorship.billing import tasks
+    from sponsorship.billing.models import PaymentNotification
 
     settings.PUBLIC_BASE_URL = live_server.url  # notifications come back to this server over HTTP
     settings.PAYMENT_RECONCILE_AFTER_MINUTES = 0
@@ -297,7 +297,7 @@ def own_redis():
 def celery_on_own_redis(own_redis, settings):
     """This process publishes to the test's Redis (no eager tasks) and caches there, as a web process would."""
     from backend.celery import app
-    from sponsorship.services import payments
+    from sponsorship.billing.services import payments
 
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
 
@@ -367,10 +367,12 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     from django.utils import timezone
 
     from notifications.models import Notification
-    from notifications.schedule import BEAT_SCHEDULE
+    from backend.celery import beat_schedule
+    BEAT_SCHEDULE = beat_schedule()
     from notifications.services import device_register
-    from sponsorship.models import PaymentNotification, Role
-    from sponsorship.services.billing import add_months, local_today, month_start
+    from sponsorship.billing.models import PaymentNotification
+    from sponsorship.people.models import Role
+    from sponsorship.billing.services.billing import add_months, local_today, month_start
 
     app, fake = celery_on_own_redis, fcm_settings
     caplog.set_level(logging.ERROR)
@@ -572,7 +574,7 @@ def test_billing_run_killed_mid_run_writes_nothing_and_a_rerun_completes_it_once
         {s.pk for s in [*sponsors, *more]}
     invoices_are_whole(JAN_2027)
     # Every active worker is billed exactly once for the month.
-    from sponsorship.models import Sponsorship
+    from sponsorship.people.models import Sponsorship
     active = set(Sponsorship.objects.filter(status="active").values_list("worker_id", flat=True))
     lines = list(InvoiceLine.objects.filter(month=JAN_2027).values_list("worker_id", flat=True))
     assert sorted(lines) == sorted(active)

@@ -10,8 +10,9 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework.test import APIClient
 
-from sponsorship.models import AuditLog, Sponsorship, Worker
-from sponsorship.services.privacy import TOMBSTONE_PREFIX, worker_anonymise
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Sponsorship, Worker
+from sponsorship.people.services.privacy import TOMBSTONE_PREFIX, worker_anonymise
 from tests import factories
 from tests.hardening.endpoints import api_endpoints
 from tests.hardening.world import ROLES, build_world
@@ -61,7 +62,7 @@ def test_nik_and_phone_unreadable_in_every_text_column():
 @pytest.mark.django_db(transaction=True)
 def test_nik_and_phone_unreadable_in_pg_dump():
     """The real thing a thief gets: a pg_dump of the whole database, data committed."""
-    from tests.conftest import restore_reference_rows
+    from tests.factories import restore_reference_rows
 
     restore_reference_rows()  # a previous transactional test's flush removed the data-migration rows
     if connection.vendor != "postgresql":
@@ -172,7 +173,7 @@ def test_worker_exports_own_data_in_clear_and_it_is_audited():
 
 @pytest.mark.django_db
 def test_erasure_anonymises_the_person_and_keeps_the_money():
-    from sponsorship.models import CoverageMonth, InvoiceLine
+    from sponsorship.billing.models import CoverageMonth, InvoiceLine
 
     world = build_world()
     worker = world.objects["worker"]
@@ -199,10 +200,10 @@ def test_erasure_anonymises_the_person_and_keeps_the_money():
     # Audited, with the reason and the SLA; old audit snapshots no longer carry the name.
     row = AuditLog.objects.get(action="worker.anonymise", object_id=str(worker.pk))
     assert row.extra["sla_hours"] == 72
-    assert not AuditLog.objects.filter(object_type="sponsorship.worker", object_id=str(worker.pk),
+    assert not AuditLog.objects.filter(object_type="people.worker", object_id=str(worker.pk),
                                        after__full_name="Slamet Riyadi").exists()
     # Nothing left anywhere in the database that reads as this person's NIK hash or name.
-    from sponsorship.crypto import keyed_hash
+    from sponsorship.people.crypto import keyed_hash
     assert not Worker.objects.filter(nik_hash=keyed_hash(nik)).exists()
     # Tombstone decision: the NIK can be registered again (with new consent) — see docs/security.md.
     again = factories.make_worker(nik=nik, full_name="Slamet Riyadi")

@@ -6,12 +6,14 @@ import datetime as dt
 import threading
 
 import pytest
+
+
 from django.db import connection, connections
 from django.utils import timezone
 
 from backend.api.errors import ConflictError
-from sponsorship.models import Sponsor, Sponsorship, Worker
-from sponsorship.services.sponsorships import sponsorship_start
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.people.services.sponsorships import sponsorship_start
 from tests import factories
 
 # No serialized_rollback: it re-inserts content types that a previous transactional test's flush already
@@ -21,9 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _reference_rows(transactional_db):
-    from tests.conftest import restore_reference_rows
 
-    restore_reference_rows()
+    factories.restore_reference_rows()
 
 
 @pytest.fixture(autouse=True)
@@ -105,13 +106,13 @@ def _billing_world(regency, sponsors=4):
         for _ in range(2):
             factories.sponsor_worker(sponsor, factories.make_worker())
     # started before this month's due date, so this month is billed too (docs/money.md)
-    from sponsorship.models import Sponsorship
+    from sponsorship.people.models import Sponsorship
     Sponsorship.objects.update(started_at=timezone.now() - dt.timedelta(days=62))
 
 
 def test_two_billing_runs_in_parallel_issue_one_invoice_per_sponsor(regency):
-    from sponsorship.models import Invoice, InvoiceLine
-    from sponsorship.services.billing import add_months, billing_run, month_start
+    from sponsorship.billing.models import Invoice, InvoiceLine
+    from sponsorship.billing.services.billing import add_months, billing_run, month_start
 
     _reference_rows()
     _billing_world(regency)
@@ -125,8 +126,8 @@ def test_two_billing_runs_in_parallel_issue_one_invoice_per_sponsor(regency):
 
 def test_two_reminder_scans_in_parallel_send_once(regency):
     from notifications.models import Notification
-    from notifications.reminders import reminders_scan
-    from sponsorship.services.billing import add_months, billing_run, due_date_for, month_start
+    from sponsorship.billing.reminders import reminders_scan
+    from sponsorship.billing.services.billing import add_months, billing_run, due_date_for, month_start
 
     _reference_rows()
     _billing_world(regency, sponsors=3)
@@ -144,9 +145,9 @@ def test_two_reminder_scans_in_parallel_send_once(regency):
 
 def test_double_clicked_pay_makes_one_payment_attempt(regency, settings):
     from simulators.midtrans import MidtransSimulator
-    from sponsorship.models import Invoice, PaymentAttempt
-    from sponsorship.services.billing import add_months, billing_run, month_start
-    from sponsorship.services.payments import payment_start
+    from sponsorship.billing.models import Invoice, PaymentAttempt
+    from sponsorship.billing.services.billing import add_months, billing_run, month_start
+    from sponsorship.billing.services.payments import payment_start
 
     _reference_rows()
     sim = MidtransSimulator(server_key="SB-Mid-server-RACE", retry_scale=0.001, jitter=0.0).start()
@@ -166,13 +167,4 @@ def test_double_clicked_pay_makes_one_payment_attempt(regency, settings):
 
 
 def _reference_rows():
-    """Transactional tests flush the data migrations' rows: put occupations and premium rates back."""
-    import importlib
-
-    from django.apps import apps
-
-    from sponsorship.models import Occupation, PremiumRate
-    if not Occupation.objects.exists():
-        importlib.import_module("sponsorship.migrations.0002_occupations").load(apps, None)
-    if not PremiumRate.objects.exists():
-        importlib.import_module("sponsorship.migrations.0004_billing_rates").load(apps, None)
+    factories.restore_reference_rows()

@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from sponsorship.models import AuditLog, Role
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Role
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def _manage(*args, env):
 
 def test_check_deploy_is_clean_with_production_settings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PROD_ENV)
-    # drf_spectacular.* (schema warnings) are tracked by tests/foundation/test_api_basics.py and
+    # drf_spectacular.* (schema warnings) are tracked by tests/backend/test_api_basics.py and
     # tests/hardening/test_fuzz_api.py::test_every_api_route_is_in_the_schema, not here.
     issues = [line for line in (result.stdout + result.stderr).splitlines()
               if line.startswith("?:") or "(security." in line or "(django" in line]

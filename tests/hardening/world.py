@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from sponsorship.models import Occupation, Role
+from sponsorship.people.models import Occupation, Role
 from tests import factories
 
 ROLES = ["anonymous", "worker", "other_worker", "sponsor", "other_sponsor", "agency_admin", "other_agency_admin",
@@ -69,15 +69,15 @@ def build_world(*, with_money=True) -> World:
 
 
 def _invoices(sponsor):
-    from sponsorship.models import Invoice
-    from sponsorship.services.billing import add_months, billing_run, month_start
-    from sponsorship.services.coverage import coverage_record_invoice
+    from sponsorship.billing.models import Invoice
+    from sponsorship.billing.services.billing import add_months, billing_run, month_start
+    from sponsorship.billing.services.coverage import coverage_record_invoice
 
     this_month = month_start(timezone.localdate())
     paid_period, open_period = add_months(this_month, -1), this_month
     # The sponsorships have existed since before the billed months (a sponsorship that starts after a month's
     # due date is first billed the month after: docs/money.md).
-    from sponsorship.models import Sponsorship
+    from sponsorship.people.models import Sponsorship
     Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE).update(
         started_at=timezone.make_aware(dt.datetime.combine(add_months(paid_period, -1), dt.time(8))))
     billing_run(period=paid_period, notify=False, now=timezone.now() - dt.timedelta(days=40))
@@ -91,15 +91,15 @@ def _invoices(sponsor):
 
 
 def _proposal(sponsor):
-    from sponsorship.models import Proposal
-    from sponsorship.services.proposals import proposals_for_sponsor
+    from sponsorship.matching.models import Proposal
+    from sponsorship.matching.services.proposals import proposals_for_sponsor
 
     proposals_for_sponsor(sponsor=sponsor)
     return Proposal.objects.filter(sponsor=sponsor).first()
 
 
 def _nomination(sponsor):
-    from sponsorship.services.nominations import nomination_submit
+    from sponsorship.matching.services.nominations import nomination_submit
 
     return nomination_submit(sponsor=sponsor, nik=factories.make_nik(), full_name="Sumarni Lestari",
                              occupation=Occupation.objects.get(code="petani"), village="35.02.17.1001",
@@ -108,15 +108,15 @@ def _nomination(sponsor):
 
 
 def _matching_run(regency, admin):
-    from sponsorship.services.matching_runs import matching_run_preview
+    from sponsorship.matching.services.runs import matching_run_preview
 
     run, _ = matching_run_preview(regency=regency, actor=admin)
     return run
 
 
 def _import_batch(admin):
-    from sponsorship.selectors.dashboard import admin_scope
-    from sponsorship.services.imports import import_preview
+    from sponsorship.dashboard.selectors import admin_scope
+    from sponsorship.dashboard.services.imports import import_preview
 
     return import_preview(actor=admin, scope=admin_scope(admin), kind="workers", file_name="pekerja.csv",
                           content=worker_roster_csv())
@@ -124,7 +124,7 @@ def _import_batch(admin):
 
 def worker_roster_csv() -> bytes:
     """The shipped template plus one plausible row (whether it validates does not matter for permissions)."""
-    from sponsorship.services.imports import template_csv
+    from sponsorship.dashboard.services.imports import template_csv
 
     header = template_csv("workers")
     header = header if isinstance(header, bytes) else header.encode()

@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from sponsorship.models import Region
+from sponsorship.regions.models import Region
 from tests import factories
 
 HOME = "35.02.17.1001"  # Paju, town

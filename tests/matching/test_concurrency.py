@@ -4,9 +4,11 @@ import threading
 import pytest
 from django.db import connection
 
-from sponsorship.models import Proposal, Sponsor, Sponsorship
+from sponsorship.matching.models import Proposal
+from sponsorship.people.models import Sponsor, Sponsorship
 from tests import factories
-from tests.conftest import client_for, restore_reference_rows
+from tests.conftest import client_for
+from tests.factories import restore_reference_rows
 from tests.matching.conftest import HOME, MID, NEAR, worker
 
 pytestmark = [

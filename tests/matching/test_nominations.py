@@ -3,7 +3,8 @@ import datetime as dt
 
 import pytest
 
-from sponsorship.models import Nomination, Role, Sponsorship, Worker
+from sponsorship.matching.models import Nomination
+from sponsorship.people.models import Role, Sponsorship, Worker
 from tests import factories
 from tests.matching.conftest import HOME, NEAR, worker
 

@@ -4,8 +4,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from sponsorship.models import Proposal, RegencyConfig, Sponsorship, Worker
-from sponsorship.services.proposals import proposals_for_sponsor
+from sponsorship.matching.models import Proposal
+from sponsorship.regions.models import RegencyConfig
+from sponsorship.people.models import Sponsorship, Worker
+from sponsorship.matching.services.proposals import proposals_for_sponsor
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, old_nik, worker
 

@@ -1,9 +1,10 @@
 """Re-matching: a sponsor leaves, each worker goes to the nearest sponsor with room, with high priority."""
 import pytest
 
-from sponsorship.models import Proposal, Sponsor, Sponsorship
-from sponsorship.selectors.matching import priority_of
-from sponsorship.services.rematch import rematch_worker, sponsor_leave, sponsorship_end_and_rematch
+from sponsorship.matching.models import Proposal
+from sponsorship.people.models import Sponsor, Sponsorship
+from sponsorship.matching.selectors import priority_of
+from sponsorship.matching.services.rematch import rematch_worker, sponsor_leave, sponsorship_end_and_rematch
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
 

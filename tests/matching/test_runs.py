@@ -6,14 +6,16 @@ import random
 import numpy as np
 import pytest
 
-from sponsorship.models import MatchingRun, Proposal, Region, Role, Sponsorship
-from sponsorship.selectors.matching import haversine_m, priority_of
-from sponsorship.services.matching_runs import (
+from sponsorship.matching.models import MatchingRun, Proposal
+from sponsorship.regions.models import Region
+from sponsorship.people.models import Role, Sponsorship
+from sponsorship.matching.selectors import haversine_m, priority_of
+from sponsorship.matching.services.runs import (
     matching_run_apply,
     matching_run_preview,
     run_pairs,
 )
-from sponsorship.services.sponsorships import sponsorship_end
+from sponsorship.people.services.sponsorships import sponsorship_end
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
 
@@ -197,7 +199,7 @@ def test_apply_notifies_each_sponsor_once_through_the_task(town, agency, regency
     """Apply enqueues one Celery task on commit (eager in tests); it writes one notification per sponsor with
     new proposals by notify_bulk, and running the task again writes nothing (dedupe key)."""
     from notifications.models import Notification
-    from sponsorship import tasks
+    from sponsorship.matching import tasks
 
     a = factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
     b = factories.make_sponsor(agency=agency, village_code=FAR, capacity=2)
@@ -298,9 +300,9 @@ def test_exact_distance_is_certified_and_no_longer_than_fast(town, agency, regen
     """Above the arc limit (lowered to 0 here) the run takes the augmenting path: "fast" stops at the
     restricted polish, "exact" proves its total distance; both cover the same weight, exact is never longer
     and equals the full min-cost flow's optimum on the same input."""
-    from sponsorship.selectors.matching import policy_for, run_rows
-    from sponsorship.services.matching_runs import _points
-    from sponsorship.services.matching_solver import solve_matching
+    from sponsorship.matching.selectors import policy_for, run_rows
+    from sponsorship.matching.services.runs import _points
+    from sponsorship.matching.solver.strategies import solve_matching
 
     _spread_instance(agency)
     settings.MATCHING_EXACT_ARC_LIMIT = 0

@@ -11,8 +11,8 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from bench.synthetic import generate_regency
-from sponsorship.services.matching_geo import distance_m, haversine_m, prepare_pair
-from sponsorship.services.matching_solver import (
+from sponsorship.matching.solver.geo import distance_m, haversine_m, prepare_pair
+from sponsorship.matching.solver.strategies import (
     POLICIES,
     PriorityPolicy,
     SponsorPoints,
@@ -255,8 +255,8 @@ def test_scaling_stops_at_a_proven_gap(policy):
 
 def _tiny_certificate_case():
     """2 locations x 2 sponsors (1 slot each), one weight class covering 2: optimum = both at 100 m."""
-    from sponsorship.services import matching_exact as mx
-    from sponsorship.services.matching_geo import prepare_pair
+    from sponsorship.matching.solver import exact as mx
+    from sponsorship.matching.solver.geo import prepare_pair
 
     lat_l = np.array([LAT0, LAT0 + 1_000 * DEG])
     lat_s = np.array([LAT0 + 100 * DEG, LAT0 + 1_100 * DEG])

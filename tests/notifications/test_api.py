@@ -6,7 +6,7 @@ import pytest
 
 from notifications.models import Device, Notification
 from notifications.services import notify
-from sponsorship.models import Role
+from sponsorship.people.models import Role
 from tests import factories
 
 NOON = dt.datetime(2026, 12, 10, 12, 0, tzinfo=ZoneInfo("Asia/Jakarta"))

@@ -11,7 +11,7 @@ from notifications import services
 from notifications.models import Device, Notification
 from notifications.sending import outbox_claim, outbox_send
 from notifications.services import NotifyRequest, device_register, notify_bulk, preferences_set
-from sponsorship.models import RegencyConfig
+from sponsorship.regions.models import RegencyConfig
 from tests import factories
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from notifications.models import Notification, NotificationPreference
 from notifications.services import notify, preferences_set
-from sponsorship.models import RegencyConfig
+from sponsorship.regions.models import RegencyConfig
 
 WIB = ZoneInfo("Asia/Jakarta")
 NOON = dt.datetime(2026, 12, 10, 12, 0, tzinfo=WIB)

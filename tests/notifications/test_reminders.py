@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from notifications.models import Notification
-from notifications.reminders import reminders_scan
+from sponsorship.billing.reminders import reminders_scan
 from notifications.sending import outbox_send
 from notifications.services import device_register
-from sponsorship.services.billing import billing_run
+from sponsorship.billing.services.billing import billing_run
 from tests import factories
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from backend.celery import app
-from notifications.schedule import BEAT_SCHEDULE
+from backend.celery import beat_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--only", nargs="*", help="Entry names to run (default: all)")
 
     def handle(self, *args, **opts):
-        entries = {name: e for name, e in BEAT_SCHEDULE.items() if not opts["only"] or name in opts["only"]}
+        entries = {name: e for name, e in beat_schedule().items() if not opts["only"] or name in opts["only"]}
         self._stop = False
         signal.signal(signal.SIGTERM, lambda *a: setattr(self, "_stop", True))
         self.stdout.write(f"Scheduler: {len(entries)} entries ({', '.join(entries)}); tasks run in-process.")

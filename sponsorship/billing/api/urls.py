@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import overview_views, worker_status
+from . import views as v
+
+urlpatterns = [
+    path("sponsor/invoices/", v.InvoiceList.as_view(), name="invoice-list"),
+    path("sponsor/invoices/prepay/", v.InvoicePrepay.as_view(), name="invoice-prepay"),
+    path("sponsor/invoices/arrears/", v.InvoiceArrears.as_view(), name="invoice-arrears"),
+    path("sponsor/invoices/<int:pk>/", v.InvoiceDetail.as_view(), name="invoice-detail"),
+    path("sponsor/invoices/<int:pk>/pay/", v.InvoicePay.as_view(), name="invoice-pay"),
+    path("invoices/<int:pk>/void/", v.InvoiceVoid.as_view(), name="invoice-void"),
+    path("workers/<int:pk>/coverage/", v.WorkerCoverage.as_view(), name="worker-coverage"),
+    path("payments/midtrans/notification/", v.midtrans_notification, name="midtrans-notification"),
+    path("worker/status/", worker_status.WorkerStatusView.as_view(), name="worker-status"),
+    path("sponsor/overview/", overview_views.SponsorOverviewView.as_view(), name="sponsor-overview"),
+    path("sponsor/receipts/<int:pk>/", overview_views.SponsorReceiptView.as_view(), name="sponsor-receipt"),
+    path("sponsor/statements/<int:year>/", overview_views.SponsorStatementView.as_view(), name="sponsor-statement"),
+]

@@ -1,0 +1,24 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+
+from backend.api.errors import ApplicationError
+from sponsorship.billing.services.remittance import remittance_export
+
+
+class Command(BaseCommand):
+    help = "Export paid, not yet remitted worker-months of a month (CSV + XLSX) and mark them remitted (audited)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("period", help="YYYY-MM")
+        parser.add_argument("--out-dir", default=None)
+
+    def handle(self, *args, period, out_dir, **options):
+        try:
+            month = dt.datetime.strptime(period, "%Y-%m").date()
+            result = remittance_export(period=month, out_dir=out_dir)
+        except ValueError:
+            raise CommandError("period must be YYYY-MM") from None
+        except ApplicationError as exc:
+            raise CommandError(str(exc.message)) from None
+        self.stdout.write(f"{result.batch.rows} rows, Rp {result.batch.total_idr:,}: {result.csv_path}, {result.xlsx_path}")

@@ -1,0 +1,126 @@
+"""The coverage ledger (one row per paid worker-month), sponsor credits, refund cases, remittance batches."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .billing import Invoice, InvoiceLine
+from .payments import PaymentAttempt
+from sponsorship.people.models import Sponsor, Worker
+
+
+class RemittanceBatch(models.Model):
+    """One monthly export of paid worker-months for the collective payment to BPJS."""
+
+    period = models.DateField(help_text="Coverage month exported (1st of month)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    rows = models.PositiveIntegerField(default=0)
+    total_idr = models.PositiveBigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        db_table = "sponsorship_remittancebatch"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Remitansi {self.period:%Y-%m} ({self.rows} baris)"
+
+
+class CoverageMonth(models.Model):
+    """A worker is protected for `month` because this invoice paid it. Never two rows per worker-month."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="coverage_months")
+    month = models.DateField()
+    sponsor = models.ForeignKey(Sponsor, null=True, on_delete=models.PROTECT, related_name="coverage_months")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="coverage_months")
+    line = models.OneToOneField(InvoiceLine, null=True, on_delete=models.PROTECT, related_name="coverage")
+    attempt = models.ForeignKey(PaymentAttempt, null=True, on_delete=models.PROTECT, related_name="coverage_months")
+    jkk_idr = models.PositiveIntegerField()
+    jkm_idr = models.PositiveIntegerField()
+    jht_idr = models.PositiveIntegerField(default=0)
+    amount_idr = models.PositiveIntegerField()
+    paid_at = models.DateTimeField()
+    remittance = models.ForeignKey(RemittanceBatch, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="coverage_months")
+    remitted_at = models.DateTimeField(null=True, blank=True)
+    registration_status = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        db_table = "sponsorship_coveragemonth"
+        ordering = ["worker_id", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "month"], name="coveragemonth_one_per_worker_month"),
+        ]
+        indexes = [models.Index(fields=["month", "remittance"])]
+
+    def __str__(self):
+        return f"{self.worker_id} {self.month:%Y-%m}"
+
+
+class CreditEntry(models.Model):
+    """Sponsor credit ledger: +surplus from a double payment, −applied on a later invoice."""
+
+    class Kind(models.TextChoices):
+        SURPLUS = "surplus", "Kelebihan bayar"
+        APPLIED = "applied", "Dipakai pada tagihan"
+        RESTORED = "restored", "Dikembalikan dari tagihan batal"
+        REFUNDED = "refunded", "Dikembalikan ke ASN"
+        REVERSED = "reversed", "Batal: pembayaran dibalik/refund"
+
+    sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="credit_entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount_idr = models.IntegerField(help_text="Positive adds credit, negative uses it")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_entries")
+    attempt = models.ForeignKey(PaymentAttempt, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "sponsorship_creditentry"
+        ordering = ["-created_at"]
+        constraints = [
+            # One surplus booking per attempt: replaying a settlement can never credit twice.
+            models.UniqueConstraint(fields=["attempt", "kind"], condition=Q(kind="surplus"),
+                                    name="creditentry_one_surplus_per_attempt"),
+            models.UniqueConstraint(fields=["invoice", "kind"], condition=Q(kind="applied"),
+                                    name="creditentry_one_applied_per_invoice"),
+        ]
+
+
+class RefundCase(models.Model):
+    """Money we hold that does not buy coverage (amount mismatch, paid after the sponsorship ended)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Terbuka"
+        REFUNDED = "refunded", "Dikembalikan lewat Midtrans"
+        MANUAL_TRANSFER = "manual_transfer", "Perlu transfer bank manual"
+        RESOLVED = "resolved", "Selesai"
+
+    class Reason(models.TextChoices):
+        AMOUNT_MISMATCH = "amount_mismatch", "Jumlah berbeda dari tagihan"
+        DOUBLE_PAYMENT = "double_payment", "Pembayaran ganda"
+        VOID_INVOICE_PAID = "void_invoice_paid", "Tagihan batal tetapi dibayar"
+
+    sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="refund_cases")
+    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refund_cases")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    amount_idr = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    note = models.TextField(blank=True)
+    # Refund through the gateway (POST /v2/{order_id}/refund): refund_key is the idempotency key.
+    refund_key = models.CharField(max_length=64, blank=True)
+    refunded_amount_idr = models.PositiveIntegerField(default=0)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    gateway_refund_id = models.CharField(max_length=32, blank=True)
+    bank_confirmed_at = models.CharField(max_length=32, blank=True, help_text="From the refund notification")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        db_table = "sponsorship_refundcase"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["attempt", "reason"], name="refundcase_one_per_attempt_reason")]

@@ -1,0 +1,116 @@
+"""Payment attempts at the gateway and the raw evidence of every notification received."""
+from django.db import models
+from django.db.models import Q
+
+from .billing import Invoice
+
+
+class PaymentAttempt(models.Model):
+    """One Midtrans order. An invoice may have many attempts, at most one live at a time."""
+
+    class Status(models.TextChoices):
+        CREATING = "creating", "Sedang dibuat"
+        OPEN = "open", "Menunggu pilihan metode"
+        PENDING = "pending", "Menunggu pembayaran"
+        SETTLED = "settled", "Berhasil"
+        FLAGGED = "flagged", "Perlu diperiksa admin"
+        EXPIRED = "expired", "Kedaluwarsa"
+        CANCELLED = "cancelled", "Dibatalkan"
+        DENIED = "denied", "Ditolak"
+        GATEWAY_FAILED = "gateway_failed", "Gagal menghubungi gateway"
+        SUPERSEDED = "superseded", "Diganti percobaan baru"
+        REVERSED = "reversed", "Dibalik bank"
+        REFUNDED = "refunded", "Dikembalikan (refund)"
+        CHARGED_BACK = "charged_back", "Chargeback"
+
+    LIVE = (Status.CREATING, Status.OPEN, Status.PENDING)
+    # Forward-only: a late pending/expire can never undo a settlement. Terminal failures may still
+    # settle (a VA paid after we gave up on it is money received and must be booked).
+    TRANSITIONS = {
+        Status.CREATING: {Status.OPEN, Status.PENDING, Status.GATEWAY_FAILED, Status.SETTLED, Status.FLAGGED,
+                          Status.EXPIRED, Status.CANCELLED, Status.DENIED},
+        Status.OPEN: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED,
+                      Status.DENIED, Status.SUPERSEDED},
+        Status.PENDING: {Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED, Status.DENIED,
+                         Status.SUPERSEDED},
+        Status.GATEWAY_FAILED: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED,
+                                Status.DENIED},
+        Status.SUPERSEDED: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED,
+                            Status.DENIED},
+        Status.EXPIRED: {Status.SETTLED, Status.FLAGGED},
+        Status.CANCELLED: {Status.SETTLED, Status.FLAGGED},
+        # Snap lets a customer retry after a deny on the same order id.
+        Status.DENIED: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED},
+        # Money going back: bank reversal (deny), refund (ours or from the Midtrans dashboard), chargeback.
+        Status.SETTLED: {Status.REVERSED, Status.REFUNDED, Status.CHARGED_BACK},
+        Status.FLAGGED: {Status.REFUNDED, Status.CHARGED_BACK},
+        Status.REFUNDED: {Status.REFUNDED, Status.CHARGED_BACK},  # a second partial refund adds up
+        Status.REVERSED: set(),
+        Status.CHARGED_BACK: set(),
+    }
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="attempts")
+    order_id = models.CharField(max_length=50, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING, db_index=True)
+    amount_idr = models.PositiveIntegerField()
+    snap_token = models.CharField(max_length=64, blank=True)
+    redirect_url = models.URLField(max_length=300, blank=True)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    payment_type = models.CharField(max_length=32, blank=True)
+    gateway_status = models.CharField(max_length=24, blank=True)
+    paid_amount_idr = models.PositiveIntegerField(null=True, blank=True)
+    refunded_amount_idr = models.PositiveIntegerField(default=0, help_text="Refunded / charged back (gateway)")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sponsorship_paymentattempt"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice"], condition=Q(status__in=["creating", "open", "pending"]),
+                                    name="paymentattempt_one_live_per_invoice"),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self):
+        return f"{self.order_id} ({self.status})"
+
+
+class PaymentNotification(models.Model):
+    """A webhook exactly as received, stored before anything trusts it (RECEIVED → PROCESSED/…)."""
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Diterima"
+        PROCESSED = "processed", "Diproses"
+        DUPLICATE = "duplicate", "Duplikat"
+        REJECTED = "rejected", "Ditolak (tanda tangan/format)"
+        UNKNOWN_ORDER = "unknown_order", "Order tidak dikenal"
+        FAILED = "failed", "Gagal diproses"
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    raw_body = models.TextField()
+    headers = models.JSONField(default=dict)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    transaction_status = models.CharField(max_length=24, blank=True)
+    status_code = models.CharField(max_length=8, blank=True)
+    gross_amount = models.CharField(max_length=24, blank=True)
+    signature_valid = models.BooleanField(null=True)
+    # Set only on the first copy of (order, transaction, status): the database dedupes, not exists().
+    dedupe_key = models.CharField(max_length=160, null=True, blank=True, unique=True)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED, db_index=True)
+    outcome = models.CharField(max_length=120, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sponsorship_paymentnotification"
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.order_id} {self.transaction_status} ({self.state})"

@@ -1,0 +1,106 @@
+"""A worker's protection, derived from the coverage ledger (never stored, so it cannot drift).
+
+- protected: the current month is paid; protected_until = end of the last month of the unbroken
+  paid run that contains it.
+- grace: not paid now, at most BILLING_LAPSE_AFTER_MONTHS consecutive unpaid months (arrears may
+  still be paid).
+- lapsed: more than that many consecutive unpaid months; membership restarts from zero.
+- not_enrolled: never paid.
+The current month counts as unpaid only once its due date has passed.
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from sponsorship.billing.models import CoverageMonth
+from sponsorship.people.models import Sponsorship, Worker
+from sponsorship.billing.services.billing import add_months, due_date_for, local_today, month_end, month_start
+from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
+
+
+@dataclass(frozen=True)
+class CoverageStatus:
+    state: str  # "protected" | "grace" | "lapsed" | "not_enrolled"
+    protected_until: dt.date | None
+    next_due_date: dt.date | None
+    months_paid: int
+    months_of_membership: int
+    arrears_months: int
+    arrears_idr: int
+    sponsor_first_name: str | None
+
+
+def _months_between(a: dt.date, b: dt.date) -> int:
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+_UNSET = object()
+
+
+def sponsor_first_name_of(worker: Worker) -> str | None:
+    """The active sponsor's first name when the sponsor agreed to show it to workers, else None."""
+    sponsorship = (Sponsorship.objects.filter(worker=worker, status=Sponsorship.Status.ACTIVE)
+                   .select_related("sponsor").first())
+    return (sponsorship.sponsor.full_name.split(" ")[0]
+            if sponsorship and sponsorship.sponsor.show_name_to_workers else None)
+
+
+def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
+                           months: list[dt.date] | None = None, sponsor_first_name=_UNSET,
+                           holidays: set[dt.date] | None = None, rates: RateBook | None = None) -> CoverageStatus:
+    """`months` (the worker's paid coverage months), `sponsor_first_name`, `holidays` (at least those from
+    status_holidays_from(today) on) and `rates` may be passed when the caller already loaded them (the status
+    API reads everything in one query); otherwise they are queried here."""
+    today = today or local_today()
+    current = month_start(today)
+    paid = sorted(set(months if months is not None else
+                      CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True)))
+    sponsor_name = sponsor_first_name_of(worker) if sponsor_first_name is _UNSET else sponsor_first_name
+    if not paid:
+        return CoverageStatus("not_enrolled", None, None, 0, 0, 0, 0, sponsor_name)
+    paid_set = set(paid)
+    lapse = settings.BILLING_LAPSE_AFTER_MONTHS
+    # Membership: months since the first paid month after the last gap longer than the lapse limit.
+    start = paid[0]
+    for prev, nxt in zip(paid, paid[1:]):
+        if _months_between(prev, nxt) - 1 > lapse:
+            start = nxt
+    last_paid_past = max((m for m in paid if m <= current), default=None)
+
+    if current in paid_set:
+        end = current
+        while add_months(end, 1) in paid_set:
+            end = add_months(end, 1)
+        return CoverageStatus("protected", month_end(end), due_date_for(add_months(end, 1), holidays),
+                              len(paid), _months_between(start, current) + 1, 0, 0, sponsor_name)
+
+    unpaid_from = add_months(last_paid_past, 1) if last_paid_past else current
+    arrears = _months_between(unpaid_from, current) + (1 if today > due_date_for(current, holidays) else 0)
+    arrears = max(arrears, 0)
+    if last_paid_past is None:
+        # Only future months are paid (prepaid from next month): enrolled, waiting.
+        return CoverageStatus("grace", None, due_date_for(current, holidays), len(paid), 0, 0, 0, sponsor_name)
+    if arrears > lapse:
+        return CoverageStatus("lapsed", month_end(last_paid_past), None, len(paid), 0, arrears,
+                              _arrears_idr(worker, unpaid_from, lapse, rates), sponsor_name)
+    arrears_idr = _arrears_idr(worker, unpaid_from, arrears, rates)
+    return CoverageStatus("grace", month_end(last_paid_past), due_date_for(unpaid_from, holidays), len(paid),
+                          _months_between(start, last_paid_past) + 1, arrears, arrears_idr, sponsor_name)
+
+
+def status_holidays_from(today: dt.date) -> dt.date:
+    """The earliest holiday a status computed on `today` can look at: due dates are computed only for months
+    from the current one minus the lapse limit (grace) onwards."""
+    return add_months(month_start(today), -(settings.BILLING_LAPSE_AFTER_MONTHS + 1))
+
+
+def _arrears_idr(worker: Worker, first: dt.date, count: int, rates: RateBook | None = None) -> int:
+    if count <= 0:
+        return 0
+    book = rates or RateBook.load()
+    try:
+        return sum(book.premium(add_months(first, i), sector=sector_of(worker.occupation.is_transport)).amount_idr
+                   for i in range(count))
+    except RateMissing:
+        return 0

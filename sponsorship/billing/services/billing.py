@@ -1,0 +1,535 @@
+"""Issuing and voiding invoices.
+
+- The monthly run is set-based (a fixed number of queries for any number of sponsors) and safe to
+  run twice at once: invoices are inserted with ON CONFLICT DO NOTHING against the unique
+  (sponsor, period) index, and lines are written only for the invoices this run actually inserted
+  (tagged with its batch id).
+- Prepay (1–12 months) and arrears (≤3 months) invoices are per sponsor, under the sponsor's row lock.
+- A month already covered, or already on a live (issued or paid) invoice, is never billed again.
+- Sponsor credit (from a double payment) is applied to the next invoice, under the sponsor's row lock.
+Lock order everywhere: sponsor → invoice → payment attempt.
+"""
+import calendar
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Max, OuterRef, Sum
+from django.utils import timezone
+
+from backend.api.errors import ApplicationError, ConflictError
+from backend.i18n import tr
+from sponsorship.core.models import AuditLog
+from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
+from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
+from sponsorship.core.audit import audit_record
+from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
+
+
+LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
+MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+             "November", "Desember"]
+
+
+# ---- calendar -----------------------------------------------------------------------------------------
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(month: dt.date) -> dt.date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def period_label(month: dt.date) -> str:
+    return f"{MONTHS_ID[month.month - 1]} {month.year}"
+
+
+def local_today() -> dt.date:
+    return timezone.localdate()
+
+
+def next_working_day(day: dt.date, holidays: set[dt.date] | None = None) -> dt.date:
+    if holidays is None:
+        holidays = set(Holiday.objects.filter(date__gte=day, date__lte=day + dt.timedelta(days=31))
+                       .values_list("date", flat=True))
+    while day.weekday() >= 5 or day in holidays:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def due_date_for(period: dt.date, holidays: set[dt.date] | None = None) -> dt.date:
+    """The 15th of the month being paid for, or the next working day."""
+    return next_working_day(period.replace(day=settings.BILLING_DUE_DAY), holidays)
+
+
+def period_to_bill(today: dt.date | None = None) -> dt.date | None:
+    """The month a run today should bill: next month once we are BILLING_ISSUE_DAYS_BEFORE days from it."""
+    today = today or local_today()
+    upcoming = add_months(month_start(today), 1)
+    if (upcoming - today).days <= settings.BILLING_ISSUE_DAYS_BEFORE:
+        return upcoming
+    return None
+
+
+def periods_to_bill(today: dt.date | None = None) -> list[dt.date]:
+    """What the daily run bills: this month (late additions started by its due date) and, once within the
+    issue window, next month."""
+    today = today or local_today()
+    upcoming = period_to_bill(today)
+    return [month_start(today)] + ([upcoming] if upcoming else [])
+
+
+def _number(period: dt.date, sponsor_id: int, suffix: str = "") -> str:
+    return f"INV-{period:%Y%m}-{sponsor_id:06d}{suffix}"
+
+
+# ---- monthly run --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BillingRunResult:
+    period: dt.date
+    batch: str
+    invoices: int
+    lines: int
+    amount_idr: int
+
+
+def _credit_balances(sponsor_ids=None) -> dict[int, int]:
+    qs = CreditEntry.objects.all()
+    if sponsor_ids is not None:
+        qs = qs.filter(sponsor_id__in=sponsor_ids)
+    return {row["sponsor_id"]: row["balance"] for row in
+            qs.values("sponsor_id").annotate(balance=Sum("amount_idr")).filter(balance__gt=0)}
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# One statement does the whole run in the database: candidates (active sponsorships of active sponsors whose
+# worker-month is neither covered nor on a live invoice — also when the sponsor already has the period's
+# invoice: a worker accepted after it was issued gets a supplementary invoice, sequence 2, 3, …), one invoice
+# per sponsor inserted in sponsor order with ON CONFLICT DO NOTHING against the unique (sponsor, period,
+# sequence) index, then lines and applied credit only for the invoices this statement inserted.
+# No row travels to Python and back; only the two premiums (transport / other) come from the rate table.
+_RUN_SQL = """
+WITH cand AS MATERIALIZED (
+    SELECT s.sponsor_id, s.worker_id, COALESCE(o.is_transport, false) AS transport
+    FROM {sponsorship} s
+    JOIN {sponsor} sp ON sp.id = s.sponsor_id
+    JOIN {worker} w ON w.id = s.worker_id
+    LEFT JOIN {occupation} o ON o.id = w.occupation_id
+    WHERE s.status = %(active)s AND sp.status = %(sponsor_active)s
+      -- started in the period's month after its due date: first billed the month after (docs/money.md)
+      AND NOT (s.started_at >= %(start_cutoff)s AND s.started_at < %(next_period_start)s)
+      AND NOT EXISTS (SELECT 1 FROM {coverage} c WHERE c.worker_id = s.worker_id AND c.month = %(period)s)
+      AND NOT EXISTS (SELECT 1 FROM {line} l JOIN {invoice} li ON li.id = l.invoice_id
+                      WHERE l.worker_id = s.worker_id AND l.month = %(period)s AND li.status = ANY(%(live)s))
+),
+priced AS (
+    SELECT sponsor_id, worker_id,
+           CASE WHEN transport THEN %(t_rate)s ELSE %(o_rate)s END AS rate_id,
+           CASE WHEN transport THEN %(t_jkk)s ELSE %(o_jkk)s END AS jkk_idr,
+           CASE WHEN transport THEN %(t_jkm)s ELSE %(o_jkm)s END AS jkm_idr,
+           CASE WHEN transport THEN %(t_jht)s ELSE %(o_jht)s END AS jht_idr,
+           CASE WHEN transport THEN %(t_amount)s ELSE %(o_amount)s END AS amount_idr
+    FROM cand
+),
+sums AS (
+    SELECT p.sponsor_id, SUM(p.amount_idr)::integer AS subtotal,
+           COALESCE((SELECT MAX(i.sequence) FROM {invoice} i WHERE i.sponsor_id = p.sponsor_id
+                     AND i.period = %(period)s AND i.kind = %(monthly)s), 0) + 1 AS seq
+    FROM priced p GROUP BY p.sponsor_id
+),
+credit AS (
+    SELECT sponsor_id, SUM(amount_idr)::integer AS balance FROM {credit}
+    WHERE sponsor_id IN (SELECT sponsor_id FROM sums) GROUP BY sponsor_id HAVING SUM(amount_idr) > 0
+),
+new AS (
+    INSERT INTO {invoice} (sponsor_id, number, kind, period, months, sequence, status, issued_at, due_date,
+                           subtotal_idr, credit_applied_idr, amount_idr, void_reason, batch)
+    SELECT s.sponsor_id,
+           %(prefix)s || lpad(s.sponsor_id::text, greatest(6, length(s.sponsor_id::text)), '0')
+               || CASE WHEN s.seq > 1 THEN '-S' || s.seq ELSE '' END,
+           %(monthly)s, %(period)s, 1, s.seq, %(issued)s, %(now)s,
+           CASE WHEN s.seq > 1 THEN %(late_due)s ELSE %(due)s END, s.subtotal,
+           LEAST(COALESCE(c.balance, 0), s.subtotal), s.subtotal - LEAST(COALESCE(c.balance, 0), s.subtotal),
+           '', %(batch)s
+    FROM sums s LEFT JOIN credit c ON c.sponsor_id = s.sponsor_id
+    ORDER BY s.sponsor_id  -- one fixed order: two parallel runs wait on each other, never deadlock
+    -- against (sponsor, period, sequence): a parallel run that computed the same sequence from the same rows
+    -- waits for this insert and then skips it
+    ON CONFLICT DO NOTHING
+    RETURNING id, sponsor_id, number, amount_idr, credit_applied_idr
+),
+lines AS (
+    INSERT INTO {line} (invoice_id, worker_id, month, rate_id, jkk_idr, jkm_idr, jht_idr, amount_idr)
+    SELECT n.id, p.worker_id, %(period)s, p.rate_id, p.jkk_idr, p.jkm_idr, p.jht_idr, p.amount_idr
+    FROM priced p JOIN new n ON n.sponsor_id = p.sponsor_id
+    RETURNING 1
+),
+applied AS (
+    INSERT INTO {credit} (sponsor_id, kind, amount_idr, invoice_id, note, created_at)
+    SELECT sponsor_id, %(applied)s, -credit_applied_idr, id, 'Dipakai pada ' || number, %(now)s
+    FROM new WHERE credit_applied_idr > 0
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM new), (SELECT COUNT(*) FROM lines), (SELECT COALESCE(SUM(amount_idr), 0) FROM new),
+       (SELECT COALESCE(array_agg(id ORDER BY id), '{{}}') FROM new WHERE amount_idr = 0),
+       (SELECT COUNT(*) FROM applied)
+"""
+
+# Sponsors holding credit are locked (fixed order) before their balance is read, so a prepay or arrears
+# invoice written at the same moment cannot spend the same credit.
+_LOCK_CREDIT_HOLDERS_SQL = """
+SELECT sp.id FROM {sponsor} sp
+WHERE sp.id IN (SELECT sponsor_id FROM {credit} GROUP BY sponsor_id HAVING SUM(amount_idr) > 0)
+  AND EXISTS (SELECT 1 FROM {sponsorship} s WHERE s.sponsor_id = sp.id AND s.status = %(active)s)
+ORDER BY sp.id FOR UPDATE OF sp
+"""
+
+
+def _premium_or_none(book: RateBook, period: dt.date, sector: str):
+    try:
+        return book.premium(period, sector=sector)
+    except RateMissing:
+        return None
+
+
+def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -> BillingRunResult:
+    """Bill every active worker-month of `period` that is neither covered nor on a live invoice.
+
+    One invoice per sponsor per run: the first is the month's invoice (sequence 1), a later run that finds
+    worker-months added since (a worker accepted after the invoice was issued) issues a supplementary one
+    (sequence 2, 3, …). A sponsorship that started in `period` after its due date is first billed the month
+    after. A fixed number of queries whatever the number of sponsors (rates, holidays, lock, the run, audit).
+    """
+    period = month_start(period)
+    now = now or timezone.now()
+    batch = uuid.uuid4().hex
+    book = RateBook.load()
+    today = timezone.localtime(now).date()
+    holidays = set(Holiday.objects.filter(date__gte=min(period, today),
+                                          date__lte=max(month_end(period), today) + dt.timedelta(days=14))
+                   .values_list("date", flat=True))
+    due = due_date_for(period, holidays)
+    # A supplementary invoice (late addition) gets at least 3 days, like prepay/arrears invoices.
+    late_due = max(due, next_working_day(today + dt.timedelta(days=3), holidays))
+    start_cutoff = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
+    next_period_start = timezone.make_aware(dt.datetime.combine(add_months(period, 1), dt.time.min))
+    prices = {"t": _premium_or_none(book, period, Sector.TRANSPORT),
+              "o": _premium_or_none(book, period, Sector.NON_TRANSPORT)}
+    params = {"active": Sponsorship.Status.ACTIVE, "sponsor_active": Sponsor.Status.ACTIVE, "period": period,
+              "monthly": Invoice.Kind.MONTHLY, "issued": Invoice.Status.ISSUED, "live": [str(s) for s in LIVE_INVOICE],
+              "now": now, "due": due, "late_due": late_due, "start_cutoff": start_cutoff,
+              "next_period_start": next_period_start, "batch": batch, "prefix": _number(period, 0)[:-6],
+              "applied": CreditEntry.Kind.APPLIED}
+    for key, p in prices.items():
+        params.update({f"{key}_rate": p and p.rate_id, f"{key}_jkk": p and p.jkk_idr, f"{key}_jkm": p and p.jkm_idr,
+                       f"{key}_jht": p and p.jht_idr, f"{key}_amount": p and p.amount_idr})
+    tables = {"sponsorship": _table(Sponsorship), "sponsor": _table(Sponsor), "worker": _table(Worker),
+              "occupation": _table(Occupation), "invoice": _table(Invoice), "coverage": _table(CoverageMonth),
+              "line": _table(InvoiceLine), "credit": _table(CreditEntry)}
+    try:
+        return _billing_run_in_db(params=params, tables=tables, prices=prices, actor=actor, notify=notify)
+    except IntegrityError as exc:
+        # A sector without a rate row leaves NULL premiums, refused by the NOT NULL columns (rolled back).
+        missing = [name for name, p in (("transport", prices["t"]), ("non-transport", prices["o"])) if p is None]
+        if missing:
+            raise RateMissing(f"no premium rate for {period:%Y-%m} ({', '.join(missing)})") from exc
+        raise
+
+
+# The run as one PostgreSQL statement (None: whenever the database is PostgreSQL); False takes the ORM path that
+# SQLite needs (tests run the billing rules through both).
+SET_BASED_RUN: bool | None = None
+
+
+def _billing_run_in_db(*, params: dict, tables: dict, prices: dict, actor, notify: bool) -> BillingRunResult:
+    period, batch = params["period"], params["batch"]
+    with transaction.atomic():
+        _billing_lock(exclusive=True)
+        if SET_BASED_RUN if SET_BASED_RUN is not None else connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
+                cursor.execute(_RUN_SQL.format(**tables), params)
+                invoices, lines, total, fully_credited, _ = cursor.fetchone()
+        else:  # SQLite (the newcomer's first run): no INSERT in WITH; its write transaction is the lock
+            invoices, lines, total, fully_credited = _billing_run_orm(params, prices)
+        if not invoices:
+            return BillingRunResult(period, batch, 0, 0, 0)
+        AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
+                                action="billing.run", object_type="billing.invoice", object_id=batch,
+                                after={"period": period.isoformat(), "invoices": invoices, "lines": lines,
+                                       "amount_idr": total})
+        if fully_credited:
+            from sponsorship.billing.services.payments import invoice_settle_by_credit
+            for invoice_id in fully_credited:
+                invoice_settle_by_credit(invoice=Invoice.objects.get(pk=invoice_id))
+        if notify:
+            transaction.on_commit(lambda: _enqueue_issued_notifications(batch))
+    return BillingRunResult(period, batch, invoices, lines, int(total))
+
+
+
+def _billing_run_orm(params: dict, prices: dict) -> tuple[int, int, int, list[int]]:
+    """The run statement's rules through the ORM, for databases without data-modifying CTEs (SQLite, the demo):
+    the same candidates, prices, sequence, numbers, due dates and credit. Returns (invoices, lines, total,
+    ids of fully credited invoices)."""
+    period = params["period"]
+    candidates = (
+        Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__status=Sponsor.Status.ACTIVE)
+        .exclude(started_at__gte=params["start_cutoff"], started_at__lt=params["next_period_start"])
+        .exclude(Exists(CoverageMonth.objects.filter(worker_id=OuterRef("worker_id"), month=period)))
+        .exclude(Exists(InvoiceLine.objects.filter(worker_id=OuterRef("worker_id"), month=period,
+                                                   invoice__status__in=params["live"])))
+        .order_by("sponsor_id", "worker_id")
+        .values_list("sponsor_id", "worker_id", "worker__occupation__is_transport"))
+    per_sponsor: dict[int, list] = defaultdict(list)
+    for sponsor_id, worker_id, transport in candidates:
+        premium = prices["t" if transport else "o"]
+        if premium is None:
+            raise IntegrityError("no premium rate")  # billing_run turns this into RateMissing
+        per_sponsor[sponsor_id].append((worker_id, period, premium))
+    balances = _credit_balances(list(per_sponsor))
+    last_seq = dict(Invoice.objects.filter(sponsor_id__in=list(per_sponsor), period=period, kind=Invoice.Kind.MONTHLY)
+                    .values("sponsor_id").annotate(m=Max("sequence")).values_list("sponsor_id", "m"))
+    count = lines = total = 0
+    fully_credited = []
+    for sponsor_id, rows in per_sponsor.items():
+        seq = last_seq.get(sponsor_id, 0) + 1
+        invoice = _write_invoice(sponsor_id=sponsor_id, kind=Invoice.Kind.MONTHLY, lines=rows,
+                                 credit_available=balances.get(sponsor_id, 0), issued_at=params["now"],
+                                 due_date=params["late_due"] if seq > 1 else params["due"],
+                                 suffix=f"-S{seq}" if seq > 1 else "", sequence=seq, batch=params["batch"])
+        count, lines, total = count + 1, lines + len(rows), total + invoice.amount_idr
+        if invoice.amount_idr == 0:
+            fully_credited.append(invoice.pk)
+    return count, lines, total, fully_credited
+
+def _enqueue_issued_notifications(batch: str) -> None:
+    from backend.celery import delay_or
+    from sponsorship.billing import tasks
+    # broker down: the invoices are committed; write their outbox rows here (the outbox sweep sends them)
+    delay_or(tasks.notify_invoices_issued, batch, what=f"the issue notifications of batch {batch}; writing them now",
+             fallback=lambda: invoices_notify_issued(batch=batch))
+
+
+def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
+    """Tell each sponsor their invoice is out: one outbox row each, deduped by invoice, a handful of queries."""
+    from django.db.models import Count
+
+    from notifications.services import NotifyRequest, notify_bulk
+    qs = Invoice.objects.filter(status=Invoice.Status.ISSUED, sponsor__user__isnull=False).select_related("sponsor")
+    qs = qs.filter(batch=batch) if batch else qs.filter(pk__in=invoice_ids or [])
+    qs = qs.annotate(workers=Count("lines__worker", distinct=True))
+    requests = [NotifyRequest(
+        user_id=invoice.sponsor.user_id, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
+        context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
+                 "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
+                 "period_label": period_label(invoice.period), "workers": invoice.workers},
+        data={"invoice_id": str(invoice.pk)}) for invoice in qs]
+    with transaction.atomic():
+        return len(notify_bulk(requests)) if requests else 0
+
+
+def _notify(**kwargs):
+    from notifications.services import notify
+    return notify(**kwargs)
+
+
+# ---- per-sponsor invoices -----------------------------------------------------------------------------
+# A billing run and a prepay/arrears invoice must not both bill a worker-month. Lines of two invoices cannot
+# share a unique index (liveness is the invoice's status), so they serialise on one transaction-level
+# advisory lock (PostgreSQL): a run takes it exclusively, per-sponsor invoices share it. A prepay waits for
+# a running run (seconds, once a day) and then sees its invoices; a run waits for prepays in flight. Both take
+# this lock before any sponsor row lock, so the order is fixed and they never deadlock.
+BILLING_ADVISORY_KEY = 0x50_45_4E_47_01  # "PENG" + 1
+
+
+def _billing_lock(*, exclusive: bool) -> None:
+    if connection.vendor != "postgresql":  # SQLite (the newcomer's first run) serialises writers anyway
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {fn}(%s)", [BILLING_ADVISORY_KEY])
+
+
+def _lock_sponsor(sponsor: Sponsor) -> Sponsor:
+    _billing_lock(exclusive=False)
+    return Sponsor.objects.select_for_update().get(pk=sponsor.pk)
+
+
+def _active_workers(sponsor: Sponsor):
+    return list(Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
+                .select_related("worker__occupation").order_by("worker_id"))
+
+
+def _taken_months(worker_ids) -> dict[int, set]:
+    """Months already covered or on a live invoice, per worker."""
+    taken: dict[int, set] = defaultdict(set)
+    for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids).values_list("worker_id", "month"):
+        taken[worker_id].add(month)
+    for worker_id, month in InvoiceLine.objects.filter(worker_id__in=worker_ids, invoice__status__in=LIVE_INVOICE) \
+            .values_list("worker_id", "month"):
+        taken[worker_id].add(month)
+    return taken
+
+
+def _write_invoice(*, sponsor_id: int, kind: str, lines: list, credit_available: int, issued_at, due_date: dt.date,
+                   suffix: str = "", sequence: int = 1, batch: str = "") -> Invoice:
+    """One invoice with its lines (worker_id, month, premium) and the credit it uses, as issued."""
+    months = sorted({m for _, m, _ in lines})
+    subtotal = sum(p.amount_idr for _, _, p in lines)
+    credit = min(credit_available, subtotal)
+    invoice = Invoice.objects.create(
+        sponsor_id=sponsor_id, number=_number(months[0], sponsor_id, suffix), kind=kind, period=months[0],
+        months=len(months), sequence=sequence, status=Invoice.Status.ISSUED, issued_at=issued_at, due_date=due_date,
+        subtotal_idr=subtotal, credit_applied_idr=credit, amount_idr=subtotal - credit, batch=batch)
+    InvoiceLine.objects.bulk_create([
+        InvoiceLine(invoice=invoice, worker_id=worker_id, month=month, rate_id=p.rate_id, jkk_idr=p.jkk_idr,
+                    jkm_idr=p.jkm_idr, jht_idr=p.jht_idr, amount_idr=p.amount_idr)
+        for worker_id, month, p in lines])
+    if credit:
+        CreditEntry.objects.create(sponsor_id=sponsor_id, kind=CreditEntry.Kind.APPLIED, amount_idr=-credit,
+                                   invoice=invoice, note=f"Dipakai pada {invoice.number}")
+    return invoice
+
+
+def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:
+    """Write one invoice with its lines (caller holds the sponsor lock)."""
+    months = sorted({m for _, m, _ in lines})
+    invoice = _write_invoice(sponsor_id=sponsor.pk, kind=kind, lines=lines,
+                             credit_available=_credit_balances([sponsor.pk]).get(sponsor.pk, 0),
+                             issued_at=timezone.now(),
+                             due_date=max(due_date_for(months[0]), next_working_day(today + dt.timedelta(days=3))),
+                             suffix=suffix)
+    credit = invoice.credit_applied_idr
+    audit_record(actor=actor, action=f"invoice.issue_{kind}", obj=invoice,
+                 after={"number": invoice.number, "months": [m.isoformat() for m in months],
+                        "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})
+    if invoice.amount_idr == 0:
+        from sponsorship.billing.services.payments import invoice_settle_by_credit
+        invoice_settle_by_credit(invoice=invoice)
+        invoice.refresh_from_db()
+    else:
+        transaction.on_commit(lambda: invoices_notify_issued(invoice_ids=[invoice.pk]))
+    return invoice
+
+
+NOTHING_TO_BILL = ("Tidak ada bulan yang perlu ditagih untuk pekerja Anda.", "There is no month to bill for your workers.")
+
+
+def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: dt.date | None = None) -> Invoice:
+    """One invoice paying `months` (1–12) ahead for every active worker, after what is already paid or billed."""
+    if not 1 <= int(months) <= settings.BILLING_MAX_PREPAY_MONTHS:
+        raise ApplicationError(tr("Bayar di muka hanya 1 sampai 12 bulan.", "Prepayment is 1 to 12 months."),
+                               code="invalid_months")
+    today = today or local_today()
+    book = RateBook.load()
+    with transaction.atomic():
+        sponsor = _lock_sponsor(sponsor)
+        sponsorships = _active_workers(sponsor)
+        taken = _taken_months([s.worker_id for s in sponsorships])
+        lines = []
+        for s in sponsorships:
+            month = month_start(today)
+            if taken[s.worker_id]:
+                month = max(month, add_months(max(taken[s.worker_id]), 1))
+            for i in range(int(months)):
+                m = add_months(month, i)
+                lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
+        if not lines:
+            raise ApplicationError(tr(*NOTHING_TO_BILL), code="nothing_to_bill")
+        return _issue(sponsor=sponsor, kind=Invoice.Kind.PREPAY, lines=lines, actor=actor, today=today,
+                      suffix=f"-P{uuid.uuid4().hex[:6].upper()}")
+
+
+def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | None = None) -> Invoice:
+    """One invoice for the unpaid months of the last 3 (and this month once past its due date).
+
+    Unpaid monthly invoices for those months are voided in favour of it (unless a customer is already
+    paying one at the bank: those months stay on their own invoice).
+    """
+    today = today or local_today()
+    book = RateBook.load()
+    current = month_start(today)
+    window = [add_months(current, -i) for i in range(settings.BILLING_MAX_ARREARS_MONTHS, 0, -1)]
+    if today > due_date_for(current):
+        window.append(current)
+    window = window[-settings.BILLING_MAX_ARREARS_MONTHS:]
+    with transaction.atomic():
+        sponsor = _lock_sponsor(sponsor)
+        sponsorships = _active_workers(sponsor)
+        worker_ids = [s.worker_id for s in sponsorships]
+        superseded = list(Invoice.objects.select_for_update().filter(
+            sponsor=sponsor, kind=Invoice.Kind.MONTHLY, status=Invoice.Status.ISSUED, period__in=window)
+            .exclude(Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=PaymentAttempt.Status.PENDING)))
+            .order_by("pk"))
+        covered = defaultdict(set)
+        for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids, month__in=window) \
+                .values_list("worker_id", "month"):
+            covered[worker_id].add(month)
+        elsewhere = defaultdict(set)  # on another live invoice that is not being superseded
+        for worker_id, month in InvoiceLine.objects.filter(worker_id__in=worker_ids, month__in=window,
+                                                           invoice__status__in=LIVE_INVOICE) \
+                .exclude(invoice__in=superseded).values_list("worker_id", "month"):
+            elsewhere[worker_id].add(month)
+        lines = []
+        for s in sponsorships:
+            start = month_start(timezone.localtime(s.started_at).date())
+            for m in window:
+                if m >= start and m not in covered[s.worker_id] and m not in elsewhere[s.worker_id]:
+                    lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
+        if not lines:
+            raise ApplicationError(tr("Tidak ada tunggakan yang perlu dibayar.", "There are no arrears to pay."),
+                                   code="nothing_to_bill")
+        for old in superseded:
+            _void_locked(invoice=old, reason="Digabung ke tagihan tunggakan", actor=actor)
+        return _issue(sponsor=sponsor, kind=Invoice.Kind.ARREARS, lines=lines, actor=actor, today=today,
+                      suffix=f"-A{uuid.uuid4().hex[:6].upper()}")
+
+
+# ---- void ---------------------------------------------------------------------------------------------
+def _void_locked(*, invoice: Invoice, reason: str, actor) -> bool:
+    changed = Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.ISSUED).update(
+        status=Invoice.Status.VOID, void_reason=reason[:255], voided_at=timezone.now(),
+        voided_by=actor if getattr(actor, "is_authenticated", False) else None)
+    if not changed:
+        return False
+    # Open checkout pages are retired; a VA already shown (pending) would have blocked the void.
+    PaymentAttempt.objects.filter(invoice=invoice, status__in=[PaymentAttempt.Status.OPEN,
+                                                                PaymentAttempt.Status.CREATING]).update(
+        status=PaymentAttempt.Status.SUPERSEDED)
+    if invoice.credit_applied_idr:
+        CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
+                                   amount_idr=invoice.credit_applied_idr, invoice=invoice,
+                                   note=f"Tagihan {invoice.number} dibatalkan")
+    audit_record(actor=actor, action="invoice.void", obj=invoice, before={"status": "issued"},
+                 after={"status": "void", "reason": reason})
+    return True
+
+
+def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
+    """Void an unpaid invoice with a reason (audited). Refused while the sponsor is paying it."""
+    if not (reason or "").strip():
+        raise ApplicationError(tr("Alasan pembatalan wajib diisi.", "A reason is required."), code="reason_required")
+    with transaction.atomic():
+        Sponsor.objects.select_for_update().filter(pk=invoice.sponsor_id).first()
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != Invoice.Status.ISSUED:
+            raise ConflictError(tr("Hanya tagihan yang belum dibayar yang dapat dibatalkan.",
+                                   "Only an unpaid invoice can be voided."), code="not_voidable")
+        if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
+            raise ConflictError(tr("Tagihan sedang dibayar; tunggu hasil pembayaran.",
+                                   "This invoice is being paid; wait for the payment result."), code="payment_pending")
+        _void_locked(invoice=invoice, reason=reason.strip(), actor=actor)
+    invoice.refresh_from_db()
+    return invoice

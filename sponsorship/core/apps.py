@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    """The shared kernel: the audit log, and the schema history of every domain table.
+
+    Its label stays "sponsorship": the tables were created under it (``sponsorship_*``) and its migrations
+    0001–0008 built them before the domain apps below took their models over (state-only moves, 0009).
+    """
+
+    name = "sponsorship.core"
+    label = "sponsorship"
+    verbose_name = "Pengampu"
+    default_auto_field = "django.db.models.BigAutoField"

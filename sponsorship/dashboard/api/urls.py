@@ -1,0 +1,19 @@
+"""Routes of the HR admins' dashboard API and roster imports."""
+from django.urls import path
+
+from . import imports as imports_api
+from . import views as dash
+
+urlpatterns = [
+    path("admin/dashboard/summary/", dash.SummaryView.as_view(), name="admin-dashboard-summary"),
+    path("admin/dashboard/agencies/", dash.AgencyLeagueView.as_view(), name="admin-dashboard-agencies"),
+    path("admin/dashboard/coverage/", dash.CoverageView.as_view(), name="admin-dashboard-coverage"),
+    path("admin/dashboard/money/", dash.MoneyView.as_view(), name="admin-dashboard-money"),
+    path("admin/dashboard/arrears/", dash.ArrearsView.as_view(), name="admin-dashboard-arrears"),
+    path("admin/dashboard/arrears/<int:sponsor_id>/remind/", dash.ArrearsRemindView.as_view(),
+         name="admin-dashboard-arrears-remind"),
+    path("admin/imports/", imports_api.ImportListCreate.as_view(), name="admin-imports"),
+    path("admin/imports/templates/<str:kind>/", imports_api.ImportTemplate.as_view(), name="admin-import-template"),
+    path("admin/imports/<int:pk>/", imports_api.ImportDetail.as_view(), name="admin-import-detail"),
+    path("admin/imports/<int:pk>/confirm/", imports_api.ImportConfirm.as_view(), name="admin-import-confirm"),
+]

@@ -1,0 +1,74 @@
+"""Roster import batches and per-village coverage targets."""
+from django.conf import settings
+from django.db import models
+
+from sponsorship.people.crypto import EncryptedTextField
+
+from sponsorship.regions.models import Region
+
+
+class ImportBatch(models.Model):
+    """An uploaded roster, validated and waiting for the admin's decision (preview → confirm)."""
+
+    class Kind(models.TextChoices):
+        SPONSORS = "sponsors", "Data ASN (pengampu)"
+        WORKERS = "workers", "Data pekerja rentan"
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Menunggu konfirmasi"
+        APPLIED = "applied", "Sudah diimpor"
+        DISCARDED = "discarded", "Dibatalkan"
+
+    class Mode(models.TextChoices):
+        ALL = "all", "Semua atau tidak sama sekali"
+        VALID_ONLY = "valid_only", "Hanya baris yang valid"
+
+    TRANSITIONS = {Status.PREVIEWED: {Status.APPLIED, Status.DISCARDED}, Status.APPLIED: set(),
+                   Status.DISCARDED: set()}
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED, db_index=True)
+    mode = models.CharField(max_length=10, choices=Mode.choices, blank=True)
+    file_name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Where the rows may land: the uploader's regency, and their agency for an agency admin.
+    regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("people.Agency", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    total_rows = models.PositiveIntegerField(default=0)
+    valid_rows = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, help_text="[{row, column, problem}] in Indonesian")
+    # The validated rows hold NIK/NIP and phone numbers: encrypted at rest like the columns they become.
+    payload = EncryptedTextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sponsorship_importbatch"
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.file_name} ({self.status})"
+
+    @property
+    def error_rows(self) -> int:
+        return len({p["row"] for p in self.problems})
+
+
+class VillageTarget(models.Model):
+    """Overrides RegencyConfig.village_target for one village (e.g. a large kelurahan)."""
+
+    village = models.OneToOneField(Region, on_delete=models.CASCADE, related_name="coverage_target",
+                                   limit_choices_to={"level": Region.Level.VILLAGE})
+    target = models.PositiveIntegerField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.village.name}: {self.target}"
+
+    class Meta:
+        db_table = "sponsorship_villagetarget"

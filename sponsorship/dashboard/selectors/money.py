@@ -1,0 +1,316 @@
+"""Money figures of the dashboard, from the billing ledger (invoices, lines, coverage months).
+
+Definitions (all integer rupiah, per coverage month M, for the scope's ASN):
+- expected: premiums billed for M (invoice lines of M on invoices that are not void);
+- collected: premiums paid for M (coverage months M, i.e. lines whose invoice is paid);
+- remitted: of those, the ones already sent to BPJS in a remittance batch;
+- outstanding: premiums for M on invoices still unpaid (issued);
+- on time: of the invoices due in M (and already due), the share paid by the end of their due date.
+"""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
+from django.utils import timezone
+
+from sponsorship.people.identifiers import mask_phone
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Sponsor, Sponsorship
+
+from .scope import AdminScope
+
+MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+             "November", "Desember"]
+REMIND_ACTION = "arrears.remind"
+
+
+def month_label(month: dt.date) -> str:
+    return f"{MONTHS_ID[month.month - 1]} {month.year}"
+
+
+def last_months(today: dt.date, n: int = 12) -> list[dt.date]:
+    first = today.replace(day=1)
+    out = []
+    for _ in range(n):
+        out.append(first)
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return list(reversed(out))
+
+
+def _sponsor_ids(scope: AdminScope):
+    """The scope's sponsors as a subquery: a semi-join is cheaper than joining sponsor and agency per row."""
+    return scope.sponsors().order_by().values("id")
+
+
+def _invoices(scope: AdminScope):
+    from sponsorship.billing.models import Invoice
+
+    return Invoice.objects.filter(sponsor_id__in=_sponsor_ids(scope))
+
+
+def _pct(part, whole):
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+SUMMARY_TABLE = "sponsorship_dash_agency_month"
+_summary_present = False
+
+
+def summary_ready() -> bool:
+    """True on PostgreSQL once migration 0006_perf_dash installed the trigger-maintained summary table."""
+    global _summary_present
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False
+    if not _summary_present:
+        with connection.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [SUMMARY_TABLE])
+            _summary_present = cur.fetchone()[0]
+    return _summary_present
+
+
+def _summary(scope: AdminScope, columns: str, where: str, params: list, group: str) -> list[tuple]:
+    """Sums from the per agency-month summary for the scope's agencies (a few hundred rows at most)."""
+    from django.db import connection
+
+    agencies_sql, agencies_params = scope.agencies().order_by().values("id").query.sql_with_params()
+    sql = (f"SELECT {group}, {columns} FROM {SUMMARY_TABLE} WHERE agency_id IN ({agencies_sql}) AND {where} "
+           f"GROUP BY {group}")
+    with connection.cursor() as cur:
+        cur.execute(sql, [*agencies_params, *params])
+        return cur.fetchall()
+
+
+def _open_overdue(scope: AdminScope, today: dt.date):
+    """Issued invoices already past their due date (read through the partial index on open invoices)."""
+    return _invoices(scope).filter(status="issued", due_date__lt=today)
+
+
+def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> list[dict]:
+    today = today or timezone.localdate()
+    window = last_months(today, months)
+    if not summary_ready():
+        return money_by_month_raw(scope, today=today, months=months)
+    start, end = window[0], window[-1]
+    sums = {month: rest for month, *rest in _summary(
+        scope, "SUM(expected_idr), SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
+        "month >= %s AND month <= %s", [start, end], "month")}
+    on_time = _on_time_by_month(scope, start, today)
+    return [_money_row(m, *(int(v or 0) for v in sums.get(m, (0, 0, 0, 0))), on_time.get(m)) for m in window]
+
+
+def _money_row(m, expected, collected, remitted, outstanding, on_time_pct) -> dict:
+    return {
+        "month": m.isoformat(), "label": month_label(m), "expected_idr": expected, "collected_idr": collected,
+        "remitted_idr": remitted, "outstanding_idr": outstanding, "on_time_pct": on_time_pct,
+    }
+
+
+def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> list[dict]:
+    """The definition, straight from invoices, lines and coverage months (SQLite; tests compare with it)."""
+    from sponsorship.billing.models import Invoice, InvoiceLine
+    from sponsorship.billing.models import CoverageMonth
+
+    today = today or timezone.localdate()
+    window = last_months(today, months)
+    start, end = window[0], window[-1]
+    lines = (InvoiceLine.objects.filter(invoice__sponsor_id__in=_sponsor_ids(scope), month__gte=start,
+                                        month__lte=end)
+             .values("month").annotate(expected=Sum("amount_idr", filter=~Q(invoice__status=Invoice.Status.VOID)),
+                                       outstanding=Sum("amount_idr", filter=Q(invoice__status=Invoice.Status.ISSUED))))
+    expected = {r["month"]: r["expected"] or 0 for r in lines}
+    outstanding = {r["month"]: r["outstanding"] or 0 for r in lines}
+    cover = CoverageMonth.objects.filter(sponsor_id__in=_sponsor_ids(scope), month__gte=start, month__lte=end)
+    collected = {}
+    remitted = {}
+    for month, paid, sent in cover.values_list("month").annotate(
+            paid=Sum("amount_idr"), sent=Sum("amount_idr", filter=Q(remitted_at__isnull=False))).values_list(
+            "month", "paid", "sent"):
+        collected[month], remitted[month] = paid or 0, sent or 0
+    on_time = _on_time_by_month_raw(scope, start, today)
+    return [_money_row(m, expected.get(m, 0) or 0, collected.get(m, 0), remitted.get(m, 0),
+                       outstanding.get(m, 0) or 0, on_time.get(m)) for m in window]
+
+
+# "Paid on time" compares the payment's date in Jakarta (WIB) with the due date: a payment at 02:00 WIB on the
+# day after the due date is still the previous day in UTC, and late. Same zone as the summary triggers
+# (migration 0007_billfix_refunds_wib_on_time).
+ON_TIME_ZONE = ZoneInfo("Asia/Jakarta")
+
+
+def _paid_day():
+    return TruncDate("paid_at", tzinfo=ON_TIME_ZONE)
+
+
+def _on_time_counts(invoices, today):
+    """Invoices already due (or paid): how many, and how many paid by the end of the due date (local time)."""
+    due = invoices.exclude(status="void").filter(Q(due_date__lt=today) | Q(status="paid"))
+    return due.annotate(paid_day=_paid_day()).aggregate(
+        total=Count("id"), on_time=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))
+
+
+def _on_time_counts_by(scope, start, today, key: str) -> dict:
+    """{key: [invoices due, paid on time]} over invoices due from `start` that are due already or paid.
+    Paid ones come from the summary (by due month and agency), the still open overdue ones live."""
+    counts: dict = {}
+    for k, total, ok in _summary(scope, "SUM(paid_invoices), SUM(paid_on_time)", "month >= %s", [start], key):
+        counts[k] = [int(total or 0), int(ok or 0)]
+    field = "m" if key == "month" else "sponsor__agency_id"
+    qs = _open_overdue(scope, today).filter(due_date__gte=start)
+    if key == "month":
+        qs = qs.annotate(m=TruncMonth("due_date"))
+    for row in qs.values(field).annotate(n=Count("id")):
+        k = row[field].date() if isinstance(row[field], dt.datetime) else row[field]
+        counts.setdefault(k, [0, 0])[0] += row["n"]
+    return {k: v for k, v in counts.items() if v[0]}
+
+
+def _on_time_by_month(scope, start, today) -> dict:
+    if not summary_ready():
+        return _on_time_by_month_raw(scope, start, today)
+    return {m: _pct(ok, total) for m, (total, ok) in _on_time_counts_by(scope, start, today, "month").items()}
+
+
+def _on_time_by_month_raw(scope, start, today) -> dict:
+    rows = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
+            .filter(Q(due_date__lt=today) | Q(status="paid"))
+            .annotate(m=TruncMonth("due_date"), paid_day=_paid_day())
+            .values("m").annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid",
+                                                                              paid_day__lte=F("due_date")))))
+    out = {}
+    for row in rows:
+        month = row["m"].date() if isinstance(row["m"], dt.datetime) else row["m"]
+        out[month] = _pct(row["ok"], row["total"])
+    return out
+
+
+def on_time_rate(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict:
+    today = today or timezone.localdate()
+    start = last_months(today, months)[0]
+    if summary_ready():
+        per = _on_time_counts_by(scope, start, today, "month").values()
+        counts = {"total": sum(t for t, _ in per), "on_time": sum(o for _, o in per)}
+    else:
+        counts = _on_time_counts(_invoices(scope).filter(due_date__gte=start), today)
+    return {"invoices_due": counts["total"], "paid_on_time": counts["on_time"],
+            "pct": _pct(counts["on_time"], counts["total"]), "since": start.isoformat()}
+
+
+def agency_money(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict[int, dict]:
+    """Per agency: on-time payment rate over `months`, arrears (overdue unpaid invoices) in rupiah and ASN."""
+    today = today or timezone.localdate()
+    start = last_months(today, months)[0]
+    if not summary_ready():
+        return agency_money_raw(scope, today=today, months=months)
+    out: dict[int, dict] = {}
+    for agency_id, (total, ok) in _on_time_counts_by(scope, start, today, "agency_id").items():
+        out.setdefault(agency_id, {})["on_time_pct"] = _pct(ok, total)
+    _add_arrears_by_agency(scope, today, out)
+    return out
+
+
+def _add_arrears_by_agency(scope, today, out) -> None:
+    overdue = (_open_overdue(scope, today).values("sponsor__agency_id")
+               .annotate(s=Sum("amount_idr"), n=Count("sponsor_id", distinct=True)))
+    for row in overdue:
+        entry = out.setdefault(row["sponsor__agency_id"], {})
+        entry["arrears_idr"], entry["arrears_sponsors"] = row["s"] or 0, row["n"]
+
+
+def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict[int, dict]:
+    today = today or timezone.localdate()
+    start = last_months(today, months)[0]
+    out: dict[int, dict] = {}
+    due = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
+           .filter(Q(due_date__lt=today) | Q(status="paid"))
+           .annotate(paid_day=_paid_day())
+           .values("sponsor__agency_id").annotate(
+               total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date")))))
+    for row in due:
+        out.setdefault(row["sponsor__agency_id"], {})["on_time_pct"] = _pct(row["ok"], row["total"])
+    _add_arrears_by_agency(scope, today, out)
+    return out
+
+
+def protected_this_month(scope: AdminScope, *, today: dt.date | None = None, by: str = "village__parent_id") -> dict:
+    """Workers with a paid coverage month for the current month, grouped by village or district."""
+    from sponsorship.billing.models import CoverageMonth
+
+    today = today or timezone.localdate()
+    # One row per (worker, month) by constraint, so a plain count is a count of workers.
+    qs = CoverageMonth.objects.filter(month=today.replace(day=1), sponsor_id__in=_sponsor_ids(scope))
+    key = f"worker__{by}"
+    return dict(qs.values_list(key).annotate(n=Count("id")).values_list(key, "n"))
+
+
+def arrears_worklist(scope: AdminScope, *, today: dt.date | None = None, limit: int | None = None) -> list[dict]:
+    """ASN with overdue unpaid invoices: who, how much, since when, how many workers, last reminder.
+
+    One statement: the overdue open invoices (partial index) grouped per ASN, joined to the ASN and agency,
+    with the active workers and the last reminder as per-row index lookups. Oldest first, then largest."""
+    from django.db import connection
+
+    from sponsorship.people.crypto import decrypt
+
+    if connection.vendor != "postgresql":
+        return arrears_worklist_raw(scope, today=today, limit=limit)
+    today = today or timezone.localdate()
+    sponsors_sql, sponsors_params = _sponsor_ids(scope).query.sql_with_params()
+    sql = f"""
+        SELECT s.id, s.full_name, s.nip, a.short_name, a.name, s.phone, s.user_id IS NOT NULL,
+               (SELECT COUNT(*) FROM sponsorship_sponsorship sp WHERE sp.sponsor_id = s.id AND sp.status = %s),
+               inv.invoices, inv.amount, inv.since,
+               (SELECT MAX(al.at) FROM sponsorship_auditlog al WHERE al.action = %s
+                  AND al.object_type = 'people.sponsor' AND al.object_id = s.id::text)
+        FROM (SELECT sponsor_id, SUM(amount_idr) AS amount, COUNT(*) AS invoices, MIN(due_date) AS since
+              FROM sponsorship_invoice
+              WHERE status = 'issued' AND due_date < %s AND sponsor_id IN ({sponsors_sql})
+              GROUP BY sponsor_id) inv
+        JOIN sponsorship_sponsor s ON s.id = inv.sponsor_id
+        JOIN sponsorship_agency a ON a.id = s.agency_id
+        ORDER BY inv.since, inv.amount DESC, s.id
+        {"LIMIT %s" if limit else ""}"""
+    params = [Sponsorship.Status.ACTIVE, REMIND_ACTION, today, *sponsors_params, *([limit] if limit else [])]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    out = []
+    for (sid, name, nip, short, agency, phone, has_app, workers, invoices, amount, since, last) in rows:
+        out.append({
+            "sponsor_id": sid, "sponsor_name": name, "nip": nip, "agency": short or agency,
+            "phone": mask_phone(decrypt(phone) if phone else phone), "has_app": has_app, "workers": workers,
+            "invoices": invoices, "amount_idr": int(amount or 0), "since": since.isoformat(),
+            "days": (today - since).days,
+            "last_reminder": timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
+        })
+    return out
+
+
+def arrears_worklist_raw(scope: AdminScope, *, today: dt.date | None = None, limit: int | None = None) -> list[dict]:
+    """The previous ORM version (four queries), kept as the reference the tests compare with."""
+    today = today or timezone.localdate()
+    qs = (_invoices(scope).filter(status="issued", due_date__lt=today).values("sponsor_id")
+          .annotate(amount=Sum("amount_idr"), invoices=Count("id"), since=Min("due_date"))
+          .order_by("since", "-amount", "sponsor_id"))
+    rows = list(qs[:limit] if limit else qs)
+    ids = [r["sponsor_id"] for r in rows]
+    sponsors = {s.pk: s for s in Sponsor.objects.filter(pk__in=ids).select_related("agency")}
+    workers = dict(Sponsorship.objects.filter(sponsor_id__in=ids, status=Sponsorship.Status.ACTIVE)
+                   .values_list("sponsor_id").annotate(n=Count("id")).values_list("sponsor_id", "n"))
+    reminders = dict(AuditLog.objects.filter(action=REMIND_ACTION, object_type="people.sponsor",
+                                             object_id__in=[str(i) for i in ids])
+                     .values_list("object_id").annotate(last=Max("at")).values_list("object_id", "last"))
+    out = []
+    for r in rows:
+        s = sponsors[r["sponsor_id"]]
+        last = reminders.get(str(s.pk))
+        out.append({
+            "sponsor_id": s.pk, "sponsor_name": s.full_name, "nip": s.nip, "agency": s.agency.short_name or s.agency.name,
+            "phone": mask_phone(s.phone), "has_app": bool(s.user_id), "workers": workers.get(s.pk, 0),
+            "invoices": r["invoices"], "amount_idr": r["amount"] or 0, "since": r["since"].isoformat(),
+            "days": (today - r["since"]).days,
+            "last_reminder": timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
+        })
+    return out

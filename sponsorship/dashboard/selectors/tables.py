@@ -1,0 +1,89 @@
+"""The dashboard's tables by name: the same rows feed the web page, the JSON API and the XLSX/CSV exports."""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import figures
+from .cache import cached
+from .money import arrears_worklist, money_by_month, on_time_rate
+from .scope import AdminScope
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str
+    columns: list[tuple[str, str]]  # (key, header in Indonesian)
+    rows: list[dict]
+    personal: bool = False  # holds personal data (names, NIP, phone): exports are audited as such
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    title: str
+    columns: list[tuple[str, str]]
+    rows: Callable[[AdminScope, dict], list[dict]]
+    personal: bool = False
+    extra: Callable[[AdminScope, dict], dict] | None = None
+
+
+def _money_rows(scope, params):
+    return money_by_month(scope)
+
+
+def _money_extra(scope, params):
+    return {"on_time": on_time_rate(scope)}
+
+
+def _arrears_rows(scope, params):
+    return arrears_worklist(scope)
+
+
+TABLES: dict[str, TableSpec] = {
+    "agencies": TableSpec(
+        "Peringkat OPD",
+        [("rank", "Peringkat"), ("agency", "OPD"), ("asn", "Jumlah ASN"), ("pledged", "ASN mengampu"),
+         ("pledged_pct", "% ASN mengampu"), ("workers_covered", "Pekerja diampu"),
+         ("on_time_pct", "% bayar tepat waktu"), ("arrears_idr", "Tunggakan (Rp)"),
+         ("arrears_sponsors", "ASN menunggak")],
+        lambda scope, params: figures.agency_league(scope)),
+    "coverage_districts": TableSpec(
+        "Cakupan per kecamatan",
+        [("code", "Kode"), ("name", "Kecamatan"), ("villages", "Jumlah desa/kel."),
+         ("workers_registered", "Pekerja terdaftar"), ("workers_covered", "Pekerja diampu"),
+         ("workers_protected", "Pekerja terlindungi bulan ini"), ("target", "Target"),
+         ("target_pct", "% dari target")],
+        lambda scope, params: figures.coverage_by_district(scope)),
+    "coverage_villages": TableSpec(
+        "Cakupan per desa",
+        [("code", "Kode"), ("name", "Desa/Kelurahan"), ("workers_registered", "Pekerja terdaftar"),
+         ("workers_covered", "Pekerja diampu"), ("workers_protected", "Pekerja terlindungi bulan ini"),
+         ("target", "Target"), ("target_pct", "% dari target")],
+        lambda scope, params: figures.coverage_by_village(scope, params.get("district", ""))),
+    "money": TableSpec(
+        "Keuangan per bulan",
+        [("month", "Bulan"), ("label", "Periode"), ("expected_idr", "Tagihan iuran (Rp)"),
+         ("collected_idr", "Terbayar (Rp)"), ("remitted_idr", "Disetor ke BPJS (Rp)"),
+         ("outstanding_idr", "Belum dibayar (Rp)"), ("on_time_pct", "% tepat waktu")],
+        _money_rows, extra=_money_extra),
+    "arrears": TableSpec(
+        "Daftar tunggakan",
+        [("sponsor_name", "Nama ASN"), ("nip", "NIP"), ("agency", "OPD"), ("workers", "Pekerja"),
+         ("invoices", "Tagihan"), ("amount_idr", "Jumlah (Rp)"), ("since", "Menunggak sejak"),
+         ("days", "Hari terlambat"), ("last_reminder", "Pengingat terakhir")],
+        _arrears_rows, personal=True),
+}
+
+
+def build_table(name: str, scope: AdminScope, params: dict | None = None) -> Table:
+    spec = TABLES[name]
+    params = params or {}
+    rows = cached(scope, name, params, lambda: spec.rows(scope, params))
+    return Table(name=name, title=spec.title, columns=spec.columns, rows=rows, personal=spec.personal)
+
+
+def table_extra(name: str, scope: AdminScope, params: dict | None = None) -> dict:
+    spec = TABLES[name]
+    if not spec.extra:
+        return {}
+    params = params or {}
+    return cached(scope, f"{name}:extra", params, lambda: spec.extra(scope, params))

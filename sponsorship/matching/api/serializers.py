@@ -1,0 +1,117 @@
+"""Input and output shapes for the matching API. Proposals show only what a sponsor needs to decide."""
+from rest_framework import serializers
+
+from backend.i18n import tr
+from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
+from sponsorship.matching.models import MatchingRun, Nomination
+from sponsorship.people.models import Occupation, WorkerConsent
+
+
+def age_band(age: int) -> str:
+    low = (age // 10) * 10
+    return f"{low}–{low + 9}"
+
+
+class ProposalSerializer(serializers.Serializer):
+    """Never the NIK, phone, full name or exact location (UU PDP data minimisation)."""
+
+    id = serializers.IntegerField()
+    first_name = serializers.SerializerMethodField()
+    occupation = serializers.SerializerMethodField()
+    village = serializers.CharField(source="worker.village.name")
+    distance_m = serializers.SerializerMethodField()
+    age_band = serializers.SerializerMethodField()
+
+    def get_first_name(self, obj) -> str:
+        return obj.worker.first_name
+
+    def get_occupation(self, obj) -> str:
+        language = (self.context.get("language") or "id")
+        occupation = obj.worker.occupation
+        return occupation.name_en if language.startswith("en") and occupation.name_en else occupation.name
+
+    def get_distance_m(self, obj) -> int:
+        return int(round(obj.distance_m / 100.0)) * 100
+
+    def get_age_band(self, obj) -> str:
+        from django.utils import timezone
+
+        return age_band(age_on(obj.worker.birth_date, timezone.localdate()))
+
+
+class DeclineSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class NominationCreateSerializer(serializers.Serializer):
+    nik = serializers.CharField(max_length=32)
+    full_name = serializers.CharField(max_length=150)
+    phone = serializers.CharField(max_length=24, required=False, allow_blank=True, default="")
+    occupation = serializers.SlugRelatedField(slug_field="code", queryset=Occupation.objects.all())
+    village = serializers.CharField(max_length=13)
+    relationship = serializers.ChoiceField(choices=Nomination.Relationship.choices)
+    consent_channel = serializers.ChoiceField(choices=WorkerConsent.Channel.choices)
+    consent_text_version = serializers.CharField(max_length=20)
+    consent_collected_at = serializers.DateTimeField(required=False)
+
+
+class NominationSerializer(serializers.ModelSerializer):
+    nik = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    occupation = serializers.CharField(source="occupation.code")
+    village_code = serializers.CharField(source="village.code")
+    village_name = serializers.CharField(source="village.name")
+    sponsor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Nomination
+        fields = ["id", "status", "nik", "full_name", "phone", "occupation", "village_code", "village_name",
+                  "relationship", "consent_channel", "consent_text_version", "consent_collected_at", "sponsor",
+                  "conflict_of_interest", "flags", "checks", "reject_reason", "reviewed_at", "worker",
+                  "sponsorship", "created_at"]
+
+    def get_nik(self, obj) -> str:
+        return mask_nik(obj.nik)
+
+    def get_phone(self, obj) -> str:
+        return mask_phone(obj.phone)
+
+    def get_sponsor(self, obj) -> dict:
+        s = obj.sponsor
+        return {"id": s.pk, "full_name": s.full_name, "agency": s.agency.short_name or s.agency.name}
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class MatchingRunCreateSerializer(serializers.Serializer):
+    radius_m = serializers.IntegerField(min_value=500, max_value=50_000, required=False)
+    policy = serializers.ChoiceField(choices=["lowest_decile_first", "uniform"], default="lowest_decile_first")
+    # No default here: the service falls back to settings.MATCHING_RUN_DISTANCE.
+    distance = serializers.ChoiceField(
+        choices=MatchingRun.Distance.values, required=False,
+        help_text='"exact": total distance minimised over every pair within the radius, proven to within '
+                  'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
+                  'only. Default: the MATCHING_RUN_DISTANCE setting ("fast").',
+        error_messages={"invalid_choice": tr(
+            'Mode jarak "{input}" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).',
+            'Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')})
+
+
+class MatchingRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    regency_code = serializers.CharField(source="regency.code")
+    radius_m = serializers.IntegerField()
+    policy = serializers.CharField()
+    distance = serializers.ChoiceField(choices=MatchingRun.Distance.values)
+    status = serializers.CharField()
+    fingerprint = serializers.CharField()
+    preview = serializers.JSONField()
+    proposals_created = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    applied_at = serializers.DateTimeField(allow_null=True)
+
+
+class SponsorLeaveSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["left", "retired"])

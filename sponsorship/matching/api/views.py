@@ -1,0 +1,219 @@
+"""Matching endpoints: proposals for a sponsor, nominations, regency-wide runs. Thin: services write."""
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.api.errors import ApplicationError, ConflictError
+from backend.i18n import tr
+from sponsorship.matching.models import MatchingRun, Nomination, Proposal
+from sponsorship.people.models import Role, Sponsor
+from sponsorship.people.scoping import profile_of, scope
+from sponsorship.matching.services import runs as matching_runs
+from sponsorship.matching.services import nominations
+from sponsorship.matching.services import proposals
+from sponsorship.matching.services import rematch
+
+from .serializers import (DeclineSerializer, MatchingRunCreateSerializer, MatchingRunSerializer,
+                                   NominationCreateSerializer, NominationSerializer, ProposalSerializer,
+                                   RejectSerializer, SponsorLeaveSerializer)
+from sponsorship.people.api.permissions import IsAdmin, IsRegencyAdmin, IsSponsor
+
+NOT_A_SPONSOR = ("Akun ini belum terhubung dengan data ASN pengampu.", "This account is not linked to a sponsor.")
+
+
+def _sponsor_of(request) -> Sponsor:
+    sponsor = getattr(request.user, "sponsor", None)
+    if sponsor is None:
+        raise ApplicationError(tr(*NOT_A_SPONSOR), code="not_a_sponsor", status_code=403)
+    return Sponsor.objects.select_related("agency__regency", "home_village").get(pk=sponsor.pk)
+
+
+def _language(request) -> str:
+    return getattr(request, "LANGUAGE_CODE", "id") or "id"
+
+
+def _proposal_payload(request, sponsor) -> list:
+    items = proposals.proposals_for_sponsor(sponsor=sponsor)
+    return ProposalSerializer(items, many=True, context={"language": _language(request)}).data
+
+
+class ProposalList(APIView):
+    permission_classes = [IsSponsor]
+
+    @extend_schema(responses=inline_serializer("ProposalListOut", {
+                       "free_capacity": drf_serializers.IntegerField(), "results": ProposalSerializer(many=True)}),
+                   summary="Nearby workers proposed to me (up to my free capacity), best first")
+    def get(self, request):
+        sponsor = _sponsor_of(request)
+        items = _proposal_payload(request, sponsor)
+        return Response({"free_capacity": sponsor.free_capacity, "results": items})
+
+
+class ProposalAccept(APIView):
+    permission_classes = [IsSponsor]
+
+    @extend_schema(request=None, responses={201: dict, 409: dict},
+                   summary="Accept a proposal: starts the sponsorship; 409 with fresh proposals if taken")
+    def post(self, request, pk: int):
+        proposal = get_object_or_404(scope(Proposal.objects.select_related("sponsor", "worker"), request.user), pk=pk)
+        try:
+            sponsorship = proposals.proposal_accept(proposal=proposal, actor=request.user)
+        except ConflictError as exc:
+            proposals.proposal_withdraw(proposal=proposal)
+            sponsor = _sponsor_of(request)
+            message = exc.message
+            if exc.code == "worker_taken":
+                message = tr("Maaf, pekerja ini baru saja diampu ASN lain. Berikut usulan pekerja lain untuk Anda.",
+                             "Sorry, another sponsor has just taken this worker. Here are other proposals for you.")
+            raise ConflictError(message, code=exc.code,
+                                extra={"proposals": _proposal_payload(request, sponsor)}) from None
+        return Response({"sponsorship_id": sponsorship.pk, "worker_first_name": proposal.worker.first_name,
+                         "status": sponsorship.status, "free_capacity": sponsorship.sponsor.free_capacity},
+                        status=status.HTTP_201_CREATED)
+
+
+class ProposalDecline(APIView):
+    permission_classes = [IsSponsor]
+
+    @extend_schema(request=DeclineSerializer, responses={200: dict},
+                   summary="Decline a proposal: this worker is not proposed to me again for the cooldown")
+    def post(self, request, pk: int):
+        proposal = get_object_or_404(scope(Proposal.objects.select_related("worker"), request.user), pk=pk)
+        data = DeclineSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        proposals.proposal_decline(proposal=proposal, reason=data.validated_data["reason"], actor=request.user)
+        return Response({"id": proposal.pk, "status": proposal.status})
+
+
+class SponsorNominations(APIView):
+    permission_classes = [IsSponsor]
+
+    @extend_schema(responses=NominationSerializer(many=True), summary="My nominations")
+    def get(self, request):
+        qs = scope(Nomination.objects.select_related("sponsor__agency", "occupation", "village"), request.user)
+        return Response(NominationSerializer(qs[:100], many=True).data)
+
+    @extend_schema(request=NominationCreateSerializer, responses={201: NominationSerializer},
+                   summary="Nominate a worker I know, with how their consent was obtained")
+    def post(self, request):
+        sponsor = _sponsor_of(request)
+        data = NominationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nomination = nominations.nomination_submit(sponsor=sponsor, actor=request.user, **data.validated_data)
+        return Response(NominationSerializer(nomination).data, status=status.HTTP_201_CREATED)
+
+
+class AdminNominationList(generics.ListAPIView):
+    permission_classes = [IsAdmin]
+    serializer_class = NominationSerializer
+
+    def get_queryset(self):
+        qs = scope(Nomination.objects.select_related("sponsor__agency", "occupation", "village"), self.request.user)
+        wanted = self.request.query_params.get("status")
+        if wanted in Nomination.Status.values:
+            qs = qs.filter(status=wanted)
+        if self.request.query_params.get("conflict_of_interest") in ("1", "true"):
+            qs = qs.filter(conflict_of_interest=True)
+        return qs.order_by("-created_at", "-id")
+
+
+def _nomination(request, pk) -> Nomination:
+    return get_object_or_404(scope(Nomination.objects.select_related("sponsor__agency__regency", "occupation",
+                                                                     "village"), request.user), pk=pk)
+
+
+class AdminNominationVerify(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=None, responses={200: NominationSerializer, 409: dict},
+                   summary="Verify: checks, then worker + sponsorship (409 with reasons when blocked)")
+    def post(self, request, pk: int):
+        nomination = nominations.nomination_verify(nomination=_nomination(request, pk), actor=request.user)
+        return Response(NominationSerializer(nomination).data)
+
+
+class AdminNominationReject(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=RejectSerializer, responses=NominationSerializer, summary="Reject with a reason")
+    def post(self, request, pk: int):
+        data = RejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nomination = nominations.nomination_reject(nomination=_nomination(request, pk),
+                                                   reason=data.validated_data["reason"], actor=request.user)
+        return Response(NominationSerializer(nomination).data)
+
+
+RUN_PREVIEW_DESCRIPTION = """Solves on the regency's current state: the maximum covered priority weight, then the least
+total distance. `distance` chooses how hard the distance is minimised: `exact` (default, setting
+`MATCHING_RUN_DISTANCE`) over every pair within the radius, proven by the solver's certificate to within
+`MATCHING_DISTANCE_GAP_TOLERANCE` (0.5%) of the optimum; `fast` only the restricted polish (~10% above the optimum
+at regency size). The same input with another mode is a new run.
+
+`preview.distance`: `{"mode", "total_distance_m", "certified_optimal", "distance_gap_bound_m", "proof",
+"gap_tolerance"?, "restricted_distance_m"?, "cpu_s"?}`. `proof` is `full_flow` (small instances: one min-cost flow
+over every pair, optimal in either mode; gap 0), `certificate` (exact mode on a large instance: the gap is a proven
+bound in metres, 0 = optimal) or null (fast mode on a large instance: `distance_gap_bound_m` null)."""
+
+
+class MatchingRunListCreate(APIView):
+    permission_classes = [IsRegencyAdmin]
+
+    def _regency(self, request):
+        profile = profile_of(request.user)
+        if profile is None or profile.role != Role.REGENCY_ADMIN:
+            raise ApplicationError(tr("Hanya admin kabupaten yang dapat menjalankan pencocokan.",
+                                      "Only a regency admin can run matching."), code="permission_denied",
+                                   status_code=403)
+        return profile.regency
+
+    @extend_schema(responses=MatchingRunSerializer(many=True), summary="Recent matching runs of my regency")
+    def get(self, request):
+        qs = scope(MatchingRun.objects.select_related("regency"), request.user).defer("pairs")[:50]
+        return Response(MatchingRunSerializer(qs, many=True).data)
+
+    @extend_schema(request=MatchingRunCreateSerializer, responses={201: MatchingRunSerializer, 200: MatchingRunSerializer},
+                   summary="Preview an optimal regency-wide matching (same input and mode → the same run, 200)",
+                   description=RUN_PREVIEW_DESCRIPTION)
+    def post(self, request):
+        regency = self._regency(request)
+        data = MatchingRunCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run, created = matching_runs.matching_run_preview(regency=regency, actor=request.user, **data.validated_data)
+        return Response(MatchingRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class MatchingRunDetail(APIView):
+    permission_classes = [IsRegencyAdmin]
+
+    @extend_schema(responses=MatchingRunSerializer)
+    def get(self, request, pk: int):
+        run = get_object_or_404(scope(MatchingRun.objects.select_related("regency").defer("pairs"), request.user), pk=pk)
+        return Response(MatchingRunSerializer(run).data)
+
+
+class MatchingRunApply(APIView):
+    permission_classes = [IsRegencyAdmin]
+
+    @extend_schema(request=None, responses=MatchingRunSerializer,
+                   summary="Apply a previewed run: proposals for sponsors, notified (idempotent)")
+    def post(self, request, pk: int):
+        run = get_object_or_404(scope(MatchingRun.objects.select_related("regency"), request.user), pk=pk)
+        run = matching_runs.matching_run_apply(run=run, actor=request.user)
+        return Response(MatchingRunSerializer(run).data)
+
+
+class AdminSponsorLeave(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(request=SponsorLeaveSerializer, responses=dict,
+                   summary="A sponsor leaves or retires: end their sponsorships and re-match the workers")
+    def post(self, request, pk: int):
+        sponsor = get_object_or_404(scope(Sponsor.objects.all(), request.user), pk=pk)
+        data = SponsorLeaveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = rematch.sponsor_leave(sponsor=sponsor, status=data.validated_data["status"], actor=request.user)
+        return Response({"sponsor_id": sponsor.pk, "status": sponsor.status, "rematch_proposals": len(made)})

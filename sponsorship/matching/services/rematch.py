@@ -1,0 +1,154 @@
+"""Re-matching: when a sponsorship ends, the worker goes back to the pool with high priority and the
+nearest sponsor with free capacity gets a proposal at once (before the worker's protection lapses).
+
+`sponsor_leave` is the wrapper for a sponsor who leaves or retires; `sponsorship_end_and_rematch`
+is the one to call when a sponsorship ends for any other reason (e.g. unpaid past the lapse limit).
+"""
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from backend.api.errors import ConflictError
+from backend.i18n import tr
+from sponsorship.matching.models import Proposal
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.matching import selectors as sel
+from sponsorship.core.audit import audit_record
+from sponsorship.people.services.sponsorships import sponsorship_end
+
+LEAVE_REASONS = {
+    Sponsor.Status.LEFT: Sponsorship.EndReason.SPONSOR_LEFT,
+    Sponsor.Status.RETIRED: Sponsorship.EndReason.SPONSOR_RETIRED,
+}
+
+
+def _nearest_sponsor(worker: Worker, *, exclude_sponsor_ids, now):
+    """(sponsor, distance_m, same_village) of the nearest active sponsor with an unreserved free slot."""
+    regency = worker.village.parent.parent
+    config = sel.regency_config(regency)
+    radius = config.matching_radius_m
+    village = worker.village
+    near = Q(pk__in=[])
+    if village.lat is not None and village.lon is not None:
+        near |= sel._in_box("home_village__", sel.bbox(village.lat, village.lon, radius))
+    if worker.lat is not None and worker.lon is not None:
+        near |= sel._in_box("", sel.bbox(worker.lat, worker.lon, radius)) & Q(lat__isnull=False, lon__isnull=False)
+    reserved = sel.open_reserved_counts(now)
+    declined = set(Proposal.objects.filter(
+        worker=worker, status=Proposal.Status.DECLINED,
+        decided_at__gte=now - timezone.timedelta(days=config.decline_cooldown_days)).values_list("sponsor_id", flat=True))
+    rows = (Sponsor.objects.filter(near, agency__regency=regency, status=Sponsor.Status.ACTIVE,
+                                   active_sponsorships__lt=F("capacity"))
+            .exclude(pk__in=set(exclude_sponsor_ids) | declined)
+            .values_list("pk", "lat", "lon", "home_village_id", "home_village__lat", "home_village__lon",
+                         "capacity", "active_sponsorships"))
+    best = None
+    for pk, lat, lon, hv, hvlat, hvlon, cap, active in rows:
+        if cap - active - reserved.get(pk, 0) <= 0:
+            continue
+        d = sel.pair_distance_m(lat, lon, hvlat, hvlon, worker.lat, worker.lon, village.lat, village.lon)
+        if d is None or d > radius:
+            continue
+        key = (hv != village.pk, d, pk)  # same village first, then nearest
+        if best is None or key < best[0]:
+            best = (key, pk, int(round(d)), hv == village.pk)
+    if best is None:
+        return None
+    return Sponsor.objects.get(pk=best[1]), best[2], best[3]
+
+
+def rematch_worker(*, worker: Worker, exclude_sponsor_ids=(), actor=None, now=None) -> Proposal | None:
+    """Offer a worker who lost their sponsor to the nearest sponsor with room. None when nobody fits
+    (the worker stays in the pool with high priority for on-demand proposals and the next run)."""
+    now = now or timezone.now()
+    worker = Worker.objects.select_related("village__parent__parent").get(pk=worker.pk)
+    regency = worker.village.parent.parent
+    if not sel.eligible_workers(regency, now=now).filter(pk=worker.pk).exists():
+        return None
+    if Proposal.objects.filter(worker=worker, status=Proposal.Status.OFFERED, expires_at__gt=now,
+                               source__in=sel.RESERVING_SOURCES).exists():
+        return None  # already held for someone
+    previous = set(Sponsorship.objects.filter(worker=worker).values_list("sponsor_id", flat=True))
+    found = _nearest_sponsor(worker, exclude_sponsor_ids=set(exclude_sponsor_ids) | previous, now=now)
+    if found is None:
+        return None
+    sponsor, distance, same_village = found
+    from sponsorship.matching.services.proposals import TTL
+
+    lapsing = sel.eligible_workers(regency, now=now).filter(pk=worker.pk).filter(
+        sel.recently_unsponsored(now)).exists()
+    with transaction.atomic():
+        proposal, created = Proposal.objects.get_or_create(
+            sponsor=sponsor, worker=worker, status=Proposal.Status.OFFERED,
+            defaults={"source": Proposal.Source.REMATCH, "distance_m": distance, "same_village": same_village,
+                      "priority": sel.priority_of(worker.welfare_decile, lapsing),
+                      "expires_at": now + TTL[Proposal.Source.REMATCH]})
+        if created:
+            audit_record(actor=actor, action="proposal.rematch", obj=proposal,
+                         after={"sponsor": sponsor.pk, "worker": worker.pk, "distance_m": distance})
+            transaction.on_commit(lambda: notify_proposals(sponsor_id=sponsor.pk, proposal_ids=[proposal.pk]))
+    return proposal
+
+
+def sponsorship_end_and_rematch(*, sponsorship: Sponsorship, reason: str, actor=None, now=None) -> Proposal | None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        if not sponsorship_end(sponsorship=sponsorship, reason=reason, actor=actor, ended_at=now):
+            return None
+        return rematch_worker(worker=sponsorship.worker, exclude_sponsor_ids=[sponsorship.sponsor_id],
+                              actor=actor, now=now)
+
+
+def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=None, now=None) -> list[Proposal]:
+    """The sponsor leaves the scheme (moved away, retired): end every sponsorship, re-match each worker."""
+    if status not in LEAVE_REASONS:
+        raise ConflictError(tr("Status keluar tidak dikenal.", "Unknown leave status."), code="invalid")
+    now = now or timezone.now()
+    proposals = []
+    with transaction.atomic():
+        # The status moves first, so re-matching can never pick the leaving sponsor.
+        moved = Sponsor.objects.filter(pk=sponsor.pk, status=Sponsor.Status.ACTIVE).update(status=status)
+        if not moved:
+            raise ConflictError(tr("ASN ini sudah tidak aktif.", "This sponsor is no longer active."),
+                                code="sponsor_inactive")
+        audit_record(actor=actor, action="sponsor.leave", obj=sponsor, before={"status": "active"},
+                     after={"status": status})
+        Proposal.objects.filter(sponsor=sponsor, status=Proposal.Status.OFFERED).update(
+            status=Proposal.Status.WITHDRAWN, decided_at=now)
+        for sponsorship in list(Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
+                                .select_related("worker")):
+            sponsorship_end(sponsorship=sponsorship, reason=LEAVE_REASONS[status], actor=actor, ended_at=now)
+            proposal = rematch_worker(worker=sponsorship.worker, exclude_sponsor_ids=[sponsor.pk], actor=actor,
+                                      now=now)
+            if proposal is not None:
+                proposals.append(proposal)
+    sponsor.refresh_from_db()
+    return proposals
+
+
+# -- notifications ----------------------------------------------------------------------------------
+def _notify_module():
+    """notifications.services is built on its own branch; until it is merged, proposals are silent."""
+    try:
+        from notifications.services import notify
+    except ImportError:
+        return None
+    return notify
+
+
+def notify_proposals(*, sponsor_id: int, proposal_ids: list[int]) -> bool:
+    """One push per sponsor and batch; dedupe_key = the batch's first proposal id (stable on retries)."""
+    notify = _notify_module()
+    if notify is None or not proposal_ids:
+        return False
+    sponsor = Sponsor.objects.select_related("user").filter(pk=sponsor_id).first()
+    if sponsor is None or sponsor.user is None:
+        return False
+    with transaction.atomic():
+        notify(user=sponsor.user, kind="matching_proposal",
+               context={"sponsor_name": sponsor.full_name.split(" ")[0], "workers": len(proposal_ids)},
+               dedupe_key=f"proposal:{min(proposal_ids)}",
+               data={"screen": "proposals", "proposal_id": str(min(proposal_ids))})
+    return True

@@ -1,0 +1,18 @@
+from django.urls import include, path
+
+from . import auth, views, worker_auth
+
+urlpatterns = [
+    path("auth/token/", auth.TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", auth.TokenRefreshThrottledView.as_view(), name="token-refresh"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("worker/auth/", worker_auth.WorkerSignInView.as_view(), name="worker-auth"),
+    path("regions/", views.RegionList.as_view(), name="region-list"),
+    path("occupations/", views.OccupationList.as_view(), name="occupation-list"),
+    path("agencies/", views.AgencyList.as_view(), name="agency-list"),
+    path("sponsors/", views.SponsorList.as_view(), name="sponsor-list"),
+    path("sponsors/<int:pk>/", views.SponsorDetail.as_view(), name="sponsor-detail"),
+    path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
+    path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
+    path("", include("sponsorship.people.api.privacy_urls")),
+]

@@ -1,0 +1,24 @@
+from django.apps import AppConfig
+
+
+class PeopleConfig(AppConfig):
+    name = "sponsorship.people"
+    label = "people"
+    verbose_name = "Orang"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.models import Q
+
+        from notifications.models import Device, Notification, NotificationPreference
+        from notifications.services import register_recipient_source
+
+        from .recipients import recipient_languages, recipient_zones
+        from .scoping import register_scope
+
+        register_recipient_source(zones=recipient_zones, languages=recipient_languages)
+        # Every role sees only its own devices, inbox and preferences.
+        roles = ("sponsor", "worker", "agency_admin", "regency_admin")
+        register_scope(Notification, **{role: (lambda p, u: Q(recipient=u)) for role in roles})
+        for model in (Device, NotificationPreference):
+            register_scope(model, **{role: (lambda p, u: Q(user=u)) for role in roles})

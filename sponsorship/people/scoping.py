@@ -1,0 +1,99 @@
+"""The one place that decides which rows a caller may see.
+
+Every API read goes through `scope(queryset, user)`. Each model registers one rule per role;
+a model without a rule is visible to superusers only, so a forgotten rule fails closed.
+Other areas (billing, notifications) register their models with `register_scope`.
+"""
+from collections.abc import Callable
+
+from django.db.models import Model, Q, QuerySet
+
+from sponsorship.people.models import Agency, Profile, Role, Sponsor, Sponsorship, Worker
+
+# model -> role -> (profile, user) -> Q
+_RULES: dict[type[Model], dict[str, Callable]] = {}
+_DISTINCT_MODELS: set[type[Model]] = set()
+
+
+def register_scope(model: type[Model], *, distinct: bool = False, **rules: Callable) -> None:
+    """Add per-role rules for `model`. `distinct=True` when a rule joins a to-many relation (duplicate rows)."""
+    _RULES.setdefault(model, {}).update(rules)
+    if distinct:
+        _DISTINCT_MODELS.add(model)
+
+
+def register_sponsor_owned(model: type[Model], path: str = "sponsor", **extra_rules: Callable) -> None:
+    """Rows that belong to a sponsor through `path`: the sponsor sees their own, admins their agency's/regency's."""
+    register_scope(
+        model,
+        sponsor=lambda p, u: Q(**{f"{path}__user": u}),
+        agency_admin=lambda p, u: Q(**{f"{path}__agency_id": p.agency_id}),
+        regency_admin=lambda p, u: Q(**{f"{path}__agency__regency_id": p.regency_id}),
+        **extra_rules,
+    )
+
+
+def profile_of(user) -> Profile | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.profile
+    except Profile.DoesNotExist:
+        return None
+
+
+def role_of(user) -> str | None:
+    if getattr(user, "is_superuser", False):
+        return "superuser"
+    profile = profile_of(user)
+    return profile.role if profile else None
+
+
+def scope(queryset: QuerySet, user) -> QuerySet:
+    if not getattr(user, "is_authenticated", False):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    profile = profile_of(user)
+    rule = _RULES.get(queryset.model, {}).get(profile.role) if profile else None
+    if rule is None:
+        return queryset.none()
+    queryset = queryset.filter(rule(profile, user))
+    return queryset.distinct() if queryset.model in _DISTINCT_MODELS else queryset
+
+
+register_scope(
+    Agency,
+    distinct=True,
+    regency_admin=lambda p, u: Q(regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(pk=p.agency_id),
+    sponsor=lambda p, u: Q(sponsors__user=u),
+)
+register_scope(
+    Sponsor,
+    regency_admin=lambda p, u: Q(agency__regency_id=p.regency_id),
+    agency_admin=lambda p, u: Q(agency_id=p.agency_id),
+    sponsor=lambda p, u: Q(user=u),
+)
+register_sponsor_owned(Sponsorship, worker=lambda p, u: Q(worker__user=u))
+# A regency admin sees the workers living in the regency; an agency admin those its ASN sponsor;
+# a sponsor those they sponsor (now or before); a worker only themself.
+register_scope(
+    Worker,
+    distinct=True,
+    regency_admin=lambda p, u: Q(village__parent__parent_id=p.regency_id),
+    agency_admin=lambda p, u: Q(sponsorships__sponsor__agency_id=p.agency_id),
+    sponsor=lambda p, u: Q(sponsorships__sponsor__user=u),
+    worker=lambda p, u: Q(user=u),
+)
+
+
+def access_worker(user, pk) -> Worker:
+    """Permission-checking getter: 404 for rows the caller may not see (no existence leak)."""
+    from django.shortcuts import get_object_or_404
+
+    return get_object_or_404(scope(Worker.objects.all(), user), pk=pk)
+
+
+def is_admin(user) -> bool:
+    return role_of(user) in ("superuser", Role.AGENCY_ADMIN, Role.REGENCY_ADMIN)

@@ -1,0 +1,67 @@
+"""Kemendagri regions: province > regency/city > district (kecamatan) > village (desa/kelurahan)."""
+from django.db import models
+
+
+class Region(models.Model):
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, "Provinsi"
+        REGENCY = 2, "Kabupaten/Kota"
+        DISTRICT = 3, "Kecamatan"
+        VILLAGE = 4, "Desa/Kelurahan"
+
+    class VillageKind(models.TextChoices):
+        KELURAHAN = "kelurahan", "Kelurahan"
+        DESA = "desa", "Desa"
+
+    code = models.CharField(max_length=13, unique=True, help_text="Kemendagri code, e.g. 35.02.01.2001")
+    name = models.CharField(max_length=100)
+    level = models.PositiveSmallIntegerField(choices=Level.choices, db_index=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    village_kind = models.CharField(max_length=10, choices=VillageKind.choices, blank=True)
+    # Village centre; the national file has none, so they come from an operator's file or the demo seed.
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "sponsorship_region"
+        ordering = ["code"]
+        indexes = [models.Index(fields=["parent", "level"])]
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def regency_code(self) -> str:
+        return ".".join(self.code.split(".")[:2])
+
+    @property
+    def district_code(self) -> str:
+        return ".".join(self.code.split(".")[:3])
+
+    @staticmethod
+    def level_of(code: str) -> int:
+        return len(code.split("."))
+
+
+class RegencyConfig(models.Model):
+    """What a regency sets for its own programme (defaults follow ../shared/domain.md)."""
+
+    class Zone(models.TextChoices):
+        WIB = "Asia/Jakarta", "WIB"
+        WITA = "Asia/Makassar", "WITA"
+        WIT = "Asia/Jayapura", "WIT"
+
+    regency = models.OneToOneField(Region, on_delete=models.PROTECT, related_name="config",
+                                   limit_choices_to={"level": Region.Level.REGENCY})
+    timezone = models.CharField(max_length=32, choices=Zone.choices, default=Zone.WIB)
+    matching_radius_m = models.PositiveIntegerField(default=5000)
+    decline_cooldown_days = models.PositiveIntegerField(default=90)
+    village_target = models.PositiveIntegerField(default=100, help_text="Default target of covered workers per village")
+    max_new_member_age = models.PositiveSmallIntegerField(default=65)
+
+    def __str__(self):
+        return f"Konfigurasi {self.regency.name}"
+
+    class Meta:
+        db_table = "sponsorship_regencyconfig"
