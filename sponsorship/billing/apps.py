@@ -8,4 +8,9 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from sponsorship.people.services.privacy import register_personal_data
+
+        from .privacy import coverage_months
         from .selectors import billing  # noqa: F401  registers who may see which rows
+
+        register_personal_data(export={"coverage_months": coverage_months})

@@ -21,10 +21,27 @@ from django.utils import timezone
 
 from sponsorship.people.identifiers import mask_nik
 from sponsorship.core.models import AuditLog
-from sponsorship.people.models import Sponsorship, Worker, WorkerConsent
+from notifications.models import Device, Notification
+from sponsorship.people.models import Sponsorship, Worker, WorkerConsent, WorkerSignInChallenge
 from sponsorship.core.audit import audit_record
 
 DSR_SLA = dt.timedelta(hours=72)
+
+# Other apps hold their own copies of a worker's data (billing: coverage months; matching: nominations). Each
+# registers what it exports and what it erases in its AppConfig.ready(), so this module knows no app above people.
+_EXPORT_SECTIONS: dict[str, object] = {}  # key in the export -> fn(worker) -> list
+_ERASERS: list = []  # fn(worker, old_nik_hash, tombstone) -> None, inside the anonymisation's transaction
+
+
+def register_personal_data(*, export: dict | None = None, erase=None) -> None:
+    _EXPORT_SECTIONS.update(export or {})
+    if erase is not None and erase not in _ERASERS:
+        _ERASERS.append(erase)
+
+
+def tombstone() -> str:
+    """A fresh value for an erased identifier hash (unique, and no copy of the NIK)."""
+    return f"{TOMBSTONE_PREFIX}{uuid.uuid4().hex}"
 ERASED_NAME = "Dihapus"
 TOMBSTONE_PREFIX = "erased:"
 
@@ -59,7 +76,7 @@ def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behal
              "agency": s.sponsor.agency.name}
             for s in Sponsorship.objects.filter(worker=worker).select_related("sponsor__agency").order_by("started_at")
         ],
-        "coverage_months": _coverage(worker),
+        **{key: section(worker) for key, section in _EXPORT_SECTIONS.items()},
         "notifications": _notifications(worker),
         "processing_log": [
             {"at": _iso(a.at), "action": a.action}
@@ -71,21 +88,8 @@ def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behal
     return data
 
 
-def _coverage(worker) -> list:
-    try:
-        from sponsorship.billing.models import CoverageMonth
-    except ImportError:  # money path not installed
-        return []
-    return [{"month": _iso(c.month), "jkk_idr": c.jkk_idr, "jkm_idr": c.jkm_idr}
-            for c in CoverageMonth.objects.filter(worker=worker).order_by("month")]
-
-
 def _notifications(worker) -> list:
     if not worker.user_id:
-        return []
-    try:
-        from notifications.models import Notification
-    except ImportError:
         return []
     return [{"created_at": _iso(n.created_at), "kind": n.kind, "title": n.title, "body": n.body}
             for n in Notification.objects.filter(recipient_id=worker.user_id).order_by("created_at")]
@@ -130,19 +134,9 @@ def worker_anonymise(*, worker: Worker, actor, reason: str, ip: str | None = Non
 
 def _erase_copies(worker: Worker, old_hash: str) -> None:
     """Other rows holding a copy of the person's identifiers: nominations, sign-in challenges, inbox, devices."""
-    try:
-        from sponsorship.matching.models import Nomination
-        Nomination.objects.filter(worker=worker).update(
-            full_name=ERASED_NAME, nik="", nik_hash=f"{TOMBSTONE_PREFIX}{uuid.uuid4().hex}", phone="", phone_hash="")
-        Nomination.objects.filter(nik_hash=old_hash).update(
-            full_name=ERASED_NAME, nik="", nik_hash=f"{TOMBSTONE_PREFIX}{uuid.uuid4().hex}", phone="", phone_hash="")
-    except ImportError:
-        pass
-    try:
-        from sponsorship.people.models import WorkerSignInChallenge
-        WorkerSignInChallenge.objects.filter(nik_hash=old_hash).delete()
-    except ImportError:
-        pass
+    for erase in _ERASERS:
+        erase(worker, old_hash)
+    WorkerSignInChallenge.objects.filter(nik_hash=old_hash).delete()
     if worker.user_id:
         from django.contrib.auth import get_user_model
         User = get_user_model()
@@ -152,9 +146,5 @@ def _erase_copies(worker: Worker, old_hash: str) -> None:
         user.first_name = user.last_name = user.email = ""
         user.set_unusable_password()
         user.save(update_fields=["is_active", "username", "first_name", "last_name", "email", "password"])
-        try:
-            from notifications.models import Device, Notification
-            Notification.objects.filter(recipient_id=user.pk).delete()
-            Device.objects.filter(user_id=user.pk).delete()
-        except ImportError:
-            pass
+        Notification.objects.filter(recipient_id=user.pk).delete()
+        Device.objects.filter(user_id=user.pk).delete()
