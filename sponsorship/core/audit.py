@@ -1,9 +1,75 @@
-"""The one way to write an audit row. Call inside the transaction of the change it records."""
+"""The one way to write an audit row. Call inside the transaction of the change it records.
+
+What can be audited is an enumeration: a typo in an action name is an error, not a row nobody finds again.
+The values are the names stored since the first release, so old rows and new ones read the same.
+"""
+from django.db import models
+
 from sponsorship.core.models import AuditLog
 
 
-def audit_record(*, actor, action: str, obj=None, object_type: str = "", object_id="", before=None, after=None,
+class AuditAction(models.TextChoices):
+    # people
+    SPONSOR_CREATE = "sponsor.create"
+    SPONSOR_UPDATE = "sponsor.update"
+    SPONSOR_LEAVE = "sponsor.leave"
+    WORKER_CREATE = "worker.create"
+    WORKER_UPDATE = "worker.update"
+    WORKER_KPJ_IMPORT = "worker.kpj_import"
+    WORKER_DATA_EXPORT = "worker.data_export"
+    WORKER_ANONYMISE = "worker.anonymise"
+    SPONSORSHIP_START = "sponsorship.start"
+    SPONSORSHIP_END = "sponsorship.end"
+    WORKER_AUTH_REQUEST = "worker_auth.request"
+    WORKER_AUTH_VERIFY = "worker_auth.verify"
+    WORKER_AUTH_THROTTLED = "worker_auth.throttled"
+    WORKER_AUTH_SIGNED_IN = "worker_auth.signed_in"
+    AUTH_LOGIN_LOCKED = "auth.login_locked"
+    PERSONAL_DATA_EXPORT = "personal_data.export"
+    # regions and settings
+    REGENCY_CONFIG_UPDATE = "regency_config.update"
+    VILLAGE_TARGET_SET = "village_target.set"
+    # matching
+    PROPOSAL_ACCEPT = "proposal.accept"
+    PROPOSAL_DECLINE = "proposal.decline"
+    PROPOSAL_REMATCH = "proposal.rematch"
+    NOMINATION_SUBMIT = "nomination.submit"
+    NOMINATION_VERIFY = "nomination.verify"
+    NOMINATION_REJECT = "nomination.reject"
+    MATCHING_RUN_PREVIEW = "matching_run.preview"
+    MATCHING_RUN_APPLY = "matching_run.apply"
+    # billing
+    BILLING_RUN = "billing.run"
+    PREMIUM_RATE_CREATE = "premium_rate.create"
+    PREMIUM_RATE_UPDATE = "premium_rate.update"
+    INVOICE_ISSUE_MONTHLY = "invoice.issue_monthly"
+    INVOICE_ISSUE_PREPAY = "invoice.issue_prepay"
+    INVOICE_ISSUE_ARREARS = "invoice.issue_arrears"
+    INVOICE_VOID = "invoice.void"
+    INVOICE_SETTLE_BY_CREDIT = "invoice.settle_by_credit"
+    PAYMENT_START = "payment.start"
+    PAYMENT_SETTLE = "payment.settle"
+    PAYMENT_REVERSED = "payment.reversed"
+    PAYMENT_REFUNDED = "payment.refunded"
+    PAYMENT_CHARGED_BACK = "payment.charged_back"
+    PAYMENT_FLAG_AMOUNT_MISMATCH = "payment.flag_amount_mismatch"
+    REFUND_REQUEST = "refund.request"
+    REFUND_DONE = "refund.done"
+    REFUND_FAILED = "refund.failed"
+    REFUND_MANUAL_TRANSFER = "refund.manual_transfer"
+    REFUND_RESOLVE = "refund.resolve"
+    # dashboard
+    ARREARS_REMIND = "arrears.remind"
+    IMPORT_PREVIEW = "import.preview"
+    IMPORT_APPLY = "import.apply"
+    IMPORT_DISCARD = "import.discard"
+    EXPORT_PERSONAL_DATA = "export.personal_data"
+
+
+def audit_record(*, actor, action: AuditAction | str, obj=None, object_type: str = "", object_id="", before=None, after=None,
                  extra=None, ip: str | None = None) -> AuditLog:
+    if action not in AuditAction.values:
+        raise ValueError(f"unknown audit action {action!r}: add it to AuditAction")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
