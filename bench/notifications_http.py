@@ -157,7 +157,7 @@ def main():
     from sponsorship.core.models import AuditLog
     from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification, RefundCase
     from sponsorship.billing.services.billing import billing_run
-    from sponsorship.billing.services.payments import payment_start
+    from sponsorship.billing.services.checkout import payment_start
 
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
     redis.Redis.from_url(broker).flushdb()  # our own bench db only: no task left over from an earlier run

@@ -88,8 +88,8 @@ def main():
         expect = 200
     else:
         from sponsorship.billing.gateways.midtrans import signature
-        from sponsorship.billing.services import payments
-        payments._enqueue = lambda ids: None  # unknown orders are never enqueued anyway
+        from sponsorship.billing.services import webhook
+        webhook._enqueue = lambda ids: None  # unknown orders are never enqueued anyway
 
         def make(i):
             order = f"PROFILE-{uuid.uuid4().hex[:12]}"

@@ -5,8 +5,9 @@ Task names are explicit and predate the domain layout: messages already queued u
 from celery import shared_task
 
 from .reminders import admin_digests_send, reminders_scan
-from .services import payments
 from .services.billing import billing_run, invoices_notify_issued, periods_to_bill
+from .services.reconciliation import notifications_replay, notifications_sweep, payments_reconcile
+from .services.settlement import notifications_process
 
 
 @shared_task(name="sponsorship.tasks.notify_invoices_issued", acks_late=True)
@@ -22,23 +23,23 @@ def run_billing() -> int:
 
 @shared_task(name="sponsorship.tasks.reconcile_payments")
 def reconcile_payments() -> dict:
-    return payments.payments_reconcile()
+    return payments_reconcile()
 
 
 @shared_task(name="sponsorship.tasks.replay_notifications")
 def replay_notifications() -> dict:
-    return payments.notifications_replay()
+    return notifications_replay()
 
 
 @shared_task(name="sponsorship.tasks.process_payment_notifications", acks_late=True, ignore_result=True)
 def process_payment_notifications(note_ids: list[int]) -> dict:
     """Enqueued after the webhook stored notifications. Failures stay on the rows (the sweep retries them)."""
-    return payments.notifications_process(note_ids=note_ids)
+    return notifications_process(note_ids=note_ids)
 
 
 @shared_task(name="sponsorship.tasks.sweep_payment_notifications")
 def sweep_payment_notifications() -> dict:
-    return payments.notifications_sweep()
+    return notifications_sweep()
 
 
 @shared_task(name="notifications.tasks.scan_reminders", ignore_result=True)

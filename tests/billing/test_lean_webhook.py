@@ -145,11 +145,11 @@ def test_rejections_answer_the_same_on_both_paths(two_paid_orders, settings, lea
 
 @pytest.mark.django_db(transaction=True)
 def test_store_failure_is_503_through_the_lean_path(two_paid_orders, settings, lean_calls, monkeypatch):
-    from sponsorship.billing.services import payments
+    from sponsorship.billing.services import webhook
     body = notification_from_status(two_paid_orders[0])
     with monkeypatch.context() as patched:
-        patched.setattr(payments, "_ACCEPT_SQL", payments._ACCEPT_SQL.replace("INSERT INTO {note}",
-                                                                              "INSERT INTO {note}_gone"))
+        patched.setattr(webhook, "_ACCEPT_SQL", webhook._ACCEPT_SQL.replace("INSERT INTO {note}",
+                                                                            "INSERT INTO {note}_gone"))
         failed = post(body, lean=True, settings=settings, lean_calls=lean_calls)
     assert failed.status_code == 503 and failed.json() == {"status": "retry_later"}
     assert not PaymentNotification.objects.exists()
@@ -162,11 +162,11 @@ def test_store_failure_is_503_through_the_lean_path(two_paid_orders, settings, l
 
 @pytest.mark.django_db
 def test_unexpected_error_in_the_view_is_django_500_with_headers(two_paid_orders, settings, lean_calls, monkeypatch):
-    from sponsorship.billing.services import payments
+    from sponsorship.billing.services import webhook
 
     def boom(**kwargs):
         raise RuntimeError("bug")
-    monkeypatch.setattr(payments, "notification_receive", boom)
+    monkeypatch.setattr(webhook, "notification_receive", boom)
     client = Client(raise_request_exception=False)
     response = client.post(NOTIFY, data="{}", content_type="application/json")
     assert response.status_code == 500 and lean_calls == [NOTIFY]

@@ -13,7 +13,7 @@ from sponsorship.billing.gateways.midtrans import signature
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, PaymentAttempt, PaymentNotification, RefundCase
 from sponsorship.billing.selectors.coverage import worker_coverage_status
 from sponsorship.billing.services.billing import billing_run
-from sponsorship.billing.services.payments import notifications_sweep, payments_reconcile
+from sponsorship.billing.services.reconciliation import notifications_sweep, payments_reconcile
 from tests.billing.conftest import DEC_2026, SERVER_KEY, notification_from_status, signed, sim_control
 
 NOTIFY = "/api/v1/payments/midtrans/notification/"
@@ -203,11 +203,11 @@ def test_status_api_down_leaves_the_row_replayable_and_replay_command_finishes(i
 def test_processing_failure_is_recorded_and_the_sweep_completes_it(invoice, api, sim, http, client, monkeypatch):
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
-    from sponsorship.billing.services import payments
+    from sponsorship.billing.services import settlement
 
     def boom(**kwargs):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(payments, "payment_apply_status", boom)
+    monkeypatch.setattr(settlement, "payment_apply_status", boom)
     assert post_note(client, notification_from_status(order_id)).status_code == 200  # stored: acknowledged
     row = PaymentNotification.objects.get()
     assert row.state == "failed" and "disk full" in row.error
@@ -242,7 +242,7 @@ def test_lost_enqueue_is_picked_up_by_the_sweep(invoice, api, sim, http, client,
 
 
 def test_processing_twice_is_harmless(invoice, api, sim, http, client):
-    from sponsorship.billing.services.payments import notification_process
+    from sponsorship.billing.services.settlement import notification_process
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
     assert post_note(client, notification_from_status(order_id)).status_code == 200
@@ -261,9 +261,9 @@ def test_failure_to_store_answers_503_so_midtrans_retries(family, gateway_settin
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
     body = notification_from_status(order_id)
-    from sponsorship.billing.services import payments
-    monkeypatch.setattr(payments, "_ACCEPT_SQL", payments._ACCEPT_SQL.replace("INSERT INTO {note}",
-                                                                              "INSERT INTO {note}_gone"))
+    from sponsorship.billing.services import webhook
+    monkeypatch.setattr(webhook, "_ACCEPT_SQL", webhook._ACCEPT_SQL.replace("INSERT INTO {note}",
+                                                                            "INSERT INTO {note}_gone"))
     assert post_note(client, body).status_code == 503
     assert not PaymentNotification.objects.exists()
     monkeypatch.undo()
@@ -351,10 +351,10 @@ def test_full_path_over_http(family, gateway_settings, api, sim, http, live_serv
 def test_wakeups_of_a_burst_are_coalesced_into_few_celery_messages(monkeypatch):
     """Outside eager mode the web process enqueues one message per ~20 ms window, not one per notification."""
     from sponsorship.billing import tasks
-    from sponsorship.billing.services import payments
-    from sponsorship.billing.services.payments import _WakeUps
+    from sponsorship.billing.services import webhook
+    from sponsorship.billing.services.webhook import _WakeUps
     sent = []
-    monkeypatch.setattr(payments, "_celery_eager", lambda: False)
+    monkeypatch.setattr(webhook, "_celery_eager", lambda: False)
     monkeypatch.setattr(tasks.process_payment_notifications, "delay", lambda ids: sent.append(list(ids)))
     wakeups = _WakeUps(window_seconds=0.05)
     for note_id in (11, 12, 13):

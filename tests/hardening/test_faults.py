@@ -297,7 +297,7 @@ def own_redis():
 def celery_on_own_redis(own_redis, settings):
     """This process publishes to the test's Redis (no eager tasks) and caches there, as a web process would."""
     from backend.celery import app
-    from sponsorship.billing.services import payments
+    from sponsorship.billing.services import webhook
 
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
 
@@ -314,11 +314,11 @@ def celery_on_own_redis(own_redis, settings):
                                    "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
     drop_pools(close=False)
     app.conf.update(broker_url=own_redis.url(0), task_always_eager=False)
-    payments._celery_eager.cache_clear()
+    webhook._celery_eager.cache_clear()
     yield app
     drop_pools(close=True)
     app.conf.update(**saved)
-    payments._celery_eager.cache_clear()
+    webhook._celery_eager.cache_clear()
 
 
 class Worker:

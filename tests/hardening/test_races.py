@@ -147,7 +147,7 @@ def test_double_clicked_pay_makes_one_payment_attempt(regency, settings):
     from simulators.midtrans import MidtransSimulator
     from sponsorship.billing.models import Invoice, PaymentAttempt
     from sponsorship.billing.services.billing import add_months, billing_run, month_start
-    from sponsorship.billing.services.payments import payment_start
+    from sponsorship.billing.services.checkout import payment_start
 
     _reference_rows()
     sim = MidtransSimulator(server_key="SB-Mid-server-RACE", retry_scale=0.001, jitter=0.0).start()

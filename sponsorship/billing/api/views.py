@@ -16,7 +16,7 @@ from sponsorship.billing.selectors.billing import access_invoice, invoices_for
 from sponsorship.billing.selectors.coverage import worker_coverage_status
 from sponsorship.people.scoping import access_worker
 from sponsorship.billing.services import billing as billing_services
-from sponsorship.billing.services import payments as payment_services
+from sponsorship.billing.services import checkout, webhook
 
 
 def _own_sponsor(request):
@@ -53,7 +53,7 @@ class InvoicePay(APIView):
         if invoice.sponsor.user_id != request.user.pk and not request.user.is_superuser:
             raise ApplicationError(tr("Hanya ASN pemilik tagihan yang dapat membayar.",
                                       "Only the invoice's sponsor can pay it."), code="forbidden", status_code=403)
-        started = payment_services.payment_start(invoice=invoice, actor=request.user)
+        started = checkout.payment_start(invoice=invoice, actor=request.user)
         body = PayOut(started.attempt).data
         body["reused"] = started.reused
         return Response(body, status=status.HTTP_200_OK if started.reused else status.HTTP_201_CREATED)
@@ -106,6 +106,6 @@ class WorkerCoverage(APIView):
 def midtrans_notification(request):
     """Unauthenticated by design (Midtrans cannot authenticate); trust comes from the signature + status API."""
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("cookie", "authorization")}
-    answer = payment_services.notification_receive(raw_body=request.body, headers=headers,
-                                                   remote_ip=request.META.get("REMOTE_ADDR"))
+    answer = webhook.notification_receive(raw_body=request.body, headers=headers,
+                                          remote_ip=request.META.get("REMOTE_ADDR"))
     return JsonResponse(answer.body, status=answer.status)

@@ -41,6 +41,16 @@ class CheckoutSession:
 
 
 @dataclass(frozen=True)
+class RefundEntry:
+    """One refund or chargeback of a transaction, as the status API lists it."""
+    refund_key: str  # ours when we asked for it (RefundCase.refund_key); the gateway's or empty otherwise
+    amount_idr: int
+    created_at: str = ""  # the gateway's time text, kept as evidence
+    bank_confirmed_at: str = ""  # set once the bank confirmed a refund (the second refund notification)
+    refund_id: str = ""
+
+
+@dataclass(frozen=True)
 class TransactionStatus:
     order_id: str
     transaction_id: str
@@ -49,6 +59,9 @@ class TransactionStatus:
     gross_amount_idr: int
     fraud_status: str = ""
     payment_type: str = ""
+    refunds: tuple[RefundEntry, ...] = ()  # money returned so far (refunds and chargebacks), oldest first
+    refunded_amount_idr: int = 0  # the gateway's total of what was returned (0 when it gives none)
+    # The gateway's answer as received: stored as evidence, never read by services (they read the fields above).
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property

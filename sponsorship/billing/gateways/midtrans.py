@@ -23,7 +23,7 @@ import requests.adapters
 from django.conf import settings
 from midtransclient.config import ApiConfig
 
-from .base import (CheckoutRequest, CheckoutSession, GatewayRejected, GatewayUnavailable, RefundRefused,
+from .base import (CheckoutRequest, CheckoutSession, GatewayRejected, GatewayUnavailable, RefundEntry, RefundRefused,
                    RefundRequest, RefundResult, TransactionNotFound, TransactionStatus)
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,20 @@ def amount_to_idr(value) -> int:
     if amount != amount.to_integral_value():
         raise GatewayUnavailable(f"fractional gross_amount {value!r}")
     return int(amount)
+
+
+def refunds_from(raw: dict) -> tuple[RefundEntry, ...]:
+    """The `refunds` list of a status answer (refunds and chargebacks alike); entries that are not objects are
+    skipped."""
+    entries = raw.get("refunds")
+    if not isinstance(entries, list):
+        return ()
+    return tuple(RefundEntry(refund_key=str(r.get("refund_key") or ""),
+                             amount_idr=amount_to_idr(r.get("refund_amount", 0)),
+                             created_at=str(r.get("created_at") or ""),
+                             bank_confirmed_at=str(r.get("bank_confirmed_at") or ""),
+                             refund_id=str(r.get("refund_chargeback_id") or ""))
+                 for r in entries if isinstance(r, dict))
 
 
 class MidtransGateway:
@@ -147,7 +161,7 @@ class MidtransGateway:
             transaction_status=str(raw.get("transaction_status", "")).lower(),
             status_code=str(raw.get("status_code", "")), gross_amount_idr=amount_to_idr(raw.get("gross_amount", "0")),
             fraud_status=str(raw.get("fraud_status", "") or "").lower(), payment_type=str(raw.get("payment_type", "")),
-            raw=raw)
+            refunds=refunds_from(raw), refunded_amount_idr=amount_to_idr(raw.get("refund_amount") or 0), raw=raw)
 
     def refund(self, order_or_transaction_id: str, request: RefundRequest) -> RefundResult:
         """POST /v2/{id}/refund with a refund_key (the gateway's idempotency key; same key = same refund)."""

@@ -270,7 +270,7 @@ def _billing_run_in_db(*, params: dict, tables: dict, prices: dict, actor, notif
                                 after={"period": period.isoformat(), "invoices": invoices, "lines": lines,
                                        "amount_idr": total})
         if fully_credited:
-            from sponsorship.billing.services.payments import invoice_settle_by_credit
+            from sponsorship.billing.services.settlement import invoice_settle_by_credit
             for invoice_id in fully_credited:
                 invoice_settle_by_credit(invoice=Invoice.objects.get(pk=invoice_id))
         if notify:
@@ -416,7 +416,7 @@ def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, s
                  after={"number": invoice.number, "months": [m.isoformat() for m in months],
                         "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})
     if invoice.amount_idr == 0:
-        from sponsorship.billing.services.payments import invoice_settle_by_credit
+        from sponsorship.billing.services.settlement import invoice_settle_by_credit
         invoice_settle_by_credit(invoice=invoice)
         invoice.refresh_from_db()
     else:

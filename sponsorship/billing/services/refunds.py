@@ -7,7 +7,7 @@
   first refund, never a second one.
 - Gateway down / timeout → 503, refused (4xx) → 502; the case stays open with `last_error`.
 - Every request, success, refusal and failure is audited. The refund notification that follows is processed
-  like any other (payments.payment_money_returned) and only confirms the case (bank_confirmed_at).
+  like any other (reversals.payment_money_returned) and only confirms the case (bank_confirmed_at).
 """
 import logging
 import uuid
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from backend.api.errors import ConflictError, GatewayError
 from backend.i18n import tr, tr_now
+from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import (REFUNDABLE_PAYMENT_TYPES, GatewayRejected, GatewayUnavailable, RefundRefused,
                                        RefundRequest, TransactionNotFound)
@@ -41,7 +42,7 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
     """Refund this open case through the gateway (or mark it for a manual bank transfer). Returns (outcome, case)."""
     gateway = gateway or get_gateway()
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().select_related("attempt").get(pk=case.pk)
+        case = locks.lock_refund_case(case.pk)
         attempt = case.attempt
         if case.status != RefundCase.Status.OPEN:
             raise ConflictError(tr_now("Kasus ini tidak terbuka lagi ({status}).",
@@ -109,7 +110,7 @@ def _record_failure(case: RefundCase, actor, exc: Exception, kind: str) -> None:
 def refund_case_resolve(*, case: RefundCase, note: str, actor=None) -> RefundCase:
     """An admin closes a case handled outside the gateway (the manual bank transfer was made)."""
     with transaction.atomic():
-        case = RefundCase.objects.select_for_update().get(pk=case.pk)
+        case = locks.lock_refund_case(case.pk)
         if case.status not in (RefundCase.Status.OPEN, RefundCase.Status.MANUAL_TRANSFER):
             raise ConflictError(tr("Kasus ini sudah selesai.", "This case is already closed."),
                                 code="refund_case_not_open")

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sponsorship.billing.services.payments import payments_reconcile
+from sponsorship.billing.services.reconciliation import payments_reconcile
 
 
 class Command(BaseCommand):

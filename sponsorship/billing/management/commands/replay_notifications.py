@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sponsorship.billing.services.payments import notifications_replay
+from sponsorship.billing.services.reconciliation import notifications_replay
 
 
 class Command(BaseCommand):

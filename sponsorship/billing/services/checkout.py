@@ -1,0 +1,117 @@
+"""Starting a payment: one live Snap checkout per invoice, reused on a double click; a gateway failure leaves the
+invoice payable."""
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from backend.api.errors import ConflictError, GatewayError
+from backend.i18n import tr
+from sponsorship.billing import locks
+from sponsorship.billing.gateways import get_gateway
+from sponsorship.billing.gateways.base import CheckoutRequest, Customer, GatewayRejected, GatewayUnavailable, Item
+from sponsorship.billing.models import Invoice, PaymentAttempt
+from sponsorship.billing.services.attempt_state import attempt_transition
+from sponsorship.billing.services.billing import period_label
+from sponsorship.core.audit import audit_record
+
+logger = logging.getLogger(__name__)
+S = PaymentAttempt.Status
+
+NOT_PAYABLE = ("Tagihan ini tidak dapat dibayar (sudah lunas atau dibatalkan).",
+               "This invoice cannot be paid (already paid or voided).")
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    attempt: PaymentAttempt
+    reused: bool
+
+
+def _notification_url() -> str:
+    if not settings.MIDTRANS_OVERRIDE_NOTIFICATION or not settings.PUBLIC_BASE_URL:
+        return ""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("midtrans-notification")
+
+
+def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt) -> CheckoutRequest:
+    items = [Item(id=f"W{line.worker_id}-{line.month:%Y%m}",
+                  name=f"Premi {period_label(line.month)} - {line.worker.first_name}"[:50],
+                  price_idr=line.amount_idr) for line in invoice.lines.select_related("worker")]
+    if invoice.credit_applied_idr:
+        items.append(Item(id="KREDIT", name="Kredit kelebihan bayar", price_idr=-invoice.credit_applied_idr))
+    if sum(i.price_idr * i.quantity for i in items) != attempt.amount_idr:
+        raise RuntimeError(f"invoice {invoice.number}: items do not sum to {attempt.amount_idr}")
+    sponsor = invoice.sponsor
+    return CheckoutRequest(
+        order_id=attempt.order_id, gross_amount_idr=attempt.amount_idr, items=tuple(items),
+        customer=Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or ""),
+        custom_fields=(f"invoice:{invoice.number}", f"sponsor:{sponsor.pk}",
+                       f"period:{invoice.period:%Y-%m}+{invoice.months}"),
+        notification_url=_notification_url(), idempotency_key=attempt.order_id)
+
+
+def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart:
+    """Open (or reuse) the one live checkout of an invoice. Gateway failures leave the invoice payable."""
+    gateway = gateway or get_gateway()
+    reuse_after = timezone.now() - timezone.timedelta(minutes=settings.PAYMENT_ATTEMPT_REUSE_MINUTES)
+    with transaction.atomic():
+        invoice = locks.lock_invoice(invoice)
+        if invoice.status != Invoice.Status.ISSUED or invoice.amount_idr <= 0:
+            raise ConflictError(tr(*NOT_PAYABLE), code="not_payable")
+        live = PaymentAttempt.objects.filter(invoice=invoice, status__in=PaymentAttempt.LIVE).first()
+        wait_for = None
+        if live is not None:
+            if live.status in (S.OPEN, S.PENDING) and live.redirect_url and live.created_at > reuse_after:
+                return PaymentStart(live, True)
+            if live.status == S.CREATING and live.created_at > timezone.now() - timezone.timedelta(
+                    seconds=settings.MIDTRANS_TIMEOUT_SECONDS * 2 + 5):
+                wait_for = live  # a double click: the first request is talking to the gateway right now
+            else:
+                attempt_transition(live, S.SUPERSEDED if live.status != S.CREATING else S.GATEWAY_FAILED,
+                                    error=live.error or "superseded by a new attempt")
+        if wait_for is None:
+            seq = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
+            attempt = PaymentAttempt.objects.create(invoice=invoice, order_id=f"{invoice.number}-{seq}",
+                                                    amount_idr=invoice.amount_idr, status=S.CREATING)
+            audit_record(actor=actor, action="payment.start", obj=attempt,
+                         after={"order_id": attempt.order_id, "amount_idr": attempt.amount_idr})
+    if wait_for is not None:
+        return _wait_for_checkout(wait_for)
+
+    try:
+        session = gateway.create_checkout(checkout_request_for(invoice, attempt))
+    except GatewayUnavailable as exc:
+        attempt_transition(attempt, S.GATEWAY_FAILED, error=str(exc)[:2000])
+        logger.warning("snap create failed for %s: %s", attempt.order_id, exc)
+        raise GatewayError(tr("Layanan pembayaran sedang tidak dapat dihubungi. Tagihan Anda tetap bisa dibayar; "
+                              "silakan coba lagi beberapa saat lagi.",
+                              "The payment service cannot be reached right now. Your invoice is still payable; "
+                              "please try again in a moment."), code="gateway_unavailable", status_code=503) from None
+    except GatewayRejected as exc:
+        attempt_transition(attempt, S.GATEWAY_FAILED, error=str(exc)[:2000])
+        logger.error("snap create rejected for %s: %s", attempt.order_id, exc)
+        raise GatewayError(tr("Layanan pembayaran menolak permintaan ini. Tagihan Anda tetap bisa dibayar; "
+                              "tim kami sudah dicatat.",
+                              "The payment service rejected this request. Your invoice is still payable; "
+                              "it has been logged."), code="gateway_rejected", status_code=502) from None
+    attempt_transition(attempt, S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
+    attempt.refresh_from_db()
+    return PaymentStart(attempt, False)
+
+
+def _wait_for_checkout(attempt: PaymentAttempt) -> PaymentStart:
+    deadline = time.monotonic() + settings.MIDTRANS_TIMEOUT_SECONDS + 2
+    while time.monotonic() < deadline:
+        attempt.refresh_from_db()
+        if attempt.status != S.CREATING:
+            break
+        time.sleep(0.1)
+    if attempt.status in (S.OPEN, S.PENDING) and attempt.redirect_url:
+        return PaymentStart(attempt, True)
+    raise ConflictError(tr("Pembayaran sedang disiapkan. Coba lagi sebentar.",
+                           "The payment is being prepared. Try again in a moment."), code="payment_in_progress")

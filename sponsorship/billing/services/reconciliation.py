@@ -1,0 +1,79 @@
+"""Catching up with the gateway: notifications never processed or failed (the sweep, replay_notifications) and
+attempts waiting too long for a notification (payments_reconcile asks the status API)."""
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from sponsorship.billing.gateways import get_gateway
+from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound
+from sponsorship.billing.models import PaymentAttempt, PaymentNotification
+from sponsorship.billing.services.attempt_state import attempt_transition
+from sponsorship.billing.services.settlement import REPLAYABLE, notifications_process, payment_apply_status
+
+logger = logging.getLogger(__name__)
+S = PaymentAttempt.Status
+N = PaymentNotification.State
+SWEEP_RECEIVED_AFTER_SECONDS = 120  # an enqueued task normally finishes well within this
+SWEEP_MAX_AUTO_ATTEMPTS = 30  # then only `replay_notifications` (an admin) retries it
+SWEEP_BATCH = 500
+
+
+def notifications_replay(*, ids=None, gateway=None) -> dict:
+    """Process now what failed or was never finished (all of them, or these ids). Outcome → count."""
+    gateway = gateway or get_gateway()
+    qs = PaymentNotification.objects.filter(state__in=REPLAYABLE)
+    if ids:
+        qs = qs.filter(pk__in=ids)
+    return notifications_process(note_ids=list(qs.order_by("received_at").values_list("pk", flat=True)),
+                                 gateway=gateway)
+
+
+def notifications_sweep(*, now=None, gateway=None) -> dict:
+    """Periodic (beat): rows whose task never ran (broker down, worker lost) and failed rows, with backoff.
+
+    A failed row waits min(2^(attempts-1), 60) minutes before the next try, up to SWEEP_MAX_AUTO_ATTEMPTS.
+    """
+    now = now or timezone.now()
+    stuck = list(PaymentNotification.objects.filter(
+        state=N.RECEIVED, received_at__lte=now - timezone.timedelta(seconds=SWEEP_RECEIVED_AFTER_SECONDS))
+        .order_by("received_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    failed = [pk for pk, attempts, last in PaymentNotification.objects.filter(
+        state=N.FAILED, attempts__lt=SWEEP_MAX_AUTO_ATTEMPTS).order_by("processed_at")
+        .values_list("pk", "attempts", "processed_at")[:SWEEP_BATCH]
+        if last is None or last <= now - timezone.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))]
+    if not stuck and not failed:
+        return {}
+    return notifications_process(note_ids=stuck + failed, gateway=gateway)
+
+
+# ---- reconciliation ----------------------------------------------------------------------------------
+def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -> dict:
+    """Ask the gateway about attempts that have been waiting too long (missed or lost notifications)."""
+    gateway = gateway or get_gateway()
+    minutes = settings.PAYMENT_RECONCILE_AFTER_MINUTES if older_than_minutes is None else older_than_minutes
+    now = timezone.now()
+    cutoff = now - timezone.timedelta(minutes=minutes)
+    qs = PaymentAttempt.objects.filter(
+        status__in=[S.CREATING, S.OPEN, S.PENDING, S.GATEWAY_FAILED, S.SUPERSEDED], updated_at__lte=cutoff,
+        created_at__gte=now - timezone.timedelta(days=8))
+    counts: dict[str, int] = {}
+    for attempt in qs.order_by("pk"):
+        try:
+            status = gateway.get_status(attempt.order_id)
+            outcome = payment_apply_status(attempt=attempt, status=status)
+        except TransactionNotFound:
+            if attempt.status == S.CREATING:
+                moved = attempt_transition(attempt, S.GATEWAY_FAILED, error="not at gateway")
+                outcome = "gateway_failed" if moved else "stale"
+            elif attempt.status == S.OPEN and attempt.created_at < now - timezone.timedelta(hours=25):
+                moved = attempt_transition(attempt, S.EXPIRED, gateway_status="page_expired")
+                outcome = "expired" if moved else "stale"
+            else:
+                PaymentAttempt.objects.filter(pk=attempt.pk).update(updated_at=now)
+                outcome = "not_attempted_yet"
+        except GatewayUnavailable as exc:
+            logger.warning("reconcile %s: %s", attempt.order_id, exc)
+            outcome = "gateway_unavailable"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

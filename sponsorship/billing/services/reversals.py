@@ -1,0 +1,150 @@
+"""Money going back after a payment settled: a bank reversal (settlement → deny), a refund, a chargeback.
+
+What the payment bought is taken back (coverage rows, the invoice's paid state, surplus credit); refunds we
+asked for through a refund case only confirm that case. The gateway's refunds arrive parsed
+(TransactionStatus.refunds, refunded_amount_idr): nothing here reads the gateway's raw answer.
+"""
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from sponsorship.billing import locks
+from sponsorship.billing.gateways.base import TransactionStatus
+from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, PaymentAttempt, RefundCase
+from sponsorship.billing.services.attempt_state import attempt_transition
+from sponsorship.billing.services.coverage import coverage_remove_invoice
+from sponsorship.core.audit import audit_record
+
+logger = logging.getLogger(__name__)
+S = PaymentAttempt.Status
+
+MONEY_RETURNED = ("refund", "partial_refund", "chargeback", "partial_chargeback")
+
+
+def _paid_the_invoice(attempt: PaymentAttempt, invoice: Invoice) -> bool:
+    """This settled attempt is the one that paid the invoice (a second payment of it only bought surplus)."""
+    if invoice.status != Invoice.Status.PAID or attempt.status not in (S.SETTLED, S.REFUNDED):
+        return False
+    return (invoice.paid_at == attempt.settled_at
+            or CoverageMonth.objects.filter(invoice=invoice, attempt=attempt).exists())
+
+
+def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str, why: str) -> dict:
+    """The money of a settled attempt is gone: take back what it bought (caller holds the locks).
+
+    - the attempt paid the invoice: its coverage rows are removed, the invoice goes back to `issued` (bank
+      reversal: payable again, its applied credit stays on it) or to `refunded` (the applied credit is
+      restored, the worker-months can be billed again);
+    - any surplus it bought (credit on the next invoice) is cancelled with a negative `reversed` entry, and
+      its open refund cases are closed: there is nothing left to give back.
+    """
+    done = {"coverage_removed": [], "invoice": None, "credit_reversed_idr": 0, "refund_cases_closed": []}
+    now = timezone.now()
+    if _paid_the_invoice(attempt, invoice):
+        done["coverage_removed"] = coverage_remove_invoice(invoice=invoice)
+        fields = {"status": invoice_to}
+        if invoice_to == Invoice.Status.ISSUED:
+            fields["paid_at"] = None
+        Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.PAID).update(**fields)
+        if invoice_to == Invoice.Status.REFUNDED and invoice.credit_applied_idr:
+            CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
+                                       amount_idr=invoice.credit_applied_idr, invoice=invoice,
+                                       note=f"Tagihan {invoice.number} dikembalikan ({why})")
+        done["invoice"] = f"paid->{invoice_to}"
+    surplus = CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.SURPLUS).first()
+    if surplus is not None and not CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.REVERSED).exists():
+        CreditEntry.objects.create(sponsor_id=surplus.sponsor_id, kind=CreditEntry.Kind.REVERSED,
+                                   amount_idr=-surplus.amount_idr, attempt=attempt, invoice=invoice,
+                                   note=f"{attempt.order_id}: {why}")
+        done["credit_reversed_idr"] = surplus.amount_idr
+    for case in locks.lock_refund_cases(RefundCase.objects.filter(attempt=attempt, status=RefundCase.Status.OPEN)):
+        RefundCase.objects.filter(pk=case.pk).update(status=RefundCase.Status.RESOLVED, resolved_at=now,
+                                                     note=(case.note + f"\nDitutup: {why}").strip())
+        done["refund_cases_closed"].append(case.pk)
+    return done
+
+
+def payment_reverse(*, attempt: PaymentAttempt, status: TransactionStatus) -> str:
+    """A bank reversal (settlement → deny, Permata VA / Mandiri bill): treat as not paid.
+
+    The coverage that payment bought is removed, the invoice is payable again, an audit row keeps what was
+    undone (the raw notification is kept as always), and an error is logged for an admin to follow up.
+    """
+    with transaction.atomic():
+        invoice, attempt = locks.lock_payment(attempt)
+        if attempt.status != S.SETTLED:
+            return "stale_deny"
+        done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.ISSUED, why="reversal bank")
+        if not attempt_transition(attempt, S.REVERSED, gateway_status=status.transaction_status,
+                                   error="bank reversal after settlement"):
+            raise RuntimeError(f"{attempt.order_id}: could not move a settled attempt to reversed")
+        audit_record(actor=None, action="payment.reversed", obj=attempt,
+                     before={"attempt": "settled", "invoice": invoice.status},
+                     after={"order_id": attempt.order_id, "invoice": invoice.number, **done})
+    logger.error("bank reversal on %s: %d coverage months removed, invoice %s", attempt.order_id,
+                 len(done["coverage_removed"]), done["invoice"] or "unchanged")
+    return "reversed"
+
+
+def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus) -> str:
+    """refund / partial_refund / chargeback confirmed by the status API.
+
+    Refunds we made for a refund case (matched by refund_key) only confirm that case. Money returned
+    otherwise (a refund from the Midtrans dashboard, a chargeback) takes back what the payment bought
+    (`_undo_payment`, invoice → refunded); what was paid and not returned stays with the sponsor as credit.
+    """
+    ts = status.transaction_status
+    with transaction.atomic():
+        invoice, attempt = locks.lock_payment(attempt)
+        paid = attempt.paid_amount_idr or status.gross_amount_idr
+        refunds = status.refunds
+        if "chargeback" in ts:
+            total = status.refunded_amount_idr if ts == "partial_chargeback" else paid
+        else:
+            total = sum(r.amount_idr for r in refunds) or status.refunded_amount_idr
+        total = min(total or paid, paid)
+        ours = {}
+        for case in locks.lock_refund_cases(RefundCase.objects.filter(attempt=attempt).exclude(refund_key="")):
+            match = next((r for r in refunds if r.refund_key == case.refund_key), None)
+            if match is None:
+                continue
+            ours[case.pk] = match.amount_idr
+            update = {"bank_confirmed_at": (match.bank_confirmed_at or case.bank_confirmed_at)[:32]}
+            if case.status in (RefundCase.Status.OPEN, RefundCase.Status.MANUAL_TRANSFER):
+                update.update(status=RefundCase.Status.REFUNDED, refunded_amount_idr=ours[case.pk],
+                              refunded_at=timezone.now())
+            RefundCase.objects.filter(pk=case.pk).update(**update)
+        outside = total - sum(ours.values())
+        previous = attempt.refunded_amount_idr
+        if total <= previous and attempt.status in (S.REFUNDED, S.CHARGED_BACK):
+            return f"no_change_{ts}"
+        target = S.CHARGED_BACK if "chargeback" in ts else S.REFUNDED
+        was = attempt.status  # `attempt` keeps it: the object is not refreshed after the swap below
+        if not attempt_transition(attempt, target, refunded_amount_idr=total, gateway_status=ts):
+            return f"stale_{ts}"
+        done = {}
+        why = "chargeback" if "chargeback" in ts else "refund di luar Pengampu"
+        kept = CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.RESTORED).first()
+        if outside > 0 and kept is not None:
+            # a further partial refund after this payment was already undone: less of it stays as credit
+            more = min(total - previous, kept.amount_idr)
+            if more > 0:
+                CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.REVERSED,
+                                           amount_idr=-more, invoice=invoice, note=f"{attempt.order_id}: {ts} tambahan")
+        elif outside > 0:
+            done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.REFUNDED, why=why)
+            keep = paid - total
+            if keep > 0 and done.get("invoice"):
+                CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
+                                           amount_idr=keep, invoice=invoice, attempt=attempt,
+                                           note=f"{attempt.order_id}: sisa setelah {ts} sebagian")
+                done["credit_kept_idr"] = keep
+        audit_record(actor=None, action=f"payment.{target}", obj=attempt,
+                     before={"attempt": was, "refunded_idr": previous},
+                     after={"order_id": attempt.order_id, "status": ts, "refunded_idr": total,
+                            "our_refund_cases": sorted(ours), "outside_idr": outside, **done})
+    if outside > 0:
+        logger.error("%s on %s: Rp %s returned outside a refund case; coverage months removed: %d",
+                     ts, attempt.order_id, outside, len(done.get("coverage_removed", [])))
+    return f"{target}" + ("+undone" if done.get("invoice") else "")
