@@ -97,6 +97,11 @@ class RefundCase(models.Model):
         MANUAL_TRANSFER = "manual_transfer", "Perlu transfer bank manual"
         RESOLVED = "resolved", "Selesai"
 
+    # Refunded through Midtrans, or paid back by hand and resolved by an admin; a case never reopens.
+    TRANSITIONS = {Status.OPEN: {Status.REFUNDED, Status.MANUAL_TRANSFER, Status.RESOLVED},
+                   Status.MANUAL_TRANSFER: {Status.REFUNDED, Status.RESOLVED}, Status.REFUNDED: set(),
+                   Status.RESOLVED: set()}
+
     class Reason(models.TextChoices):
         AMOUNT_MISMATCH = "amount_mismatch", "Jumlah berbeda dari tagihan"
         DOUBLE_PAYMENT = "double_payment", "Pembayaran ganda"

@@ -15,9 +15,9 @@ from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import CheckoutRequest, Customer, GatewayRejected, GatewayUnavailable, Item
 from sponsorship.billing.models import Invoice, PaymentAttempt
-from sponsorship.billing.services.attempt_state import attempt_transition
 from sponsorship.billing.services.billing import period_label
 from sponsorship.core.audit import audit_record
+from sponsorship.core.transitions import transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -72,7 +72,7 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
                     seconds=settings.MIDTRANS_TIMEOUT_SECONDS * 2 + 5):
                 wait_for = live  # a double click: the first request is talking to the gateway right now
             else:
-                attempt_transition(live, S.SUPERSEDED if live.status != S.CREATING else S.GATEWAY_FAILED,
+                transition(PaymentAttempt, live.pk, to=S.SUPERSEDED if live.status != S.CREATING else S.GATEWAY_FAILED,
                                     error=live.error or "superseded by a new attempt")
         if wait_for is None:
             seq = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
@@ -86,20 +86,20 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
     try:
         session = gateway.create_checkout(checkout_request_for(invoice, attempt))
     except GatewayUnavailable as exc:
-        attempt_transition(attempt, S.GATEWAY_FAILED, error=str(exc)[:2000])
+        transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.warning("snap create failed for %s: %s", attempt.order_id, exc)
         raise GatewayError(tr("Layanan pembayaran sedang tidak dapat dihubungi. Tagihan Anda tetap bisa dibayar; "
                               "silakan coba lagi beberapa saat lagi.",
                               "The payment service cannot be reached right now. Your invoice is still payable; "
                               "please try again in a moment."), code="gateway_unavailable", status_code=503) from None
     except GatewayRejected as exc:
-        attempt_transition(attempt, S.GATEWAY_FAILED, error=str(exc)[:2000])
+        transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.error("snap create rejected for %s: %s", attempt.order_id, exc)
         raise GatewayError(tr("Layanan pembayaran menolak permintaan ini. Tagihan Anda tetap bisa dibayar; "
                               "tim kami sudah dicatat.",
                               "The payment service rejected this request. Your invoice is still payable; "
                               "it has been logged."), code="gateway_rejected", status_code=502) from None
-    attempt_transition(attempt, S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
+    transition(PaymentAttempt, attempt.pk, to=S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
     attempt.refresh_from_db()
     return PaymentStart(attempt, False)
 

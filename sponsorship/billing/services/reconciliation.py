@@ -8,8 +8,8 @@ from django.utils import timezone
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound
 from sponsorship.billing.models import PaymentAttempt, PaymentNotification
-from sponsorship.billing.services.attempt_state import attempt_transition
 from sponsorship.billing.services.settlement import REPLAYABLE, notifications_process, payment_apply_status
+from sponsorship.core.transitions import transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -64,10 +64,10 @@ def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -
             outcome = payment_apply_status(attempt=attempt, status=status)
         except TransactionNotFound:
             if attempt.status == S.CREATING:
-                moved = attempt_transition(attempt, S.GATEWAY_FAILED, error="not at gateway")
+                moved = transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error="not at gateway")
                 outcome = "gateway_failed" if moved else "stale"
             elif attempt.status == S.OPEN and attempt.created_at < now - timezone.timedelta(hours=25):
-                moved = attempt_transition(attempt, S.EXPIRED, gateway_status="page_expired")
+                moved = transition(PaymentAttempt, attempt.pk, to=S.EXPIRED, gateway_status="page_expired")
                 outcome = "expired" if moved else "stale"
             else:
                 PaymentAttempt.objects.filter(pk=attempt.pk).update(updated_at=now)

@@ -23,6 +23,7 @@ from sponsorship.billing.gateways.base import (REFUNDABLE_PAYMENT_TYPES, Gateway
                                        RefundRequest, TransactionNotFound)
 from sponsorship.billing.models import PaymentAttempt, RefundCase
 from sponsorship.core.audit import audit_record
+from sponsorship.core.transitions import transition, transition_many
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
         payment_type = (attempt.payment_type or "").lower()
         if payment_type not in REFUNDABLE_PAYMENT_TYPES:
             message = tr_now(*MANUAL_MESSAGE).format(kind=payment_type or "transfer bank", amount=case.amount_idr)
-            RefundCase.objects.filter(pk=case.pk).update(status=RefundCase.Status.MANUAL_TRANSFER,
-                                                         note=(case.note + "\n" + message).strip(), last_error="")
+            transition(RefundCase, case.pk, to=RefundCase.Status.MANUAL_TRANSFER, note=(case.note + "\n" + message).strip(),
+                       last_error="")
             audit_record(actor=actor, action="refund.manual_transfer", obj=case,
                          before={"status": case.status},
                          after={"status": RefundCase.Status.MANUAL_TRANSFER, "payment_type": payment_type,
@@ -87,8 +88,8 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
                          "Midtrans refused this refund: {error}. The case stays open.")
         raise GatewayError(message.format(error=str(exc)[:200]), code="gateway_rejected", status_code=502) from None
     with transaction.atomic():
-        RefundCase.objects.filter(pk=case.pk, status=RefundCase.Status.OPEN).update(
-            status=RefundCase.Status.REFUNDED, refunded_amount_idr=result.refund_amount_idr,
+        transition(
+            RefundCase, case.pk, to=RefundCase.Status.REFUNDED, from_=RefundCase.Status.OPEN, refunded_amount_idr=result.refund_amount_idr,
             refunded_at=timezone.now(), gateway_refund_id=result.refund_id[:32], last_error="",
             resolved_at=timezone.now(), resolved_by=actor if getattr(actor, "is_authenticated", False) else None)
         audit_record(actor=actor, action="refund.done", obj=case,
@@ -115,8 +116,8 @@ def refund_case_resolve(*, case: RefundCase, note: str, actor=None) -> RefundCas
             raise ConflictError(tr("Kasus ini sudah selesai.", "This case is already closed."),
                                 code="refund_case_not_open")
         before = case.status
-        RefundCase.objects.filter(pk=case.pk).update(
-            status=RefundCase.Status.RESOLVED, resolved_at=timezone.now(),
+        transition(
+            RefundCase, case.pk, to=RefundCase.Status.RESOLVED, resolved_at=timezone.now(),
             resolved_by=actor if getattr(actor, "is_authenticated", False) else None,
             note=(case.note + "\n" + (note or "")).strip())
         audit_record(actor=actor, action="refund.resolve", obj=case, before={"status": before},

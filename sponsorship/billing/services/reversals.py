@@ -12,9 +12,9 @@ from django.utils import timezone
 from sponsorship.billing import locks
 from sponsorship.billing.gateways.base import TransactionStatus
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, PaymentAttempt, RefundCase
-from sponsorship.billing.services.attempt_state import attempt_transition
 from sponsorship.billing.services.coverage import coverage_remove_invoice
 from sponsorship.core.audit import audit_record
+from sponsorship.core.transitions import transition, transition_many
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -46,7 +46,8 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
         fields = {"status": invoice_to}
         if invoice_to == Invoice.Status.ISSUED:
             fields["paid_at"] = None
-        Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.PAID).update(**fields)
+        fields.pop("status")
+        transition(Invoice, invoice.pk, to=invoice_to, from_=Invoice.Status.PAID, **fields)
         if invoice_to == Invoice.Status.REFUNDED and invoice.credit_applied_idr:
             CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
                                        amount_idr=invoice.credit_applied_idr, invoice=invoice,
@@ -59,8 +60,8 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
                                    note=f"{attempt.order_id}: {why}")
         done["credit_reversed_idr"] = surplus.amount_idr
     for case in locks.lock_refund_cases(RefundCase.objects.filter(attempt=attempt, status=RefundCase.Status.OPEN)):
-        RefundCase.objects.filter(pk=case.pk).update(status=RefundCase.Status.RESOLVED, resolved_at=now,
-                                                     note=(case.note + f"\nDitutup: {why}").strip())
+        transition(RefundCase, case.pk, to=RefundCase.Status.RESOLVED, from_=RefundCase.Status.OPEN, resolved_at=now,
+                   note=(case.note + f"\nDitutup: {why}").strip())
         done["refund_cases_closed"].append(case.pk)
     return done
 
@@ -76,7 +77,7 @@ def payment_reverse(*, attempt: PaymentAttempt, status: TransactionStatus) -> st
         if attempt.status != S.SETTLED:
             return "stale_deny"
         done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.ISSUED, why="reversal bank")
-        if not attempt_transition(attempt, S.REVERSED, gateway_status=status.transaction_status,
+        if not transition(PaymentAttempt, attempt.pk, to=S.REVERSED, gateway_status=status.transaction_status,
                                    error="bank reversal after settlement"):
             raise RuntimeError(f"{attempt.order_id}: could not move a settled attempt to reversed")
         audit_record(actor=None, action="payment.reversed", obj=attempt,
@@ -121,7 +122,7 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
             return f"no_change_{ts}"
         target = S.CHARGED_BACK if "chargeback" in ts else S.REFUNDED
         was = attempt.status  # `attempt` keeps it: the object is not refreshed after the swap below
-        if not attempt_transition(attempt, target, refunded_amount_idr=total, gateway_status=ts):
+        if not transition(PaymentAttempt, attempt.pk, to=target, refunded_amount_idr=total, gateway_status=ts):
             return f"stale_{ts}"
         done = {}
         why = "chargeback" if "chargeback" in ts else "refund di luar Pengampu"

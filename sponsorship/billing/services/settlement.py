@@ -18,12 +18,12 @@ from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound, TransactionStatus
 from sponsorship.billing.models import CreditEntry, Invoice, PaymentAttempt, PaymentNotification, RefundCase
-from sponsorship.billing.services.attempt_state import attempt_transition
 from sponsorship.billing.services.billing import period_label
 from sponsorship.billing.services.coverage import coverage_record_invoice
 from sponsorship.billing.services.reversals import MONEY_RETURNED, payment_money_returned, payment_reverse
 from sponsorship.core.audit import audit_record
 from sponsorship.people.models import Sponsorship
+from sponsorship.core.transitions import transition, transition_many
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -66,7 +66,7 @@ def payment_apply_status(*, attempt: PaymentAttempt, status: TransactionStatus) 
     if target is None:
         logger.warning("ignoring %s for %s (not handled automatically)", ts, attempt.order_id)
         return f"ignored_{ts}"
-    return f"moved_{target}" if attempt_transition(attempt, target, **common) else f"stale_{ts}"
+    return f"moved_{target}" if transition(PaymentAttempt, attempt.pk, to=target, **common) else f"stale_{ts}"
 
 
 def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str:
@@ -77,7 +77,7 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
         now = timezone.now()
         paid = status.gross_amount_idr
         if paid != attempt.amount_idr or paid != invoice.amount_idr:
-            attempt_transition(attempt, S.FLAGGED, paid_amount_idr=paid, gateway_status=status.transaction_status,
+            transition(PaymentAttempt, attempt.pk, to=S.FLAGGED, paid_amount_idr=paid, gateway_status=status.transaction_status,
                                 transaction_id=status.transaction_id, payment_type=status.payment_type,
                                 error=f"amount mismatch: paid {paid}, expected {attempt.amount_idr}")
             RefundCase.objects.get_or_create(attempt=attempt, reason=RefundCase.Reason.AMOUNT_MISMATCH, defaults={
@@ -87,13 +87,12 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
                          after={"paid_idr": paid, "expected_idr": attempt.amount_idr})
             logger.error("amount mismatch on %s: paid %s expected %s", attempt.order_id, paid, attempt.amount_idr)
             return "amount_mismatch"
-        if not attempt_transition(attempt, S.SETTLED, paid_amount_idr=paid, settled_at=now,
+        if not transition(PaymentAttempt, attempt.pk, to=S.SETTLED, paid_amount_idr=paid, settled_at=now,
                                    gateway_status=status.transaction_status, transaction_id=status.transaction_id,
                                    payment_type=status.payment_type):
             return "not_settleable_" + attempt.status
         outcome = "settled"
-        if Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.ISSUED).update(
-                status=Invoice.Status.PAID, paid_at=now):
+        if transition(Invoice, invoice.pk, to=Invoice.Status.PAID, from_=Invoice.Status.ISSUED, paid_at=now):
             surplus = coverage_record_invoice(invoice=invoice, paid_at=now, attempt=attempt)
             booked = _book_surplus(attempt=attempt, sponsor_id=invoice.sponsor_id,
                                    amount=min(sum(line.amount_idr for line in surplus), paid),
@@ -119,8 +118,8 @@ def invoice_settle_by_credit(*, invoice: Invoice) -> bool:
     """An invoice fully paid by sponsor credit (amount 0) is paid at once, without the gateway."""
     with transaction.atomic():
         now = timezone.now()
-        if not Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.ISSUED, amount_idr=0).update(
-                status=Invoice.Status.PAID, paid_at=now):
+        if not transition_many(Invoice.objects.filter(pk=invoice.pk, amount_idr=0), to=Invoice.Status.PAID,
+                               from_=Invoice.Status.ISSUED, paid_at=now):
             return False
         surplus = coverage_record_invoice(invoice=invoice, paid_at=now)
         amount = sum(line.amount_idr for line in surplus)

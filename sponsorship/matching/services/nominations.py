@@ -22,6 +22,7 @@ from sponsorship.matching.selectors import regency_config
 from sponsorship.core.audit import audit_record
 from sponsorship.people.services.people import _village, worker_create
 from sponsorship.people.services.sponsorships import sponsorship_start
+from sponsorship.core.transitions import transition
 
 
 def _field_error(field, message):
@@ -144,9 +145,8 @@ def nomination_submit(*, sponsor: Sponsor, nik: str, full_name: str, occupation:
 
 def _decide(nomination: Nomination, *, status: str, actor, reason: str = "", **extra_fields) -> bool:
     now = timezone.now()
-    return bool(Nomination.objects.filter(pk=nomination.pk, status=Nomination.Status.SUBMITTED).update(
-        status=status, reviewer=actor if getattr(actor, "is_authenticated", False) else None, reviewed_at=now,
-        reject_reason=reason[:300], **extra_fields))
+    return transition(Nomination, nomination.pk, to=status, reviewer=actor if getattr(actor, "is_authenticated", False) else None, reviewed_at=now,
+        reject_reason=reason[:300], **extra_fields)
 
 
 def nomination_reject(*, nomination: Nomination, reason: str, actor=None) -> Nomination:

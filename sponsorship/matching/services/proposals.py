@@ -20,6 +20,7 @@ from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.matching.selectors import candidates_for_sponsor
 from sponsorship.core.audit import audit_record
 from sponsorship.people.services.sponsorships import WORKER_TAKEN, sponsorship_start
+from sponsorship.core.transitions import transition, transition_many
 
 TTL = {
     Proposal.Source.ON_DEMAND: dt.timedelta(days=3),
@@ -36,16 +37,16 @@ def rank_key(p: Proposal):
 
 def proposals_expire(*, sponsor: Sponsor | None = None, now=None) -> int:
     now = now or timezone.now()
-    qs = Proposal.objects.filter(status=Proposal.Status.OFFERED, expires_at__lte=now)
+    qs = Proposal.objects.filter(expires_at__lte=now)
     if sponsor is not None:
         qs = qs.filter(sponsor=sponsor)
-    return qs.update(status=Proposal.Status.EXPIRED, decided_at=now)
+    return transition_many(qs, to=Proposal.Status.EXPIRED, decided_at=now)
 
 
 def _withdraw_stale(sponsor: Sponsor, now) -> None:
     """Open offers whose worker has since found a payer are withdrawn (they can no longer be accepted)."""
-    Proposal.objects.filter(sponsor=sponsor, status=Proposal.Status.OFFERED).exclude(
-        worker__current_payer=Worker.Payer.NONE).update(status=Proposal.Status.WITHDRAWN, decided_at=now)
+    transition_many(Proposal.objects.filter(sponsor=sponsor).exclude(worker__current_payer=Worker.Payer.NONE),
+                    to=Proposal.Status.WITHDRAWN, decided_at=now)
 
 
 def _open(sponsor: Sponsor) -> list[Proposal]:
@@ -93,13 +94,13 @@ def proposal_accept(*, proposal: Proposal, actor=None, now=None) -> Sponsorship:
     with transaction.atomic():
         sponsorship = sponsorship_start(sponsor=proposal.sponsor, worker=proposal.worker,
                                         source=Sponsorship.Source.PROPOSAL, actor=actor, started_at=now)
-        decided = Proposal.objects.filter(pk=proposal.pk, status=Proposal.Status.OFFERED, expires_at__gt=now).update(
-            status=Proposal.Status.ACCEPTED, decided_at=now, sponsorship=sponsorship)
+        decided = transition_many(Proposal.objects.filter(pk=proposal.pk, expires_at__gt=now),
+                                  to=Proposal.Status.ACCEPTED, decided_at=now, sponsorship=sponsorship)
         if not decided:  # declined/expired meanwhile: undo the sponsorship with the whole transaction
             raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
         # The worker is taken: nobody else should see them offered any more.
-        Proposal.objects.filter(worker_id=proposal.worker_id, status=Proposal.Status.OFFERED).exclude(
-            pk=proposal.pk).update(status=Proposal.Status.WITHDRAWN, decided_at=now)
+        transition_many(Proposal.objects.filter(worker_id=proposal.worker_id).exclude(pk=proposal.pk),
+                        to=Proposal.Status.WITHDRAWN, decided_at=now)
         audit_record(actor=actor, action="proposal.accept", obj=proposal,
                      before={"status": "offered"}, after={"status": "accepted", "sponsorship": sponsorship.pk})
     proposal.refresh_from_db()
@@ -108,16 +109,14 @@ def proposal_accept(*, proposal: Proposal, actor=None, now=None) -> Sponsorship:
 
 def proposal_withdraw(*, proposal: Proposal, now=None) -> bool:
     now = now or timezone.now()
-    return bool(Proposal.objects.filter(pk=proposal.pk, status=Proposal.Status.OFFERED).update(
-        status=Proposal.Status.WITHDRAWN, decided_at=now))
+    return transition(Proposal, proposal.pk, to=Proposal.Status.WITHDRAWN, decided_at=now)
 
 
 def proposal_decline(*, proposal: Proposal, reason: str = "", actor=None, now=None) -> Proposal:
     """The worker is not offered to this sponsor again for RegencyConfig.decline_cooldown_days."""
     now = now or timezone.now()
     with transaction.atomic():
-        decided = Proposal.objects.filter(pk=proposal.pk, status=Proposal.Status.OFFERED).update(
-            status=Proposal.Status.DECLINED, decided_at=now, decline_reason=(reason or "")[:300])
+        decided = transition(Proposal, proposal.pk, to=Proposal.Status.DECLINED, decided_at=now, decline_reason=(reason or "")[:300])
         if not decided:
             raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
         audit_record(actor=actor, action="proposal.decline", obj=proposal, before={"status": "offered"},

@@ -17,6 +17,7 @@ from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.matching import selectors as sel
 from sponsorship.core.audit import audit_record
 from sponsorship.people.services.sponsorships import sponsorship_end
+from sponsorship.core.transitions import transition, transition_many
 
 LEAVE_REASONS = {
     Sponsor.Status.LEFT: Sponsorship.EndReason.SPONSOR_LEFT,
@@ -109,14 +110,13 @@ def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=
     proposals = []
     with transaction.atomic():
         # The status moves first, so re-matching can never pick the leaving sponsor.
-        moved = Sponsor.objects.filter(pk=sponsor.pk, status=Sponsor.Status.ACTIVE).update(status=status)
+        moved = transition(Sponsor, sponsor.pk, to=status)
         if not moved:
             raise ConflictError(tr("ASN ini sudah tidak aktif.", "This sponsor is no longer active."),
                                 code="sponsor_inactive")
         audit_record(actor=actor, action="sponsor.leave", obj=sponsor, before={"status": "active"},
                      after={"status": status})
-        Proposal.objects.filter(sponsor=sponsor, status=Proposal.Status.OFFERED).update(
-            status=Proposal.Status.WITHDRAWN, decided_at=now)
+        transition_many(Proposal.objects.filter(sponsor=sponsor), to=Proposal.Status.WITHDRAWN, decided_at=now)
         for sponsorship in list(Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
                                 .select_related("worker")):
             sponsorship_end(sponsorship=sponsorship, reason=LEAVE_REASONS[status], actor=actor, ended_at=now)

@@ -44,6 +44,9 @@ class Sponsor(models.Model):
         LEFT = "left", "Keluar"
         RETIRED = "retired", "Pensiun"
 
+    # A sponsor who leaves (moves away, retires) ends every sponsorship; a returning ASN is registered again.
+    TRANSITIONS = {Status.ACTIVE: {Status.LEFT, Status.RETIRED}, Status.LEFT: set(), Status.RETIRED: set()}
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="sponsor")
     nip = models.CharField("NIP / NI PPPK", max_length=18, unique=True)

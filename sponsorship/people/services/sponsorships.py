@@ -13,6 +13,7 @@ from backend.api.errors import ConflictError
 from backend.i18n import tr
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.core.audit import audit_record
+from sponsorship.core.transitions import transition
 
 WORKER_TAKEN = ("Pekerja ini baru saja diampu oleh ASN lain.", "This worker has just been taken by another sponsor.")
 NO_CAPACITY = ("Kuota pengampuan Anda sudah penuh.", "You have no free sponsorship capacity.")
@@ -48,9 +49,8 @@ def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=No
 def sponsorship_end(*, sponsorship: Sponsorship, reason: str, actor=None, ended_at=None) -> bool:
     """End an active sponsorship. Returns False when it had already ended (another process won)."""
     with transaction.atomic():
-        ended = Sponsorship.objects.filter(pk=sponsorship.pk, status=Sponsorship.Status.ACTIVE).update(
-            status=Sponsorship.Status.ENDED, ended_at=ended_at or timezone.now(), end_reason=reason,
-        )
+        ended = transition(Sponsorship, sponsorship.pk, to=Sponsorship.Status.ENDED,
+                           ended_at=ended_at or timezone.now(), end_reason=reason)
         if not ended:
             return False
         Sponsor.objects.filter(pk=sponsorship.sponsor_id, active_sponsorships__gt=0).update(
