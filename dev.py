@@ -51,6 +51,8 @@ def stop_on_sigterm():
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # `kill -INT` too, also when started with `&` from a script (such a shell starts it with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def start_database(env, pgdata):
