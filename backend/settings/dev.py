@@ -1,6 +1,11 @@
-"""A newcomer's machine: SQLite, in-process tasks, console push, the local Midtrans simulator."""
+"""A newcomer's machine: embedded PostgreSQL, in-process tasks, console push, the local Midtrans simulator."""
 from .base import *  # noqa: F401,F403
 from .base import env
+
+if not DATABASE_URL:  # noqa: F405  (no server to install: backend/devdb.py starts or joins one, data in var/pgdata)
+    from backend.devdb import database_url
+
+    DATABASES = {"default": database_config(database_url(VAR_DIR / "pgdata"))}  # noqa: F405
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-change-me-0123456789abcdef"  # noqa: F405

@@ -5,6 +5,8 @@ from .base import *  # noqa: F401,F403
 from .base import env
 
 DEBUG = False
+if not DATABASE_URL:  # noqa: F405  (the embedded PostgreSQL of dev and tests is not for production)
+    raise ImproperlyConfigured("DATABASE_URL must be set in the environment (postgres://user:password@host:5432/name)")
 for _name in ("SECRET_KEY", "PII_HASH_KEY"):
     if not globals()[_name]:
         raise ImproperlyConfigured(f"{_name} must be set in the environment")

@@ -1,6 +1,11 @@
-"""The test suite: PostgreSQL from DATABASE_URL (CI), SQLite otherwise; fast hashing; eager tasks."""
+"""The test suite: PostgreSQL from DATABASE_URL (CI), the embedded one otherwise; fast hashing; eager tasks."""
 from .base import *  # noqa: F401,F403
 from .base import env
+
+if not DATABASE_URL:  # noqa: F405  (backend/devdb.py: its own server, data in var/pgdata-test; test_<name> database)
+    from backend.devdb import database_url
+
+    DATABASES = {"default": database_config(database_url(VAR_DIR / "pgdata-test"))}  # noqa: F405
 
 DEBUG = False
 SECRET_KEY = SECRET_KEY or "test-only-secret-key-long-enough-for-hs256-jwt"  # noqa: F405

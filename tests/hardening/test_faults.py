@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 from django.db import InterfaceError, OperationalError, connection, connections
@@ -327,9 +328,11 @@ class Worker:
 
     def __init__(self, *, broker: str, cache: str, fake_fcm, sim, log_path):
         db = connection.settings_dict
+        host = db["HOST"] or "127.0.0.1"
+        server = (f"/{db['NAME']}?host={quote(host)}" if host.startswith("/")  # a unix socket (embedded PostgreSQL)
+                  else f"{host}:{db['PORT'] or 5432}/{db['NAME']}")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.hardening.fault_worker_settings",
-               "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-                               f"{db['PORT'] or 5432}/{db['NAME']}",
+               "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{server}",
                "CELERY_BROKER_URL": broker, "REDIS_URL": cache, "PUSH_PROVIDER": "fcm",
                "FCM_SERVICE_ACCOUNT": json.dumps(fake_fcm.service_account), "FCM_BASE_URL": fake_fcm.base_url,
                "FCM_HTTP_STATUS_RETRIES": "0", "MIDTRANS_API_BASE_URL": sim.base_url}
