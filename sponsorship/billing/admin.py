@@ -1,21 +1,82 @@
 """Django admin: rates, holidays, invoices, payments, coverage, credit, refunds, remittance."""
 from django.contrib import admin, messages
 
+from sponsorship.core.service_admin import ServiceModelAdmin
+
 from .models import (CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification,
                      PremiumRate, RefundCase, RemittanceBatch)
+from .services import premium_rates
 
 
 @admin.register(PremiumRate)
-class PremiumRateAdmin(admin.ModelAdmin):
-    """Admins add rows (a new period, a bracket); issued invoices keep their snapshot amounts."""
+class PremiumRateAdmin(ServiceModelAdmin):
+    """Admins add rows (a new period, a bracket); issued invoices keep their snapshot amounts. Every write goes
+    through services/premium_rates.py (checked, audited)."""
     list_display = ["name", "valid_from", "valid_to", "sector", "funding_source", "declared_income_idr",
                     "jkk_rate_bp", "jkm_idr", "discount_pct", "priority"]
     list_filter = ["sector", "funding_source"]
+    fields = list(premium_rates.RATE_FIELDS)
+
+    def _last_billed(self, obj):
+        if obj is None:
+            return None
+        if getattr(obj, "_last_billed_cache", False) is False:
+            obj._last_billed_cache = premium_rates.rate_last_billed_month(obj)
+        return obj._last_billed_cache
+
+    def get_readonly_fields(self, request, obj=None):
+        if self._last_billed(obj) is not None:
+            return list(premium_rates.RATE_LOCKED_WHEN_USED)
+        return []
+
+    def get_fieldsets(self, request, obj=None):
+        last = self._last_billed(obj)
+        if last is None:
+            return [(None, {"fields": self.fields})]
+        return [(None, {
+            "fields": self.fields,
+            "description": (f"Tarif ini sudah dipakai pada baris tagihan (terakhir untuk bulan {last:%Y-%m}). "
+                            "Baris tagihan menyimpan nominalnya sendiri, tetapi agar tarif ini tetap menjelaskan "
+                            "tagihan tersebut, nominal, sektor, sumber dana dan tanggal mulai dikunci. Untuk tarif "
+                            "baru: isi 'valid to' di sini lalu tambahkan baris tarif baru."),
+        })]
+
+    def has_delete_permission(self, request, obj=None):
+        # a billed rate would leave its invoice lines without a rate; end its validity instead
+        return super().has_delete_permission(request, obj) and self._last_billed(obj) is None
+
+    def service_problems(self, obj, values):
+        return premium_rates.premium_rate_problems(
+            rate=obj, values={name: values.get(name) for name in premium_rates.RATE_FIELDS})
+
+    def service_create(self, request, values):
+        fields = {name: values[name] for name in premium_rates.RATE_FIELDS if name in values}
+        return premium_rates.premium_rate_create(**fields, **self.service_kwargs(request))
+
+    def service_update(self, request, obj, changes):
+        return premium_rates.premium_rate_update(rate=obj, **changes, **self.service_kwargs(request))
+
+    def service_delete(self, request, obj):
+        premium_rates.premium_rate_delete(rate=obj, **self.service_kwargs(request))
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(ServiceModelAdmin):
+    """Holidays move the due dates of invoices issued afterwards; writes are audited (services/premium_rates.py)."""
     list_display = ["date", "name"]
+    fields = list(premium_rates.HOLIDAY_FIELDS)
+
+    def service_problems(self, obj, values):
+        return premium_rates.holiday_problems(holiday=obj, values=values)
+
+    def service_create(self, request, values):
+        return premium_rates.holiday_create(date=values["date"], name=values["name"], **self.service_kwargs(request))
+
+    def service_update(self, request, obj, changes):
+        return premium_rates.holiday_update(holiday=obj, **changes, **self.service_kwargs(request))
+
+    def service_delete(self, request, obj):
+        premium_rates.holiday_delete(holiday=obj, **self.service_kwargs(request))
 
 
 class InvoiceLineInline(admin.TabularInline):

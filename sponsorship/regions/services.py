@@ -1,4 +1,6 @@
-"""Import Kemendagri regions from a `kode,nama` CSV (the format of ../shared/data/regions/wilayah.csv).
+"""Regions and regency settings.
+
+Import Kemendagri regions from a `kode,nama` CSV (the format of ../shared/data/regions/wilayah.csv).
 
 All rows are read and validated before anything is written; the write is one transaction, so a
 malformed row leaves the database as it was. Re-imports update names, add new codes and never
@@ -11,7 +13,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from sponsorship.regions.models import Region
+from backend.api.errors import ApplicationError
+from backend.i18n import tr
+from sponsorship.core.audit import audit_record, snapshot
+from sponsorship.regions.models import RegencyConfig, Region
 
 CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 
@@ -120,3 +125,164 @@ def import_regions(source, *, only: str | None = None, batch_size: int = 5000) -
             report.updated += len(changed)
             report.by_level[int(level)] = len(by_level[level])
     return report
+
+
+# --- Edits by an operator (Django admin), audited with old and new values -------------------------------------
+
+def _raise_if(problems: dict[str, str]) -> None:
+    if problems:
+        raise ApplicationError(next(iter(problems.values())), code="invalid",
+                               extra={"fields": {k: [str(v)] for k, v in problems.items()}})
+
+
+REGENCY_CONFIG_FIELDS = ("timezone", "matching_radius_m", "decline_cooldown_days", "village_target",
+                         "max_new_member_age")
+# Whole-number settings: (lowest, highest). The upper bounds only catch typing slips (an extra zero).
+REGENCY_CONFIG_RANGES = {
+    "matching_radius_m": (1, 100_000),  # metres
+    "decline_cooldown_days": (0, 3_650),
+    "village_target": (0, 100_000),  # as the dashboard's per-village target
+    "max_new_member_age": (1, 100),
+}
+
+
+def regency_config_problems(*, values: dict) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if values.get("timezone") not in RegencyConfig.Zone.values:
+        problems["timezone"] = tr("Zona waktu tidak dikenal.", "Unknown time zone.")
+    for name, (low, high) in REGENCY_CONFIG_RANGES.items():
+        value = values.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            problems[name] = tr("Harus bilangan bulat %(low)s–%(high)s.", "Must be a whole number %(low)s–%(high)s."
+                                ) % {"low": f"{low:,}".replace(",", "."), "high": f"{high:,}".replace(",", ".")}
+    return problems
+
+
+def regency_config_create(*, regency: Region, actor, ip: str | None = None, **values) -> RegencyConfig:
+    config = RegencyConfig(regency=regency)  # model defaults for what is not given
+    full = {**snapshot(config, REGENCY_CONFIG_FIELDS), **values}
+    problems = regency_config_problems(values=full)
+    if regency.level != Region.Level.REGENCY:
+        problems["regency"] = tr("Harus kabupaten/kota.", "Must be a regency or city.")
+    elif RegencyConfig.objects.filter(regency=regency).exists():
+        problems["regency"] = tr("Kabupaten ini sudah punya konfigurasi.", "This regency already has settings.")
+    _raise_if(problems)
+    with transaction.atomic():
+        for name in REGENCY_CONFIG_FIELDS:
+            setattr(config, name, full[name])
+        config.save(force_insert=True)
+        audit_record(actor=actor, action="regency_config.create", obj=config, before=None,
+                     after={"regency": regency.code, **snapshot(config, REGENCY_CONFIG_FIELDS)}, ip=ip)
+    return config
+
+
+def regency_config_update(*, config: RegencyConfig, actor, ip: str | None = None, **changes) -> RegencyConfig:
+    """Change a regency's settings; the regency itself cannot change. Read by matching and the dashboard at use."""
+    unknown = set(changes) - set(REGENCY_CONFIG_FIELDS)
+    if unknown:
+        raise ApplicationError(tr("Kolom tidak dapat diubah.", "Field cannot be changed.") + f" {sorted(unknown)}",
+                               code="invalid")
+    with transaction.atomic():
+        current = RegencyConfig.objects.select_for_update().get(pk=config.pk)
+        values = {**{k: getattr(current, k) for k in REGENCY_CONFIG_FIELDS}, **changes}
+        changed = [k for k in REGENCY_CONFIG_FIELDS if values[k] != getattr(current, k)]
+        if not changed:
+            return current
+        _raise_if(regency_config_problems(values=values))
+        before = snapshot(current, changed)
+        for name in changed:
+            setattr(current, name, values[name])
+        current.save(update_fields=changed)
+        audit_record(actor=actor, action="regency_config.update", obj=current, before=before,
+                     after=snapshot(current, changed), extra={"regency": current.regency.code}, ip=ip)
+    return current
+
+
+def regency_config_delete(*, config: RegencyConfig, actor, ip: str | None = None) -> None:
+    """The regency falls back to the default settings (matching reads an unsaved default config)."""
+    with transaction.atomic():
+        current = RegencyConfig.objects.select_for_update().select_related("regency").get(pk=config.pk)
+        before = {"regency": current.regency.code, **snapshot(current, REGENCY_CONFIG_FIELDS)}
+        pk = current.pk
+        current.delete()
+        audit_record(actor=actor, action="regency_config.delete", object_type="regions.regencyconfig",
+                     object_id=pk, before=before, after=None, ip=ip)
+
+
+# A region's code, level and parent come from the Kemendagri file (import_regions); by hand only what the file
+# does not carry (the village centre, desa/kelurahan) and a corrected name change.
+REGION_EDITABLE = ("name", "village_kind", "lat", "lon")
+
+
+def region_problems(*, values: dict) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not str(values.get("name") or "").strip():
+        problems["name"] = tr("Wajib diisi.", "Required.")
+    if values.get("village_kind") and values.get("level") != Region.Level.VILLAGE:
+        problems["village_kind"] = tr("Hanya untuk desa/kelurahan.", "Villages only.")
+    lat, lon = values.get("lat"), values.get("lon")
+    if (lat is None) != (lon is None):
+        problems["lat" if lat is None else "lon"] = tr("Isi lintang dan bujur bersama.",
+                                                       "Give latitude and longitude together.")
+    if lat is not None and not -90 <= lat <= 90:
+        problems["lat"] = tr("Lintang harus -90–90.", "Latitude must be -90 to 90.")
+    if lon is not None and not -180 <= lon <= 180:
+        problems["lon"] = tr("Bujur harus -180–180.", "Longitude must be -180 to 180.")
+    return problems
+
+
+def _new_region_code(code: str) -> tuple[dict[str, str], Region | None]:
+    """Problems with a new region's code, and its parent (the region whose code it extends)."""
+    if not CODE_RE.match(code):
+        return {"code": tr("Kode harus berformat PP.KK.CC.XDDD.", "The code must look like PP.KK.CC.XDDD.")}, None
+    if Region.objects.filter(code=code).exists():
+        return {"code": tr("Kode ini sudah ada.", "This code already exists.")}, None
+    if Region.level_of(code) == 1:
+        return {}, None
+    parent = Region.objects.filter(code=code.rsplit(".", 1)[0]).first()
+    if parent is None:
+        return {"code": tr("Wilayah induknya belum ada.", "Its parent region does not exist yet.")}, None
+    return {}, parent
+
+
+def region_create_problems(*, values: dict) -> dict[str, str]:
+    code = str(values.get("code") or "").strip()
+    problems, _parent = _new_region_code(code)
+    level = Region.level_of(code) if CODE_RE.match(code) else None
+    return {**region_problems(values={**values, "level": level}), **problems}
+
+
+def region_create(*, code: str, name: str, actor, village_kind: str = "", lat=None, lon=None,
+                  ip: str | None = None) -> Region:
+    """One region by hand (the file is the usual way): its level follows from the code, its parent must exist."""
+    code = (code or "").strip()
+    values = {"code": code, "name": name, "village_kind": village_kind, "lat": lat, "lon": lon}
+    _raise_if(region_create_problems(values=values))
+    _problems, parent = _new_region_code(code)
+    with transaction.atomic():
+        region = Region.objects.create(code=code, name=name.strip(), level=Region.level_of(code), parent=parent,
+                                       village_kind=village_kind, lat=lat, lon=lon)
+        audit_record(actor=actor, action="region.create", obj=region, before=None,
+                     after=snapshot(region, ("code", "level", "parent", *REGION_EDITABLE)), ip=ip)
+    return region
+
+
+def region_update(*, region: Region, actor, ip: str | None = None, **changes) -> Region:
+    unknown = set(changes) - set(REGION_EDITABLE)
+    if unknown:
+        raise ApplicationError(tr("Kolom tidak dapat diubah.", "Field cannot be changed.") + f" {sorted(unknown)}",
+                               code="invalid")
+    with transaction.atomic():
+        current = Region.objects.select_for_update().get(pk=region.pk)
+        values = {**{k: getattr(current, k) for k in REGION_EDITABLE}, **changes, "level": current.level}
+        changed = [k for k in REGION_EDITABLE if values[k] != getattr(current, k)]
+        if not changed:
+            return current
+        _raise_if(region_problems(values=values))
+        before = snapshot(current, changed)
+        for name in changed:
+            setattr(current, name, values[name])
+        current.save(update_fields=[*changed, "updated_at"])
+        audit_record(actor=actor, action="region.update", obj=current, before=before,
+                     after=snapshot(current, changed), extra={"code": current.code}, ip=ip)
+    return current
