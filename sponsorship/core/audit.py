@@ -27,7 +27,11 @@ class AuditAction(models.TextChoices):
     AUTH_LOGIN_LOCKED = "auth.login_locked"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     # regions and settings
+    REGION_CREATE = "region.create"
+    REGION_UPDATE = "region.update"
+    REGENCY_CONFIG_CREATE = "regency_config.create"
     REGENCY_CONFIG_UPDATE = "regency_config.update"
+    REGENCY_CONFIG_DELETE = "regency_config.delete"
     VILLAGE_TARGET_SET = "village_target.set"
     # matching
     PROPOSAL_ACCEPT = "proposal.accept"
@@ -42,6 +46,10 @@ class AuditAction(models.TextChoices):
     BILLING_RUN = "billing.run"
     PREMIUM_RATE_CREATE = "premium_rate.create"
     PREMIUM_RATE_UPDATE = "premium_rate.update"
+    PREMIUM_RATE_DELETE = "premium_rate.delete"
+    HOLIDAY_CREATE = "holiday.create"
+    HOLIDAY_UPDATE = "holiday.update"
+    HOLIDAY_DELETE = "holiday.delete"
     INVOICE_ISSUE_MONTHLY = "invoice.issue_monthly"
     INVOICE_ISSUE_PREPAY = "invoice.issue_prepay"
     INVOICE_ISSUE_ARREARS = "invoice.issue_arrears"

@@ -22,19 +22,16 @@ def summary_sql() -> list[tuple[str, str]]:
     return [(name, (SQL_DIR / name).read_text(encoding="utf-8")) for name in SQL_FILES]
 
 
-def install_summary_sql(target: BaseDatabaseWrapper | BaseDatabaseSchemaEditor, *, rebuild: bool = True) -> bool:
+def install_summary_sql(target: BaseDatabaseWrapper | BaseDatabaseSchemaEditor, *, rebuild: bool = True) -> None:
     """Runs the summary's .sql files on a connection (or a migration's schema editor), then recomputes the table
     from the raw rows unless `rebuild` is False. One transaction: writers wait for it instead of slipping between
-    a trigger's drop and its creation. Returns False (nothing done) on a database other than PostgreSQL.
+    a trigger's drop and its creation.
 
     PostgreSQL refuses DDL on a table with pending trigger events (deferred foreign-key checks), so run it where the
     transaction has not written to the invoice, coverage or sponsor tables yet: a migration of its own, the command."""
     connection = target.connection if isinstance(target, BaseDatabaseSchemaEditor) else target
-    if connection.vendor != "postgresql":
-        return False
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         for _name, sql in summary_sql():
             cursor.execute(sql)  # no parameters: the simple protocol runs every statement of the file
         if rebuild:
             cursor.execute("SELECT sponsorship_dash_rebuild()")
-    return True

@@ -75,31 +75,19 @@ def screenshot():
 
 
 # live_server needs real commits, so these tests flush the database when they end, which also empties the
-# reference rows that data migrations wrote (occupations, premium rates, holidays). Keep a copy before the
-# first browser test and put it back before each one and after the module, so later tests still find them.
-REFERENCE_MODELS = ("people.Occupation", "billing.PremiumRate", "billing.Holiday")
-_reference: list[str] = []
-
-
+# reference rows that data migrations wrote (occupations, premium rates, holidays): put them back before each
+# browser test and after the module, so later tests still find them.
 def _restore_reference():
-    from django.apps import apps
-    from django.core import serializers
+    # The data migrations' loaders, not a snapshot: a snapshot taken after an earlier transactional test's flush
+    # would be empty (the browser tests then failed with Occupation.DoesNotExist in a full run).
+    from tests.factories import restore_reference_rows
 
-    for model_label, data in zip(REFERENCE_MODELS, _reference):
-        if not apps.get_model(model_label).objects.exists():
-            for obj in serializers.deserialize("json", data):
-                obj.save()
+    restore_reference_rows()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _reference_data(django_db_setup, django_db_blocker):
-    from django.apps import apps
-    from django.core import serializers
-
     with django_db_blocker.unblock():
-        if not _reference:
-            _reference.extend(serializers.serialize("json", apps.get_model(label).objects.all())
-                              for label in REFERENCE_MODELS)
         _restore_reference()
     yield
     with django_db_blocker.unblock():

@@ -18,8 +18,6 @@ class Command(BaseCommand):
                             help="Leave the table's rows as they are (by default they are recomputed).")
 
     def handle(self, *args, database, no_rebuild, **options):
-        if not install_summary_sql(connections[database], rebuild=not no_rebuild):
-            self.stdout.write("Not PostgreSQL: the dashboard computes from the raw tables, nothing to install.")
-            return
+        install_summary_sql(connections[database], rebuild=not no_rebuild)
         done = ", ".join(SQL_FILES) + ("" if no_rebuild else "; table rebuilt")
         self.stdout.write(self.style.SUCCESS(f"Installed {done}."))
