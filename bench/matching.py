@@ -23,13 +23,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from bench.matching_reference import solve_exact_reference, solve_greedy
 from bench.synthetic import generate_regency
 from sponsorship.matching.solver.strategies import (
     get_policy,
-    solve_exact_reference,
-    solve_greedy,
     solve_matching,
 )
+
 
 def solve_matching_exact_distance(sponsors, workers, **kw):
     """The augmenting path with the certified distance step (cost scaling + dual certificate), run to optimal."""

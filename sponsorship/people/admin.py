@@ -1,9 +1,60 @@
 """Django admin: agencies, sponsors, workers, sponsorships, profiles. Search by NIK (exact, via keyed hash), NIP, name."""
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+
+from backend.api.errors import ApplicationError
 
 from .crypto import keyed_hash
 from .identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
 from .models import Agency, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
+from .services import people
+
+
+class ServiceAdminForm(forms.ModelForm):
+    """A change form whose edits are written by a people service (validated there, audited with old and new
+    values). `clean` runs the service in a savepoint that is rolled back, so its Indonesian message shows on the
+    form instead of a server error; `ServiceSaveMixin.save_model` then runs it for real."""
+
+    service_field = ""  # the service's keyword for the row: "sponsor" / "worker"
+
+    def service_changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.changed_data if name in self.cleaned_data}
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and not self.errors:
+            try:
+                with transaction.atomic():
+                    self.run_service(actor=None)
+                    transaction.set_rollback(True)
+            except ApplicationError as exc:
+                fields = (exc.extra or {}).get("fields") or {}
+                field = next((f for f in fields if f in self.fields), None)
+                self.add_error(field, str(exc.message))
+        return cleaned
+
+    def run_service(self, *, actor):
+        raise NotImplementedError
+
+
+class ServiceSaveMixin:
+    """Edits go through the service; adding stays the model admin's own (rows come from imports and the API)."""
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        form.run_service(actor=request.user)
+
+
+class SponsorAdminForm(ServiceAdminForm):
+    def run_service(self, *, actor):
+        return people.sponsor_update(sponsor=self.instance, actor=actor, source="admin", **self.service_changes())
+
+
+class WorkerAdminForm(ServiceAdminForm):
+    def run_service(self, *, actor):
+        return people.worker_update(worker=self.instance, actor=actor, source="admin", **self.service_changes())
 
 
 @admin.register(Agency)
@@ -14,15 +65,24 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sponsor)
-class SponsorAdmin(admin.ModelAdmin):
+class SponsorAdmin(ServiceSaveMixin, admin.ModelAdmin):
+    """Edits are written by `sponsor_update`. Read-only once the row exists: the NIP and what it encodes (birth
+    date, sex, ASN type) are the sponsor's identity; the status, because leaving ends sponsorships and re-matches
+    their workers (matching's `sponsor_leave`); the login account, which only sign-in links."""
+
+    form = SponsorAdminForm
     list_display = ["full_name", "nip", "asn_type", "agency", "home_village", "capacity", "active_sponsorships",
                     "status"]
     list_filter = ["status", "asn_type", "capacity", "agency"]
     search_fields = ["nip", "full_name", "home_village__name", "agency__name"]
     raw_id_fields = ["user", "home_village", "agency"]
     readonly_fields = ["active_sponsorships", "phone_hash", "masked_phone"]
+    identity_fields = ["nip", "asn_type", "birth_date", "sex", "status", "user"]
     exclude = ["phone"]
     list_select_related = ["agency", "home_village"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, *self.identity_fields] if obj else self.readonly_fields
 
     @admin.display(description="Telepon")
     def masked_phone(self, obj):
@@ -36,14 +96,20 @@ class ConsentInline(admin.TabularInline):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
-    """NIK is searched by exact value through its keyed hash: the ciphertext cannot be searched."""
+class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
+    """NIK is searched by exact value through its keyed hash: the ciphertext cannot be searched.
+
+    Edits are written by `worker_update`. Read-only: what the NIK encodes, the login account (linked by sign-in),
+    who registered the worker and the anonymisation time (set by the privacy services)."""
+
+    form = WorkerAdminForm
 
     list_display = ["full_name", "masked_nik", "occupation", "village", "welfare_decile", "current_payer"]
     list_filter = ["current_payer", "occupation", "welfare_decile", "occupation__is_transport"]
     search_fields = ["full_name", "village__name", "village__code", "kpj"]
-    raw_id_fields = ["village", "user", "created_by"]
-    readonly_fields = ["masked_nik", "masked_phone", "birth_date", "sex", "nik_hash", "anonymized_at"]
+    raw_id_fields = ["village"]
+    readonly_fields = ["masked_nik", "masked_phone", "birth_date", "sex", "nik_hash", "anonymized_at", "user",
+                       "created_by"]
     exclude = ["nik", "phone", "phone_hash"]
     inlines = [ConsentInline]
     list_select_related = ["occupation", "village"]

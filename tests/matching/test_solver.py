@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from bench.matching_reference import solve_aggregated, solve_exact_reference, solve_greedy
 from bench.synthetic import generate_regency
 from sponsorship.matching.solver.geo import distance_m, haversine_m, prepare_pair
 from sponsorship.matching.solver.strategies import (
@@ -18,8 +19,6 @@ from sponsorship.matching.solver.strategies import (
     SponsorPoints,
     WorkerPoints,
     get_policy,
-    solve_exact_reference,
-    solve_greedy,
     solve_matching,
 )
 
@@ -135,7 +134,7 @@ def test_large_paths_on_a_small_regency(policy):
     assert_feasible(aug, s, w, 5_000)
     assert aug.covered_weight == exact.covered_weight  # exact weight, not just close
     assert aug.total_distance_m <= 1.5 * exact.total_distance_m
-    agg = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=0, large_method="aggregated")
+    agg = solve_aggregated(s, w, radius_m=5_000, policy=pol)
     assert agg.method == "aggregated"
     assert_feasible(agg, s, w, 5_000)
     assert 0.98 * exact.covered_weight <= agg.covered_weight <= exact.covered_weight

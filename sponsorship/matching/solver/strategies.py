@@ -4,9 +4,9 @@ Objective, lexicographic: first maximise the total priority weight of covered wo
 minimise the total sponsor-worker distance, subject to the radius, each sponsor's free
 capacity and each worker matched at most once. ``solve_matching`` is the production solver
 (exact min-cost flow on small instances; on large ones the optimum's covered weight exactly by
-augmenting paths, then a distance polish - docs/matching.md); ``solve_greedy`` and
-``solve_exact_reference`` are the baselines the tests
-and the benchmark compare it with. Inputs and outputs are plain NumPy data; wiring to the
+augmenting paths, then a distance polish - docs/matching.md). The baselines the tests and the
+benchmark compare it with (greedy, the plain OR-Tools reference, the cell-aggregated heuristic)
+live in bench/matching_reference.py. Inputs and outputs are plain NumPy data; wiring to the
 database lives elsewhere.
 """
 
@@ -185,8 +185,6 @@ def solve_matching(
     radius_m: int = DEFAULT_RADIUS_M,
     policy: PriorityPolicy = DEFAULT_POLICY,
     exact_arc_limit: int = 1_000_000,
-    large_method: str = "augmenting",
-    cell_m: float = 500.0,
     exact_distance: bool = False,
     max_rounds: int = 500,
     gap_tolerance: float = 0.0,
@@ -195,12 +193,12 @@ def solve_matching(
     """Lexicographic matching: max covered weight, then min total distance.
 
     When at most ``exact_arc_limit`` sponsor-worker pairs lie within the radius it solves the
-    full min-cost flow: the exact optimum (``method == "exact"``). Above that (default
-    ``large_method="augmenting"``) it finds the maximum covered weight exactly by augmenting paths
+    full min-cost flow: the exact optimum (``method == "exact"``). Above that
+    it finds the maximum covered weight exactly by augmenting paths
     (matroid greedy) and then shortens distances for that covered set over each point's nearest
     sponsors (``method == "augmenting"``): the optimum's weight exactly; total distance 9-13% above the
-    optimum's on the synthetic regency unless ``exact_distance`` (docs/matching.md). ``large_method="aggregated"`` keeps the
-    earlier cell-aggregated heuristic (``cell_m`` grid; ~0.5% below the optimum's weight).
+    optimum's on the synthetic regency unless ``exact_distance`` (docs/matching.md). The earlier
+    cell-aggregated heuristic (~0.5% below the optimum's weight) is bench/matching_reference.solve_aggregated.
 
     ``exact_distance=True`` (augmenting path only) continues the distance polish over every pair within the
     radius until a dual certificate proves it optimal (``stats["certified_optimal"]``,
@@ -216,8 +214,6 @@ def solve_matching(
     w_ok = np.flatnonzero(inst.weight > 0)
     if len(s_ok) == 0 or len(w_ok) == 0:
         return _result(inst, [], [], "exact", t0, {"pairs": 0})
-    if large_method not in ("augmenting", "aggregated"):
-        raise ValueError("large_method must be 'augmenting' or 'aggregated'")
     args = (inst.wg, w_ok, inst.weight, inst.sg, s_ok, inst.sponsors.capacity)
     kw = {"radius_m": inst.radius_m, "stretch": inst.stretch}
     pairs = len(w_ok) * len(s_ok)  # an upper bound; counting costs ~1 s at regency size
@@ -227,54 +223,9 @@ def solve_matching(
     if pairs <= exact_arc_limit:
         sol = flow.solve_full(*args, **kw, big_m=_lexicographic_m(inst))
         method = "exact"
-    elif large_method == "augmenting":
+    else:
         sol = flow.solve_augmenting(*args, **kw, exact_distance=exact_distance, max_rounds=max_rounds,
                                     gap_tolerance=gap_tolerance, distance_method=distance_method)
         method = "augmenting"
-    else:
-        # One weight unit worth 4 radii of distance: keeps OR-Tools' cost scaling short; the
-        # aggregated path is a heuristic anyway (measured: same weight as the exact M).
-        sol = flow.solve_aggregated(*args, **kw, big_m=4 * inst.radius_m + 1, cell_m=cell_m)
-        method = "aggregated"
     stats = {"pairs_within_radius" if counted else "pairs_bound": pairs, **sol.stats}
     return _result(inst, sol.sponsor_idx, sol.worker_idx, method, t0, stats)
-
-
-def solve_exact_reference(
-    sponsors: SponsorPoints,
-    workers: WorkerPoints,
-    *,
-    radius_m: int = DEFAULT_RADIUS_M,
-    policy: PriorityPolicy = DEFAULT_POLICY,
-) -> MatchingResult:
-    """One OR-Tools min-cost flow over every worker-sponsor pair within the radius.
-
-    No aggregation and no pricing: the slow, obviously-correct reference for tests/benchmarks.
-    """
-    t0 = time.perf_counter()
-    inst = _canonical(sponsors, workers, radius_m, policy)
-    s_ok = np.flatnonzero(inst.sponsors.capacity > 0)
-    w_ok = np.flatnonzero(inst.weight > 0)
-    sol = flow.solve_full(
-        inst.wg, w_ok, inst.weight, inst.sg, s_ok, inst.sponsors.capacity,
-        radius_m=inst.radius_m, stretch=inst.stretch, big_m=_lexicographic_m(inst),
-    )
-    return _result(inst, sol.sponsor_idx, sol.worker_idx, "exact_reference", t0, sol.stats)
-
-
-def solve_greedy(
-    sponsors: SponsorPoints,
-    workers: WorkerPoints,
-    *,
-    radius_m: int = DEFAULT_RADIUS_M,
-    policy: PriorityPolicy = DEFAULT_POLICY,
-) -> MatchingResult:
-    """Baseline: workers by (weight desc, id), each to its nearest sponsor with a free slot."""
-    t0 = time.perf_counter()
-    inst = _canonical(sponsors, workers, radius_m, policy)
-    cap = inst.sponsors.capacity.copy()
-    w_ok = np.flatnonzero(inst.weight > 0)
-    order = w_ok[np.lexsort((w_ok, -inst.weight[w_ok]))]
-    out_s, out_w = flow.greedy_fill(inst.wg, order, inst.sg, np.flatnonzero(cap > 0), cap,
-                                    inst.radius_m, inst.stretch)
-    return _result(inst, out_s, out_w, "greedy", t0, {})

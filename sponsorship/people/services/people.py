@@ -1,18 +1,38 @@
 """Writes for sponsors, workers and consent. Validation of identifiers happens here, once."""
 import datetime as dt
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backend.api.errors import ApplicationError, ConflictError
 from backend.i18n import tr
+from sponsorship.core.audit import audit_record, snapshot
 from sponsorship.people.crypto import keyed_hash
-from sponsorship.people.identifiers import IdentifierError, mask_nik, normalize_kpj, normalize_phone, parse_nik, parse_nip
+from sponsorship.people.identifiers import (
+    IdentifierError,
+    mask_nik,
+    normalize_kpj,
+    normalize_phone,
+    parse_nik,
+    parse_nip,
+)
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker, WorkerConsent
 from sponsorship.regions.models import Region
-from sponsorship.core.audit import audit_record, snapshot
 
 WORKER_AUDIT_FIELDS = ["full_name", "occupation", "village", "welfare_decile", "kpj", "current_payer"]
+# Phone numbers and precise coordinates are personal data: the audit row names them as changed, never their values.
+SPONSOR_AUDIT_FIELDS = ["full_name", "agency", "home_village", "capacity", "contact_consent", "show_name_to_workers"]
+
+
+class _Unset:
+    """Marks an argument the caller did not pass (None is a value: it clears lat/lon or the decile)."""
+
+    def __repr__(self):
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
 
 
 def _field_error(field, exc: IdentifierError):
@@ -38,6 +58,63 @@ def _village(village) -> Region:
     return region
 
 
+def _phone(phone: str) -> str:
+    """E.164 or "" for no phone."""
+    if not phone:
+        return ""
+    try:
+        return normalize_phone(phone)
+    except IdentifierError as exc:
+        raise _field_error("phone", exc) from None
+
+
+def _kpj(kpj: str) -> str:
+    if not kpj:
+        return ""
+    try:
+        return normalize_kpj(kpj)
+    except IdentifierError as exc:
+        raise _field_error("kpj", exc) from None
+
+
+def _check_capacity(capacity: int) -> None:
+    if capacity not in (2, 3):
+        raise ApplicationError(tr("Kapasitas pengampu harus 2 atau 3 pekerja.", "A sponsor covers 2 or 3 workers."),
+                               extra={"fields": {"capacity": ["2 / 3"]}})
+
+
+def _check_village_in_agency_regency(village: Region, agency: Agency) -> None:
+    if village.regency_code != agency.regency.code:
+        raise ApplicationError(tr("Desa tempat tinggal harus berada di kabupaten OPD.",
+                                  "The home village must be in the agency's regency."),
+                               extra={"fields": {"home_village": [str(tr("Di luar kabupaten OPD.",
+                                                                         "Outside the agency's regency."))]}})
+
+
+def _check_decile(welfare_decile: int | None) -> None:
+    if welfare_decile is not None and not (1 <= int(welfare_decile) <= 10):
+        raise ApplicationError(tr("Desil kesejahteraan harus 1–10.", "The welfare decile must be 1–10."),
+                               extra={"fields": {"welfare_decile": ["1–10"]}})
+
+
+def _check_full_name(full_name: str) -> str:
+    name = (full_name or "").strip()
+    if not name:
+        raise ApplicationError(tr("Nama lengkap wajib diisi.", "The full name is required."),
+                               extra={"fields": {"full_name": [str(tr("Wajib diisi.", "Required."))]}})
+    return name
+
+
+def _save_changes(obj, changes: dict[str, Any]) -> list[str]:
+    """Set the fields that differ and save only those; returns their names."""
+    changed = [name for name, value in changes.items() if getattr(obj, name) != value]
+    for name in changed:
+        setattr(obj, name, changes[name])
+    if changed:
+        obj.save(update_fields=[*changed, "updated_at"])
+    return changed
+
+
 @transaction.atomic
 def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, home_village, capacity: int = 2,
                    phone: str = "", lat: float | None = None, lon: float | None = None,
@@ -46,19 +123,10 @@ def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, h
         info = parse_nip(nip, kind=asn_type, today=today)
     except IdentifierError as exc:
         raise _field_error("nip", exc) from None
-    if capacity not in (2, 3):
-        raise ApplicationError(tr("Kapasitas pengampu harus 2 atau 3 pekerja.", "A sponsor covers 2 or 3 workers."),
-                               extra={"fields": {"capacity": ["2 / 3"]}})
-    phone_e164 = ""
-    if phone:
-        try:
-            phone_e164 = normalize_phone(phone)
-        except IdentifierError as exc:
-            raise _field_error("phone", exc) from None
+    _check_capacity(capacity)
+    phone_e164 = _phone(phone)
     village = _village(home_village)
-    if village.regency_code != agency.regency.code:
-        raise ApplicationError(tr("Desa tempat tinggal harus berada di kabupaten OPD.",
-                                  "The home village must be in the agency's regency."))
+    _check_village_in_agency_regency(village, agency)
     if Sponsor.objects.filter(nip=info.nip).exists():
         raise ConflictError(tr("NIP ini sudah terdaftar sebagai pengampu.", "This NIP is already registered."))
     sponsor = Sponsor.objects.create(
@@ -85,20 +153,9 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
         info = parse_nik(nik, today=today)
     except IdentifierError as exc:
         raise _field_error("nik", exc) from None
-    phone_e164 = ""
-    if phone:
-        try:
-            phone_e164 = normalize_phone(phone)
-        except IdentifierError as exc:
-            raise _field_error("phone", exc) from None
-    if kpj:
-        try:
-            kpj = normalize_kpj(kpj)
-        except IdentifierError as exc:
-            raise _field_error("kpj", exc) from None
-    if welfare_decile is not None and not (1 <= int(welfare_decile) <= 10):
-        raise ApplicationError(tr("Desil kesejahteraan harus 1–10.", "The welfare decile must be 1–10."),
-                               extra={"fields": {"welfare_decile": ["1–10"]}})
+    phone_e164 = _phone(phone)
+    kpj = _kpj(kpj)
+    _check_decile(welfare_decile)
     if not consent or not consent.get("channel") or not consent.get("text_version"):
         raise ApplicationError(tr(
             "Persetujuan pekerja wajib dicatat (cara dan versi teks persetujuan).",
@@ -130,30 +187,88 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
     return worker
 
 
+def _update_extra(changed: list[str], source: str) -> dict:
+    return {"fields": [f for f in changed if f != "phone_hash"], **({"source": source} if source else {})}
+
+
 @transaction.atomic
-def worker_update(*, worker: Worker, actor=None, **changes) -> Worker:
-    allowed = {"full_name", "occupation", "village", "lat", "lon", "welfare_decile", "kpj", "current_payer", "phone"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ApplicationError(f"unknown fields: {sorted(unknown)}")
-    before = snapshot(worker, WORKER_AUDIT_FIELDS)
-    if "phone" in changes:
-        phone = changes.pop("phone")
-        try:
-            worker.phone = normalize_phone(phone) if phone else ""
-        except IdentifierError as exc:
-            raise _field_error("phone", exc) from None
-        worker.phone_hash = keyed_hash(worker.phone) if worker.phone else ""
-    if changes.get("kpj"):
-        try:
-            changes["kpj"] = normalize_kpj(changes["kpj"])
-        except IdentifierError as exc:
-            raise _field_error("kpj", exc) from None
-    if "village" in changes:
-        changes["village"] = _village(changes["village"])
-    for key, value in changes.items():
-        setattr(worker, key, value)
-    worker.save()
-    audit_record(actor=actor, action="worker.update", obj=worker, before=before,
-                 after=snapshot(worker, WORKER_AUDIT_FIELDS))
-    return worker
+def sponsor_update(*, sponsor: Sponsor, actor=None, full_name: str = UNSET, agency: Agency = UNSET,
+                   home_village: Region | str = UNSET, capacity: int = UNSET, phone: str = UNSET,
+                   lat: float | None = UNSET, lon: float | None = UNSET, contact_consent: bool = UNSET,
+                   show_name_to_workers: bool = UNSET, source: str = "") -> Sponsor:
+    """Change a sponsor's details, validated as in `sponsor_create`. Identity (NIP, birth date, sex) never changes
+    here, nor the status: leaving ends sponsorships (matching's `sponsor_leave`). `source` ("import", "admin")
+    is kept in the audit row. Returns the saved row; fields not passed are left as they are."""
+    current = Sponsor.objects.select_for_update().select_related("agency__regency").get(pk=sponsor.pk)
+    changes: dict[str, Any] = {}
+    if full_name is not UNSET:
+        changes["full_name"] = _check_full_name(full_name)
+    if capacity is not UNSET:
+        _check_capacity(capacity)
+        if capacity < current.active_sponsorships:
+            raise ApplicationError(tr(
+                f"ASN ini sudah mengampu {current.active_sponsorships} pekerja; kapasitas tidak boleh lebih kecil.",
+                f"This sponsor already covers {current.active_sponsorships} workers; the capacity cannot be lower."),
+                extra={"fields": {"capacity": [str(current.active_sponsorships)]}})
+        changes["capacity"] = capacity
+    if agency is not UNSET:
+        changes["agency"] = agency
+    if home_village is not UNSET:
+        changes["home_village"] = _village(home_village)
+    if agency is not UNSET or home_village is not UNSET:
+        _check_village_in_agency_regency(changes.get("home_village", current.home_village),
+                                         changes.get("agency", current.agency))
+    if phone is not UNSET:
+        changes["phone"] = _phone(phone)
+        changes["phone_hash"] = keyed_hash(changes["phone"]) if changes["phone"] else ""
+    for name, value in (("lat", lat), ("lon", lon), ("contact_consent", contact_consent),
+                        ("show_name_to_workers", show_name_to_workers)):
+        if value is not UNSET:
+            changes[name] = value
+    before = snapshot(current, SPONSOR_AUDIT_FIELDS)
+    changed = _save_changes(current, changes)
+    if changed:
+        audit_record(actor=actor, action="sponsor.update", obj=current, before=before,
+                     after=snapshot(current, SPONSOR_AUDIT_FIELDS),
+                     extra=_update_extra(changed, source))
+    return current
+
+
+@transaction.atomic
+def worker_update(*, worker: Worker, actor=None, full_name: str = UNSET, occupation: Occupation = UNSET,
+                  village: Region | str = UNSET, lat: float | None = UNSET, lon: float | None = UNSET,
+                  welfare_decile: int | None = UNSET, kpj: str = UNSET, current_payer: str = UNSET,
+                  phone: str = UNSET, source: str = "") -> Worker:
+    """Change a worker's details, validated as in `worker_create`. NIK, birth date and sex never change here.
+    Returns the saved row; fields not passed are left as they are."""
+    current = Worker.objects.select_for_update().get(pk=worker.pk)
+    changes: dict[str, Any] = {}
+    if full_name is not UNSET:
+        changes["full_name"] = _check_full_name(full_name)
+    if occupation is not UNSET:
+        changes["occupation"] = occupation
+    if village is not UNSET:
+        changes["village"] = _village(village)
+    if welfare_decile is not UNSET:
+        _check_decile(welfare_decile)
+        changes["welfare_decile"] = welfare_decile
+    if kpj is not UNSET:
+        changes["kpj"] = _kpj(kpj)
+    if current_payer is not UNSET:
+        if current_payer not in Worker.Payer.values:
+            raise ApplicationError(tr("Penanggung iuran tidak dikenal.", "Unknown premium payer."),
+                                   extra={"fields": {"current_payer": [str(current_payer)]}})
+        changes["current_payer"] = current_payer
+    if phone is not UNSET:
+        changes["phone"] = _phone(phone)
+        changes["phone_hash"] = keyed_hash(changes["phone"]) if changes["phone"] else ""
+    for name, value in (("lat", lat), ("lon", lon)):
+        if value is not UNSET:
+            changes[name] = value
+    before = snapshot(current, WORKER_AUDIT_FIELDS)
+    changed = _save_changes(current, changes)
+    if changed:
+        audit_record(actor=actor, action="worker.update", obj=current, before=before,
+                     after=snapshot(current, WORKER_AUDIT_FIELDS),
+                     extra=_update_extra(changed, source))
+    return current
