@@ -5,8 +5,8 @@ from django.utils import timezone
 
 from sponsorship.billing.models import Invoice
 from sponsorship.billing.services.billing import billing_run
-from sponsorship.core.periods import add_months, local_today, month_start
 from sponsorship.billing.services.coverage import coverage_record_invoice
+from sponsorship.core.periods import add_months, local_today, month_start
 
 
 def months_back(n: int) -> dt.date:

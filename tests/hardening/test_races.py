@@ -6,8 +6,6 @@ import datetime as dt
 import threading
 
 import pytest
-
-
 from django.db import connections
 from django.utils import timezone
 
@@ -120,7 +118,7 @@ def test_two_reminder_scans_in_parallel_send_once(regency):
     from notifications.models import Notification
     from sponsorship.billing.reminders import reminders_scan
     from sponsorship.billing.services.billing import billing_run, due_date_for
-    from sponsorship.core.periods import add_months, local_today, month_start
+    from sponsorship.core.periods import local_today, month_start
 
     _reference_rows()
     _billing_world(regency, sponsors=3)
@@ -140,8 +138,8 @@ def test_double_clicked_pay_makes_one_payment_attempt(regency, settings):
     from simulators.midtrans import MidtransSimulator
     from sponsorship.billing.models import Invoice, PaymentAttempt
     from sponsorship.billing.services.billing import billing_run
-    from sponsorship.core.periods import add_months, local_today, month_start
     from sponsorship.billing.services.payments import payment_start
+    from sponsorship.core.periods import add_months, local_today, month_start
 
     _reference_rows()
     sim = MidtransSimulator(server_key="SB-Mid-server-RACE", retry_scale=0.001, jitter=0.0).start()

@@ -71,8 +71,8 @@ def build_world(*, with_money=True) -> World:
 def _invoices(sponsor):
     from sponsorship.billing.models import Invoice
     from sponsorship.billing.services.billing import billing_run
-    from sponsorship.core.periods import add_months, local_today, month_start
     from sponsorship.billing.services.coverage import coverage_record_invoice
+    from sponsorship.core.periods import add_months, local_today, month_start
 
     this_month = month_start(local_today())
     paid_period, open_period = add_months(this_month, -1), this_month
