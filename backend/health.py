@@ -20,7 +20,7 @@ def _database():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
-    return {"vendor": connection.vendor}
+    return {"vendor": connection.display_name, "server_version": connection.pg_version}
 
 
 def _cache():

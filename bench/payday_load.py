@@ -87,7 +87,6 @@ def prepare(args, env) -> dict:
     import django
 
     django.setup()
-    from django.utils import timezone
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from sponsorship.people.models import Role, Sponsor, Worker
@@ -96,9 +95,10 @@ def prepare(args, env) -> dict:
     out = {"sponsor": [], "worker": [], "available": set()}
     try:
         from sponsorship.billing.models import Invoice
-        from sponsorship.billing.services.billing import add_months, billing_run, month_start
+        from sponsorship.billing.services.billing import billing_run
+        from sponsorship.core.periods import add_months, local_today, month_start
 
-        this_month = month_start(timezone.localdate())
+        this_month = month_start(local_today())
         for period in (this_month, add_months(this_month, 1)):  # sponsorships started after the 15th: next month
             billing_run(period=period, notify=True)
         invoices = {}

@@ -37,13 +37,10 @@ INSERT_CHUNK = 5000  # rows per INSERT statement in notify_bulk
 def ids_in(ids):
     """Right-hand side for `field__in=` with many ids.
 
-    On PostgreSQL one array parameter (`IN (SELECT unnest(%s::bigint[]))`) instead of 14,000
-    placeholders, which Django and psycopg spend seconds composing; elsewhere the plain list.
+    One array parameter (`IN (SELECT unnest(%s::bigint[]))`) instead of 14,000 placeholders, which Django
+    and psycopg spend seconds composing.
     """
-    ids = list(ids)
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
+    return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
 
 
 # -- time zones and quiet hours -------------------------------------------------------------------
@@ -209,12 +206,9 @@ def notify_bulk(requests: list[NotifyRequest], *, now: dt.datetime | None = None
                      {str(k): str(v) for k, v in (r.data or {}).items()}, r.dedupe_key,
                      Notification.Status.HELD if release else Notification.Status.PENDING,
                      release or now, (r.collapse_key or "")[:100], r.expires_at))
-    if connection.vendor == "postgresql":
-        created = []
-        for start in range(0, len(rows), INSERT_CHUNK):
-            created += _insert_rows_postgresql(rows[start:start + INSERT_CHUNK], now)
-    else:
-        created = _insert_rows_generic(rows, now)
+    created = []
+    for start in range(0, len(rows), INSERT_CHUNK):
+        created += _insert_rows(rows[start:start + INSERT_CHUNK], now)
     to_send = sorted(pk for pk, status in created if status == Notification.Status.PENDING)
     if to_send:
         ids = getattr(_collector, "ids", None)
@@ -241,16 +235,9 @@ def _array_cursor():
 
 
 def _existing_keys(keys: list[str]) -> set[str]:
-    if connection.vendor == "postgresql":
-        with _array_cursor() as cursor:
-            cursor.execute(f"SELECT dedupe_key FROM {Notification._meta.db_table} WHERE dedupe_key = ANY(%b)",
-                           [keys])
-            return {key for (key,) in cursor.fetchall()}
-    existing = set()
-    for start in range(0, len(keys), 500):
-        existing.update(Notification.objects.filter(dedupe_key__in=keys[start:start + 500])
-                        .values_list("dedupe_key", flat=True))
-    return existing
+    with _array_cursor() as cursor:
+        cursor.execute(f"SELECT dedupe_key FROM {Notification._meta.db_table} WHERE dedupe_key = ANY(%b)", [keys])
+        return {key for (key,) in cursor.fetchall()}
 
 
 _INSERT_COLUMNS = ("recipient_id", "kind", "title", "body", "language", "data", "dedupe_key", "status",
@@ -259,7 +246,7 @@ _ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text"
                 "timestamptz")
 
 
-def _insert_rows_postgresql(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
+def _insert_rows(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
     """One INSERT for many rows: a column of values per array parameter, unnested server-side."""
     table = Notification._meta.db_table
     columns = [list(column) for column in zip(*rows)]
@@ -276,21 +263,6 @@ def _insert_rows_postgresql(rows: list[tuple], now: dt.datetime) -> list[tuple[i
     with _array_cursor() as cursor:
         cursor.execute(sql, [now, *columns])  # in the order the placeholders appear
         return cursor.fetchall()
-
-
-def _insert_rows_generic(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
-    """SQLite (the embedded default): bulk_create, then read back which keys this call wrote."""
-    objs = [Notification(recipient_id=user_id, kind=kind, title=title, body=body, language=language, data=data,
-                         dedupe_key=key, status=status, next_attempt_at=at, collapse_key=collapse,
-                         expires_at=expires, created_at=now)
-            for user_id, kind, title, body, language, data, key, status, at, collapse, expires in rows]
-    Notification.objects.bulk_create(objs, batch_size=500, ignore_conflicts=True)
-    keys = [row[6] for row in rows]
-    created = []
-    for start in range(0, len(keys), 500):
-        created += list(Notification.objects.filter(dedupe_key__in=keys[start:start + 500], created_at=now)
-                        .values_list("pk", "status"))
-    return created
 
 
 def _schedule_send(pk: int) -> None:

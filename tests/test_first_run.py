@@ -30,7 +30,7 @@ from sponsorship.matching.models import MatchingRun
 from sponsorship.regions.models import Region
 from sponsorship.billing.services.billing import billing_run
 from sponsorship.matching.services.runs import matching_run_preview
-from sponsorship.billing.services.billing import add_months, local_today, month_start
+from sponsorship.core.periods import add_months, local_today, month_start
 upcoming = add_months(month_start(local_today()), 1)
 again = billing_run(period=upcoming)
 regency = Region.objects.filter(level=Region.Level.REGENCY, agencies__isnull=False).distinct().first()

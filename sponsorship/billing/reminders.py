@@ -23,6 +23,10 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
+from sponsorship.billing.models import Invoice
+from sponsorship.billing.selectors.coverage import worker_coverage_status
+from sponsorship.billing.services.billing import period_label
+from sponsorship.people.models import Profile, Role, Sponsorship, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +41,6 @@ def _end_of_day(day: dt.date, tz: ZoneInfo) -> dt.datetime:
 
 def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
     """Due in 3 days, due today, overdue by 3 and 7 days, for every unpaid invoice."""
-    from sponsorship.billing.models import Invoice
-    from sponsorship.billing.services.billing import period_label
-
     targets = {today + dt.timedelta(days=DUE_SOON_DAYS): ("invoice_due_soon", DUE_SOON_DAYS),
                today: ("invoice_due_today", 0)}
     for days in OVERDUE_DAYS:
@@ -67,9 +68,6 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
 
 def coverage_requests(*, today: dt.date) -> list[NotifyRequest]:
     """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until."""
-    from sponsorship.people.models import Sponsorship, Worker
-    from sponsorship.billing.selectors.coverage import worker_coverage_status
-
     sponsor_user_of = dict(Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False)
                            .values_list("worker_id", "sponsor__user_id"))
     workers = Worker.objects.filter(anonymized_at__isnull=True).filter(
@@ -106,8 +104,6 @@ def coverage_requests(*, today: dt.date) -> list[NotifyRequest]:
 
 
 def new_sponsor_requests(*, now: dt.datetime) -> list[NotifyRequest]:
-    from sponsorship.people.models import Sponsorship
-
     recent = (Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, worker__user__isnull=False,
                                          started_at__gte=now - dt.timedelta(days=NEW_SPONSOR_LOOKBACK_DAYS))
               .select_related("sponsor", "worker"))
@@ -144,9 +140,6 @@ def admin_digests_send(*, today: dt.date | None = None, now: dt.datetime | None 
     """The optional daily digest for regency admins (overdue invoices in their regency)."""
     if not getattr(settings, "NOTIFICATIONS_ADMIN_DIGEST", False):
         return 0
-    from sponsorship.billing.models import Invoice
-    from sponsorship.people.models import Profile, Role
-
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     requests = []

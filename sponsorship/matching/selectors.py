@@ -1,8 +1,8 @@
 """Reads for matching: who may be proposed, where people are, and how far apart.
 
 Distance rule (issue 3): precise coordinates when both sides have them, otherwise village centres
-(Region.lat/lon). Queries prefilter with a latitude/longitude bounding box in SQL (portable: plain
-comparisons, SQLite and PostgreSQL alike) and the exact great-circle distance is computed in Python.
+(Region.lat/lon). Queries prefilter with a latitude/longitude bounding box in SQL (plain comparisons on
+indexed columns) and the exact great-circle distance is computed in Python.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from notifications.models import Notification
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, Invoice
 from sponsorship.billing.selectors.coverage import worker_coverage_status
-from sponsorship.billing.services.billing import add_months, billing_run, invoice_create_prepay
+from sponsorship.billing.services.billing import billing_run, invoice_create_prepay
 from sponsorship.billing.services.settlement import invoice_settle_by_credit  # noqa: F401
 from sponsorship.billing.services.remittance import remittance_export, remittance_import_results
 from sponsorship.billing.gateways.base import TransactionStatus

@@ -4,9 +4,10 @@ import threading
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from sponsorship.core.models import AuditLog
-from sponsorship.billing.models import Invoice, InvoiceLine, PremiumRate
+from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PremiumRate
 from sponsorship.people.models import Sponsorship
 from sponsorship.billing.services.billing import (billing_run, due_date_for, invoice_create_arrears, invoice_create_prepay,
                                           invoice_void, period_to_bill)
@@ -70,6 +71,36 @@ def test_issued_invoices_never_change_when_rates_change(family):
     assert sum(invoice.lines.values_list("amount_idr", flat=True)) == invoice.subtotal_idr
     billing_run(period=D(2027, 2, 1), notify=False)
     assert Invoice.objects.get(period=D(2027, 2, 1)).lines.first().jkm_idr in (9_000, 4_500)
+
+
+def test_run_applies_credit_settles_fully_credited_invoices_and_numbers_supplementary_ones(agency):
+    rich, partial, plain = (factories.make_sponsor(agency=agency, capacity=3) for _ in range(3))
+    for sponsor, n in ((rich, 1), (partial, 3), (plain, 2)):
+        for k in range(n):
+            factories.sponsor_worker(sponsor, factories.make_worker(occupation="ojek" if k == 0 else "petani"))
+    CreditEntry.objects.create(sponsor=rich, kind=CreditEntry.Kind.SURPLUS, amount_idr=500_000, note="lebih bayar")
+    CreditEntry.objects.create(sponsor=partial, kind=CreditEntry.Kind.SURPLUS, amount_idr=20_000, note="lebih bayar")
+    # an earlier December invoice for `plain` only: this run's is its supplementary one (sequence 2, "-S2")
+    billing_run(period=D(2026, 12, 1), notify=False, now=timezone.make_aware(dt.datetime(2026, 11, 20, 9)))
+    for inv in Invoice.objects.exclude(sponsor=plain):
+        CreditEntry.objects.filter(invoice=inv).delete()
+        CoverageMonth.objects.filter(invoice=inv).delete()
+        inv.lines.all().delete()
+        inv.delete()
+    factories.sponsor_worker(plain, factories.make_worker())
+    run = billing_run(period=D(2026, 12, 1), notify=False, now=timezone.make_aware(dt.datetime(2026, 11, 25, 9)))
+    assert (run.invoices, run.lines) == (3, 1 + 3 + 1)
+    plain_invoices = Invoice.objects.filter(sponsor=plain).order_by("sequence")
+    assert [i.sequence for i in plain_invoices] == [1, 2] and plain_invoices[1].number.endswith("-S2")
+    rich_invoice = Invoice.objects.get(sponsor=rich)  # fully credited: settled by the run, its month covered
+    assert rich_invoice.status == "paid" and rich_invoice.amount_idr == 0
+    assert rich_invoice.credit_applied_idr == rich_invoice.subtotal_idr
+    assert CoverageMonth.objects.filter(invoice=rich_invoice).exists()
+    partial_invoice = Invoice.objects.get(sponsor=partial)
+    assert CreditEntry.objects.filter(sponsor=partial, kind="applied", amount_idr=-20_000,
+                                      invoice=partial_invoice).exists()
+    assert partial_invoice.amount_idr == partial_invoice.subtotal_idr - 20_000
+    assert run.amount_idr == sum(i.amount_idr for i in Invoice.objects.filter(batch=run.batch))
 
 
 def test_ended_sponsorship_stops_future_billing(family):

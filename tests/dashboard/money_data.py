@@ -4,12 +4,13 @@ import datetime as dt
 from django.utils import timezone
 
 from sponsorship.billing.models import Invoice
-from sponsorship.billing.services.billing import add_months, billing_run, month_start
+from sponsorship.billing.services.billing import billing_run
 from sponsorship.billing.services.coverage import coverage_record_invoice
+from sponsorship.core.periods import add_months, local_today, month_start
 
 
 def months_back(n: int) -> dt.date:
-    return add_months(month_start(timezone.localdate()), -n)
+    return add_months(month_start(local_today()), -n)
 
 
 def at(day: dt.date, hour=10) -> dt.datetime:

@@ -69,8 +69,6 @@ def test_preloaded_facts_equal_queried_facts(history):  # noqa: F811
 
 @pytest.mark.django_db
 def test_status_statement_is_prepared_once_and_answers_like_the_unprepared_one(history, settings):  # noqa: F811
-    if connection.vendor != "postgresql":
-        pytest.skip("server-side prepared statements are a PostgreSQL feature")
     worker = history.wa[0]
     settings.STATUS_PREPARED_STATEMENTS = False
     plain = jwt_client(worker.user).get("/api/v1/worker/status/").json()

@@ -9,8 +9,8 @@
 4. The billing run losing its database connection in the middle (its backend terminated from a second
    connection while it waits on a test-only trigger): nothing half-written, and a re-run completes it once.
 
-Nothing of ours is mocked. Every test here needs PostgreSQL (and the Redis test needs `redis-server`):
-under CI=true they fail, not skip, when these are missing.
+Nothing of ours is mocked. The Redis test needs `redis-server`: under CI=true it fails, not skips, when it
+is missing.
 """
 from __future__ import annotations
 
@@ -43,13 +43,6 @@ CI = os.environ.get("CI", "").lower() == "true"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def need_postgresql():
-    if connection.vendor != "postgresql":
-        if CI:
-            pytest.fail("CI=true: the fault tests need PostgreSQL (DATABASE_URL)")
-        pytest.skip("fault tests need PostgreSQL")
-
-
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -69,7 +62,6 @@ def pay(api, invoice, **headers):
                          ids=["500", "503", "timeout"])
 def test_pay_while_midtrans_fails_is_a_clear_503_and_a_retry_after_the_fault_succeeds(
         family, gateway_settings, sim, http, api, fault):
-    need_postgresql()
     billing_run(period=DEC_2026, notify=False)
     invoice = Invoice.objects.get(sponsor=family[0])
     sim_control(http, sim, "faults", {"path_prefix": "/snap/v1/transactions", "count": None, **fault})  # until cleared
@@ -97,7 +89,6 @@ def test_a_dropped_notification_is_repaired_by_reconciliation_and_a_late_one_cha
         family, gateway_settings, sim, http, api, live_server, settings):
     """The simulator drops every notification; the reconcile_payments beat task settles the payment from the status
     API; the notification, delivered over HTTP after all, is stored as evidence and changes nothing."""
-    need_postgresql()
     from sponsorship.billing import tasks
     from sponsorship.billing.models import PaymentNotification
 
@@ -169,7 +160,6 @@ def phone_owner(agency, *tokens):
 @pytest.mark.django_db(transaction=True)
 def test_fcm_429_and_503_are_retried_with_backoff_then_sent_once(fcm_settings, agency, settings, fault):
     """What the outbox sweep (notifications.tasks.dispatch_due, every minute) does at each moment: outbox_send."""
-    need_postgresql()
     from notifications.models import Notification
     from notifications.sending import outbox_send
     from notifications.services import notify
@@ -208,7 +198,6 @@ def test_fcm_429_and_503_are_retried_with_backoff_then_sent_once(fcm_settings, a
 
 @pytest.mark.django_db(transaction=True)
 def test_fcm_unregistered_deactivates_the_token_and_is_not_retried_forever(fcm_settings, agency):
-    need_postgresql()
     from notifications.models import Device
     from notifications.sending import outbox_send
     from notifications.services import notify
@@ -363,7 +352,6 @@ class Worker:
 @pytest.mark.django_db(transaction=True)
 def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_returns(
         celery_on_own_redis, own_redis, fcm_settings, gateway_settings, sim, http, api, caplog, tmp_path):
-    need_postgresql()
     import logging
 
     from django.core.management import call_command
@@ -375,7 +363,7 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     from notifications.services import device_register
     from sponsorship.billing.models import PaymentNotification
     from sponsorship.people.models import Role
-    from sponsorship.billing.services.billing import add_months, local_today, month_start
+    from sponsorship.core.periods import add_months, local_today, month_start
 
     app, fake = celery_on_own_redis, fcm_settings
     caplog.set_level(logging.ERROR)
@@ -514,7 +502,6 @@ def invoices_are_whole(period) -> None:
 @pytest.mark.parametrize("pause_at", list(PAUSE_POINTS))
 @pytest.mark.django_db(transaction=True)
 def test_billing_run_killed_mid_run_writes_nothing_and_a_rerun_completes_it_once(pause_at):
-    need_postgresql()
     restore_reference_rows()
     regency = factories.load_ponorogo()
     agency = factories.make_agency(regency)

@@ -6,9 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
-
-
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from backend.api.errors import ConflictError
@@ -25,15 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _reference_rows(transactional_db):
 
     factories.restore_reference_rows()
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        import os
-        if os.environ.get("CI") == "true":
-            pytest.fail("races need PostgreSQL (CI=true)")
-        pytest.skip("races need PostgreSQL")
 
 
 def race(functions):
@@ -112,11 +101,12 @@ def _billing_world(regency, sponsors=4):
 
 def test_two_billing_runs_in_parallel_issue_one_invoice_per_sponsor(regency):
     from sponsorship.billing.models import Invoice, InvoiceLine
-    from sponsorship.billing.services.billing import add_months, billing_run, month_start
+    from sponsorship.billing.services.billing import billing_run
+    from sponsorship.core.periods import add_months, local_today, month_start
 
     _reference_rows()
     _billing_world(regency)
-    period = add_months(month_start(timezone.localdate()), 1)
+    period = add_months(month_start(local_today()), 1)
     results = race([lambda: billing_run(period=period, notify=False) for _ in range(3)])
     assert all(r[0] == "ok" for r in results), results
     assert Invoice.objects.filter(period=period).count() == 4
@@ -127,11 +117,12 @@ def test_two_billing_runs_in_parallel_issue_one_invoice_per_sponsor(regency):
 def test_two_reminder_scans_in_parallel_send_once(regency):
     from notifications.models import Notification
     from sponsorship.billing.reminders import reminders_scan
-    from sponsorship.billing.services.billing import add_months, billing_run, due_date_for, month_start
+    from sponsorship.billing.services.billing import billing_run, due_date_for
+    from sponsorship.core.periods import local_today, month_start
 
     _reference_rows()
     _billing_world(regency, sponsors=3)
-    period = month_start(timezone.localdate())
+    period = month_start(local_today())
     billing_run(period=period, notify=False, now=timezone.now() - dt.timedelta(days=10))
     due = due_date_for(period)
     scan_day = due - dt.timedelta(days=3)  # "due in 3 days" for every invoice
@@ -146,8 +137,9 @@ def test_two_reminder_scans_in_parallel_send_once(regency):
 def test_double_clicked_pay_makes_one_payment_attempt(regency, settings):
     from simulators.midtrans import MidtransSimulator
     from sponsorship.billing.models import Invoice, PaymentAttempt
-    from sponsorship.billing.services.billing import add_months, billing_run, month_start
+    from sponsorship.billing.services.billing import billing_run
     from sponsorship.billing.services.checkout import payment_start
+    from sponsorship.core.periods import add_months, local_today, month_start
 
     _reference_rows()
     sim = MidtransSimulator(server_key="SB-Mid-server-RACE", retry_scale=0.001, jitter=0.0).start()
@@ -155,7 +147,7 @@ def test_double_clicked_pay_makes_one_payment_attempt(regency, settings):
         settings.MIDTRANS_API_BASE_URL, settings.MIDTRANS_SERVER_KEY = sim.base_url, "SB-Mid-server-RACE"
         settings.MIDTRANS_TIMEOUT_SECONDS, settings.PUBLIC_BASE_URL = 2.0, ""
         _billing_world(regency, sponsors=1)
-        period = add_months(month_start(timezone.localdate()), 1)
+        period = add_months(month_start(local_today()), 1)
         billing_run(period=period, notify=False)
         invoice = Invoice.objects.get(period=period)
         results = race([lambda: payment_start(invoice=Invoice.objects.get(pk=invoice.pk)) for _ in range(4)])

@@ -70,10 +70,11 @@ def build_world(*, with_money=True) -> World:
 
 def _invoices(sponsor):
     from sponsorship.billing.models import Invoice
-    from sponsorship.billing.services.billing import add_months, billing_run, month_start
+    from sponsorship.billing.services.billing import billing_run
     from sponsorship.billing.services.coverage import coverage_record_invoice
+    from sponsorship.core.periods import add_months, local_today, month_start
 
-    this_month = month_start(timezone.localdate())
+    this_month = month_start(local_today())
     paid_period, open_period = add_months(this_month, -1), this_month
     # The sponsorships have existed since before the billed months (a sponsorship that starts after a month's
     # due date is first billed the month after: docs/money.md).

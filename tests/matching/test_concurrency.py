@@ -16,7 +16,6 @@ pytestmark = [
     # re-created (IntegrityError on django_content_type when the browser tests run first). The reference rows
     # these tests need are put back explicitly instead.
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif("connection.vendor != 'postgresql'", reason="row locks and partial unique index races"),
 ]
 
 

@@ -68,7 +68,7 @@ def test_a_key_written_by_a_concurrent_scan_is_skipped_not_an_error():
     rows = [(u.pk, "invoice_due_soon", "t", "b", "id", {"a": "1"}, f"k-{u.pk}", "pending", NOON, "", None)
             for u in users]
     with transaction.atomic():
-        created = services._insert_rows_postgresql(rows, NOON)
+        created = services._insert_rows(rows, NOON)
     assert [pk for pk, _ in created] != [theirs] and len(created) == 1
     assert Notification.objects.get(pk=created[0][0]).recipient_id == users[1].pk
     assert Notification.objects.get(pk=theirs).title == "Tagihan jatuh tempo 3 hari lagi"  # untouched

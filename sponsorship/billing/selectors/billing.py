@@ -1,5 +1,6 @@
 """Reads for the billing API, and the scoping rules of every money model."""
 from django.db.models import Q, Sum
+from django.shortcuts import get_object_or_404
 
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification, PremiumRate, RefundCase, RemittanceBatch
 from sponsorship.people.scoping import register_scope, register_sponsor_owned, scope
@@ -13,7 +14,6 @@ def invoices_for(user, *, status: str | None = None):
 
 
 def access_invoice(user, pk) -> Invoice:
-    from django.shortcuts import get_object_or_404
     return get_object_or_404(scope(Invoice.objects.all(), user).select_related("sponsor", "sponsor__user"), pk=pk)
 
 

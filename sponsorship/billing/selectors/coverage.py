@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from sponsorship.billing.models import CoverageMonth
+from sponsorship.core.periods import add_months, local_today, month_end, month_start, months_between
 from sponsorship.people.models import Sponsorship, Worker
-from sponsorship.billing.services.billing import add_months, due_date_for, local_today, month_end, month_start
+from sponsorship.billing.services.billing import due_date_for
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 
 
@@ -29,10 +30,6 @@ class CoverageStatus:
     arrears_months: int
     arrears_idr: int
     sponsor_first_name: str | None
-
-
-def _months_between(a: dt.date, b: dt.date) -> int:
-    return (b.year - a.year) * 12 + b.month - a.month
 
 
 _UNSET = object()
@@ -64,7 +61,7 @@ def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
     # Membership: months since the first paid month after the last gap longer than the lapse limit.
     start = paid[0]
     for prev, nxt in zip(paid, paid[1:]):
-        if _months_between(prev, nxt) - 1 > lapse:
+        if months_between(prev, nxt) - 1 > lapse:
             start = nxt
     last_paid_past = max((m for m in paid if m <= current), default=None)
 
@@ -73,10 +70,10 @@ def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
         while add_months(end, 1) in paid_set:
             end = add_months(end, 1)
         return CoverageStatus("protected", month_end(end), due_date_for(add_months(end, 1), holidays),
-                              len(paid), _months_between(start, current) + 1, 0, 0, sponsor_name)
+                              len(paid), months_between(start, current) + 1, 0, 0, sponsor_name)
 
     unpaid_from = add_months(last_paid_past, 1) if last_paid_past else current
-    arrears = _months_between(unpaid_from, current) + (1 if today > due_date_for(current, holidays) else 0)
+    arrears = months_between(unpaid_from, current) + (1 if today > due_date_for(current, holidays) else 0)
     arrears = max(arrears, 0)
     if last_paid_past is None:
         # Only future months are paid (prepaid from next month): enrolled, waiting.
@@ -86,7 +83,7 @@ def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
                               _arrears_idr(worker, unpaid_from, lapse, rates), sponsor_name)
     arrears_idr = _arrears_idr(worker, unpaid_from, arrears, rates)
     return CoverageStatus("grace", month_end(last_paid_past), due_date_for(unpaid_from, holidays), len(paid),
-                          _months_between(start, last_paid_past) + 1, arrears, arrears_idr, sponsor_name)
+                          months_between(start, last_paid_past) + 1, arrears, arrears_idr, sponsor_name)
 
 
 def status_holidays_from(today: dt.date) -> dt.date:

@@ -4,18 +4,25 @@ Every function takes the caller's own Worker or Sponsor (resolved by the API fro
 caller can never read another person's data through these reads.
 """
 import datetime as dt
+import time
 from dataclasses import dataclass
 
+import psycopg
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.expressions import ArraySubquery
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, DateField, OuterRef, Subquery, Sum, Value
 from django.urls import reverse
 
 from sponsorship.billing.models import CoverageMonth, Holiday, Invoice, InvoiceLine, PaymentAttempt, PremiumRate
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.core.periods import local_today, month_start
+from sponsorship.people.models import Occupation, Profile, Sponsor, Sponsorship, Worker
 from sponsorship.billing.selectors.billing import sponsor_credit_idr
 from sponsorship.billing.selectors.coverage import status_holidays_from, worker_coverage_status
 from sponsorship.billing.services.rates import RateBook
-from sponsorship.billing.services.billing import local_today, month_start, period_label
+from sponsorship.billing.services.billing import period_label
 
 JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
 SCHOLARSHIP_AFTER_MONTHS = 36  # contributions needed for the children's scholarship (JKM)
@@ -41,8 +48,6 @@ class WorkerFacts:
 
 def declared_income(today: dt.date) -> int:
     """The declared income behind the JKK benefits (rate table), cached for an hour: it changes by regulation."""
-    from django.core.cache import cache
-
     key = f"declared-income:{today.isoformat()}"
     value = cache.get(key)
     if value is None:
@@ -58,12 +63,8 @@ def workers_for_status(*, today: dt.date | None = None):
     the active sponsor's first-name source when the sponsor agreed to show it (at most one active
     sponsorship per worker, by constraint), the holidays that can move a due date (a tiny uncorrelated
     subquery, evaluated once). The encrypted NIK/phone are not loaded (never shown here)."""
-    from django.db import connection
-
     since = status_holidays_from(today or local_today())
     qs = Worker.objects.select_related("occupation").defer("nik", "phone")
-    if connection.vendor != "postgresql":  # no arrays (SQLite in development): worker_status_facts queries
-        return qs
     return qs.annotate(
         status_months=ArraySubquery(CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by()
                                     .values("month")),
@@ -76,25 +77,20 @@ def workers_for_status(*, today: dt.date | None = None):
     )
 
 
-def _fetch_prepared(connection, sql: str, params: list):
-    """One row of `sql` as a server-side prepared statement (PostgreSQL, psycopg 3).
+def _fetch_prepared(sql: str, params: list):
+    """One row of `sql` as a server-side prepared statement (psycopg 3).
 
     Django's psycopg cursors bind parameters client-side, so PostgreSQL plans this statement on every call
     (~0.5 ms planning against ~0.1 ms executing, measured with EXPLAIN ANALYZE on the 42,000-worker bench
     database). A plain psycopg cursor with prepare=True plans it once per connection (connections persist:
     DB_CONN_MAX_AGE). Behind a transaction-pooling proxy (PgBouncer < 1.21) set STATUS_PREPARED_STATEMENTS=false.
     Logged like Django's own queries when query logging is on (DEBUG, CaptureQueriesContext)."""
-    import time as _time
-
-    import psycopg
-    from django.conf import settings
-
     if not getattr(settings, "STATUS_PREPARED_STATEMENTS", True):
         with connection.cursor() as cur:
             cur.execute(sql, params)
             return cur.fetchone()
     connection.ensure_connection()
-    started = _time.monotonic()
+    started = time.monotonic()
     raw = connection.connection
     if raw.prepare_threshold is None:
         # Django opens psycopg connections with prepared statements off (prepare_threshold=None), which also
@@ -105,22 +101,14 @@ def _fetch_prepared(connection, sql: str, params: list):
         cur.execute(sql, params, prepare=True)
         row = cur.fetchone()
     if connection.queries_logged:
-        connection.queries_log.append({"sql": sql, "time": f"{_time.monotonic() - started:.3f}"})
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
     return row
 
 
 def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Worker | None":
     """The worker of `user_id` with their user (and profile) and everything workers_for_status() loads, in ONE
-    hand-written statement (PostgreSQL): the ORM spent more time compiling that query than PostgreSQL running
-    it. Instances are built with Model.from_db, so any field not loaded here is fetched lazily if ever read."""
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-
-    from sponsorship.people.models import Occupation, Profile
-
-    if connection.vendor != "postgresql":
-        worker = workers_for_status(today=today).select_related("user__profile").filter(user_id=user_id).first()
-        return worker
+    hand-written statement: the ORM spent more time compiling that query than PostgreSQL running it.
+    Instances are built with Model.from_db, so any field not loaded here is fetched lazily if ever read."""
     User = get_user_model()
     since = status_holidays_from(today or local_today())
     t = {m: m._meta.db_table for m in (Worker, User, Occupation, Profile, CoverageMonth, Sponsorship, Sponsor,
@@ -137,7 +125,7 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
         FROM {t[Worker]} w JOIN {t[User]} u ON u.id = w.user_id JOIN {t[Occupation]} o ON o.id = w.occupation_id
              LEFT JOIN {t[Profile]} p ON p.user_id = u.id
         WHERE w.user_id = %s"""
-    row = _fetch_prepared(connection, sql, [Sponsorship.Status.ACTIVE, since, user_id])
+    row = _fetch_prepared(sql, [Sponsorship.Status.ACTIVE, since, user_id])
     if row is None:
         return None
     db = connection.alias
@@ -162,10 +150,6 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
 
 def _rate_book() -> RateBook:
     """The premium rate rows (a few), cached like declared_income: they change by regulation, not per request."""
-    from django.core.cache import cache
-
-    from django.db import connection
-
     # Cached as plain tuples, not pickled model instances: unpickling models (app registry lookups, __init__,
     # __setstate__) cost more per status request than everything else the cache saves.
     names = [f.attname for f in PremiumRate._meta.concrete_fields]

@@ -9,7 +9,6 @@
 - Sponsor credit (from a double payment) is applied to the next invoice, under the sponsor's row lock.
 Lock order everywhere: sponsor → invoice → payment attempt.
 """
-import calendar
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -17,15 +16,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Max, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from backend.api.errors import ApplicationError, ConflictError
+from backend.celery import delay_or
 from backend.i18n import tr
+from notifications import services as notifications
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
 from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
 from sponsorship.core.audit import audit_record
+from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 
 
@@ -35,39 +37,21 @@ MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Ag
 
 
 # ---- calendar -----------------------------------------------------------------------------------------
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: dt.date) -> dt.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
 def period_label(month: dt.date) -> str:
     return f"{MONTHS_ID[month.month - 1]} {month.year}"
 
 
-def local_today() -> dt.date:
-    return timezone.localdate()
-
-
-def next_working_day(day: dt.date, holidays: set[dt.date] | None = None) -> dt.date:
-    if holidays is None:
-        holidays = set(Holiday.objects.filter(date__gte=day, date__lte=day + dt.timedelta(days=31))
-                       .values_list("date", flat=True))
-    while day.weekday() >= 5 or day in holidays:
-        day += dt.timedelta(days=1)
-    return day
+def _holidays_from(day: dt.date) -> set[dt.date]:
+    """The holidays that can move a working day searched from `day` (a month is far more than enough)."""
+    return set(Holiday.objects.filter(date__gte=day, date__lte=day + dt.timedelta(days=31))
+               .values_list("date", flat=True))
 
 
 def due_date_for(period: dt.date, holidays: set[dt.date] | None = None) -> dt.date:
-    """The 15th of the month being paid for, or the next working day."""
-    return next_working_day(period.replace(day=settings.BILLING_DUE_DAY), holidays)
+    """The 15th of the month being paid for, or the next working day (`holidays`: those from that day on, when
+    the caller already loaded them)."""
+    day = period.replace(day=settings.BILLING_DUE_DAY)
+    return next_working_day(day, _holidays_from(day) if holidays is None else holidays)
 
 
 def period_to_bill(today: dt.date | None = None) -> dt.date | None:
@@ -238,7 +222,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
               "occupation": _table(Occupation), "invoice": _table(Invoice), "coverage": _table(CoverageMonth),
               "line": _table(InvoiceLine), "credit": _table(CreditEntry)}
     try:
-        return _billing_run_in_db(params=params, tables=tables, prices=prices, actor=actor, notify=notify)
+        return _billing_run_in_db(params=params, tables=tables, actor=actor, notify=notify)
     except IntegrityError as exc:
         # A sector without a rate row leaves NULL premiums, refused by the NOT NULL columns (rolled back).
         missing = [name for name, p in (("transport", prices["t"]), ("non-transport", prices["o"])) if p is None]
@@ -247,22 +231,14 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
         raise
 
 
-# The run as one PostgreSQL statement (None: whenever the database is PostgreSQL); False takes the ORM path that
-# SQLite needs (tests run the billing rules through both).
-SET_BASED_RUN: bool | None = None
-
-
-def _billing_run_in_db(*, params: dict, tables: dict, prices: dict, actor, notify: bool) -> BillingRunResult:
+def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> BillingRunResult:
     period, batch = params["period"], params["batch"]
     with transaction.atomic():
         _billing_lock(exclusive=True)
-        if SET_BASED_RUN if SET_BASED_RUN is not None else connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
-                cursor.execute(_RUN_SQL.format(**tables), params)
-                invoices, lines, total, fully_credited, _ = cursor.fetchone()
-        else:  # SQLite (the newcomer's first run): no INSERT in WITH; its write transaction is the lock
-            invoices, lines, total, fully_credited = _billing_run_orm(params, prices)
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
+            cursor.execute(_RUN_SQL.format(**tables), params)
+            invoices, lines, total, fully_credited, _ = cursor.fetchone()
         if not invoices:
             return BillingRunResult(period, batch, 0, 0, 0)
         AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -270,6 +246,7 @@ def _billing_run_in_db(*, params: dict, tables: dict, prices: dict, actor, notif
                                 after={"period": period.isoformat(), "invoices": invoices, "lines": lines,
                                        "amount_idr": total})
         if fully_credited:
+            # settlement imports this module (period_label, _notify): imported here, not at the top
             from sponsorship.billing.services.settlement import invoice_settle_by_credit
             for invoice_id in fully_credited:
                 invoice_settle_by_credit(invoice=Invoice.objects.get(pk=invoice_id))
@@ -278,45 +255,8 @@ def _billing_run_in_db(*, params: dict, tables: dict, prices: dict, actor, notif
     return BillingRunResult(period, batch, invoices, lines, int(total))
 
 
-
-def _billing_run_orm(params: dict, prices: dict) -> tuple[int, int, int, list[int]]:
-    """The run statement's rules through the ORM, for databases without data-modifying CTEs (SQLite, the demo):
-    the same candidates, prices, sequence, numbers, due dates and credit. Returns (invoices, lines, total,
-    ids of fully credited invoices)."""
-    period = params["period"]
-    candidates = (
-        Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__status=Sponsor.Status.ACTIVE)
-        .exclude(started_at__gte=params["start_cutoff"], started_at__lt=params["next_period_start"])
-        .exclude(Exists(CoverageMonth.objects.filter(worker_id=OuterRef("worker_id"), month=period)))
-        .exclude(Exists(InvoiceLine.objects.filter(worker_id=OuterRef("worker_id"), month=period,
-                                                   invoice__status__in=params["live"])))
-        .order_by("sponsor_id", "worker_id")
-        .values_list("sponsor_id", "worker_id", "worker__occupation__is_transport"))
-    per_sponsor: dict[int, list] = defaultdict(list)
-    for sponsor_id, worker_id, transport in candidates:
-        premium = prices["t" if transport else "o"]
-        if premium is None:
-            raise IntegrityError("no premium rate")  # billing_run turns this into RateMissing
-        per_sponsor[sponsor_id].append((worker_id, period, premium))
-    balances = _credit_balances(list(per_sponsor))
-    last_seq = dict(Invoice.objects.filter(sponsor_id__in=list(per_sponsor), period=period, kind=Invoice.Kind.MONTHLY)
-                    .values("sponsor_id").annotate(m=Max("sequence")).values_list("sponsor_id", "m"))
-    count = lines = total = 0
-    fully_credited = []
-    for sponsor_id, rows in per_sponsor.items():
-        seq = last_seq.get(sponsor_id, 0) + 1
-        invoice = _write_invoice(sponsor_id=sponsor_id, kind=Invoice.Kind.MONTHLY, lines=rows,
-                                 credit_available=balances.get(sponsor_id, 0), issued_at=params["now"],
-                                 due_date=params["late_due"] if seq > 1 else params["due"],
-                                 suffix=f"-S{seq}" if seq > 1 else "", sequence=seq, batch=params["batch"])
-        count, lines, total = count + 1, lines + len(rows), total + invoice.amount_idr
-        if invoice.amount_idr == 0:
-            fully_credited.append(invoice.pk)
-    return count, lines, total, fully_credited
-
 def _enqueue_issued_notifications(batch: str) -> None:
-    from backend.celery import delay_or
-    from sponsorship.billing import tasks
+    from sponsorship.billing import tasks  # tasks imports this module
     # broker down: the invoices are committed; write their outbox rows here (the outbox sweep sends them)
     delay_or(tasks.notify_invoices_issued, batch, what=f"the issue notifications of batch {batch}; writing them now",
              fallback=lambda: invoices_notify_issued(batch=batch))
@@ -324,39 +264,33 @@ def _enqueue_issued_notifications(batch: str) -> None:
 
 def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
     """Tell each sponsor their invoice is out: one outbox row each, deduped by invoice, a handful of queries."""
-    from django.db.models import Count
-
-    from notifications.services import NotifyRequest, notify_bulk
     qs = Invoice.objects.filter(status=Invoice.Status.ISSUED, sponsor__user__isnull=False).select_related("sponsor")
     qs = qs.filter(batch=batch) if batch else qs.filter(pk__in=invoice_ids or [])
     qs = qs.annotate(workers=Count("lines__worker", distinct=True))
-    requests = [NotifyRequest(
+    requests = [notifications.NotifyRequest(
         user_id=invoice.sponsor.user_id, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
         context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
                  "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
                  "period_label": period_label(invoice.period), "workers": invoice.workers},
         data={"invoice_id": str(invoice.pk)}) for invoice in qs]
     with transaction.atomic():
-        return len(notify_bulk(requests)) if requests else 0
+        return len(notifications.notify_bulk(requests)) if requests else 0
 
 
 def _notify(**kwargs):
-    from notifications.services import notify
-    return notify(**kwargs)
+    return notifications.notify(**kwargs)
 
 
 # ---- per-sponsor invoices -----------------------------------------------------------------------------
 # A billing run and a prepay/arrears invoice must not both bill a worker-month. Lines of two invoices cannot
 # share a unique index (liveness is the invoice's status), so they serialise on one transaction-level
-# advisory lock (PostgreSQL): a run takes it exclusively, per-sponsor invoices share it. A prepay waits for
+# advisory lock: a run takes it exclusively, per-sponsor invoices share it. A prepay waits for
 # a running run (seconds, once a day) and then sees its invoices; a run waits for prepays in flight. Both take
 # this lock before any sponsor row lock, so the order is fixed and they never deadlock.
 BILLING_ADVISORY_KEY = 0x50_45_4E_47_01  # "PENG" + 1
 
 
 def _billing_lock(*, exclusive: bool) -> None:
-    if connection.vendor != "postgresql":  # SQLite (the newcomer's first run) serialises writers anyway
-        return
     fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {fn}(%s)", [BILLING_ADVISORY_KEY])
@@ -403,20 +337,26 @@ def _write_invoice(*, sponsor_id: int, kind: str, lines: list, credit_available:
     return invoice
 
 
+def _in_three_working_days(today: dt.date) -> dt.date:
+    """The earliest due date of an invoice issued today: people get at least 3 days to pay."""
+    day = today + dt.timedelta(days=3)
+    return next_working_day(day, _holidays_from(day))
+
+
 def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:
     """Write one invoice with its lines (caller holds the sponsor lock)."""
     months = sorted({m for _, m, _ in lines})
     invoice = _write_invoice(sponsor_id=sponsor.pk, kind=kind, lines=lines,
                              credit_available=_credit_balances([sponsor.pk]).get(sponsor.pk, 0),
                              issued_at=timezone.now(),
-                             due_date=max(due_date_for(months[0]), next_working_day(today + dt.timedelta(days=3))),
+                             due_date=max(due_date_for(months[0]), _in_three_working_days(today)),
                              suffix=suffix)
     credit = invoice.credit_applied_idr
     audit_record(actor=actor, action=f"invoice.issue_{kind}", obj=invoice,
                  after={"number": invoice.number, "months": [m.isoformat() for m in months],
                         "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})
     if invoice.amount_idr == 0:
-        from sponsorship.billing.services.settlement import invoice_settle_by_credit
+        from sponsorship.billing.services.settlement import invoice_settle_by_credit  # cycle: see _billing_run_in_db
         invoice_settle_by_credit(invoice=invoice)
         invoice.refresh_from_db()
     else:

@@ -19,6 +19,7 @@ from sponsorship.people.identifiers import IdentifierError, normalize_kpj
 from sponsorship.billing.models import CoverageMonth, RemittanceBatch
 from sponsorship.people.models import Worker
 from sponsorship.core.audit import audit_record
+from sponsorship.core.periods import month_start
 from sponsorship.people.services.people import nik_lookup_hash
 
 HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"]
@@ -32,7 +33,7 @@ class RemittanceExport:
 
 
 def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None = None) -> RemittanceExport:
-    period = period.replace(day=1)
+    period = month_start(period)
     out = Path(out_dir or settings.REMITTANCE_DIR)
     out.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, RemittanceBatch
 from sponsorship.people.models import Sponsorship
-from sponsorship.billing.services.billing import add_months, due_date_for, month_start
+from sponsorship.billing.services.billing import due_date_for
+from sponsorship.core.periods import add_months, local_today, month_start
 from sponsorship.billing.services.rates import RateBook, sector_of
 
 METHODS = ["bri_va", "bca_va", "bni_va", "other_qris", "gopay", "shopeepay", "echannel"]
@@ -28,7 +29,7 @@ def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = Non
              batch_size: int = 5000, remit_older_than: int = 1, punctual=(), log=None) -> dict:
     """Create invoices for the last `months` months (the current one included) for active sponsorships."""
     rng = random.Random(seed)
-    today = today or timezone.localdate()
+    today = today or local_today()
     current = month_start(today)
     periods = [add_months(current, -i) for i in range(months - 1, -1, -1)]
     book = RateBook.load()

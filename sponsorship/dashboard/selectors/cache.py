@@ -5,11 +5,11 @@ often than the figures change. Figures are kept DASHBOARD_CACHE_SECONDS (default
 when a dashboard action changes them (import applied, village target set, reminder sent) by bumping the
 regency's version. Payments show up within that time; pages say "angka per <time>".
 """
-import datetime as dt
-
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+
+from sponsorship.core.periods import local_today
 
 
 def _version(regency_id: int) -> int:
@@ -29,7 +29,7 @@ def cached(scope, name: str, params: dict | None, compute):
     regency_id = scope.regency.pk
     agency_id = scope.agency.pk if scope.agency else 0
     extra = ",".join(f"{k}={v}" for k, v in sorted((params or {}).items()))
-    key = f"dash:{_version(regency_id)}:{regency_id}:{agency_id}:{name}:{extra}:{dt.date.today().isoformat()}"
+    key = f"dash:{_version(regency_id)}:{regency_id}:{agency_id}:{name}:{extra}:{local_today().isoformat()}"
     value = cache.get(key)
     if value is None:
         value = compute()

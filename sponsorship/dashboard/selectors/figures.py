@@ -1,10 +1,11 @@
 """Dashboard figures that need only the foundation tables: agencies league, coverage against village targets."""
-import datetime as dt
 
+from django.db import connection
 from django.db.models import Count, Q
 
+from sponsorship.core.periods import local_today, month_start
 from sponsorship.regions.models import Region
-from sponsorship.people.models import Sponsor, Worker
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.dashboard.models import VillageTarget
 
 from .money import agency_money, protected_this_month
@@ -73,15 +74,10 @@ def _coverage_counts(scope: AdminScope, *, district: Region | None = None) -> di
     over the regency's (or district's) workers: an active sponsorship of the scope (at most one per worker,
     by constraint) and a paid coverage month for this month through the scope's ASN (one per worker-month,
     by constraint), so the left joins never multiply rows."""
-    from django.db import connection
-    from django.utils import timezone
-
-    from sponsorship.people.models import Sponsorship
-
     sponsors_sql, sponsors_params = scope.sponsors().order_by().values("id").query.sql_with_params()
     protected_join = (f"LEFT JOIN sponsorship_coveragemonth cm ON cm.worker_id = w.id AND cm.month = %s "
                       f"AND cm.sponsor_id IN ({sponsors_sql})")
-    protected_params = [timezone.localdate().replace(day=1), *sponsors_params]
+    protected_params = [month_start(local_today()), *sponsors_params]
     protected_count = "COUNT(cm.id)"
     if district is None:
         key, where, where_params = "v.parent_id", "v.parent_id IN (SELECT id FROM sponsorship_region WHERE parent_id = %s)", \
@@ -159,5 +155,5 @@ def headline(scope: AdminScope) -> dict:
         "agency_id": scope.agency.pk if scope.agency else None,
         "asn": asn, "pledged": pledged, "pledged_pct": _pct(pledged, asn), "workers_covered": covered,
         "workers_registered": Worker.objects.filter(village__parent__parent=scope.regency).count(),
-        "villages": villages, "target": target, "target_pct": _pct(covered, target), "as_of": dt.date.today(),
+        "villages": villages, "target": target, "target_pct": _pct(covered, target), "as_of": local_today(),
     }

@@ -10,12 +10,16 @@ Definitions (all integer rupiah, per coverage month M, for the scope's ASN):
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
+from sponsorship.people.crypto import decrypt
 from sponsorship.people.identifiers import mask_phone
 from sponsorship.core.models import AuditLog
+from sponsorship.core.periods import last_months, local_today, month_start
 from sponsorship.people.models import Sponsor, Sponsorship
 
 from .scope import AdminScope
@@ -29,23 +33,12 @@ def month_label(month: dt.date) -> str:
     return f"{MONTHS_ID[month.month - 1]} {month.year}"
 
 
-def last_months(today: dt.date, n: int = 12) -> list[dt.date]:
-    first = today.replace(day=1)
-    out = []
-    for _ in range(n):
-        out.append(first)
-        first = (first - dt.timedelta(days=1)).replace(day=1)
-    return list(reversed(out))
-
-
 def _sponsor_ids(scope: AdminScope):
     """The scope's sponsors as a subquery: a semi-join is cheaper than joining sponsor and agency per row."""
     return scope.sponsors().order_by().values("id")
 
 
 def _invoices(scope: AdminScope):
-    from sponsorship.billing.models import Invoice
-
     return Invoice.objects.filter(sponsor_id__in=_sponsor_ids(scope))
 
 
@@ -53,28 +46,14 @@ def _pct(part, whole):
     return round(100.0 * part / whole, 1) if whole else None
 
 
+# Per agency and month, maintained by triggers on invoices, lines and coverage months (migration 0006_perf_dash).
+# The *_raw functions below compute the same figures straight from the ledger: tests compare the two, and they
+# are the reference a consistency check runs against; the dashboard itself reads only the summary.
 SUMMARY_TABLE = "sponsorship_dash_agency_month"
-_summary_present = False
-
-
-def summary_ready() -> bool:
-    """True on PostgreSQL once migration 0006_perf_dash installed the trigger-maintained summary table."""
-    global _summary_present
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return False
-    if not _summary_present:
-        with connection.cursor() as cur:
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [SUMMARY_TABLE])
-            _summary_present = cur.fetchone()[0]
-    return _summary_present
 
 
 def _summary(scope: AdminScope, columns: str, where: str, params: list, group: str) -> list[tuple]:
     """Sums from the per agency-month summary for the scope's agencies (a few hundred rows at most)."""
-    from django.db import connection
-
     agencies_sql, agencies_params = scope.agencies().order_by().values("id").query.sql_with_params()
     sql = (f"SELECT {group}, {columns} FROM {SUMMARY_TABLE} WHERE agency_id IN ({agencies_sql}) AND {where} "
            f"GROUP BY {group}")
@@ -89,10 +68,8 @@ def _open_overdue(scope: AdminScope, today: dt.date):
 
 
 def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> list[dict]:
-    today = today or timezone.localdate()
+    today = today or local_today()
     window = last_months(today, months)
-    if not summary_ready():
-        return money_by_month_raw(scope, today=today, months=months)
     start, end = window[0], window[-1]
     sums = {month: rest for month, *rest in _summary(
         scope, "SUM(expected_idr), SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
@@ -109,11 +86,8 @@ def _money_row(m, expected, collected, remitted, outstanding, on_time_pct) -> di
 
 
 def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> list[dict]:
-    """The definition, straight from invoices, lines and coverage months (SQLite; tests compare with it)."""
-    from sponsorship.billing.models import Invoice, InvoiceLine
-    from sponsorship.billing.models import CoverageMonth
-
-    today = today or timezone.localdate()
+    """The definition, straight from invoices, lines and coverage months (the reference for the summary)."""
+    today = today or local_today()
     window = last_months(today, months)
     start, end = window[0], window[-1]
     lines = (InvoiceLine.objects.filter(invoice__sponsor_id__in=_sponsor_ids(scope), month__gte=start,
@@ -168,8 +142,6 @@ def _on_time_counts_by(scope, start, today, key: str) -> dict:
 
 
 def _on_time_by_month(scope, start, today) -> dict:
-    if not summary_ready():
-        return _on_time_by_month_raw(scope, start, today)
     return {m: _pct(ok, total) for m, (total, ok) in _on_time_counts_by(scope, start, today, "month").items()}
 
 
@@ -187,23 +159,28 @@ def _on_time_by_month_raw(scope, start, today) -> dict:
 
 
 def on_time_rate(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict:
-    today = today or timezone.localdate()
+    today = today or local_today()
     start = last_months(today, months)[0]
-    if summary_ready():
-        per = _on_time_counts_by(scope, start, today, "month").values()
-        counts = {"total": sum(t for t, _ in per), "on_time": sum(o for _, o in per)}
-    else:
-        counts = _on_time_counts(_invoices(scope).filter(due_date__gte=start), today)
-    return {"invoices_due": counts["total"], "paid_on_time": counts["on_time"],
-            "pct": _pct(counts["on_time"], counts["total"]), "since": start.isoformat()}
+    per = _on_time_counts_by(scope, start, today, "month").values()
+    return _on_time_rate_row(start, total=sum(t for t, _ in per), on_time=sum(o for _, o in per))
+
+
+def on_time_rate_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict:
+    """on_time_rate straight from the invoices (the reference for the summary)."""
+    today = today or local_today()
+    start = last_months(today, months)[0]
+    counts = _on_time_counts(_invoices(scope).filter(due_date__gte=start), today)
+    return _on_time_rate_row(start, total=counts["total"], on_time=counts["on_time"])
+
+
+def _on_time_rate_row(start: dt.date, *, total: int, on_time: int) -> dict:
+    return {"invoices_due": total, "paid_on_time": on_time, "pct": _pct(on_time, total), "since": start.isoformat()}
 
 
 def agency_money(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict[int, dict]:
     """Per agency: on-time payment rate over `months`, arrears (overdue unpaid invoices) in rupiah and ASN."""
-    today = today or timezone.localdate()
+    today = today or local_today()
     start = last_months(today, months)[0]
-    if not summary_ready():
-        return agency_money_raw(scope, today=today, months=months)
     out: dict[int, dict] = {}
     for agency_id, (total, ok) in _on_time_counts_by(scope, start, today, "agency_id").items():
         out.setdefault(agency_id, {})["on_time_pct"] = _pct(ok, total)
@@ -220,7 +197,8 @@ def _add_arrears_by_agency(scope, today, out) -> None:
 
 
 def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict[int, dict]:
-    today = today or timezone.localdate()
+    """agency_money straight from the invoices (the reference for the summary)."""
+    today = today or local_today()
     start = last_months(today, months)[0]
     out: dict[int, dict] = {}
     due = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
@@ -236,11 +214,9 @@ def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months:
 
 def protected_this_month(scope: AdminScope, *, today: dt.date | None = None, by: str = "village__parent_id") -> dict:
     """Workers with a paid coverage month for the current month, grouped by village or district."""
-    from sponsorship.billing.models import CoverageMonth
-
-    today = today or timezone.localdate()
+    today = today or local_today()
     # One row per (worker, month) by constraint, so a plain count is a count of workers.
-    qs = CoverageMonth.objects.filter(month=today.replace(day=1), sponsor_id__in=_sponsor_ids(scope))
+    qs = CoverageMonth.objects.filter(month=month_start(today), sponsor_id__in=_sponsor_ids(scope))
     key = f"worker__{by}"
     return dict(qs.values_list(key).annotate(n=Count("id")).values_list(key, "n"))
 
@@ -250,13 +226,7 @@ def arrears_worklist(scope: AdminScope, *, today: dt.date | None = None, limit: 
 
     One statement: the overdue open invoices (partial index) grouped per ASN, joined to the ASN and agency,
     with the active workers and the last reminder as per-row index lookups. Oldest first, then largest."""
-    from django.db import connection
-
-    from sponsorship.people.crypto import decrypt
-
-    if connection.vendor != "postgresql":
-        return arrears_worklist_raw(scope, today=today, limit=limit)
-    today = today or timezone.localdate()
+    today = today or local_today()
     sponsors_sql, sponsors_params = _sponsor_ids(scope).query.sql_with_params()
     sql = f"""
         SELECT s.id, s.full_name, s.nip, a.short_name, a.name, s.phone, s.user_id IS NOT NULL,
@@ -290,7 +260,7 @@ def arrears_worklist(scope: AdminScope, *, today: dt.date | None = None, limit: 
 
 def arrears_worklist_raw(scope: AdminScope, *, today: dt.date | None = None, limit: int | None = None) -> list[dict]:
     """The previous ORM version (four queries), kept as the reference the tests compare with."""
-    today = today or timezone.localdate()
+    today = today or local_today()
     qs = (_invoices(scope).filter(status="issued", due_date__lt=today).values("sponsor_id")
           .annotate(amount=Sum("amount_idr"), invoices=Count("id"), since=Min("due_date"))
           .order_by("since", "-amount", "sponsor_id"))

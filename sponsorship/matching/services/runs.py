@@ -28,13 +28,14 @@ from django.db.models import Exists, OuterRef
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from backend.celery import delay_or
+from notifications.services import NotifyRequest, notify_bulk
 from sponsorship.matching.models import MatchingRun, Proposal
 from sponsorship.regions.models import Region
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.matching import selectors as sel
 from sponsorship.core.audit import audit_record
 from sponsorship.matching.services.proposals import TTL
-from sponsorship.matching.services.rematch import _notify_module
 
 
 def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, options: dict, rows: sel.RunRows) -> str:
@@ -50,6 +51,8 @@ def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, opt
 
 
 def _points(rows: sel.RunRows):
+    # The solver is imported on first use: it loads numba, OR-Tools and SciPy (~0.8 s and their memory in every
+    # web process, which never solves), not to dodge a cycle.
     from sponsorship.matching.solver.strategies import SponsorPoints, WorkerPoints
 
     sponsors = SponsorPoints(ids=rows.sponsor_ids, lat=rows.sponsor_lat, lon=rows.sponsor_lon,
@@ -144,7 +147,7 @@ def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy
     existing = MatchingRun.objects.filter(regency=regency, fingerprint=fingerprint).defer("pairs").first()
     if existing is not None:
         return existing, False
-    from sponsorship.matching.solver.strategies import solve_matching
+    from sponsorship.matching.solver.strategies import solve_matching  # on first use: see _points
 
     sponsors, workers = _points(rows)
     result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options)
@@ -171,14 +174,10 @@ _PROPOSAL_COLUMNS = ("sponsor_id", "worker_id", "status", "source", "run_id", "d
 def _insert_proposals(rows: list[tuple]) -> None:
     """Insert many proposals, skipping pairs that already have an open offer (the partial unique index).
 
-    PostgreSQL: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — about
-    20x faster than bulk_create for a regency's ~20,000 rows. Elsewhere (SQLite): bulk_create.
+    COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING — about 20x faster than
+    bulk_create for a regency's ~20,000 rows.
     """
     if not rows:
-        return
-    if connection.vendor != "postgresql":
-        Proposal.objects.bulk_create([Proposal(**dict(zip(_PROPOSAL_COLUMNS, r))) for r in rows],
-                                     ignore_conflicts=True, batch_size=2000)
         return
     table = connection.ops.quote_name(Proposal._meta.db_table)
     cols = ", ".join(_PROPOSAL_COLUMNS)
@@ -216,7 +215,7 @@ def _priority_sql(policy) -> tuple[str, tuple]:
 
 
 def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days: int, policy) -> dict:
-    """Insert the run's still-valid pairs in SQL and return the skipped counts (PostgreSQL).
+    """Insert the run's still-valid pairs in SQL and return the skipped counts.
 
     The pairs go in by COPY; one statement then checks them against the database *now*, the same rules
     as the preview's read (``sel.run_rows``): the worker is still eligible and not held by an open run or
@@ -300,7 +299,8 @@ def _copy_text(pairs: np.ndarray) -> bytes:
 
 
 def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days: int, policy) -> dict:
-    """Same checks as ``_apply_pairs_sql`` in Python (SQLite and other non-PostgreSQL databases)."""
+    """Same checks as ``_apply_pairs_sql`` in Python, for a policy whose weights come from a Python function
+    (``weight_fn``) that the SQL cannot express."""
     regency = run.regency
     rows = sel.run_rows(regency, now=now)  # the state now, not at preview time
     room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist()))
@@ -346,7 +346,7 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         policy = sel.policy_for(locked.policy)
         kw = {"run": locked, "pairs": pairs, "now": now, "cooldown_days": config.decline_cooldown_days,
               "policy": policy}
-        if connection.vendor == "postgresql" and policy.weight_fn is None:
+        if policy.weight_fn is None:
             skipped = _apply_pairs_sql(**kw)
         else:
             skipped = _apply_pairs_python(**kw)
@@ -364,8 +364,7 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
 
 
 def _enqueue_run_notifications(run_id: int) -> None:
-    from backend.celery import delay_or
-    from sponsorship.matching import tasks
+    from sponsorship.matching import tasks  # tasks imports this module
     # broker down: the run is applied; write its outbox rows here (the outbox sweep sends them)
     delay_or(tasks.notify_matching_run, run_id, what=f"the notifications of matching run {run_id}; writing them now",
              fallback=lambda: matching_run_notify(run_id=run_id))
@@ -377,10 +376,6 @@ def matching_run_notify(*, run_id: int) -> int:
     enqueued when the apply commits (eager in dev/tests). Idempotent: the dedupe key is the sponsor's first
     proposal id in the run (the key ``notify_proposals`` uses), so a retried or repeated task writes nothing
     twice. Returns the number of notification rows created."""
-    if _notify_module() is None:
-        return 0
-    from notifications.services import NotifyRequest, notify_bulk
-
     by_sponsor: dict[int, list[int]] = defaultdict(list)
     first_worker: dict[int, str] = {}
     rows = (Proposal.objects.filter(run_id=run_id, status=Proposal.Status.OFFERED, sponsor__user__isnull=False)

@@ -14,7 +14,8 @@ from sponsorship.billing.models import Invoice
 from sponsorship.regions.models import RegencyConfig, Region
 from sponsorship.people.models import Sponsor, Worker
 from sponsorship.dashboard.models import VillageTarget
-from sponsorship.billing.services.billing import add_months, billing_run, local_today, month_start
+from sponsorship.billing.services.billing import billing_run
+from sponsorship.core.periods import add_months, local_today, month_start
 
 
 class Command(BaseCommand):
