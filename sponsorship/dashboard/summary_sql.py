@@ -2,7 +2,7 @@
 
 The files are the one place the summary's rules are written. Each is idempotent, so installing again is safe:
 after a restore, after editing a file (with a migration that calls `install_summary_sql` again), or by hand
-(`manage.py install_summary_sql`). PostgreSQL only: on SQLite the dashboard computes from the raw tables.
+(`manage.py install_summary_sql`).
 """
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from sponsorship.dashboard.summary_sql import SQL_DIR, SQL_FILES, install_summar
 from .test_money_views import history  # noqa: F401  (fixture)
 from .test_summary_agrees import assert_agrees, rebuilt, table
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="summary table is PostgreSQL-only")
 
 FUNCTIONS = {
     "sponsorship_dash_add", "sponsorship_dash_sponsor_months", "sponsorship_dash_rebuild",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q
 
 from backend.api.errors import ApplicationError
@@ -155,11 +155,8 @@ def premium_rate_delete(*, rate: PremiumRate, actor, ip: str | None = None) -> N
 
 def _lock_rate_table() -> None:
     """Serialises rate writers (the overlap check reads other rows); readers (billing runs) are not blocked."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute(f"LOCK TABLE {PremiumRate._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+    with connection.cursor() as cur:
+        cur.execute(f"LOCK TABLE {PremiumRate._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
 def holiday_problems(*, holiday: Holiday | None, values: dict) -> dict[str, str]:
