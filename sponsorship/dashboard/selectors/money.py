@@ -14,19 +14,14 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from backend.formats import period_label as month_label
 from sponsorship.people.identifiers import mask_phone
 from sponsorship.core.models import AuditLog
 from sponsorship.people.models import Sponsor, Sponsorship
 
 from .scope import AdminScope
 
-MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-             "November", "Desember"]
 REMIND_ACTION = "arrears.remind"
-
-
-def month_label(month: dt.date) -> str:
-    return f"{MONTHS_ID[month.month - 1]} {month.year}"
 
 
 def last_months(today: dt.date, n: int = 12) -> list[dt.date]:
