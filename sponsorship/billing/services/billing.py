@@ -19,9 +19,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError, ConflictError
-from backend.i18n import tr
+from backend.formats import period_label
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
 from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
@@ -30,8 +31,6 @@ from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 
 
 LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
-MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-             "November", "Desember"]
 
 
 # ---- calendar -----------------------------------------------------------------------------------------
@@ -46,10 +45,6 @@ def add_months(month: dt.date, n: int) -> dt.date:
 
 def month_end(month: dt.date) -> dt.date:
     return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def period_label(month: dt.date) -> str:
-    return f"{MONTHS_ID[month.month - 1]} {month.year}"
 
 
 def local_today() -> dt.date:
@@ -424,13 +419,13 @@ def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, s
     return invoice
 
 
-NOTHING_TO_BILL = ("Tidak ada bulan yang perlu ditagih untuk pekerja Anda.", "There is no month to bill for your workers.")
+NOTHING_TO_BILL = gettext_lazy("There is no month to bill for your workers.")
 
 
 def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: dt.date | None = None) -> Invoice:
     """One invoice paying `months` (1–12) ahead for every active worker, after what is already paid or billed."""
     if not 1 <= int(months) <= settings.BILLING_MAX_PREPAY_MONTHS:
-        raise ApplicationError(tr("Bayar di muka hanya 1 sampai 12 bulan.", "Prepayment is 1 to 12 months."),
+        raise ApplicationError(gettext_lazy("Prepayment is 1 to 12 months."),
                                code="invalid_months")
     today = today or local_today()
     book = RateBook.load()
@@ -447,7 +442,7 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
                 m = add_months(month, i)
                 lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
         if not lines:
-            raise ApplicationError(tr(*NOTHING_TO_BILL), code="nothing_to_bill")
+            raise ApplicationError(NOTHING_TO_BILL, code="nothing_to_bill")
         return _issue(sponsor=sponsor, kind=Invoice.Kind.PREPAY, lines=lines, actor=actor, today=today,
                       suffix=f"-P{uuid.uuid4().hex[:6].upper()}")
 
@@ -489,7 +484,7 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
                 if m >= start and m not in covered[s.worker_id] and m not in elsewhere[s.worker_id]:
                     lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
         if not lines:
-            raise ApplicationError(tr("Tidak ada tunggakan yang perlu dibayar.", "There are no arrears to pay."),
+            raise ApplicationError(gettext_lazy("There are no arrears to pay."),
                                    code="nothing_to_bill")
         for old in superseded:
             _void_locked(invoice=old, reason="Digabung ke tagihan tunggakan", actor=actor)
@@ -520,16 +515,14 @@ def _void_locked(*, invoice: Invoice, reason: str, actor) -> bool:
 def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
     """Void an unpaid invoice with a reason (audited). Refused while the sponsor is paying it."""
     if not (reason or "").strip():
-        raise ApplicationError(tr("Alasan pembatalan wajib diisi.", "A reason is required."), code="reason_required")
+        raise ApplicationError(gettext_lazy("A reason is required."), code="reason_required")
     with transaction.atomic():
         Sponsor.objects.select_for_update().filter(pk=invoice.sponsor_id).first()
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != Invoice.Status.ISSUED:
-            raise ConflictError(tr("Hanya tagihan yang belum dibayar yang dapat dibatalkan.",
-                                   "Only an unpaid invoice can be voided."), code="not_voidable")
+            raise ConflictError(gettext_lazy("Only an unpaid invoice can be voided."), code="not_voidable")
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
-            raise ConflictError(tr("Tagihan sedang dibayar; tunggu hasil pembayaran.",
-                                   "This invoice is being paid; wait for the payment result."), code="payment_pending")
+            raise ConflictError(gettext_lazy("This invoice is being paid; wait for the payment result."), code="payment_pending")
         _void_locked(invoice=invoice, reason=reason.strip(), actor=actor)
     invoice.refresh_from_db()
     return invoice

@@ -22,9 +22,9 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError, GatewayError
-from backend.i18n import tr
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import (CheckoutRequest, Customer, GatewayRejected, GatewayUnavailable, Item,
                                        TransactionNotFound, TransactionStatus)
@@ -48,8 +48,7 @@ def _transition(attempt: PaymentAttempt, new: str, **fields) -> bool:
 
 
 # ---- paying -------------------------------------------------------------------------------------------
-NOT_PAYABLE = ("Tagihan ini tidak dapat dibayar (sudah lunas atau dibatalkan).",
-               "This invoice cannot be paid (already paid or voided).")
+NOT_PAYABLE = _("This invoice cannot be paid (already paid or voided).")
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
         Sponsor.objects.select_for_update().filter(pk=invoice.sponsor_id).first()
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != Invoice.Status.ISSUED or invoice.amount_idr <= 0:
-            raise ConflictError(tr(*NOT_PAYABLE), code="not_payable")
+            raise ConflictError(NOT_PAYABLE, code="not_payable")
         live = PaymentAttempt.objects.filter(invoice=invoice, status__in=PaymentAttempt.LIVE).first()
         wait_for = None
         if live is not None:
@@ -115,16 +114,12 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
     except GatewayUnavailable as exc:
         _transition(attempt, S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.warning("snap create failed for %s: %s", attempt.order_id, exc)
-        raise GatewayError(tr("Layanan pembayaran sedang tidak dapat dihubungi. Tagihan Anda tetap bisa dibayar; "
-                              "silakan coba lagi beberapa saat lagi.",
-                              "The payment service cannot be reached right now. Your invoice is still payable; "
+        raise GatewayError(_("The payment service cannot be reached right now. Your invoice is still payable; "
                               "please try again in a moment."), code="gateway_unavailable", status_code=503) from None
     except GatewayRejected as exc:
         _transition(attempt, S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.error("snap create rejected for %s: %s", attempt.order_id, exc)
-        raise GatewayError(tr("Layanan pembayaran menolak permintaan ini. Tagihan Anda tetap bisa dibayar; "
-                              "tim kami sudah dicatat.",
-                              "The payment service rejected this request. Your invoice is still payable; "
+        raise GatewayError(_("The payment service rejected this request. Your invoice is still payable; "
                               "it has been logged."), code="gateway_rejected", status_code=502) from None
     _transition(attempt, S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
     attempt.refresh_from_db()
@@ -140,8 +135,7 @@ def _wait_for_checkout(attempt: PaymentAttempt) -> PaymentStart:
         time.sleep(0.1)
     if attempt.status in (S.OPEN, S.PENDING) and attempt.redirect_url:
         return PaymentStart(attempt, True)
-    raise ConflictError(tr("Pembayaran sedang disiapkan. Coba lagi sebentar.",
-                           "The payment is being prepared. Try again in a moment."), code="payment_in_progress")
+    raise ConflictError(_("The payment is being prepared. Try again in a moment."), code="payment_in_progress")
 
 
 # ---- settling -----------------------------------------------------------------------------------------

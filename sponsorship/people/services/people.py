@@ -3,9 +3,9 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
-from backend.i18n import tr
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, mask_nik, normalize_kpj, normalize_phone, parse_nik, parse_nip
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker, WorkerConsent
@@ -33,8 +33,8 @@ def _village(village) -> Region:
     else:
         region = Region.objects.filter(code=str(village)).first()
     if region is None or region.level != Region.Level.VILLAGE:
-        raise ApplicationError(tr("Desa/kelurahan tidak dikenal.", "Unknown village."),
-                               extra={"fields": {"village": [str(tr("Desa/kelurahan tidak dikenal.", "Unknown village."))]}})
+        raise ApplicationError(_("Unknown village."),
+                               extra={"fields": {"village": [str(_("Unknown village."))]}})
     return region
 
 
@@ -47,7 +47,7 @@ def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, h
     except IdentifierError as exc:
         raise _field_error("nip", exc) from None
     if capacity not in (2, 3):
-        raise ApplicationError(tr("Kapasitas pengampu harus 2 atau 3 pekerja.", "A sponsor covers 2 or 3 workers."),
+        raise ApplicationError(_("A sponsor covers 2 or 3 workers."),
                                extra={"fields": {"capacity": ["2 / 3"]}})
     phone_e164 = ""
     if phone:
@@ -57,10 +57,9 @@ def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, h
             raise _field_error("phone", exc) from None
     village = _village(home_village)
     if village.regency_code != agency.regency.code:
-        raise ApplicationError(tr("Desa tempat tinggal harus berada di kabupaten OPD.",
-                                  "The home village must be in the agency's regency."))
+        raise ApplicationError(_("The home village must be in the agency's regency."))
     if Sponsor.objects.filter(nip=info.nip).exists():
-        raise ConflictError(tr("NIP ini sudah terdaftar sebagai pengampu.", "This NIP is already registered."))
+        raise ConflictError(_("This NIP is already registered."))
     sponsor = Sponsor.objects.create(
         user=user, nip=info.nip, asn_type=asn_type, full_name=full_name.strip(), birth_date=info.birth_date,
         sex=info.sex, agency=agency, home_village=village, capacity=capacity, phone=phone_e164,
@@ -97,17 +96,16 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
         except IdentifierError as exc:
             raise _field_error("kpj", exc) from None
     if welfare_decile is not None and not (1 <= int(welfare_decile) <= 10):
-        raise ApplicationError(tr("Desil kesejahteraan harus 1–10.", "The welfare decile must be 1–10."),
+        raise ApplicationError(_("The welfare decile must be 1–10."),
                                extra={"fields": {"welfare_decile": ["1–10"]}})
     if not consent or not consent.get("channel") or not consent.get("text_version"):
-        raise ApplicationError(tr(
-            "Persetujuan pekerja wajib dicatat (cara dan versi teks persetujuan).",
+        raise ApplicationError(_(
             "The worker's consent must be recorded (channel and consent text version).",
-        ), extra={"fields": {"consent": [str(tr("Wajib diisi.", "Required."))]}})
+        ), extra={"fields": {"consent": [str(_("Required."))]}})
     village = _village(village)
     nik_hash = keyed_hash(info.nik)
     if Worker.objects.filter(nik_hash=nik_hash).exists():
-        raise ConflictError(tr("NIK ini sudah terdaftar sebagai pekerja.", "This NIK is already registered."),
+        raise ConflictError(_("This NIK is already registered."),
                             code="duplicate_nik")
     try:
         with transaction.atomic():
@@ -118,7 +116,7 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
                 current_payer=current_payer, created_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
     except IntegrityError:
-        raise ConflictError(tr("NIK ini sudah terdaftar sebagai pekerja.", "This NIK is already registered."),
+        raise ConflictError(_("This NIK is already registered."),
                             code="duplicate_nik") from None
     WorkerConsent.objects.create(
         worker=worker, collected_by=actor if getattr(actor, "is_authenticated", False) else None,
