@@ -98,6 +98,10 @@ def _reference_data(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         if not _reference:
+            # A transactional test just before this module may have flushed them already: reload them first.
+            from tests import factories
+
+            factories.restore_reference_rows()
             _reference.extend(serializers.serialize("json", apps.get_model(label).objects.all())
                               for label in REFERENCE_MODELS)
         _restore_reference()
