@@ -2,21 +2,22 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Kind(models.TextChoices):
-    INVOICE_ISSUED = "invoice_issued", "Tagihan terbit"
-    INVOICE_DUE_SOON = "invoice_due_soon", "Tagihan segera jatuh tempo"
-    INVOICE_DUE_TODAY = "invoice_due_today", "Tagihan jatuh tempo hari ini"
-    INVOICE_OVERDUE = "invoice_overdue", "Tagihan lewat jatuh tempo"
-    COVERAGE_LAPSING = "coverage_lapsing", "Perlindungan pekerja segera berakhir"
-    PAYMENT_RECEIVED = "payment_received", "Pembayaran diterima"
-    MATCHING_PROPOSAL = "matching_proposal", "Usulan pekerja baru"
-    WORKER_PROTECTED = "worker_protected", "Anda terlindungi"
-    WORKER_AT_RISK = "worker_at_risk", "Perlindungan terancam"
-    WORKER_LAPSED = "worker_lapsed", "Perlindungan berhenti"
-    WORKER_NEW_SPONSOR = "worker_new_sponsor", "Pengampu baru"
-    ADMIN_DIGEST = "admin_digest", "Ringkasan harian"
+    INVOICE_ISSUED = "invoice_issued", _("Bill issued")
+    INVOICE_DUE_SOON = "invoice_due_soon", _("Bill due soon")
+    INVOICE_DUE_TODAY = "invoice_due_today", _("Bill due today")
+    INVOICE_OVERDUE = "invoice_overdue", _("Bill overdue")
+    COVERAGE_LAPSING = "coverage_lapsing", _("Worker's protection ending soon")
+    PAYMENT_RECEIVED = "payment_received", _("Payment received")
+    MATCHING_PROPOSAL = "matching_proposal", _("A new worker proposal")
+    WORKER_PROTECTED = "worker_protected", _("You are protected")
+    WORKER_AT_RISK = "worker_at_risk", _("Protection at risk")
+    WORKER_LAPSED = "worker_lapsed", _("Protection lapsed")
+    WORKER_NEW_SPONSOR = "worker_new_sponsor", _("New sponsor")
+    ADMIN_DIGEST = "admin_digest", _("Daily digest")
 
 
 # Receipts are records of money moving; a user cannot switch them off.
@@ -46,6 +47,8 @@ class Device(models.Model):
     deactivation_reason = models.CharField(max_length=64, blank=True)
 
     class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
         indexes = [models.Index(fields=["user", "active"])]
 
     def __str__(self):
@@ -56,12 +59,12 @@ class Notification(models.Model):
     """One message to one user: an outbox row until sent, an inbox entry forever after."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Menunggu"
-        HELD = "held", "Ditahan (jam tenang)"
-        SENDING = "sending", "Sedang dikirim"
-        SENT = "sent", "Terkirim"
-        FAILED = "failed", "Gagal"
-        SKIPPED = "skipped", "Dilewati"
+        PENDING = "pending", _("Pending")
+        HELD = "held", _("Held (quiet hours)")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -84,6 +87,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
         indexes = [
             # The sender's queue: only rows still to send are indexed.
@@ -105,6 +110,8 @@ class NotificationPreference(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
         constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notif_pref_unique_user_kind")]
 
     def __str__(self):

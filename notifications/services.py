@@ -18,9 +18,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 
 from .models import MANDATORY_KINDS, Device, Kind, Notification, NotificationPreference
 from .texts import TEMPLATES, render
@@ -346,12 +346,11 @@ def devices_prune_stale(*, days: int = 270, now: dt.datetime | None = None) -> i
 def preferences_set(*, user, changes: dict[str, bool]) -> None:
     for kind, enabled in changes.items():
         if kind not in Kind.values:
-            raise ApplicationError(tr("Jenis notifikasi tidak dikenal.", "Unknown notification kind."),
+            raise ApplicationError(gettext_lazy("Unknown notification kind."),
                                    code="unknown_kind", extra={"kind": kind})
         if kind in MANDATORY_KINDS and not enabled:
             raise ApplicationError(
-                tr("Bukti pembayaran selalu dikirim dan tidak dapat dimatikan.",
-                   "Payment receipts are always sent and cannot be switched off."),
+                gettext_lazy("Payment receipts are always sent and cannot be switched off."),
                 code="mandatory_kind", extra={"kind": kind})
     with transaction.atomic():
         for kind, enabled in changes.items():

@@ -9,11 +9,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-
-from backend.i18n import tr
 
 logger = logging.getLogger(__name__)
 
@@ -46,26 +45,26 @@ class GatewayError(ApplicationError):
 
 def _generic_message(exc):
     if isinstance(exc, exceptions.NotAuthenticated):
-        return tr("Anda belum masuk. Silakan masuk terlebih dahulu.", "You are not signed in. Please sign in first.")
+        return _("You are not signed in. Please sign in first.")
     if isinstance(exc, exceptions.AuthenticationFailed):
-        return tr("Autentikasi gagal. Periksa nama pengguna, kata sandi, atau token Anda.", "Authentication failed. Check your username, password or token.")
+        return _("Authentication failed. Check your username, password or token.")
     if isinstance(exc, exceptions.PermissionDenied):
-        return tr("Anda tidak memiliki izin untuk tindakan ini.", "You do not have permission to do this.")
+        return _("You do not have permission to do this.")
     if isinstance(exc, exceptions.NotFound):
-        return tr("Data tidak ditemukan.", "Not found.")
+        return _("Not found.")
     if isinstance(exc, exceptions.MethodNotAllowed):
-        return tr("Metode HTTP ini tidak diizinkan di alamat ini.", "This HTTP method is not allowed here.")
+        return _("This HTTP method is not allowed here.")
     if isinstance(exc, exceptions.Throttled):
-        return tr("Terlalu banyak permintaan. Coba lagi dalam %(seconds)s detik.", "Too many requests. Try again in %(seconds)s seconds.") % {"seconds": int(exc.wait or 1)}
+        return _("Too many requests. Try again in %(seconds)s seconds.") % {"seconds": int(exc.wait or 1)}
     if isinstance(exc, exceptions.ParseError):
-        return tr("Isi permintaan tidak dapat dibaca. Pastikan formatnya JSON yang benar.", "The request body could not be read. Make sure it is valid JSON.")
+        return _("The request body could not be read. Make sure it is valid JSON.")
     if isinstance(exc, exceptions.UnsupportedMediaType):
-        return tr("Jenis isi permintaan tidak didukung.", "This content type is not supported.")
+        return _("This content type is not supported.")
     if isinstance(exc, exceptions.NotAcceptable):
-        return tr("Format jawaban yang diminta tidak tersedia.", "The requested response format is not available.")
+        return _("The requested response format is not available.")
     if isinstance(exc, exceptions.ValidationError):
-        return tr("Data yang dikirim tidak valid. Periksa isian yang ditandai.", "The data sent is not valid. Check the marked fields.")
-    return tr("Permintaan tidak dapat diproses.", "The request could not be processed.")
+        return _("The data sent is not valid. Check the marked fields.")
+    return _("The request could not be processed.")
 
 
 def _flatten(detail):
@@ -107,7 +106,7 @@ def exception_handler(exc, context):
     if isinstance(exc, IntegrityError):
         logger.warning("integrity error reached the API: %s", exc)
         return Response(
-            error_body(tr("Data bertabrakan dengan data lain yang sudah ada. Muat ulang lalu coba lagi.", "This conflicts with existing data. Reload and try again."), code="conflict"),
+            error_body(_("This conflicts with existing data. Reload and try again."), code="conflict"),
             status=status.HTTP_409_CONFLICT,
         )
 
@@ -115,7 +114,7 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("unhandled error in %s", context.get("view"), exc_info=exc)
         return Response(
-            error_body(tr("Terjadi kesalahan pada server. Tim kami sudah dicatat; silakan coba lagi.", "Something went wrong on the server. It has been logged; please try again."), code="server_error"),
+            error_body(_("Something went wrong on the server. It has been logged; please try again."), code="server_error"),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 

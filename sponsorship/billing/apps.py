@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BillingConfig(AppConfig):
     name = "sponsorship.billing"
     label = "billing"
-    verbose_name = "Tagihan dan pembayaran"
+    verbose_name = _("Billing and payments")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

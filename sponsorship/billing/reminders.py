@@ -25,7 +25,7 @@ from django.utils import timezone
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
 from sponsorship.billing.models import Invoice
 from sponsorship.billing.selectors.coverage import worker_coverage_status
-from sponsorship.billing.services.billing import period_label
+from backend.formats import period_label
 from sponsorship.people.models import Profile, Role, Sponsorship, Worker
 
 logger = logging.getLogger(__name__)

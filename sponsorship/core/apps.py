@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -10,5 +11,5 @@ class CoreConfig(AppConfig):
 
     name = "sponsorship.core"
     label = "sponsorship"
-    verbose_name = "Pengampu"
+    verbose_name = _("Sponsorship")
     default_auto_field = "django.db.models.BigAutoField"

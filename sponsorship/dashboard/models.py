@@ -1,6 +1,7 @@
 """Roster import batches and per-village coverage targets."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from sponsorship.people.crypto import EncryptedTextField
 
@@ -11,17 +12,17 @@ class ImportBatch(models.Model):
     """An uploaded roster, validated and waiting for the admin's decision (preview → confirm)."""
 
     class Kind(models.TextChoices):
-        SPONSORS = "sponsors", "Data ASN (pengampu)"
-        WORKERS = "workers", "Data pekerja rentan"
+        SPONSORS = "sponsors", _("Sponsor data (ASN)")
+        WORKERS = "workers", _("Vulnerable worker data")
 
     class Status(models.TextChoices):
-        PREVIEWED = "previewed", "Menunggu konfirmasi"
-        APPLIED = "applied", "Sudah diimpor"
-        DISCARDED = "discarded", "Dibatalkan"
+        PREVIEWED = "previewed", _("Waiting for confirmation")
+        APPLIED = "applied", _("Imported")
+        DISCARDED = "discarded", _("Cancelled")
 
     class Mode(models.TextChoices):
-        ALL = "all", "Semua atau tidak sama sekali"
-        VALID_ONLY = "valid_only", "Hanya baris yang valid"
+        ALL = "all", _("All or nothing")
+        VALID_ONLY = "valid_only", _("Valid rows only")
 
     TRANSITIONS = {Status.PREVIEWED: {Status.APPLIED, Status.DISCARDED}, Status.APPLIED: set(),
                    Status.DISCARDED: set()}
@@ -45,9 +46,10 @@ class ImportBatch(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
         db_table = "sponsorship_importbatch"
         ordering = ["-created_at"]
-        verbose_name_plural = "import batches"
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.file_name} ({self.status})"
@@ -71,4 +73,6 @@ class VillageTarget(models.Model):
         return f"{self.village.name}: {self.target}"
 
     class Meta:
+        verbose_name = _("village target")
+        verbose_name_plural = _("village targets")
         db_table = "sponsorship_villagetarget"

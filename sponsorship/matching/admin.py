@@ -1,7 +1,7 @@
 """Django admin: proposals, nominations, matching runs."""
 from django.contrib import admin
 
-from sponsorship.core.formats import angka
+from backend.formats import number as angka
 
 from .models import MatchingRun, Nomination, Proposal
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MatchingConfig(AppConfig):
     name = "sponsorship.matching"
     label = "matching"
-    verbose_name = "Pencocokan"
+    verbose_name = _("Matching")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -5,6 +5,7 @@ A declined proposal doubles as the decline record: the cooldown is "a declined p
 """
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from sponsorship.people.crypto import EncryptedTextField
@@ -17,8 +18,8 @@ class MatchingRun(models.Model):
     """One regency-wide optimisation: previewed first, applied at most once (status moves only forward)."""
 
     class Status(models.TextChoices):
-        PREVIEW = "preview", "Pratinjau"
-        APPLIED = "applied", "Diterapkan"
+        PREVIEW = "preview", _("Preview")
+        APPLIED = "applied", _("Applied")
 
     TRANSITIONS = {Status.PREVIEW: {Status.APPLIED}, Status.APPLIED: set()}
 
@@ -26,8 +27,8 @@ class MatchingRun(models.Model):
         # exact: the total distance minimised over every pair within the radius, proven by a dual certificate
         # to within settings.MATCHING_DISTANCE_GAP_TOLERANCE; fast: only the restricted polish (~10% above the
         # optimum at regency size). The covered weight is the optimum's either way.
-        EXACT = "exact", "Jarak optimal (terbukti ≤0,5%)"
-        FAST = "fast", "Cepat"
+        EXACT = "exact", _("Optimal distance (proven within 0.5%)")
+        FAST = "fast", _("Fast")
 
     regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
                                 limit_choices_to={"level": Region.Level.REGENCY})
@@ -50,6 +51,8 @@ class MatchingRun(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("matching run")
+        verbose_name_plural = _("matching runs")
         db_table = "sponsorship_matchingrun"
         ordering = ["-created_at"]
         constraints = [
@@ -63,11 +66,11 @@ class MatchingRun(models.Model):
 
 class Proposal(models.Model):
     class Status(models.TextChoices):
-        OFFERED = "offered", "Ditawarkan"
-        ACCEPTED = "accepted", "Diterima"
-        DECLINED = "declined", "Ditolak"
-        EXPIRED = "expired", "Kedaluwarsa"
-        WITHDRAWN = "withdrawn", "Ditarik"
+        OFFERED = "offered", _("Offered")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        EXPIRED = "expired", _("Expired")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     TRANSITIONS = {
         Status.OFFERED: {Status.ACCEPTED, Status.DECLINED, Status.EXPIRED, Status.WITHDRAWN},
@@ -75,9 +78,9 @@ class Proposal(models.Model):
     }
 
     class Source(models.TextChoices):
-        ON_DEMAND = "on_demand", "Permintaan ASN"
-        MATCHING_RUN = "matching_run", "Pencocokan kabupaten"
-        REMATCH = "rematch", "Pencocokan ulang"
+        ON_DEMAND = "on_demand", _("Sponsor's request")
+        MATCHING_RUN = "matching_run", _("Regency matching run")
+        REMATCH = "rematch", _("Re-matching")
 
     # Few indexes on purpose: a run inserts ~20,000 rows at once. The composite indexes below cover
     # the foreign keys' lookups.
@@ -97,6 +100,8 @@ class Proposal(models.Model):
                                     db_index=False)
 
     class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
         db_table = "sponsorship_proposal"
         ordering = ["-priority", "distance_m"]
         constraints = [
@@ -118,19 +123,19 @@ class Nomination(models.Model):
     """A sponsor proposes a worker they know; an admin verifies (→ worker + sponsorship) or rejects."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "Diajukan"
-        VERIFIED = "verified", "Terverifikasi"
-        REJECTED = "rejected", "Ditolak"
+        SUBMITTED = "submitted", _("Submitted")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Rejected")
 
     TRANSITIONS = {Status.SUBMITTED: {Status.VERIFIED, Status.REJECTED}, Status.VERIFIED: set(),
                    Status.REJECTED: set()}
 
     class Relationship(models.TextChoices):
-        HOUSEHOLD_HELPER = "household_helper", "Asisten rumah tangga"
-        NEIGHBOUR = "neighbour", "Tetangga"
-        RELATIVE = "relative", "Kerabat"
-        ACQUAINTANCE = "acquaintance", "Kenalan"
-        OTHER = "other", "Lainnya"
+        HOUSEHOLD_HELPER = "household_helper", _("Household helper")
+        NEIGHBOUR = "neighbour", _("Neighbour")
+        RELATIVE = "relative", _("Relative")
+        ACQUAINTANCE = "acquaintance", _("Acquaintance")
+        OTHER = "other", _("Other")
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="nominations")
     nik = EncryptedTextField("NIK")
@@ -158,6 +163,8 @@ class Nomination(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("nomination")
+        verbose_name_plural = _("nominations")
         db_table = "sponsorship_nomination"
         ordering = ["-created_at"]
         constraints = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from sponsorship.matching.models import Proposal
 from sponsorship.regions.models import RegencyConfig, Region
@@ -65,13 +66,12 @@ def best_point(lat, lon, vlat, vlon) -> tuple[float | None, float | None]:
 def policy_for(name: str = DEFAULT_POLICY):
     """The solver's priority policy (one table for proposals, runs and re-matching)."""
     from backend.api.errors import ApplicationError
-    from backend.i18n import tr
     from sponsorship.matching.solver.strategies import get_policy
 
     try:
         return get_policy(name)
     except ValueError:
-        raise ApplicationError(tr("Kebijakan prioritas tidak dikenal.", "Unknown priority policy."),
+        raise ApplicationError(_("Unknown priority policy."),
                                extra={"fields": {"policy": [name]}}) from None
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from backend.i18n import tr
+from django.utils.translation import gettext_lazy as _
 
 
 class IdentifierError(ValueError):
@@ -36,9 +36,9 @@ class NipInfo:
 def _digits(value, label):
     text = re.sub(r"[\s.\-]", "", str(value or ""))
     if not text:
-        raise IdentifierError(tr(f"{label} wajib diisi.", f"{label} is required."))
+        raise IdentifierError(_("%(label)s is required.") % {"label": label})
     if not text.isdigit():
-        raise IdentifierError(tr(f"{label} hanya boleh berisi angka.", f"{label} may contain digits only."))
+        raise IdentifierError(_("%(label)s may contain digits only.") % {"label": label})
     return text
 
 
@@ -52,14 +52,12 @@ def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
     today = today or dt.date.today()
     nik = _digits(value, "NIK")
     if len(nik) != 16:
-        raise IdentifierError(tr(
-            f"NIK harus 16 digit (tertulis {len(nik)} digit).",
-            f"NIK must have 16 digits (got {len(nik)}).",
-        ))
+        raise IdentifierError(_(
+            "NIK must have 16 digits (got %(len_nik)s).",
+        ) % {"len_nik": len(nik)})
     province = int(nik[0:2])
     if province < 11 or province > 99 or nik[2:4] == "00" or nik[4:6] == "00":
-        raise IdentifierError(tr(
-            "Kode wilayah pada 6 digit pertama NIK tidak valid.",
+        raise IdentifierError(_(
             "The region code in the first 6 digits of the NIK is not valid.",
         ))
     day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
@@ -70,13 +68,11 @@ def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
     try:
         birth = dt.date(_two_digit_year(yy, today), month, day)
     except ValueError:
-        raise IdentifierError(tr(
-            "Tanggal lahir pada NIK (digit 7–12) tidak valid.",
+        raise IdentifierError(_(
             "The birth date in the NIK (digits 7–12) is not valid.",
         )) from None
     if nik[12:16] == "0000":
-        raise IdentifierError(tr(
-            "Nomor urut pada 4 digit terakhir NIK tidak boleh 0000.",
+        raise IdentifierError(_(
             "The serial number in the last 4 digits of the NIK cannot be 0000.",
         ))
     return NikInfo(nik=nik, region_code=f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}", birth_date=birth, sex=sex)
@@ -87,53 +83,46 @@ def parse_nip(value, *, kind: str, today: dt.date | None = None) -> NipInfo:
     today = today or dt.date.today()
     label = "NIP" if kind == "pns" else "NI PPPK"
     if kind not in ("pns", "pppk"):
-        raise IdentifierError(tr("Jenis ASN harus PNS atau PPPK.", "The ASN type must be PNS or PPPK."))
+        raise IdentifierError(_("The ASN type must be PNS or PPPK."))
     nip = _digits(value, label)
     if len(nip) != 18:
-        raise IdentifierError(tr(
-            f"{label} harus 18 digit (tertulis {len(nip)} digit).",
-            f"{label} must have 18 digits (got {len(nip)}).",
-        ))
+        raise IdentifierError(_(
+            "%(label)s must have 18 digits (got %(len_nip)s).",
+        ) % {"label": label, "len_nip": len(nip)})
     try:
         birth = dt.date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
     except ValueError:
-        raise IdentifierError(tr(
-            f"Tanggal lahir pada {label} (digit 1–8) tidak valid.",
-            f"The birth date in the {label} (digits 1–8) is not valid.",
-        )) from None
+        raise IdentifierError(_(
+            "The birth date in the %(label)s (digits 1–8) is not valid.",
+        ) % {"label": label}) from None
     age = (today - birth).days // 365
     if age < 17 or age > 80:
-        raise IdentifierError(tr(
-            f"Tanggal lahir pada {label} menunjukkan usia {age} tahun; periksa kembali nomornya.",
-            f"The birth date in the {label} gives an age of {age}; check the number.",
-        ))
+        raise IdentifierError(_(
+            "The birth date in the %(label)s gives an age of %(age)s; check the number.",
+        ) % {"label": label, "age": age})
     if kind == "pns":
         start_year, start_month = int(nip[8:12]), int(nip[12:14])
         if not (1 <= start_month <= 12) or start_year < birth.year + 17 or start_year > today.year:
-            raise IdentifierError(tr(
-                "TMT CPNS pada NIP (digit 9–14) tidak valid.",
+            raise IdentifierError(_(
                 "The CPNS start in the NIP (digits 9–14) is not valid.",
             ))
         start = nip[8:14]
     else:
         start_year = int(nip[8:12])
         if start_year < birth.year + 17 or start_year > today.year + 1:
-            raise IdentifierError(tr(
-                "Tahun pengangkatan pada NI PPPK (digit 9–12) tidak valid.",
+            raise IdentifierError(_(
                 "The appointment year in the NI PPPK (digits 9–12) is not valid.",
             ))
         start = nip[8:12]
     sex_digit = nip[14]
     if sex_digit not in "12":
-        raise IdentifierError(tr(
-            f"Digit ke-15 {label} (jenis kelamin) harus 1 atau 2.",
-            f"Digit 15 of the {label} (sex) must be 1 or 2.",
-        ))
+        raise IdentifierError(_(
+            "Digit 15 of the %(label)s (sex) must be 1 or 2.",
+        ) % {"label": label})
     if nip[15:18] == "000":
-        raise IdentifierError(tr(
-            f"Nomor urut pada 3 digit terakhir {label} tidak boleh 000.",
-            f"The serial in the last 3 digits of the {label} cannot be 000.",
-        ))
+        raise IdentifierError(_(
+            "The serial in the last 3 digits of the %(label)s cannot be 000.",
+        ) % {"label": label})
     return NipInfo(nip=nip, kind=kind, birth_date=birth, sex="M" if sex_digit == "1" else "F", start=start)
 
 
@@ -141,30 +130,29 @@ def normalize_phone(value) -> str:
     """Accept 08…, 628…, +628… (spaces, dashes, dots allowed); return E.164 +628… with 8–11 digits after the 8."""
     text = re.sub(r"[\s.\-()]", "", str(value or ""))
     if not text:
-        raise IdentifierError(tr("Nomor HP wajib diisi.", "The mobile number is required."))
+        raise IdentifierError(_("The mobile number is required."))
     if text.startswith("+"):
         text = text[1:]
         if not text.startswith("62"):
-            raise IdentifierError(tr(
-                "Nomor HP harus nomor Indonesia (+62).", "The mobile number must be Indonesian (+62).",
+            raise IdentifierError(_(
+                "The mobile number must be Indonesian (+62).",
             ))
     if not text.isdigit():
-        raise IdentifierError(tr("Nomor HP hanya boleh berisi angka.", "The mobile number may contain digits only."))
+        raise IdentifierError(_("The mobile number may contain digits only."))
     if text.startswith("62"):
         rest = text[2:]
     elif text.startswith("0"):
         rest = text[1:]
     else:
-        raise IdentifierError(tr(
-            "Nomor HP harus diawali 08, 628, atau +628.", "The mobile number must start with 08, 628 or +628.",
+        raise IdentifierError(_(
+            "The mobile number must start with 08, 628 or +628.",
         ))
     if not rest.startswith("8"):
-        raise IdentifierError(tr(
-            "Nomor HP harus nomor seluler (diawali 08).", "The number must be a mobile number (starting 08).",
+        raise IdentifierError(_(
+            "The number must be a mobile number (starting 08).",
         ))
     if not (8 <= len(rest) - 1 <= 11):
-        raise IdentifierError(tr(
-            "Panjang nomor HP tidak wajar (harus 10–13 digit termasuk 08).",
+        raise IdentifierError(_(
             "The mobile number has an unusual length (10–13 digits including 08).",
         ))
     return "+62" + rest
@@ -173,9 +161,9 @@ def normalize_phone(value) -> str:
 def normalize_kpj(value) -> str:
     kpj = _digits(value, "KPJ")
     if len(kpj) != 11:
-        raise IdentifierError(tr(
-            f"Nomor KPJ harus 11 digit (tertulis {len(kpj)} digit).", f"A KPJ number has 11 digits (got {len(kpj)}).",
-        ))
+        raise IdentifierError(_(
+            "A KPJ number has 11 digits (got %(len_kpj)s).",
+        ) % {"len_kpj": len(kpj)})
     return kpj
 
 

@@ -1,17 +1,18 @@
 """Kemendagri regions: province > regency/city > district (kecamatan) > village (desa/kelurahan)."""
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Region(models.Model):
     class Level(models.IntegerChoices):
-        PROVINCE = 1, "Provinsi"
-        REGENCY = 2, "Kabupaten/Kota"
-        DISTRICT = 3, "Kecamatan"
-        VILLAGE = 4, "Desa/Kelurahan"
+        PROVINCE = 1, _("Province")
+        REGENCY = 2, _("Regency/city")
+        DISTRICT = 3, _("District")
+        VILLAGE = 4, _("Village")
 
     class VillageKind(models.TextChoices):
-        KELURAHAN = "kelurahan", "Kelurahan"
-        DESA = "desa", "Desa"
+        KELURAHAN = "kelurahan", _("Urban village (kelurahan)")
+        DESA = "desa", _("Rural village (desa)")
 
     code = models.CharField(max_length=13, unique=True, help_text="Kemendagri code, e.g. 35.02.01.2001")
     name = models.CharField(max_length=100)
@@ -24,6 +25,8 @@ class Region(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
         db_table = "sponsorship_region"
         ordering = ["code"]
         indexes = [models.Index(fields=["parent", "level"])]
@@ -64,4 +67,6 @@ class RegencyConfig(models.Model):
         return f"Konfigurasi {self.regency.name}"
 
     class Meta:
+        verbose_name = _("regency settings")
+        verbose_name_plural = _("regency settings")
         db_table = "sponsorship_regencyconfig"

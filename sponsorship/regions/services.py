@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 from sponsorship.core.audit import audit_record, snapshot
 from sponsorship.regions.models import RegencyConfig, Region
 
@@ -149,11 +149,11 @@ REGENCY_CONFIG_RANGES = {
 def regency_config_problems(*, values: dict) -> dict[str, str]:
     problems: dict[str, str] = {}
     if values.get("timezone") not in RegencyConfig.Zone.values:
-        problems["timezone"] = tr("Zona waktu tidak dikenal.", "Unknown time zone.")
+        problems["timezone"] = gettext_lazy("Unknown time zone.")
     for name, (low, high) in REGENCY_CONFIG_RANGES.items():
         value = values.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            problems[name] = tr("Harus bilangan bulat %(low)s–%(high)s.", "Must be a whole number %(low)s–%(high)s."
+            problems[name] = gettext_lazy("Must be a whole number %(low)s–%(high)s."
                                 ) % {"low": f"{low:,}".replace(",", "."), "high": f"{high:,}".replace(",", ".")}
     return problems
 
@@ -163,9 +163,9 @@ def regency_config_create(*, regency: Region, actor, ip: str | None = None, **va
     full = {**snapshot(config, REGENCY_CONFIG_FIELDS), **values}
     problems = regency_config_problems(values=full)
     if regency.level != Region.Level.REGENCY:
-        problems["regency"] = tr("Harus kabupaten/kota.", "Must be a regency or city.")
+        problems["regency"] = gettext_lazy("Must be a regency or city.")
     elif RegencyConfig.objects.filter(regency=regency).exists():
-        problems["regency"] = tr("Kabupaten ini sudah punya konfigurasi.", "This regency already has settings.")
+        problems["regency"] = gettext_lazy("This regency already has settings.")
     _raise_if(problems)
     with transaction.atomic():
         for name in REGENCY_CONFIG_FIELDS:
@@ -180,7 +180,7 @@ def regency_config_update(*, config: RegencyConfig, actor, ip: str | None = None
     """Change a regency's settings; the regency itself cannot change. Read by matching and the dashboard at use."""
     unknown = set(changes) - set(REGENCY_CONFIG_FIELDS)
     if unknown:
-        raise ApplicationError(tr("Kolom tidak dapat diubah.", "Field cannot be changed.") + f" {sorted(unknown)}",
+        raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}",
                                code="invalid")
     with transaction.atomic():
         current = RegencyConfig.objects.select_for_update().get(pk=config.pk)
@@ -217,31 +217,30 @@ REGION_EDITABLE = ("name", "village_kind", "lat", "lon")
 def region_problems(*, values: dict) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not str(values.get("name") or "").strip():
-        problems["name"] = tr("Wajib diisi.", "Required.")
+        problems["name"] = gettext_lazy("Required.")
     if values.get("village_kind") and values.get("level") != Region.Level.VILLAGE:
-        problems["village_kind"] = tr("Hanya untuk desa/kelurahan.", "Villages only.")
+        problems["village_kind"] = gettext_lazy("Villages only.")
     lat, lon = values.get("lat"), values.get("lon")
     if (lat is None) != (lon is None):
-        problems["lat" if lat is None else "lon"] = tr("Isi lintang dan bujur bersama.",
-                                                       "Give latitude and longitude together.")
+        problems["lat" if lat is None else "lon"] = gettext_lazy("Give latitude and longitude together.")
     if lat is not None and not -90 <= lat <= 90:
-        problems["lat"] = tr("Lintang harus -90–90.", "Latitude must be -90 to 90.")
+        problems["lat"] = gettext_lazy("Latitude must be -90 to 90.")
     if lon is not None and not -180 <= lon <= 180:
-        problems["lon"] = tr("Bujur harus -180–180.", "Longitude must be -180 to 180.")
+        problems["lon"] = gettext_lazy("Longitude must be -180 to 180.")
     return problems
 
 
 def _new_region_code(code: str) -> tuple[dict[str, str], Region | None]:
     """Problems with a new region's code, and its parent (the region whose code it extends)."""
     if not CODE_RE.match(code):
-        return {"code": tr("Kode harus berformat PP.KK.CC.XDDD.", "The code must look like PP.KK.CC.XDDD.")}, None
+        return {"code": gettext_lazy("The code must look like PP.KK.CC.XDDD.")}, None
     if Region.objects.filter(code=code).exists():
-        return {"code": tr("Kode ini sudah ada.", "This code already exists.")}, None
+        return {"code": gettext_lazy("This code already exists.")}, None
     if Region.level_of(code) == 1:
         return {}, None
     parent = Region.objects.filter(code=code.rsplit(".", 1)[0]).first()
     if parent is None:
-        return {"code": tr("Wilayah induknya belum ada.", "Its parent region does not exist yet.")}, None
+        return {"code": gettext_lazy("Its parent region does not exist yet.")}, None
     return {}, parent
 
 
@@ -270,7 +269,7 @@ def region_create(*, code: str, name: str, actor, village_kind: str = "", lat=No
 def region_update(*, region: Region, actor, ip: str | None = None, **changes) -> Region:
     unknown = set(changes) - set(REGION_EDITABLE)
     if unknown:
-        raise ApplicationError(tr("Kolom tidak dapat diubah.", "Field cannot be changed.") + f" {sorted(unknown)}",
+        raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}",
                                code="invalid")
     with transaction.atomic():
         current = Region.objects.select_for_update().get(pk=region.pk)

@@ -122,3 +122,11 @@ def test_import_pages_upload_and_report(regency_admin, agency):
     assert r.status_code == 200 and "tidak didukung" in r.content.decode()
     assert client.get("/dashboard/imports/templates/sponsors.xlsx").status_code == 200
     assert client.get("/dashboard/imports/templates/sponsors.csv").content.decode("utf-8-sig").startswith("No,NIP")
+
+
+@pytest.mark.django_db
+def test_layout_follows_the_readers_language(client):
+    """The layout and navigation come from the catalogue: Indonesian by default, English when the browser asks."""
+    assert "Masuk ke dasbor" in client.get("/dashboard/login/").content.decode()
+    english = client.get("/dashboard/login/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Sign in to the dashboard" in english and '<html lang="en">' in english

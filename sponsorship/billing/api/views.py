@@ -6,9 +6,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 from sponsorship.billing.api.serializers import (CoverageStatusOut, InvoiceDetailOut, InvoiceOut, PayOut, PayResponse,
                                                  PrepayIn, VoidIn)
 from sponsorship.people.api.permissions import IsAdmin, IsSponsor
@@ -22,7 +22,7 @@ from sponsorship.billing.services import checkout, webhook
 def _own_sponsor(request):
     sponsor = getattr(request.user, "sponsor", None)
     if sponsor is None:
-        raise ApplicationError(tr("Akun ini bukan akun ASN pengampu.", "This account is not a sponsor account."),
+        raise ApplicationError(_("This account is not a sponsor account."),
                                code="not_a_sponsor", status_code=403)
     return sponsor
 
@@ -51,8 +51,7 @@ class InvoicePay(APIView):
     def post(self, request, pk):
         invoice = access_invoice(request.user, pk)
         if invoice.sponsor.user_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError(tr("Hanya ASN pemilik tagihan yang dapat membayar.",
-                                      "Only the invoice's sponsor can pay it."), code="forbidden", status_code=403)
+            raise ApplicationError(_("Only the invoice's sponsor can pay it."), code="forbidden", status_code=403)
         started = checkout.payment_start(invoice=invoice, actor=request.user)
         body = PayOut(started.attempt).data
         body["reused"] = started.reused

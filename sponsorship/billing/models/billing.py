@@ -6,21 +6,22 @@ rate change never alters an issued invoice.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from sponsorship.people.models import Sponsor, Worker
 
 
 class Sector(models.TextChoices):
-    ANY = "any", "Semua sektor"
-    TRANSPORT = "transport", "Transportasi"
-    NON_TRANSPORT = "non_transport", "Non-transportasi"
+    ANY = "any", _("All sectors")
+    TRANSPORT = "transport", _("Transport")
+    NON_TRANSPORT = "non_transport", _("Non-transport")
 
 
 class FundingSource(models.TextChoices):
-    ANY = "any", "Semua sumber"
-    SPONSOR = "sponsor", "Pengampu (ASN)"
-    REGENCY_BUDGET = "regency_budget", "APBD"
-    SELF = "self", "Mandiri"
+    ANY = "any", _("All sources")
+    SPONSOR = "sponsor", _("Sponsor (ASN)")
+    REGENCY_BUDGET = "regency_budget", _("Regency budget (APBD)")
+    SELF = "self", _("Self-paid")
 
 
 class PremiumRate(models.Model):
@@ -45,6 +46,8 @@ class PremiumRate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("premium rate")
+        verbose_name_plural = _("premium rates")
         db_table = "sponsorship_premiumrate"
         ordering = ["-priority", "-valid_from"]
         constraints = [
@@ -62,6 +65,8 @@ class Holiday(models.Model):
     name = models.CharField(max_length=120)
 
     class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
         db_table = "sponsorship_holiday"
         ordering = ["date"]
 
@@ -71,15 +76,15 @@ class Holiday(models.Model):
 
 class Invoice(models.Model):
     class Kind(models.TextChoices):
-        MONTHLY = "monthly", "Bulanan"
-        PREPAY = "prepay", "Bayar di muka"
-        ARREARS = "arrears", "Tunggakan"
+        MONTHLY = "monthly", _("Monthly")
+        PREPAY = "prepay", _("Prepayment")
+        ARREARS = "arrears", _("Arrears")
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Terbit"
-        PAID = "paid", "Lunas"
-        VOID = "void", "Dibatalkan"
-        REFUNDED = "refunded", "Dikembalikan (refund/chargeback)"
+        ISSUED = "issued", _("Issued")
+        PAID = "paid", _("Paid")
+        VOID = "void", _("Cancelled")
+        REFUNDED = "refunded", _("Returned (refund/chargeback)")
 
     # PAID → ISSUED only when the bank reverses the settlement (payable again); PAID → REFUNDED when the
     # money went back (refund / chargeback). Both remove the coverage that payment bought.
@@ -107,6 +112,8 @@ class Invoice(models.Model):
     batch = models.CharField(max_length=36, blank=True, db_index=True, help_text="Billing run that issued it")
 
     class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
         db_table = "sponsorship_invoice"
         ordering = ["-period", "-issued_at"]
         constraints = [
@@ -139,6 +146,8 @@ class InvoiceLine(models.Model):
     amount_idr = models.PositiveIntegerField()
 
     class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
         db_table = "sponsorship_invoiceline"
         ordering = ["month", "worker_id"]
         constraints = [

@@ -1,6 +1,7 @@
 """The coverage ledger (one row per paid worker-month), sponsor credits, refund cases, remittance batches."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from .billing import Invoice, InvoiceLine
@@ -20,6 +21,8 @@ class RemittanceBatch(models.Model):
     file_name = models.CharField(max_length=200, blank=True)
 
     class Meta:
+        verbose_name = _("remittance batch")
+        verbose_name_plural = _("remittance batches")
         db_table = "sponsorship_remittancebatch"
         ordering = ["-created_at"]
 
@@ -47,6 +50,8 @@ class CoverageMonth(models.Model):
     registration_status = models.CharField(max_length=40, blank=True)
 
     class Meta:
+        verbose_name = _("coverage month")
+        verbose_name_plural = _("coverage months")
         db_table = "sponsorship_coveragemonth"
         ordering = ["worker_id", "month"]
         constraints = [
@@ -62,11 +67,11 @@ class CreditEntry(models.Model):
     """Sponsor credit ledger: +surplus from a double payment, −applied on a later invoice."""
 
     class Kind(models.TextChoices):
-        SURPLUS = "surplus", "Kelebihan bayar"
-        APPLIED = "applied", "Dipakai pada tagihan"
-        RESTORED = "restored", "Dikembalikan dari tagihan batal"
-        REFUNDED = "refunded", "Dikembalikan ke ASN"
-        REVERSED = "reversed", "Batal: pembayaran dibalik/refund"
+        SURPLUS = "surplus", _("Overpayment")
+        APPLIED = "applied", _("Applied to a bill")
+        RESTORED = "restored", _("Restored from a cancelled bill")
+        REFUNDED = "refunded", _("Refunded to the sponsor")
+        REVERSED = "reversed", _("Reversed: payment reversed or refunded")
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="credit_entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -77,6 +82,8 @@ class CreditEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("credit entry")
+        verbose_name_plural = _("credit entries")
         db_table = "sponsorship_creditentry"
         ordering = ["-created_at"]
         constraints = [
@@ -92,10 +99,10 @@ class RefundCase(models.Model):
     """Money we hold that does not buy coverage (amount mismatch, paid after the sponsorship ended)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Terbuka"
-        REFUNDED = "refunded", "Dikembalikan lewat Midtrans"
-        MANUAL_TRANSFER = "manual_transfer", "Perlu transfer bank manual"
-        RESOLVED = "resolved", "Selesai"
+        OPEN = "open", _("Open")
+        REFUNDED = "refunded", _("Refunded through Midtrans")
+        MANUAL_TRANSFER = "manual_transfer", _("Manual bank transfer needed")
+        RESOLVED = "resolved", _("Resolved")
 
     # Refunded through Midtrans, or paid back by hand and resolved by an admin; a case never reopens.
     TRANSITIONS = {Status.OPEN: {Status.REFUNDED, Status.MANUAL_TRANSFER, Status.RESOLVED},
@@ -103,9 +110,9 @@ class RefundCase(models.Model):
                    Status.RESOLVED: set()}
 
     class Reason(models.TextChoices):
-        AMOUNT_MISMATCH = "amount_mismatch", "Jumlah berbeda dari tagihan"
-        DOUBLE_PAYMENT = "double_payment", "Pembayaran ganda"
-        VOID_INVOICE_PAID = "void_invoice_paid", "Tagihan batal tetapi dibayar"
+        AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs from the bill")
+        DOUBLE_PAYMENT = "double_payment", _("Double payment")
+        VOID_INVOICE_PAID = "void_invoice_paid", _("Cancelled bill was paid")
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="refund_cases")
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refund_cases")
@@ -126,6 +133,8 @@ class RefundCase(models.Model):
                                     related_name="+")
 
     class Meta:
+        verbose_name = _("refund case")
+        verbose_name_plural = _("refund cases")
         db_table = "sponsorship_refundcase"
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["attempt", "reason"], name="refundcase_one_per_attempt_reason")]

@@ -1,6 +1,7 @@
 """Payment attempts at the gateway and the raw evidence of every notification received."""
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .billing import Invoice
 
@@ -9,19 +10,19 @@ class PaymentAttempt(models.Model):
     """One Midtrans order. An invoice may have many attempts, at most one live at a time."""
 
     class Status(models.TextChoices):
-        CREATING = "creating", "Sedang dibuat"
-        OPEN = "open", "Menunggu pilihan metode"
-        PENDING = "pending", "Menunggu pembayaran"
-        SETTLED = "settled", "Berhasil"
-        FLAGGED = "flagged", "Perlu diperiksa admin"
-        EXPIRED = "expired", "Kedaluwarsa"
-        CANCELLED = "cancelled", "Dibatalkan"
-        DENIED = "denied", "Ditolak"
-        GATEWAY_FAILED = "gateway_failed", "Gagal menghubungi gateway"
-        SUPERSEDED = "superseded", "Diganti percobaan baru"
-        REVERSED = "reversed", "Dibalik bank"
-        REFUNDED = "refunded", "Dikembalikan (refund)"
-        CHARGED_BACK = "charged_back", "Chargeback"
+        CREATING = "creating", _("Creating")
+        OPEN = "open", _("Waiting for a payment method")
+        PENDING = "pending", _("Waiting for payment")
+        SETTLED = "settled", _("Settled")
+        FLAGGED = "flagged", _("Needs an admin's review")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+        DENIED = "denied", _("Denied")
+        GATEWAY_FAILED = "gateway_failed", _("Gateway call failed")
+        SUPERSEDED = "superseded", _("Superseded by a new attempt")
+        REVERSED = "reversed", _("Reversed by the bank")
+        REFUNDED = "refunded", _("Refunded")
+        CHARGED_BACK = "charged_back", _("Chargeback")
 
     LIVE = (Status.CREATING, Status.OPEN, Status.PENDING)
     # Forward-only: a late pending/expire can never undo a settlement. Terminal failures may still
@@ -66,6 +67,8 @@ class PaymentAttempt(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payment attempt")
+        verbose_name_plural = _("payment attempts")
         db_table = "sponsorship_paymentattempt"
         ordering = ["-created_at"]
         constraints = [
@@ -82,12 +85,12 @@ class PaymentNotification(models.Model):
     """A webhook exactly as received, stored before anything trusts it (RECEIVED → PROCESSED/…)."""
 
     class State(models.TextChoices):
-        RECEIVED = "received", "Diterima"
-        PROCESSED = "processed", "Diproses"
-        DUPLICATE = "duplicate", "Duplikat"
-        REJECTED = "rejected", "Ditolak (tanda tangan/format)"
-        UNKNOWN_ORDER = "unknown_order", "Order tidak dikenal"
-        FAILED = "failed", "Gagal diproses"
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        DUPLICATE = "duplicate", _("Duplicate")
+        REJECTED = "rejected", _("Rejected (signature/format)")
+        UNKNOWN_ORDER = "unknown_order", _("Unknown order")
+        FAILED = "failed", _("Processing failed")
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     raw_body = models.TextField()
@@ -109,6 +112,8 @@ class PaymentNotification(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payment notification")
+        verbose_name_plural = _("payment notifications")
         db_table = "sponsorship_paymentnotification"
         ordering = ["-received_at"]
 

@@ -22,7 +22,7 @@ from sponsorship.people.models import Occupation, Profile, Sponsor, Sponsorship,
 from sponsorship.billing.selectors.billing import sponsor_credit_idr
 from sponsorship.billing.selectors.coverage import status_holidays_from, worker_coverage_status
 from sponsorship.billing.services.rates import RateBook
-from sponsorship.billing.services.billing import period_label
+from backend.formats import period_label
 
 JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
 SCHOLARSHIP_AFTER_MONTHS = 36  # contributions needed for the children's scholarship (JKM)

@@ -18,29 +18,25 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError, ConflictError
 from backend.celery import delay_or
-from backend.i18n import tr
+from backend.formats import period_label
 from notifications import services as notifications
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
 from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
+from sponsorship.billing.services.settlement import invoice_settle_by_credit
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 
 
 LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
-MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-             "November", "Desember"]
 
 
 # ---- calendar -----------------------------------------------------------------------------------------
-def period_label(month: dt.date) -> str:
-    return f"{MONTHS_ID[month.month - 1]} {month.year}"
-
-
 def _holidays_from(day: dt.date) -> set[dt.date]:
     """The holidays that can move a working day searched from `day` (a month is far more than enough)."""
     return set(Holiday.objects.filter(date__gte=day, date__lte=day + dt.timedelta(days=31))
@@ -246,8 +242,6 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
                                 after={"period": period.isoformat(), "invoices": invoices, "lines": lines,
                                        "amount_idr": total})
         if fully_credited:
-            # settlement imports this module (period_label, _notify): imported here, not at the top
-            from sponsorship.billing.services.settlement import invoice_settle_by_credit
             for invoice_id in fully_credited:
                 invoice_settle_by_credit(invoice=Invoice.objects.get(pk=invoice_id))
         if notify:
@@ -356,7 +350,6 @@ def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, s
                  after={"number": invoice.number, "months": [m.isoformat() for m in months],
                         "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})
     if invoice.amount_idr == 0:
-        from sponsorship.billing.services.settlement import invoice_settle_by_credit  # cycle: see _billing_run_in_db
         invoice_settle_by_credit(invoice=invoice)
         invoice.refresh_from_db()
     else:
@@ -364,13 +357,13 @@ def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, s
     return invoice
 
 
-NOTHING_TO_BILL = ("Tidak ada bulan yang perlu ditagih untuk pekerja Anda.", "There is no month to bill for your workers.")
+NOTHING_TO_BILL = gettext_lazy("There is no month to bill for your workers.")
 
 
 def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: dt.date | None = None) -> Invoice:
     """One invoice paying `months` (1–12) ahead for every active worker, after what is already paid or billed."""
     if not 1 <= int(months) <= settings.BILLING_MAX_PREPAY_MONTHS:
-        raise ApplicationError(tr("Bayar di muka hanya 1 sampai 12 bulan.", "Prepayment is 1 to 12 months."),
+        raise ApplicationError(gettext_lazy("Prepayment is 1 to 12 months."),
                                code="invalid_months")
     today = today or local_today()
     book = RateBook.load()
@@ -387,7 +380,7 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
                 m = add_months(month, i)
                 lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
         if not lines:
-            raise ApplicationError(tr(*NOTHING_TO_BILL), code="nothing_to_bill")
+            raise ApplicationError(NOTHING_TO_BILL, code="nothing_to_bill")
         return _issue(sponsor=sponsor, kind=Invoice.Kind.PREPAY, lines=lines, actor=actor, today=today,
                       suffix=f"-P{uuid.uuid4().hex[:6].upper()}")
 
@@ -429,7 +422,7 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
                 if m >= start and m not in covered[s.worker_id] and m not in elsewhere[s.worker_id]:
                     lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
         if not lines:
-            raise ApplicationError(tr("Tidak ada tunggakan yang perlu dibayar.", "There are no arrears to pay."),
+            raise ApplicationError(gettext_lazy("There are no arrears to pay."),
                                    code="nothing_to_bill")
         for old in superseded:
             _void_locked(invoice=old, reason="Digabung ke tagihan tunggakan", actor=actor)
@@ -460,16 +453,14 @@ def _void_locked(*, invoice: Invoice, reason: str, actor) -> bool:
 def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
     """Void an unpaid invoice with a reason (audited). Refused while the sponsor is paying it."""
     if not (reason or "").strip():
-        raise ApplicationError(tr("Alasan pembatalan wajib diisi.", "A reason is required."), code="reason_required")
+        raise ApplicationError(gettext_lazy("A reason is required."), code="reason_required")
     with transaction.atomic():
         Sponsor.objects.select_for_update().filter(pk=invoice.sponsor_id).first()
         invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
         if invoice.status != Invoice.Status.ISSUED:
-            raise ConflictError(tr("Hanya tagihan yang belum dibayar yang dapat dibatalkan.",
-                                   "Only an unpaid invoice can be voided."), code="not_voidable")
+            raise ConflictError(gettext_lazy("Only an unpaid invoice can be voided."), code="not_voidable")
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
-            raise ConflictError(tr("Tagihan sedang dibayar; tunggu hasil pembayaran.",
-                                   "This invoice is being paid; wait for the payment result."), code="payment_pending")
+            raise ConflictError(gettext_lazy("This invoice is being paid; wait for the payment result."), code="payment_pending")
         _void_locked(invoice=invoice, reason=reason.strip(), actor=actor)
     invoice.refresh_from_db()
     return invoice

@@ -8,22 +8,21 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError, GatewayError
-from backend.i18n import tr
 from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import CheckoutRequest, Customer, GatewayRejected, GatewayUnavailable, Item
 from sponsorship.billing.models import Invoice, PaymentAttempt
-from sponsorship.billing.services.billing import period_label
+from backend.formats import period_label
 from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
 
-NOT_PAYABLE = ("Tagihan ini tidak dapat dibayar (sudah lunas atau dibatalkan).",
-               "This invoice cannot be paid (already paid or voided).")
+NOT_PAYABLE = _("This invoice cannot be paid (already paid or voided).")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def _notification_url() -> str:
 
 def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt) -> CheckoutRequest:
     items = [Item(id=f"W{line.worker_id}-{line.month:%Y%m}",
-                  name=f"Premi {period_label(line.month)} - {line.worker.first_name}"[:50],
+                  name=f"Premi {period_label(line.month, 'id')} - {line.worker.first_name}"[:50],  # the gateway page is Indonesian
                   price_idr=line.amount_idr) for line in invoice.lines.select_related("worker")]
     if invoice.credit_applied_idr:
         items.append(Item(id="KREDIT", name="Kredit kelebihan bayar", price_idr=-invoice.credit_applied_idr))
@@ -62,7 +61,7 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
     with transaction.atomic():
         invoice = locks.lock_invoice(invoice)
         if invoice.status != Invoice.Status.ISSUED or invoice.amount_idr <= 0:
-            raise ConflictError(tr(*NOT_PAYABLE), code="not_payable")
+            raise ConflictError(NOT_PAYABLE, code="not_payable")
         live = PaymentAttempt.objects.filter(invoice=invoice, status__in=PaymentAttempt.LIVE).first()
         wait_for = None
         if live is not None:
@@ -88,16 +87,12 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
     except GatewayUnavailable as exc:
         transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.warning("snap create failed for %s: %s", attempt.order_id, exc)
-        raise GatewayError(tr("Layanan pembayaran sedang tidak dapat dihubungi. Tagihan Anda tetap bisa dibayar; "
-                              "silakan coba lagi beberapa saat lagi.",
-                              "The payment service cannot be reached right now. Your invoice is still payable; "
+        raise GatewayError(_("The payment service cannot be reached right now. Your invoice is still payable; "
                               "please try again in a moment."), code="gateway_unavailable", status_code=503) from None
     except GatewayRejected as exc:
         transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.error("snap create rejected for %s: %s", attempt.order_id, exc)
-        raise GatewayError(tr("Layanan pembayaran menolak permintaan ini. Tagihan Anda tetap bisa dibayar; "
-                              "tim kami sudah dicatat.",
-                              "The payment service rejected this request. Your invoice is still payable; "
+        raise GatewayError(_("The payment service rejected this request. Your invoice is still payable; "
                               "it has been logged."), code="gateway_rejected", status_code=502) from None
     transition(PaymentAttempt, attempt.pk, to=S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
     attempt.refresh_from_db()
@@ -113,5 +108,4 @@ def _wait_for_checkout(attempt: PaymentAttempt) -> PaymentStart:
         time.sleep(0.1)
     if attempt.status in (S.OPEN, S.PENDING) and attempt.redirect_url:
         return PaymentStart(attempt, True)
-    raise ConflictError(tr("Pembayaran sedang disiapkan. Coba lagi sebentar.",
-                           "The payment is being prepared. Try again in a moment."), code="payment_in_progress")
+    raise ConflictError(_("The payment is being prepared. Try again in a moment."), code="payment_in_progress")

@@ -16,9 +16,9 @@ import datetime as dt
 
 from django.db import connection, transaction
 from django.db.models import Max, Q
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 from sponsorship.billing.models import Holiday, InvoiceLine, PremiumRate
 from sponsorship.core.audit import audit_record, snapshot
 
@@ -47,33 +47,29 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
     problems: dict[str, str] = {}
     for name in POSITIVE:
         if not _whole(values[name]) or values[name] < 1:
-            problems[name] = tr("Harus bilangan bulat positif.", "Must be a positive whole number.")
+            problems[name] = _("Must be a positive whole number.")
     if not _whole(values["jht_rate_bp"]) or values["jht_rate_bp"] < 0:
-        problems["jht_rate_bp"] = tr("Harus bilangan bulat 0 atau lebih.", "Must be a whole number, 0 or more.")
+        problems["jht_rate_bp"] = _("Must be a whole number, 0 or more.")
     if not _whole(values["discount_pct"]) or not 0 <= values["discount_pct"] <= 100:
-        problems["discount_pct"] = tr("Harus bilangan bulat 0–100.", "Must be a whole number 0–100.")
+        problems["discount_pct"] = _("Must be a whole number 0–100.")
     if not _whole(values["priority"]):
-        problems["priority"] = tr("Harus bilangan bulat.", "Must be a whole number.")
+        problems["priority"] = _("Must be a whole number.")
     start, end = values["valid_from"], values["valid_to"]
     if start is None:
-        problems["valid_from"] = tr("Wajib diisi.", "Required.")
+        problems["valid_from"] = _("Required.")
         return problems
     if end is not None and end < start:
-        problems["valid_to"] = tr("Tidak boleh sebelum tanggal mulai.", "Must not be before the start date.")
+        problems["valid_to"] = _("Must not be before the start date.")
         return problems
 
     last_billed = rate_last_billed_month(rate) if rate is not None else None
     if last_billed is not None:
         for name in RATE_LOCKED_WHEN_USED:
             if values[name] != getattr(rate, name):
-                problems[name] = tr("Tarif ini sudah dipakai pada baris tagihan; nilainya tidak dapat diubah. "
-                                    "Akhiri masa berlakunya dan tambahkan tarif baru.",
-                                    "This rate is used on invoice lines; it cannot change. End its validity and "
+                problems[name] = _("This rate is used on invoice lines; it cannot change. End its validity and "
                                     "add a new rate.")
         if end is not None and end < last_billed:
-            problems["valid_to"] = tr("Tarif ini sudah dipakai untuk bulan %(month)s; masa berlaku tidak dapat "
-                                      "berakhir sebelumnya.",
-                                      "This rate was billed for %(month)s; its validity cannot end before that.",
+            problems["valid_to"] = _("This rate was billed for %(month)s; its validity cannot end before that.",
                                       ) % {"month": f"{last_billed:%Y-%m}"}
 
     overlapping = PremiumRate.objects.filter(sector=values["sector"], funding_source=values["funding_source"],
@@ -85,8 +81,7 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
         overlapping = overlapping.exclude(pk=rate.pk)
     other = overlapping.order_by("valid_from").first()
     if other is not None:
-        problems["valid_from"] = tr(
-            "Masa berlaku bertumpang tindih dengan tarif '%(other)s' (sektor, sumber dana dan prioritas sama).",
+        problems["valid_from"] = _(
             "The validity overlaps rate '%(other)s' (same sector, funding source and priority).") % {"other": other}
     return problems
 
@@ -100,7 +95,7 @@ def _raise_if(problems: dict[str, str]) -> None:
 def _rate_values(rate: PremiumRate, changes: dict) -> dict:
     unknown = set(changes) - set(RATE_FIELDS)
     if unknown:
-        raise ApplicationError(tr("Kolom tidak dikenal.", "Unknown field.") + f" {sorted(unknown)}", code="invalid")
+        raise ApplicationError(_("Unknown field.") + f" {sorted(unknown)}", code="invalid")
     return {**{k: getattr(rate, k) for k in RATE_FIELDS}, **changes}
 
 
@@ -143,8 +138,7 @@ def premium_rate_delete(*, rate: PremiumRate, actor, ip: str | None = None) -> N
         _lock_rate_table()
         current = PremiumRate.objects.select_for_update().get(pk=rate.pk)
         if rate_last_billed_month(current) is not None:
-            raise ApplicationError(tr("Tarif yang sudah dipakai pada tagihan tidak dapat dihapus; akhiri masa "
-                                      "berlakunya.", "A rate used on invoices cannot be deleted; end its validity."),
+            raise ApplicationError(_("A rate used on invoices cannot be deleted; end its validity."),
                                    code="rate_in_use", status_code=409)
         before = snapshot(current, RATE_FIELDS)
         pk = current.pk
@@ -162,16 +156,16 @@ def _lock_rate_table() -> None:
 def holiday_problems(*, holiday: Holiday | None, values: dict) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not str(values.get("name") or "").strip():
-        problems["name"] = tr("Wajib diisi.", "Required.")
+        problems["name"] = _("Required.")
     day = values.get("date")
     if day is None:
-        problems["date"] = tr("Wajib diisi.", "Required.")
+        problems["date"] = _("Required.")
     else:
         taken = Holiday.objects.filter(date=day)
         if holiday is not None and holiday.pk is not None:
             taken = taken.exclude(pk=holiday.pk)
         if taken.exists():
-            problems["date"] = tr("Tanggal ini sudah ada di kalender libur.", "This date is already a holiday.")
+            problems["date"] = _("This date is already a holiday.")
     return problems
 
 

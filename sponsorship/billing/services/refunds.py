@@ -14,9 +14,10 @@ import uuid
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError, GatewayError
-from backend.i18n import tr, tr_now
 from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import (REFUNDABLE_PAYMENT_TYPES, GatewayRejected, GatewayUnavailable, RefundRefused,
@@ -27,9 +28,7 @@ from sponsorship.core.transitions import transition, transition_many
 
 logger = logging.getLogger(__name__)
 
-MANUAL_MESSAGE = ("Pembayaran lewat {kind} tidak dapat dikembalikan melalui Midtrans; kembalikan Rp {amount:,} "
-                  "dengan transfer bank manual ke rekening ASN, lalu tandai kasus ini selesai.",
-                  "A {kind} payment cannot be refunded through Midtrans; return Rp {amount:,} by a manual bank "
+MANUAL_MESSAGE = _("A %(kind)s payment cannot be refunded through Midtrans; return Rp %(amount)s by a manual bank "
                   "transfer to the sponsor's account, then mark this case resolved.")
 PAID_STATES = (PaymentAttempt.Status.SETTLED, PaymentAttempt.Status.FLAGGED, PaymentAttempt.Status.REFUNDED)
 
@@ -46,16 +45,14 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
         case = locks.lock_refund_case(case.pk)
         attempt = case.attempt
         if case.status != RefundCase.Status.OPEN:
-            raise ConflictError(tr_now("Kasus ini tidak terbuka lagi ({status}).",
-                                       "This case is no longer open ({status}).")
-                                .format(status=case.get_status_display()), code="refund_case_not_open")
+            raise ConflictError(gettext("This case is no longer open (%(status)s).")
+                                % {"status": case.get_status_display()}, code="refund_case_not_open")
         if attempt.status not in PAID_STATES:
-            raise ConflictError(tr("Pembayaran ini belum lunas di Midtrans; tidak ada yang dapat dikembalikan.",
-                                   "This payment is not settled at Midtrans; there is nothing to refund."),
+            raise ConflictError(_("This payment is not settled at Midtrans; there is nothing to refund."),
                                 code="not_refundable")
         payment_type = (attempt.payment_type or "").lower()
         if payment_type not in REFUNDABLE_PAYMENT_TYPES:
-            message = tr_now(*MANUAL_MESSAGE).format(kind=payment_type or "transfer bank", amount=case.amount_idr)
+            message = MANUAL_MESSAGE % {"kind": payment_type or "transfer bank", "amount": format(case.amount_idr, ",")}
             transition(RefundCase, case.pk, to=RefundCase.Status.MANUAL_TRANSFER, note=(case.note + "\n" + message).strip(),
                        last_error="")
             audit_record(actor=actor, action="refund.manual_transfer", obj=case,
@@ -77,16 +74,13 @@ def refund_case_refund(*, case: RefundCase, actor=None, gateway=None) -> tuple[s
         result = gateway.refund(attempt.transaction_id or attempt.order_id, request)
     except GatewayUnavailable as exc:
         _record_failure(case, actor, exc, "unavailable")
-        raise GatewayError(tr("Midtrans sedang tidak dapat dihubungi; refund belum dikirim. Kasus tetap terbuka, "
-                              "coba lagi nanti (kunci refund yang sama dipakai, tidak akan dobel).",
-                              "Midtrans cannot be reached; the refund was not sent. The case stays open; try again "
+        raise GatewayError(_("Midtrans cannot be reached; the refund was not sent. The case stays open; try again "
                               "later (the same refund key is used, it cannot refund twice)."),
                            code="gateway_unavailable", status_code=503) from None
     except (RefundRefused, GatewayRejected, TransactionNotFound) as exc:
         _record_failure(case, actor, exc, "rejected")
-        message = tr_now("Midtrans menolak refund ini: {error}. Kasus tetap terbuka.",
-                         "Midtrans refused this refund: {error}. The case stays open.")
-        raise GatewayError(message.format(error=str(exc)[:200]), code="gateway_rejected", status_code=502) from None
+        message = gettext("Midtrans refused this refund: %(error)s. The case stays open.")
+        raise GatewayError(message % {"error": str(exc)[:200]}, code="gateway_rejected", status_code=502) from None
     with transaction.atomic():
         transition(
             RefundCase, case.pk, to=RefundCase.Status.REFUNDED, from_=RefundCase.Status.OPEN, refunded_amount_idr=result.refund_amount_idr,
@@ -113,7 +107,7 @@ def refund_case_resolve(*, case: RefundCase, note: str, actor=None) -> RefundCas
     with transaction.atomic():
         case = locks.lock_refund_case(case.pk)
         if case.status not in (RefundCase.Status.OPEN, RefundCase.Status.MANUAL_TRANSFER):
-            raise ConflictError(tr("Kasus ini sudah selesai.", "This case is already closed."),
+            raise ConflictError(_("This case is already closed."),
                                 code="refund_case_not_open")
         before = case.status
         transition(

@@ -18,7 +18,7 @@ from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound, TransactionStatus
 from sponsorship.billing.models import CreditEntry, Invoice, PaymentAttempt, PaymentNotification, RefundCase
-from sponsorship.billing.services.billing import period_label
+from backend.formats import period_label
 from sponsorship.billing.services.coverage import coverage_record_invoice
 from sponsorship.billing.services.reversals import MONEY_RETURNED, payment_money_returned, payment_reverse
 from sponsorship.core.audit import audit_record

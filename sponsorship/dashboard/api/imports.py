@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from django.utils.translation import gettext_lazy as _
 
-from backend.i18n import tr
 from sponsorship.people.api.permissions import IsAdmin
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import admin_scope
@@ -106,7 +106,7 @@ class ImportTemplate(APIView):
     def get(self, request, kind: str):
         if kind not in ImportBatch.Kind.values:
             from backend.api.errors import ApplicationError
-            raise ApplicationError(tr("Jenis templat tidak dikenal.", "Unknown template kind."), status_code=404,
+            raise ApplicationError(_("Unknown template kind."), status_code=404,
                                    code="not_found")
         return template_response(kind, request.query_params.get("download", "xlsx"))
 

@@ -15,6 +15,7 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from backend.formats import period_label as month_label
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
 from sponsorship.people.crypto import decrypt
 from sponsorship.people.identifiers import mask_phone
@@ -24,13 +25,7 @@ from sponsorship.people.models import Sponsor, Sponsorship
 
 from .scope import AdminScope
 
-MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-             "November", "Desember"]
 REMIND_ACTION = "arrears.remind"
-
-
-def month_label(month: dt.date) -> str:
-    return f"{MONTHS_ID[month.month - 1]} {month.year}"
 
 
 def _sponsor_ids(scope: AdminScope):

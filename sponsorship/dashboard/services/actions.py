@@ -4,9 +4,9 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Min, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 
 from sponsorship.dashboard.selectors import AdminScope, dashboard_invalidate
 from sponsorship.dashboard.selectors.money import REMIND_ACTION, month_label
@@ -25,7 +25,7 @@ def arrears_remind(*, scope: AdminScope, sponsor_id: int, actor, ip: str | None 
     today = today or timezone.localdate()
     sponsor = scope.sponsors().select_related("agency").filter(pk=sponsor_id).first()
     if sponsor is None:
-        raise ApplicationError(tr("ASN tidak ditemukan.", "Sponsor not found."), code="not_found", status_code=404)
+        raise ApplicationError(_("Sponsor not found."), code="not_found", status_code=404)
     overdue = Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.ISSUED, due_date__lt=today)
     totals = overdue.aggregate(amount=Sum("amount_idr"), since=Min("due_date"))
     if not totals["amount"]:
@@ -67,13 +67,12 @@ def village_target_set(*, scope: AdminScope, village_code: str, target, actor, i
     from sponsorship.dashboard.models import VillageTarget
 
     if scope.agency is not None:
-        raise ApplicationError(tr("Hanya admin kabupaten yang dapat mengubah target desa.",
-                                  "Only regency admins can change village targets."), code="forbidden",
+        raise ApplicationError(_("Only regency admins can change village targets."), code="forbidden",
                                status_code=403)
     village = Region.objects.filter(code=village_code, level=Region.Level.VILLAGE,
                                     parent__parent=scope.regency).first()
     if village is None:
-        raise ApplicationError(tr("Desa tidak ditemukan.", "Village not found."), code="not_found", status_code=404)
+        raise ApplicationError(_("Village not found."), code="not_found", status_code=404)
     text = str(target if target is not None else "").strip()
     current = VillageTarget.objects.filter(village=village).first()
     before = {"target": current.target if current else None}
@@ -83,8 +82,7 @@ def village_target_set(*, scope: AdminScope, village_code: str, target, actor, i
             after = {"target": None}
         else:
             if not text.isdigit() or not 0 <= int(text) <= 100_000:
-                raise ApplicationError(tr("Target harus bilangan bulat 0–100.000.",
-                                          "The target must be a whole number 0–100,000."), code="invalid")
+                raise ApplicationError(_("The target must be a whole number 0–100,000."), code="invalid")
             VillageTarget.objects.update_or_create(village=village, defaults={"target": int(text),
                                                                               "updated_by": actor})
             after = {"target": int(text)}

@@ -9,9 +9,9 @@ import io
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 from sponsorship.core.audit import audit_record
 
 FORMATS = {
@@ -80,7 +80,7 @@ def _xlsx(table: Table) -> bytes:
 
 def table_export(*, actor, table: Table, fmt: str, filters: dict | None = None, ip: str | None = None) -> ExportFile:
     if fmt not in FORMATS:
-        raise ApplicationError(tr("Format ekspor harus xlsx atau csv.", "The export format must be xlsx or csv."),
+        raise ApplicationError(gettext_lazy("The export format must be xlsx or csv."),
                                code="invalid")
     content = _xlsx(table) if fmt == "xlsx" else _csv(table)
     with transaction.atomic():

@@ -1,12 +1,25 @@
-"""Indonesian number formats for the dashboard: Rp 1.234.567, 12,5%."""
+"""Number formats for the dashboard, from the one formatter (backend.formats) in the page's language:
+Rp 1.234.567, 1.234, 12,5% (English: Rp 1,234,567, 1,234, 12.5%)."""
 from django import template
 
-from sponsorship.core import formats
+from backend import formats
 
 register = template.Library()
-register.filter("rupiah", formats.rupiah)
-register.filter("angka", formats.angka)
-register.filter("persen", formats.persen)
+
+
+@register.filter
+def rupiah(value):
+    return formats.rupiah(value)
+
+
+@register.filter
+def angka(value):
+    return formats.number(value)
+
+
+@register.filter
+def persen(value):
+    return formats.percent(value)
 
 
 @register.filter

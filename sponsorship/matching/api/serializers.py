@@ -1,7 +1,7 @@
 """Input and output shapes for the matching API. Proposals show only what a sponsor needs to decide."""
 from rest_framework import serializers
+from django.utils.translation import gettext_lazy as _
 
-from backend.i18n import tr
 from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
 from sponsorship.matching.models import MatchingRun, Nomination
 from sponsorship.people.models import Occupation, WorkerConsent
@@ -94,8 +94,7 @@ class MatchingRunCreateSerializer(serializers.Serializer):
         help_text='"exact": total distance minimised over every pair within the radius, proven to within '
                   'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
                   'only. Default: the MATCHING_RUN_DISTANCE setting ("fast").',
-        error_messages={"invalid_choice": tr(
-            'Mode jarak "{input}" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).',
+        error_messages={"invalid_choice": _(
             'Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')})
 
 

@@ -5,9 +5,9 @@ from rest_framework import serializers as drf_serializers
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
-from backend.i18n import tr
 from sponsorship.matching.models import MatchingRun, Nomination, Proposal
 from sponsorship.people.models import Role, Sponsor
 from sponsorship.people.scoping import profile_of, scope
@@ -21,13 +21,13 @@ from .serializers import (DeclineSerializer, MatchingRunCreateSerializer, Matchi
                                    RejectSerializer, SponsorLeaveSerializer)
 from sponsorship.people.api.permissions import IsAdmin, IsRegencyAdmin, IsSponsor
 
-NOT_A_SPONSOR = ("Akun ini belum terhubung dengan data ASN pengampu.", "This account is not linked to a sponsor.")
+NOT_A_SPONSOR = _("This account is not linked to a sponsor.")
 
 
 def _sponsor_of(request) -> Sponsor:
     sponsor = getattr(request.user, "sponsor", None)
     if sponsor is None:
-        raise ApplicationError(tr(*NOT_A_SPONSOR), code="not_a_sponsor", status_code=403)
+        raise ApplicationError(NOT_A_SPONSOR, code="not_a_sponsor", status_code=403)
     return Sponsor.objects.select_related("agency__regency", "home_village").get(pk=sponsor.pk)
 
 
@@ -66,8 +66,7 @@ class ProposalAccept(APIView):
             sponsor = _sponsor_of(request)
             message = exc.message
             if exc.code == "worker_taken":
-                message = tr("Maaf, pekerja ini baru saja diampu ASN lain. Berikut usulan pekerja lain untuk Anda.",
-                             "Sorry, another sponsor has just taken this worker. Here are other proposals for you.")
+                message = _("Sorry, another sponsor has just taken this worker. Here are other proposals for you.")
             raise ConflictError(message, code=exc.code,
                                 extra={"proposals": _proposal_payload(request, sponsor)}) from None
         return Response({"sponsorship_id": sponsorship.pk, "worker_first_name": proposal.worker.first_name,
@@ -165,8 +164,7 @@ class MatchingRunListCreate(APIView):
     def _regency(self, request):
         profile = profile_of(request.user)
         if profile is None or profile.role != Role.REGENCY_ADMIN:
-            raise ApplicationError(tr("Hanya admin kabupaten yang dapat menjalankan pencocokan.",
-                                      "Only a regency admin can run matching."), code="permission_denied",
+            raise ApplicationError(_("Only a regency admin can run matching."), code="permission_denied",
                                    status_code=403)
         return profile.regency
 

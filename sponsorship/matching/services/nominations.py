@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
-from backend.i18n import tr, tr_now
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, age_on, mask_nik, normalize_phone, parse_nik
 from sponsorship.matching.models import Nomination
@@ -44,9 +45,9 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
     info = parse_nik(nomination.nik, today=today)
     age = age_on(info.birth_date, today)
     if age >= config.max_new_member_age:
-        blocking.append({"code": "age_limit", "message": tr_now(
-            f"Usia pekerja {age} tahun; batas peserta baru di kabupaten ini di bawah {config.max_new_member_age} tahun.",
-            f"The worker is {age}; new members here must be under {config.max_new_member_age}.")})
+        blocking.append({"code": "age_limit", "message": gettext(
+            "The worker is %(age)s; new members here must be under %(max_new_member_age)s.")
+                                                         % {"age": age, "max_new_member_age": config.max_new_member_age}})
     existing = Worker.objects.filter(nik_hash=nomination.nik_hash).first()
     existing_info = None
     if existing is not None:
@@ -55,34 +56,33 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
                          "free": existing.current_payer == Worker.Payer.NONE and active is None}
         if active is not None or existing.current_payer == Worker.Payer.SPONSOR:
             if active is not None and active.sponsor_id == sponsor.pk:
-                blocking.append({"code": "already_yours", "message": tr_now(
-                    "Pekerja ini sudah Anda ampu.", "You already sponsor this worker.")})
+                blocking.append({"code": "already_yours", "message": gettext(
+                    "You already sponsor this worker.")})
             else:
-                blocking.append({"code": "covered_by_sponsor", "message": tr_now(
-                    "Pekerja ini sudah diampu ASN lain.", "Another sponsor already pays for this worker.")})
+                blocking.append({"code": "covered_by_sponsor", "message": gettext(
+                    "Another sponsor already pays for this worker.")})
         elif existing.current_payer == Worker.Payer.REGENCY_BUDGET:
-            blocking.append({"code": "covered_by_budget", "message": tr_now(
-                "Pekerja ini sudah ditanggung APBD kabupaten.", "The regency budget already pays for this worker.")})
+            blocking.append({"code": "covered_by_budget", "message": gettext(
+                "The regency budget already pays for this worker.")})
         elif existing.current_payer == Worker.Payer.SELF:
-            blocking.append({"code": "pays_self", "message": tr_now(
-                "Pekerja ini sudah membayar iuran secara mandiri.", "This worker already pays their own premiums.")})
+            blocking.append({"code": "pays_self", "message": gettext(
+                "This worker already pays their own premiums.")})
         elif existing.anonymized_at is not None:
-            blocking.append({"code": "anonymized", "message": tr_now(
-                "Data pekerja ini sudah dihapus atas permintaannya.", "This worker's data was erased on request.")})
+            blocking.append({"code": "anonymized", "message": gettext(
+                "This worker's data was erased on request.")})
     if nomination.village.regency_code != regency.code:
-        blocking.append({"code": "other_regency", "message": tr_now(
-            "Desa pekerja berada di luar kabupaten ASN.", "The worker's village is outside the sponsor's regency.")})
+        blocking.append({"code": "other_regency", "message": gettext(
+            "The worker's village is outside the sponsor's regency.")})
     # Conflict of interest: flagged for the admin's judgement, not blocked (a relative may be a fine choice).
     coi = []
     if nomination.relationship == Nomination.Relationship.RELATIVE:
-        coi.append({"code": "relative", "message": tr_now("Pekerja adalah kerabat ASN.", "The worker is a relative.")})
+        coi.append({"code": "relative", "message": gettext("The worker is a relative.")})
     if nomination.phone_hash and nomination.phone_hash == sponsor.phone_hash:
-        coi.append({"code": "same_phone", "message": tr_now(
-            "Nomor HP pekerja sama dengan nomor ASN.", "The worker's phone number is the sponsor's.")})
+        coi.append({"code": "same_phone", "message": gettext(
+            "The worker's phone number is the sponsor's.")})
     surname = _surname(nomination.full_name)
     if (nomination.village_id == sponsor.home_village_id and surname and surname == _surname(sponsor.full_name)):
-        coi.append({"code": "same_village_surname", "message": tr_now(
-            "Desa dan nama keluarga sama dengan ASN (mungkin satu rumah tangga).",
+        coi.append({"code": "same_village_surname", "message": gettext(
             "Same village and surname as the sponsor (possibly the same household).")})
     flags.extend(coi)
     others = Nomination.objects.filter(nik_hash=nomination.nik_hash, status=Nomination.Status.SUBMITTED).exclude(
@@ -90,8 +90,8 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
     if nomination.pk:
         others = others.exclude(pk=nomination.pk)
     if others.exists():
-        flags.append({"code": "nominated_by_other", "message": tr_now(
-            "ASN lain juga mengajukan pekerja ini.", "Another sponsor has also nominated this worker.")})
+        flags.append({"code": "nominated_by_other", "message": gettext(
+            "Another sponsor has also nominated this worker.")})
     return {"blocking": blocking, "flags": flags, "conflict_of_interest": bool(coi), "age": age,
             "existing_worker": existing_info, "checked_at": timezone.now().isoformat()}
 
@@ -110,16 +110,15 @@ def nomination_submit(*, sponsor: Sponsor, nik: str, full_name: str, occupation:
         except IdentifierError as exc:
             raise _field_error("phone", exc.message) from None
     if relationship not in Nomination.Relationship.values:
-        raise _field_error("relationship", tr("Hubungan tidak dikenal.", "Unknown relationship."))
+        raise _field_error("relationship", _("Unknown relationship."))
     if consent_channel not in WorkerConsent.Channel.values or not consent_text_version:
-        raise _field_error("consent_channel", tr(
-            "Cara memperoleh persetujuan pekerja dan versi teksnya wajib diisi.",
+        raise _field_error("consent_channel", _(
             "How the worker's consent was obtained and the text version are required."))
     if sponsor.status != Sponsor.Status.ACTIVE:
-        raise ConflictError(tr("ASN ini tidak aktif sebagai pengampu.", "This sponsor is not active."),
+        raise ConflictError(_("This sponsor is not active."),
                             code="sponsor_inactive")
     if sponsor.free_capacity <= 0:
-        raise ConflictError(tr("Kuota pengampuan Anda sudah penuh.", "You have no free sponsorship capacity."),
+        raise ConflictError(_("You have no free sponsorship capacity."),
                             code="capacity_full")
     village = _village(village)
     nomination = Nomination(
@@ -137,8 +136,7 @@ def nomination_submit(*, sponsor: Sponsor, nik: str, full_name: str, occupation:
                          after={"sponsor": sponsor.pk, "nik": mask_nik(info.nik), "relationship": relationship,
                                 "flags": nomination.flags})
     except IntegrityError:
-        raise ConflictError(tr("Anda sudah mengajukan pekerja dengan NIK ini; tunggu verifikasi admin.",
-                               "You have already nominated this NIK; wait for the admin to verify it."),
+        raise ConflictError(_("You have already nominated this NIK; wait for the admin to verify it."),
                             code="duplicate_nomination") from None
     return nomination
 
@@ -152,7 +150,7 @@ def _decide(nomination: Nomination, *, status: str, actor, reason: str = "", **e
 def nomination_reject(*, nomination: Nomination, reason: str, actor=None) -> Nomination:
     with transaction.atomic():
         if not _decide(nomination, status=Nomination.Status.REJECTED, actor=actor, reason=reason or ""):
-            raise ConflictError(tr("Nominasi ini sudah diputuskan.", "This nomination has already been decided."),
+            raise ConflictError(_("This nomination has already been decided."),
                                 code="already_decided")
         audit_record(actor=actor, action="nomination.reject", obj=nomination, before={"status": "submitted"},
                      after={"status": "rejected", "reason": reason})
@@ -164,7 +162,7 @@ def nomination_verify(*, nomination: Nomination, actor=None) -> Nomination:
     """Verify: re-run the checks; a blocking result rejects the nomination with its reason (then 409).
     Otherwise create or reuse the worker and start the sponsorship (source nomination), all or nothing."""
     if nomination.status != Nomination.Status.SUBMITTED:
-        raise ConflictError(tr("Nominasi ini sudah diputuskan.", "This nomination has already been decided."),
+        raise ConflictError(_("This nomination has already been decided."),
                             code="already_decided")
     checks = nomination_checks(nomination)
     if checks["blocking"]:
@@ -175,7 +173,7 @@ def nomination_verify(*, nomination: Nomination, actor=None) -> Nomination:
                 audit_record(actor=actor, action="nomination.reject", obj=nomination, before={"status": "submitted"},
                              after={"status": "rejected", "reason": reason, "automatic": True})
         nomination.refresh_from_db()
-        raise ConflictError(tr(f"Nominasi ditolak: {reason}", f"Nomination rejected: {reason}"),
+        raise ConflictError(_("Nomination rejected: %(reason)s") % {"reason": reason},
                             code="nomination_blocked",
                             extra={"reasons": checks["blocking"], "nomination_id": nomination.pk})
     consent = {"channel": nomination.consent_channel, "text_version": nomination.consent_text_version,
@@ -195,7 +193,7 @@ def nomination_verify(*, nomination: Nomination, actor=None) -> Nomination:
                                         source=Sponsorship.Source.NOMINATION, actor=actor)
         if not _decide(nomination, status=Nomination.Status.VERIFIED, actor=actor, worker=worker,
                        sponsorship=sponsorship, checks=checks):
-            raise ConflictError(tr("Nominasi ini sudah diputuskan.", "This nomination has already been decided."),
+            raise ConflictError(_("This nomination has already been decided."),
                                 code="already_decided")
         audit_record(actor=actor, action="nomination.verify", obj=nomination, before={"status": "submitted"},
                      after={"status": "verified", "worker": worker.pk, "sponsorship": sponsorship.pk,

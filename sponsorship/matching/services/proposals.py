@@ -12,9 +12,9 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
-from backend.i18n import tr
 from sponsorship.matching.models import Proposal
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.matching.selectors import candidates_for_sponsor
@@ -27,8 +27,7 @@ TTL = {
     Proposal.Source.MATCHING_RUN: dt.timedelta(days=14),
     Proposal.Source.REMATCH: dt.timedelta(days=14),
 }
-PROPOSAL_CLOSED = ("Usulan ini sudah tidak berlaku. Silakan lihat usulan terbaru.",
-                   "This proposal is no longer open. Please look at the latest proposals.")
+PROPOSAL_CLOSED = _("This proposal is no longer open. Please look at the latest proposals.")
 
 
 def rank_key(p: Proposal):
@@ -89,15 +88,15 @@ def proposal_accept(*, proposal: Proposal, actor=None, now=None) -> Sponsorship:
         # A proposal withdrawn because another sponsor just took the worker: say so, not "closed".
         if Sponsorship.objects.filter(worker_id=proposal.worker_id, status=Sponsorship.Status.ACTIVE).exclude(
                 sponsor_id=proposal.sponsor_id).exists():
-            raise ConflictError(tr(*WORKER_TAKEN), code="worker_taken")
-        raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
+            raise ConflictError(WORKER_TAKEN, code="worker_taken")
+        raise ConflictError(PROPOSAL_CLOSED, code="proposal_closed")
     with transaction.atomic():
         sponsorship = sponsorship_start(sponsor=proposal.sponsor, worker=proposal.worker,
                                         source=Sponsorship.Source.PROPOSAL, actor=actor, started_at=now)
         decided = transition_many(Proposal.objects.filter(pk=proposal.pk, expires_at__gt=now),
                                   to=Proposal.Status.ACCEPTED, decided_at=now, sponsorship=sponsorship)
         if not decided:  # declined/expired meanwhile: undo the sponsorship with the whole transaction
-            raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
+            raise ConflictError(PROPOSAL_CLOSED, code="proposal_closed")
         # The worker is taken: nobody else should see them offered any more.
         transition_many(Proposal.objects.filter(worker_id=proposal.worker_id).exclude(pk=proposal.pk),
                         to=Proposal.Status.WITHDRAWN, decided_at=now)
@@ -118,7 +117,7 @@ def proposal_decline(*, proposal: Proposal, reason: str = "", actor=None, now=No
     with transaction.atomic():
         decided = transition(Proposal, proposal.pk, to=Proposal.Status.DECLINED, decided_at=now, decline_reason=(reason or "")[:300])
         if not decided:
-            raise ConflictError(tr(*PROPOSAL_CLOSED), code="proposal_closed")
+            raise ConflictError(PROPOSAL_CLOSED, code="proposal_closed")
         audit_record(actor=actor, action="proposal.decline", obj=proposal, before={"status": "offered"},
                      after={"status": "declined"}, extra={"reason": (reason or "")[:300]})
     proposal.refresh_from_db()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
-from backend.i18n import tr
 from sponsorship.matching.models import Proposal
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.matching import selectors as sel
@@ -105,14 +105,14 @@ def sponsorship_end_and_rematch(*, sponsorship: Sponsorship, reason: str, actor=
 def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=None, now=None) -> list[Proposal]:
     """The sponsor leaves the scheme (moved away, retired): end every sponsorship, re-match each worker."""
     if status not in LEAVE_REASONS:
-        raise ConflictError(tr("Status keluar tidak dikenal.", "Unknown leave status."), code="invalid")
+        raise ConflictError(_("Unknown leave status."), code="invalid")
     now = now or timezone.now()
     proposals = []
     with transaction.atomic():
         # The status moves first, so re-matching can never pick the leaving sponsor.
         moved = transition(Sponsor, sponsor.pk, to=status)
         if not moved:
-            raise ConflictError(tr("ASN ini sudah tidak aktif.", "This sponsor is no longer active."),
+            raise ConflictError(_("This sponsor is no longer active."),
                                 code="sponsor_inactive")
         audit_record(actor=actor, action="sponsor.leave", obj=sponsor, before={"status": "active"},
                      after={"status": status})

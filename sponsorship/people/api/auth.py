@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -11,7 +12,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from backend.api.errors import error_body
-from backend.i18n import tr
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ def _failures(key) -> int:
 
 def _locked_response(request):
     minutes = max(settings.LOGIN_LOCKOUT_SECONDS // 60, 1)
-    message = tr("Terlalu banyak percobaan masuk yang gagal. Akun ini dikunci sementara; coba lagi dalam "
-                 "%(minutes)s menit atau hubungi admin OPD Anda.",
-                 "Too many failed sign-in attempts. This account is locked for now; try again in %(minutes)s "
+    message = _("Too many failed sign-in attempts. This account is locked for now; try again in %(minutes)s "
                  "minutes or contact your agency admin.") % {"minutes": minutes}
     response = Response(error_body(message, code="login_locked"), status=status.HTTP_429_TOO_MANY_REQUESTS)
     response["Retry-After"] = str(settings.LOGIN_LOCKOUT_SECONDS)

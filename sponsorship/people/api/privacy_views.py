@@ -3,13 +3,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
 from sponsorship.people.api.permissions import IsAdmin, IsRegencyAdmin, IsWorker
 from sponsorship.people.models import Worker
 from sponsorship.people.scoping import access_worker
 from sponsorship.people.services.privacy import worker_anonymise, worker_data_export
-from backend.i18n import tr
 
 ExportOut = inline_serializer("WorkerDataExport", {
     "generated_at": serializers.DateTimeField(),
@@ -34,7 +34,7 @@ class EraseIn(serializers.Serializer):
 def _own_worker(request) -> Worker:
     worker = Worker.objects.select_related("occupation", "village").filter(user=request.user).first()
     if worker is None:
-        raise ApplicationError(tr("Akun ini bukan akun pekerja.", "This account is not a worker account."),
+        raise ApplicationError(_("This account is not a worker account."),
                                code="not_a_worker", status_code=403)
     return worker
 
@@ -43,8 +43,7 @@ def _confirmed(request) -> dict:
     data = EraseIn(data=request.data)
     data.is_valid(raise_exception=True)
     if not data.validated_data["confirm"]:
-        raise ApplicationError(tr("Penghapusan harus dikonfirmasi (confirm: true).",
-                                  "Deletion must be confirmed (confirm: true)."),
+        raise ApplicationError(_("Deletion must be confirmed (confirm: true)."),
                                extra={"fields": {"confirm": ["true"]}})
     return data.validated_data
 

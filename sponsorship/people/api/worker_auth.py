@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+from django.utils.translation import gettext_lazy as _
 
-from backend.i18n import tr
 from sponsorship.people.services import worker_auth
 from sponsorship.core.audit import audit_record
 
@@ -52,9 +52,9 @@ class SignInInput(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("challenge"):
             if not attrs.get("code"):
-                raise serializers.ValidationError({"code": [tr("Kode wajib diisi.", "The code is required.")]})
+                raise serializers.ValidationError({"code": [_("The code is required.")]})
             return attrs
-        missing = {f: [tr("Wajib diisi.", "Required.")] for f in ("nik", "birth_date") if not attrs.get(f)}
+        missing = {f: [_("Required.")] for f in ("nik", "birth_date") if not attrs.get(f)}
         if missing:
             raise serializers.ValidationError(missing)
         return attrs
@@ -107,6 +107,5 @@ class WorkerSignInView(APIView):
             return Response(TokensOutput(result.tokens).data)
         return Response(CodeSentOutput({
             "status": "code_sent", "challenge": result.challenge, "expires_in": result.expires_in,
-            "message": tr("Jika data cocok, kode masuk 6 digit telah dikirim lewat SMS ke nomor HP yang terdaftar.",
-                          "If the data match, a 6-digit sign-in code has been sent by SMS to the registered phone."),
+            "message": _("If the data match, a 6-digit sign-in code has been sent by SMS to the registered phone."),
         }).data, status=status.HTTP_202_ACCEPTED)

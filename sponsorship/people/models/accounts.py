@@ -1,6 +1,7 @@
 """Who a user is in Pengampu: one role, and the agency or regency that role is bound to."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
 
 from .people import Agency
@@ -8,10 +9,10 @@ from sponsorship.regions.models import Region
 
 
 class Role(models.TextChoices):
-    SPONSOR = "sponsor", "ASN pengampu"
-    WORKER = "worker", "Pekerja"
-    AGENCY_ADMIN = "agency_admin", "Admin OPD"
-    REGENCY_ADMIN = "regency_admin", "Admin kabupaten"
+    SPONSOR = "sponsor", _("ASN sponsor")
+    WORKER = "worker", _("Worker")
+    AGENCY_ADMIN = "agency_admin", _("Agency admin")
+    REGENCY_ADMIN = "regency_admin", _("Regency admin")
 
 
 class Profile(models.Model):
@@ -23,6 +24,8 @@ class Profile(models.Model):
     language = models.CharField(max_length=2, choices=[("id", "Bahasa Indonesia"), ("en", "English")], default="id")
 
     class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
         db_table = "sponsorship_profile"
         constraints = [
             models.CheckConstraint(

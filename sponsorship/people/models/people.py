@@ -1,6 +1,7 @@
 """Agencies (OPD), ASN sponsors, informal workers and their consent."""
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
 
 from sponsorship.people.crypto import EncryptedTextField
@@ -18,9 +19,10 @@ class Agency(models.Model):
     short_name = models.CharField(max_length=60, blank=True)
 
     class Meta:
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
         db_table = "sponsorship_agency"
         ordering = ["regency__code", "name"]
-        verbose_name_plural = "agencies"
         constraints = [models.UniqueConstraint(fields=["regency", "name"], name="agency_unique_name_per_regency")]
 
     def __str__(self):
@@ -28,8 +30,8 @@ class Agency(models.Model):
 
 
 class Sex(models.TextChoices):
-    MALE = "M", "Laki-laki"
-    FEMALE = "F", "Perempuan"
+    MALE = "M", _("Male")
+    FEMALE = "F", _("Female")
 
 
 class Sponsor(models.Model):
@@ -40,9 +42,9 @@ class Sponsor(models.Model):
         PPPK = "pppk", "PPPK"
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Aktif"
-        LEFT = "left", "Keluar"
-        RETIRED = "retired", "Pensiun"
+        ACTIVE = "active", _("Active")
+        LEFT = "left", _("Left")
+        RETIRED = "retired", _("Retired")
 
     # A sponsor who leaves (moves away, retires) ends every sponsorship; a returning ASN is registered again.
     TRANSITIONS = {Status.ACTIVE: {Status.LEFT, Status.RETIRED}, Status.LEFT: set(), Status.RETIRED: set()}
@@ -72,6 +74,8 @@ class Sponsor(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("sponsor")
+        verbose_name_plural = _("sponsors")
         db_table = "sponsorship_sponsor"
         ordering = ["full_name"]
         constraints = [
@@ -96,6 +100,8 @@ class Occupation(models.Model):
     is_transport = models.BooleanField(default=False, help_text="Transport sector (decides the PP 50/2025 period)")
 
     class Meta:
+        verbose_name = _("occupation")
+        verbose_name_plural = _("occupations")
         db_table = "sponsorship_occupation"
         ordering = ["name"]
 
@@ -105,10 +111,10 @@ class Occupation(models.Model):
 
 class Worker(models.Model):
     class Payer(models.TextChoices):
-        NONE = "none", "Belum ada"
-        SELF = "self", "Mandiri"
-        REGENCY_BUDGET = "regency_budget", "APBD"
-        SPONSOR = "sponsor", "Pengampu lain"
+        NONE = "none", _("None yet")
+        SELF = "self", _("Self-paid")
+        REGENCY_BUDGET = "regency_budget", _("Regency budget (APBD)")
+        SPONSOR = "sponsor", _("Another sponsor")
 
     nik = EncryptedTextField("NIK")
     nik_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -134,6 +140,8 @@ class Worker(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
         db_table = "sponsorship_worker"
         ordering = ["full_name"]
         constraints = [
@@ -154,10 +162,10 @@ class WorkerConsent(models.Model):
     """Proof of the worker's own consent (UU 27/2022): who collected it, when, how, which text."""
 
     class Channel(models.TextChoices):
-        IN_PERSON = "in_person", "Tatap muka"
-        PAPER = "paper", "Formulir kertas"
-        PHONE = "phone", "Telepon"
-        APP = "app", "Aplikasi"
+        IN_PERSON = "in_person", _("In person")
+        PAPER = "paper", _("Paper form")
+        PHONE = "phone", _("Phone")
+        APP = "app", _("App")
 
     worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="consents")
     collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
@@ -168,5 +176,7 @@ class WorkerConsent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("worker consent")
+        verbose_name_plural = _("worker consents")
         db_table = "sponsorship_workerconsent"
         ordering = ["-collected_at"]

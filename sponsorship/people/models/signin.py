@@ -1,5 +1,6 @@
 """Worker sign-in by NIK + date of birth and a one-time code."""
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .people import Worker
 
@@ -22,6 +23,8 @@ class WorkerSignInChallenge(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("worker sign-in code")
+        verbose_name_plural = _("worker sign-in codes")
         db_table = "sponsorship_workersigninchallenge"
         indexes = [models.Index(fields=["nik_hash", "created_at"])]
 

@@ -2,32 +2,33 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .people import Sponsor, Worker
 
 
 class Sponsorship(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Aktif"
-        ENDED = "ended", "Berakhir"
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
 
     # The one table of allowed transitions; services move state with a conditional UPDATE.
     TRANSITIONS = {Status.ACTIVE: {Status.ENDED}, Status.ENDED: set()}
 
     class Source(models.TextChoices):
-        PROPOSAL = "proposal", "Usulan sistem"
-        NOMINATION = "nomination", "Nominasi ASN"
-        MATCHING_RUN = "matching_run", "Pencocokan kabupaten"
-        ADMIN = "admin", "Admin"
-        IMPORT = "import", "Impor"
+        PROPOSAL = "proposal", _("System proposal")
+        NOMINATION = "nomination", _("Sponsor's nomination")
+        MATCHING_RUN = "matching_run", _("Regency matching run")
+        ADMIN = "admin", _("Admin")
+        IMPORT = "import", _("Import")
 
     class EndReason(models.TextChoices):
-        SPONSOR_LEFT = "sponsor_left", "ASN keluar"
-        SPONSOR_RETIRED = "sponsor_retired", "ASN pensiun"
-        NOT_PAID = "not_paid", "Tidak dibayar melewati batas"
-        WORKER_REQUEST = "worker_request", "Permintaan pekerja"
-        SPONSOR_REQUEST = "sponsor_request", "Permintaan ASN"
-        OTHER = "other", "Lainnya"
+        SPONSOR_LEFT = "sponsor_left", _("Sponsor left")
+        SPONSOR_RETIRED = "sponsor_retired", _("Sponsor retired")
+        NOT_PAID = "not_paid", _("Unpaid past the limit")
+        WORKER_REQUEST = "worker_request", _("Worker's request")
+        SPONSOR_REQUEST = "sponsor_request", _("Sponsor's request")
+        OTHER = "other", _("Other")
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="sponsorships")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="sponsorships")
@@ -40,6 +41,8 @@ class Sponsorship(models.Model):
                                    related_name="+")
 
     class Meta:
+        verbose_name = _("sponsorship")
+        verbose_name_plural = _("sponsorships")
         db_table = "sponsorship_sponsorship"
         ordering = ["-started_at"]
         constraints = [

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
-from backend.i18n import tr
 from sponsorship.core.audit import audit_record, snapshot
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import (
@@ -53,8 +53,8 @@ def _village(village) -> Region:
     else:
         region = Region.objects.filter(code=str(village)).first()
     if region is None or region.level != Region.Level.VILLAGE:
-        raise ApplicationError(tr("Desa/kelurahan tidak dikenal.", "Unknown village."),
-                               extra={"fields": {"village": [str(tr("Desa/kelurahan tidak dikenal.", "Unknown village."))]}})
+        raise ApplicationError(_("Unknown village."),
+                               extra={"fields": {"village": [str(_("Unknown village."))]}})
     return region
 
 
@@ -79,29 +79,27 @@ def _kpj(kpj: str) -> str:
 
 def _check_capacity(capacity: int) -> None:
     if capacity not in (2, 3):
-        raise ApplicationError(tr("Kapasitas pengampu harus 2 atau 3 pekerja.", "A sponsor covers 2 or 3 workers."),
+        raise ApplicationError(_("A sponsor covers 2 or 3 workers."),
                                extra={"fields": {"capacity": ["2 / 3"]}})
 
 
 def _check_village_in_agency_regency(village: Region, agency: Agency) -> None:
     if village.regency_code != agency.regency.code:
-        raise ApplicationError(tr("Desa tempat tinggal harus berada di kabupaten OPD.",
-                                  "The home village must be in the agency's regency."),
-                               extra={"fields": {"home_village": [str(tr("Di luar kabupaten OPD.",
-                                                                         "Outside the agency's regency."))]}})
+        raise ApplicationError(_("The home village must be in the agency's regency."),
+                               extra={"fields": {"home_village": [str(_("Outside the agency's regency."))]}})
 
 
 def _check_decile(welfare_decile: int | None) -> None:
     if welfare_decile is not None and not (1 <= int(welfare_decile) <= 10):
-        raise ApplicationError(tr("Desil kesejahteraan harus 1–10.", "The welfare decile must be 1–10."),
+        raise ApplicationError(_("The welfare decile must be 1–10."),
                                extra={"fields": {"welfare_decile": ["1–10"]}})
 
 
 def _check_full_name(full_name: str) -> str:
     name = (full_name or "").strip()
     if not name:
-        raise ApplicationError(tr("Nama lengkap wajib diisi.", "The full name is required."),
-                               extra={"fields": {"full_name": [str(tr("Wajib diisi.", "Required."))]}})
+        raise ApplicationError(_("The full name is required."),
+                               extra={"fields": {"full_name": [str(_("Required."))]}})
     return name
 
 
@@ -128,7 +126,7 @@ def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, h
     village = _village(home_village)
     _check_village_in_agency_regency(village, agency)
     if Sponsor.objects.filter(nip=info.nip).exists():
-        raise ConflictError(tr("NIP ini sudah terdaftar sebagai pengampu.", "This NIP is already registered."))
+        raise ConflictError(_("This NIP is already registered."))
     sponsor = Sponsor.objects.create(
         user=user, nip=info.nip, asn_type=asn_type, full_name=full_name.strip(), birth_date=info.birth_date,
         sex=info.sex, agency=agency, home_village=village, capacity=capacity, phone=phone_e164,
@@ -157,14 +155,13 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
     kpj = _kpj(kpj)
     _check_decile(welfare_decile)
     if not consent or not consent.get("channel") or not consent.get("text_version"):
-        raise ApplicationError(tr(
-            "Persetujuan pekerja wajib dicatat (cara dan versi teks persetujuan).",
+        raise ApplicationError(_(
             "The worker's consent must be recorded (channel and consent text version).",
-        ), extra={"fields": {"consent": [str(tr("Wajib diisi.", "Required."))]}})
+        ), extra={"fields": {"consent": [str(_("Required."))]}})
     village = _village(village)
     nik_hash = keyed_hash(info.nik)
     if Worker.objects.filter(nik_hash=nik_hash).exists():
-        raise ConflictError(tr("NIK ini sudah terdaftar sebagai pekerja.", "This NIK is already registered."),
+        raise ConflictError(_("This NIK is already registered."),
                             code="duplicate_nik")
     try:
         with transaction.atomic():
@@ -175,7 +172,7 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
                 current_payer=current_payer, created_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
     except IntegrityError:
-        raise ConflictError(tr("NIK ini sudah terdaftar sebagai pekerja.", "This NIK is already registered."),
+        raise ConflictError(_("This NIK is already registered."),
                             code="duplicate_nik") from None
     WorkerConsent.objects.create(
         worker=worker, collected_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -206,9 +203,9 @@ def sponsor_update(*, sponsor: Sponsor, actor=None, full_name: str = UNSET, agen
     if capacity is not UNSET:
         _check_capacity(capacity)
         if capacity < current.active_sponsorships:
-            raise ApplicationError(tr(
-                f"ASN ini sudah mengampu {current.active_sponsorships} pekerja; kapasitas tidak boleh lebih kecil.",
-                f"This sponsor already covers {current.active_sponsorships} workers; the capacity cannot be lower."),
+            raise ApplicationError(_(
+                "This sponsor already covers %(active_sponsorships)s workers; the capacity cannot be lower.")
+                                   % {"active_sponsorships": current.active_sponsorships},
                 extra={"fields": {"capacity": [str(current.active_sponsorships)]}})
         changes["capacity"] = capacity
     if agency is not UNSET:
@@ -256,7 +253,7 @@ def worker_update(*, worker: Worker, actor=None, full_name: str = UNSET, occupat
         changes["kpj"] = _kpj(kpj)
     if current_payer is not UNSET:
         if current_payer not in Worker.Payer.values:
-            raise ApplicationError(tr("Penanggung iuran tidak dikenal.", "Unknown premium payer."),
+            raise ApplicationError(_("Unknown premium payer."),
                                    extra={"fields": {"current_payer": [str(current_payer)]}})
         changes["current_payer"] = current_payer
     if phone is not UNSET:

@@ -8,27 +8,27 @@ A loser gets ConflictError (HTTP 409) and nothing is half-written.
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
-from backend.i18n import tr
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition
 
-WORKER_TAKEN = ("Pekerja ini baru saja diampu oleh ASN lain.", "This worker has just been taken by another sponsor.")
-NO_CAPACITY = ("Kuota pengampuan Anda sudah penuh.", "You have no free sponsorship capacity.")
+WORKER_TAKEN = _("This worker has just been taken by another sponsor.")
+NO_CAPACITY = _("You have no free sponsorship capacity.")
 
 
 def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=None, started_at=None) -> Sponsorship:
     with transaction.atomic():
         if sponsor.status != Sponsor.Status.ACTIVE:
-            raise ConflictError(tr("ASN ini tidak aktif sebagai pengampu.", "This sponsor is not active."),
+            raise ConflictError(_("This sponsor is not active."),
                                 code="sponsor_inactive")
         took_slot = Sponsor.objects.filter(
             pk=sponsor.pk, status=Sponsor.Status.ACTIVE, active_sponsorships__lt=F("capacity"),
         ).update(active_sponsorships=F("active_sponsorships") + 1)
         if not took_slot:
-            raise ConflictError(tr(*NO_CAPACITY), code="capacity_full")
+            raise ConflictError(NO_CAPACITY, code="capacity_full")
         try:
             with transaction.atomic():
                 sponsorship = Sponsorship.objects.create(
@@ -38,7 +38,7 @@ def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=No
                 )
         except IntegrityError:
             # Undo our slot in the same (outer) transaction by raising: the atomic block rolls it back.
-            raise ConflictError(tr(*WORKER_TAKEN), code="worker_taken") from None
+            raise ConflictError(WORKER_TAKEN, code="worker_taken") from None
         Worker.objects.filter(pk=worker.pk).update(current_payer=Worker.Payer.SPONSOR)
         audit_record(actor=actor, action="sponsorship.start", obj=sponsorship,
                      after={"sponsor": sponsor.pk, "worker": worker.pk, "source": source})

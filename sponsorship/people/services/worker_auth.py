@@ -21,9 +21,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, mask_phone, parse_nik
 from sponsorship.people.models import Profile, Role, Worker, WorkerSignInChallenge
@@ -31,8 +31,7 @@ from sponsorship.core.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
-NO_MATCH = ("Data tidak cocok atau kode salah/kedaluwarsa. Periksa NIK, tanggal lahir, dan kode, lalu coba lagi.",
-            "The data do not match or the code is wrong/expired. Check the NIK, date of birth and code, then retry.")
+NO_MATCH = _("The data do not match or the code is wrong/expired. Check the NIK, date of birth and code, then retry.")
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def _send_code(worker: Worker, code: str) -> None:
         logger.warning("worker sign-in code for %s: %s", mask_phone(worker.phone), code)
         print(f"[SMS console] kode masuk Pengampu untuk {mask_phone(worker.phone)}: {code}", flush=True)
     else:  # a real SMS gateway would be plugged in here, behind the same small interface
-        raise ApplicationError(tr("Layanan SMS belum dikonfigurasi.", "The SMS service is not configured."),
+        raise ApplicationError(_("The SMS service is not configured."),
                                code="sms_unavailable", status_code=503)
 
 
@@ -97,7 +96,7 @@ def worker_signin_request(*, nik: str, birth_date: dt.date, ip: str | None = Non
     if nik_hash is None:  # a malformed NIK says nothing about who is registered
         audit_record(actor=None, action="worker_auth.request", object_type="worker", ip=ip,
                      extra={"outcome": "malformed_nik"})
-        raise _invalid("nik", tr("Format NIK tidak valid (16 digit).", "The NIK format is not valid (16 digits)."))
+        raise _invalid("nik", _("The NIK format is not valid (16 digits)."))
     worker = Worker.objects.filter(nik_hash=nik_hash, anonymized_at__isnull=True).first()
     matched = worker is not None and worker.birth_date == birth_date
     outcome = "matched" if matched else ("wrong_birth_date" if worker else "unknown_nik")
@@ -110,7 +109,7 @@ def worker_signin_request(*, nik: str, birth_date: dt.date, ip: str | None = Non
     if not settings.WORKER_OTP_PROVIDER:
         audit_record(actor=None, action="worker_auth.request", object_type="worker", ip=ip,
                      extra={"outcome": outcome, "nik_hash": nik_hash[:12]})
-        raise ApplicationError(tr(*NO_MATCH), code="no_match", status_code=400)
+        raise ApplicationError(NO_MATCH, code="no_match", status_code=400)
     token = secrets.token_urlsafe(32)
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = settings.WORKER_OTP_TTL_SECONDS
@@ -156,7 +155,7 @@ def worker_signin_verify(*, challenge: str, code: str, ip: str | None = None) ->
                      extra={"outcome": outcome, "nik_hash": row.nik_hash[:12] if row else ""})
     # The attempt counter and the audit row are committed before a failure is answered.
     if outcome != "ok":
-        raise ApplicationError(tr(*NO_MATCH), code="no_match", status_code=400)
+        raise ApplicationError(NO_MATCH, code="no_match", status_code=400)
     worker = Worker.objects.get(pk=row.worker_id)
     with transaction.atomic():
         tokens = issue_worker_tokens(worker)

@@ -10,9 +10,9 @@ import json
 
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
-from backend.i18n import tr
 from sponsorship.core.audit import audit_record
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import AdminScope, dashboard_invalidate
@@ -26,9 +26,8 @@ def import_preview(*, actor, scope: AdminScope, kind: str, file_name: str, conte
                    ip: str | None = None) -> ImportBatch:
     """Validate a file and store it as a batch waiting for confirmation. Writes nothing else."""
     if kind not in COLUMNS:
-        raise ApplicationError(tr("Jenis impor tidak dikenal.", "Unknown import kind."), code="invalid",
-                               extra={"fields": {"kind": [str(tr("Pilih sponsors atau workers.",
-                                                                 "Choose sponsors or workers."))]}})
+        raise ApplicationError(_("Unknown import kind."), code="invalid",
+                               extra={"fields": {"kind": [str(_("Choose sponsors or workers."))]}})
     with translation.override("id"):  # the report is in Indonesian, whatever the request language
         table = read_rows(kind, file_name, content)
         if table.header_problems:
@@ -51,7 +50,7 @@ def import_preview(*, actor, scope: AdminScope, kind: str, file_name: str, conte
 def import_confirm(*, batch: ImportBatch, actor, mode: str = ImportBatch.Mode.ALL, ip: str | None = None) -> dict:
     """Apply a previewed batch once. Returns {created, updated, unchanged, skipped, problems}."""
     if mode not in ImportBatch.Mode.values:
-        raise ApplicationError(tr("Mode impor tidak dikenal.", "Unknown import mode."), code="invalid")
+        raise ApplicationError(_("Unknown import mode."), code="invalid")
     with translation.override("id"):
         return _confirm(batch=batch, actor=actor, mode=mode, ip=ip)
 
@@ -60,13 +59,12 @@ def _confirm(*, batch, actor, mode, ip):
     with transaction.atomic():
         locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
         if locked.status != ImportBatch.Status.PREVIEWED:
-            raise ApplicationError(tr("Impor ini sudah diproses atau dibatalkan.",
-                                      "This import was already applied or discarded."), code="already_done",
+            raise ApplicationError(_("This import was already applied or discarded."), code="already_done",
                                    status_code=409)
         if mode == ImportBatch.Mode.ALL and locked.problems:
-            raise ApplicationError(tr(
-                f"Ada {locked.error_rows} baris bermasalah: perbaiki berkasnya, atau pilih 'hanya baris yang valid'.",
-                f"{locked.error_rows} rows have problems: fix the file, or choose 'valid rows only'."),
+            raise ApplicationError(_(
+                "%(error_rows)s rows have problems: fix the file, or choose 'valid rows only'.")
+                                   % {"error_rows": locked.error_rows},
                 code="has_problems", status_code=409)
         rows = json.loads(locked.payload or "[]")
         counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": len({p["row"] for p in locked.problems})}
@@ -100,8 +98,7 @@ def _confirm(*, batch, actor, mode, ip):
         ImportBatch.objects.filter(pk=batch.pk).update(problems=batch.problems + late_problems,
                                                        valid_rows=max(batch.valid_rows - len(late_problems), 0))
         batch.refresh_from_db()
-        raise ApplicationError(tr("Impor dibatalkan seluruhnya: ada baris yang gagal saat disimpan. Lihat laporan.",
-                                  "The import was rolled back: a row failed while saving. See the report."),
+        raise ApplicationError(_("The import was rolled back: a row failed while saving. See the report."),
                                code="rolled_back", status_code=409, extra={"problems": late_problems})
     batch.refresh_from_db()
     return batch.result
