@@ -7,7 +7,9 @@
 - Prepay (1–12 months) and arrears (≤3 months) invoices are per sponsor, under the sponsor's row lock.
 - A month already covered, or already on a live (issued or paid) invoice, is never billed again.
 - Sponsor credit (from a double payment) is applied to the next invoice, under the sponsor's row lock.
-Lock order everywhere: sponsor → invoice → payment attempt.
+Locks are taken in the one order `billing/locks.py` states (billing advisory lock → sponsor → invoice → payment).
+The run takes the billing advisory lock exclusively, per-sponsor invoices share it, so they never both bill a
+worker-month.
 """
 import datetime as dt
 import uuid
@@ -29,6 +31,7 @@ from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invo
 from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
+from sponsorship.billing import locks
 from sponsorship.billing.services.settlement import invoice_settle_by_credit
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 
@@ -230,7 +233,7 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
 def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> BillingRunResult:
     period, batch = params["period"], params["batch"]
     with transaction.atomic():
-        _billing_lock(exclusive=True)
+        locks.billing_lock(exclusive=True)
         with connection.cursor() as cursor:
             cursor.execute(_LOCK_CREDIT_HOLDERS_SQL.format(**tables), params)
             cursor.execute(_RUN_SQL.format(**tables), params)
@@ -276,25 +279,6 @@ def _notify(**kwargs):
 
 
 # ---- per-sponsor invoices -----------------------------------------------------------------------------
-# A billing run and a prepay/arrears invoice must not both bill a worker-month. Lines of two invoices cannot
-# share a unique index (liveness is the invoice's status), so they serialise on one transaction-level
-# advisory lock: a run takes it exclusively, per-sponsor invoices share it. A prepay waits for
-# a running run (seconds, once a day) and then sees its invoices; a run waits for prepays in flight. Both take
-# this lock before any sponsor row lock, so the order is fixed and they never deadlock.
-BILLING_ADVISORY_KEY = 0x50_45_4E_47_01  # "PENG" + 1
-
-
-def _billing_lock(*, exclusive: bool) -> None:
-    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {fn}(%s)", [BILLING_ADVISORY_KEY])
-
-
-def _lock_sponsor(sponsor: Sponsor) -> Sponsor:
-    _billing_lock(exclusive=False)
-    return Sponsor.objects.select_for_update().get(pk=sponsor.pk)
-
-
 def _active_workers(sponsor: Sponsor):
     return list(Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
                 .select_related("worker__occupation").order_by("worker_id"))
@@ -368,7 +352,7 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
     today = today or local_today()
     book = RateBook.load()
     with transaction.atomic():
-        sponsor = _lock_sponsor(sponsor)
+        sponsor = locks.lock_sponsor_for_invoicing(sponsor.pk)
         sponsorships = _active_workers(sponsor)
         taken = _taken_months([s.worker_id for s in sponsorships])
         lines = []
@@ -399,13 +383,12 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
         window.append(current)
     window = window[-settings.BILLING_MAX_ARREARS_MONTHS:]
     with transaction.atomic():
-        sponsor = _lock_sponsor(sponsor)
+        sponsor = locks.lock_sponsor_for_invoicing(sponsor.pk)
         sponsorships = _active_workers(sponsor)
         worker_ids = [s.worker_id for s in sponsorships]
-        superseded = list(Invoice.objects.select_for_update().filter(
+        superseded = locks.lock_invoices(Invoice.objects.filter(
             sponsor=sponsor, kind=Invoice.Kind.MONTHLY, status=Invoice.Status.ISSUED, period__in=window)
-            .exclude(Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=PaymentAttempt.Status.PENDING)))
-            .order_by("pk"))
+            .exclude(Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=PaymentAttempt.Status.PENDING))))
         covered = defaultdict(set)
         for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids, month__in=window) \
                 .values_list("worker_id", "month"):
@@ -455,8 +438,7 @@ def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
     if not (reason or "").strip():
         raise ApplicationError(gettext_lazy("A reason is required."), code="reason_required")
     with transaction.atomic():
-        Sponsor.objects.select_for_update().filter(pk=invoice.sponsor_id).first()
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice = locks.lock_invoice(invoice)
         if invoice.status != Invoice.Status.ISSUED:
             raise ConflictError(gettext_lazy("Only an unpaid invoice can be voided."), code="not_voidable")
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
