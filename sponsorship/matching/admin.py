@@ -2,6 +2,7 @@
 from django.contrib import admin
 
 from backend.formats import number as angka
+from sponsorship.people.identifiers import mask_nik
 
 from .models import MatchingRun, Nomination, Proposal
 
