@@ -72,6 +72,7 @@ class AuditAction(models.TextChoices):
     IMPORT_APPLY = "import.apply"
     IMPORT_DISCARD = "import.discard"
     EXPORT_PERSONAL_DATA = "export.personal_data"
+    EXPORT_REPORT = "export.report"
 
 
 def audit_record(*, actor, action: AuditAction | str, obj=None, object_type: str = "", object_id="", before=None, after=None,
