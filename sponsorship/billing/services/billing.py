@@ -29,7 +29,7 @@ from notifications import services as notifications
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
 from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
-from sponsorship.core.audit import audit_record
+from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
 from sponsorship.billing import locks
 from sponsorship.billing.services.settlement import invoice_settle_by_credit
@@ -321,6 +321,10 @@ def _in_three_working_days(today: dt.date) -> dt.date:
     return next_working_day(day, _holidays_from(day))
 
 
+ISSUE_ACTION = {Invoice.Kind.MONTHLY: AuditAction.INVOICE_ISSUE_MONTHLY, Invoice.Kind.PREPAY: AuditAction.INVOICE_ISSUE_PREPAY,
+                Invoice.Kind.ARREARS: AuditAction.INVOICE_ISSUE_ARREARS}
+
+
 def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:
     """Write one invoice with its lines (caller holds the sponsor lock)."""
     months = sorted({m for _, m, _ in lines})
@@ -330,7 +334,7 @@ def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, s
                              due_date=max(due_date_for(months[0]), _in_three_working_days(today)),
                              suffix=suffix)
     credit = invoice.credit_applied_idr
-    audit_record(actor=actor, action=f"invoice.issue_{kind}", obj=invoice,
+    audit_record(actor=actor, action=ISSUE_ACTION[kind], obj=invoice,
                  after={"number": invoice.number, "months": [m.isoformat() for m in months],
                         "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})
     if invoice.amount_idr == 0:

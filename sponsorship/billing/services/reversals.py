@@ -13,7 +13,7 @@ from sponsorship.billing import locks
 from sponsorship.billing.gateways.base import TransactionStatus
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, PaymentAttempt, RefundCase
 from sponsorship.billing.services.coverage import coverage_remove_invoice
-from sponsorship.core.audit import audit_record
+from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.transitions import transition, transition_many
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
                                            amount_idr=keep, invoice=invoice, attempt=attempt,
                                            note=f"{attempt.order_id}: sisa setelah {ts} sebagian")
                 done["credit_kept_idr"] = keep
-        audit_record(actor=None, action=f"payment.{target}", obj=attempt,
+        audit_record(actor=None, action=AuditAction.PAYMENT_CHARGED_BACK if target == S.CHARGED_BACK else AuditAction.PAYMENT_REFUNDED, obj=attempt,
                      before={"attempt": was, "refunded_idr": previous},
                      after={"order_id": attempt.order_id, "status": ts, "refunded_idr": total,
                             "our_refund_cases": sorted(ours), "outside_idr": outside, **done})
