@@ -139,7 +139,7 @@ def populate(args):
     sample = rng.sample(workers, min(args.tokens, len(workers)))
     users = User.objects.bulk_create([User(username=f"bench-worker-{w.pk}", password="!") for w in sample])
     Profile.objects.bulk_create([Profile(user=u, role="worker") for u in users])
-    for w, u in zip(sample, users):
+    for w, u in zip(sample, users, strict=True):
         w.user = u
     Worker.objects.bulk_update(sample, ["user"], batch_size=2000)
     with connection.cursor() as cur:

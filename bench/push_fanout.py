@@ -139,7 +139,7 @@ def run_send_pool(info: dict, n: int, threads: int = 64) -> float:
         except Exception as exc:  # noqa: BLE001 - classified like the provider does
             return classify_error(push.token, exc)
 
-    out = list(pool.map(one, zip(pushes, build_messages(pushes))))
+    out = list(pool.map(one, zip(pushes, build_messages(pushes), strict=True)))
     elapsed = time.perf_counter() - started
     assert all(isinstance(x, str) for x in out)
     return elapsed

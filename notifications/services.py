@@ -249,7 +249,7 @@ _ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text"
 def _insert_rows(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
     """One INSERT for many rows: a column of values per array parameter, unnested server-side."""
     table = Notification._meta.db_table
-    columns = [list(column) for column in zip(*rows)]
+    columns = [list(column) for column in zip(*rows, strict=True)]
     columns[5] = [json.dumps(data, ensure_ascii=False) for data in columns[5]]
     arrays = ", ".join(f"%b::{kind}[]" for kind in _ARRAY_TYPES)  # binary: no per-element escaping
     names = ", ".join(_INSERT_COLUMNS)

@@ -143,7 +143,7 @@ class FCMProvider:
                 PushResult(m.token, outcome, error_code=code, error_message=str(exc))
                 for m in chunk
             ]
-        return [_result(m.token, r) for m, r in zip(chunk, batch.responses)]
+        return [_result(m.token, r) for m, r in zip(chunk, batch.responses, strict=True)]
 
     def _send_chunk_validated(self, chunk, fcm_messages) -> list[PushResult]:
         """A message the SDK rejects locally spoils its chunk; split those out."""
@@ -160,7 +160,7 @@ class FCMProvider:
                 )
         if valid:
             sent = self._send_chunk([chunk[i] for i in valid])
-            for i, result in zip(valid, sent):
+            for i, result in zip(valid, sent, strict=True):
                 results[i] = result
         return results  # type: ignore[return-value]
 

@@ -29,7 +29,7 @@ def brute_force(sponsors, workers, radius_m):
     options = [[None] + [s for s in sponsors] for _ in workers]
     for choice in itertools.product(*options):
         used, weight, dist, ok = {}, 0, 0.0, True
-        for w, s in zip(workers, choice):
+        for w, s in zip(workers, choice, strict=True):
             if s is None:
                 continue
             d = float(haversine_m(s[1], s[2], w[1], w[2]))

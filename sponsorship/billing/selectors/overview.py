@@ -131,7 +131,7 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
     db = connection.alias
 
     def build(model, names, values):
-        loaded = dict(zip(names, values))  # from_db wants the values in the model's field order
+        loaded = dict(zip(names, values, strict=True))  # from_db wants the values in the model's field order
         names = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]
         return model.from_db(db, names, [loaded[n] for n in names])
 

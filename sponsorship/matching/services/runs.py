@@ -303,9 +303,9 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     (``weight_fn``) that the SQL cannot express."""
     regency = run.regency
     rows = sel.run_rows(regency, now=now)  # the state now, not at preview time
-    room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist()))
+    room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist(), strict=True))
     worker_at = {int(w): i for i, w in enumerate(rows.worker_ids)}
-    sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist()))
+    sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist(), strict=True))
     declined = set(Proposal.objects.filter(
         status=Proposal.Status.DECLINED, sponsor__agency__regency=regency,
         decided_at__gte=now - timezone.timedelta(days=cooldown_days),

@@ -117,7 +117,7 @@ class Command(BaseCommand):
         agencies = [Agency.objects.get_or_create(regency=regency, name=name, defaults={"short_name": short})[0]
                     for name, short in AGENCIES]
         occupations = {o.code: o for o in Occupation.objects.all()}
-        occ_codes, occ_weights = zip(*OCCUPATION_WEIGHTS)
+        occ_codes, occ_weights = zip(*OCCUPATION_WEIGHTS, strict=True)
         serials = [rng.randint(0, 500), rng.randint(0, 5000)]
         today = timezone.localdate()
 
