@@ -196,9 +196,9 @@ def time_queries(args):
         for name, params in (("headline", None), ("agencies", {}), ("coverage_districts", {}),
                              ("coverage_villages", {"district": district.code}), ("money", {}), ("arrears", {})):
             if name == "headline":
-                call = lambda: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
+                call = lambda scope=scope: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
             else:
-                call = lambda: build_table(name, scope, params).rows  # noqa: E731
+                call = lambda name=name, scope=scope, params=params: build_table(name, scope, params).rows  # noqa: E731
             call()
             times = []
             for _ in range(args.repeat):
@@ -315,14 +315,16 @@ def run_load(args):
         if args.driver == "wrk":
             for name, path, use_tokens in (("trivial GET /healthz", "/healthz", False),
                                            ("GET /api/v1/worker/status/", "/api/v1/worker/status/", True)):
-                results[name] = measured(lambda mark: run_wrk(base, path, access if use_tokens else [], args, mark))
+                results[name] = measured(lambda mark, path=path, use_tokens=use_tokens:
+                                         run_wrk(base, path, access if use_tokens else [], args, mark))
             report(args, results, access)
             return
         for name, url, headers_for in (
                 ("trivial GET /healthz", f"{base}/healthz", lambda i: {}),
                 ("GET /api/v1/worker/status/", f"{base}/api/v1/worker/status/",
                  lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"})):
-            results[name] = measured(lambda mark: asyncio.run(load(url, args.rate, args.duration, headers_for, mark)))
+            results[name] = measured(lambda mark, url=url, headers_for=headers_for:
+                                     asyncio.run(load(url, args.rate, args.duration, headers_for, mark)))
         report(args, results, access)
     finally:
         server.send_signal(signal.SIGTERM)

@@ -123,7 +123,7 @@ def main():
              (f"{args.what}, lean path", make, expect, True)]
     if args.full:
         modes = modes[:2]
-    for name, make_env, expected, lean in modes:  # warm-up
+    for _name, make_env, expected, lean in modes:  # warm-up
         settings.LEAN_PATHS = True if lean is None else lean
         one_block(make_env, expected, 0, 50)
     results = {name: ([], 0.0) for name, *_ in modes}

@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 500  # send_each refuses more
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's maximum (and default) TTL
 APNS_COLLAPSE_ID_MAX_BYTES = 64
-INVALID_TOKEN_PHRASE = "not a valid fcm registration token"
+INVALID_TOKEN_PHRASE = "not a valid fcm registration token"  # noqa: S105 - an FCM error text, not a secret
 
 _RETRYABLE = (
     messaging.QuotaExceededError,

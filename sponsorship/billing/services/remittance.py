@@ -80,7 +80,7 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
         reader = csv.DictReader(handle)
         fields = {name.lower().strip(): name for name in reader.fieldnames or []}
         for line in reader:
-            get = lambda key: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
+            get = lambda key, line=line: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
             try:
                 worker = Worker.objects.filter(nik_hash=nik_lookup_hash(get("nik"))).first()
             except ApplicationError:

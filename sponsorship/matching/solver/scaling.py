@@ -362,7 +362,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                 cur[g] = k
                 if w < 0:  # relabel: the best residual arc among the candidates, unless an excluded one may beat it
                     c = c0 + g_class[g]
-                    for attempt in range(2):
+                    for _attempt in range(2):
                         best = -np.int64(2**62)
                         if x[g] > 0:
                             best = p[c]
