@@ -124,7 +124,7 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
                ARRAY(SELECT h.date FROM {t[Holiday]} h WHERE h.date >= %s)
         FROM {t[Worker]} w JOIN {t[User]} u ON u.id = w.user_id JOIN {t[Occupation]} o ON o.id = w.occupation_id
              LEFT JOIN {t[Profile]} p ON p.user_id = u.id
-        WHERE w.user_id = %s"""
+        WHERE w.user_id = %s"""  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
     row = _fetch_prepared(sql, [Sponsorship.Status.ACTIVE, since, user_id])
     if row is None:
         return None

@@ -191,7 +191,7 @@ def _insert_proposals(rows: list[tuple]) -> None:
         with cur.cursor.copy(f"COPY _new_proposals ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
                     f"ON CONFLICT DO NOTHING")
         cur.execute("DROP TABLE _new_proposals")
 
@@ -262,7 +262,7 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
             SELECT p.*, COALESCE(room.free, 0) AS free,
                    row_number() OVER (PARTITION BY p.sponsor_id, p.worker_ok AND NOT p.declined
                                       ORDER BY p.worker_id) AS rank
-            FROM p LEFT JOIN room ON room.id = p.sponsor_id""",
+            FROM p LEFT JOIN room ON room.id = p.sponsor_id""",  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
                     elig_p + (Proposal.Status.DECLINED.value, now - dt.timedelta(days=cooldown_days),
                               Proposal.Status.OFFERED.value, reserving, now) + room_p)
         cols = ", ".join(_PROPOSAL_COLUMNS)
@@ -276,7 +276,7 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
             CROSS JOIN LATERAL (SELECT c.worker_id IN ({lapsing_sql}) AS lapsing) l
             WHERE c.worker_ok AND NOT c.declined AND c.rank <= c.free
             ORDER BY c.sponsor_id, c.worker_id
-            ON CONFLICT DO NOTHING""",
+            ON CONFLICT DO NOTHING""",  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
                     (Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk) + prio_p
                     + (now, now + TTL[Proposal.Source.MATCHING_RUN]) + lapsing_p)
         cur.execute("""SELECT count(*) FILTER (WHERE NOT worker_ok),
