@@ -82,8 +82,10 @@ def main():
                   for w in Worker.objects.filter(user__isnull=False).select_related("user")[:2000]]
         if not access:
             sys.exit("no worker with a user in this database: run bench/dashboard.py first")
-        make = lambda i: environ("GET", "/api/v1/worker/status/",  # noqa: E731
-                                 {"Authorization": f"Bearer {access[i % len(access)]}"})
+
+        def make(i):
+            return environ("GET", "/api/v1/worker/status/", {"Authorization": f"Bearer {access[i % len(access)]}"})
+
         trivial = lambda i: environ("GET", "/healthz")  # noqa: E731
         expect = 200
     else:

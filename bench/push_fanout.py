@@ -84,8 +84,8 @@ class FakeProcess:
 
     def _call(self, path: str, method: str = "GET") -> dict:
         # S310: base_url is the http:// address the fake FCM server this bench started reports on its stdout.
-        req = urllib.request.Request(self.info["base_url"] + path, method=method,  # noqa: S310
-                                     data=b"" if method == "POST" else None)
+        url, data = self.info["base_url"] + path, b"" if method == "POST" else None
+        req = urllib.request.Request(url, method=method, data=data)  # noqa: S310
         with urllib.request.urlopen(req) as resp:  # noqa: S310
             return json.load(resp)
 

@@ -223,8 +223,8 @@ DEFAULT_REGENCY_TIMEZONE = env.str("DEFAULT_REGENCY_TIMEZONE", default="Asia/Jak
 # distance minimised over every pair within the radius, proven to within MATCHING_DISTANCE_GAP_TOLERANCE of the
 # optimum by the solver's certificate; ~7 s end to end at Ponorogo size) or "fast" (the default: the restricted
 # polish only, ~10% above the optimum's distance at regency size, ~3 s end to end; the covered weight is the
-# optimum's in both). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full min-cost flow
-# in either mode.
+# optimum's in both). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full
+# min-cost flow in either mode.
 MATCHING_RUN_DISTANCE = env.str("MATCHING_RUN_DISTANCE", default="fast")
 if MATCHING_RUN_DISTANCE not in ("exact", "fast"):
     from django.core.exceptions import ImproperlyConfigured

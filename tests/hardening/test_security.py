@@ -1,4 +1,4 @@
-"""Settings and authentication: deploy checks, secrets from env only, JWT lifetimes/rotation, brute force, Redis down."""
+"""Settings and authentication: deploy checks, env-only secrets, JWT lifetimes/rotation, brute force, Redis down."""
 import os
 import secrets
 import subprocess

@@ -1,4 +1,5 @@
-"""Output shapes of /api/v1/admin/dashboard/... for the OpenAPI schema (the views build plain dicts; these describe them).
+"""Output shapes of /api/v1/admin/dashboard/... for the OpenAPI schema (the views build plain dicts; these
+describe them).
 
 Kept in step with sponsorship/selectors/dashboard/{figures,money,tables}.py: one row serializer per named table.
 """
