@@ -6,6 +6,8 @@ is the one to call when a sponsorship ends for any other reason (e.g. unpaid pas
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -39,7 +41,7 @@ def _nearest_sponsor(worker: Worker, *, exclude_sponsor_ids, now):
     reserved = sel.open_reserved_counts(now)
     declined = set(Proposal.objects.filter(
         worker=worker, status=Proposal.Status.DECLINED,
-        decided_at__gte=now - timezone.timedelta(days=config.decline_cooldown_days)).values_list("sponsor_id", flat=True))
+        decided_at__gte=now - dt.timedelta(days=config.decline_cooldown_days)).values_list("sponsor_id", flat=True))
     rows = (Sponsor.objects.filter(near, agency__regency=regency, status=Sponsor.Status.ACTIVE,
                                    active_sponsorships__lt=F("capacity"))
             .exclude(pk__in=set(exclude_sponsor_ids) | declined)

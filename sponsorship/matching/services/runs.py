@@ -308,7 +308,7 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist(), strict=True))
     declined = set(Proposal.objects.filter(
         status=Proposal.Status.DECLINED, sponsor__agency__regency=regency,
-        decided_at__gte=now - timezone.timedelta(days=cooldown_days),
+        decided_at__gte=now - dt.timedelta(days=cooldown_days),
     ).values_list("sponsor_id", "worker_id"))
     weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
     expires = now + TTL[Proposal.Source.MATCHING_RUN]
