@@ -21,7 +21,7 @@ from sponsorship.core.audit import audit_record
 from sponsorship.people.services.sponsorships import sponsorship_end
 from sponsorship.core.transitions import transition, transition_many
 
-LEAVE_REASONS = {
+LEAVE_REASONS: dict[str, Sponsorship.EndReason] = {
     Sponsor.Status.LEFT: Sponsorship.EndReason.SPONSOR_LEFT,
     Sponsor.Status.RETIRED: Sponsorship.EndReason.SPONSOR_RETIRED,
 }

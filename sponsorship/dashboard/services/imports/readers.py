@@ -77,7 +77,7 @@ WORKER_COLUMNS = [
            note="Opsional: NIP ASN yang mengampu pekerja ini (membuat pengampuan)."),
 ]
 
-COLUMNS = {ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS, ImportBatch.Kind.WORKERS: WORKER_COLUMNS}
+COLUMNS: dict[str, list[Column]] = {ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS, ImportBatch.Kind.WORKERS: WORKER_COLUMNS}
 
 
 def squash(text) -> str:

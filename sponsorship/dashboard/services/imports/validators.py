@@ -4,6 +4,7 @@ The result is the rows ready to write (plain JSON-able dicts, keyed by NIP / NIK
 message) in Indonesian. Nothing is written here.
 """
 import datetime as dt
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -266,7 +267,7 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     return valid, problems
 
 
-_VALIDATORS = {ImportBatch.Kind.SPONSORS: _validate_sponsors, ImportBatch.Kind.WORKERS: _validate_workers}
+_VALIDATORS: dict[str, Callable[..., tuple[list[dict], list[Problem]]]] = {ImportBatch.Kind.SPONSORS: _validate_sponsors, ImportBatch.Kind.WORKERS: _validate_workers}
 
 
 def validate_rows(kind: str, rows: list[tuple[int, list]], index: dict[str, int],
