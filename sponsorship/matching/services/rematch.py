@@ -29,7 +29,7 @@ LEAVE_REASONS: dict[str, Sponsorship.EndReason] = {
 
 def _nearest_sponsor(worker: Worker, *, exclude_sponsor_ids, now):
     """(sponsor, distance_m, same_village) of the nearest active sponsor with an unreserved free slot."""
-    regency = worker.village.parent.parent
+    regency = sel.regency_of_worker(worker)
     config = sel.regency_config(regency)
     radius = config.matching_radius_m
     village = worker.village
@@ -67,7 +67,7 @@ def rematch_worker(*, worker: Worker, exclude_sponsor_ids=(), actor=None, now=No
     (the worker stays in the pool with high priority for on-demand proposals and the next run)."""
     now = now or timezone.now()
     worker = Worker.objects.select_related("village__parent__parent").get(pk=worker.pk)
-    regency = worker.village.parent.parent
+    regency = sel.regency_of_worker(worker)
     if not sel.eligible_workers(regency, now=now).filter(pk=worker.pk).exists():
         return None
     if Proposal.objects.filter(worker=worker, status=Proposal.Status.OFFERED, expires_at__gt=now,

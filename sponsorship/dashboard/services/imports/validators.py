@@ -39,12 +39,13 @@ def _sponsor_nip(cells: RowCells):
     kinds = {"pns": ["pns"], "pppk": ["pppk"], "": ["pns", "pppk"]}.get(squash(cells.raw("asn_type")))
     if kinds is None:
         raise CellError(f"Jenis ASN '{cells.text('asn_type')}' harus PNS atau PPPK.")
-    last = None
+    last: IdentifierError | None = None
     for kind in kinds:
         try:
             return parse_nip(raw, kind=kind)
         except IdentifierError as exc:
             last = exc
+    assert last is not None  # kinds is never empty
     raise last
 
 
