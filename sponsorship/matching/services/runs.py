@@ -312,7 +312,8 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     ).values_list("sponsor_id", "worker_id"))
     weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
     expires = now + TTL[Proposal.Source.MATCHING_RUN]
-    rows_out, skipped = [], Counter()
+    rows_out: list[tuple] = []
+    skipped: Counter[str] = Counter()
     for s_id, w_id, dist in pairs.tolist():
         i = worker_at.get(w_id)
         if i is None:
