@@ -78,8 +78,8 @@ def main():
         clean()
         t = time.perf_counter()
         with transaction.atomic():
-            Invoice.objects.bulk_create([Invoice(**dict(zip(inv_cols, r))) for r in inv_rows], batch_size=2000)
-            InvoiceLine.objects.bulk_create([InvoiceLine(**dict(zip(line_cols, r))) for r in line_rows],
+            Invoice.objects.bulk_create([Invoice(**dict(zip(inv_cols, r, strict=True))) for r in inv_rows], batch_size=2000)
+            InvoiceLine.objects.bulk_create([InvoiceLine(**dict(zip(line_cols, r, strict=True))) for r in line_rows],
                                             batch_size=5000)
         orm_base.append(time.perf_counter() - t)
         print(f"  run {runs[-1]:.2f} s ({counts[-1]} queries), COPY {copy_base[-1]:.2f} s, "

@@ -139,7 +139,7 @@ def populate(args):
     sample = rng.sample(workers, min(args.tokens, len(workers)))
     users = User.objects.bulk_create([User(username=f"bench-worker-{w.pk}", password="!") for w in sample])
     Profile.objects.bulk_create([Profile(user=u, role="worker") for u in users])
-    for w, u in zip(sample, users):
+    for w, u in zip(sample, users, strict=True):
         w.user = u
     Worker.objects.bulk_update(sample, ["user"], batch_size=2000)
     with connection.cursor() as cur:
@@ -196,9 +196,9 @@ def time_queries(args):
         for name, params in (("headline", None), ("agencies", {}), ("coverage_districts", {}),
                              ("coverage_villages", {"district": district.code}), ("money", {}), ("arrears", {})):
             if name == "headline":
-                call = lambda: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
+                call = lambda scope=scope: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
             else:
-                call = lambda: build_table(name, scope, params).rows  # noqa: E731
+                call = lambda name=name, scope=scope, params=params: build_table(name, scope, params).rows  # noqa: E731
             call()
             times = []
             for _ in range(args.repeat):
@@ -315,14 +315,16 @@ def run_load(args):
         if args.driver == "wrk":
             for name, path, use_tokens in (("trivial GET /healthz", "/healthz", False),
                                            ("GET /api/v1/worker/status/", "/api/v1/worker/status/", True)):
-                results[name] = measured(lambda mark: run_wrk(base, path, access if use_tokens else [], args, mark))
+                results[name] = measured(lambda mark, path=path, use_tokens=use_tokens:
+                                         run_wrk(base, path, access if use_tokens else [], args, mark))
             report(args, results, access)
             return
         for name, url, headers_for in (
                 ("trivial GET /healthz", f"{base}/healthz", lambda i: {}),
                 ("GET /api/v1/worker/status/", f"{base}/api/v1/worker/status/",
                  lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"})):
-            results[name] = measured(lambda mark: asyncio.run(load(url, args.rate, args.duration, headers_for, mark)))
+            results[name] = measured(lambda mark, url=url, headers_for=headers_for:
+                                     asyncio.run(load(url, args.rate, args.duration, headers_for, mark)))
         report(args, results, access)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -346,7 +348,8 @@ end
 function delay() return delay_ms end
 done = function(summary, latency, requests)
   io.write(string.format("WRKRESULT %%d %%d %%d %%.3f %%.3f %%.3f %%.3f %%d\\n", summary.requests, summary.duration,
-    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout,
     latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
     latency.max / 1000, summary.errors.status))
 end

@@ -201,7 +201,6 @@ def _place(wg, chosen, ch_cell, sg, s_ok, sci, ca, cb, g, cap, weight, *, radius
     new[1:] = ((wg.phi[chosen[1:]] != wg.phi[chosen[:-1]]) | (wg.lam[chosen[1:]] != wg.lam[chosen[:-1]])
                | (weight[chosen[1:]] != weight[chosen[:-1]]))
     starts = np.flatnonzero(new)
-    gid = np.cumsum(new) - 1
     supply = np.diff(np.append(starts, len(chosen))).astype(np.int64)
     rep, g_cell = chosen[starts], ch_cell[starts]
     # (group, sponsor) for every group x sponsor of each target cell of the group's cell

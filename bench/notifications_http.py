@@ -269,7 +269,8 @@ def main():
     coverage = CoverageMonth.objects.count()
     stored = PaymentNotification.objects.count()
     dup_rows = PaymentNotification.objects.filter(state="duplicate").count()
-    print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}, "
+    lean = "off" if os.environ.get("LEAN_PATHS") == "false" else "on"
+    print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {lean}, "
           f"wake-up window {settings.PAYMENT_WAKEUP_WINDOW_MS} ms; client: "
           f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
           f"{args.redis_db}, worker {args.worker_start} the burst"

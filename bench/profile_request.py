@@ -82,8 +82,10 @@ def main():
                   for w in Worker.objects.filter(user__isnull=False).select_related("user")[:2000]]
         if not access:
             sys.exit("no worker with a user in this database: run bench/dashboard.py first")
-        make = lambda i: environ("GET", "/api/v1/worker/status/",  # noqa: E731
-                                 {"Authorization": f"Bearer {access[i % len(access)]}"})
+
+        def make(i):
+            return environ("GET", "/api/v1/worker/status/", {"Authorization": f"Bearer {access[i % len(access)]}"})
+
         trivial = lambda i: environ("GET", "/healthz")  # noqa: E731
         expect = 200
     else:
@@ -123,7 +125,7 @@ def main():
              (f"{args.what}, lean path", make, expect, True)]
     if args.full:
         modes = modes[:2]
-    for name, make_env, expected, lean in modes:  # warm-up
+    for _name, make_env, expected, lean in modes:  # warm-up
         settings.LEAN_PATHS = True if lean is None else lean
         one_block(make_env, expected, 0, 50)
     results = {name: ([], 0.0) for name, *_ in modes}

@@ -313,7 +313,7 @@ def main() -> int:
     print(f"  {'senders x (chunk x in flight, pool)':36s} {'write':>7s} {'send':>7s} {'total':>7s} {'msg/s':>7s} "
           f"{'send/raw':>8s} {'e2e/raw':>8s} {'load':>5s}  goal<20s")
     best = None
-    for label, totals, writes, sends, loads, cpus in rows:
+    for label, totals, writes, sends, loads, _cpus in rows:
         total, w, s = statistics.median(totals), statistics.median(writes), statistics.median(sends)
         e2e_rate = n / total
         print(f"  {label:36s} {w:6.2f}s {s:6.2f}s {total:6.2f}s {e2e_rate:7,.0f} {n / s / raw_rate:8.2f} "
@@ -323,7 +323,7 @@ def main() -> int:
     print(f"  (msg/s = N / total; send/raw = send-phase rate / raw capacity; e2e/raw = N/total / raw capacity; "
           f"load = 1-min load average before each timed write)")
     print("\nCPU per message (medians; independent of other sessions' load, unlike the wall times):")
-    for label, totals, writes, sends, loads, cpus in rows:
+    for label, _totals, _writes, _sends, _loads, cpus in rows:
         w = statistics.median(c[0] for c in cpus) * 1000 / n
         f = statistics.median(c[2] for c in cpus) * 1000 / n
         if cpus[0][1] is None:

@@ -182,7 +182,7 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
     results = provider.send(messages) if messages else []
     per_row: dict[int, list] = defaultdict(list)
     dead: dict[str, list[int]] = defaultdict(list)
-    for (row, device), result in zip(targets, results):
+    for (row, device), result in zip(targets, results, strict=True):
         per_row[row.pk].append((device, result))
         if device is None:
             continue

@@ -236,7 +236,7 @@ def _array_cursor():
 
 def _existing_keys(keys: list[str]) -> set[str]:
     with _array_cursor() as cursor:
-        cursor.execute(f"SELECT dedupe_key FROM {Notification._meta.db_table} WHERE dedupe_key = ANY(%b)", [keys])
+        cursor.execute(f"SELECT dedupe_key FROM {Notification._meta.db_table} WHERE dedupe_key = ANY(%b)", [keys])  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
         return {key for (key,) in cursor.fetchall()}
 
 
@@ -249,12 +249,12 @@ _ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text"
 def _insert_rows(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
     """One INSERT for many rows: a column of values per array parameter, unnested server-side."""
     table = Notification._meta.db_table
-    columns = [list(column) for column in zip(*rows)]
+    columns = [list(column) for column in zip(*rows, strict=True)]
     columns[5] = [json.dumps(data, ensure_ascii=False) for data in columns[5]]
     arrays = ", ".join(f"%b::{kind}[]" for kind in _ARRAY_TYPES)  # binary: no per-element escaping
     names = ", ".join(_INSERT_COLUMNS)
     sql = (
-        f"INSERT INTO {table} ({names}, attempts, last_error, delivered_device_ids, created_at) "
+        f"INSERT INTO {table} ({names}, attempts, last_error, delivered_device_ids, created_at) "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
         f"SELECT recipient_id, kind, title, body, language, data::jsonb, dedupe_key, status, next_attempt_at, "
         f"collapse_key, expires_at, 0, '', '[]'::jsonb, %s "
         f"FROM unnest({arrays}) AS r({names}) "

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 class ApplicationError(Exception):
     """A business rule said no. Raised by services; the API answers 4xx with `message`."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "invalid"
 
     def __init__(self, message, *, code=None, status_code=None, extra=None):

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs between machines comes from the environment."""
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -135,7 +136,7 @@ STORAGES = {
 
 LOGIN_URL = "/admin/login/"
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -223,8 +224,8 @@ DEFAULT_REGENCY_TIMEZONE = env.str("DEFAULT_REGENCY_TIMEZONE", default="Asia/Jak
 # distance minimised over every pair within the radius, proven to within MATCHING_DISTANCE_GAP_TOLERANCE of the
 # optimum by the solver's certificate; ~7 s end to end at Ponorogo size) or "fast" (the default: the restricted
 # polish only, ~10% above the optimum's distance at regency size, ~3 s end to end; the covered weight is the
-# optimum's in both). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full min-cost flow
-# in either mode.
+# optimum's in both). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full
+# min-cost flow in either mode.
 MATCHING_RUN_DISTANCE = env.str("MATCHING_RUN_DISTANCE", default="fast")
 if MATCHING_RUN_DISTANCE not in ("exact", "fast"):
     from django.core.exceptions import ImproperlyConfigured

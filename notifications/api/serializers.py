@@ -34,7 +34,8 @@ class NotificationOutputSerializer(serializers.ModelSerializer):
 
 class PreferenceSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Kind.choices)
-    label = serializers.CharField(read_only=True)
+    # A field named label: DRF's serializer metaclass takes it out of the class, the stubs see Field.label.
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     enabled = serializers.BooleanField()
     mandatory = serializers.BooleanField(read_only=True)
 

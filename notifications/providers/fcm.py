@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 500  # send_each refuses more
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's maximum (and default) TTL
 APNS_COLLAPSE_ID_MAX_BYTES = 64
-INVALID_TOKEN_PHRASE = "not a valid fcm registration token"
+INVALID_TOKEN_PHRASE = "not a valid fcm registration token"  # noqa: S105 - an FCM error text, not a secret
 
 _RETRYABLE = (
     messaging.QuotaExceededError,
@@ -143,7 +143,7 @@ class FCMProvider:
                 PushResult(m.token, outcome, error_code=code, error_message=str(exc))
                 for m in chunk
             ]
-        return [_result(m.token, r) for m, r in zip(chunk, batch.responses)]
+        return [_result(m.token, r) for m, r in zip(chunk, batch.responses, strict=True)]
 
     def _send_chunk_validated(self, chunk, fcm_messages) -> list[PushResult]:
         """A message the SDK rejects locally spoils its chunk; split those out."""
@@ -160,7 +160,7 @@ class FCMProvider:
                 )
         if valid:
             sent = self._send_chunk([chunk[i] for i in valid])
-            for i, result in zip(valid, sent):
+            for i, result in zip(valid, sent, strict=True):
                 results[i] = result
         return results  # type: ignore[return-value]
 

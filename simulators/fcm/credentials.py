@@ -86,6 +86,7 @@ def verify_rs256(assertion: str, public_pem: bytes, *, leeway: int = 60) -> dict
     if header.get("alg") != "RS256":
         raise JWTError(f"unexpected alg {header.get('alg')!r}")
     public_key = serialization.load_pem_public_key(public_pem)
+    assert isinstance(public_key, rsa.RSAPublicKey)  # the simulator made this key pair (RS256)
     try:
         public_key.verify(
             signature,

@@ -16,6 +16,7 @@ import random
 import threading
 import time
 import uuid
+from typing import Any
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
@@ -29,7 +30,8 @@ def retries_allowed(status: int | None) -> int:
     """How many retries Midtrans makes after a response with this HTTP status (None = no response)."""
     if status is not None and 200 <= status < 300:
         return 0
-    return {500: 1, 503: 4, 400: 2, 404: 2, 301: 0, 302: 0, 303: 0}.get(status, 5)
+    retries: dict[int | None, int] = {500: 1, 503: 4, 400: 2, 404: 2, 301: 0, 302: 0, 303: 0}
+    return retries.get(status, 5)
 
 
 class Chaos:
@@ -80,7 +82,7 @@ class Notifier:
     # ---- public ----------------------------------------------------------------------------
     def notify(self, payload: dict, urls: list[str]) -> str:
         """Queue one notification (one status change) for every url; returns its notification id."""
-        note = {"notification_id": str(uuid.uuid4()), "order_id": payload.get("order_id"),
+        note: dict[str, Any] = {"notification_id": str(uuid.uuid4()), "order_id": payload.get("order_id"),
                 "transaction_id": payload.get("transaction_id"),
                 "transaction_status": payload.get("transaction_status"), "payload": payload, "urls": list(urls)}
         with self._cond:

@@ -125,7 +125,9 @@ def snap_page(session: dict, problem: str | None, attempt_view: dict | None, att
             parts.append(_pay_buttons(base))
     else:
         if attempt_view:
-            parts.append(f"<p class=banner>{bi('Pembayaran sebelumnya ditolak, silakan coba metode lain.', 'The previous attempt was denied; choose a method again.')}</p>")
+            denied = bi("Pembayaran sebelumnya ditolak, silakan coba metode lain.",
+                        "The previous attempt was denied; choose a method again.")
+            parts.append(f"<p class=banner>{denied}</p>")
         buttons = "".join(
             f"<button name=method value='{m}'>{bi(catalog.METHODS[m].label_id, catalog.METHODS[m].label_en)}</button>"
             for m in session["enabled"])
@@ -162,7 +164,8 @@ def dashboard(views: list[dict]) -> str:
         f"<td>{escape(v['payment_type'])}</td><td>{escape(v['transaction_status'])}</td>"
         f"<td class=r>{escape(v['gross_amount'])}</td><td>{escape(v['transaction_time'])}</td></tr>"
         for v in reversed(views))
-    form = (f"<form method=post action='/_sim/ui/pay-code'>{bi('Bayar dengan nomor VA / kode bayar', 'Pay a VA number or bill key')}"
+    pay_code = bi("Bayar dengan nomor VA / kode bayar", "Pay a VA number or bill key")
+    form = (f"<form method=post action='/_sim/ui/pay-code'>{pay_code}"
             f"<br><input name=code required> <button class='btn pay'>Bayar / Pay</button></form>")
     table = (f"<table><tr><th>Order</th><th>Tipe</th><th>Status</th><th>Jumlah</th><th>Waktu (WIB)</th></tr>"
              f"{rows}</table>") if rows else f"<p class=muted>{bi('Belum ada transaksi', 'No transactions yet')}</p>"

@@ -87,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
             fault = self.sim.faults.take(method, path)
             if fault and self._apply_fault(fault, snap=path.startswith("/snap/")):
                 return
-        for route_method, pattern, name in ROUTES:
+        for route_method, pattern, name in ROUTES:  # noqa: B007 - name is read after the loop (break)
             match = pattern.match(path)
             if match and route_method == method:
                 break

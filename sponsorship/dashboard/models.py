@@ -69,10 +69,10 @@ class VillageTarget(models.Model):
                                    related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self):
-        return f"{self.village.name}: {self.target}"
-
     class Meta:
         verbose_name = _("village target")
         verbose_name_plural = _("village targets")
         db_table = "sponsorship_villagetarget"
+
+    def __str__(self):
+        return f"{self.village.name}: {self.target}"

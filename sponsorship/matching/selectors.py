@@ -91,6 +91,13 @@ def regency_of_sponsor(sponsor: Sponsor) -> Region:
     return sponsor.agency.regency
 
 
+def regency_of_worker(worker: Worker) -> Region:
+    """The regency above the worker's village (a village always has a district and a regency above it)."""
+    district = worker.village.parent
+    assert district is not None and district.parent is not None, worker.village_id
+    return district.parent
+
+
 def _years_before(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year - years)

@@ -1,4 +1,4 @@
-"""Django admin: agencies, sponsors, workers, sponsorships, profiles. Search by NIK (exact, via keyed hash), NIP, name."""
+"""Django admin: agencies, sponsors, workers, sponsorships, profiles. Search by NIK (exact, keyed hash), NIP, name."""
 from django import forms
 from django.contrib import admin
 from django.db import transaction

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from sponsorship.core.periods import local_today
+
 
 class IdentifierError(ValueError):
     def __init__(self, message):
@@ -49,7 +51,7 @@ def _two_digit_year(yy: int, today: dt.date) -> int:
 
 def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
     """16 digits: PP KK CC DDMMYY SSSS; women have 40 added to the day."""
-    today = today or dt.date.today()
+    today = today or local_today()
     nik = _digits(value, "NIK")
     if len(nik) != 16:
         raise IdentifierError(_(
@@ -80,7 +82,7 @@ def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
 
 def parse_nip(value, *, kind: str, today: dt.date | None = None) -> NipInfo:
     """18 digits. PNS: YYYYMMDD (birth) YYYYMM (CPNS start) S NNN. PPPK: YYYYMMDD YYYY NN S NNN."""
-    today = today or dt.date.today()
+    today = today or local_today()
     label = "NIP" if kind == "pns" else "NI PPPK"
     if kind not in ("pns", "pppk"):
         raise IdentifierError(_("The ASN type must be PNS or PPPK."))

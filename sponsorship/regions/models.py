@@ -63,10 +63,10 @@ class RegencyConfig(models.Model):
     village_target = models.PositiveIntegerField(default=100, help_text="Default target of covered workers per village")
     max_new_member_age = models.PositiveSmallIntegerField(default=65)
 
-    def __str__(self):
-        return f"Konfigurasi {self.regency.name}"
-
     class Meta:
         verbose_name = _("regency settings")
         verbose_name_plural = _("regency settings")
         db_table = "sponsorship_regencyconfig"
+
+    def __str__(self):
+        return f"Konfigurasi {self.regency.name}"

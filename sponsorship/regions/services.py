@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
@@ -65,7 +66,7 @@ def _read_rows(handle, only: str | None) -> list[tuple[int, str, str]]:
             problems.append(f"baris {line_no}: kode {code} muncul dua kali")
             continue
         seen.add(code)
-        if prefixes is not None and not (code in prefixes or code.startswith(only + ".") or code == only):
+        if only and prefixes is not None and not (code in prefixes or code.startswith(only + ".") or code == only):
             continue
         rows.append((line_no, code, name))
     if problems:
@@ -129,7 +130,7 @@ def import_regions(source, *, only: str | None = None, batch_size: int = 5000) -
 
 # --- Edits by an operator (Django admin), audited with old and new values -------------------------------------
 
-def _raise_if(problems: dict[str, str]) -> None:
+def _raise_if(problems: dict[str, str | Promise]) -> None:
     if problems:
         raise ApplicationError(next(iter(problems.values())), code="invalid",
                                extra={"fields": {k: [str(v)] for k, v in problems.items()}})
@@ -146,8 +147,8 @@ REGENCY_CONFIG_RANGES = {
 }
 
 
-def regency_config_problems(*, values: dict) -> dict[str, str]:
-    problems: dict[str, str] = {}
+def regency_config_problems(*, values: dict) -> dict[str, str | Promise]:
+    problems: dict[str, str | Promise] = {}
     if values.get("timezone") not in RegencyConfig.Zone.values:
         problems["timezone"] = gettext_lazy("Unknown time zone.")
     for name, (low, high) in REGENCY_CONFIG_RANGES.items():
@@ -214,8 +215,8 @@ def regency_config_delete(*, config: RegencyConfig, actor, ip: str | None = None
 REGION_EDITABLE = ("name", "village_kind", "lat", "lon")
 
 
-def region_problems(*, values: dict) -> dict[str, str]:
-    problems: dict[str, str] = {}
+def region_problems(*, values: dict) -> dict[str, str | Promise]:
+    problems: dict[str, str | Promise] = {}
     if not str(values.get("name") or "").strip():
         problems["name"] = gettext_lazy("Required.")
     if values.get("village_kind") and values.get("level") != Region.Level.VILLAGE:
@@ -230,7 +231,7 @@ def region_problems(*, values: dict) -> dict[str, str]:
     return problems
 
 
-def _new_region_code(code: str) -> tuple[dict[str, str], Region | None]:
+def _new_region_code(code: str) -> tuple[dict[str, str | Promise], Region | None]:
     """Problems with a new region's code, and its parent (the region whose code it extends)."""
     if not CODE_RE.match(code):
         return {"code": gettext_lazy("The code must look like PP.KK.CC.XDDD.")}, None
@@ -244,7 +245,7 @@ def _new_region_code(code: str) -> tuple[dict[str, str], Region | None]:
     return {}, parent
 
 
-def region_create_problems(*, values: dict) -> dict[str, str]:
+def region_create_problems(*, values: dict) -> dict[str, str | Promise]:
     code = str(values.get("code") or "").strip()
     problems, _parent = _new_region_code(code)
     level = Region.level_of(code) if CODE_RE.match(code) else None

@@ -70,7 +70,7 @@ def extracted() -> dict[tuple[str | None, str], str]:
 
 
 def _extract(fileobj):
-    for lineno, funcname, message, comments, *rest in extract_python(fileobj, KEYWORDS, [], {}):
+    for lineno, funcname, message, comments, *_rest in extract_python(fileobj, KEYWORDS, [], {}):
         if isinstance(message, tuple) and KEYWORDS.get(funcname) and isinstance(KEYWORDS[funcname][0], tuple):
             context, message = message[0], message[1:] if len(message) > 2 else message[1]
         else:

@@ -5,6 +5,7 @@ import pytest
 from openpyxl import load_workbook
 
 from notifications.models import Notification
+from backend.api.errors import ApplicationError
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, Invoice
 from sponsorship.billing.selectors.coverage import worker_coverage_status
@@ -76,7 +77,7 @@ def test_remittance_export_marks_rows_and_is_audited_then_import_sets_kpj(family
     assert load_workbook(result.xlsx_path).active.max_row == 4
     assert not CoverageMonth.objects.filter(remittance__isnull=True).exists()
     assert AuditLog.objects.filter(action="personal_data.export").exists()
-    with pytest.raises(Exception):
+    with pytest.raises(ApplicationError):
         remittance_export(period=D(2026, 12, 1), out_dir=tmp_path)  # never twice
     results = tmp_path / "hasil.csv"
     results.write_text(f"NIK,KPJ,Status\n{workers[0].nik},12345678901,terdaftar\n0000,1,x\n")

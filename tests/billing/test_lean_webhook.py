@@ -66,7 +66,7 @@ def two_paid_orders(family, gateway_settings, api, sim, http):
 @pytest.mark.django_db
 def test_settlement_and_duplicate_are_recorded_the_same_way(two_paid_orders, settings, lean_calls):
     rows, answers = {}, {}
-    for lean, order_id in zip((True, False), two_paid_orders):
+    for lean, order_id in zip((True, False), two_paid_orders, strict=True):
         body = notification_from_status(order_id)
         first = post(body, lean=lean, settings=settings, lean_calls=lean_calls)
         stored = last_row()

@@ -153,14 +153,16 @@ def test_recorded_reference_payloads(db, client, gateway_settings):
         "va_numbers": [{"va_number": "333333333333333", "bank": "bca"}], "transaction_time": "2021-06-23 11:27:20",
         "transaction_status": "settlement", "transaction_id": "9aed5972-5b6a-401e-894b-a32c91ed1a3a",
         "status_message": "midtrans payment notification", "status_code": "200",
-        "signature_key": "fe5f725ea770c451017e9d6300af72b830a668d2f7d5da9b778ec2c4f9177efe5127d492d9ddfbcf6806ea5cd7dc1a7337c674d6139026b28f49ad0ea1ce5107",
+        "signature_key": ("fe5f725ea770c451017e9d6300af72b830a668d2f7d5da9b778ec2c4f9177efe"
+                          "5127d492d9ddfbcf6806ea5cd7dc1a7337c674d6139026b28f49ad0ea1ce5107"),
         "settlement_time": "2021-06-23 11:27:50", "payment_type": "bank_transfer", "payment_amounts": [],
         "order_id": "bca-va-01", "merchant_id": "G141532850", "gross_amount": "100000.00", "fraud_status": "accept",
         "currency": "IDR"}
     qris_expire = {"transaction_time": "2020-09-29 11:31:39", "transaction_status": "expire",
                    "transaction_id": "9728e0fd-a49c-4c25-8c88-404ef1c45e0e",
                    "status_message": "midtrans payment notification", "status_code": "202",
-                   "signature_key": "4580d8fc6c4a8dca3319efc1f629b8b33e923ec62b2e6ad7254ed6230ef0e57977b2f6124ba8f2a7a71c53ac7368f3f795ffbdecac3b5cf23e82f1ca5440ad1a",
+                   "signature_key": ("4580d8fc6c4a8dca3319efc1f629b8b33e923ec62b2e6ad7254ed6230ef0e579"
+                                     "77b2f6124ba8f2a7a71c53ac7368f3f795ffbdecac3b5cf23e82f1ca5440ad1a"),
                    "payment_type": "qris", "order_id": "order03", "merchant_id": "M099098",
                    "gross_amount": "275000.00", "fraud_status": "accept", "currency": "IDR", "acquirer": "gopay"}
     for sample in (bca_settlement, qris_expire):

@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from backend.api.errors import ConflictError
 from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PremiumRate
 from sponsorship.people.models import Sponsorship
@@ -192,7 +193,7 @@ def test_void_needs_a_reason_is_audited_and_only_for_unpaid(family, api, agency_
     assert response.status_code == 200 and response.json()["status"] == "void"
     assert AuditLog.objects.filter(action="invoice.void", object_id=str(invoice.pk)).exists()
     assert client.post(f"/api/v1/invoices/{invoice.pk}/void/", {"reason": "x"}, format="json").status_code == 409
-    with pytest.raises(Exception):
+    with pytest.raises(ConflictError):
         invoice_void(invoice=invoice, reason="again")
 
 

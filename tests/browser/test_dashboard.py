@@ -66,8 +66,9 @@ def test_dashboard_renders_figures_and_charts(live_server, page, screenshot, dem
 def test_import_with_a_broken_row_shows_the_report(live_server, page, screenshot, demo_regency, tmp_path):
     good = [factories.make_nik(), factories.make_nik(sex="F")]
     csv_text = "\n".join([
-        "No;NIK;Nama Lengkap;Pekerjaan;Kecamatan;Desa/Kelurahan;Kode Wilayah Desa;No. HP;Desil Kesejahteraan (1-10);"
-        "No. KPJ;Cara Persetujuan;Tanggal Persetujuan;Versi Teks Persetujuan;NIP Pengampu",
+        "No;NIK;Nama Lengkap;Pekerjaan;Kecamatan;Desa/Kelurahan;Kode Wilayah Desa;No. HP;"
+        "Desil Kesejahteraan (1-10);No. KPJ;"
+        "Cara Persetujuan;Tanggal Persetujuan;Versi Teks Persetujuan;NIP Pengampu",
         f"1;{good[0]};Paijo Santoso;Petani;;;35.02.17.1001;0812-1111-3333;2;;Tatap muka;01/02/2026;2026.1;",
         "2;35021714038;Nik Pendek;Petani;;;35.02.17.1001;;;;Tatap muka;01/02/2026;2026.1;",
         f"3;{good[1]};Painem;Buruh tani;;;35.02.17.1002;;3;;Formulir kertas;02/02/2026;2026.1;",

@@ -4,6 +4,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from backend.api.errors import ApplicationError
 from sponsorship.core.models import AuditLog
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
@@ -96,7 +97,7 @@ def test_broken_rows_are_reported_by_row_and_column_and_nothing_is_imported(rege
     assert Sponsor.objects.count() == 2
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.APPLIED
-    with pytest.raises(Exception):
+    with pytest.raises(ApplicationError):
         imports.import_confirm(batch=batch, actor=regency_admin, mode="valid_only")  # once only
     assert Sponsor.objects.count() == 2
 

@@ -34,8 +34,15 @@ from sponsorship.billing.services.billing import billing_run
 from tests import factories
 from tests.factories import restore_reference_rows
 # Shared fixtures, reused rather than copied: the Midtrans simulator and its settings (tests/billing/conftest.py).
-from tests.billing.conftest import (DEC_2026, family, gateway_settings, http, notification_from_status,  # noqa: F401
-                                   sim, sim_control)
+from tests.billing.conftest import (  # noqa: F401 - fixtures, used by name
+    DEC_2026,
+    family,
+    gateway_settings,
+    http,
+    notification_from_status,
+    sim,
+    sim_control,
+)
 # ... and the fake FCM with its fault controls (tests/notifications/conftest.py).
 from tests.notifications.conftest import fake_fcm, fake_fcm_server, fcm_settings  # noqa: F401
 

@@ -30,7 +30,7 @@ A, W, OW, S, OS, AA, OA, RA, SU = ROLES  # anonymous, worker, other_worker, spon
 def row(anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin, other_agency_admin, regency_admin,
         superuser):
     return dict(zip(ROLES, (anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin,
-                            other_agency_admin, regency_admin, superuser)))
+                            other_agency_admin, regency_admin, superuser), strict=True))
 
 
 def everyone(code, anonymous=401):

@@ -111,7 +111,7 @@ def test_other_side_never_sees_the_first_sides_worker():
     world = build_world()
     for role in ("other_sponsor", "other_worker", "other_agency_admin"):
         client = client_as(world.user(role))
-        for name, route in LIST_ROUTES:
+        for _name, route in LIST_ROUTES:
             response = client.get("/" + route)
             if response.status_code == 200 and "json" in response.get("Content-Type", ""):
                 assert "Slamet" not in json.dumps(response.json()), f"{role} sees Slamet in /{route}"

@@ -1,4 +1,4 @@
-"""Settings and authentication: deploy checks, secrets from env only, JWT lifetimes/rotation, brute force, Redis down."""
+"""Settings and authentication: deploy checks, env-only secrets, JWT lifetimes/rotation, brute force, Redis down."""
 import os
 import secrets
 import subprocess
@@ -162,7 +162,7 @@ def redis_down(settings):
 @pytest.mark.django_db
 def test_api_keeps_answering_when_redis_is_down(regency, redis_down):
     """Throttling, login lockout and cached reads all touch the cache: none may turn a Redis outage into a 500."""
-    user = factories.make_user("redis.down", Role.SPONSOR, password="secret-pass-123")
+    factories.make_user("redis.down", Role.SPONSOR, password="secret-pass-123")
     client = APIClient()
     login = client.post("/api/v1/auth/token/", {"username": "redis.down", "password": "secret-pass-123"},
                         format="json")

@@ -129,7 +129,8 @@ def worker_roster_csv() -> bytes:
 
     header = template_csv("workers")
     header = header if isinstance(header, bytes) else header.encode()
-    line = f"1,{factories.make_nik('35.02.17.1003')},Wagiyo,petani,,,35.02.17.1003,081355556666,3,,in_person,2026-01-05,2026.1,\r\n"
+    line = (f"1,{factories.make_nik('35.02.17.1003')},Wagiyo,petani,,,35.02.17.1003,081355556666,3,,"
+            "in_person,2026-01-05,2026.1,\r\n")
     return header + line.encode()
 
 

@@ -26,10 +26,10 @@ RUNS = "/api/v1/admin/matching-runs/"
 def brute_force(sponsors, workers, radius_m):
     """sponsors: [(id, lat, lon, free)], workers: [(id, lat, lon, weight)] -> (weight, distance)."""
     best = (0, 0.0)
-    options = [[None] + [s for s in sponsors] for _ in workers]
+    options = [[None] + list(sponsors) for _ in workers]
     for choice in itertools.product(*options):
         used, weight, dist, ok = {}, 0, 0.0, True
-        for w, s in zip(workers, choice):
+        for w, s in zip(workers, choice, strict=True):
             if s is None:
                 continue
             d = float(haversine_m(s[1], s[2], w[1], w[2]))
@@ -125,7 +125,7 @@ def test_idempotent_preview_and_apply(api, town, agency, regency_admin):
 
 
 def test_apply_skips_pairs_that_went_stale(town, agency, regency_admin):
-    s = factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
     w1, w2 = worker(HOME), worker(NEAR)
     run, _ = matching_run_preview(regency=town, actor=regency_admin)
     assert run.preview["covered_total"] == 2
@@ -225,7 +225,7 @@ def _spread_instance(agency, n_sponsors=10, n_workers=24, seed=7):
     from tests.matching.conftest import LAT0, LON0
 
     rng = random.Random(seed)
-    for i in range(n_sponsors):
+    for _ in range(n_sponsors):
         factories.make_sponsor(agency=agency, village_code=HOME, capacity=rng.choice((2, 3)),
                                lat=LAT0 + rng.uniform(-0.015, 0.015), lon=LON0 + rng.uniform(-0.015, 0.015))
     for i in range(n_workers):

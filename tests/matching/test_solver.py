@@ -66,9 +66,9 @@ def milp_lexicographic(sponsors, workers, radius_m, policy):
 def assert_feasible(res, sponsors, workers, radius_m):
     pairs = res.pairs
     assert len(np.unique(pairs[:, 1])) == len(pairs)  # each worker at most once
-    cap = dict(zip(sponsors.ids.tolist(), sponsors.capacity.tolist()))
+    cap = dict(zip(sponsors.ids.tolist(), sponsors.capacity.tolist(), strict=True))
     used = np.unique(pairs[:, 0], return_counts=True)
-    assert all(c <= cap[s] for s, c in zip(*(x.tolist() for x in used)))
+    assert all(c <= cap[s] for s, c in zip(*(x.tolist() for x in used), strict=True))
     s_pos = {s: i for i, s in enumerate(sponsors.ids.tolist())}
     w_pos = {v: i for i, v in enumerate(workers.ids.tolist())}
     si = np.array([s_pos[s] for s in pairs[:, 0].tolist()], dtype=np.int64)

@@ -346,7 +346,7 @@ def test_override_that_does_not_take_fails_loudly(fake_fcm, monkeypatch):
 def test_fake_rejects_tokens_it_did_not_issue(fake_fcm):
     resp = requests.post(
         fake_fcm.fcm_url_template.format(fake_fcm.project_id),
-        json={"message": {"token": "t"}}, headers={"Authorization": "Bearer ya29.forged"},
+        json={"message": {"token": "t"}}, headers={"Authorization": "Bearer ya29.forged"}, timeout=10,
     )
     assert resp.status_code == 401 and fake_fcm.rejected_auth == 1
 
@@ -372,7 +372,7 @@ def test_fake_runs_as_a_module():
     try:
         info = json.loads(proc.stdout.readline())
         assert json.loads(Path(info["service_account_file"]).read_text())["token_uri"] == info["token_uri"]
-        assert requests.get(info["base_url"] + "/__fake/stats").json()["attempts"] == 0
+        assert requests.get(info["base_url"] + "/__fake/stats", timeout=10).json()["attempts"] == 0
         _wait_for_sigterm_handler(proc.pid)
     finally:
         proc.terminate()

@@ -1,5 +1,4 @@
 """The sponsor's own overview: workers and their status, what I owe, payments, receipts, annual statements."""
-import datetime as dt
 
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -8,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sponsorship.billing.api.overview_serializers import SponsorOverviewOut, SponsorStatementOut
+from sponsorship.core.periods import local_today
 from sponsorship.people.api.permissions import IsSponsor
 from sponsorship.people.models import Sponsor
 from sponsorship.billing.selectors.overview import sponsor_overview, sponsor_receipt, sponsor_statement
@@ -50,7 +50,7 @@ class SponsorStatementView(APIView):
                    responses={(200, "application/json"): SponsorStatementOut, (200, "text/html"): str},
                    summary="Annual statement: what I paid in a year, per worker and per payment")
     def get(self, request, year: int):
-        if not 2000 <= year <= dt.date.today().year + 1:
+        if not 2000 <= year <= local_today().year + 1:
             raise NotFound
         data = sponsor_statement(own_sponsor(request), year)
         if request.query_params.get("print"):

@@ -1,7 +1,8 @@
 """GET /api/v1/worker/status/: am I protected, until when, what do I get, what to do after an accident.
 
-Texts are in the request's language (Indonesian; English with Accept-Language: en), from the gettext catalogue. Benefit amounts follow
-../shared/domain.md §3 (Permenaker 1/2025, PP 44/2015) and are repeated here only as explanations.
+Texts are in the request's language (Indonesian; English with Accept-Language: en), from the gettext catalogue.
+Benefit amounts follow ../shared/domain.md §3 (Permenaker 1/2025, PP 44/2015) and are repeated here only as
+explanations.
 """
 import functools
 

@@ -94,6 +94,9 @@ class CreditEntry(models.Model):
                                     name="creditentry_one_applied_per_invoice"),
         ]
 
+    def __str__(self):
+        return f"{self.kind} {self.amount_idr:+} (sponsor {self.sponsor_id})"
+
 
 class RefundCase(models.Model):
     """Money we hold that does not buy coverage (amount mismatch, paid after the sponsorship ended)."""
@@ -138,3 +141,6 @@ class RefundCase(models.Model):
         db_table = "sponsorship_refundcase"
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["attempt", "reason"], name="refundcase_one_per_attempt_reason")]
+
+    def __str__(self):
+        return f"{self.reason} Rp {self.amount_idr} ({self.status})"

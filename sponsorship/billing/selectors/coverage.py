@@ -60,7 +60,7 @@ def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
     lapse = settings.BILLING_LAPSE_AFTER_MONTHS
     # Membership: months since the first paid month after the last gap longer than the lapse limit.
     start = paid[0]
-    for prev, nxt in zip(paid, paid[1:]):
+    for prev, nxt in zip(paid, paid[1:], strict=False):
         if months_between(prev, nxt) - 1 > lapse:
             start = nxt
     last_paid_past = max((m for m in paid if m <= current), default=None)

@@ -124,14 +124,14 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
                ARRAY(SELECT h.date FROM {t[Holiday]} h WHERE h.date >= %s)
         FROM {t[Worker]} w JOIN {t[User]} u ON u.id = w.user_id JOIN {t[Occupation]} o ON o.id = w.occupation_id
              LEFT JOIN {t[Profile]} p ON p.user_id = u.id
-        WHERE w.user_id = %s"""
+        WHERE w.user_id = %s"""  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
     row = _fetch_prepared(sql, [Sponsorship.Status.ACTIVE, since, user_id])
     if row is None:
         return None
     db = connection.alias
 
     def build(model, names, values):
-        loaded = dict(zip(names, values))  # from_db wants the values in the model's field order
+        loaded = dict(zip(names, values, strict=True))  # from_db wants the values in the model's field order
         names = [f.attname for f in model._meta.concrete_fields if f.attname in loaded]
         return model.from_db(db, names, [loaded[n] for n in names])
 

@@ -1,5 +1,6 @@
 """Starting a payment: one live Snap checkout per invoice, reused on a double click; a gateway failure leaves the
 invoice payable."""
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt) -> CheckoutR
 def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart:
     """Open (or reuse) the one live checkout of an invoice. Gateway failures leave the invoice payable."""
     gateway = gateway or get_gateway()
-    reuse_after = timezone.now() - timezone.timedelta(minutes=settings.PAYMENT_ATTEMPT_REUSE_MINUTES)
+    reuse_after = timezone.now() - dt.timedelta(minutes=settings.PAYMENT_ATTEMPT_REUSE_MINUTES)
     with transaction.atomic():
         invoice = locks.lock_invoice(invoice)
         if invoice.status != Invoice.Status.ISSUED or invoice.amount_idr <= 0:
@@ -67,7 +68,7 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
         if live is not None:
             if live.status in (S.OPEN, S.PENDING) and live.redirect_url and live.created_at > reuse_after:
                 return PaymentStart(live, True)
-            if live.status == S.CREATING and live.created_at > timezone.now() - timezone.timedelta(
+            if live.status == S.CREATING and live.created_at > timezone.now() - dt.timedelta(
                     seconds=settings.MIDTRANS_TIMEOUT_SECONDS * 2 + 5):
                 wait_for = live  # a double click: the first request is talking to the gateway right now
             else:

@@ -16,6 +16,7 @@ import datetime as dt
 
 from django.db import connection, transaction
 from django.db.models import Max, Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
@@ -42,9 +43,9 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str, str]:
+def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str, str | Promise]:
     """Field → message for every rule `values` (all of RATE_FIELDS) breaks; `rate` is the saved row when editing."""
-    problems: dict[str, str] = {}
+    problems: dict[str, str | Promise] = {}
     for name in POSITIVE:
         if not _whole(values[name]) or values[name] < 1:
             problems[name] = _("Must be a positive whole number.")
@@ -86,7 +87,7 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
     return problems
 
 
-def _raise_if(problems: dict[str, str]) -> None:
+def _raise_if(problems: dict[str, str | Promise]) -> None:
     if problems:
         first = next(iter(problems.values()))
         raise ApplicationError(first, code="invalid", extra={"fields": {k: [str(v)] for k, v in problems.items()}})
@@ -153,8 +154,8 @@ def _lock_rate_table() -> None:
         cur.execute(f"LOCK TABLE {PremiumRate._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
-def holiday_problems(*, holiday: Holiday | None, values: dict) -> dict[str, str]:
-    problems: dict[str, str] = {}
+def holiday_problems(*, holiday: Holiday | None, values: dict) -> dict[str, str | Promise]:
+    problems: dict[str, str | Promise] = {}
     if not str(values.get("name") or "").strip():
         problems["name"] = _("Required.")
     day = values.get("date")

@@ -1,5 +1,6 @@
 """Catching up with the gateway: notifications never processed or failed (the sweep, replay_notifications) and
 attempts waiting too long for a notification (payments_reconcile asks the status API)."""
+import datetime as dt
 import logging
 
 from django.conf import settings
@@ -36,12 +37,12 @@ def notifications_sweep(*, now=None, gateway=None) -> dict:
     """
     now = now or timezone.now()
     stuck = list(PaymentNotification.objects.filter(
-        state=N.RECEIVED, received_at__lte=now - timezone.timedelta(seconds=SWEEP_RECEIVED_AFTER_SECONDS))
+        state=N.RECEIVED, received_at__lte=now - dt.timedelta(seconds=SWEEP_RECEIVED_AFTER_SECONDS))
         .order_by("received_at").values_list("pk", flat=True)[:SWEEP_BATCH])
     failed = [pk for pk, attempts, last in PaymentNotification.objects.filter(
         state=N.FAILED, attempts__lt=SWEEP_MAX_AUTO_ATTEMPTS).order_by("processed_at")
         .values_list("pk", "attempts", "processed_at")[:SWEEP_BATCH]
-        if last is None or last <= now - timezone.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))]
+        if last is None or last <= now - dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))]
     if not stuck and not failed:
         return {}
     return notifications_process(note_ids=stuck + failed, gateway=gateway)
@@ -53,10 +54,10 @@ def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -
     gateway = gateway or get_gateway()
     minutes = settings.PAYMENT_RECONCILE_AFTER_MINUTES if older_than_minutes is None else older_than_minutes
     now = timezone.now()
-    cutoff = now - timezone.timedelta(minutes=minutes)
+    cutoff = now - dt.timedelta(minutes=minutes)
     qs = PaymentAttempt.objects.filter(
         status__in=[S.CREATING, S.OPEN, S.PENDING, S.GATEWAY_FAILED, S.SUPERSEDED], updated_at__lte=cutoff,
-        created_at__gte=now - timezone.timedelta(days=8))
+        created_at__gte=now - dt.timedelta(days=8))
     counts: dict[str, int] = {}
     for attempt in qs.order_by("pk"):
         try:
@@ -66,7 +67,7 @@ def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -
             if attempt.status == S.CREATING:
                 moved = transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error="not at gateway")
                 outcome = "gateway_failed" if moved else "stale"
-            elif attempt.status == S.OPEN and attempt.created_at < now - timezone.timedelta(hours=25):
+            elif attempt.status == S.OPEN and attempt.created_at < now - dt.timedelta(hours=25):
                 moved = transition(PaymentAttempt, attempt.pk, to=S.EXPIRED, gateway_status="page_expired")
                 outcome = "expired" if moved else "stale"
             else:

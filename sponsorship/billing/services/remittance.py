@@ -80,7 +80,7 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
         reader = csv.DictReader(handle)
         fields = {name.lower().strip(): name for name in reader.fieldnames or []}
         for line in reader:
-            get = lambda key: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
+            get = lambda key, line=line: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
             try:
                 worker = Worker.objects.filter(nik_hash=nik_lookup_hash(get("nik"))).first()
             except ApplicationError:
@@ -102,7 +102,8 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
                 if status:
                     months = CoverageMonth.objects.filter(worker=worker, remittance__isnull=False)
                     if get("periode"):
-                        months = months.filter(month=dt.datetime.strptime(get("periode"), "%Y-%m").date())
+                        month = dt.datetime.strptime(get("periode"), "%Y-%m").date()  # noqa: DTZ007 - a date
+                        months = months.filter(month=month)
                     months.update(registration_status=status)
                 audit_record(actor=actor, action="worker.kpj_import", obj=worker, before={"kpj": before},
                              after={"kpj": worker.kpj, "status": status})

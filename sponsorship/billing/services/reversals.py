@@ -5,6 +5,7 @@ asked for through a refund case only confirm that case. The gateway's refunds ar
 (TransactionStatus.refunds, refunded_amount_idr): nothing here reads the gateway's raw answer.
 """
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -39,11 +40,11 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
     - any surplus it bought (credit on the next invoice) is cancelled with a negative `reversed` entry, and
       its open refund cases are closed: there is nothing left to give back.
     """
-    done = {"coverage_removed": [], "invoice": None, "credit_reversed_idr": 0, "refund_cases_closed": []}
+    done: dict[str, Any] = {"coverage_removed": [], "invoice": None, "credit_reversed_idr": 0, "refund_cases_closed": []}
     now = timezone.now()
     if _paid_the_invoice(attempt, invoice):
         done["coverage_removed"] = coverage_remove_invoice(invoice=invoice)
-        fields = {"status": invoice_to}
+        fields: dict[str, Any] = {"status": invoice_to}
         if invoice_to == Invoice.Status.ISSUED:
             fields["paid_at"] = None
         fields.pop("status")
@@ -111,7 +112,7 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
             if match is None:
                 continue
             ours[case.pk] = match.amount_idr
-            update = {"bank_confirmed_at": (match.bank_confirmed_at or case.bank_confirmed_at)[:32]}
+            update: dict[str, Any] = {"bank_confirmed_at": (match.bank_confirmed_at or case.bank_confirmed_at)[:32]}
             if case.status in (RefundCase.Status.OPEN, RefundCase.Status.MANUAL_TRANSFER):
                 update.update(status=RefundCase.Status.REFUNDED, refunded_amount_idr=ours[case.pk],
                               refunded_at=timezone.now())

@@ -138,7 +138,7 @@ class _WakeUps:
         self._window = window_seconds
         self._ids: list[int] = []
         self._cond = threading.Condition()
-        self._pid = None
+        self._pid: int | None = None
 
     @property
     def window(self) -> float:

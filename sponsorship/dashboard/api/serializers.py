@@ -1,15 +1,26 @@
-"""Output shapes of /api/v1/admin/dashboard/... for the OpenAPI schema (the views build plain dicts; these describe them).
+"""Output shapes of /api/v1/admin/dashboard/... for the OpenAPI schema (the views build plain dicts; these
+describe them).
 
 Kept in step with sponsorship/selectors/dashboard/{figures,money,tables}.py: one row serializer per named table.
 """
+from typing import TypedDict
+
 from rest_framework import serializers
 
-PCT = {"allow_null": True, "help_text": "Percentage with one decimal; null when there is nothing to divide by"}
+
+class _PctKwargs(TypedDict):
+    allow_null: bool
+    help_text: str
+
+
+PCT: _PctKwargs = {"allow_null": True,
+                   "help_text": "Percentage with one decimal; null when there is nothing to divide by"}
 
 
 class DashboardColumn(serializers.Serializer):
     key = serializers.CharField(help_text="Key of the value in each row")
-    label = serializers.CharField(help_text="Column header (Indonesian), as in the exports")
+    # A field named label: DRF's serializer metaclass takes it out of the class, the stubs see Field.label.
+    label = serializers.CharField(help_text="Column header (Indonesian), as in the exports")  # type: ignore[assignment]
 
 
 class DashboardTableBase(serializers.Serializer):
@@ -54,7 +65,8 @@ class CoverageRow(DistrictCoverageRow):
 
 class MoneyRow(serializers.Serializer):
     month = serializers.DateField(help_text="First day of the coverage month")
-    label = serializers.CharField(help_text="e.g. Desember 2026")
+    # A field named label: DRF's serializer metaclass takes it out of the class, the stubs see Field.label.
+    label = serializers.CharField(help_text="e.g. Desember 2026")  # type: ignore[assignment]
     expected_idr = serializers.IntegerField()
     collected_idr = serializers.IntegerField()
     remitted_idr = serializers.IntegerField()

@@ -91,7 +91,7 @@ def _coverage_counts(scope: AdminScope, *, district: Region | None = None) -> di
              AND sp.sponsor_id IN ({sponsors_sql})
         {protected_join}
         WHERE {where}
-        GROUP BY {key}"""
+        GROUP BY {key}"""  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
     with connection.cursor() as cur:
         cur.execute(sql, [Sponsorship.Status.ACTIVE, *sponsors_params, *protected_params, *where_params])
         return {row[0]: tuple(row[1:]) for row in cur.fetchall()}

@@ -50,7 +50,7 @@ SUMMARY_TABLE = "sponsorship_dash_agency_month"
 def _summary(scope: AdminScope, columns: str, where: str, params: list, group: str) -> list[tuple]:
     """Sums from the per agency-month summary for the scope's agencies (a few hundred rows at most)."""
     agencies_sql, agencies_params = scope.agencies().order_by().values("id").query.sql_with_params()
-    sql = (f"SELECT {group}, {columns} FROM {SUMMARY_TABLE} WHERE agency_id IN ({agencies_sql}) AND {where} "
+    sql = (f"SELECT {group}, {columns} FROM {SUMMARY_TABLE} WHERE agency_id IN ({agencies_sql}) AND {where} "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
            f"GROUP BY {group}")
     with connection.cursor() as cur:
         cur.execute(sql, [*agencies_params, *params])
@@ -236,7 +236,7 @@ def arrears_worklist(scope: AdminScope, *, today: dt.date | None = None, limit: 
         JOIN sponsorship_sponsor s ON s.id = inv.sponsor_id
         JOIN sponsorship_agency a ON a.id = s.agency_id
         ORDER BY inv.since, inv.amount DESC, s.id
-        {"LIMIT %s" if limit else ""}"""
+        {"LIMIT %s" if limit else ""}"""  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
     params = [Sponsorship.Status.ACTIVE, REMIND_ACTION, today, *sponsors_params, *([limit] if limit else [])]
     with connection.cursor() as cur:
         cur.execute(sql, params)

@@ -86,4 +86,4 @@ def table_extra(name: str, scope: AdminScope, params: dict | None = None) -> dic
     if not spec.extra:
         return {}
     params = params or {}
-    return cached(scope, f"{name}:extra", params, lambda: spec.extra(scope, params))
+    return cached(scope, f"{name}:extra", params, lambda: spec.extra(scope, params))  # noqa: S610 - not QuerySet.extra

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
 from sponsorship.core.audit import audit_record
+from sponsorship.core.periods import local_today
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -88,5 +89,5 @@ def table_export(*, actor, table: Table, fmt: str, filters: dict | None = None, 
                      object_type="report", object_id=table.name, ip=ip,
                      extra={"table": table.name, "format": fmt, "rows": len(table.rows), "filters": filters or {},
                             "personal": table.personal})
-    stamp = dt.date.today().strftime("%Y%m%d")
+    stamp = local_today().strftime("%Y%m%d")
     return ExportFile(content=content, content_type=FORMATS[fmt], file_name=f"{table.name}-{stamp}.{fmt}")

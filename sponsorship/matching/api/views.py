@@ -37,7 +37,8 @@ def _language(request) -> str:
 
 def _proposal_payload(request, sponsor) -> list:
     items = proposals.proposals_for_sponsor(sponsor=sponsor)
-    return ProposalSerializer(items, many=True, context={"language": _language(request)}).data
+    # many=True makes a ListSerializer (its .data a ReturnList); the stubs type .data as the ReturnDict of one.
+    return ProposalSerializer(items, many=True, context={"language": _language(request)}).data  # type: ignore[return-value]
 
 
 class ProposalList(APIView):

@@ -6,6 +6,8 @@ is the one to call when a sponsorship ends for any other reason (e.g. unpaid pas
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -19,7 +21,7 @@ from sponsorship.core.audit import audit_record
 from sponsorship.people.services.sponsorships import sponsorship_end
 from sponsorship.core.transitions import transition, transition_many
 
-LEAVE_REASONS = {
+LEAVE_REASONS: dict[str, Sponsorship.EndReason] = {
     Sponsor.Status.LEFT: Sponsorship.EndReason.SPONSOR_LEFT,
     Sponsor.Status.RETIRED: Sponsorship.EndReason.SPONSOR_RETIRED,
 }
@@ -27,7 +29,7 @@ LEAVE_REASONS = {
 
 def _nearest_sponsor(worker: Worker, *, exclude_sponsor_ids, now):
     """(sponsor, distance_m, same_village) of the nearest active sponsor with an unreserved free slot."""
-    regency = worker.village.parent.parent
+    regency = sel.regency_of_worker(worker)
     config = sel.regency_config(regency)
     radius = config.matching_radius_m
     village = worker.village
@@ -39,7 +41,7 @@ def _nearest_sponsor(worker: Worker, *, exclude_sponsor_ids, now):
     reserved = sel.open_reserved_counts(now)
     declined = set(Proposal.objects.filter(
         worker=worker, status=Proposal.Status.DECLINED,
-        decided_at__gte=now - timezone.timedelta(days=config.decline_cooldown_days)).values_list("sponsor_id", flat=True))
+        decided_at__gte=now - dt.timedelta(days=config.decline_cooldown_days)).values_list("sponsor_id", flat=True))
     rows = (Sponsor.objects.filter(near, agency__regency=regency, status=Sponsor.Status.ACTIVE,
                                    active_sponsorships__lt=F("capacity"))
             .exclude(pk__in=set(exclude_sponsor_ids) | declined)
@@ -65,7 +67,7 @@ def rematch_worker(*, worker: Worker, exclude_sponsor_ids=(), actor=None, now=No
     (the worker stays in the pool with high priority for on-demand proposals and the next run)."""
     now = now or timezone.now()
     worker = Worker.objects.select_related("village__parent__parent").get(pk=worker.pk)
-    regency = worker.village.parent.parent
+    regency = sel.regency_of_worker(worker)
     if not sel.eligible_workers(regency, now=now).filter(pk=worker.pk).exists():
         return None
     if Proposal.objects.filter(worker=worker, status=Proposal.Status.OFFERED, expires_at__gt=now,

@@ -191,7 +191,7 @@ def _insert_proposals(rows: list[tuple]) -> None:
         with cur.cursor.copy(f"COPY _new_proposals ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "
+        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
                     f"ON CONFLICT DO NOTHING")
         cur.execute("DROP TABLE _new_proposals")
 
@@ -262,7 +262,7 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
             SELECT p.*, COALESCE(room.free, 0) AS free,
                    row_number() OVER (PARTITION BY p.sponsor_id, p.worker_ok AND NOT p.declined
                                       ORDER BY p.worker_id) AS rank
-            FROM p LEFT JOIN room ON room.id = p.sponsor_id""",
+            FROM p LEFT JOIN room ON room.id = p.sponsor_id""",  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
                     elig_p + (Proposal.Status.DECLINED.value, now - dt.timedelta(days=cooldown_days),
                               Proposal.Status.OFFERED.value, reserving, now) + room_p)
         cols = ", ".join(_PROPOSAL_COLUMNS)
@@ -276,7 +276,7 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
             CROSS JOIN LATERAL (SELECT c.worker_id IN ({lapsing_sql}) AS lapsing) l
             WHERE c.worker_ok AND NOT c.declined AND c.rank <= c.free
             ORDER BY c.sponsor_id, c.worker_id
-            ON CONFLICT DO NOTHING""",
+            ON CONFLICT DO NOTHING""",  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
                     (Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk) + prio_p
                     + (now, now + TTL[Proposal.Source.MATCHING_RUN]) + lapsing_p)
         cur.execute("""SELECT count(*) FILTER (WHERE NOT worker_ok),
@@ -303,16 +303,17 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     (``weight_fn``) that the SQL cannot express."""
     regency = run.regency
     rows = sel.run_rows(regency, now=now)  # the state now, not at preview time
-    room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist()))
+    room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist(), strict=True))
     worker_at = {int(w): i for i, w in enumerate(rows.worker_ids)}
-    sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist()))
+    sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist(), strict=True))
     declined = set(Proposal.objects.filter(
         status=Proposal.Status.DECLINED, sponsor__agency__regency=regency,
-        decided_at__gte=now - timezone.timedelta(days=cooldown_days),
+        decided_at__gte=now - dt.timedelta(days=cooldown_days),
     ).values_list("sponsor_id", "worker_id"))
     weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
     expires = now + TTL[Proposal.Source.MATCHING_RUN]
-    rows_out, skipped = [], Counter()
+    rows_out: list[tuple] = []
+    skipped: Counter[str] = Counter()
     for s_id, w_id, dist in pairs.tolist():
         i = worker_at.get(w_id)
         if i is None:

@@ -142,8 +142,8 @@ def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sp
     vmax_g = np.zeros(n_g, np.int64)
     sbest_g = np.full(n_s, -1, np.int64)  # and each sponsor's most violated arc
     sbest_d = np.zeros(n_s, np.int64)
-    for l in range(n_l):
-        g0, g1 = loc_gstart[l], loc_gstart[l + 1]
+    for loc in range(n_l):
+        g0, g1 = loc_gstart[loc], loc_gstart[loc + 1]
         if g0 == g1:
             continue
         for g in range(g0, g1):
@@ -152,17 +152,17 @@ def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sp
                 if e % 2 == 0:
                     j = to[e] - s_node0
                     if 0 <= j < n_s:
-                        mark[j] = l
+                        mark[j] = loc
                 e = nxt[e]
-        for t in range(loc_start[l], loc_start[l + 1]):
+        for t in range(loc_start[loc], loc_start[loc + 1]):
             j = nbr[t]
             pj = pi[s_node0 + j]
-            d = np.int64(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j])))
+            d = np.int64(np.rint(_nb_dist(lphi[loc], llam[loc], lcos[loc], sphi[j], slam[j], scos[j])))
             for g in range(g0, g1):
                 r = d + pi[g_node0 + g] - pj
                 if r >= 0:
                     continue
-                if mark[j] == l:  # maybe in the graph already: look
+                if mark[j] == loc:  # maybe in the graph already: look
                     present = False
                     e = first[g_node0 + g]
                     while e >= 0:
@@ -407,13 +407,13 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
         gpos[g + 1] += gpos[g]
     matched = 0
     n_l = len(loc_gstart) - 1
-    for l in range(n_l):
-        a0, a1 = loc_gstart[l], loc_gstart[l + 1]
+    for loc in range(n_l):
+        a0, a1 = loc_gstart[loc], loc_gstart[loc + 1]
         if a0 == a1:
             continue
-        for t in range(loc_start[l], loc_start[l + 1]):
+        for t in range(loc_start[loc], loc_start[loc + 1]):
             j = nbr[t]
-            d = np.int64(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j]))) * scale
+            d = np.int64(np.rint(_nb_dist(lphi[loc], llam[loc], lcos[loc], sphi[j], slam[j], scos[j]))) * scale
             for g in range(a0, a1):
                 f = 0
                 for q in range(gpos[g], gpos[g + 1]):

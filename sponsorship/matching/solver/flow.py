@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numba as nb
 import numpy as np
 from ortools.graph.python import min_cost_flow
 from scipy.spatial import cKDTree
@@ -99,8 +100,6 @@ def solve_full(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m
 # workers all weigh at least as much and reach no sponsor outside it); no later, lighter search
 # can use it, so its sponsors are removed for good. Total work stays near one pass over the pairs.
 # See docs/matching.md ("Augmenting-path path").
-
-import numba as nb
 
 _EARTH_M = 6_371_008.8
 

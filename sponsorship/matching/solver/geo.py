@@ -116,7 +116,7 @@ def iter_pair_blocks(
     r = 2  # cell = reach / 2
     cells, starts = np.unique(ga.keys, return_index=True)
     ends = np.append(starts[1:], len(ga.keys))
-    for key, s, e in zip(cells.tolist(), starts.tolist(), ends.tolist()):
+    for key, s, e in zip(cells.tolist(), starts.tolist(), ends.tolist(), strict=True):
         cy, cx = divmod(key, ga.width)
         parts = []
         for dy in range(-r, r + 1):

@@ -52,9 +52,9 @@ def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, 
     dl = np.zeros(len(nbr), np.int32)
     tmp = np.empty(0, np.int32)
     cnt = np.zeros(n_bands + 1, np.int64)
-    for l in range(len(loc_start) - 1):
-        t0, t1 = loc_start[l], loc_start[l + 1]
-        if not loc_used[l]:
+    for loc in range(len(loc_start) - 1):
+        t0, t1 = loc_start[loc], loc_start[loc + 1]
+        if not loc_used[loc]:
             nbr2[t0:t1] = nbr[t0:t1]
             continue
         if len(tmp) < t1 - t0:
@@ -62,7 +62,7 @@ def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, 
         cnt[:] = 0
         for t in range(t0, t1):
             j = nbr[t]
-            d = np.int32(np.rint(_nb_dist(lphi[l], llam[l], lcos[l], sphi[j], slam[j], scos[j])))
+            d = np.int32(np.rint(_nb_dist(lphi[loc], llam[loc], lcos[loc], sphi[j], slam[j], scos[j])))
             tmp[t - t0] = d
             cnt[min(d // band_m, n_bands - 1) + 1] += 1
         for b in range(n_bands):
@@ -79,27 +79,27 @@ def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, 
 
 @nb.njit(cache=True)
 def _nb_row_bound(loc_start, nbr, dl, loc_used, p, s0, K, band_m, n_bands):
-    """bound[l, b]: an upper bound on q = p_j - d K over the arcs of row l in band b or later - the largest
+    """bound[loc, b]: an upper bound on q = p_j - d K over the arcs of row loc in band b or later - the largest
     sponsor potential of each band minus the band's floor, suffix maxima. Valid for a whole phase: potentials
     only fall."""
     n_l = len(loc_start) - 1
     neg = -np.int64(2**62)
     out = np.full((n_l, n_bands + 1), neg)
-    for l in range(n_l):
-        if not loc_used[l]:
+    for loc in range(n_l):
+        if not loc_used[loc]:
             continue
-        for t in range(loc_start[l], loc_start[l + 1]):
+        for t in range(loc_start[loc], loc_start[loc + 1]):
             b = dl[t] // band_m
             v = p[s0 + nbr[t]]
-            if v > out[l, b]:
-                out[l, b] = v
+            if v > out[loc, b]:
+                out[loc, b] = v
         run = neg
         for b in range(n_bands - 1, -1, -1):
-            if out[l, b] > neg:
-                v = out[l, b] - np.int64(b) * band_m * K
+            if out[loc, b] > neg:
+                v = out[loc, b] - np.int64(b) * band_m * K
                 if v > run:
                     run = v
-            out[l, b] = run
+            out[loc, b] = run
     return out
 
 
@@ -150,10 +150,10 @@ def _saturate_hub_arc(r, eps, f, i, cap, ex, u, v):
 def _nb_init(rows_g, rows_j, rows_f, g_loc, garc0, loc_start, nbr, gf, head, e_next, e_a, e_g, e_t, free_top):
     for q in range(len(rows_g)):
         g, j, f = rows_g[q], rows_j[q], rows_f[q]
-        l = g_loc[g]
-        for t in range(loc_start[l], loc_start[l + 1]):
+        loc = g_loc[g]
+        for t in range(loc_start[loc], loc_start[loc + 1]):
             if nbr[t] == j:
-                a = garc0[g] + t - loc_start[l]
+                a = garc0[g] + t - loc_start[loc]
                 gf[a] = f
                 if not _ent_add(j, a, g, t, head, e_next, e_a, e_g, e_t, free_top):
                     return False
@@ -166,12 +166,12 @@ def _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g
     """Largest -rc over residual group -> sponsor arcs (the other arcs are optimal already)."""
     worst = np.int64(0)
     for g in range(len(g_loc)):
-        l = g_loc[g]
+        loc = g_loc[g]
         pg = p[g]
-        for t in range(loc_start[l], loc_start[l + 1]):
+        for t in range(loc_start[loc], loc_start[loc + 1]):
             j = nbr[t]
             r = dl[t] * K + pg - p[n_g + j]
-            if r < -worst and gf[garc0[g] + t - loc_start[l]] < min(g_size[g], s_cap[j]):
+            if r < -worst and gf[garc0[g] + t - loc_start[loc]] < min(g_size[g], s_cap[j]):
                 worst = -r
     return worst
 
@@ -185,7 +185,7 @@ def _is_cand(cand, ncand, g, o):
 
 
 @nb.njit(cache=True)
-def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand, ncand, qx, counters):
+def _nb_build(g, loc, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand, ncand, qx, counters):
     """Group g's candidate list: its residual arcs with the largest q = p_j - d K (best first), and qx = an upper
     bound on q over the residual arcs left out. Rows are in distance bands, so the scan stops once the row's
     potential bound minus the band floor cannot enter the list."""
@@ -194,9 +194,9 @@ def _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd,
     qs = np.empty(M, np.int64)
     m = 0
     out = -np.int64(2**62)
-    t0 = loc_start[l]
-    for t in range(t0, loc_start[l + 1]):
-        bound = bnd[l, bi[t]]
+    t0 = loc_start[loc]
+    for t in range(t0, loc_start[loc + 1]):
+        bound = bnd[loc, bi[t]]
         if m == M and bound <= qs[M - 1]:
             if bound > out:
                 out = bound
@@ -248,15 +248,15 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
     for g in range(n_g):
         c = c0 + g_class[g]
         _saturate_hub_arc(p[c] - p[g], eps, x, g, g_size[g], ex, c, g)
-        l = g_loc[g]
+        loc = g_loc[g]
         pg = p[g]
-        base = garc0[g] - loc_start[l]
-        t_hi = loc_start[l + 1]
+        base = garc0[g] - loc_start[loc]
+        t_hi = loc_start[loc + 1]
         if qx[g] <= pg + eps:  # no excluded residual arc can have rc < -eps: the candidates suffice
-            t_hi = loc_start[l]
+            t_hi = loc_start[loc]
             for i in range(ncand[g]):
                 o = cand[g, i]
-                t = loc_start[l] + o
+                t = loc_start[loc] + o
                 j = nbr[t]
                 if dl[t] * K + pg - p[s0 + j] < -eps:
                     a = base + t
@@ -267,8 +267,8 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                             acc[0] = dcost
                             return False
                         dcost += added
-        for t in range(loc_start[l], t_hi):
-            if bnd[l, bi[t]] <= pg + eps:
+        for t in range(loc_start[loc], t_hi):
+            if bnd[loc, bi[t]] <= pg + eps:
                 break  # rows are in distance bands: nothing further can have rc < -eps
             j = nbr[t]
             r = dl[t] * K + pg - p[s0 + j]
@@ -329,7 +329,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
             amt = np.int64(0)
             if v < n_g:  # group: arc 0 = back to its class, then its candidate arcs (best first)
                 g = v
-                l = g_loc[g]
+                loc = g_loc[g]
                 nc = ncand[g]
                 k = cur[g]
                 while k <= nc:
@@ -342,7 +342,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                             break
                     else:
                         o = cand[g, k - 1]
-                        t = loc_start[l] + o
+                        t = loc_start[loc] + o
                         j = nbr[t]
                         counters[5] += 1
                         if dl[t] * K + p[g] - p[s0 + j] < 0:
@@ -362,14 +362,14 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                 cur[g] = k
                 if w < 0:  # relabel: the best residual arc among the candidates, unless an excluded one may beat it
                     c = c0 + g_class[g]
-                    for attempt in range(2):
+                    for _attempt in range(2):
                         best = -np.int64(2**62)
                         if x[g] > 0:
                             best = p[c]
                         arg = 0
                         for i in range(ncand[g]):
                             o = cand[g, i]
-                            t = loc_start[l] + o
+                            t = loc_start[loc] + o
                             j = nbr[t]
                             q = p[s0 + j] - dl[t] * K
                             if q > best and gf[garc0[g] + o] < min(g_size[g], s_cap[j]):
@@ -377,7 +377,7 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                                 arg = i + 1
                         if best >= qx[g]:
                             break
-                        _nb_build(g, l, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand,
+                        _nb_build(g, loc, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand,
                                   ncand, qx, counters)
                     p[g] = best - eps
                     cur[g] = arg  # the argmax arc is admissible now; skipping others is safe (module doc)
@@ -489,9 +489,9 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
     out = np.empty((cnt, 3), np.int64)
     cnt = 0
     for g in range(len(g_loc)):
-        l = g_loc[g]
-        for t in range(loc_start[l], loc_start[l + 1]):
-            a = garc0[g] + t - loc_start[l]
+        loc = g_loc[g]
+        for t in range(loc_start[loc], loc_start[loc + 1]):
+            a = garc0[g] + t - loc_start[loc]
             if gf[a] > 0:
                 out[cnt, 0], out[cnt, 1], out[cnt, 2] = g, nbr[t], gf[a]
                 cnt += 1

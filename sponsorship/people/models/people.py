@@ -180,3 +180,6 @@ class WorkerConsent(models.Model):
         verbose_name_plural = _("worker consents")
         db_table = "sponsorship_workerconsent"
         ordering = ["-collected_at"]
+
+    def __str__(self):  # ids only: no personal data in admin logs
+        return f"consent of worker {self.worker_id} ({self.channel}, {self.text_version})"

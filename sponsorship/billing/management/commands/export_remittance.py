@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, period, out_dir, **options):
         try:
-            month = dt.datetime.strptime(period, "%Y-%m").date()
+            month = dt.datetime.strptime(period, "%Y-%m").date()  # noqa: DTZ007 - a calendar date: .date() keeps no time or zone
             result = remittance_export(period=month, out_dir=out_dir)
         except ValueError:
             raise CommandError("period must be YYYY-MM") from None

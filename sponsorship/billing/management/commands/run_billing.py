@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, period, no_notify, **options):
         if period:
             try:
-                months = [dt.datetime.strptime(period, "%Y-%m").date()]
+                months = [dt.datetime.strptime(period, "%Y-%m").date()]  # noqa: DTZ007 - a calendar date: .date() keeps no time or zone
             except ValueError:
                 raise CommandError("--period must be YYYY-MM") from None
         else:

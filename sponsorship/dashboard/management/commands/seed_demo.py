@@ -17,7 +17,7 @@ from sponsorship.regions.services import import_regions
 from sponsorship.people.services.sponsorships import sponsorship_start
 
 BUILTIN_REGIONS = Path(__file__).resolve().parents[2] / "demo" / "ponorogo_regions.csv"
-DEMO_PASSWORD = "demo-pengampu"
+DEMO_PASSWORD = "demo-pengampu"  # noqa: S105 - the documented password of the local demo accounts
 KNOWN_CENTRES = {"35.02": (-7.8681, 111.4622)}  # Ponorogo alun-alun
 KM_LAT = 1 / 110.574
 
@@ -117,12 +117,12 @@ class Command(BaseCommand):
         agencies = [Agency.objects.get_or_create(regency=regency, name=name, defaults={"short_name": short})[0]
                     for name, short in AGENCIES]
         occupations = {o.code: o for o in Occupation.objects.all()}
-        occ_codes, occ_weights = zip(*OCCUPATION_WEIGHTS)
+        occ_codes, occ_weights = zip(*OCCUPATION_WEIGHTS, strict=True)
         serials = [rng.randint(0, 500), rng.randint(0, 5000)]
         today = timezone.localdate()
 
         sponsors = []
-        for i in range(opts["sponsors"]):
+        for _ in range(opts["sponsors"]):
             village = rng.choice(town_villages) if rng.random() < 0.5 else rng.choice(villages)
             nip, kind, sex_digit = self._nip(rng, serials)
             precise = self._jitter(rng, village, 0.6) if rng.random() < 0.6 else (None, None)
@@ -135,7 +135,7 @@ class Command(BaseCommand):
                 contact_consent=rng.random() < 0.8, today=today))
 
         workers = []
-        for i in range(opts["workers"]):
+        for _ in range(opts["workers"]):
             village = rng.choice(villages)
             sex = rng.choice("MF")
             precise = self._jitter(rng, village, 0.8) if rng.random() < 0.3 else (None, None)
@@ -202,12 +202,12 @@ class Command(BaseCommand):
 
     def _print_logins(self):
         self.stdout.write(
-            "\nDemo logins (password for all: %s):\n"
+            f"\nDemo logins (password for all: {DEMO_PASSWORD}):\n"
             "  admin            superuser (Django admin: /admin/)\n"
             "  admin.kabupaten  regency admin (whole regency)\n"
             "  admin.opd        agency admin (Dinas Pendidikan dan Kebudayaan)\n"
             "  asn.demo         ASN sponsor (mobile API)\n"
-            "  pekerja.demo     informal worker (mobile API)\n" % DEMO_PASSWORD)
+            "  pekerja.demo     informal worker (mobile API)\n")
         worker = Worker.objects.filter(user__username="pekerja.demo").first()
         if worker is not None:  # synthetic data: the worker app's own sign-in (POST /api/v1/worker/auth/)
             self.stdout.write(f"  worker sign-in:  NIK {worker.nik}, birth date {worker.birth_date:%Y-%m-%d} "

@@ -4,6 +4,8 @@ Each call runs inside the caller's savepoint, so a row that fails (the data chan
 alone; the caller decides whether that cancels the whole batch. Returns "created", "updated" or "unchanged".
 """
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from django.utils import timezone
 
@@ -73,7 +75,7 @@ def _apply_worker(row: dict, actor) -> str:
     return outcome
 
 
-_APPLIERS = {ImportBatch.Kind.SPONSORS: _apply_sponsor, ImportBatch.Kind.WORKERS: _apply_worker}
+_APPLIERS: dict[str, Callable[[dict, Any], str]] = {ImportBatch.Kind.SPONSORS: _apply_sponsor, ImportBatch.Kind.WORKERS: _apply_worker}
 
 
 def apply_row(kind: str, row: dict, actor) -> str:

@@ -31,7 +31,8 @@ def import_preview(*, actor, scope: AdminScope, kind: str, file_name: str, conte
     with translation.override("id"):  # the report is in Indonesian, whatever the request language
         table = read_rows(kind, file_name, content)
         if table.header_problems:
-            valid, problems = [], table.header_problems
+            valid: list[dict] = []
+            problems = table.header_problems
         else:
             valid, problems = validate_rows(kind, table.rows, table.index, scope)
     total = len(table.rows)

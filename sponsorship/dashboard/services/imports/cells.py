@@ -66,7 +66,7 @@ def date_cell(value) -> dt.date | None:
     text = str(value).strip()
     for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%y"):
         try:
-            return dt.datetime.strptime(text, fmt).date()
+            return dt.datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date: .date() keeps no time or zone
         except ValueError:
             continue
     raise CellError(f"Tanggal '{text}' tidak dikenali; tulis sebagai DD/MM/YYYY, mis. 17/08/2026.")

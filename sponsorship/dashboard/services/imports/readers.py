@@ -77,7 +77,7 @@ WORKER_COLUMNS = [
            note="Opsional: NIP ASN yang mengampu pekerja ini (membuat pengampuan)."),
 ]
 
-COLUMNS = {ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS, ImportBatch.Kind.WORKERS: WORKER_COLUMNS}
+COLUMNS: dict[str, list[Column]] = {ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS, ImportBatch.Kind.WORKERS: WORKER_COLUMNS}
 
 
 def squash(text) -> str:
@@ -151,7 +151,7 @@ def _blank(values) -> bool:
 
 def _map_header(columns: list[Column], header: list, row_no: int) -> tuple[dict[str, int], list[Problem]]:
     index: dict[str, int] = {}
-    by_alias = {}
+    by_alias: dict[str, str] = {}
     for col in columns:
         for alias in (squash(col.header), *col.aliases):
             by_alias.setdefault(alias, col.key)

@@ -12,7 +12,7 @@ from sponsorship.people.models import Occupation
 
 from .readers import COLUMNS
 
-TEMPLATE_TITLES = {ImportBatch.Kind.SPONSORS: "Templat impor data ASN pengampu",
+TEMPLATE_TITLES: dict[str, str] = {ImportBatch.Kind.SPONSORS: "Templat impor data ASN pengampu",
                    ImportBatch.Kind.WORKERS: "Templat impor data pekerja rentan"}
 
 

@@ -4,6 +4,7 @@ The result is the rows ready to write (plain JSON-able dicts, keyed by NIP / NIK
 message) in Indonesian. Nothing is written here.
 """
 import datetime as dt
+from collections.abc import Callable
 
 from django.utils import timezone
 
@@ -38,12 +39,13 @@ def _sponsor_nip(cells: RowCells):
     kinds = {"pns": ["pns"], "pppk": ["pppk"], "": ["pns", "pppk"]}.get(squash(cells.raw("asn_type")))
     if kinds is None:
         raise CellError(f"Jenis ASN '{cells.text('asn_type')}' harus PNS atau PPPK.")
-    last = None
+    last: IdentifierError | None = None
     for kind in kinds:
         try:
             return parse_nip(raw, kind=kind)
         except IdentifierError as exc:
             last = exc
+    assert last is not None  # kinds is never empty
     raise last
 
 
@@ -266,7 +268,7 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     return valid, problems
 
 
-_VALIDATORS = {ImportBatch.Kind.SPONSORS: _validate_sponsors, ImportBatch.Kind.WORKERS: _validate_workers}
+_VALIDATORS: dict[str, Callable[..., tuple[list[dict], list[Problem]]]] = {ImportBatch.Kind.SPONSORS: _validate_sponsors, ImportBatch.Kind.WORKERS: _validate_workers}
 
 
 def validate_rows(kind: str, rows: list[tuple[int, list]], index: dict[str, int],
