@@ -12,6 +12,7 @@ import logging
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from .models import Device, Notification
 from .providers import DEACTIVATE, FAILED, RETRY, SENT, PushMessage, PushProvider, get_provider
+from .providers.base import TargetKind
 from .services import ids_in, quiet_hours_end, timezones_for
 
 logger = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
         devices[device.user_id].append(device)
     zones = _LazyZones(recipients)  # needed only for late rows and retries: usually never queried
     messages: list[PushMessage] = []
-    targets: list[tuple[Notification, Device]] = []
+    targets: list[tuple[Notification, Device | None]] = []  # None: console fallback, no device
     done: list[Notification] = []
     for row in rows:
         if row.expires_at and row.expires_at <= now:
@@ -175,19 +177,20 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
         data = {**row.data, "kind": row.kind, "notification_id": str(row.pk)}
         for device in pending:
             messages.append(PushMessage(
-                token=device.token, kind=device.kind, title=row.title, body=row.body, data=data,
-                collapse_key=row.collapse_key or None, expires_at=row.expires_at))
+                # Device.kind is limited to PushIdKind's choices, which are exactly the TargetKind values.
+                token=device.token, kind=cast(TargetKind, device.kind), title=row.title, body=row.body,
+                data=data, collapse_key=row.collapse_key or None, expires_at=row.expires_at))
             targets.append((row, device))
 
     results = provider.send(messages) if messages else []
     per_row: dict[int, list] = defaultdict(list)
     dead: dict[str, list[int]] = defaultdict(list)
-    for (row, device), result in zip(targets, results, strict=True):
-        per_row[row.pk].append((device, result))
-        if device is None:
+    for (row, target_device), result in zip(targets, results, strict=True):
+        per_row[row.pk].append((target_device, result))
+        if target_device is None:
             continue
         if result.outcome == DEACTIVATE:
-            dead[result.error_code or "deactivated"].append(device.pk)
+            dead[result.error_code or "deactivated"].append(target_device.pk)
         if result.outcome != SENT:
             code = result.error_code or result.outcome
             report.errors[code] = report.errors.get(code, 0) + 1

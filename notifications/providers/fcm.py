@@ -31,7 +31,7 @@ from firebase_admin import credentials, exceptions, messaging
 from google.auth import exceptions as auth_exceptions
 from urllib3.util import retry as urllib3_retry
 
-from .base import DEACTIVATE, FAILED, RETRY, SENT, PushMessage, PushResult
+from .base import DEACTIVATE, FAILED, RETRY, SENT, Outcome, PushMessage, PushResult
 
 logger = logging.getLogger(__name__)
 
@@ -290,7 +290,7 @@ def retry_after_seconds(exc: Exception) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _chunk_failure(exc: Exception) -> tuple[str, str]:
+def _chunk_failure(exc: Exception) -> tuple[Outcome, str]:
     """(outcome, error_code) for an error that sank a whole chunk."""
     cause = getattr(exc, "cause", None) or exc
     if isinstance(cause, auth_exceptions.RefreshError) and not cause.retryable:

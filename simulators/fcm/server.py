@@ -87,6 +87,10 @@ class SendRecord:
 class FakeFCM:
     """Context manager running the fake on 127.0.0.1 in a background thread."""
 
+    # Set in reset(); declared here because the error-injection knobs above it assign them first.
+    _fail_next_error: Injected | None
+    _global_error: Injected | None
+
     def __init__(
         self,
         *,
@@ -192,8 +196,8 @@ class FakeFCM:
         with self._lock:
             self._token_errors: dict[str, Injected] = {}
             self._fail_next = 0
-            self._fail_next_error: Injected | None = None
-            self._global_error: Injected | None = None
+            self._fail_next_error = None
+            self._global_error = None
             self._records: list[SendRecord] = []
             self._token_requests: list[dict] = []
             self._rejected_auth = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 
@@ -85,7 +86,7 @@ def method_for_charge(body: dict) -> Method | None:
     return None
 
 
-def new_va_number(bank: str, requested: str | None, taken: set[str]) -> str:
+def new_va_number(bank: str, requested: str | None, taken: AbstractSet[str | None]) -> str:
     """A VA number for `bank`; honours a requested number (trimmed/zero-padded) when it is free."""
     length = VA_LENGTH[bank]
     if requested and str(requested).isdigit():
@@ -100,7 +101,7 @@ def new_va_number(bank: str, requested: str | None, taken: set[str]) -> str:
             return candidate
 
 
-def new_bill_key(requested: str | None, taken: set[str]) -> str:
+def new_bill_key(requested: str | None, taken: AbstractSet[str | None]) -> str:
     if requested and str(requested).isdigit() and str(requested) not in taken:
         return str(requested)[:12]
     while True:

@@ -63,6 +63,7 @@ def pay(sim, body: dict) -> Result:
             tx = sim.state.snap_attempt(token, method)
         except SnapError as exc:
             raise ControlError(409, "; ".join(exc.messages)) from None
+    assert tx is not None  # _resolve found it, or the branch above created an attempt
     return _move(sim, {"transaction_id": tx["transaction_id"]}, "settlement")
 
 

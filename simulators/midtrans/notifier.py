@@ -206,6 +206,8 @@ class Notifier:
         """POST once, following 307/308; returns (status or None, error text, final url)."""
         for _ in range(MAX_REDIRECTS + 1):
             parts = urlsplit(url)
+            if not parts.hostname:  # e.g. a bare word in X-Override-Notification, or a bad Location
+                return None, f"InvalidURL: no host in {url!r}", url
             conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
             try:
                 conn = conn_cls(parts.hostname, parts.port, timeout=self.timeout)

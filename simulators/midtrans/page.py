@@ -83,6 +83,7 @@ def payment_instructions(view: dict, method_key: str) -> str:
     """What to pay to: VA number, bill key, or a QR placeholder."""
     method = catalog.METHODS[method_key]
     if view.get("va_numbers") or view.get("permata_va_number"):
+        assert method.bank is not None  # every bank_transfer method names its bank
         number = view.get("permata_va_number") or view["va_numbers"][0]["va_number"]
         return (f"<div class=box>{bi('Nomor Virtual Account ' + method.bank.upper(), 'Virtual account number')}"
                 f"<div class=code>{escape(number)}</div></div>")
@@ -117,6 +118,7 @@ def snap_page(session: dict, problem: str | None, attempt_view: dict | None, att
         parts.append(f"<h2>{bi('Sesi pembayaran tidak berlaku', 'Payment session is no longer valid')}</h2>"
                      f"<p class=muted>{escape(problem)}</p>")
     elif attempt_view and attempt_view["transaction_status"] != "deny":
+        assert attempt_method is not None  # the server passes both or neither
         parts.append(status_block(attempt_view))
         parts.append(f"<p>{bi('Metode: ' + catalog.METHODS[attempt_method].label_id, 'Method')}</p>")
         if attempt_view["transaction_status"] == "pending":

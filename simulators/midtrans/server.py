@@ -14,11 +14,15 @@ import re
 import socket
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from . import control, page
 from .state import SimError, SnapError
 from .validation import notification_urls
+
+if TYPE_CHECKING:
+    from .simulator import MidtransSimulator
 
 SNAP_401 = ["Access denied due to unauthorized transaction, please check client or server key",
             "Visit https://snap-docs.midtrans.com/#request-headers for more details"]
@@ -48,8 +52,14 @@ API_PREFIXES = ("/snap/v1/", "/v2/")  # Midtrans API paths: auth, idempotency
 NO_AUTH = {"qr_code"}
 
 
-def make_server(sim, host: str, port: int) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), Handler)
+class SimHTTPServer(ThreadingHTTPServer):
+    """The HTTP server; carries the simulator its handlers serve."""
+
+    sim: MidtransSimulator
+
+
+def make_server(sim: MidtransSimulator, host: str, port: int) -> SimHTTPServer:
+    server = SimHTTPServer((host, port), Handler)
     server.daemon_threads = True
     server.sim = sim
     return server

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from .notifier import Notifier
 from .state import SimState
+
+if TYPE_CHECKING:
+    from .server import SimHTTPServer
 
 
 class Faults:
@@ -102,7 +106,7 @@ class MidtransSimulator:
                               on_change=self._on_change)
         self.faults = Faults()
         self.idempotency = IdempotencyCache()
-        self._server = None
+        self._server: SimHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -110,11 +114,11 @@ class MidtransSimulator:
     def start(self) -> "MidtransSimulator":
         from .server import make_server
 
-        self._server = make_server(self, self.host, self.port)
-        self.port = self._server.server_address[1]
+        server = self._server = make_server(self, self.host, self.port)
+        self.port = server.server_address[1]
         self.state.base_url = self.base_url
         self._threads = [
-            threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                              name="midtrans-sim-http", daemon=True),
             threading.Thread(target=self._sweep, name="midtrans-sim-expiry", daemon=True),
         ]

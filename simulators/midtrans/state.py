@@ -78,7 +78,7 @@ class SimState:
         self.clock_offset = 0.0
         self._clear()
         if state_file and os.path.exists(state_file):
-            self._load()
+            self._load(state_file)
 
     # ---- time and persistence -------------------------------------------------------------
     def now(self) -> float:
@@ -106,8 +106,8 @@ class SimState:
             json.dump(data, fh, indent=1)
         os.replace(tmp, self.state_file)
 
-    def _load(self) -> None:
-        with open(self.state_file, encoding="utf-8") as fh:
+    def _load(self, state_file: str) -> None:
+        with open(state_file, encoding="utf-8") as fh:
             data = json.load(fh)
         self.sessions, self.snap_orders = data["sessions"], data["snap_orders"]
         self.transactions, self.orders = data["transactions"], data["orders"]
@@ -416,4 +416,7 @@ class SimState:
         deeplink = {"name": "deeplink-redirect", "method": "GET", "url": f"{base}/_sim/ui/tx/{tid}"}
         status = {"name": "get-status", "method": "GET", "url": f"{base}/v2/{tid}/status"}
         cancel = {"name": "cancel", "method": "POST", "url": f"{base}/v2/{tid}/cancel", "fields": []}
-        return {"qris": [qr], "gopay": [qr, deeplink, status, cancel], "shopeepay": [deeplink]}[ptype]
+        by_type: dict[str, list[dict]] = {
+            "qris": [qr], "gopay": [qr, deeplink, status, cancel], "shopeepay": [deeplink],
+        }
+        return by_type[ptype]

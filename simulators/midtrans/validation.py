@@ -65,6 +65,8 @@ def transaction_details(body) -> tuple[str, int]:
             errors.append(f"custom_field{n} too long, maximum 255 characters")
     if errors:
         raise ValidationError(errors)
+    # No errors means order_id was made a non-empty str and gross_amount parsed as an int above.
+    assert isinstance(order_id, str) and amount is not None
     return order_id, amount
 
 

@@ -43,7 +43,7 @@ def _stamped(model: type[Model], fields: dict) -> dict:
 
 def transition(model: type[Model], pk, *, to: str, from_: Iterable[str] | str | None = None, **fields) -> bool:
     """Move row `pk` to `to` (and set `fields`) if its state allows it; True when this call moved it."""
-    return bool(transition_many(model.objects.filter(pk=pk), to=to, from_=from_, **fields))
+    return bool(transition_many(model._default_manager.filter(pk=pk), to=to, from_=from_, **fields))
 
 
 def transition_many(queryset: QuerySet, *, to: str, from_: Iterable[str] | str | None = None, **fields) -> int:

@@ -22,10 +22,13 @@ def register_scope(model: type[Model], *, distinct: bool = False, **rules: Calla
         _DISTINCT_MODELS.add(model)
 
 
-def register_sponsor_owned(model: type[Model], path: str = "sponsor", **extra_rules: Callable) -> None:
+def register_sponsor_owned(
+    model: type[Model], path: str = "sponsor", *, distinct: bool = False, **extra_rules: Callable
+) -> None:
     """Rows that belong to a sponsor through `path`: the sponsor sees their own, admins their agency's/regency's."""
     register_scope(
         model,
+        distinct=distinct,
         sponsor=lambda p, u: Q(**{f"{path}__user": u}),
         agency_admin=lambda p, u: Q(**{f"{path}__agency_id": p.agency_id}),
         regency_admin=lambda p, u: Q(**{f"{path}__agency__regency_id": p.regency_id}),

@@ -48,6 +48,7 @@ def nik_lookup_hash(nik_text: str) -> str:
 
 
 def _village(village) -> Region:
+    region: Region | None
     if isinstance(village, Region):
         region = village
     else:

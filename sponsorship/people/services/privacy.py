@@ -15,6 +15,7 @@ is exactly what the person asked us to delete. A returning worker registers agai
 """
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
@@ -29,11 +30,14 @@ DSR_SLA = dt.timedelta(hours=72)
 
 # Other apps hold their own copies of a worker's data (billing: coverage months; matching: nominations). Each
 # registers what it exports and what it erases in its AppConfig.ready(), so this module knows no app above people.
-_EXPORT_SECTIONS: dict[str, object] = {}  # key in the export -> fn(worker) -> list
-_ERASERS: list = []  # fn(worker, old_nik_hash, tombstone) -> None, inside the anonymisation's transaction
+ExportSection = Callable[[Worker], list]  # fn(worker) -> the rows under its key in the export
+Eraser = Callable[[Worker, str], None]  # fn(worker, old_nik_hash), inside the anonymisation's transaction
+
+_EXPORT_SECTIONS: dict[str, ExportSection] = {}
+_ERASERS: list[Eraser] = []
 
 
-def register_personal_data(*, export: dict | None = None, erase=None) -> None:
+def register_personal_data(*, export: dict[str, ExportSection] | None = None, erase: Eraser | None = None) -> None:
     _EXPORT_SECTIONS.update(export or {})
     if erase is not None and erase not in _ERASERS:
         _ERASERS.append(erase)

@@ -98,13 +98,14 @@ def worker_signin_request(*, nik: str, birth_date: dt.date, ip: str | None = Non
                      extra={"outcome": "malformed_nik"})
         raise _invalid("nik", _("The NIK format is not valid (16 digits)."))
     worker = Worker.objects.filter(nik_hash=nik_hash, anonymized_at__isnull=True).first()
-    matched = worker is not None and worker.birth_date == birth_date
+    # The worker whose NIK and birth date both match; None when either does not.
+    matched = worker if worker is not None and worker.birth_date == birth_date else None
     outcome = "matched" if matched else ("wrong_birth_date" if worker else "unknown_nik")
     if matched and not settings.WORKER_OTP_PROVIDER:
-        audit_record(actor=None, action="worker_auth.request", object_type="worker", object_id=worker.pk, ip=ip,
+        audit_record(actor=None, action="worker_auth.request", object_type="worker", object_id=matched.pk, ip=ip,
                      extra={"outcome": "signed_in_without_code", "nik_hash": nik_hash[:12]})
-        return ChallengeResult(challenge=None, tokens=issue_worker_tokens(worker), expires_in=0)
-    if matched and not worker.phone:
+        return ChallengeResult(challenge=None, tokens=issue_worker_tokens(matched), expires_in=0)
+    if matched and not matched.phone:
         outcome = "no_phone"
     if not settings.WORKER_OTP_PROVIDER:
         audit_record(actor=None, action="worker_auth.request", object_type="worker", ip=ip,
@@ -113,16 +114,16 @@ def worker_signin_request(*, nik: str, birth_date: dt.date, ip: str | None = Non
     token = secrets.token_urlsafe(32)
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = settings.WORKER_OTP_TTL_SECONDS
-    can_verify = matched and bool(worker.phone)
+    recipient = matched if matched and matched.phone else None  # who the code can be sent to
     WorkerSignInChallenge.objects.create(
-        nik_hash=nik_hash, worker=worker if can_verify else None, token=token,
-        code_hash=_code_hash(token, code) if can_verify else "-", ip=ip,
+        nik_hash=nik_hash, worker=recipient, token=token,
+        code_hash=_code_hash(token, code) if recipient else "-", ip=ip,
         expires_at=timezone.now() + dt.timedelta(seconds=ttl),
     )
     audit_record(actor=None, action="worker_auth.request", object_type="worker",
                  object_id=worker.pk if worker else "", ip=ip, extra={"outcome": outcome, "nik_hash": nik_hash[:12]})
-    if can_verify:
-        transaction.on_commit(lambda: _send_code(worker, code))
+    if recipient:
+        transaction.on_commit(lambda: _send_code(recipient, code))
     return ChallengeResult(challenge=token, tokens=None, expires_in=ttl)
 
 
@@ -146,7 +147,7 @@ def worker_signin_verify(*, challenge: str, code: str, ip: str | None = None) ->
             outcome = "wrong_code"
         if row is not None and outcome != "unknown_challenge":
             WorkerSignInChallenge.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-        if outcome == "ok":
+        if row is not None and outcome == "ok":  # "ok" is only ever reached with a row
             # Conditional update: two parallel verifies of one code cannot both win.
             won = WorkerSignInChallenge.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
             outcome = "ok" if won else "already_used"
@@ -156,6 +157,7 @@ def worker_signin_verify(*, challenge: str, code: str, ip: str | None = None) ->
     # The attempt counter and the audit row are committed before a failure is answered.
     if outcome != "ok":
         raise ApplicationError(NO_MATCH, code="no_match", status_code=400)
+    assert row is not None and row.worker_id is not None  # both checked before outcome could stay "ok"
     worker = Worker.objects.get(pk=row.worker_id)
     with transaction.atomic():
         tokens = issue_worker_tokens(worker)
