@@ -52,12 +52,14 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
     requests = []
     for invoice in invoices:
         kind, days = targets[invoice.due_date]
-        tz = zones[invoice.sponsor.user_id]
+        user_id = invoice.sponsor.user_id
+        assert user_id is not None  # filtered on sponsor__user__isnull=False
+        tz = zones[user_id]
         # Lifetime ends with the due date (an undelivered "due in 3 days" is useless after it);
         # an overdue notice lives until the end of the day it was written for.
         expires = _end_of_day(max(invoice.due_date, today), tz)
         requests.append(NotifyRequest(
-            user_id=invoice.sponsor.user_id, kind=kind, dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
+            user_id=user_id, kind=kind, dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
             context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
                      "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
                      "days": days, "workers": invoice.workers, "period_label": period_label(invoice.period)},
@@ -110,6 +112,7 @@ def new_sponsor_requests(*, now: dt.datetime) -> list[NotifyRequest]:
     out = []
     for s in recent:
         name = s.sponsor.full_name.split(" ")[0] if s.sponsor.show_name_to_workers else None
+        assert s.worker.user_id is not None  # filtered on worker__user__isnull=False
         out.append(NotifyRequest(
             user_id=s.worker.user_id, kind="worker_new_sponsor", dedupe_key=f"sponsorship:{s.pk}:new_sponsor",
             context={"sponsor_name": name or "Seorang ASN", "worker_name": s.worker.full_name}))
@@ -120,7 +123,7 @@ def reminders_scan(*, today: dt.date | None = None, now: dt.datetime | None = No
     """One pass over everything that may need a reminder; safe to run any number of times."""
     now = now or timezone.now()
     today = today or timezone.localdate(now)
-    counts = {}
+    counts: dict[str, int | str] = {}
     for name, build in (("invoices", lambda: invoice_reminder_requests(today=today)),
                         ("coverage", lambda: coverage_requests(today=today)),
                         ("new_sponsor", lambda: new_sponsor_requests(now=now))):

@@ -33,9 +33,14 @@ _sponsor_paths = {
 for _model, _path in _sponsor_paths.items():
     register_sponsor_owned(_model, _path)
 register_scope(CoverageMonth, worker=lambda p, u: Q(worker__user=u))
+
+
+def _everyone(p, u) -> Q:
+    return Q()
+
+
 # Rates and holidays are public reference data for signed-in users; raw webhooks and remittance
 # batches (personal data exports) are for superusers only: no rule = fail closed.
 for _model in (PremiumRate, Holiday):
-    register_scope(_model, **{role: (lambda p, u: Q()) for role in
-                              ("sponsor", "worker", "agency_admin", "regency_admin")})
+    register_scope(_model, sponsor=_everyone, worker=_everyone, agency_admin=_everyone, regency_admin=_everyone)
 _ = (PaymentNotification, RemittanceBatch)

@@ -235,7 +235,7 @@ def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments
         "workers": workers,
         "owed": {"total_idr": sum(o["amount_idr"] for o in owed),
                  "overdue_idr": sum(o["amount_idr"] for o in owed if o["overdue"]),
-                 "next_due_date": min((o["due_date"] for o in owed), default=None),
+                 "next_due_date": min((i.due_date for i in open_invoices), default=None),
                  "credit_idr": sponsor_credit_idr(sponsor.pk), "invoices": owed},
         "payments": payments,
         "statements": [{"year": y, "url": reverse("sponsor-statement", kwargs={"year": y})} for y in years],

@@ -264,12 +264,16 @@ def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
     qs = Invoice.objects.filter(status=Invoice.Status.ISSUED, sponsor__user__isnull=False).select_related("sponsor")
     qs = qs.filter(batch=batch) if batch else qs.filter(pk__in=invoice_ids or [])
     qs = qs.annotate(workers=Count("lines__worker", distinct=True))
-    requests = [notifications.NotifyRequest(
-        user_id=invoice.sponsor.user_id, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
-        context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
-                 "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
-                 "period_label": period_label(invoice.period), "workers": invoice.workers},
-        data={"invoice_id": str(invoice.pk)}) for invoice in qs]
+    requests = []
+    for invoice in qs:
+        user_id = invoice.sponsor.user_id
+        assert user_id is not None  # filtered on sponsor__user__isnull=False
+        requests.append(notifications.NotifyRequest(
+            user_id=user_id, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
+            context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
+                     "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
+                     "period_label": period_label(invoice.period), "workers": invoice.workers},
+            data={"invoice_id": str(invoice.pk)}))
     with transaction.atomic():
         return len(notifications.notify_bulk(requests)) if requests else 0
 
@@ -321,8 +325,9 @@ def _in_three_working_days(today: dt.date) -> dt.date:
     return next_working_day(day, _holidays_from(day))
 
 
-ISSUE_ACTION = {Invoice.Kind.MONTHLY: AuditAction.INVOICE_ISSUE_MONTHLY, Invoice.Kind.PREPAY: AuditAction.INVOICE_ISSUE_PREPAY,
-                Invoice.Kind.ARREARS: AuditAction.INVOICE_ISSUE_ARREARS}
+ISSUE_ACTION: dict[str, AuditAction] = {
+    Invoice.Kind.MONTHLY: AuditAction.INVOICE_ISSUE_MONTHLY, Invoice.Kind.PREPAY: AuditAction.INVOICE_ISSUE_PREPAY,
+    Invoice.Kind.ARREARS: AuditAction.INVOICE_ISSUE_ARREARS}
 
 
 def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:

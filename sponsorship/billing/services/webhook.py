@@ -117,7 +117,7 @@ def _accept_duplicate(*, key: str, evidence: dict, fields: dict) -> WebhookAnswe
                                        processed_at=timezone.now())
     if original_state == N.UNKNOWN_ORDER:
         return WebhookAnswer(404, {"status": "duplicate"})
-    if original_state == N.FAILED:
+    if original_state == N.FAILED and original_id is not None:  # FAILED comes from a stored original
         # Midtrans (or an admin in its dashboard) sent it again: a good moment to try the original once more.
         transaction.on_commit(lambda: _enqueue_processing(original_id), robust=True)
     return WebhookAnswer(200, {"status": "duplicate"})

@@ -39,7 +39,7 @@ def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = Non
     for sponsor_id, worker_id, started_at, transport in rows.values_list(
             "sponsor_id", "worker_id", "started_at", "worker__occupation__is_transport").iterator(chunk_size=10000):
         by_sponsor[sponsor_id].append((worker_id, timezone.localtime(started_at).date(), transport))
-    behaviour = {}
+    behaviour: dict[int, tuple[str, dt.date | None]] = {}
     for sponsor_id in by_sponsor:
         roll = 0.0 if sponsor_id in punctual else rng.random()
         if roll < 0.72:
@@ -70,7 +70,8 @@ def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = Non
                 amount = sum(p.amount_idr for _, p in lines)
                 kind, stop = behaviour[sponsor_id]
                 paid_at = None
-                if not (kind == "stopped" and period >= stop):
+                # only "stopped" sponsors have a stop month
+                if not (kind == "stopped" and stop is not None and period >= stop):
                     if kind == "punctual":
                         day = due - dt.timedelta(days=rng.randint(0, 14))
                         if sponsor_id in punctual:
@@ -119,6 +120,7 @@ def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = Non
             sponsor_of = {ids[s]: s for s in paid}
             for row in cover:
                 inv = paid[sponsor_of[row.invoice_id]]
+                assert inv.paid_at is not None  # `paid` holds the invoices with a paid_at
                 row.sponsor_id, row.paid_at = inv.sponsor_id, inv.paid_at
             CoverageMonth.objects.bulk_create(cover, batch_size=batch_size, ignore_conflicts=True)
             if remit:

@@ -70,7 +70,11 @@ def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: i
         scope, "SUM(expected_idr), SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
         "month >= %s AND month <= %s", [start, end], "month")}
     on_time = _on_time_by_month(scope, start, today)
-    return [_money_row(m, *(int(v or 0) for v in sums.get(m, (0, 0, 0, 0))), on_time.get(m)) for m in window]
+    rows = []
+    for m in window:
+        expected, collected, remitted, outstanding = (int(v or 0) for v in sums.get(m, (0, 0, 0, 0)))
+        rows.append(_money_row(m, expected, collected, remitted, outstanding, on_time.get(m)))
+    return rows
 
 
 def _money_row(m, expected, collected, remitted, outstanding, on_time_pct) -> dict:

@@ -49,6 +49,7 @@ def admin_scope(user, *, regency_code: str | None = None) -> AdminScope:
     if profile is None:
         raise PermissionDenied
     if profile.role == Role.REGENCY_ADMIN and profile.regency_id:
+        assert profile.regency is not None  # regency_id is set
         return AdminScope(regency=profile.regency, agency=None, user=user)
     if profile.role == Role.AGENCY_ADMIN and profile.agency_id:
         agency = Agency.objects.select_related("regency").get(pk=profile.agency_id)

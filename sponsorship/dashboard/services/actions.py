@@ -1,5 +1,6 @@
 """Actions an HR admin takes from the dashboard's arrears worklist."""
 import datetime as dt
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Min, Sum
@@ -31,12 +32,14 @@ def arrears_remind(*, scope: AdminScope, sponsor_id: int, actor, ip: str | None 
     if not totals["amount"]:
         return {"sent": False, "reason": "no_arrears"}
     first = overdue.order_by("due_date").first()
+    assert first is not None  # the aggregate above found an overdue amount
     with transaction.atomic():
         notification = None
         reason = "sent"
         if sponsor.user_id is None:
             reason = "no_app_account"
         else:
+            notify: Callable[..., object] | None
             try:
                 from notifications.services import notify  # branch notifications; lazy so we never hard-depend
             except ImportError:
@@ -79,7 +82,7 @@ def village_target_set(*, scope: AdminScope, village_code: str, target, actor, i
     with transaction.atomic():
         if text == "":
             VillageTarget.objects.filter(village=village).delete()
-            after = {"target": None}
+            after: dict[str, int | None] = {"target": None}
         else:
             if not text.isdigit() or not 0 <= int(text) <= 100_000:
                 raise ApplicationError(_("The target must be a whole number 0–100,000."), code="invalid")

@@ -183,8 +183,9 @@ def nomination_verify(*, nomination: Nomination, actor=None) -> Nomination:
         if existing:
             worker = Worker.objects.get(pk=existing["worker_id"])
             WorkerConsent.objects.create(worker=worker, collected_by=nomination.sponsor.user,
-                                         collected_at=consent["collected_at"], channel=consent["channel"],
-                                         text_version=consent["text_version"])
+                                         collected_at=nomination.consent_collected_at,
+                                         channel=nomination.consent_channel,
+                                         text_version=nomination.consent_text_version)
         else:
             worker = worker_create(nik=nomination.nik, full_name=nomination.full_name,
                                    occupation=nomination.occupation, village=nomination.village,

@@ -102,9 +102,9 @@ def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     district_eligible = Counter(rows.worker_district.tolist())
     names = dict(Region.objects.filter(pk__in=list(district_eligible)).values_list("pk", "name"))
     codes = dict(Region.objects.filter(pk__in=list(district_eligible)).values_list("pk", "code"))
-    per_kecamatan = sorted(
-        ({"code": codes.get(d, ""), "name": names.get(d, ""), "eligible": n, "covered": district_covered.get(d, 0)}
-         for d, n in district_eligible.items()), key=lambda x: x["code"])
+    per_kecamatan = [
+        {"code": codes.get(d, ""), "name": names.get(d, ""), "eligible": n, "covered": district_covered.get(d, 0)}
+        for d, n in sorted(district_eligible.items(), key=lambda dn: codes.get(dn[0], ""))]
     eligible_per_decile = Counter(rows.worker_decile.tolist())
     used = Counter(pairs[:, 0].tolist()) if len(pairs) else Counter()
     left = rows.sponsor_free - np.fromiter((used.get(int(i), 0) for i in rows.sponsor_ids), np.int64,

@@ -86,6 +86,7 @@ class Lookups:
         self = cls(scope=scope)
         villages = Region.objects.filter(parent__parent=scope.regency, level=Region.Level.VILLAGE)
         for v in villages.select_related("parent"):
+            assert v.parent is not None  # filtered on parent__parent
             self.villages_by_code[v.code] = v
             self.villages_by_name.setdefault((place_key(v.parent.name), place_key(v.name)), []).append(v)
             self.villages_by_only_name.setdefault(place_key(v.name), []).append(v)

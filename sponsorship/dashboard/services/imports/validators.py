@@ -94,6 +94,7 @@ def _validate_sponsors(rows, index, lookups: Lookups) -> tuple[list[dict], list[
         if cells.problems:
             problems.extend(cells.problems)
             continue
+        assert village is not None  # a missing village is a problem of the row
         candidates.append({"row": row_no, "nip": info.nip, "asn_type": info.kind, "full_name": name,
                            "agency_id": agency.pk, "village_id": village.pk, "phone": phone, "capacity": capacity})
     # Existing sponsors: the same NIP updates, unless it belongs elsewhere.
@@ -191,6 +192,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
         if cells.problems:
             problems.extend(cells.problems)
             continue
+        assert village is not None  # a missing village is a problem of the row
         candidates.append({
             "row": row_no, "nik": info.nik, "nik_hash": keyed_hash(info.nik), "birth_date": info.birth_date,
             "full_name": name, "occupation_id": occupation.pk, "village_id": village.pk, "phone": phone,
@@ -199,6 +201,12 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
             "sponsor_nip": sponsor_nip or "",
         })
     return candidates, problems
+
+
+def _regency_id_of(worker: Worker) -> int | None:
+    district = worker.village.parent
+    assert district is not None  # a village sits in a district
+    return district.parent_id
 
 
 def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[Problem]]:
@@ -220,7 +228,7 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     for c in candidates:
         current = existing.get(c.pop("nik_hash"))
         row = c["row"]
-        if current is not None and current.village.parent.parent_id != scope.regency.pk:
+        if current is not None and _regency_id_of(current) != scope.regency.pk:
             problems.append(Problem(row, headers["nik"], "NIK ini terdaftar sebagai pekerja di kabupaten/kota lain."))
             continue
         if current is None:
