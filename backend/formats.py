@@ -11,6 +11,7 @@ anything but English is Indonesian. Month names come from Django's own catalogue
 Missing values (None, "") read as an en dash, as the dashboard shows them. backend/, so that notifications (which
 knows no domain app) uses the same formatter as the apps.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,7 +81,7 @@ def _as_date(value):
 
 
 def date(value, language: str | None = None) -> str:
-    """"10 Juli 2026" / "10 July 2026". An ISO string is read as a date; any other string is returned as it is."""
+    """ "10 Juli 2026" / "10 July 2026". An ISO string is read as a date; any other string is returned as it is."""
     if value in (None, ""):
         return MISSING
     day = _as_date(value)
@@ -90,6 +91,6 @@ def date(value, language: str | None = None) -> str:
 
 
 def date_numeric(value) -> str:
-    """"10-07-2026" (day-month-year), the same in both languages; "" for no date."""
+    """ "10-07-2026" (day-month-year), the same in both languages; "" for no date."""
     day = _as_date(value) if value else None
     return day.strftime("%d-%m-%Y") if day else ""

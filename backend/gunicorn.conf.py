@@ -18,6 +18,7 @@ Why these values (measured on 2 cores, see docs/money.md and docs/dashboard.md):
 - keep-alive 30 s behind the proxy (the proxy's idle timeout should be longer than this).
 Persistent database connections are set in Django (DB_CONN_MAX_AGE, production default 60 s): one per thread.
 """
+
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

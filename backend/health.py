@@ -1,4 +1,5 @@
 """GET /healthz: is the database, the cache and the broker reachable? 200 when all are, 503 otherwise."""
+
 import time
 
 from django.conf import settings

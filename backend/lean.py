@@ -25,12 +25,12 @@ stack adds `Cookie` (its session/messages middleware look at them); these answer
 `LEAN_PATHS=false` in the environment turns this off (every request takes the whole stack), which is how the
 tests and bench/profile_request.py compare the two paths.
 """
+
 from django.conf import settings
 from django.core.handlers.exception import response_for_exception
 from django.urls import resolve, reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
-
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 

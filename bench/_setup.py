@@ -1,4 +1,5 @@
 """Shared bench setup: a dedicated PostgreSQL database (default pengampu_money_bench), migrated."""
+
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5
 
 def django_setup(settings_module="backend.settings.test"):
     import psycopg
+
     name = BENCH_DB.rsplit("/", 1)[1]
     with psycopg.connect(BENCH_DB.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [name]).fetchone():
@@ -17,8 +19,10 @@ def django_setup(settings_module="backend.settings.test"):
     os.environ["DATABASE_URL"] = BENCH_DB
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     import django
+
     django.setup()
     from django.core.management import call_command
+
     call_command("migrate", verbosity=0)
 
 
@@ -65,19 +69,47 @@ def ensure_bench_sponsors(n: int):
     n_s = Sponsor.objects.filter(agency__name="Dinas Bench").count()
     if n_s < n:
         t = time.perf_counter()
-        sponsors = Sponsor.objects.bulk_create([
-            Sponsor(nip=f"B{i:017d}", asn_type="pns", full_name=f"ASN Bench {i}", birth_date=dt.date(1980, 1, 1),
-                    sex="M", agency=agency, home_village=village, capacity=3, active_sponsorships=3)
-            for i in range(n_s, n)], batch_size=2000)
-        workers = Worker.objects.bulk_create([
-            Worker(nik=f"3502{i:012d}", nik_hash=keyed_hash(f"bench{i}"), full_name=f"Pekerja {i}",
-                   birth_date=dt.date(1985, 1, 1), sex="M", occupation=occupations[i % len(occupations)],
-                   village=village, current_payer="sponsor")
-            for i in range(n_s * 3, n * 3)], batch_size=2000)
-        now = dt.datetime.now(dt.timezone.utc)
-        Sponsorship.objects.bulk_create([
-            Sponsorship(sponsor=sponsors[i // 3], worker=w, source="import", started_at=now)
-            for i, w in enumerate(workers)], batch_size=5000)
+        sponsors = Sponsor.objects.bulk_create(
+            [
+                Sponsor(
+                    nip=f"B{i:017d}",
+                    asn_type="pns",
+                    full_name=f"ASN Bench {i}",
+                    birth_date=dt.date(1980, 1, 1),
+                    sex="M",
+                    agency=agency,
+                    home_village=village,
+                    capacity=3,
+                    active_sponsorships=3,
+                )
+                for i in range(n_s, n)
+            ],
+            batch_size=2000,
+        )
+        workers = Worker.objects.bulk_create(
+            [
+                Worker(
+                    nik=f"3502{i:012d}",
+                    nik_hash=keyed_hash(f"bench{i}"),
+                    full_name=f"Pekerja {i}",
+                    birth_date=dt.date(1985, 1, 1),
+                    sex="M",
+                    occupation=occupations[i % len(occupations)],
+                    village=village,
+                    current_payer="sponsor",
+                )
+                for i in range(n_s * 3, n * 3)
+            ],
+            batch_size=2000,
+        )
+        now = dt.datetime.now(dt.UTC)
+        Sponsorship.objects.bulk_create(
+            [
+                Sponsorship(sponsor=sponsors[i // 3], worker=w, source="import", started_at=now)
+                for i, w in enumerate(workers)
+            ],
+            batch_size=5000,
+        )
         print(f"setup: {len(sponsors)} sponsors, {len(workers)} workers in {time.perf_counter() - t:.1f} s")
     return agency
 
@@ -86,6 +118,7 @@ def gunicorn_config(workers=None, threads=None) -> tuple[list[str], str]:
     """Command-line flags for gunicorn with the project's backend/gunicorn.conf.py, and a description of the
     effective values (what the file gives, unless the bench's --workers/--threads override it)."""
     import runpy
+
     conf = runpy.run_path(str(ROOT / "backend" / "gunicorn.conf.py"))
     flags = ["-c", "backend/gunicorn.conf.py"]
     if workers is not None:
@@ -95,5 +128,7 @@ def gunicorn_config(workers=None, threads=None) -> tuple[list[str], str]:
     w = workers if workers is not None else conf["workers"]
     t = threads if threads is not None else conf["threads"]
     origin = "backend/gunicorn.conf.py" + (" + flags" if workers is not None or threads is not None else "")
-    return flags, (f"gunicorn {' '.join(flags)}: {w} {conf['worker_class']} workers × {t} threads, keep-alive "
-                   f"{conf['keepalive']} s ({origin})")
+    return flags, (
+        f"gunicorn {' '.join(flags)}: {w} {conf['worker_class']} workers × {t} threads, keep-alive "
+        f"{conf['keepalive']} s ({origin})"
+    )

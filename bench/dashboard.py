@@ -11,6 +11,7 @@
    GET /healthz (the trivial endpoint) open-loop at --rate requests/s for --duration s each; prints p50/p99.
 Goals: each dashboard query < 300 ms; worker status p99 < 50 ms at 300 req/s.
 """
+
 import argparse
 import asyncio
 import datetime as dt
@@ -43,9 +44,13 @@ def parse_args():
     p.add_argument("--gunicorn-threads", type=int, default=None, help="default: backend/gunicorn.conf.py")
     p.add_argument("--port", type=int, default=8977)
     p.add_argument("--reuse", action="store_true", help="keep an already populated database")
-    p.add_argument("--driver", choices=["wrk", "httpx"], default="wrk" if shutil.which("wrk") else "httpx",
-                   help="load generator: wrk (C, Debian package; paced per connection by a Lua script) or the "
-                        "asyncio/httpx open-loop client")
+    p.add_argument(
+        "--driver",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator: wrk (C, Debian package; paced per connection by a Lua script) or the "
+        "asyncio/httpx open-loop client",
+    )
     p.add_argument("--connections", type=int, default=32, help="wrk connections (each paced to rate/connections)")
     p.add_argument("--skip-load", action="store_true")
     p.add_argument("--skip-queries", action="store_true")
@@ -80,9 +85,9 @@ def populate(args):
     from django.db import connection
     from django.utils import timezone
 
-    from sponsorship.people.crypto import keyed_hash
     from sponsorship.dashboard.demo.billing_history import generate
     from sponsorship.dashboard.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, SURNAMES
+    from sponsorship.people.crypto import keyed_hash
     from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
     from sponsorship.regions.models import Region
     from sponsorship.regions.services import import_regions
@@ -90,25 +95,36 @@ def populate(args):
     call_command("migrate", verbosity=0)
     import_regions(ROOT / "sponsorship" / "demo" / "ponorogo_regions.csv", only="35.02")
     from sponsorship.regions.models import RegencyConfig
+
     regency = Region.objects.get(code="35.02")
     RegencyConfig.objects.get_or_create(regency=regency)
     villages = list(Region.objects.filter(parent__parent=regency, level=Region.Level.VILLAGE))
     rng = random.Random(14000)
     names = [(a, s) for a, s in AGENCIES] + [(f"UPT Puskesmas {i}", f"Puskesmas {i}") for i in range(1, 60)]
-    agencies = Agency.objects.bulk_create([Agency(regency=regency, name=n, short_name=s)
-                                           for n, s in names[:args.agencies]])
-    weights = [30 if "Pendidikan" in a.name else 10 if "Kesehatan" in a.name or "Rumah" in a.name else 1
-               for a in agencies]
+    agencies = Agency.objects.bulk_create(
+        [Agency(regency=regency, name=n, short_name=s) for n, s in names[: args.agencies]]
+    )
+    weights = [
+        30 if "Pendidikan" in a.name else 10 if "Kesehatan" in a.name or "Rumah" in a.name else 1 for a in agencies
+    ]
     t = time.perf_counter()
     sponsors = []
     for i in range(args.sponsors):
         birth = dt.date(1966, 1, 1) + dt.timedelta(days=i // 999)
-        sponsors.append(Sponsor(
-            nip=f"{birth:%Y%m%d}199503{1 + i % 2}{i % 999 + 1:03d}", asn_type="pns",
-            full_name=f"{rng.choice(MALE_FIRST)} {rng.choice(SURNAMES)}", birth_date=birth, sex="M",
-            agency=rng.choices(agencies, weights)[0], home_village=rng.choice(villages),
-            capacity=args.workers_per_sponsor if args.workers_per_sponsor in (2, 3) else 3,
-            active_sponsorships=args.workers_per_sponsor, show_name_to_workers=rng.random() < 0.5))
+        sponsors.append(
+            Sponsor(
+                nip=f"{birth:%Y%m%d}199503{1 + i % 2}{i % 999 + 1:03d}",
+                asn_type="pns",
+                full_name=f"{rng.choice(MALE_FIRST)} {rng.choice(SURNAMES)}",
+                birth_date=birth,
+                sex="M",
+                agency=rng.choices(agencies, weights)[0],
+                home_village=rng.choice(villages),
+                capacity=args.workers_per_sponsor if args.workers_per_sponsor in (2, 3) else 3,
+                active_sponsorships=args.workers_per_sponsor,
+                show_name_to_workers=rng.random() < 0.5,
+            )
+        )
     Sponsor.objects.bulk_create(sponsors, batch_size=5000)
     occupations = list(Occupation.objects.all())
     workers = []
@@ -117,25 +133,45 @@ def populate(args):
         village = rng.choice(villages)
         birth = dt.date(1965, 1, 1) + dt.timedelta(days=i // 9999)
         nik = f"{village.code[:8].replace('.', '')}{birth:%d%m%y}{i % 9999 + 1:04d}"
-        workers.append(Worker(nik=nik, nik_hash=keyed_hash(nik), full_name=f"{rng.choice(FEMALE_FIRST)} "
-                              f"{rng.choice(SURNAMES)}", birth_date=birth, sex="F",
-                              occupation=rng.choice(occupations), village=village, welfare_decile=rng.randint(1, 10),
-                              current_payer=Worker.Payer.SPONSOR))
+        workers.append(
+            Worker(
+                nik=nik,
+                nik_hash=keyed_hash(nik),
+                full_name=f"{rng.choice(FEMALE_FIRST)} {rng.choice(SURNAMES)}",
+                birth_date=birth,
+                sex="F",
+                occupation=rng.choice(occupations),
+                village=village,
+                welfare_decile=rng.randint(1, 10),
+                current_payer=Worker.Payer.SPONSOR,
+            )
+        )
     Worker.objects.bulk_create(workers, batch_size=5000)
     now = timezone.now()
     pairs = []
     for n, worker in enumerate(workers):
         sponsor = sponsors[n // args.workers_per_sponsor]
-        pairs.append(Sponsorship(sponsor=sponsor, worker=worker, status="active", source="import",
-                                 started_at=now - dt.timedelta(days=rng.randint(20, 540))))
+        pairs.append(
+            Sponsorship(
+                sponsor=sponsor,
+                worker=worker,
+                status="active",
+                source="import",
+                started_at=now - dt.timedelta(days=rng.randint(20, 540)),
+            )
+        )
     Sponsorship.objects.bulk_create(pairs, batch_size=5000)
-    print(f"  people: {len(sponsors)} ASN, {len(workers)} workers, {len(pairs)} sponsorships "
-          f"in {time.perf_counter() - t:.0f} s", flush=True)
+    print(
+        f"  people: {len(sponsors)} ASN, {len(workers)} workers, {len(pairs)} sponsorships "
+        f"in {time.perf_counter() - t:.0f} s",
+        flush=True,
+    )
     t = time.perf_counter()
     counts = generate(months=args.months, seed=6, log=lambda m: print(m, flush=True))
     print(f"  billing: {counts} in {time.perf_counter() - t:.0f} s", flush=True)
     User = get_user_model()
     from sponsorship.people.models import Profile
+
     sample = rng.sample(workers, min(args.tokens, len(workers)))
     users = User.objects.bulk_create([User(username=f"bench-worker-{w.pk}", password="!") for w in sample])
     Profile.objects.bulk_create([Profile(user=u, role="worker") for u in users])
@@ -150,18 +186,27 @@ def sizes():
     from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt
     from sponsorship.people.models import Sponsor, Sponsorship, Worker
 
-    return {m.__name__: m.objects.count() for m in (Sponsor, Worker, Sponsorship, Invoice, InvoiceLine,
-                                                    CoverageMonth, PaymentAttempt)}
+    return {
+        m.__name__: m.objects.count()
+        for m in (Sponsor, Worker, Sponsorship, Invoice, InvoiceLine, CoverageMonth, PaymentAttempt)
+    }
 
 
 def time_queries(args):
+    import os as _os
+
     from django.db.models import Count
 
+    from sponsorship.dashboard.selectors import (
+        AdminScope,
+        agency_league,
+        coverage_by_district,
+        coverage_by_village,
+        headline,
+    )
     from sponsorship.people.models import Agency
     from sponsorship.regions.models import Region
-    from sponsorship.dashboard.selectors import AdminScope, agency_league, coverage_by_district, coverage_by_village
-    from sponsorship.dashboard.selectors import headline
-    import os as _os
+
     print(f"load average before timing: {_os.getloadavg()[0]:.1f} on {_os.cpu_count()} CPUs")
     from sponsorship.dashboard.selectors.money import arrears_worklist, money_by_month, on_time_rate
 
@@ -170,9 +215,13 @@ def time_queries(args):
     district = Region.objects.filter(parent=regency).annotate(n=Count("children__workers")).order_by("-n").first()
     scopes = {"regency": AdminScope(regency, None), f"agency ({agency.short_name})": AdminScope(regency, agency)}
     queries = {
-        "headline": headline, "agency_league": agency_league, "coverage_by_district": coverage_by_district,
-        "coverage_by_village": lambda s: coverage_by_village(s, district.code), "money_by_month": money_by_month,
-        "on_time_rate": on_time_rate, "arrears_worklist": arrears_worklist,
+        "headline": headline,
+        "agency_league": agency_league,
+        "coverage_by_district": coverage_by_district,
+        "coverage_by_village": lambda s: coverage_by_village(s, district.code),
+        "money_by_month": money_by_month,
+        "on_time_rate": on_time_rate,
+        "arrears_worklist": arrears_worklist,
     }
     print(f"\n{'query':<24}{'scope':<28}{'rows':>6}{'median ms':>11}{'max ms':>9}  goal < 300 ms")
     worst = 0.0
@@ -187,14 +236,24 @@ def time_queries(args):
             rows = len(result) if isinstance(result, list) else 1
             med = statistics.median(times)
             worst = max(worst, max(times))
-            print(f"{name:<24}{scope_name:<28}{rows:>6}{med:>11.1f}{max(times):>9.1f}  "
-                  f"{'ok' if max(times) < 300 else 'SLOW'}", flush=True)
+            print(
+                f"{name:<24}{scope_name:<28}{rows:>6}{med:>11.1f}{max(times):>9.1f}  "
+                f"{'ok' if max(times) < 300 else 'SLOW'}",
+                flush=True,
+            )
     # What a page load costs once the figures are cached (DASHBOARD_CACHE_SECONDS, dropped on dashboard actions).
     from sponsorship.dashboard.selectors import build_table, cached
+
     print(f"\n{'cached table (page load)':<24}{'scope':<28}{'rows':>6}{'median ms':>11}{'max ms':>9}")
     for scope_name, scope in scopes.items():
-        for name, params in (("headline", None), ("agencies", {}), ("coverage_districts", {}),
-                             ("coverage_villages", {"district": district.code}), ("money", {}), ("arrears", {})):
+        for name, params in (
+            ("headline", None),
+            ("agencies", {}),
+            ("coverage_districts", {}),
+            ("coverage_villages", {"district": district.code}),
+            ("money", {}),
+            ("arrears", {}),
+        ):
             if name == "headline":
                 call = lambda scope=scope: cached(scope, "headline", {}, lambda: headline(scope))  # noqa: E731
             else:
@@ -206,8 +265,7 @@ def time_queries(args):
                 result = call()
                 times.append((time.perf_counter() - t) * 1000)
             rows = len(result) if isinstance(result, list) else 1
-            print(f"{name:<24}{scope_name:<28}{rows:>6}{statistics.median(times):>11.2f}{max(times):>9.2f}",
-                  flush=True)
+            print(f"{name:<24}{scope_name:<28}{rows:>6}{statistics.median(times):>11.2f}{max(times):>9.2f}", flush=True)
     return worst
 
 
@@ -218,9 +276,14 @@ def serial_cost(n: int = 200):
     access = tokens()[:n]
     client = Client()
     out = {}
-    for name, path, header in (("trivial GET /healthz", "/healthz", lambda i: {}),
-                               ("GET /api/v1/worker/status/", "/api/v1/worker/status/",
-                                lambda i: {"HTTP_AUTHORIZATION": f"Bearer {access[i % len(access)]}"})):
+    for name, path, header in (
+        ("trivial GET /healthz", "/healthz", lambda i: {}),
+        (
+            "GET /api/v1/worker/status/",
+            "/api/v1/worker/status/",
+            lambda i: {"HTTP_AUTHORIZATION": f"Bearer {access[i % len(access)]}"},
+        ),
+    ):
         for i in range(10):
             client.get(path, **header(i))
         times = []
@@ -231,9 +294,11 @@ def serial_cost(n: int = 200):
             assert r.status_code in (200, 503), r.status_code
         times.sort()
         out[name] = times
-        print(f"serial in-process {name:<28} median {statistics.median(times):6.1f} ms  p99 "
-              f"{times[int(0.99 * len(times)) - 1]:6.1f} ms  (≈ {1000 / statistics.median(times):.0f} req/s per core)",
-              flush=True)
+        print(
+            f"serial in-process {name:<28} median {statistics.median(times):6.1f} ms  p99 "
+            f"{times[int(0.99 * len(times)) - 1]:6.1f} ms  (≈ {1000 / statistics.median(times):.0f} req/s per core)",
+            flush=True,
+        )
     return out
 
 
@@ -242,8 +307,10 @@ def tokens():
 
     from sponsorship.people.models import Worker
 
-    return [str(RefreshToken.for_user(w.user).access_token)
-            for w in Worker.objects.filter(user__isnull=False).select_related("user")]
+    return [
+        str(RefreshToken.for_user(w.user).access_token)
+        for w in Worker.objects.filter(user__isnull=False).select_related("user")
+    ]
 
 
 async def load(url: str, rate: float, duration: float, headers_for, mark=lambda: None) -> dict:
@@ -252,6 +319,7 @@ async def load(url: str, rate: float, duration: float, headers_for, mark=lambda:
     latencies, errors, lags = [], 0, []
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+
         async def one(i, scheduled):
             nonlocal errors
             lags.append(time.perf_counter() - scheduled)
@@ -280,19 +348,29 @@ async def load(url: str, rate: float, duration: float, headers_for, mark=lambda:
         elapsed = time.perf_counter() - start
     latencies.sort()
     q = lambda p: latencies[min(int(p * len(latencies)), len(latencies) - 1)]  # noqa: E731
-    return {"requests": n, "achieved_rps": n / elapsed, "errors": errors, "p50": q(0.50), "p90": q(0.90),
-            "p99": q(0.99), "max": latencies[-1], "client_lag_p99_ms": sorted(lags)[int(0.99 * len(lags))] * 1000}
+    return {
+        "requests": n,
+        "achieved_rps": n / elapsed,
+        "errors": errors,
+        "p50": q(0.50),
+        "p90": q(0.90),
+        "p99": q(0.99),
+        "max": latencies[-1],
+        "client_lag_p99_ms": sorted(lags)[int(0.99 * len(lags))] * 1000,
+    }
 
 
 def run_load(args):
     access = tokens()
     env = {**os.environ}
     from _setup import child_pids, cpu_seconds, gunicorn_config
+
     flags, args.gunicorn_text = gunicorn_config(args.gunicorn_workers, args.gunicorn_threads)
     cmd = [sys.executable, "-m", "gunicorn", *flags, "backend.wsgi:application", "--bind", f"127.0.0.1:{args.port}"]
     server = subprocess.Popen(cmd, cwd=ROOT, env=env)
     try:
         import httpx
+
         for _ in range(100):
             try:
                 if httpx.get(f"http://127.0.0.1:{args.port}/healthz", timeout=1).status_code in (200, 503):
@@ -312,19 +390,32 @@ def run_load(args):
             result["cpu_ms"] = (cpu_seconds(workers) - start["cpu"]) / max(result["requests"], 1) * 1000
             result["load"] = os.getloadavg()[0]
             return result
+
         if args.driver == "wrk":
-            for name, path, use_tokens in (("trivial GET /healthz", "/healthz", False),
-                                           ("GET /api/v1/worker/status/", "/api/v1/worker/status/", True)):
-                results[name] = measured(lambda mark, path=path, use_tokens=use_tokens:
-                                         run_wrk(base, path, access if use_tokens else [], args, mark))
+            for name, path, use_tokens in (
+                ("trivial GET /healthz", "/healthz", False),
+                ("GET /api/v1/worker/status/", "/api/v1/worker/status/", True),
+            ):
+                results[name] = measured(
+                    lambda mark, path=path, use_tokens=use_tokens: run_wrk(
+                        base, path, access if use_tokens else [], args, mark
+                    )
+                )
             report(args, results, access)
             return
         for name, url, headers_for in (
-                ("trivial GET /healthz", f"{base}/healthz", lambda i: {}),
-                ("GET /api/v1/worker/status/", f"{base}/api/v1/worker/status/",
-                 lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"})):
-            results[name] = measured(lambda mark, url=url, headers_for=headers_for:
-                                     asyncio.run(load(url, args.rate, args.duration, headers_for, mark)))
+            ("trivial GET /healthz", f"{base}/healthz", lambda i: {}),
+            (
+                "GET /api/v1/worker/status/",
+                f"{base}/api/v1/worker/status/",
+                lambda i: {"Authorization": f"Bearer {access[i % len(access)]}"},
+            ),
+        ):
+            results[name] = measured(
+                lambda mark, url=url, headers_for=headers_for: asyncio.run(
+                    load(url, args.rate, args.duration, headers_for, mark)
+                )
+            )
         report(args, results, access)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -359,8 +450,16 @@ end
 def _wrk_result(out: str) -> dict:
     line = next(ln for ln in out.splitlines() if ln.startswith("WRKRESULT"))
     n, dur_us, errors, p50, p90, p99, mx, _ = line.split()[1:]
-    return {"requests": int(n), "achieved_rps": int(n) / (int(dur_us) / 1e6), "errors": int(errors),
-            "p50": float(p50), "p90": float(p90), "p99": float(p99), "max": float(mx), "client_lag_p99_ms": 0.0}
+    return {
+        "requests": int(n),
+        "achieved_rps": int(n) / (int(dur_us) / 1e6),
+        "errors": int(errors),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p99": float(p99),
+        "max": float(mx),
+        "client_lag_p99_ms": 0.0,
+    }
 
 
 def run_wrk(base: str, path: str, access: list[str], args, mark=lambda: None) -> dict:
@@ -376,40 +475,72 @@ def run_wrk(base: str, path: str, access: list[str], args, mark=lambda: None) ->
     def script(pause_ms: int) -> str:
         (tmp / "pace.lua").write_text(WRK_LUA % {"delay": pause_ms, "tokens": tmp / "tokens.txt"})
         return str(tmp / "pace.lua")
+
     # warm-up (every gunicorn thread opens its DB connection) that also measures the answer's latency
-    warm = subprocess.run(["wrk", "-t2", "-c", str(args.connections), "-d", "4s", "-s", script(int(period_ms) - 2),
-                           base + path], capture_output=True, text=True).stdout
+    warm = subprocess.run(
+        ["wrk", "-t2", "-c", str(args.connections), "-d", "4s", "-s", script(int(period_ms) - 2), base + path],
+        capture_output=True,
+        text=True,
+    ).stdout
     latency_ms = 1000 * args.connections / max(_wrk_result(warm)["achieved_rps"], 1.0) - (int(period_ms) - 2)
     pause = max(int(round(period_ms - max(latency_ms, 0.0))), 0)
     args.wrk_pause_ms = pause
     mark()
-    out = subprocess.run(["wrk", "-t2", "-c", str(args.connections), "-d", f"{int(args.duration)}s", "--timeout",
-                          "10s", "-s", script(pause), "--latency", base + path],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            "-c",
+            str(args.connections),
+            "-d",
+            f"{int(args.duration)}s",
+            "--timeout",
+            "10s",
+            "-s",
+            script(pause),
+            "--latency",
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
     return _wrk_result(out)
 
 
 def report(args, results, access):
     if True:
-        driver = (f"wrk, {args.connections} connections each pausing {getattr(args, 'wrk_pause_ms', '?')} ms between "
-                  f"requests (closed loop paced to the target, pause calibrated on the warm-up)" if args.driver == "wrk" else
-                  "asyncio/httpx open loop (a request scheduled every 1/rate s)")
-        print(f"\n{args.gunicorn_text} on {os.cpu_count()} CPUs, lean paths "
-              f"{'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}; target {args.rate:.0f} req/s for "
-              f"{args.duration:.0f} s each; load generator: {driver}; {len(access)} distinct worker tokens")
-        print(f"{'endpoint':<30}{'req':>6}{'rps':>7}{'err':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-              f"{'CPU ms/req':>11}{'load':>6}")
+        driver = (
+            f"wrk, {args.connections} connections each pausing {getattr(args, 'wrk_pause_ms', '?')} ms between "
+            f"requests (closed loop paced to the target, pause calibrated on the warm-up)"
+            if args.driver == "wrk"
+            else "asyncio/httpx open loop (a request scheduled every 1/rate s)"
+        )
+        print(
+            f"\n{args.gunicorn_text} on {os.cpu_count()} CPUs, lean paths "
+            f"{'off' if os.environ.get('LEAN_PATHS') == 'false' else 'on'}; target {args.rate:.0f} req/s for "
+            f"{args.duration:.0f} s each; load generator: {driver}; {len(access)} distinct worker tokens"
+        )
+        print(
+            f"{'endpoint':<30}{'req':>6}{'rps':>7}{'err':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}"
+            f"{'CPU ms/req':>11}{'load':>6}"
+        )
         for name, r in results.items():
-            print(f"{name:<30}{r['requests']:>6}{r['achieved_rps']:>7.0f}{r['errors']:>5}{r['p50']:>9.1f}"
-                  f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>11.2f}{r['load']:>6.1f}")
+            print(
+                f"{name:<30}{r['requests']:>6}{r['achieved_rps']:>7.0f}{r['errors']:>5}{r['p50']:>9.1f}"
+                f"{r['p90']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}{r['cpu_ms']:>11.2f}{r['load']:>6.1f}"
+            )
         triv, status = results["trivial GET /healthz"], results["GET /api/v1/worker/status/"]
         if args.driver == "wrk":
-            print(f"note: wrk pauses AFTER each answer, so a connection offers 1 / (pause + latency); the pause was "
-                  f"calibrated on a warm-up so the offered rate is ~{args.rate:.0f} req/s; 'rps' above is achieved")
-        print(f"ratio status/trivial: p50 {status['p50'] / triv['p50']:.1f}x, p99 {status['p99'] / triv['p99']:.1f}x;"
-              f" goal >= {args.rate:.0f} req/s with p99 < 50 ms: "
-              f"{'ok' if status['p99'] < 50 and status['achieved_rps'] >= 0.98 * args.rate else 'MISSED'}"
-              f" (driver {args.driver}; client scheduling lag p99 {status['client_lag_p99_ms']:.1f} ms)")
+            print(
+                f"note: wrk pauses AFTER each answer, so a connection offers 1 / (pause + latency); the pause was "
+                f"calibrated on a warm-up so the offered rate is ~{args.rate:.0f} req/s; 'rps' above is achieved"
+            )
+        print(
+            f"ratio status/trivial: p50 {status['p50'] / triv['p50']:.1f}x, p99 {status['p99'] / triv['p99']:.1f}x;"
+            f" goal >= {args.rate:.0f} req/s with p99 < 50 ms: "
+            f"{'ok' if status['p99'] < 50 and status['achieved_rps'] >= 0.98 * args.rate else 'MISSED'}"
+            f" (driver {args.driver}; client scheduling lag p99 {status['client_lag_p99_ms']:.1f} ms)"
+        )
 
 
 def main():
@@ -417,10 +548,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally blocks: stop gunicorn
     setup_env()
     import logging
+
     logging.getLogger("httpx").setLevel(logging.WARNING)
     import warnings
 
     import django
+
     warnings.filterwarnings("ignore")
     if not args.reuse:
         recreate_database()
@@ -428,8 +561,12 @@ def main():
     from django.db import connection
 
     from sponsorship.billing.models import Invoice
-    if not args.reuse or Invoice._meta.db_table not in connection.introspection.table_names() \
-            or not Invoice.objects.exists():
+
+    if (
+        not args.reuse
+        or Invoice._meta.db_table not in connection.introspection.table_names()
+        or not Invoice.objects.exists()
+    ):
         print("populating (bulk insert)…", flush=True)
         t = time.perf_counter()
         populate(args)
@@ -440,6 +577,7 @@ def main():
     serial_cost()
     if not args.skip_load:
         from django.db import connections
+
         connections.close_all()
         run_load(args)
 

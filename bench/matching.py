@@ -46,9 +46,14 @@ def solve_matching_repair(sponsors, workers, **kw):
     return solve_matching(sponsors, workers, exact_distance=True, distance_method="repair", **kw)
 
 
-METHODS = {"greedy": solve_greedy, "solver": solve_matching, "solver_exact": solve_matching_exact_distance,
-           "solver_gap05": solve_matching_gap05, "solver_repair": solve_matching_repair,
-           "exact": solve_exact_reference}
+METHODS = {
+    "greedy": solve_greedy,
+    "solver": solve_matching,
+    "solver_exact": solve_matching_exact_distance,
+    "solver_gap05": solve_matching_gap05,
+    "solver_repair": solve_matching_repair,
+    "exact": solve_exact_reference,
+}
 # single solve, no tracemalloc re-run (tens of seconds to minutes of CPU at scale 1)
 SINGLE_RUN = {"exact", "solver_exact", "solver_gap05", "solver_repair"}
 
@@ -56,8 +61,18 @@ SINGLE_RUN = {"exact", "solver_exact", "solver_gap05", "solver_repair"}
 def with_db(*, scale: float, seed: int, policy: str, repeats: int) -> None:
     """End to end on PostgreSQL (bench/matching_e2e.py: DB read -> solve -> preview -> apply writes) for the
     same synthetic regency, in its own process; prints its per-run lines and medians."""
-    cmd = [sys.executable, str(Path(__file__).with_name("matching_e2e.py")), "--scale", str(scale), "--seed",
-           str(seed), "--policy", policy, "--repeat", str(repeats)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).with_name("matching_e2e.py")),
+        "--scale",
+        str(scale),
+        "--seed",
+        str(seed),
+        "--policy",
+        policy,
+        "--repeat",
+        str(repeats),
+    ]
     subprocess.run(cmd, check=True)
 
 
@@ -80,23 +95,45 @@ def run_one(method: str, scale: float, seed: int, radius_m: int, policy: str, re
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
     return {
-        "method": method, "result_method": res.method,
-        "wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "repeats": repeats,
-        "tracemalloc_peak_mb": peak / 2**20, "maxrss_mb": rss_after / 1024,
+        "method": method,
+        "result_method": res.method,
+        "wall_s": statistics.median(walls),
+        "cpu_s": statistics.median(cpus),
+        "repeats": repeats,
+        "tracemalloc_peak_mb": peak / 2**20,
+        "maxrss_mb": rss_after / 1024,
         "maxrss_before_solve_mb": rss_before / 1024,
-        "covered": res.covered_count, "weight": res.covered_weight,
-        "total_distance_m": res.total_distance_m, "mean_m": res.mean_distance_m, "max_m": res.max_distance_m,
+        "covered": res.covered_count,
+        "weight": res.covered_weight,
+        "total_distance_m": res.total_distance_m,
+        "mean_m": res.mean_distance_m,
+        "max_m": res.max_distance_m,
         "per_decile": res.per_decile,
         "stats": {k: v for k, v in res.stats.items() if isinstance(v, (int, float, bool, str))},
-        "sponsors": len(reg.sponsors.ids), "free_slots": int(reg.sponsors.capacity.sum()),
+        "sponsors": len(reg.sponsors.ids),
+        "free_slots": int(reg.sponsors.capacity.sum()),
         "workers": len(reg.workers.ids),
     }
 
 
 def run_in_subprocess(method, args) -> dict:
-    cmd = [sys.executable, "-m", "bench.matching", "--child", method, "--scale", str(args.scale),
-           "--seed", str(args.seed), "--radius", str(args.radius), "--policy", args.policy,
-           "--repeats", str(1 if method in SINGLE_RUN else args.repeats)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.matching",
+        "--child",
+        method,
+        "--scale",
+        str(args.scale),
+        "--seed",
+        str(args.seed),
+        "--radius",
+        str(args.radius),
+        "--policy",
+        args.policy,
+        "--repeats",
+        str(1 if method in SINGLE_RUN else args.repeats),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -104,31 +141,42 @@ def run_in_subprocess(method, args) -> dict:
 def print_table(rows: list[dict]) -> None:
     exact = next((r for r in rows if r["method"] == "exact"), None)
     r0 = rows[0]
-    print(f"\nregency: {r0['sponsors']:,} sponsors ({r0['free_slots']:,} free slots), "
-          f"{r0['workers']:,} workers")
-    head = (f"{'method':<12} {'wall s':>7} {'cpu s':>7} {'trace MB':>8} {'rss MB':>7} {'covered':>8} "
-            f"{'weight':>10} {'% opt':>7} {'total dist m':>13} {'vs exact':>8} {'mean m':>7} {'max m':>6}  "
-            f"covered by decile 0..10")
+    print(f"\nregency: {r0['sponsors']:,} sponsors ({r0['free_slots']:,} free slots), {r0['workers']:,} workers")
+    head = (
+        f"{'method':<12} {'wall s':>7} {'cpu s':>7} {'trace MB':>8} {'rss MB':>7} {'covered':>8} "
+        f"{'weight':>10} {'% opt':>7} {'total dist m':>13} {'vs exact':>8} {'mean m':>7} {'max m':>6}  "
+        f"covered by decile 0..10"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
         pct = f"{100 * r['weight'] / exact['weight']:.2f}" if exact and exact["weight"] else "n/a"
-        dec = " ".join(str(r["per_decile"][str(d)] if str(d) in r["per_decile"] else r["per_decile"][d])
-                       for d in range(11))
-        vs = (f"{100 * (r['total_distance_m'] / exact['total_distance_m'] - 1):+.2f}%"
-              if exact and exact["total_distance_m"] else "n/a")
-        print(f"{r['method']:<12} {r['wall_s']:>7.2f} {r['cpu_s']:>7.2f} {r['tracemalloc_peak_mb']:>8.0f} "
-              f"{r['maxrss_mb']:>7.0f} {r['covered']:>8,} {r['weight']:>10,} {pct:>7} "
-              f"{r['total_distance_m']:>13,} {vs:>8} {r['mean_m']:>7.0f} {r['max_m']:>6}  {dec}")
+        dec = " ".join(
+            str(r["per_decile"][str(d)] if str(d) in r["per_decile"] else r["per_decile"][d]) for d in range(11)
+        )
+        vs = (
+            f"{100 * (r['total_distance_m'] / exact['total_distance_m'] - 1):+.2f}%"
+            if exact and exact["total_distance_m"]
+            else "n/a"
+        )
+        print(
+            f"{r['method']:<12} {r['wall_s']:>7.2f} {r['cpu_s']:>7.2f} {r['tracemalloc_peak_mb']:>8.0f} "
+            f"{r['maxrss_mb']:>7.0f} {r['covered']:>8,} {r['weight']:>10,} {pct:>7} "
+            f"{r['total_distance_m']:>13,} {vs:>8} {r['mean_m']:>7.0f} {r['max_m']:>6}  {dec}"
+        )
     solver = next((r for r in rows if r["method"] == "solver"), None)
     if exact and solver:
-        print(f"\nsolver / exact time: wall {solver['wall_s'] / exact['wall_s']:.3f}, "
-              f"cpu {solver['cpu_s'] / exact['cpu_s']:.3f}; total distance solver "
-              f"{solver['total_distance_m']:,} m vs exact {exact['total_distance_m']:,} m")
+        print(
+            f"\nsolver / exact time: wall {solver['wall_s'] / exact['wall_s']:.3f}, "
+            f"cpu {solver['cpu_s'] / exact['cpu_s']:.3f}; total distance solver "
+            f"{solver['total_distance_m']:,} m vs exact {exact['total_distance_m']:,} m"
+        )
     greedy = next((r for r in rows if r["method"] == "greedy"), None)
     if greedy and solver:
-        print(f"solver / greedy: weight {solver['weight'] / greedy['weight']:.4f}, covered "
-              f"{solver['covered'] / greedy['covered']:.4f}, cpu {solver['cpu_s'] / greedy['cpu_s']:.2f}")
+        print(
+            f"solver / greedy: weight {solver['weight'] / greedy['weight']:.4f}, covered "
+            f"{solver['covered'] / greedy['covered']:.4f}, cpu {solver['cpu_s'] / greedy['cpu_s']:.2f}"
+        )
     if solver:
         print("solver stats:", solver["stats"])
     for r in rows:
@@ -137,14 +185,18 @@ def print_table(rows: list[dict]) -> None:
             continue
         gap = st["distance_gap_bound_m"]
         lower = r["total_distance_m"] - gap
-        print(f"{r['method']} certificate: certified_optimal={st['certified_optimal']}, proven gap {gap:,} m "
-              f"(total distance {r['total_distance_m']:,} m, dual lower bound {lower:,} m, at most "
-              f"{100 * gap / max(lower, 1):.3f}% above the optimum); "
-              + (f"{st['cs_phases']} cost-scaling phases (alpha {st['cs_alpha']}, last eps {st['cs_eps_last']} / K "
-                 f"{st['cs_scale_k']}), {st['cs_certify_calls']} certificate checks, "
-                 if st.get("distance_method") == "scaling" else
-                 f"{st['cg_rounds']} pricing rounds, {st['cg_arcs_added']:,} arcs added, ")
-              + f"restricted polish {st['distance_restricted_m']:,} m, cpu exact step {st['cpu_exact_polish_s']} s")
+        print(
+            f"{r['method']} certificate: certified_optimal={st['certified_optimal']}, proven gap {gap:,} m "
+            f"(total distance {r['total_distance_m']:,} m, dual lower bound {lower:,} m, at most "
+            f"{100 * gap / max(lower, 1):.3f}% above the optimum); "
+            + (
+                f"{st['cs_phases']} cost-scaling phases (alpha {st['cs_alpha']}, last eps {st['cs_eps_last']} / K "
+                f"{st['cs_scale_k']}), {st['cs_certify_calls']} certificate checks, "
+                if st.get("distance_method") == "scaling"
+                else f"{st['cg_rounds']} pricing rounds, {st['cg_arcs_added']:,} arcs added, "
+            )
+            + f"restricted polish {st['distance_restricted_m']:,} m, cpu exact step {st['cpu_exact_polish_s']} s"
+        )
         if exact:
             ok = (r["weight"], r["total_distance_m"]) == (exact["weight"], exact["total_distance_m"])
             print(f"{r['method']} (W, D) equals the exact reference's: {ok}")

@@ -12,6 +12,7 @@ the same arrays. Each timed repetition runs in a child process so peak RSS is th
 ``--distance`` is the run's distance mode (default: the setting MATCHING_RUN_DISTANCE); the solver-alone timing
 uses the same solver options, and each run prints the preview's distance block (total, certificate, proven gap).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,9 +59,9 @@ def load(scale: float, seed: int) -> dict:
     from scipy.spatial import cKDTree
 
     from bench.synthetic import generate_regency
+    from sponsorship.matching.models import MatchingRun, Proposal
     from sponsorship.people.crypto import encrypt, keyed_hash
     from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker, WorkerConsent
-    from sponsorship.matching.models import MatchingRun, Proposal
     from sponsorship.regions.models import RegencyConfig, Region
 
     call_command("migrate", verbosity=0)
@@ -83,13 +84,26 @@ def load(scale: float, seed: int) -> dict:
         gx = np.digitize(reg.village_lon, np.quantile(reg.village_lon, [0.2, 0.4, 0.6, 0.8]))
         gy = np.digitize(reg.village_lat, np.quantile(reg.village_lat, [0.25, 0.5, 0.75]))
         district_of = gy * 5 + gx
-        districts = Region.objects.bulk_create([
-            Region(code=f"{REGENCY_CODE}.{d + 1:02d}", name=f"Kecamatan {d + 1}", level=3, parent=regency)
-            for d in range(int(district_of.max()) + 1)])
-        villages = Region.objects.bulk_create([
-            Region(code=f"{REGENCY_CODE}.{district_of[v] + 1:02d}.{2001 + v}", name=f"Desa {v + 1}", level=4,
-                   parent=districts[district_of[v]], village_kind="desa",
-                   lat=float(reg.village_lat[v]), lon=float(reg.village_lon[v])) for v in range(nv)])
+        districts = Region.objects.bulk_create(
+            [
+                Region(code=f"{REGENCY_CODE}.{d + 1:02d}", name=f"Kecamatan {d + 1}", level=3, parent=regency)
+                for d in range(int(district_of.max()) + 1)
+            ]
+        )
+        villages = Region.objects.bulk_create(
+            [
+                Region(
+                    code=f"{REGENCY_CODE}.{district_of[v] + 1:02d}.{2001 + v}",
+                    name=f"Desa {v + 1}",
+                    level=4,
+                    parent=districts[district_of[v]],
+                    village_kind="desa",
+                    lat=float(reg.village_lat[v]),
+                    lon=float(reg.village_lon[v]),
+                )
+                for v in range(nv)
+            ]
+        )
         agency = Agency.objects.create(regency=regency, name="Sekretariat Daerah")
         home = cKDTree(np.c_[reg.village_lat, reg.village_lon]).query(np.c_[s.lat, s.lon])[1]
         sponsors = []
@@ -97,10 +111,21 @@ def load(scale: float, seed: int) -> dict:
             free = int(s.capacity[i])
             capacity = max(2, free)
             # Counters only: the run reads free capacity from them (sponsorship rows are not needed here).
-            sponsors.append(Sponsor(nip=f"1985031420100310{i:06d}"[-18:].rjust(18, "1"), asn_type="pns",
-                                    full_name=f"ASN {i}", birth_date=dt.date(1985, 3, 14), sex="M", agency=agency,
-                                    home_village=villages[home[i]], lat=float(s.lat[i]), lon=float(s.lon[i]),
-                                    capacity=capacity, active_sponsorships=capacity - free))
+            sponsors.append(
+                Sponsor(
+                    nip=f"1985031420100310{i:06d}"[-18:].rjust(18, "1"),
+                    asn_type="pns",
+                    full_name=f"ASN {i}",
+                    birth_date=dt.date(1985, 3, 14),
+                    sex="M",
+                    agency=agency,
+                    home_village=villages[home[i]],
+                    lat=float(s.lat[i]),
+                    lon=float(s.lon[i]),
+                    capacity=capacity,
+                    active_sponsorships=capacity - free,
+                )
+            )
         sponsors = Sponsor.objects.bulk_create(sponsors, batch_size=5000)
         occupation = Occupation.objects.get(code="petani")
         v_index = w.village_ids - 1
@@ -108,29 +133,57 @@ def load(scale: float, seed: int) -> dict:
         nik_cipher = encrypt("3502011403850001")  # one ciphertext is enough to time reads; hashes stay unique
         workers = []
         for i in range(len(w.ids)):
-            workers.append(Worker(
-                nik=nik_cipher, nik_hash=f"bench-{i}", full_name=f"Pekerja {i}", birth_date=dt.date(1985, 3, 14),
-                sex="M", occupation=occupation, village=villages[v_index[i]],
-                lat=float(w.lat[i]) if precise[i] else None, lon=float(w.lon[i]) if precise[i] else None,
-                welfare_decile=int(w.decile[i]) or None))
+            workers.append(
+                Worker(
+                    nik=nik_cipher,
+                    nik_hash=f"bench-{i}",
+                    full_name=f"Pekerja {i}",
+                    birth_date=dt.date(1985, 3, 14),
+                    sex="M",
+                    occupation=occupation,
+                    village=villages[v_index[i]],
+                    lat=float(w.lat[i]) if precise[i] else None,
+                    lon=float(w.lon[i]) if precise[i] else None,
+                    welfare_decile=int(w.decile[i]) or None,
+                )
+            )
         # Already encrypted: skip the field's per-row Fernet (bench speed only).
         Worker._meta.get_field("nik").get_prep_value = lambda value: value
         workers = Worker.objects.bulk_create(workers, batch_size=5000)
         now = timezone.now()
-        WorkerConsent.objects.bulk_create([
-            WorkerConsent(worker=x, collected_at=now, channel="in_person", text_version="2026.1") for x in workers],
-            batch_size=5000)
+        WorkerConsent.objects.bulk_create(
+            [WorkerConsent(worker=x, collected_at=now, channel="in_person", text_version="2026.1") for x in workers],
+            batch_size=5000,
+        )
         # "About to lapse" = a sponsorship that ended recently (how the product knows it).
         lapsing = [workers[i] for i in np.flatnonzero(w.about_to_lapse)]
-        Sponsorship.objects.bulk_create([
-            Sponsorship(sponsor=sponsors[0], worker=x, status="ended", source="import",
-                        started_at=now - dt.timedelta(days=400), ended_at=now - dt.timedelta(days=20),
-                        end_reason="other") for x in lapsing], batch_size=5000)
+        Sponsorship.objects.bulk_create(
+            [
+                Sponsorship(
+                    sponsor=sponsors[0],
+                    worker=x,
+                    status="ended",
+                    source="import",
+                    started_at=now - dt.timedelta(days=400),
+                    ended_at=now - dt.timedelta(days=20),
+                    end_reason="other",
+                )
+                for x in lapsing
+            ],
+            batch_size=5000,
+        )
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     del keyed_hash
-    return {"sponsors": len(sponsors), "workers": len(workers), "villages": nv, "districts": len(districts),
-            "free_slots": int(s.capacity.sum()), "lapsing": len(lapsing), "load_s": round(time.perf_counter() - t0, 1)}
+    return {
+        "sponsors": len(sponsors),
+        "workers": len(workers),
+        "villages": nv,
+        "districts": len(districts),
+        "free_slots": int(s.capacity.sum()),
+        "lapsing": len(lapsing),
+        "load_s": round(time.perf_counter() - t0, 1),
+    }
 
 
 def _backend_cpu_s() -> float:
@@ -159,8 +212,13 @@ def warm_up() -> float:
     )
 
     s = SponsorPoints(np.array([1]), np.array([-7.87]), np.array([111.46]), np.array([2]))
-    w = WorkerPoints(np.array([1, 2]), np.array([-7.87, -7.871]), np.array([111.46, 111.46]),
-                     np.array([1, 2]), np.array([False, False]))
+    w = WorkerPoints(
+        np.array([1, 2]),
+        np.array([-7.87, -7.871]),
+        np.array([111.46, 111.46]),
+        np.array([1, 2]),
+        np.array([False, False]),
+    )
     solve_matching(s, w, exact_arc_limit=0)
     return time.perf_counter() - t0
 
@@ -170,7 +228,6 @@ def run_once(policy: str, distance: str) -> dict:
     from django.db import connection
 
     from sponsorship.matching.models import MatchingRun, Proposal
-    from sponsorship.regions.models import Region
     from sponsorship.matching.selectors import policy_for, run_rows
     from sponsorship.matching.services.runs import (
         _points,
@@ -179,6 +236,7 @@ def run_once(policy: str, distance: str) -> dict:
         matching_run_preview,
     )
     from sponsorship.matching.solver.strategies import solve_matching
+    from sponsorship.regions.models import Region
 
     cold_s = warm_up()
     regency = Region.objects.get(code=REGENCY_CODE)
@@ -197,24 +255,43 @@ def run_once(policy: str, distance: str) -> dict:
     rows = run_rows(regency)
     sponsors, workers = _points(rows)
     c3, t3 = time.process_time(), time.perf_counter()
-    result = solve_matching(sponsors, workers, radius_m=5000, policy=policy_for(run.policy),
-                            **_solver_options(distance))
+    result = solve_matching(
+        sponsors, workers, radius_m=5000, policy=policy_for(run.policy), **_solver_options(distance)
+    )
     c4, t4 = time.process_time(), time.perf_counter()
     assert result.covered_weight == run.preview["covered_weight"], "DB run and solver disagree"
-    return {"policy": policy, "distance": run.preview["distance"],
-            "preview_s": t1 - t0, "apply_s": t2 - t1, "e2e_s": t2 - t0, "solver_s": t4 - t3,
-            "preview_cpu_s": c1 - c0, "apply_cpu_s": c2 - c1, "e2e_cpu_s": c2 - c0, "solver_cpu_s": c4 - c3,
-            "pg_preview_cpu_s": b1 - b0, "pg_apply_cpu_s": b2 - b1, "pg_cpu_s": b2 - b0,
-            "cold_start_s": cold_s, "rss_before_run_mb": rss_before,
-            "peak_rss_mb": rss_run, "timings": run.preview["timings_s"], "covered": run.preview["covered_total"],
-            "covered_weight": run.preview["covered_weight"], "proposals": run.proposals_created,
-            "skipped": run.preview.get("apply", {}).get("skipped"),
-            "per_decile": {k: v["covered"] for k, v in run.preview["per_decile"].items()},
-            "mean_m": run.preview["mean_distance_m"], "max_m": run.preview["max_distance_m"],
-            "total_m": run.preview["total_distance_m"], "method": run.preview["method"],
-            "eligible": run.preview["eligible_workers"], "sponsors_with_room": run.preview["sponsors_with_free_capacity"],
-            "left": run.preview["sponsors_left_with_free_capacity"], "solver_stats": {
-                k: v for k, v in result.stats.items() if isinstance(v, (int, float))}}
+    return {
+        "policy": policy,
+        "distance": run.preview["distance"],
+        "preview_s": t1 - t0,
+        "apply_s": t2 - t1,
+        "e2e_s": t2 - t0,
+        "solver_s": t4 - t3,
+        "preview_cpu_s": c1 - c0,
+        "apply_cpu_s": c2 - c1,
+        "e2e_cpu_s": c2 - c0,
+        "solver_cpu_s": c4 - c3,
+        "pg_preview_cpu_s": b1 - b0,
+        "pg_apply_cpu_s": b2 - b1,
+        "pg_cpu_s": b2 - b0,
+        "cold_start_s": cold_s,
+        "rss_before_run_mb": rss_before,
+        "peak_rss_mb": rss_run,
+        "timings": run.preview["timings_s"],
+        "covered": run.preview["covered_total"],
+        "covered_weight": run.preview["covered_weight"],
+        "proposals": run.proposals_created,
+        "skipped": run.preview.get("apply", {}).get("skipped"),
+        "per_decile": {k: v["covered"] for k, v in run.preview["per_decile"].items()},
+        "mean_m": run.preview["mean_distance_m"],
+        "max_m": run.preview["max_distance_m"],
+        "total_m": run.preview["total_distance_m"],
+        "method": run.preview["method"],
+        "eligible": run.preview["eligible_workers"],
+        "sponsors_with_room": run.preview["sponsors_with_free_capacity"],
+        "left": run.preview["sponsors_left_with_free_capacity"],
+        "solver_stats": {k: v for k, v in result.stats.items() if isinstance(v, (int, float))},
+    }
 
 
 def _load_avg() -> str:
@@ -238,40 +315,68 @@ def run_policy(policy: str, repeat: int, distance: str) -> dict:
     runs = []
     for i in range(repeat):
         load = _load_avg()
-        out = subprocess.run([sys.executable, __file__, "--child", "--policy", policy, "--distance", distance],
-                             capture_output=True, text=True, env=os.environ)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--policy", policy, "--distance", distance],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+        )
         if out.returncode != 0:
             print(out.stderr[-3000:])
             raise SystemExit(1)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         r = runs[-1]
         r["load"] = load
-        print(f"[{policy}] run {i + 1}: e2e wall {r['e2e_s']:.2f} s, CPU {r['e2e_cpu_s']:.2f} s + PostgreSQL "
-              f"{r['pg_cpu_s']:.2f} s (preview wall {r['preview_s']:.2f}: read {r['timings']['read']:.2f} + solve "
-              f"{r['timings']['solve']:.2f}; apply wall {r['apply_s']:.2f}, CPU {r['apply_cpu_s']:.2f} + PG "
-              f"{r['pg_apply_cpu_s']:.2f}); solver alone wall {r['solver_s']:.2f} CPU {r['solver_cpu_s']:.2f}; "
-              f"peak RSS {r['peak_rss_mb']:.0f} MB; load {load}", flush=True)
+        print(
+            f"[{policy}] run {i + 1}: e2e wall {r['e2e_s']:.2f} s, CPU {r['e2e_cpu_s']:.2f} s + PostgreSQL "
+            f"{r['pg_cpu_s']:.2f} s (preview wall {r['preview_s']:.2f}: read {r['timings']['read']:.2f} + solve "
+            f"{r['timings']['solve']:.2f}; apply wall {r['apply_s']:.2f}, CPU {r['apply_cpu_s']:.2f} + PG "
+            f"{r['pg_apply_cpu_s']:.2f}); solver alone wall {r['solver_s']:.2f} CPU {r['solver_cpu_s']:.2f}; "
+            f"peak RSS {r['peak_rss_mb']:.0f} MB; load {load}",
+            flush=True,
+        )
         print(f"[{policy}] run {i + 1}: {_distance_line(r['distance'])}", flush=True)
-    keys = ("e2e_s", "preview_s", "apply_s", "solver_s", "e2e_cpu_s", "pg_cpu_s", "solver_cpu_s", "peak_rss_mb",
-            "preview_cpu_s", "apply_cpu_s", "pg_preview_cpu_s", "pg_apply_cpu_s", "cold_start_s")
+    keys = (
+        "e2e_s",
+        "preview_s",
+        "apply_s",
+        "solver_s",
+        "e2e_cpu_s",
+        "pg_cpu_s",
+        "solver_cpu_s",
+        "peak_rss_mb",
+        "preview_cpu_s",
+        "apply_cpu_s",
+        "pg_preview_cpu_s",
+        "pg_apply_cpu_s",
+        "cold_start_s",
+    )
     med = {k: statistics.median(x[k] for x in runs) for k in keys}
     r = runs[-1]
-    print(f"[{policy}] sizes: {r['eligible']:,} eligible workers, {r['sponsors_with_room']:,} sponsors with free "
-          f"capacity; method {r['method']}")
-    print(f"[{policy}] covered {r['covered']:,} workers (weight {r['covered_weight']:,}), proposals {r['proposals']:,} "
-          f"(skipped {r['skipped']}), mean {r['mean_m']:.0f} m, max {r['max_m']:,} m, total {r['total_m']:,} m, "
-          f"sponsors left with room {r['left']:,}")
+    print(
+        f"[{policy}] sizes: {r['eligible']:,} eligible workers, {r['sponsors_with_room']:,} sponsors with free "
+        f"capacity; method {r['method']}"
+    )
+    print(
+        f"[{policy}] covered {r['covered']:,} workers (weight {r['covered_weight']:,}), proposals {r['proposals']:,} "
+        f"(skipped {r['skipped']}), mean {r['mean_m']:.0f} m, max {r['max_m']:,} m, total {r['total_m']:,} m, "
+        f"sponsors left with room {r['left']:,}"
+    )
     print(f"[{policy}] covered per decile (0 = unknown):", r["per_decile"])
     total_cpu = med["e2e_cpu_s"] + med["pg_cpu_s"]
-    print(f"[{policy}] median of {len(runs)}: end-to-end wall {med['e2e_s']:.2f} s (preview {med['preview_s']:.2f} + "
-          f"apply {med['apply_s']:.2f}); CPU {med['e2e_cpu_s']:.2f} s Python + {med['pg_cpu_s']:.2f} s PostgreSQL = "
-          f"{total_cpu:.2f} s; solver alone wall {med['solver_s']:.2f} / CPU {med['solver_cpu_s']:.2f} s; "
-          f"peak RSS {med['peak_rss_mb']:.0f} MB; cold start (imports + compiled-kernel cache) "
-          f"{med['cold_start_s']:.2f} s; loads {[x['load'] for x in runs]}")
+    print(
+        f"[{policy}] median of {len(runs)}: end-to-end wall {med['e2e_s']:.2f} s (preview {med['preview_s']:.2f} + "
+        f"apply {med['apply_s']:.2f}); CPU {med['e2e_cpu_s']:.2f} s Python + {med['pg_cpu_s']:.2f} s PostgreSQL = "
+        f"{total_cpu:.2f} s; solver alone wall {med['solver_s']:.2f} / CPU {med['solver_cpu_s']:.2f} s; "
+        f"peak RSS {med['peak_rss_mb']:.0f} MB; cold start (imports + compiled-kernel cache) "
+        f"{med['cold_start_s']:.2f} s; loads {[x['load'] for x in runs]}"
+    )
     ok_wall = med["e2e_s"] < 5 and med["peak_rss_mb"] < 1024
     ok_cpu = total_cpu < 5 and med["peak_rss_mb"] < 1024
-    print(f"[{policy}] goal (< 5 s, < 1 GB): wall {'met' if ok_wall else 'NOT met'}, "
-          f"CPU (= unloaded wall) {'met' if ok_cpu else 'NOT met'}")
+    print(
+        f"[{policy}] goal (< 5 s, < 1 GB): wall {'met' if ok_wall else 'NOT met'}, "
+        f"CPU (= unloaded wall) {'met' if ok_cpu else 'NOT met'}"
+    )
     return {"median": med, "runs": runs}
 
 
@@ -282,8 +387,11 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--policy", default="lowest_decile_first,uniform", help="comma-separated")
     ap.add_argument("--reload", action="store_true", help="reload the synthetic regency even if present")
-    ap.add_argument("--distance", choices=("exact", "fast"),
-                    help="the run's distance mode (default: the setting MATCHING_RUN_DISTANCE)")
+    ap.add_argument(
+        "--distance",
+        choices=("exact", "fast"),
+        help="the run's distance mode (default: the setting MATCHING_RUN_DISTANCE)",
+    )
     ap.add_argument("--json", help="write the runs here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -50,8 +50,15 @@ def solve_exact_reference(
     s_ok = np.flatnonzero(inst.sponsors.capacity > 0)
     w_ok = np.flatnonzero(inst.weight > 0)
     sol = solve_full(
-        inst.wg, w_ok, inst.weight, inst.sg, s_ok, inst.sponsors.capacity,
-        radius_m=inst.radius_m, stretch=inst.stretch, big_m=_lexicographic_m(inst),
+        inst.wg,
+        w_ok,
+        inst.weight,
+        inst.sg,
+        s_ok,
+        inst.sponsors.capacity,
+        radius_m=inst.radius_m,
+        stretch=inst.stretch,
+        big_m=_lexicographic_m(inst),
     )
     return _result(inst, sol.sponsor_idx, sol.worker_idx, "exact_reference", t0, sol.stats)
 
@@ -69,8 +76,7 @@ def solve_greedy(
     cap = inst.sponsors.capacity.copy()
     w_ok = np.flatnonzero(inst.weight > 0)
     order = w_ok[np.lexsort((w_ok, -inst.weight[w_ok]))]
-    out_s, out_w = greedy_fill(inst.wg, order, inst.sg, np.flatnonzero(cap > 0), cap,
-                                    inst.radius_m, inst.stretch)
+    out_s, out_w = greedy_fill(inst.wg, order, inst.sg, np.flatnonzero(cap > 0), cap, inst.radius_m, inst.stretch)
     return _result(inst, out_s, out_w, "greedy", t0, {})
 
 
@@ -91,8 +97,18 @@ def solve_aggregated(
         return _result(inst, [], [], "exact", t0, {"pairs": 0})
     # One weight unit worth 4 radii of distance: keeps OR-Tools' cost scaling short; the
     # aggregated path is a heuristic anyway (measured: same weight as the exact M).
-    sol = _flow_aggregated(inst.wg, w_ok, inst.weight, inst.sg, s_ok, inst.sponsors.capacity, radius_m=inst.radius_m,
-                           stretch=inst.stretch, big_m=4 * inst.radius_m + 1, cell_m=cell_m)
+    sol = _flow_aggregated(
+        inst.wg,
+        w_ok,
+        inst.weight,
+        inst.sg,
+        s_ok,
+        inst.sponsors.capacity,
+        radius_m=inst.radius_m,
+        stretch=inst.stretch,
+        big_m=4 * inst.radius_m + 1,
+        cell_m=cell_m,
+    )
     stats = {"pairs_bound": len(w_ok) * len(s_ok), **sol.stats}
     return _result(inst, sol.sponsor_idx, sol.worker_idx, "aggregated", t0, stats)
 
@@ -132,8 +148,7 @@ def greedy_fill(wg, order, sg, s_ok, cap, radius_m, stretch, k_query=16):
     return out_s, out_w
 
 
-def _flow_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m,
-                     cell_m) -> FlowSolution:
+def _flow_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m, cell_m) -> FlowSolution:
     """Cell-level transportation problem, then people-level placement, then greedy repair."""
     cap = capacity.astype(np.int64).copy()
     x0 = min(wg.x[w_ok].min(), sg.x[s_ok].min())
@@ -149,8 +164,7 @@ def _flow_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     wcnt = np.bincount(wci, minlength=n_w).astype(float)
     w_xy = np.c_[np.bincount(wci, wg.x[w_ok]), np.bincount(wci, wg.y[w_ok])] / wcnt[:, None]
     scap = np.bincount(sci, cap[s_ok], minlength=n_s)
-    s_xy = np.c_[np.bincount(sci, sg.x[s_ok] * cap[s_ok]),
-                 np.bincount(sci, sg.y[s_ok] * cap[s_ok])] / scap[:, None]
+    s_xy = np.c_[np.bincount(sci, sg.x[s_ok] * cap[s_ok]), np.bincount(sci, sg.y[s_ok] * cap[s_ok])] / scap[:, None]
     # Cell level: centroids within the radius (plane distance / stretch ~ true distance).
     pr = cKDTree(w_xy).sparse_distance_matrix(cKDTree(s_xy), radius_m * stretch, output_type="ndarray")
     ca, cb, cd = pr["i"].astype(np.int64), pr["j"].astype(np.int64), np.rint(pr["v"] / stretch).astype(np.int64)
@@ -174,8 +188,9 @@ def _flow_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     rank = np.arange(len(order)) - np.searchsorted(cinv[order], cinv[order])
     chosen = order[rank < covered[cinv[order]]]
     chosen = chosen[np.lexsort((w_ok[chosen], -wt[chosen], wci[chosen]))]
-    out_s, out_w, n_arcs2 = _place(wg, w_ok[chosen], wci[chosen], sg, s_ok, sci, ca, cb, g, cap,
-                                   weight, radius_m=radius_m, big_m=big_m)
+    out_s, out_w, n_arcs2 = _place(
+        wg, w_ok[chosen], wci[chosen], sg, s_ok, sci, ca, cb, g, cap, weight, radius_m=radius_m, big_m=big_m
+    )
     # Repair: everyone still unplaced, by priority, to the nearest free sponsor in reach.
     done = np.zeros(len(wg), bool)
     done[out_w] = True
@@ -183,9 +198,17 @@ def _flow_aggregated(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     rest = rest[np.lexsort((rest, -weight[rest]))]
     rs, rw = greedy_fill(wg, rest, sg, s_ok, cap, radius_m, stretch)
     out_s, out_w = list(out_s), list(out_w)
-    stats = {"cell_m": cell_m, "worker_cells": n_w, "sponsor_cells": n_s, "classes": n_c,
-             "cell_arcs": len(ca), "people_arcs": n_arcs2, "aggregate_covered": int(covered.sum()),
-             "placed_from_aggregate": len(out_w), "repaired": len(rw)}
+    stats = {
+        "cell_m": cell_m,
+        "worker_cells": n_w,
+        "sponsor_cells": n_s,
+        "classes": n_c,
+        "cell_arcs": len(ca),
+        "people_arcs": n_arcs2,
+        "aggregate_covered": int(covered.sum()),
+        "placed_from_aggregate": len(out_w),
+        "repaired": len(rw),
+    }
     return FlowSolution(np.array(out_s + rs, np.int64), np.array(out_w + rw, np.int64), stats)
 
 
@@ -198,8 +221,11 @@ def _place(wg, chosen, ch_cell, sg, s_ok, sci, ca, cb, g, cap, weight, *, radius
     key = np.lexsort((chosen, weight[chosen], wg.lam[chosen], wg.phi[chosen]))
     chosen, ch_cell = chosen[key], ch_cell[key]
     new = np.ones(len(chosen), bool)
-    new[1:] = ((wg.phi[chosen[1:]] != wg.phi[chosen[:-1]]) | (wg.lam[chosen[1:]] != wg.lam[chosen[:-1]])
-               | (weight[chosen[1:]] != weight[chosen[:-1]]))
+    new[1:] = (
+        (wg.phi[chosen[1:]] != wg.phi[chosen[:-1]])
+        | (wg.lam[chosen[1:]] != wg.lam[chosen[:-1]])
+        | (weight[chosen[1:]] != weight[chosen[:-1]])
+    )
     starts = np.flatnonzero(new)
     supply = np.diff(np.append(starts, len(chosen))).astype(np.int64)
     rep, g_cell = chosen[starts], ch_cell[starts]

@@ -22,6 +22,7 @@ coverage set per order, no credit and no refund case (a duplicate never pays twi
 The load generator is a minimal asyncio HTTP/1.1 client (pre-encoded requests, persistent connections),
 so that on a 2-core machine the client costs little of the CPU the server needs.
 """
+
 import argparse
 import asyncio
 import json
@@ -32,8 +33,7 @@ import subprocess
 import sys
 import time
 
-from _setup import (BENCH_DB, ROOT, child_pids, cpu_seconds, django_setup, ensure_bench_sponsors, gunicorn_config,
-                    median)
+from _setup import BENCH_DB, ROOT, child_pids, cpu_seconds, django_setup, ensure_bench_sponsors, gunicorn_config, median
 
 KEY = "SB-Mid-server-TEST"  # backend.settings.test
 PATH = "/api/v1/payments/midtrans/notification/"
@@ -47,6 +47,7 @@ def free_port():
 
 def wait_http(url, ok, timeout=30):
     import requests
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -60,8 +61,10 @@ def wait_http(url, ok, timeout=30):
 
 # ---- load generator ------------------------------------------------------------------------------------
 def encode(method: str, body: bytes, port: int, path: str = PATH) -> bytes:
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: Veritrans\r\n"
-            f"Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: Veritrans\r\n"
+        f"Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -120,13 +123,22 @@ def fire(port, requests, concurrency):
     codes = {}
     for _, c in results:
         codes[c] = codes.get(c, 0) + 1
-    return {"n": len(requests), "wall_s": wall, "rps": len(requests) / wall, "p50_ms": median(lat) * 1000,
-            "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000, "max_ms": lat[-1] * 1000, "codes": codes}
+    return {
+        "n": len(requests),
+        "wall_s": wall,
+        "rps": len(requests) / wall,
+        "p50_ms": median(lat) * 1000,
+        "p99_ms": lat[max(int(len(lat) * 0.99) - 1, 0)] * 1000,
+        "max_ms": lat[-1] * 1000,
+        "codes": codes,
+    }
 
 
 def fmt(r):
-    return (f"{r['rps']:.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, "
-            f"codes {r['codes']}")
+    return (
+        f"{r['rps']:.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms, "
+        f"codes {r['codes']}"
+    )
 
 
 # ---- the bench -----------------------------------------------------------------------------------------
@@ -134,15 +146,24 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=None,
-                        help="gunicorn worker processes (default: backend/gunicorn.conf.py)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="gthread threads per gunicorn worker (default: backend/gunicorn.conf.py)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn worker processes (default: backend/gunicorn.conf.py)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="gthread threads per gunicorn worker (default: backend/gunicorn.conf.py)",
+    )
     parser.add_argument("--celery-workers", type=int, default=2, help="prefork processes of the Celery worker")
     parser.add_argument("--worker-start", choices=["during", "after"], default="during")
-    parser.add_argument("--worker-nice", type=int, default=0,
-                        help="run the Celery worker at this nice level (e.g. 10: processing yields the CPU to "
-                             "the web processes, as a deployment sharing cores with the web would configure it)")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=0,
+        help="run the Celery worker at this nice level (e.g. 10: processing yields the CPU to "
+        "the web processes, as a deployment sharing cores with the web would configure it)",
+    )
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--warmup", type=int, default=48, help="orders whose notifications warm the server up")
@@ -154,10 +175,18 @@ def main():
     from django.db import transaction
 
     from sponsorship.billing.gateways.midtrans import MidtransGateway, signature
-    from sponsorship.core.models import AuditLog
-    from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification, RefundCase
+    from sponsorship.billing.models import (
+        CoverageMonth,
+        CreditEntry,
+        Invoice,
+        InvoiceLine,
+        PaymentAttempt,
+        PaymentNotification,
+        RefundCase,
+    )
     from sponsorship.billing.services.billing import billing_run
     from sponsorship.billing.services.checkout import payment_start
+    from sponsorship.core.models import AuditLog
 
     broker = f"redis://127.0.0.1:6379/{args.redis_db}"
     redis.Redis.from_url(broker).flushdb()  # our own bench db only: no task left over from an earlier run
@@ -165,8 +194,23 @@ def main():
     # The simulator runs in its own process (as under dev.py), so the load generator does not share its GIL.
     sim_port = free_port()
     sim_url = f"http://127.0.0.1:{sim_port}"
-    procs = [subprocess.Popen([sys.executable, "-m", "simulators.midtrans", "--host", "127.0.0.1", "--port",
-                               str(sim_port), "--server-key", KEY], cwd=ROOT, stdout=subprocess.DEVNULL)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "simulators.midtrans",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(sim_port),
+                "--server-key",
+                KEY,
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+    ]
     worker = None
     try:
         wait_http(sim_url + "/_sim/health", lambda r: r.status_code == 200)
@@ -201,31 +245,65 @@ def main():
             bodies.append(json.dumps(raw).encode())
         # The first few orders warm the server up (a DB connection and the wake-up thread per gunicorn worker);
         # they are not timed but are checked with the rest.
-        warm, bodies = bodies[:args.warmup], bodies[args.warmup:]
+        warm, bodies = bodies[: args.warmup], bodies[args.warmup :]
         duplicates = random.sample(bodies, len(bodies) // 10)  # as Midtrans sends them
         bodies += duplicates
         random.shuffle(bodies)
         expected_cov = InvoiceLine.objects.filter(invoice__in=invoices).count()
-        print(f"setup: {len(orders)} paid orders at the simulator in {time.perf_counter() - t:.1f} s; "
-              f"{len(warm)} sent to warm up, then {len(bodies)} timed ({len(duplicates)} duplicates)")
+        print(
+            f"setup: {len(orders)} paid orders at the simulator in {time.perf_counter() - t:.1f} s; "
+            f"{len(warm)} sent to warm up, then {len(bodies)} timed ({len(duplicates)} duplicates)"
+        )
 
         port = free_port()
         gunicorn_flags, gunicorn_text = gunicorn_config(args.workers, args.threads)
         # Production-like: DEBUG off, persistent DB connections, Celery through Redis (not eager).
-        env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "backend.settings.dev",
-               "DEBUG": "false", "MIDTRANS_SERVER_KEY": KEY, "CELERY_TASK_ALWAYS_EAGER": "false",
-               "CELERY_BROKER_URL": broker, "MIDTRANS_API_BASE_URL": sim_url, "DB_CONN_MAX_AGE": "600",
-               "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *gunicorn_flags, "backend.wsgi", "-b", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env))
+        env = {
+            **os.environ,
+            "DATABASE_URL": BENCH_DB,
+            "DJANGO_SETTINGS_MODULE": "backend.settings.dev",
+            "DEBUG": "false",
+            "MIDTRANS_SERVER_KEY": KEY,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CELERY_BROKER_URL": broker,
+            "MIDTRANS_API_BASE_URL": sim_url,
+            "DB_CONN_MAX_AGE": "600",
+            "LOG_LEVEL": "ERROR",
+            "PYTHONUNBUFFERED": "1",
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", *gunicorn_flags, "backend.wsgi", "-b", f"127.0.0.1:{port}"],
+                cwd=ROOT,
+                env=env,
+            )
+        )
 
         def start_worker():
             nice = ["nice", "-n", str(args.worker_nice)] if args.worker_nice else []
             return subprocess.Popen(
-                [*nice, sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
-                 str(args.celery_workers), "--without-gossip", "--without-mingle", "--without-heartbeat",
-                 "-l", "warning"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+                [
+                    *nice,
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "backend",
+                    "worker",
+                    "--pool",
+                    "prefork",
+                    "-c",
+                    str(args.celery_workers),
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
 
         wait_http(f"http://127.0.0.1:{port}{PATH}", lambda r: r.status_code == 405)
         if args.worker_start == "during":
@@ -270,28 +348,46 @@ def main():
     stored = PaymentNotification.objects.count()
     dup_rows = PaymentNotification.objects.filter(state="duplicate").count()
     lean = "off" if os.environ.get("LEAN_PATHS") == "false" else "on"
-    print(f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {lean}, "
-          f"wake-up window {settings.PAYMENT_WAKEUP_WINDOW_MS} ms; client: "
-          f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
-          f"{args.redis_db}, worker {args.worker_start} the burst"
-          f"{f', nice {args.worker_nice}' if args.worker_nice else ''}")
-    print(f"baseline trivial endpoint (GET / → 302): {fmt(baseline)}; "
-          f"gunicorn CPU {(cpu1 - cpu0) / baseline['n'] * 1000:.2f} ms/request")
-    print(f"webhook acceptance: {result['n']} signed POSTs: {fmt(result)}; "
-          f"gunicorn CPU {(cpu2 - cpu1) / result['n'] * 1000:.2f} ms/request; "
-          f"ratio webhook/baseline throughput = {result['rps'] / baseline['rps']:.2f}")
-    print(f"processing: {accepted_unprocessed} of {len(orders)} still queued when the burst ended; all "
-          f"{len(orders)} settled {drained - burst_started:.1f} s after the burst started "
-          f"({drained - burst_ended:.1f} s after it ended; {len(orders) / (drained - burst_started):.0f} settlements/s "
-          f"end to end); states of the distinct notifications {states}")
-    ok = (settled == len(orders) and coverage == expected_cov and stored == len(warm) + len(bodies)
-          and dup_rows == len(duplicates) and states == {"processed": len(orders)}
-          and not CreditEntry.objects.exists() and not RefundCase.objects.exists())
-    print(f"integrity: {settled}/{len(orders)} attempts settled, {coverage}/{expected_cov} coverage rows, "
-          f"{stored}/{len(warm) + len(bodies)} notifications stored ({dup_rows} duplicates), credits "
-          f"{CreditEntry.objects.count()}, refund cases {RefundCase.objects.count()} → {'OK' if ok else 'FAILED'}")
-    print(f"load average (1 min): {load_before:.2f} before, {load_burst:.2f} after the burst, {load_drain:.2f} "
-          f"after the drain ({os.cpu_count()} cores)")
+    print(
+        f"server: {gunicorn_text}, PostgreSQL, DEBUG off, lean paths {lean}, "
+        f"wake-up window {settings.PAYMENT_WAKEUP_WINDOW_MS} ms; client: "
+        f"{args.concurrency} keep-alive connections; Celery: prefork × {args.celery_workers}, Redis db "
+        f"{args.redis_db}, worker {args.worker_start} the burst"
+        f"{f', nice {args.worker_nice}' if args.worker_nice else ''}"
+    )
+    print(
+        f"baseline trivial endpoint (GET / → 302): {fmt(baseline)}; "
+        f"gunicorn CPU {(cpu1 - cpu0) / baseline['n'] * 1000:.2f} ms/request"
+    )
+    print(
+        f"webhook acceptance: {result['n']} signed POSTs: {fmt(result)}; "
+        f"gunicorn CPU {(cpu2 - cpu1) / result['n'] * 1000:.2f} ms/request; "
+        f"ratio webhook/baseline throughput = {result['rps'] / baseline['rps']:.2f}"
+    )
+    print(
+        f"processing: {accepted_unprocessed} of {len(orders)} still queued when the burst ended; all "
+        f"{len(orders)} settled {drained - burst_started:.1f} s after the burst started "
+        f"({drained - burst_ended:.1f} s after it ended; {len(orders) / (drained - burst_started):.0f} settlements/s "
+        f"end to end); states of the distinct notifications {states}"
+    )
+    ok = (
+        settled == len(orders)
+        and coverage == expected_cov
+        and stored == len(warm) + len(bodies)
+        and dup_rows == len(duplicates)
+        and states == {"processed": len(orders)}
+        and not CreditEntry.objects.exists()
+        and not RefundCase.objects.exists()
+    )
+    print(
+        f"integrity: {settled}/{len(orders)} attempts settled, {coverage}/{expected_cov} coverage rows, "
+        f"{stored}/{len(warm) + len(bodies)} notifications stored ({dup_rows} duplicates), credits "
+        f"{CreditEntry.objects.count()}, refund cases {RefundCase.objects.count()} → {'OK' if ok else 'FAILED'}"
+    )
+    print(
+        f"load average (1 min): {load_before:.2f} before, {load_burst:.2f} after the burst, {load_drain:.2f} "
+        f"after the drain ({os.cpu_count()} cores)"
+    )
     return 0 if ok else 1
 
 

@@ -17,6 +17,7 @@ Endpoints that are not in this checkout are skipped with a note.
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench REDIS_URL=redis://127.0.0.1:6379/3 \
   python bench/payday_load.py [--duration 20] [--concurrency 16] [--sponsors 300 --workers-seed 900]
 """
+
 import argparse
 import base64
 import collections
@@ -26,7 +27,6 @@ import random
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -57,13 +57,22 @@ def free_port() -> int:
 
 
 def django_env(args) -> dict:
-    env = {**os.environ,
-           "DJANGO_SETTINGS_MODULE": "backend.settings.dev", "DEBUG": "false",
-           "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(64),
-           "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,
-           "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_BROKER_URL": args.broker_url,
-           "THROTTLE_USER": "100000000/min", "THROTTLE_ANON": "100000000/min", "THROTTLE_LOGIN": "100000000/min",
-           "DB_CONN_MAX_AGE": "60", "LOG_LEVEL": "WARNING", "NO_PROXY": "127.0.0.1,localhost"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "backend.settings.dev",
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(64),
+        "DATABASE_URL": args.database_url,
+        "REDIS_URL": args.redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_BROKER_URL": args.broker_url,
+        "THROTTLE_USER": "100000000/min",
+        "THROTTLE_ANON": "100000000/min",
+        "THROTTLE_LOGIN": "100000000/min",
+        "DB_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
     return env
 
 
@@ -78,12 +87,39 @@ def prepare(args, env) -> dict:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db}"')
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run([python, "manage.py", "seed_demo", "--sponsors", str(args.sponsors), "--workers",
-                    str(args.workers_seed), "--sponsored-share", "0.5"], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    os.environ.update({k: v for k, v in env.items() if k in ("DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY",
-                                                             "DATABASE_URL", "REDIS_URL",
-                                                             "CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL")})
+    subprocess.run(
+        [
+            python,
+            "manage.py",
+            "seed_demo",
+            "--sponsors",
+            str(args.sponsors),
+            "--workers",
+            str(args.workers_seed),
+            "--sponsored-share",
+            "0.5",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    os.environ.update(
+        {
+            k: v
+            for k, v in env.items()
+            if k
+            in (
+                "DJANGO_SETTINGS_MODULE",
+                "DEBUG",
+                "SECRET_KEY",
+                "DATABASE_URL",
+                "REDIS_URL",
+                "CELERY_TASK_ALWAYS_EAGER",
+                "CELERY_BROKER_URL",
+            )
+        }
+    )
     import django
 
     django.setup()
@@ -111,6 +147,7 @@ def prepare(args, env) -> dict:
     from django.contrib.auth import get_user_model
 
     from sponsorship.people.models import Profile
+
     User = get_user_model()
     for sponsor in Sponsor.objects.filter(user=None).order_by("pk")[:200]:
         user = User.objects.create_user(f"bench.{sponsor.pk}", password=None)
@@ -129,8 +166,16 @@ GUNICORN_CONF = ROOT / "backend" / "gunicorn.conf.py"
 
 
 def gunicorn_cmd(args, port) -> list:
-    cmd = [sys.executable, "-m", "gunicorn", "backend.wsgi:application", "-b", f"127.0.0.1:{port}",
-           "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "backend.wsgi:application",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     if GUNICORN_CONF.exists():
         cmd += ["-c", str(GUNICORN_CONF)]  # the production settings; flags below override only when given
     else:
@@ -147,15 +192,31 @@ def start_server(args, env, port):
 
     sim = MidtransSimulator(server_key=SERVER_KEY, retry_scale=0.001, jitter=0.0).start()
     # No notification URL: the simulator does not post on its own; the load clients post what it would.
-    env = {**env, "MIDTRANS_API_BASE_URL": sim.base_url, "MIDTRANS_SERVER_KEY": SERVER_KEY,
-           "PUBLIC_BASE_URL": ""}
+    env = {**env, "MIDTRANS_API_BASE_URL": sim.base_url, "MIDTRANS_SERVER_KEY": SERVER_KEY, "PUBLIC_BASE_URL": ""}
     import redis
 
     redis.Redis.from_url(args.broker_url).flushdb()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool", "prefork", "-c",
-         str(args.celery_workers), "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
-        cwd=ROOT, env=env)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "backend",
+            "worker",
+            "--pool",
+            "prefork",
+            "-c",
+            str(args.celery_workers),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     server = subprocess.Popen(gunicorn_cmd(args, port), cwd=ROOT, env=env)
     import requests
 
@@ -190,6 +251,7 @@ def run_load(args, port, users, labels, sim_url, duration):
     import requests
 
     from sponsorship.billing.gateways.midtrans import signature
+
     paid_orders = collections.deque()  # order ids of pays, for the payer to pay and Midtrans to notify
     notified = set()
     basic = "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode()
@@ -211,8 +273,11 @@ def run_load(args, port, users, labels, sim_url, duration):
             paid_orders.append(("dup", json.dumps(raw)))
         return json.dumps(raw)
 
-    mix = [m for m in MIX if m[0] in labels and (m[4] != "sponsor" or users["sponsor"])
-           and (m[4] != "worker" or users["worker"])]
+    mix = [
+        m
+        for m in MIX
+        if m[0] in labels and (m[4] != "sponsor" or users["sponsor"]) and (m[4] != "worker" or users["worker"])
+    ]
     weights = [m[3] for m in mix]
     samples = defaultdict(list)
     statuses = defaultdict(lambda: defaultdict(int))
@@ -243,8 +308,9 @@ def run_load(args, port, users, labels, sim_url, duration):
                 headers["Content-Type"] = "application/json"
             started = time.perf_counter()
             try:
-                response = session.request(method, f"http://127.0.0.1:{port}{path}", headers=headers, data=body,
-                                           timeout=10)
+                response = session.request(
+                    method, f"http://127.0.0.1:{port}{path}", headers=headers, data=body, timeout=10
+                )
                 code = response.status_code
                 if label == "pay" and code in (200, 201):
                     paid_orders.append(response.json()["order_id"])
@@ -267,6 +333,7 @@ def check_money(notified, timeout=120.0) -> bool:
     from django.db.models import Count
 
     from sponsorship.billing.models import CoverageMonth, InvoiceLine, PaymentAttempt, PaymentNotification
+
     deadline = time.monotonic() + timeout
     began = time.monotonic()
     while time.monotonic() < deadline:
@@ -279,15 +346,21 @@ def check_money(notified, timeout=120.0) -> bool:
     lines = InvoiceLine.objects.filter(invoice_id__in=invoice_ids).count()
     coverage = CoverageMonth.objects.filter(invoice_id__in=invoice_ids).count()
     # Every post is stored raw; a repeat is kept as a `duplicate` row and acted on never.
-    stored = (PaymentNotification.objects.filter(order_id__in=notified).exclude(state="duplicate")
-              .values("order_id").annotate(n=Count("id")))
+    stored = (
+        PaymentNotification.objects.filter(order_id__in=notified)
+        .exclude(state="duplicate")
+        .values("order_id")
+        .annotate(n=Count("id"))
+    )
     dup_rows = sum(1 for row in stored if row["n"] > 1)
     repeats = PaymentNotification.objects.filter(order_id__in=notified, state="duplicate").count()
     unpaid = attempts.exclude(invoice__status="paid").count()
     ok = settled == len(notified) and unpaid == 0 and lines == coverage and dup_rows == 0
-    print(f"money check ({time.monotonic() - began:.1f} s after the burst): {settled}/{len(notified)} notified "
-          f"orders settled, {unpaid} invoices not paid, coverage rows {coverage} for {lines} paid lines, "
-          f"{repeats} repeats kept as duplicates, {dup_rows} orders acted on twice -> {'OK' if ok else 'FAILED'}")
+    print(
+        f"money check ({time.monotonic() - began:.1f} s after the burst): {settled}/{len(notified)} notified "
+        f"orders settled, {unpaid} invoices not paid, coverage rows {coverage} for {lines} paid lines, "
+        f"{repeats} repeats kept as duplicates, {dup_rows} orders acted on twice -> {'OK' if ok else 'FAILED'}"
+    )
     return ok
 
 
@@ -299,9 +372,11 @@ def report(samples, statuses, elapsed, args):
     trivial = samples.get("healthz (trivial)")
     base50, base99 = (pct(trivial, 0.5), pct(trivial, 0.99)) if trivial else (None, None)
     total = sum(len(v) for v in samples.values())
-    print(f"\npayday load: {elapsed:.1f} s, {args.concurrency} clients, {' '.join(gunicorn_cmd(args, 0)[3:])}, "
-          f"Celery prefork x {args.celery_workers}; {total} requests, {total / elapsed:.0f} req/s total; "
-          f"load average {open('/proc/loadavg').read().split()[0]}")
+    print(
+        f"\npayday load: {elapsed:.1f} s, {args.concurrency} clients, {' '.join(gunicorn_cmd(args, 0)[3:])}, "
+        f"Celery prefork x {args.celery_workers}; {total} requests, {total / elapsed:.0f} req/s total; "
+        f"load average {open('/proc/loadavg').read().split()[0]}"
+    )
     print(f"{'endpoint':22} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p50/triv':>9} {'p99/triv':>9}  statuses")
     for label, *_ in MIX:
         values = samples.get(label)
@@ -320,13 +395,17 @@ def main():
     parser.add_argument("--warmup", type=float, default=3, help="seconds of load before timing starts")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=0, help="gunicorn worker processes (default: gunicorn.conf.py)")
-    parser.add_argument("--threads", type=int, default=0, help="threads per gunicorn worker (default: gunicorn.conf.py)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="threads per gunicorn worker (default: gunicorn.conf.py)"
+    )
     parser.add_argument("--celery-workers", type=int, default=1, help="prefork processes of the Celery worker")
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--sponsors", type=int, default=300)
     parser.add_argument("--workers-seed", type=int, default=900, help="informal workers in the demo regency")
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu_bench"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu_bench"),
+    )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/3"))
     args = parser.parse_args()
     if "127.0.0.1" not in args.database_url and "localhost" not in args.database_url:

@@ -15,6 +15,7 @@ the same verify + one-statement store as an accepted notification, without touch
 The endpoint is timed both through the whole middleware stack and through the lean path (backend/lean.py), in
 interleaved blocks; `--full` leaves the lean path out (and profiles the whole stack).
 """
+
 import argparse
 import cProfile
 import io
@@ -33,11 +34,25 @@ KEY = "SB-Mid-server-TEST"
 
 
 def environ(method, path, headers=None, body=b""):
-    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-           "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-           "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-           "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0),
-           "HTTP_HOST": "127.0.0.1:8000", "CONTENT_LENGTH": str(len(body))}
+    env = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+        "HTTP_HOST": "127.0.0.1:8000",
+        "CONTENT_LENGTH": str(len(body)),
+    }
     if body:
         env["CONTENT_TYPE"] = "application/json"
     for k, v in (headers or {}).items():
@@ -70,16 +85,21 @@ def main():
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     if args.full:
         os.environ["LEAN_PATHS"] = "false"
-    from backend.wsgi import application
     import logging
+
+    from backend.wsgi import application
+
     logging.disable(logging.WARNING)  # the 404s of unknown orders would log "Not Found" (accepted ones do not)
 
     if args.what == "status":
         from rest_framework_simplejwt.tokens import RefreshToken
 
         from sponsorship.people.models import Worker
-        access = [str(RefreshToken.for_user(w.user).access_token)
-                  for w in Worker.objects.filter(user__isnull=False).select_related("user")[:2000]]
+
+        access = [
+            str(RefreshToken.for_user(w.user).access_token)
+            for w in Worker.objects.filter(user__isnull=False).select_related("user")[:2000]
+        ]
         if not access:
             sys.exit("no worker with a user in this database: run bench/dashboard.py first")
 
@@ -91,16 +111,28 @@ def main():
     else:
         from sponsorship.billing.gateways.midtrans import signature
         from sponsorship.billing.services import webhook
+
         webhook._enqueue = lambda ids: None  # unknown orders are never enqueued anyway
 
         def make(i):
             order = f"PROFILE-{uuid.uuid4().hex[:12]}"
-            body = {"order_id": order, "status_code": "200", "gross_amount": "50400.00",
-                    "transaction_status": "settlement", "transaction_id": str(uuid.uuid4()),
-                    "payment_type": "bank_transfer", "fraud_status": "accept",
-                    "signature_key": signature(order, "200", "50400.00", os.environ["MIDTRANS_SERVER_KEY"])}
-            return environ("POST", "/api/v1/payments/midtrans/notification/", {"User-Agent": "Veritrans"},
-                           json.dumps(body).encode())
+            body = {
+                "order_id": order,
+                "status_code": "200",
+                "gross_amount": "50400.00",
+                "transaction_status": "settlement",
+                "transaction_id": str(uuid.uuid4()),
+                "payment_type": "bank_transfer",
+                "fraud_status": "accept",
+                "signature_key": signature(order, "200", "50400.00", os.environ["MIDTRANS_SERVER_KEY"]),
+            }
+            return environ(
+                "POST",
+                "/api/v1/payments/midtrans/notification/",
+                {"User-Agent": "Veritrans"},
+                json.dumps(body).encode(),
+            )
+
         trivial = lambda i: environ("GET", "/")  # noqa: E731
         expect = 404
 
@@ -120,9 +152,11 @@ def main():
     # Interleaved blocks (trivial, whole stack, lean, trivial, ...) so that the neighbours' load on a shared
     # machine hits the three alike; the lean/whole difference is the figure to read.
     trivial_name = "trivial (GET /healthz)" if args.what == "status" else "trivial (GET /)"
-    modes = [(trivial_name, trivial, 200 if args.what == "status" else 302, None),
-             (f"{args.what}, whole middleware stack", make, expect, False),
-             (f"{args.what}, lean path", make, expect, True)]
+    modes = [
+        (trivial_name, trivial, 200 if args.what == "status" else 302, None),
+        (f"{args.what}, whole middleware stack", make, expect, False),
+        (f"{args.what}, lean path", make, expect, True),
+    ]
     if args.full:
         modes = modes[:2]
     for _name, make_env, expected, lean in modes:  # warm-up
@@ -138,12 +172,16 @@ def main():
     for name, (times, cpu) in results.items():
         times.sort()
         n = len(times)
-        print(f"{name:<40} n={n}  median {statistics.median(times):.3f} ms  p99 {times[int(0.99 * n) - 1]:.3f} ms"
-              f"  process CPU {cpu / n * 1000:.3f} ms/request", flush=True)
+        print(
+            f"{name:<40} n={n}  median {statistics.median(times):.3f} ms  p99 {times[int(0.99 * n) - 1]:.3f} ms"
+            f"  process CPU {cpu / n * 1000:.3f} ms/request",
+            flush=True,
+        )
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     settings.LEAN_PATHS = not args.full
     if args.what == "webhook":  # what this tool stored: rows of orders that do not exist
         from sponsorship.billing.models import PaymentNotification
+
         PaymentNotification.objects.filter(order_id__startswith="PROFILE-").delete()
     if args.profile:
         envs = [make(i) for i in range(args.n)]

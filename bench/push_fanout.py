@@ -40,7 +40,7 @@ import threading
 import time
 import urllib.request
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,13 +52,13 @@ FCM_QUOTA_PER_MINUTE = 600_000
 
 
 def reminders(n: int, offset: int = 0) -> list[PushMessage]:
-    due = datetime.now(timezone.utc).replace(hour=17, minute=0, second=0) + timedelta(days=3)
+    due = datetime.now(UTC).replace(hour=17, minute=0, second=0) + timedelta(days=3)
     return [
         PushMessage(
             token=f"tok-{offset + i:07d}",
             title="Pengingat pembayaran iuran",
             body=f"Iuran jaminan sosial untuk {1 + i % 5} pekerja sebesar "
-                 f"Rp{(1 + i % 5) * 16_800:,} jatuh tempo {due:%d-%m-%Y}.".replace(",", "."),
+            f"Rp{(1 + i % 5) * 16_800:,} jatuh tempo {due:%d-%m-%Y}.".replace(",", "."),
             data={"type": "payment_reminder", "invoice_id": str(offset + i)},
             collapse_key=f"tagihan-{offset + i}",
             expires_at=due,
@@ -73,7 +73,9 @@ class FakeProcess:
     def __enter__(self):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "simulators.fcm", "--port", "0", "--json"],
-            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.info = json.loads(self.proc.stdout.readline())
         return self
@@ -122,6 +124,7 @@ def run_provider(info: dict, n: int, name: str, **extra) -> float:
 def run_send_pool(info: dict, n: int, threads: int = 64) -> float:
     """Alternative: messaging.send() per message from one long-lived pool."""
     from firebase_admin import messaging
+
     from notifications.providers.fcm import FCMProvider, build_messages, classify_error
 
     name = f"pool{threads}"
@@ -153,7 +156,8 @@ def _bearer(info: dict) -> str:
 
     sa = json.loads(Path(info["service_account_file"]).read_text())
     creds = service_account.Credentials.from_service_account_info(
-        sa, scopes=["https://www.googleapis.com/auth/firebase.messaging"])
+        sa, scopes=["https://www.googleapis.com/auth/firebase.messaging"]
+    )
     creds._is_regional_access_boundary_lookup_required = lambda: False
     creds.refresh(Request())
     return creds.token
@@ -161,10 +165,13 @@ def _bearer(info: dict) -> str:
 
 def _raw_bodies(n: int) -> list[bytes]:
     from firebase_admin import messaging
+
     from notifications.providers.fcm import build_messages
 
-    return [json.dumps({"message": messaging._MessagingService.encode_message(m)}).encode()
-            for m in build_messages(reminders(n))]
+    return [
+        json.dumps({"message": messaging._MessagingService.encode_message(m)}).encode()
+        for m in build_messages(reminders(n))
+    ]
 
 
 def run_raw(info: dict, n: int, client: str, threads: int = 32) -> float:
@@ -219,8 +226,9 @@ def run_processes(info: dict, n: int, processes: int = 2) -> float:
     ctx = mp.get_context("spawn")
     ready, go, out = ctx.Barrier(processes + 1), ctx.Barrier(processes + 1), ctx.Queue()
     share = [n // processes + (i < n % processes) for i in range(processes)]
-    procs = [ctx.Process(target=_child, args=(info, share[i], sum(share[:i]), ready, go, out))
-             for i in range(processes)]
+    procs = [
+        ctx.Process(target=_child, args=(info, share[i], sum(share[:i]), ready, go, out)) for i in range(processes)
+    ]
     for p in procs:
         p.start()
     ready.wait()  # children imported, warmed up, messages built
@@ -261,8 +269,10 @@ def main() -> int:
                 ("provider 50 x 8", lambda: run_provider(info, n, "c50", chunk_size=50, max_concurrency=8)),
                 ("send() pool of 64", lambda: run_send_pool(info, n)),
             ]
-        print(f"n={n:,} repeats={args.repeats} cpus={os.cpu_count()} "
-              f"python={sys.version.split()[0]} load={os.getloadavg()[0]:.1f} fake={info['base_url']} (separate process)")
+        print(
+            f"n={n:,} repeats={args.repeats} cpus={os.cpu_count()} "
+            f"python={sys.version.split()[0]} load={os.getloadavg()[0]:.1f} fake={info['base_url']} (separate process)"
+        )
         medians: dict[str, float] = {}
         for name, run in variants:
             times = []
@@ -272,16 +282,23 @@ def main() -> int:
                 accepted = fake.stats()["sent"]
                 assert accepted == n, (name, accepted)
             medians[name] = statistics.median(times)
-            print(f"  {name:26s} median {medians[name]:6.2f} s  {n / medians[name]:7.0f} msg/s  "
-                  f"runs {' '.join(f'{t:.2f}' for t in times)}  load {os.getloadavg()[0]:.1f}", flush=True)
+            print(
+                f"  {name:26s} median {medians[name]:6.2f} s  {n / medians[name]:7.0f} msg/s  "
+                f"runs {' '.join(f'{t:.2f}' for t in times)}  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
 
     base = medians["raw-httpclient"]
-    print(f"\nratio to the fake's raw capacity ({n / base:,.0f} msg/s, same run): "
-          + ", ".join(f"{k} {base / v:.2f}" for k, v in medians.items() if k != "raw-httpclient"))
+    print(
+        f"\nratio to the fake's raw capacity ({n / base:,.0f} msg/s, same run): "
+        + ", ".join(f"{k} {base / v:.2f}" for k, v in medians.items() if k != "raw-httpclient")
+    )
     best = min((v, k) for k, v in medians.items() if not k.startswith("raw"))
     goal = "meets" if medians["provider (500 x 2)"] < 20 else "misses"
-    print(f"goal {n:,} in < 20 s: provider default {medians['provider (500 x 2)']:.1f} s ({goal}); "
-          f"best {best[1]} {best[0]:.1f} s")
+    print(
+        f"goal {n:,} in < 20 s: provider default {medians['provider (500 x 2)']:.1f} s ({goal}); "
+        f"best {best[1]} {best[0]:.1f} s"
+    )
     print_national(n / medians["provider (500 x 2)"])
     return 0
 

@@ -22,13 +22,13 @@ without the broker); `celery` runs `celery -A backend worker --concurrency K` on
 commit enqueues real Celery tasks.
 Goal from issue 5: N=14,000 end to end in under 20 s.
 """
+
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import multiprocessing as mp
 import os
-import queue
 import statistics
 import subprocess
 import sys
@@ -49,18 +49,26 @@ CELERY_BROKER = os.environ.get("BENCH_CELERY_BROKER", "redis://127.0.0.1:6379/13
 def daytime_zone() -> str:
     """A fixed-offset zone where it is 08:00-17:59 now, so no reminder is held for quiet hours
     (the bench users have no regency, so DEFAULT_REGENCY_TIMEZONE applies), whatever the wall clock."""
-    utc_hour = dt.datetime.now(dt.timezone.utc).hour
+    utc_hour = dt.datetime.now(dt.UTC).hour
     offset = (12 - utc_hour + 12) % 24 - 12  # local noon-ish: -12..+11
     return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"  # POSIX sign: Etc/GMT-7 is UTC+7
 
 
 def _env(info: dict, chunk: int, concurrency: int, mode: str, pool: int = 0) -> dict:
-    env = {"DEFAULT_REGENCY_TIMEZONE": daytime_zone(),"PUSH_PROVIDER": "fcm", "FCM_SERVICE_ACCOUNT": info["service_account_file"],
-           "FCM_BASE_URL": info["base_url"], "FCM_APP_NAME": "bench-reminders",
-           "FCM_CHUNK_SIZE": str(chunk), "FCM_MAX_CONCURRENCY": str(concurrency),
-           "FCM_POOL_SIZE": str(pool or chunk * concurrency), "FCM_POOL_BLOCK": "true" if pool else "false",
-           "NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE": "false", "LOG_LEVEL": "WARNING",
-           "DJANGO_SETTINGS_MODULE": "backend.settings.dev"}
+    env = {
+        "DEFAULT_REGENCY_TIMEZONE": daytime_zone(),
+        "PUSH_PROVIDER": "fcm",
+        "FCM_SERVICE_ACCOUNT": info["service_account_file"],
+        "FCM_BASE_URL": info["base_url"],
+        "FCM_APP_NAME": "bench-reminders",
+        "FCM_CHUNK_SIZE": str(chunk),
+        "FCM_MAX_CONCURRENCY": str(concurrency),
+        "FCM_POOL_SIZE": str(pool or chunk * concurrency),
+        "FCM_POOL_BLOCK": "true" if pool else "false",
+        "NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE": "false",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "backend.settings.dev",
+    }
     if mode == "celery":
         env.update({"CELERY_BROKER_URL": CELERY_BROKER, "CELERY_TASK_ALWAYS_EAGER": "false"})
     else:
@@ -82,8 +90,10 @@ def setup(n: int):
     users = list(User.objects.filter(username__startswith=PREFIX).order_by("pk").values_list("pk", flat=True)[:n])
     existing = set(Device.objects.filter(user_id__in=users).values_list("user_id", flat=True))
     now = timezone.now()
-    Device.objects.bulk_create([Device(user_id=u, token=f"{PREFIX}tok-{u}", last_seen_at=now)
-                                for u in users if u not in existing], batch_size=2000)
+    Device.objects.bulk_create(
+        [Device(user_id=u, token=f"{PREFIX}tok-{u}", last_seen_at=now) for u in users if u not in existing],
+        batch_size=2000,
+    )
     Device.objects.filter(user_id__in=users).update(active=True)
     return users
 
@@ -106,11 +116,18 @@ def write(users, now, tag):
 
     due = (now + dt.timedelta(days=3)).date()
     expires = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0), tzinfo=now.tzinfo)
-    requests = [NotifyRequest(
-        user_id=u, kind="invoice_due_soon", dedupe_key=f"{PREFIX}{tag}:invoice:{u}:reminder:{now.date()}",
-        context={"amount_idr": 50_400, "due_date": due, "workers": 3, "days": 3, "invoice_number": f"INV-{u}"},
-        data={"invoice_id": str(u)}, collapse_key=f"invoice-{u}", expires_at=expires)
-        for u in users]
+    requests = [
+        NotifyRequest(
+            user_id=u,
+            kind="invoice_due_soon",
+            dedupe_key=f"{PREFIX}{tag}:invoice:{u}:reminder:{now.date()}",
+            context={"amount_idr": 50_400, "due_date": due, "workers": 3, "days": 3, "invoice_number": f"INV-{u}"},
+            data={"invoice_id": str(u)},
+            collapse_key=f"invoice-{u}",
+            expires_at=expires,
+        )
+        for u in users
+    ]
     with transaction.atomic(), batched_sends():
         return notify_bulk(requests, now=now)
 
@@ -142,8 +159,7 @@ class MPSenders:
         connections.close_all()
         ctx = mp.get_context("fork")
         self.tasks, self.results = ctx.Queue(), ctx.Queue()
-        self.procs = [ctx.Process(target=_sender, args=(env, self.tasks, self.results), daemon=True)
-                      for _ in range(k)]
+        self.procs = [ctx.Process(target=_sender, args=(env, self.tasks, self.results), daemon=True) for _ in range(k)]
         for p in self.procs:
             p.start()
         for _ in self.procs:
@@ -154,7 +170,7 @@ class MPSenders:
         from notifications.services import SEND_TASK_CHUNK
 
         for start in range(0, len(ids), SEND_TASK_CHUNK):
-            self.tasks.put(ids[start:start + SEND_TASK_CHUNK])
+            self.tasks.put(ids[start : start + SEND_TASK_CHUNK])
             self.enqueued += 1
 
     def wait(self, n_rows: int) -> int:
@@ -183,10 +199,31 @@ class CelerySenders:
 
         redis.Redis.from_url(CELERY_BROKER).flushdb()  # db 13 is the bench's own
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend", "worker", "--concurrency", str(k), "--pool",
-             "prefork", "-l", "warning", "-Q", "celery", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "worker",
+                "--concurrency",
+                str(k),
+                "--pool",
+                "prefork",
+                "-l",
+                "warning",
+                "-Q",
+                "celery",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._warm(k)
 
     def _warm(self, k: int):
@@ -238,9 +275,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=14_000)
     parser.add_argument("--senders", default="1,2,3,4", help="sender process counts to compare")
-    parser.add_argument("--provider", default="500x1x32",
-                        help="CHUNK x IN_FLIGHT[ x POOL] per process, comma-separated: FCM_CHUNK_SIZE, "
-                             "FCM_MAX_CONCURRENCY and, when given, FCM_POOL_SIZE with FCM_POOL_BLOCK=true")
+    parser.add_argument(
+        "--provider",
+        default="500x1x32",
+        help="CHUNK x IN_FLIGHT[ x POOL] per process, comma-separated: FCM_CHUNK_SIZE, "
+        "FCM_MAX_CONCURRENCY and, when given, FCM_POOL_SIZE with FCM_POOL_BLOCK=true",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mode", choices=["mp", "celery"], default="mp")
     args = parser.parse_args()
@@ -255,15 +295,18 @@ def main() -> int:
         os.environ.update(_env(info, providers[0][0], providers[0][1], args.mode, providers[0][2]))
         django_setup("backend.settings.dev")
         from django.utils import timezone
+
         from notifications import services
         from notifications.models import Notification
 
         _lock_database()
         users = setup(n)
-        print(f"n={n:,} repeats={args.repeats} mode={args.mode} cpus={os.cpu_count()} "
-              f"python={sys.version.split()[0]} load={_load():.2f} fake={info['base_url']} (own process) "
-              f"db={os.environ['BENCH_DATABASE_URL'].rsplit('/', 1)[1]} zone={os.environ['DEFAULT_REGENCY_TIMEZONE']}",
-              flush=True)
+        print(
+            f"n={n:,} repeats={args.repeats} mode={args.mode} cpus={os.cpu_count()} "
+            f"python={sys.version.split()[0]} load={_load():.2f} fake={info['base_url']} (own process) "
+            f"db={os.environ['BENCH_DATABASE_URL'].rsplit('/', 1)[1]} zone={os.environ['DEFAULT_REGENCY_TIMEZONE']}",
+            flush=True,
+        )
 
         raw_times: list[float] = []
         rows = []  # (label, totals, writes, sends, loads)
@@ -296,9 +339,12 @@ def main() -> int:
                         sends.append(t2 - t1)
                         totals.append(t2 - t0)
                         loads.append(load)
-                        print(f"  senders={k} provider={shape} repeat {rep + 1}: raw {raw_times[-1]:.2f} s, "
-                              f"write {t1 - t0:.2f} s, send {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
-                              f"(load before {load:.2f}, after {_load():.2f})", flush=True)
+                        print(
+                            f"  senders={k} provider={shape} repeat {rep + 1}: raw {raw_times[-1]:.2f} s, "
+                            f"write {t1 - t0:.2f} s, send {t2 - t1:.2f} s, total {t2 - t0:.2f} s "
+                            f"(load before {load:.2f}, after {_load():.2f})",
+                            flush=True,
+                        )
                 finally:
                     pool.close()
                     services.enqueue_send = services._real_enqueue_send
@@ -308,20 +354,28 @@ def main() -> int:
     raw = statistics.median(raw_times)
     raw_rate = n / raw
     print(f"\nn={n:,}; medians over {args.repeats} repeats; mode={args.mode}")
-    print(f"  baseline  fake raw capacity (http.client, 32 threads): median {raw:.2f} s = {raw_rate:,.0f} msg/s "
-          f"(runs {' '.join(f'{t:.2f}' for t in raw_times)})")
-    print(f"  {'senders x (chunk x in flight, pool)':36s} {'write':>7s} {'send':>7s} {'total':>7s} {'msg/s':>7s} "
-          f"{'send/raw':>8s} {'e2e/raw':>8s} {'load':>5s}  goal<20s")
+    print(
+        f"  baseline  fake raw capacity (http.client, 32 threads): median {raw:.2f} s = {raw_rate:,.0f} msg/s "
+        f"(runs {' '.join(f'{t:.2f}' for t in raw_times)})"
+    )
+    print(
+        f"  {'senders x (chunk x in flight, pool)':36s} {'write':>7s} {'send':>7s} {'total':>7s} {'msg/s':>7s} "
+        f"{'send/raw':>8s} {'e2e/raw':>8s} {'load':>5s}  goal<20s"
+    )
     best = None
     for label, totals, writes, sends, loads, _cpus in rows:
         total, w, s = statistics.median(totals), statistics.median(writes), statistics.median(sends)
         e2e_rate = n / total
-        print(f"  {label:36s} {w:6.2f}s {s:6.2f}s {total:6.2f}s {e2e_rate:7,.0f} {n / s / raw_rate:8.2f} "
-              f"{e2e_rate / raw_rate:8.2f} {statistics.median(loads):5.2f}  {'met' if total < 20 else 'missed'}")
+        print(
+            f"  {label:36s} {w:6.2f}s {s:6.2f}s {total:6.2f}s {e2e_rate:7,.0f} {n / s / raw_rate:8.2f} "
+            f"{e2e_rate / raw_rate:8.2f} {statistics.median(loads):5.2f}  {'met' if total < 20 else 'missed'}"
+        )
         if best is None or total < best[1]:
             best = (label, total, n / s)
-    print(f"  (msg/s = N / total; send/raw = send-phase rate / raw capacity; e2e/raw = N/total / raw capacity; "
-          f"load = 1-min load average before each timed write)")
+    print(
+        "  (msg/s = N / total; send/raw = send-phase rate / raw capacity; e2e/raw = N/total / raw capacity; "
+        "load = 1-min load average before each timed write)"
+    )
     print("\nCPU per message (medians; independent of other sessions' load, unlike the wall times):")
     for label, _totals, _writes, _sends, _loads, cpus in rows:
         w = statistics.median(c[0] for c in cpus) * 1000 / n
@@ -330,9 +384,11 @@ def main() -> int:
             print(f"  {label:36s} write {w:.3f} ms/row, fake {f:.3f} ms/msg (Celery workers: not measured)")
             continue
         snd = statistics.median(c[1] for c in cpus) * 1000 / n
-        print(f"  {label:36s} write {w:.3f} ms/row, senders {snd:.3f} ms/msg, fake {f:.3f} ms/msg -> "
-              f"{n * (w + snd + f) / 1000 / (os.cpu_count() or 1):.1f} s of CPU per core for N (+ PostgreSQL): "
-              f"the floor for this run on idle cores")
+        print(
+            f"  {label:36s} write {w:.3f} ms/row, senders {snd:.3f} ms/msg, fake {f:.3f} ms/msg -> "
+            f"{n * (w + snd + f) / 1000 / (os.cpu_count() or 1):.1f} s of CPU per core for N (+ PostgreSQL): "
+            f"the floor for this run on idle cores"
+        )
     print(f"\nbest: {best[0]} — {best[1]:.2f} s end to end for {n:,} reminders")
     national(best[2], best[0])
     return 0
@@ -340,10 +396,12 @@ def main() -> int:
 
 def national(send_rate: float, label: str) -> None:
     per_min = send_rate * 60
-    print(f"National run: {NATIONAL_ASN:,} reminders against FCM's default {FCM_QUOTA_PER_MINUTE:,} msg/min = "
-          f"{NATIONAL_ASN / FCM_QUOTA_PER_MINUTE:.1f} min at the very least. This box ({label}, 2 cores, the fake "
-          f"sharing them) sends {per_min:,.0f}/min = {per_min / FCM_QUOTA_PER_MINUTE:.1%} of the quota: "
-          f"{NATIONAL_ASN / per_min / 60:.1f} h alone; the quota needs {FCM_QUOTA_PER_MINUTE / per_min:.0f} such boxes.")
+    print(
+        f"National run: {NATIONAL_ASN:,} reminders against FCM's default {FCM_QUOTA_PER_MINUTE:,} msg/min = "
+        f"{NATIONAL_ASN / FCM_QUOTA_PER_MINUTE:.1f} min at the very least. This box ({label}, 2 cores, the fake "
+        f"sharing them) sends {per_min:,.0f}/min = {per_min / FCM_QUOTA_PER_MINUTE:.1%} of the quota: "
+        f"{NATIONAL_ASN / per_min / 60:.1f} h alone; the quota needs {FCM_QUOTA_PER_MINUTE / per_min:.0f} such boxes."
+    )
 
 
 if __name__ == "__main__":

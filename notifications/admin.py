@@ -5,8 +5,16 @@ from .models import Device, Notification, NotificationPreference
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
-    list_display = ["user", "platform", "kind", "app_version", "language", "active", "last_seen_at",
-                    "deactivation_reason"]
+    list_display = [
+        "user",
+        "platform",
+        "kind",
+        "app_version",
+        "language",
+        "active",
+        "last_seen_at",
+        "deactivation_reason",
+    ]
     list_filter = ["platform", "active", "kind", "deactivation_reason"]
     search_fields = ["user__username"]
     raw_id_fields = ["user"]

@@ -8,5 +8,7 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import selectors  # noqa: F401  (registers the scoping rules)
-        from . import sending  # noqa: F401  (connects the provider reset on setting changes)
+        from . import (
+            selectors,  # noqa: F401  (registers the scoping rules)
+            sending,  # noqa: F401  (connects the provider reset on setting changes)
+        )

@@ -1,4 +1,5 @@
 """Devices that can receive push, the notification outbox (which is also the inbox), and opt-outs."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -92,8 +93,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             # The sender's queue: only rows still to send are indexed.
-            models.Index(fields=["next_attempt_at"], name="notif_due_idx",
-                         condition=Q(status__in=["pending", "held"])),
+            models.Index(fields=["next_attempt_at"], name="notif_due_idx", condition=Q(status__in=["pending", "held"])),
             models.Index(fields=["recipient", "-created_at"], name="notif_inbox_idx"),
             models.Index(fields=["recipient"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
         ]
@@ -103,8 +103,9 @@ class Notification(models.Model):
 
 
 class NotificationPreference(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="notification_preferences")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,6 +5,7 @@ merges them for Celery beat in production and for `manage.py run_scheduler` in t
 is idempotent (dedupe keys, conditional updates), so a run repeated after a crash or by a second scheduler does
 no harm.
 """
+
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {

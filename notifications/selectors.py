@@ -1,4 +1,5 @@
 """Reads for notifications. Every role sees only its own devices, inbox and preferences."""
+
 from django.db.models import QuerySet
 
 from .models import MANDATORY_KINDS, Kind, Notification, NotificationPreference
@@ -20,5 +21,12 @@ def unread_count(user) -> int:
 
 def preferences_for(user) -> list[dict]:
     stored = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "enabled"))
-    return [{"kind": kind, "label": label, "enabled": True if kind in MANDATORY_KINDS else stored.get(kind, True),
-             "mandatory": kind in MANDATORY_KINDS} for kind, label in Kind.choices]
+    return [
+        {
+            "kind": kind,
+            "label": label,
+            "enabled": True if kind in MANDATORY_KINDS else stored.get(kind, True),
+            "mandatory": kind in MANDATORY_KINDS,
+        }
+        for kind, label in Kind.choices
+    ]

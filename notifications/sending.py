@@ -5,6 +5,7 @@ of workers can run this at once and each row is pushed by one of them. A dedupe 
 (unique constraint), so it is never sent twice; devices that already accepted a row are remembered
 (`delivered_device_ids`) so a retry only goes to the devices still missing it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,15 +75,20 @@ class SendReport:
     deactivated: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
-    def add(self, other: "SendReport") -> None:
+    def add(self, other: SendReport) -> None:
         for name in ("claimed", "sent", "retry", "failed", "skipped", "held", "deactivated"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for code, count in other.errors.items():
             self.errors[code] = self.errors.get(code, 0) + count
 
 
-def outbox_send(*, ids: list[int] | None = None, now: dt.datetime | None = None,
-                provider: PushProvider | None = None, max_rows: int | None = None) -> SendReport:
+def outbox_send(
+    *,
+    ids: list[int] | None = None,
+    now: dt.datetime | None = None,
+    provider: PushProvider | None = None,
+    max_rows: int | None = None,
+) -> SendReport:
     """Send due rows (only `ids` when given) until none is left or `max_rows` were claimed."""
     report = SendReport()
     provider = provider or push_provider()
@@ -106,7 +112,8 @@ def outbox_claim(*, ids=None, now: dt.datetime, limit: int = BATCH) -> list[int]
     """
     stale = now - dt.timedelta(seconds=_setting("NOTIFICATIONS_CLAIM_TIMEOUT_SECONDS", 600))
     due = Q(status__in=[Status.PENDING, Status.HELD], next_attempt_at__lte=now) | Q(
-        status=Status.SENDING, claimed_at__lt=stale)  # a worker died mid-send
+        status=Status.SENDING, claimed_at__lt=stale
+    )  # a worker died mid-send
     with transaction.atomic():
         if ids is not None:
             # Rows handed over by notify() are due the moment they were committed, whatever clock wrote them.
@@ -114,28 +121,37 @@ def outbox_claim(*, ids=None, now: dt.datetime, limit: int = BATCH) -> list[int]
             qs = Notification.objects.filter(due, pk__in=ids)
         else:
             qs = Notification.objects.filter(due)
-        picked = list(qs.order_by("next_attempt_at", "pk").select_for_update(skip_locked=True)
-                      .values_list("pk", flat=True)[:limit])
+        picked = list(
+            qs.order_by("next_attempt_at", "pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
         if not picked:
             return []
         updated = Notification.objects.filter(due, pk__in=picked).update(
-            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
     if updated == len(picked):
         return picked
-    return list(Notification.objects.filter(pk__in=picked, status=Status.SENDING, claimed_at=now)
-                .values_list("pk", flat=True))
+    return list(
+        Notification.objects.filter(pk__in=picked, status=Status.SENDING, claimed_at=now).values_list("pk", flat=True)
+    )
 
 
 def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> SendReport:
     report = SendReport(claimed=len(ids))
-    console_fallback = (str(_setting("PUSH_PROVIDER", "console")).lower() == "console"
-                        and _setting("NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE", False))
+    console_fallback = str(_setting("PUSH_PROVIDER", "console")).lower() == "console" and _setting(
+        "NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE", False
+    )
     rows_qs = Notification.objects.filter(pk__in=ids).defer("read_at").order_by("pk")
     rows = list(rows_qs.select_related("recipient") if console_fallback else rows_qs)
     recipients = {r.recipient_id for r in rows}
     devices: dict[int, list[Device]] = defaultdict(list)
-    for device in (Device.objects.filter(user_id__in=ids_in(recipients), active=True)
-                   .only("pk", "user_id", "token", "kind").order_by("pk")):
+    for device in (
+        Device.objects.filter(user_id__in=ids_in(recipients), active=True)
+        .only("pk", "user_id", "token", "kind")
+        .order_by("pk")
+    ):
         devices[device.user_id].append(device)
     zones = _LazyZones(recipients)  # needed only for late rows and retries: usually never queried
     messages: list[PushMessage] = []
@@ -163,10 +179,16 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
                 _finish(row, Status.SENT, now=now)
                 report.sent += 1
             elif console_fallback:  # the embedded demo: show it in the console anyway
-                messages.append(PushMessage(
-                    token=f"inbox:{row.recipient.get_username()}", title=row.title, body=row.body,
-                    data={**row.data, "kind": row.kind, "notification_id": str(row.pk)},
-                    collapse_key=row.collapse_key or None, expires_at=row.expires_at))
+                messages.append(
+                    PushMessage(
+                        token=f"inbox:{row.recipient.get_username()}",
+                        title=row.title,
+                        body=row.body,
+                        data={**row.data, "kind": row.kind, "notification_id": str(row.pk)},
+                        collapse_key=row.collapse_key or None,
+                        expires_at=row.expires_at,
+                    )
+                )
                 targets.append((row, None))
                 continue
             else:  # no phone registered: the inbox still shows it
@@ -176,10 +198,18 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             continue
         data = {**row.data, "kind": row.kind, "notification_id": str(row.pk)}
         for device in pending:
-            messages.append(PushMessage(
-                # Device.kind is limited to PushIdKind's choices, which are exactly the TargetKind values.
-                token=device.token, kind=cast(TargetKind, device.kind), title=row.title, body=row.body,
-                data=data, collapse_key=row.collapse_key or None, expires_at=row.expires_at))
+            messages.append(
+                PushMessage(
+                    # Device.kind is limited to PushIdKind's choices, which are exactly the TargetKind values.
+                    token=device.token,
+                    kind=cast(TargetKind, device.kind),
+                    title=row.title,
+                    body=row.body,
+                    data=data,
+                    collapse_key=row.collapse_key or None,
+                    expires_at=row.expires_at,
+                )
+            )
             targets.append((row, device))
 
     results = provider.send(messages) if messages else []
@@ -196,7 +226,8 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             report.errors[code] = report.errors.get(code, 0) + 1
     for reason, device_ids in dead.items():
         report.deactivated += Device.objects.filter(pk__in=device_ids, active=True).update(
-            active=False, deactivated_at=now, deactivation_reason=reason[:64])
+            active=False, deactivated_at=now, deactivation_reason=reason[:64]
+        )
 
     max_attempts = _setting("NOTIFICATIONS_MAX_ATTEMPTS", 8)
     for row in {r.pk: r for r, _ in targets}.values():
@@ -205,8 +236,11 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
         row.delivered_device_ids = list(row.delivered_device_ids) + delivered
         console_only = any(d is None and r.outcome == SENT for d, r in outcomes)
         retry = [r for _, r in outcomes if r.outcome == RETRY]
-        errors = "; ".join(f"{r.error_code}: {(r.error_message or '')[:200]}" for _, r in outcomes
-                           if r.outcome in (RETRY, FAILED, DEACTIVATE))
+        errors = "; ".join(
+            f"{r.error_code}: {(r.error_message or '')[:200]}"
+            for _, r in outcomes
+            if r.outcome in (RETRY, FAILED, DEACTIVATE)
+        )
         if retry and row.attempts < max_attempts:
             retry_after = max((r.retry_after_seconds or 0) for r in retry)
             when = now + dt.timedelta(seconds=backoff_seconds(row.attempts, retry_after))
@@ -251,11 +285,20 @@ def _save(rows: list[Notification]) -> None:
         if row.status in (Status.SENT, Status.FAILED, Status.SKIPPED):
             groups[(row.status, row.last_error, row.sent_at)].append(row.pk)
         else:
-            row.save(update_fields=["status", "next_attempt_at", "claimed_at", "attempts", "last_error",
-                                    "delivered_device_ids"])
+            row.save(
+                update_fields=[
+                    "status",
+                    "next_attempt_at",
+                    "claimed_at",
+                    "attempts",
+                    "last_error",
+                    "delivered_device_ids",
+                ]
+            )
     for (status, error, sent_at), pks in groups.items():
         Notification.objects.filter(pk__in=pks, status=Status.SENDING).update(
-            status=status, last_error=error, sent_at=sent_at, claimed_at=None)
+            status=status, last_error=error, sent_at=sent_at, claimed_at=None
+        )
 
 
 def _finish(row: Notification, status: str, *, now=None, error: str = "") -> None:

@@ -4,6 +4,7 @@
 transaction and enqueues the send only after commit, so a rolled-back event never pushes.
 Sending itself lives in `notifications.sending`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,7 +25,6 @@ from backend.api.errors import ApplicationError
 
 from .models import MANDATORY_KINDS, Device, Kind, Notification, NotificationPreference
 from .texts import TEMPLATES, render
-
 
 QUIET_START_HOUR = 21  # no push from 21:00 ...
 QUIET_END_HOUR = 6  # ... until 06:00, in the recipient's regency time zone
@@ -87,8 +87,11 @@ def languages_for(user_ids) -> dict[int, str]:
         out.update({uid: lang for uid, lang in source(user_ids).items() if lang})
     missing = user_ids - set(out)
     if missing:
-        for uid, language in Device.objects.filter(user_id__in=ids_in(missing), active=True).order_by(
-                "user_id", "last_seen_at").values_list("user_id", "language"):
+        for uid, language in (
+            Device.objects.filter(user_id__in=ids_in(missing), active=True)
+            .order_by("user_id", "last_seen_at")
+            .values_list("user_id", "language")
+        ):
             out[uid] = language
     return {uid: (out.get(uid) or "id") for uid in user_ids}
 
@@ -110,9 +113,17 @@ def quiet_hours_end(now: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
 
 
 # -- the outbox ---------------------------------------------------------------------------------------
-def notify(*, user, kind: str, context: dict, dedupe_key: str, data: dict[str, str] | None = None,
-           collapse_key: str | None = None, expires_at: dt.datetime | None = None,
-           now: dt.datetime | None = None) -> Notification | None:
+def notify(
+    *,
+    user,
+    kind: str,
+    context: dict,
+    dedupe_key: str,
+    data: dict[str, str] | None = None,
+    collapse_key: str | None = None,
+    expires_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Notification | None:
     """Queue one notification for `user`; None when the dedupe key exists or the user opted out.
 
     The row is written in the caller's transaction; the send task is enqueued after commit.
@@ -122,8 +133,10 @@ def notify(*, user, kind: str, context: dict, dedupe_key: str, data: dict[str, s
     if kind not in TEMPLATES:
         raise ValueError(f"unknown notification kind {kind!r}")
     now = now or timezone.now()
-    if kind not in MANDATORY_KINDS and NotificationPreference.objects.filter(
-            user=user, kind=kind, enabled=False).exists():
+    if (
+        kind not in MANDATORY_KINDS
+        and NotificationPreference.objects.filter(user=user, kind=kind, enabled=False).exists()
+    ):
         return None
     if Notification.objects.filter(dedupe_key=dedupe_key).exists():
         return None
@@ -131,10 +144,17 @@ def notify(*, user, kind: str, context: dict, dedupe_key: str, data: dict[str, s
     title, body = render(kind, context, language)
     release = quiet_hours_end(now, recipient_timezone(user))
     row = Notification(
-        recipient=user, kind=kind, title=title[:200], body=body, language=language,
-        data={str(k): str(v) for k, v in (data or {}).items()}, dedupe_key=dedupe_key,
+        recipient=user,
+        kind=kind,
+        title=title[:200],
+        body=body,
+        language=language,
+        data={str(k): str(v) for k, v in (data or {}).items()},
+        dedupe_key=dedupe_key,
         status=Notification.Status.HELD if release else Notification.Status.PENDING,
-        next_attempt_at=release or now, collapse_key=(collapse_key or "")[:100], expires_at=expires_at,
+        next_attempt_at=release or now,
+        collapse_key=(collapse_key or "")[:100],
+        expires_at=expires_at,
         created_at=now,
     )
     try:
@@ -188,8 +208,11 @@ def notify_bulk(requests: list[NotifyRequest], *, now: dt.datetime | None = None
     # and no sequence values); ON CONFLICT below covers the race with a concurrent writer.
     existing = _existing_keys([r.dedupe_key for r in unique])
     user_ids = {r.user_id for r in unique}
-    opted_out = set(NotificationPreference.objects.filter(user_id__in=ids_in(user_ids), enabled=False)
-                    .exclude(kind__in=MANDATORY_KINDS).values_list("user_id", "kind"))
+    opted_out = set(
+        NotificationPreference.objects.filter(user_id__in=ids_in(user_ids), enabled=False)
+        .exclude(kind__in=MANDATORY_KINDS)
+        .values_list("user_id", "kind")
+    )
     todo = [r for r in unique if r.dedupe_key not in existing and (r.user_id, r.kind) not in opted_out]
     if not todo:
         return []
@@ -202,13 +225,24 @@ def notify_bulk(requests: list[NotifyRequest], *, now: dt.datetime | None = None
         language = languages[r.user_id]
         title, body = render(r.kind, r.context, language)
         release = releases[zones[r.user_id]]
-        rows.append((r.user_id, r.kind, title[:200], body, language,
-                     {str(k): str(v) for k, v in (r.data or {}).items()}, r.dedupe_key,
-                     Notification.Status.HELD if release else Notification.Status.PENDING,
-                     release or now, (r.collapse_key or "")[:100], r.expires_at))
+        rows.append(
+            (
+                r.user_id,
+                r.kind,
+                title[:200],
+                body,
+                language,
+                {str(k): str(v) for k, v in (r.data or {}).items()},
+                r.dedupe_key,
+                Notification.Status.HELD if release else Notification.Status.PENDING,
+                release or now,
+                (r.collapse_key or "")[:100],
+                r.expires_at,
+            )
+        )
     created = []
     for start in range(0, len(rows), INSERT_CHUNK):
-        created += _insert_rows(rows[start:start + INSERT_CHUNK], now)
+        created += _insert_rows(rows[start : start + INSERT_CHUNK], now)
     to_send = sorted(pk for pk, status in created if status == Notification.Status.PENDING)
     if to_send:
         ids = getattr(_collector, "ids", None)
@@ -240,10 +274,20 @@ def _existing_keys(keys: list[str]) -> set[str]:
         return {key for (key,) in cursor.fetchall()}
 
 
-_INSERT_COLUMNS = ("recipient_id", "kind", "title", "body", "language", "data", "dedupe_key", "status",
-                   "next_attempt_at", "collapse_key", "expires_at")
-_ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "text",
-                "timestamptz")
+_INSERT_COLUMNS = (
+    "recipient_id",
+    "kind",
+    "title",
+    "body",
+    "language",
+    "data",
+    "dedupe_key",
+    "status",
+    "next_attempt_at",
+    "collapse_key",
+    "expires_at",
+)
+_ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "text", "timestamptz")
 
 
 def _insert_rows(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
@@ -300,14 +344,20 @@ def enqueue_send(ids: list[int]) -> None:
 
     for start in range(0, len(ids), SEND_TASK_CHUNK):
         # broker down: the periodic dispatch_due sweep sends these rows later
-        delay_or(send_notifications, ids=ids[start:start + SEND_TASK_CHUNK],
-                 what=f"send of {len(ids)} notifications")
+        delay_or(send_notifications, ids=ids[start : start + SEND_TASK_CHUNK], what=f"send of {len(ids)} notifications")
 
 
 # -- devices -------------------------------------------------------------------------------------------
-def device_register(*, user, token: str, platform: str = Device.Platform.ANDROID, app_version: str = "",
-                    language: str = "id", kind: str = Device.PushIdKind.TOKEN,
-                    now: dt.datetime | None = None) -> Device:
+def device_register(
+    *,
+    user,
+    token: str,
+    platform: str = Device.Platform.ANDROID,
+    app_version: str = "",
+    language: str = "id",
+    kind: str = Device.PushIdKind.TOKEN,
+    now: dt.datetime | None = None,
+) -> Device:
     """Register or refresh a push token for `user` (an upsert on the token).
 
     A token that belonged to another account moves to this one: the phone is now signed in as `user`,
@@ -316,9 +366,17 @@ def device_register(*, user, token: str, platform: str = Device.Platform.ANDROID
     now = now or timezone.now()
     device, _ = Device.objects.update_or_create(
         token=token,
-        defaults={"user": user, "platform": platform, "app_version": app_version or "",
-                  "language": language or "id", "kind": kind, "active": True, "last_seen_at": now,
-                  "deactivated_at": None, "deactivation_reason": ""},
+        defaults={
+            "user": user,
+            "platform": platform,
+            "app_version": app_version or "",
+            "language": language or "id",
+            "kind": kind,
+            "active": True,
+            "last_seen_at": now,
+            "deactivated_at": None,
+            "deactivation_reason": "",
+        },
     )
     return device
 
@@ -332,26 +390,31 @@ def device_unregister(*, user, token: str) -> bool:
 def devices_deactivate(*, device_ids, reason: str, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     return Device.objects.filter(pk__in=list(device_ids), active=True).update(
-        active=False, deactivated_at=now, deactivation_reason=reason[:64])
+        active=False, deactivated_at=now, deactivation_reason=reason[:64]
+    )
 
 
 def devices_prune_stale(*, days: int = 270, now: dt.datetime | None = None) -> int:
     """Deactivate tokens the app has not refreshed for `days` (FCM expires Android tokens after 270)."""
     now = now or timezone.now()
     return Device.objects.filter(active=True, last_seen_at__lt=now - dt.timedelta(days=days)).update(
-        active=False, deactivated_at=now, deactivation_reason="stale")
+        active=False, deactivated_at=now, deactivation_reason="stale"
+    )
 
 
 # -- preferences and the inbox ---------------------------------------------------------------------------
 def preferences_set(*, user, changes: dict[str, bool]) -> None:
     for kind, enabled in changes.items():
         if kind not in Kind.values:
-            raise ApplicationError(gettext_lazy("Unknown notification kind."),
-                                   code="unknown_kind", extra={"kind": kind})
+            raise ApplicationError(
+                gettext_lazy("Unknown notification kind."), code="unknown_kind", extra={"kind": kind}
+            )
         if kind in MANDATORY_KINDS and not enabled:
             raise ApplicationError(
                 gettext_lazy("Payment receipts are always sent and cannot be switched off."),
-                code="mandatory_kind", extra={"kind": kind})
+                code="mandatory_kind",
+                extra={"kind": kind},
+            )
     with transaction.atomic():
         for kind, enabled in changes.items():
             NotificationPreference.objects.update_or_create(user=user, kind=kind, defaults={"enabled": bool(enabled)})

@@ -1,4 +1,5 @@
 """Celery tasks: each only fetches and calls a service, and each is safe to run twice."""
+
 import logging
 
 from celery import shared_task
@@ -30,5 +31,12 @@ def prune_devices():
 
 
 def _summary(report):
-    return {"claimed": report.claimed, "sent": report.sent, "retry": report.retry, "failed": report.failed,
-            "skipped": report.skipped, "held": report.held, "deactivated": report.deactivated}
+    return {
+        "claimed": report.claimed,
+        "sent": report.sent,
+        "retry": report.retry,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "held": report.held,
+        "deactivated": report.deactivated,
+    }

@@ -5,6 +5,7 @@ the notify() context; money and dates are formatted by backend.formats in the re
 the short form for a phone's notification; "10 Juli 2026" / "10 July 2026"). A missing key renders as "-" rather
 than failing a send: a slightly poorer text beats a lost reminder.
 """
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -36,8 +37,10 @@ TEMPLATES: dict[str, Template] = {
     ),
     "invoice_overdue": Template(
         _("Bill %(days)s days overdue"),
-        _("Bill %(invoice_number)s, %(amount_idr)s, has been unpaid since %(due_date)s. "
-          "Your %(workers)s workers may lose their protection."),
+        _(
+            "Bill %(invoice_number)s, %(amount_idr)s, has been unpaid since %(due_date)s. "
+            "Your %(workers)s workers may lose their protection."
+        ),
     ),
     "coverage_lapsing": Template(
         _("%(worker_name)s's protection is ending"),

@@ -1,4 +1,5 @@
 """Suite-wide fixtures. Under CI=true a missing Redis fails the run instead of skipping the outage tests."""
+
 import os
 
 import pytest
@@ -79,5 +80,6 @@ def lean_calls(monkeypatch):
     def counting(self, request, match):
         calls.append(request.path_info)
         return original(self, request, match)
+
     monkeypatch.setattr(LeanPathsMiddleware, "_answer", counting)
     return calls

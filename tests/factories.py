@@ -1,4 +1,5 @@
 """Test data builders that go through the real services (so tests exercise validation and audit)."""
+
 import datetime as dt
 import itertools
 from pathlib import Path
@@ -6,10 +7,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 
 from sponsorship.people.models import Agency, Occupation, Profile, Role, Sponsor, Sponsorship
-from sponsorship.regions.models import RegencyConfig, Region
 from sponsorship.people.services.people import sponsor_create, worker_create
-from sponsorship.regions.services import import_regions
 from sponsorship.people.services.sponsorships import sponsorship_start
+from sponsorship.regions.models import RegencyConfig, Region
+from sponsorship.regions.services import import_regions
 
 # A slice of the Kemendagri region file (Aceh Selatan's first district, Ponorogo and Trenggalek in full), so
 # tests need nothing outside the repository. The product reads the whole national file (import_regions).
@@ -39,6 +40,7 @@ def restore_reference_rows():
 
     from sponsorship.billing.models import PremiumRate
     from sponsorship.people.models import Occupation
+
     if not Occupation.objects.exists():
         importlib.import_module("sponsorship.core.migrations.0002_occupations").load(LiveApps(), None)
     if not PremiumRate.objects.exists():
@@ -87,21 +89,37 @@ def make_agency(regency=None, name=None) -> Agency:
     return Agency.objects.create(regency=regency, name=name or f"Dinas Uji {next(_seq)}")
 
 
-def make_sponsor(*, agency=None, village_code="35.02.17.1001", capacity=2, user=True, lat=None, lon=None,
-                 **extra) -> Sponsor:
+def make_sponsor(
+    *, agency=None, village_code="35.02.17.1001", capacity=2, user=True, lat=None, lon=None, **extra
+) -> Sponsor:
     agency = agency or make_agency()
     user_obj = make_user(role=Role.SPONSOR) if user is True else (user or None)
-    return sponsor_create(nip=make_nip(), asn_type="pns", full_name=extra.pop("full_name", "Budi Santoso"),
-                          agency=agency, home_village=village_code, capacity=capacity, user=user_obj,
-                          phone="081234567890", lat=lat, lon=lon, **extra)
+    return sponsor_create(
+        nip=make_nip(),
+        asn_type="pns",
+        full_name=extra.pop("full_name", "Budi Santoso"),
+        agency=agency,
+        home_village=village_code,
+        capacity=capacity,
+        user=user_obj,
+        phone="081234567890",
+        lat=lat,
+        lon=lon,
+        **extra,
+    )
 
 
 def make_worker(*, village_code="35.02.17.1001", occupation="petani", decile=3, sex="M", user=False, **extra):
     worker = worker_create(
-        nik=extra.pop("nik", None) or make_nik(village_code, sex), full_name=extra.pop("full_name", "Slamet Riyadi"),
-        occupation=Occupation.objects.get(code=occupation), village=village_code,
-        phone=extra.pop("phone", "0812-3456-7890"), welfare_decile=decile,
-        consent={"channel": "in_person", "text_version": "2026.1"}, **extra)
+        nik=extra.pop("nik", None) or make_nik(village_code, sex),
+        full_name=extra.pop("full_name", "Slamet Riyadi"),
+        occupation=Occupation.objects.get(code=occupation),
+        village=village_code,
+        phone=extra.pop("phone", "0812-3456-7890"),
+        welfare_decile=decile,
+        consent={"channel": "in_person", "text_version": "2026.1"},
+        **extra,
+    )
     if user:
         worker.user = make_user(role=Role.WORKER)
         worker.save(update_fields=["user"])

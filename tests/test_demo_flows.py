@@ -4,6 +4,7 @@ Each test seeds the demo like `python3 dev.py start` does (`seed_demo` + `seed_d
 and walks one issue's "Done when" through the public surfaces: JWT login with the demo password, the API,
 the dashboard pages, and for the money path the Midtrans simulator's hosted page over real HTTP.
 """
+
 import datetime as dt
 import io
 import re
@@ -73,8 +74,7 @@ def test_matching_sponsor_accepts_two_and_admin_applies_a_run(demo):
     assert Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE).count() == 3
 
     admin = login("admin.kabupaten")
-    run = admin.post("/api/v1/admin/matching-runs/", {"radius_m": 5000, "policy": "lowest_decile_first"},
-                     format="json")
+    run = admin.post("/api/v1/admin/matching-runs/", {"radius_m": 5000, "policy": "lowest_decile_first"}, format="json")
     assert run.status_code == 201, run.content
     preview = run.json()["preview"]
     assert preview["covered_total"] > 0, preview
@@ -91,8 +91,12 @@ def test_money_sponsor_pays_on_the_simulator_page_and_protection_extends(live_se
     from simulators.midtrans import MidtransSimulator
 
     key = "SB-Mid-server-DEMOFLOW"
-    sim = MidtransSimulator(server_key=key, retry_scale=0.001, jitter=0.0,
-                            notification_url=f"{live_server.url}/api/v1/payments/midtrans/notification/").start()
+    sim = MidtransSimulator(
+        server_key=key,
+        retry_scale=0.001,
+        jitter=0.0,
+        notification_url=f"{live_server.url}/api/v1/payments/midtrans/notification/",
+    ).start()
     try:
         settings.MIDTRANS_API_BASE_URL = sim.base_url
         settings.MIDTRANS_SERVER_KEY = key
@@ -101,8 +105,9 @@ def test_money_sponsor_pays_on_the_simulator_page_and_protection_extends(live_se
         seed()
         http = requests.Session()
         http.trust_env = False
-        token = http.post(f"{live_server.url}/api/v1/auth/token/",
-                          json={"username": "asn.demo", "password": PASSWORD}, timeout=10).json()["access"]
+        token = http.post(
+            f"{live_server.url}/api/v1/auth/token/", json={"username": "asn.demo", "password": PASSWORD}, timeout=10
+        ).json()["access"]
         http.headers["Authorization"] = f"Bearer {token}"
         before = http.get(f"{live_server.url}/api/v1/sponsor/overview/", timeout=10).json()
         owed = before["owed"]["invoices"]
@@ -131,8 +136,9 @@ def test_money_sponsor_pays_on_the_simulator_page_and_protection_extends(live_se
         for worker in after["workers"]:
             old = until_before.get(worker["worker_id"])
             assert worker["protected_until"] and (old is None or worker["protected_until"] > old), (worker, old)
-        coverage = http.get(f"{live_server.url}/api/v1/workers/{after['workers'][0]['worker_id']}/coverage/",
-                            timeout=10)
+        coverage = http.get(
+            f"{live_server.url}/api/v1/workers/{after['workers'][0]['worker_id']}/coverage/", timeout=10
+        )
         assert coverage.status_code == 200 and coverage.json()["state"] == "protected"
     finally:
         sim.stop()
@@ -141,8 +147,8 @@ def test_money_sponsor_pays_on_the_simulator_page_and_protection_extends(live_se
 def test_notifications_reminder_reaches_the_inbox_at_the_right_time(demo):
     """Due in 3 days: the reminder scan writes it; at night (WIB) it is held, at 06:00 it goes out and shows."""
     from notifications.models import Notification
-    from sponsorship.billing.reminders import reminders_scan
     from notifications.sending import outbox_send
+    from sponsorship.billing.reminders import reminders_scan
 
     sponsor = Sponsor.objects.get(user__username="asn.demo")
     invoice = Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.ISSUED).order_by("due_date").first()
@@ -180,8 +186,10 @@ def test_dashboard_figures_roster_import_report_and_worker_status(demo):
     money = login("admin.kabupaten").get("/api/v1/admin/dashboard/money/").json()
     assert sum(r["collected_idr"] for r in money["rows"]) > 0
 
-    header = "No,NIP / NI PPPK,Nama Lengkap,Jenis ASN (PNS/PPPK),OPD / Unit Kerja,Kecamatan Domisili," \
-             "Desa/Kelurahan Domisili,Kode Wilayah Desa,No. HP,Jumlah Pekerja Diampu (2/3)\n"
+    header = (
+        "No,NIP / NI PPPK,Nama Lengkap,Jenis ASN (PNS/PPPK),OPD / Unit Kerja,Kecamatan Domisili,"
+        "Desa/Kelurahan Domisili,Kode Wilayah Desa,No. HP,Jumlah Pekerja Diampu (2/3)\n"
+    )
     good = f"1,'{factories.make_nip(birth=dt.date(1984, 2, 3))},Sri Wahyuni,PNS,Dinkes,,,35.02.17.1001,,2\n"
     broken = "2,12345,Budi Santoso,PNS,Dinkes,,,35.02.17.1001,,5\n"
     upload = io.BytesIO((header + good + broken).encode())
@@ -191,6 +199,7 @@ def test_dashboard_figures_roster_import_report_and_worker_status(demo):
     report = admin.get(response["Location"]).content.decode()
     assert "Baris" in report or "baris" in report
     from sponsorship.dashboard.models import ImportBatch
+
     batch = ImportBatch.objects.latest("pk")
     rows = {p["row"] for p in batch.problems}
     assert rows == {3}, batch.problems  # the header is row 1: the broken line is row 3
@@ -254,6 +263,8 @@ def test_openapi_describes_the_real_json_of_the_demo(demo):
     for client, url, path in checks:
         response = client.get(url)
         assert response.status_code == 200, (url, response.content[:300])
-        errors = [f"{list(e.path)}: {e.message}" for e in
-                  jsonschema.Draft202012Validator(_response_schema(schema, path)).iter_errors(response.json())]
+        errors = [
+            f"{list(e.path)}: {e.message}"
+            for e in jsonschema.Draft202012Validator(_response_schema(schema, path)).iter_errors(response.json())
+        ]
         assert not errors, (url, errors[:5])

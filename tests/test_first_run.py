@@ -5,6 +5,7 @@ needs can break unnoticed; this runs the same management commands as ``python3 d
 the dev settings against a throw-away database on the suite's server (the embedded one, or DATABASE_URL's), then
 bills the next month again (nothing new) and previews a matching run in both distance modes.
 """
+
 import os
 import secrets
 import subprocess
@@ -53,8 +54,14 @@ def database_url(name: str) -> str:
 
 def server():
     db = connection.settings_dict
-    return psycopg.connect(dbname="postgres", user=db["USER"] or "postgres", password=db["PASSWORD"] or None,
-                           host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, autocommit=True)
+    return psycopg.connect(
+        dbname="postgres",
+        user=db["USER"] or "postgres",
+        password=db["PASSWORD"] or None,
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        autocommit=True,
+    )
 
 
 def test_first_run_seeds_the_demo_on_a_fresh_database():
@@ -63,10 +70,16 @@ def test_first_run_seeds_the_demo_on_a_fresh_database():
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-        env.update(DJANGO_SETTINGS_MODULE="backend.settings.dev", DATABASE_URL=database_url(name),
-                   REDIS_URL="", CELERY_BROKER_URL="memory://", PYTHONPATH=str(ROOT))
-        out = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                             timeout=600)
+        env.update(
+            DJANGO_SETTINGS_MODULE="backend.settings.dev",
+            DATABASE_URL=database_url(name),
+            REDIS_URL="",
+            CELERY_BROKER_URL="memory://",
+            PYTHONPATH=str(ROOT),
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        )
     finally:
         with server() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -3,6 +3,7 @@
 Messages are in Indonesian by default and in English when the request says `Accept-Language: en`
 (LocaleMiddleware activates the language; the texts here are marked for translation).
 """
+
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -114,7 +115,9 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("unhandled error in %s", context.get("view"), exc_info=exc)
         return Response(
-            error_body(_("Something went wrong on the server. It has been logged; please try again."), code="server_error"),
+            error_body(
+                _("Something went wrong on the server. It has been logged; please try again."), code="server_error"
+            ),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 

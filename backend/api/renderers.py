@@ -6,6 +6,7 @@ statements, dashboards) went through DRF's encoder, which writes the stored UTC 
 `paid_at` then read 07:03Z in one answer and 14:03+07:00 in the other. Here every aware datetime is
 converted to the current time zone first, so all answers use the same ISO 8601 form with the +07:00 offset.
 """
+
 import datetime as dt
 
 from django.utils import timezone

@@ -1,4 +1,5 @@
 """Settings shared by every environment. Everything that differs between machines comes from the environment."""
+
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +108,16 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     # Degrades instead of raising when Redis is down (backend/cache.py); short socket timeouts so a dead
     # Redis costs a request at most ~0.5 s, not a hang.
-    CACHES = {"default": {"BACKEND": "backend.cache.DegradingRedisCache", "LOCATION": REDIS_URL,
-                          "OPTIONS": {"socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
-                                      "socket_timeout": env.float("REDIS_TIMEOUT", default=0.5)}}}
+    CACHES = {
+        "default": {
+            "BACKEND": "backend.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "socket_timeout": env.float("REDIS_TIMEOUT", default=0.5),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pengampu"}}
 
@@ -144,8 +152,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.StandardPagination",
     # Aware datetimes in plain-dict answers are written in TIME_ZONE (+07:00), like serializer fields.
-    "DEFAULT_RENDERER_CLASSES": ["backend.api.renderers.JSONRenderer",
-                                 "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["backend.api.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -255,8 +262,10 @@ MIDTRANS_CLIENT_KEY = env.str("MIDTRANS_CLIENT_KEY", default="")
 MIDTRANS_IS_PRODUCTION = env.bool("MIDTRANS_IS_PRODUCTION", default=False)
 MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="")
 MIDTRANS_TIMEOUT_SECONDS = env.float("MIDTRANS_TIMEOUT_SECONDS", default=10.0)
-MIDTRANS_ENABLED_PAYMENTS = env.list("MIDTRANS_ENABLED_PAYMENTS", default=[
-    "bca_va", "bni_va", "bri_va", "permata_va", "echannel", "other_qris", "gopay", "shopeepay"])
+MIDTRANS_ENABLED_PAYMENTS = env.list(
+    "MIDTRANS_ENABLED_PAYMENTS",
+    default=["bca_va", "bni_va", "bri_va", "permata_va", "echannel", "other_qris", "gopay", "shopeepay"],
+)
 # Send X-Override-Notification with each Snap request (dev/tests: the simulator posts to this server).
 MIDTRANS_OVERRIDE_NOTIFICATION = env.bool("MIDTRANS_OVERRIDE_NOTIFICATION", default=bool(MIDTRANS_API_BASE_URL))
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
@@ -297,10 +306,12 @@ NOTIFICATIONS_ADMIN_DIGEST = env.bool("NOTIFICATIONS_ADMIN_DIGEST", default=Fals
 WORKER_OTP_PROVIDER = env.str("WORKER_OTP_PROVIDER", default="console")
 WORKER_OTP_TTL_SECONDS = env.int("WORKER_OTP_TTL_SECONDS", default=300)
 WORKER_OTP_MAX_ATTEMPTS = env.int("WORKER_OTP_MAX_ATTEMPTS", default=5)
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update({
-    "worker_auth": env.str("THROTTLE_WORKER_AUTH", default="20/hour"),          # per IP
-    "worker_auth_nik": env.str("THROTTLE_WORKER_AUTH_NIK", default="6/hour"),   # per NIK (keyed hash)
-})
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
+    {
+        "worker_auth": env.str("THROTTLE_WORKER_AUTH", default="20/hour"),  # per IP
+        "worker_auth_nik": env.str("THROTTLE_WORKER_AUTH_NIK", default="6/hour"),  # per NIK (keyed hash)
+    }
+)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 = always compute

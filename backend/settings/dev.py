@@ -1,4 +1,5 @@
 """A newcomer's machine: embedded PostgreSQL, in-process tasks, console push, the local Midtrans simulator."""
+
 from .base import *  # noqa: F401,F403
 from .base import env
 

@@ -1,4 +1,5 @@
 """Production: every secret from the environment, PostgreSQL, Redis, HTTPS."""
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403

@@ -1,4 +1,5 @@
 """The test suite: PostgreSQL from DATABASE_URL (CI), the embedded one otherwise; fast hashing; eager tasks."""
+
 from .base import *  # noqa: F401,F403
 from .base import env
 

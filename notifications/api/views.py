@@ -1,4 +1,5 @@
 """Devices, the inbox and preferences. Thin: services write, selectors read."""
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -8,21 +9,34 @@ from backend.api.pagination import StandardPagination
 from notifications import selectors, services
 from notifications.models import Notification
 
-from .serializers import (DeviceInputSerializer, DeviceOutputSerializer, DeviceTokenSerializer,
-                          NotificationOutputSerializer, PreferenceSerializer, PreferencesInputSerializer)
+from .serializers import (
+    DeviceInputSerializer,
+    DeviceOutputSerializer,
+    DeviceTokenSerializer,
+    NotificationOutputSerializer,
+    PreferenceSerializer,
+    PreferencesInputSerializer,
+)
 
 
 class DeviceRegister(APIView):
-    @extend_schema(request=DeviceInputSerializer, responses={200: DeviceOutputSerializer},
-                   summary="Register or refresh this phone's push token (call on every app start)")
+    @extend_schema(
+        request=DeviceInputSerializer,
+        responses={200: DeviceOutputSerializer},
+        summary="Register or refresh this phone's push token (call on every app start)",
+    )
     def post(self, request):
         data = DeviceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         device = services.device_register(user=request.user, **data.validated_data)
         return Response(DeviceOutputSerializer(device).data, status=status.HTTP_200_OK)
 
-    @extend_schema(request=DeviceTokenSerializer, responses={204: None}, operation_id="devices_unregister",
-                   summary="Unregister a token (body)")
+    @extend_schema(
+        request=DeviceTokenSerializer,
+        responses={204: None},
+        operation_id="devices_unregister",
+        summary="Unregister a token (body)",
+    )
     def delete(self, request):
         data = DeviceTokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -31,8 +45,11 @@ class DeviceRegister(APIView):
 
 
 class DeviceDetail(APIView):
-    @extend_schema(responses={204: None}, operation_id="devices_unregister_by_token",
-                   summary="Unregister a token (sign-out); idempotent")
+    @extend_schema(
+        responses={204: None},
+        operation_id="devices_unregister_by_token",
+        summary="Unregister a token (sign-out); idempotent",
+    )
     def delete(self, request, token):
         services.device_unregister(user=request.user, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -71,9 +88,13 @@ class InboxMarkRead(APIView):
 
 
 class InboxMarkAllRead(APIView):
-    @extend_schema(request=None, responses=inline_serializer("MarkAllRead", {"marked": serializers.IntegerField(),
-                                                                                "unread_count": serializers.IntegerField()}),
-                   summary="Mark all my notifications read")
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "MarkAllRead", {"marked": serializers.IntegerField(), "unread_count": serializers.IntegerField()}
+        ),
+        summary="Mark all my notifications read",
+    )
     def post(self, request):
         marked = services.notifications_mark_all_read(user=request.user)
         return Response({"marked": marked, "unread_count": selectors.unread_count(request.user)})
@@ -84,11 +105,15 @@ class Preferences(APIView):
     def get(self, request):
         return Response(PreferenceSerializer(selectors.preferences_for(request.user), many=True).data)
 
-    @extend_schema(request=PreferencesInputSerializer, responses=PreferenceSerializer(many=True),
-                   summary="Switch kinds on or off (payment receipts cannot be switched off)")
+    @extend_schema(
+        request=PreferencesInputSerializer,
+        responses=PreferenceSerializer(many=True),
+        summary="Switch kinds on or off (payment receipts cannot be switched off)",
+    )
     def put(self, request):
         data = PreferencesInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.preferences_set(user=request.user,
-                                 changes={p["kind"]: p["enabled"] for p in data.validated_data["preferences"]})
+        services.preferences_set(
+            user=request.user, changes={p["kind"]: p["enabled"] for p in data.validated_data["preferences"]}
+        )
         return Response(PreferenceSerializer(selectors.preferences_for(request.user), many=True).data)

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,64 +14,166 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=512, unique=True)),
-                ('kind', models.CharField(choices=[('token', 'FCM registration token'), ('fid', 'Firebase Installation ID')], default='token', max_length=5)),
-                ('platform', models.CharField(choices=[('android', 'Android'), ('ios', 'iOS'), ('web', 'Web')], default='android', max_length=8)),
-                ('app_version', models.CharField(blank=True, max_length=32)),
-                ('language', models.CharField(choices=[('id', 'Bahasa Indonesia'), ('en', 'English')], default='id', max_length=2)),
-                ('active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_seen_at', models.DateTimeField()),
-                ('deactivated_at', models.DateTimeField(blank=True, null=True)),
-                ('deactivation_reason', models.CharField(blank=True, max_length=64)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='push_devices', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=512, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("token", "FCM registration token"), ("fid", "Firebase Installation ID")],
+                        default="token",
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "platform",
+                    models.CharField(
+                        choices=[("android", "Android"), ("ios", "iOS"), ("web", "Web")],
+                        default="android",
+                        max_length=8,
+                    ),
+                ),
+                ("app_version", models.CharField(blank=True, max_length=32)),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("id", "Bahasa Indonesia"), ("en", "English")], default="id", max_length=2
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_seen_at", models.DateTimeField()),
+                ("deactivated_at", models.DateTimeField(blank=True, null=True)),
+                ("deactivation_reason", models.CharField(blank=True, max_length=64)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="push_devices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['user', 'active'], name='notificatio_user_id_155101_idx')],
+                "indexes": [models.Index(fields=["user", "active"], name="notificatio_user_id_155101_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice_issued', 'Tagihan terbit'), ('invoice_due_soon', 'Tagihan segera jatuh tempo'), ('invoice_due_today', 'Tagihan jatuh tempo hari ini'), ('invoice_overdue', 'Tagihan lewat jatuh tempo'), ('coverage_lapsing', 'Perlindungan pekerja segera berakhir'), ('payment_received', 'Pembayaran diterima'), ('matching_proposal', 'Usulan pekerja baru'), ('worker_protected', 'Anda terlindungi'), ('worker_at_risk', 'Perlindungan terancam'), ('worker_lapsed', 'Perlindungan berhenti'), ('worker_new_sponsor', 'Pengampu baru'), ('admin_digest', 'Ringkasan harian')], max_length=32)),
-                ('title', models.CharField(max_length=200)),
-                ('body', models.TextField()),
-                ('language', models.CharField(default='id', max_length=2)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('dedupe_key', models.CharField(max_length=200, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'Menunggu'), ('held', 'Ditahan (jam tenang)'), ('sending', 'Sedang dikirim'), ('sent', 'Terkirim'), ('failed', 'Gagal'), ('skipped', 'Dilewati')], default='pending', max_length=8)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('delivered_device_ids', models.JSONField(blank=True, default=list)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('read_at', models.DateTimeField(blank=True, null=True)),
-                ('collapse_key', models.CharField(blank=True, max_length=100)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField()),
-                ('recipient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("invoice_issued", "Tagihan terbit"),
+                            ("invoice_due_soon", "Tagihan segera jatuh tempo"),
+                            ("invoice_due_today", "Tagihan jatuh tempo hari ini"),
+                            ("invoice_overdue", "Tagihan lewat jatuh tempo"),
+                            ("coverage_lapsing", "Perlindungan pekerja segera berakhir"),
+                            ("payment_received", "Pembayaran diterima"),
+                            ("matching_proposal", "Usulan pekerja baru"),
+                            ("worker_protected", "Anda terlindungi"),
+                            ("worker_at_risk", "Perlindungan terancam"),
+                            ("worker_lapsed", "Perlindungan berhenti"),
+                            ("worker_new_sponsor", "Pengampu baru"),
+                            ("admin_digest", "Ringkasan harian"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("body", models.TextField()),
+                ("language", models.CharField(default="id", max_length=2)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("dedupe_key", models.CharField(max_length=200, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Menunggu"),
+                            ("held", "Ditahan (jam tenang)"),
+                            ("sending", "Sedang dikirim"),
+                            ("sent", "Terkirim"),
+                            ("failed", "Gagal"),
+                            ("skipped", "Dilewati"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("delivered_device_ids", models.JSONField(blank=True, default=list)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("read_at", models.DateTimeField(blank=True, null=True)),
+                ("collapse_key", models.CharField(blank=True, max_length=100)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "recipient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(condition=models.Q(('status__in', ['pending', 'held'])), fields=['next_attempt_at'], name='notif_due_idx'), models.Index(fields=['recipient', '-created_at'], name='notif_inbox_idx'), models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient'], name='notif_unread_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("status__in", ["pending", "held"])),
+                        fields=["next_attempt_at"],
+                        name="notif_due_idx",
+                    ),
+                    models.Index(fields=["recipient", "-created_at"], name="notif_inbox_idx"),
+                    models.Index(
+                        condition=models.Q(("read_at__isnull", True)), fields=["recipient"], name="notif_unread_idx"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='NotificationPreference',
+            name="NotificationPreference",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice_issued', 'Tagihan terbit'), ('invoice_due_soon', 'Tagihan segera jatuh tempo'), ('invoice_due_today', 'Tagihan jatuh tempo hari ini'), ('invoice_overdue', 'Tagihan lewat jatuh tempo'), ('coverage_lapsing', 'Perlindungan pekerja segera berakhir'), ('payment_received', 'Pembayaran diterima'), ('matching_proposal', 'Usulan pekerja baru'), ('worker_protected', 'Anda terlindungi'), ('worker_at_risk', 'Perlindungan terancam'), ('worker_lapsed', 'Perlindungan berhenti'), ('worker_new_sponsor', 'Pengampu baru'), ('admin_digest', 'Ringkasan harian')], max_length=32)),
-                ('enabled', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notification_preferences', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("invoice_issued", "Tagihan terbit"),
+                            ("invoice_due_soon", "Tagihan segera jatuh tempo"),
+                            ("invoice_due_today", "Tagihan jatuh tempo hari ini"),
+                            ("invoice_overdue", "Tagihan lewat jatuh tempo"),
+                            ("coverage_lapsing", "Perlindungan pekerja segera berakhir"),
+                            ("payment_received", "Pembayaran diterima"),
+                            ("matching_proposal", "Usulan pekerja baru"),
+                            ("worker_protected", "Anda terlindungi"),
+                            ("worker_at_risk", "Perlindungan terancam"),
+                            ("worker_lapsed", "Perlindungan berhenti"),
+                            ("worker_new_sponsor", "Pengampu baru"),
+                            ("admin_digest", "Ringkasan harian"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_preferences",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'kind'), name='notif_pref_unique_user_kind')],
+                "constraints": [models.UniqueConstraint(fields=("user", "kind"), name="notif_pref_unique_user_kind")],
             },
         ),
     ]

@@ -4,37 +4,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
+        ("notifications", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='device',
-            options={'verbose_name': 'device', 'verbose_name_plural': 'devices'},
+            name="device",
+            options={"verbose_name": "device", "verbose_name_plural": "devices"},
         ),
         migrations.AlterModelOptions(
-            name='notification',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'notification', 'verbose_name_plural': 'notifications'},
+            name="notification",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "verbose_name": "notification",
+                "verbose_name_plural": "notifications",
+            },
         ),
         migrations.AlterModelOptions(
-            name='notificationpreference',
-            options={'verbose_name': 'notification preference', 'verbose_name_plural': 'notification preferences'},
+            name="notificationpreference",
+            options={"verbose_name": "notification preference", "verbose_name_plural": "notification preferences"},
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('invoice_issued', 'Bill issued'), ('invoice_due_soon', 'Bill due soon'), ('invoice_due_today', 'Bill due today'), ('invoice_overdue', 'Bill overdue'), ('coverage_lapsing', "Worker's protection ending soon"), ('payment_received', 'Payment received'), ('matching_proposal', 'A new worker proposal'), ('worker_protected', 'You are protected'), ('worker_at_risk', 'Protection at risk'), ('worker_lapsed', 'Protection lapsed'), ('worker_new_sponsor', 'New sponsor'), ('admin_digest', 'Daily digest')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invoice_issued", "Bill issued"),
+                    ("invoice_due_soon", "Bill due soon"),
+                    ("invoice_due_today", "Bill due today"),
+                    ("invoice_overdue", "Bill overdue"),
+                    ("coverage_lapsing", "Worker's protection ending soon"),
+                    ("payment_received", "Payment received"),
+                    ("matching_proposal", "A new worker proposal"),
+                    ("worker_protected", "You are protected"),
+                    ("worker_at_risk", "Protection at risk"),
+                    ("worker_lapsed", "Protection lapsed"),
+                    ("worker_new_sponsor", "New sponsor"),
+                    ("admin_digest", "Daily digest"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('held', 'Held (quiet hours)'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=8),
+            model_name="notification",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("held", "Held (quiet hours)"),
+                    ("sending", "Sending"),
+                    ("sent", "Sent"),
+                    ("failed", "Failed"),
+                    ("skipped", "Skipped"),
+                ],
+                default="pending",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationpreference',
-            name='kind',
-            field=models.CharField(choices=[('invoice_issued', 'Bill issued'), ('invoice_due_soon', 'Bill due soon'), ('invoice_due_today', 'Bill due today'), ('invoice_overdue', 'Bill overdue'), ('coverage_lapsing', "Worker's protection ending soon"), ('payment_received', 'Payment received'), ('matching_proposal', 'A new worker proposal'), ('worker_protected', 'You are protected'), ('worker_at_risk', 'Protection at risk'), ('worker_lapsed', 'Protection lapsed'), ('worker_new_sponsor', 'New sponsor'), ('admin_digest', 'Daily digest')], max_length=32),
+            model_name="notificationpreference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invoice_issued", "Bill issued"),
+                    ("invoice_due_soon", "Bill due soon"),
+                    ("invoice_due_today", "Bill due today"),
+                    ("invoice_overdue", "Bill overdue"),
+                    ("coverage_lapsing", "Worker's protection ending soon"),
+                    ("payment_received", "Payment received"),
+                    ("matching_proposal", "A new worker proposal"),
+                    ("worker_protected", "You are protected"),
+                    ("worker_at_risk", "Protection at risk"),
+                    ("worker_lapsed", "Protection lapsed"),
+                    ("worker_new_sponsor", "New sponsor"),
+                    ("admin_digest", "Daily digest"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

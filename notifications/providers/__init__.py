@@ -38,8 +38,16 @@ from .base import (
 from .console import ConsoleProvider
 
 __all__ = [
-    "DEACTIVATE", "DEFAULT_CHANNEL_ID", "FAILED", "RETRY", "SENT",
-    "ConsoleProvider", "PushMessage", "PushProvider", "PushResult", "get_provider",
+    "DEACTIVATE",
+    "DEFAULT_CHANNEL_ID",
+    "FAILED",
+    "RETRY",
+    "SENT",
+    "ConsoleProvider",
+    "PushMessage",
+    "PushProvider",
+    "PushResult",
+    "get_provider",
 ]
 
 # setting name -> (FCMOptions field, converter)

@@ -15,9 +15,10 @@ each `PushResult.outcome`:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, Sequence, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 Outcome = Literal["sent", "retry", "deactivate", "failed"]
 Priority = Literal["normal", "high"]

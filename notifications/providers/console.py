@@ -6,7 +6,8 @@ import itertools
 import logging
 import sys
 import threading
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from .base import SENT, PushMessage, PushResult
 

@@ -17,12 +17,12 @@ import json
 import logging
 import os
 import threading
-import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import firebase_admin
@@ -139,10 +139,7 @@ class FCMProvider:
             # The whole chunk failed: OAuth token exchange or the SDK's thread pool.
             logger.exception("FCM send failed for a chunk of %d", len(chunk))
             outcome, code = _chunk_failure(exc)
-            return [
-                PushResult(m.token, outcome, error_code=code, error_message=str(exc))
-                for m in chunk
-            ]
+            return [PushResult(m.token, outcome, error_code=code, error_message=str(exc)) for m in chunk]
         return [_result(m.token, r) for m, r in zip(chunk, batch.responses, strict=True)]
 
     def _send_chunk_validated(self, chunk, fcm_messages) -> list[PushResult]:
@@ -155,9 +152,7 @@ class FCMProvider:
                 valid.append(i)
             except ValueError as exc:
                 logger.error("Invalid push message for %s: %s", _short(chunk[i].token), exc)
-                results[i] = PushResult(
-                    chunk[i].token, FAILED, error_code="INVALID_MESSAGE", error_message=str(exc)
-                )
+                results[i] = PushResult(chunk[i].token, FAILED, error_code="INVALID_MESSAGE", error_message=str(exc))
         if valid:
             sent = self._send_chunk([chunk[i] for i in valid])
             for i, result in zip(valid, sent, strict=True):
@@ -174,8 +169,7 @@ class FCMProvider:
             len(results),
         )
         return [
-            PushResult(r.token, FAILED, error_code="SENDER_ID_MISMATCH_ALL",
-                       error_message=r.error_message)
+            PushResult(r.token, FAILED, error_code="SENDER_ID_MISMATCH_ALL", error_message=r.error_message)
             for r in results
         ]
 
@@ -183,7 +177,7 @@ class FCMProvider:
 # -- message building ---------------------------------------------------------
 def build_messages(pushes: Sequence[PushMessage], now: datetime | None = None):
     """PushMessages -> firebase_admin Messages (Message(token=) warning silenced here only)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
         return [build_message(p, now) for p in pushes]
@@ -195,15 +189,11 @@ def build_message(push: PushMessage, now: datetime) -> messaging.Message:
         collapse_key=push.collapse_key,
         priority=push.priority,
         ttl=ttl,
-        notification=messaging.AndroidNotification(
-            channel_id=push.channel_id, tag=push.collapse_key
-        ),
+        notification=messaging.AndroidNotification(channel_id=push.channel_id, tag=push.collapse_key),
     )
     apns_headers = {"apns-priority": "10" if push.priority == "high" else "5"}
     if push.collapse_key:
-        apns_headers["apns-collapse-id"] = _truncate_utf8(
-            push.collapse_key, APNS_COLLAPSE_ID_MAX_BYTES
-        )
+        apns_headers["apns-collapse-id"] = _truncate_utf8(push.collapse_key, APNS_COLLAPSE_ID_MAX_BYTES)
     if expires_at is not None:
         # 0 tells APNs "deliver now or drop", matching an Android TTL of 0.
         apns_headers["apns-expiration"] = "0" if ttl == 0 else str(int(expires_at.timestamp()))
@@ -221,7 +211,7 @@ def _lifespan(push: PushMessage, now: datetime) -> tuple[int | None, datetime | 
     """(Android TTL seconds clamped to 0..28 days, absolute expiry for APNs)."""
     expires_at = push.expires_at
     if expires_at is not None and expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=timezone.utc)  # naive means UTC
+        expires_at = expires_at.replace(tzinfo=UTC)  # naive means UTC
     ttl = push.ttl_seconds
     if ttl is None and expires_at is not None:
         ttl = int((expires_at - now).total_seconds())
@@ -252,8 +242,9 @@ def classify_error(token: str, exc: Exception) -> PushResult:
     elif isinstance(exc, exceptions.InvalidArgumentError) and INVALID_TOKEN_PHRASE in text.lower():
         outcome = DEACTIVATE
     elif isinstance(exc, _RETRYABLE):
-        return PushResult(token, RETRY, error_code=code, error_message=text,
-                          retry_after_seconds=retry_after_seconds(exc))
+        return PushResult(
+            token, RETRY, error_code=code, error_message=text, retry_after_seconds=retry_after_seconds(exc)
+        )
     else:
         outcome = FAILED
         logger.warning("FCM rejected a message for %s: %s %s", _short(token), code, text)
@@ -287,7 +278,7 @@ def retry_after_seconds(exc: Exception) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _chunk_failure(exc: Exception) -> tuple[Outcome, str]:
@@ -313,8 +304,14 @@ def _log_summary(results: list[PushResult]) -> None:
 def _get_or_create_app(opts: FCMOptions) -> firebase_admin.App:
     """The process-wide App for `opts.app_name`; HTTP settings are fixed at creation."""
     base_url = opts.base_url.rstrip("/") if opts.base_url else None
-    fingerprint = (base_url, opts.http_timeout, opts.http_status_retries,
-                   opts.respect_retry_after, _pool_size(opts), opts.pool_block)
+    fingerprint = (
+        base_url,
+        opts.http_timeout,
+        opts.http_status_retries,
+        opts.respect_retry_after,
+        _pool_size(opts),
+        opts.pool_block,
+    )
     with _APPS_LOCK:
         if opts.app_name in _APPS:
             app, existing = _APPS[opts.app_name]
@@ -358,13 +355,14 @@ def _configure_messaging(app: firebase_admin.App, opts: FCMOptions, base_url: st
     if base_url:
         if not svc._fcm_url.startswith(base_url + "/"):
             raise RuntimeError(
-                f"FCM URL override did not take (got {svc._fcm_url!r}); "
-                "firebase-admin internals changed"
+                f"FCM URL override did not take (got {svc._fcm_url!r}); firebase-admin internals changed"
             )
         _disable_regional_access_boundary(app.credential.get_credential())
     split = urlsplit(svc._fcm_url)
     adapter = requests.adapters.HTTPAdapter(
-        pool_connections=4, pool_maxsize=_pool_size(opts), max_retries=_retry_config(opts),
+        pool_connections=4,
+        pool_maxsize=_pool_size(opts),
+        max_retries=_retry_config(opts),
         pool_block=opts.pool_block,
     )
     session = svc._client.session

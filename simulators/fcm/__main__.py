@@ -30,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     # the first line, and the default action would skip the cleanup below (the service-account file stays).
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    fake = FakeFCM(port=args.port, project_id=args.project_id,
-                   latency_seconds=args.latency_ms / 1000)
+    fake = FakeFCM(port=args.port, project_id=args.project_id, latency_seconds=args.latency_ms / 1000)
     fake.start()
     sa_path = write_service_account(fake.service_account)
     info = {

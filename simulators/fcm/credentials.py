@@ -20,9 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 DEFAULT_PROJECT_ID = "pengampu-test"
 
 
-def make_service_account(
-    token_uri: str, project_id: str = DEFAULT_PROJECT_ID
-) -> tuple[dict, bytes]:
+def make_service_account(token_uri: str, project_id: str = DEFAULT_PROJECT_ID) -> tuple[dict, bytes]:
     """Return (service-account dict, public key PEM) for a fresh RSA key.
 
     The dict has the shape of a downloaded Firebase service-account JSON, with

@@ -113,16 +113,12 @@ class FakeFCM:
             self.set_token_error(token, code)
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "FakeFCM":
+    def start(self) -> FakeFCM:
         self._httpd = _Server(("127.0.0.1", self._port), _Handler)
         self._httpd.fake = self
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-fcm", daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-fcm", daemon=True)
         self._thread.start()
-        self.service_account, self.public_key_pem = make_service_account(
-            self.token_uri, self.project_id
-        )
+        self.service_account, self.public_key_pem = make_service_account(self.token_uri, self.project_id)
         return self
 
     def stop(self) -> None:
@@ -131,7 +127,7 @@ class FakeFCM:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "FakeFCM":
+    def __enter__(self) -> FakeFCM:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
@@ -259,21 +255,26 @@ class FakeFCM:
             if not authorised:
                 self._rejected_auth += 1
         if not authorised:
-            return 401, {
-                "error": {
-                    "code": 401,
-                    "message": "Request had invalid authentication credentials.",
-                    "status": "UNAUTHENTICATED",
-                }
-            }, {}
+            return (
+                401,
+                {
+                    "error": {
+                        "code": 401,
+                        "message": "Request had invalid authentication credentials.",
+                        "status": "UNAUTHENTICATED",
+                    }
+                },
+                {},
+            )
         try:
             payload = json.loads(body)
             message = payload["message"]
         except (ValueError, KeyError, TypeError):
-            return 400, {
-                "error": {"code": 400, "message": "Invalid JSON payload received.",
-                          "status": "INVALID_ARGUMENT"}
-            }, {}
+            return (
+                400,
+                {"error": {"code": 400, "message": "Invalid JSON payload received.", "status": "INVALID_ARGUMENT"}},
+                {},
+            )
         target = message.get("token") or message.get("fid") or message.get("topic")
         if self.latency_seconds:
             time.sleep(self.latency_seconds)
@@ -347,9 +348,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(status, out)
         match = _SEND_PATH.match(self.path)
         if match:
-            status, out, headers = fake._send(
-                match["pid"], self.headers.get("Authorization", ""), body
-            )
+            status, out, headers = fake._send(match["pid"], self.headers.get("Authorization", ""), body)
             return self._reply(status, out, headers)
         if self.path == "/__fake/reset":
             fake.reset()

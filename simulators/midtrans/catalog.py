@@ -28,9 +28,15 @@ METHODS: dict[str, Method] = {
         Method("bni_va", "bank_transfer", "bni", "BNI Virtual Account", "BNI virtual account", _DAY, False),
         Method("bri_va", "bank_transfer", "bri", "BRI Virtual Account", "BRI virtual account", _DAY, False),
         Method("cimb_va", "bank_transfer", "cimb", "CIMB Niaga Virtual Account", "CIMB virtual account", _DAY, False),
-        Method("permata_va", "bank_transfer", "permata", "Permata Virtual Account", "Permata virtual account", _DAY, False),
-        Method("echannel", "echannel", None, "Mandiri Bill Payment", "Mandiri bill (biller code + bill key)", _DAY, False),
-        Method("other_qris", "qris", "gopay", "QRIS (semua e-wallet & m-banking)", "QRIS, any e-wallet", _QUARTER, True),
+        Method(
+            "permata_va", "bank_transfer", "permata", "Permata Virtual Account", "Permata virtual account", _DAY, False
+        ),
+        Method(
+            "echannel", "echannel", None, "Mandiri Bill Payment", "Mandiri bill (biller code + bill key)", _DAY, False
+        ),
+        Method(
+            "other_qris", "qris", "gopay", "QRIS (semua e-wallet & m-banking)", "QRIS, any e-wallet", _QUARTER, True
+        ),
         Method("gopay", "gopay", None, "GoPay", "GoPay e-wallet", _QUARTER, True),
         Method("shopeepay", "shopeepay", None, "ShopeePay", "ShopeePay e-wallet", _QUARTER, True),
     )

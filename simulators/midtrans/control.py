@@ -38,8 +38,11 @@ def _move(sim, body: dict, new_status: str) -> Result:
     try:
         tx = sim.state.transition(tx["transaction_id"], new_status)
     except SimError:
-        raise ControlError(409, f"cannot move a {tx['transaction_status']} transaction to {new_status}",
-                           transaction_status=tx["transaction_status"]) from None
+        raise ControlError(
+            409,
+            f"cannot move a {tx['transaction_status']} transaction to {new_status}",
+            transaction_status=tx["transaction_status"],
+        ) from None
     return 200, {"transaction": sim.state.view(tx, "status")}
 
 
@@ -93,11 +96,13 @@ def _money_back(sim, body: dict, *, chargeback: bool) -> Result:
     tx = _resolve(sim, body)
     params = {k: body[k] for k in ("amount", "refund_key", "reason") if k in body}
     try:
-        tx, refund = sim.state.refund(tx["transaction_id"], params, chargeback=chargeback,
-                                      any_method=chargeback or bool(body.get("force")))
+        tx, refund = sim.state.refund(
+            tx["transaction_id"], params, chargeback=chargeback, any_method=chargeback or bool(body.get("force"))
+        )
     except SimError as exc:
-        raise ControlError(409, exc.message, transaction_status=tx["transaction_status"],
-                           status_code=exc.status_code) from None
+        raise ControlError(
+            409, exc.message, transaction_status=tx["transaction_status"], status_code=exc.status_code
+        ) from None
     return 200, {"transaction": sim.state.view(tx, "status"), "refund": sim.state._refund_view(refund)}
 
 
@@ -149,9 +154,20 @@ def reset(sim, body: dict) -> Result:
     return 200, {"ok": True}
 
 
-POST_ACTIONS = {"pay": pay, "expire": expire, "deny": deny, "cancel": cancel, "reverse": reverse,
-                "refund": refund, "chargeback": chargeback, "notify": notify, "faults": faults, "chaos": chaos,
-                "clock": clock, "reset": reset}
+POST_ACTIONS = {
+    "pay": pay,
+    "expire": expire,
+    "deny": deny,
+    "cancel": cancel,
+    "reverse": reverse,
+    "refund": refund,
+    "chargeback": chargeback,
+    "notify": notify,
+    "faults": faults,
+    "chaos": chaos,
+    "clock": clock,
+    "reset": reset,
+}
 
 
 def get(sim, name: str, query: dict) -> Result | None:
@@ -164,6 +180,10 @@ def get(sim, name: str, query: dict) -> Result | None:
     if name == "chaos":
         return 200, {"chaos": sim.notifier.chaos.as_dict()}
     if name == "health":
-        return 200, {"ok": True, "base_url": sim.base_url, "snap_base_url": sim.snap_base_url,
-                     "notification_urls": sim.notification_urls}
+        return 200, {
+            "ok": True,
+            "base_url": sim.base_url,
+            "snap_base_url": sim.snap_base_url,
+            "notification_urls": sim.notification_urls,
+        }
     return None

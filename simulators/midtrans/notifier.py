@@ -16,9 +16,9 @@ import random
 import threading
 import time
 import uuid
-from typing import Any
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 RETRY_MINUTES = (2, 10, 30, 90, 210)
@@ -63,8 +63,15 @@ class Chaos:
 
 
 class Notifier:
-    def __init__(self, *, retry_scale: float = 1.0, timeout: float = 15.0, jitter: float = 0.1,
-                 max_workers: int = 8, log_size: int = 5000):
+    def __init__(
+        self,
+        *,
+        retry_scale: float = 1.0,
+        timeout: float = 15.0,
+        jitter: float = 0.1,
+        max_workers: int = 8,
+        log_size: int = 5000,
+    ):
         self.retry_scale, self.timeout, self.jitter = retry_scale, timeout, jitter
         self.chaos = Chaos()
         self._cond = threading.Condition()
@@ -82,9 +89,14 @@ class Notifier:
     # ---- public ----------------------------------------------------------------------------
     def notify(self, payload: dict, urls: list[str]) -> str:
         """Queue one notification (one status change) for every url; returns its notification id."""
-        note: dict[str, Any] = {"notification_id": str(uuid.uuid4()), "order_id": payload.get("order_id"),
-                "transaction_id": payload.get("transaction_id"),
-                "transaction_status": payload.get("transaction_status"), "payload": payload, "urls": list(urls)}
+        note: dict[str, Any] = {
+            "notification_id": str(uuid.uuid4()),
+            "order_id": payload.get("order_id"),
+            "transaction_id": payload.get("transaction_id"),
+            "transaction_status": payload.get("transaction_status"),
+            "payload": payload,
+            "urls": list(urls),
+        }
         with self._cond:
             if not urls:
                 self._record(note, None, 0, outcome="no_url")
@@ -196,9 +208,17 @@ class Notifier:
         elif outcome == "failed":
             outcome = "gave_up"
         with self._cond:
-            self._record(note, job["url"], attempt, outcome=outcome, response_status=status, error=error,
-                         final_url=final_url, duration_ms=round((time.monotonic() - started) * 1000, 1),
-                         next_retry_in_s=next_delay)
+            self._record(
+                note,
+                job["url"],
+                attempt,
+                outcome=outcome,
+                response_status=status,
+                error=error,
+                final_url=final_url,
+                duration_ms=round((time.monotonic() - started) * 1000, 1),
+                next_retry_in_s=next_delay,
+            )
             if next_delay is not None and not self._stopping:
                 self._schedule({**job, "attempt": attempt + 1}, next_delay)
 
@@ -226,9 +246,19 @@ class Notifier:
         return None, "too many redirects", url
 
     def _record(self, note: dict, url: str | None, attempt: int, **fields) -> None:
-        self._log.append({
-            "notification_id": note["notification_id"], "order_id": note["order_id"],
-            "transaction_id": note["transaction_id"], "transaction_status": note["transaction_status"],
-            "status_code": note["payload"].get("status_code"), "url": url, "attempt": attempt,
-            "at": time.time(), "response_status": None, "error": None, **fields, "payload": note["payload"],
-        })
+        self._log.append(
+            {
+                "notification_id": note["notification_id"],
+                "order_id": note["order_id"],
+                "transaction_id": note["transaction_id"],
+                "transaction_status": note["transaction_status"],
+                "status_code": note["payload"].get("status_code"),
+                "url": url,
+                "attempt": attempt,
+                "at": time.time(),
+                "response_status": None,
+                "error": None,
+                **fields,
+                "payload": note["payload"],
+            }
+        )

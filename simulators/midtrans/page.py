@@ -44,10 +44,14 @@ def bi(id_text: str, en_text: str) -> str:
 
 
 def layout(title: str, body: str) -> str:
-    banner = bi("Simulator Midtrans lokal — bukan pembayaran sungguhan", "Local Midtrans simulator — no real money moves")
-    return (f"<!doctype html><html lang=id><head><meta charset=utf-8><meta name=viewport "
-            f"content='width=device-width,initial-scale=1'><title>{escape(title)}</title><style>{CSS}</style>"
-            f"</head><body><main><p class=banner>{banner}</p>{body}</main></body></html>")
+    banner = bi(
+        "Simulator Midtrans lokal — bukan pembayaran sungguhan", "Local Midtrans simulator — no real money moves"
+    )
+    return (
+        f"<!doctype html><html lang=id><head><meta charset=utf-8><meta name=viewport "
+        f"content='width=device-width,initial-scale=1'><title>{escape(title)}</title><style>{CSS}</style>"
+        f"</head><body><main><p class=banner>{banner}</p>{body}</main></body></html>"
+    )
 
 
 def qr_svg(seed: str, size: int = 25) -> str:
@@ -65,18 +69,24 @@ def qr_svg(seed: str, size: int = 25) -> str:
                 on = bits[(y * size + x) % len(bits)] == "1"
             if on:
                 cells.append(f"<rect x='{x}' y='{y}' width='1' height='1'/>")
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='-2 -2 {size + 4} {size + 4}' width='200' "
-            f"height='200' shape-rendering='crispEdges'><rect x='-2' y='-2' width='{size + 4}' "
-            f"height='{size + 4}' fill='#fff'/>{''.join(cells)}</svg>")
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='-2 -2 {size + 4} {size + 4}' width='200' "
+        f"height='200' shape-rendering='crispEdges'><rect x='-2' y='-2' width='{size + 4}' "
+        f"height='{size + 4}' fill='#fff'/>{''.join(cells)}</svg>"
+    )
 
 
 def _summary(order_id: str, amount: int, items: list) -> str:
     rows = "".join(
         f"<tr><td>{escape(str(i.get('name', '')))} × {escape(str(i.get('quantity', 1)))}</td>"
-        f"<td class=r>{rupiah(int(i.get('price', 0)) * int(i.get('quantity', 1)))}</td></tr>" for i in items)
-    return (f"<h1>{bi('Total pembayaran', 'Total amount')}</h1><div class=amount>{rupiah(amount)}</div>"
-            f"<p class=muted>Order ID: <code>{escape(order_id)}</code></p>"
-            + (f"<table><caption>{bi('Rincian', 'Items')}</caption>{rows}</table>" if rows else ""))
+        f"<td class=r>{rupiah(int(i.get('price', 0)) * int(i.get('quantity', 1)))}</td></tr>"
+        for i in items
+    )
+    return (
+        f"<h1>{bi('Total pembayaran', 'Total amount')}</h1><div class=amount>{rupiah(amount)}</div>"
+        f"<p class=muted>Order ID: <code>{escape(order_id)}</code></p>"
+        + (f"<table><caption>{bi('Rincian', 'Items')}</caption>{rows}</table>" if rows else "")
+    )
 
 
 def payment_instructions(view: dict, method_key: str) -> str:
@@ -85,23 +95,31 @@ def payment_instructions(view: dict, method_key: str) -> str:
     if view.get("va_numbers") or view.get("permata_va_number"):
         assert method.bank is not None  # every bank_transfer method names its bank
         number = view.get("permata_va_number") or view["va_numbers"][0]["va_number"]
-        return (f"<div class=box>{bi('Nomor Virtual Account ' + method.bank.upper(), 'Virtual account number')}"
-                f"<div class=code>{escape(number)}</div></div>")
+        return (
+            f"<div class=box>{bi('Nomor Virtual Account ' + method.bank.upper(), 'Virtual account number')}"
+            f"<div class=code>{escape(number)}</div></div>"
+        )
     if view.get("bill_key"):
-        return (f"<div class=box>{bi('Kode perusahaan / Biller code', 'Company code')}<div class=code>"
-                f"{escape(view['biller_code'])}</div>{bi('Kode bayar / Bill key', 'Bill key')}<div class=code>"
-                f"{escape(view['bill_key'])}</div></div>")
-    return (f"<div class=box>{bi('Pindai kode QR dengan aplikasi ' + method.label_id, 'Scan the QR code')}"
-            f"<div>{qr_svg(view['transaction_id'])}</div><span class=en>(placeholder, not a real QR)</span></div>")
+        return (
+            f"<div class=box>{bi('Kode perusahaan / Biller code', 'Company code')}<div class=code>"
+            f"{escape(view['biller_code'])}</div>{bi('Kode bayar / Bill key', 'Bill key')}<div class=code>"
+            f"{escape(view['bill_key'])}</div></div>"
+        )
+    return (
+        f"<div class=box>{bi('Pindai kode QR dengan aplikasi ' + method.label_id, 'Scan the QR code')}"
+        f"<div>{qr_svg(view['transaction_id'])}</div><span class=en>(placeholder, not a real QR)</span></div>"
+    )
 
 
 def _pay_buttons(action_base: str) -> str:
-    return (f"<form method=post action='{escape(action_base)}/pay' style='display:inline'>"
-            f"<button class='btn pay'>Bayar (simulasi)<br><span style='font-size:.7em'>Pay (simulated)</span>"
-            f"</button></form><form method=post action='{escape(action_base)}/fail' style='display:inline'>"
-            f"<select name=outcome><option value=deny>ditolak / deny</option>"
-            f"<option value=expire>kedaluwarsa / expire</option></select> "
-            f"<button class='btn fail'>Gagalkan<br><span style='font-size:.7em'>Fail</span></button></form>")
+    return (
+        f"<form method=post action='{escape(action_base)}/pay' style='display:inline'>"
+        f"<button class='btn pay'>Bayar (simulasi)<br><span style='font-size:.7em'>Pay (simulated)</span>"
+        f"</button></form><form method=post action='{escape(action_base)}/fail' style='display:inline'>"
+        f"<select name=outcome><option value=deny>ditolak / deny</option>"
+        f"<option value=expire>kedaluwarsa / expire</option></select> "
+        f"<button class='btn fail'>Gagalkan<br><span style='font-size:.7em'>Fail</span></button></form>"
+    )
 
 
 def status_block(view: dict) -> str:
@@ -115,8 +133,10 @@ def snap_page(session: dict, problem: str | None, attempt_view: dict | None, att
     parts = [_summary(session["order_id"], session["gross_amount"], session["items"])]
     finish = session.get("finish_url")
     if problem:
-        parts.append(f"<h2>{bi('Sesi pembayaran tidak berlaku', 'Payment session is no longer valid')}</h2>"
-                     f"<p class=muted>{escape(problem)}</p>")
+        parts.append(
+            f"<h2>{bi('Sesi pembayaran tidak berlaku', 'Payment session is no longer valid')}</h2>"
+            f"<p class=muted>{escape(problem)}</p>"
+        )
     elif attempt_view and attempt_view["transaction_status"] != "deny":
         assert attempt_method is not None  # the server passes both or neither
         parts.append(status_block(attempt_view))
@@ -127,17 +147,24 @@ def snap_page(session: dict, problem: str | None, attempt_view: dict | None, att
             parts.append(_pay_buttons(base))
     else:
         if attempt_view:
-            denied = bi("Pembayaran sebelumnya ditolak, silakan coba metode lain.",
-                        "The previous attempt was denied; choose a method again.")
+            denied = bi(
+                "Pembayaran sebelumnya ditolak, silakan coba metode lain.",
+                "The previous attempt was denied; choose a method again.",
+            )
             parts.append(f"<p class=banner>{denied}</p>")
         buttons = "".join(
             f"<button name=method value='{m}'>{bi(catalog.METHODS[m].label_id, catalog.METHODS[m].label_en)}</button>"
-            for m in session["enabled"])
-        parts.append(f"<h2>{bi('Pilih metode pembayaran', 'Choose a payment method')}</h2>"
-                     f"<form method=post action='{base}/choose' class=methods>{buttons or '—'}</form>")
+            for m in session["enabled"]
+        )
+        parts.append(
+            f"<h2>{bi('Pilih metode pembayaran', 'Choose a payment method')}</h2>"
+            f"<form method=post action='{base}/choose' class=methods>{buttons or '—'}</form>"
+        )
     if finish:
-        parts.append(f"<p><a href='{escape(finish_link(session, attempt_view))}'>"
-                     f"{bi('Kembali ke merchant', 'Back to the merchant')}</a></p>")
+        parts.append(
+            f"<p><a href='{escape(finish_link(session, attempt_view))}'>"
+            f"{bi('Kembali ke merchant', 'Back to the merchant')}</a></p>"
+        )
     return layout("Pembayaran", "".join(parts))
 
 
@@ -145,9 +172,12 @@ def finish_link(session: dict, view: dict | None) -> str:
     """callbacks.finish with the query Midtrans appends (a browser hint, not proof of payment)."""
     from urllib.parse import urlencode
 
-    query = {"merchant_id": view["merchant_id"] if view else "", "order_id": session["order_id"],
-             "status_code": view["status_code"] if view else "", "transaction_status":
-             view["transaction_status"] if view else ""}
+    query = {
+        "merchant_id": view["merchant_id"] if view else "",
+        "order_id": session["order_id"],
+        "status_code": view["status_code"] if view else "",
+        "transaction_status": view["transaction_status"] if view else "",
+    }
     sep = "&" if "?" in session["finish_url"] else "?"
     return session["finish_url"] + sep + urlencode(query)
 
@@ -165,16 +195,20 @@ def dashboard(views: list[dict]) -> str:
         f"<tr><td><a href='/_sim/ui/tx/{escape(v['transaction_id'])}'>{escape(v['order_id'])}</a></td>"
         f"<td>{escape(v['payment_type'])}</td><td>{escape(v['transaction_status'])}</td>"
         f"<td class=r>{escape(v['gross_amount'])}</td><td>{escape(v['transaction_time'])}</td></tr>"
-        for v in reversed(views))
+        for v in reversed(views)
+    )
     pay_code = bi("Bayar dengan nomor VA / kode bayar", "Pay a VA number or bill key")
-    form = (f"<form method=post action='/_sim/ui/pay-code'>{pay_code}"
-            f"<br><input name=code required> <button class='btn pay'>Bayar / Pay</button></form>")
-    table = (f"<table><tr><th>Order</th><th>Tipe</th><th>Status</th><th>Jumlah</th><th>Waktu (WIB)</th></tr>"
-             f"{rows}</table>") if rows else f"<p class=muted>{bi('Belum ada transaksi', 'No transactions yet')}</p>"
+    form = (
+        f"<form method=post action='/_sim/ui/pay-code'>{pay_code}"
+        f"<br><input name=code required> <button class='btn pay'>Bayar / Pay</button></form>"
+    )
+    table = (
+        (f"<table><tr><th>Order</th><th>Tipe</th><th>Status</th><th>Jumlah</th><th>Waktu (WIB)</th></tr>{rows}</table>")
+        if rows
+        else f"<p class=muted>{bi('Belum ada transaksi', 'No transactions yet')}</p>"
+    )
     return layout("Simulator Midtrans", f"<h1>{bi('Simulator Midtrans', 'Midtrans simulator')}</h1>{form}{table}")
 
 
 def message_page(id_text: str, en_text: str, status: int = 404) -> str:
     return layout("Simulator Midtrans", f"<h2>{bi(id_text, en_text)}</h2><p class=muted>HTTP {status}</p>")
-
-

@@ -24,13 +24,16 @@ from .validation import notification_urls
 if TYPE_CHECKING:
     from .simulator import MidtransSimulator
 
-SNAP_401 = ["Access denied due to unauthorized transaction, please check client or server key",
-            "Visit https://snap-docs.midtrans.com/#request-headers for more details"]
+SNAP_401 = [
+    "Access denied due to unauthorized transaction, please check client or server key",
+    "Visit https://snap-docs.midtrans.com/#request-headers for more details",
+]
 CORE_401 = "Transaction cannot be authorized with the current client/server key."
 SNAP_500 = ["Sorry, we encountered internal server error. We will fix this soon."]
 
 ROUTES: list[tuple[str, re.Pattern, str]] = [
-    (m, re.compile(f"^{p}$"), name) for m, p, name in [
+    (m, re.compile(f"^{p}$"), name)
+    for m, p, name in [
         ("POST", r"/snap/v1/transactions", "snap_create"),
         ("POST", r"/snap/v1/transactions/(?P<token>[^/]+)/cancel", "snap_cancel"),
         ("GET", r"/snap/v[1-4]/redirection/(?P<token>[^/]+)", "snap_page"),
@@ -102,13 +105,23 @@ class Handler(BaseHTTPRequestHandler):
             if match and route_method == method:
                 break
         else:
-            self._send(404, {"status_code": "404", "status_message": "The requested resource is not found",
-                             "id": str(uuid.uuid4())})
+            self._send(
+                404,
+                {
+                    "status_code": "404",
+                    "status_message": "The requested resource is not found",
+                    "id": str(uuid.uuid4()),
+                },
+            )
             return
         if is_api and name not in NO_AUTH and not self._authorized():
             snap = path.startswith("/snap/")
-            self._send(401, {"error_messages": SNAP_401} if snap else
-                       {"status_code": "401", "status_message": CORE_401, "id": str(uuid.uuid4())})
+            self._send(
+                401,
+                {"error_messages": SNAP_401}
+                if snap
+                else {"status_code": "401", "status_message": CORE_401, "id": str(uuid.uuid4())},
+            )
             return
         key = self.headers.get("Idempotency-Key")
         if not (is_api and method == "POST" and key and len(key) <= 46):
@@ -149,13 +162,27 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "http_502_html":
             self._send(502, "<html><body><h1>502 Bad Gateway</h1></body></html>")
         elif mode == "http_503":
-            self._send(503, {"error_messages": ["Service temporarily unavailable"]} if snap else
-                       {"status_code": "503", "status_message": "Bank/partner is experiencing connection issue.",
-                        "id": str(uuid.uuid4())})
+            self._send(
+                503,
+                {"error_messages": ["Service temporarily unavailable"]}
+                if snap
+                else {
+                    "status_code": "503",
+                    "status_message": "Bank/partner is experiencing connection issue.",
+                    "id": str(uuid.uuid4()),
+                },
+            )
         else:
-            self._send(500, {"error_messages": SNAP_500} if snap else
-                       {"status_code": "500", "status_message": "Sorry. Our system is recovering from unexpected "
-                        "issues. Please retry.", "id": str(uuid.uuid4())})
+            self._send(
+                500,
+                {"error_messages": SNAP_500}
+                if snap
+                else {
+                    "status_code": "500",
+                    "status_message": "Sorry. Our system is recovering from unexpected issues. Please retry.",
+                    "id": str(uuid.uuid4()),
+                },
+            )
         return True
 
     def _send(self, status: int, body, headers: dict | None = None) -> None:
@@ -185,8 +212,7 @@ class Handler(BaseHTTPRequestHandler):
         return {k: v[-1] for k, v in parse_qs(self.raw.decode("utf-8", "replace")).items()}
 
     def _notify_headers(self) -> dict:
-        return notification_urls(self.headers.get("X-Override-Notification"),
-                                 self.headers.get("X-Append-Notification"))
+        return notification_urls(self.headers.get("X-Override-Notification"), self.headers.get("X-Append-Notification"))
 
     @staticmethod
     def _redirect(location: str):
@@ -194,8 +220,12 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _core_error(exc: SimError):
-        return exc.http_status, {"status_code": exc.status_code, "status_message": exc.message,
-                                 "id": str(uuid.uuid4()), **exc.extra}
+        return exc.http_status, {
+            "status_code": exc.status_code,
+            "status_message": exc.message,
+            "id": str(uuid.uuid4()),
+            **exc.extra,
+        }
 
     # ---- Snap ------------------------------------------------------------------------------------
     def snap_create(self):
@@ -269,9 +299,13 @@ class Handler(BaseHTTPRequestHandler):
             if action == "refund":
                 tx, refund = state.refund(id, self._json())
                 out = state.view(tx, "status")
-                out.update(status_code="200", status_message="Success, refund request is approved",
-                           refund_chargeback_id=refund["refund_chargeback_id"],
-                           refund_amount=f"{refund['amount']}.00", refund_key=refund["refund_key"])
+                out.update(
+                    status_code="200",
+                    status_message="Success, refund request is approved",
+                    refund_chargeback_id=refund["refund_chargeback_id"],
+                    refund_amount=f"{refund['amount']}.00",
+                    refund_key=refund["refund_key"],
+                )
                 out.pop("signature_key", None)
                 return 200, out
             state.find(id)  # approve/deny only apply to card challenges, which are not simulated

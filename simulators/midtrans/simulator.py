@@ -26,9 +26,13 @@ class Faults:
         mode = rule.get("mode")
         if mode not in self.MODES:
             raise ValueError(f"mode must be one of {', '.join(self.MODES)}")
-        clean = {"path_prefix": str(rule.get("path_prefix", "/")), "mode": mode,
-                 "seconds": float(rule.get("seconds", 0)), "method": (rule.get("method") or "").upper() or None,
-                 "count": (int(rule["count"]) if rule["count"] is not None else None) if "count" in rule else 1}
+        clean = {
+            "path_prefix": str(rule.get("path_prefix", "/")),
+            "mode": mode,
+            "seconds": float(rule.get("seconds", 0)),
+            "method": (rule.get("method") or "").upper() or None,
+            "count": (int(rule["count"]) if rule["count"] is not None else None) if "count" in rule else 1,
+        }
         with self._lock:
             self._rules.append(clean)
         return dict(clean)
@@ -91,10 +95,20 @@ class MidtransSimulator:
     ...     sim.base_url  # Core base URL; Snap base URL is sim.snap_base_url
     """
 
-    def __init__(self, *, server_key: str = "SB-Mid-server-LOCAL", notification_url: str | list[str] | None = None,
-                 host: str = "127.0.0.1", port: int = 0, retry_scale: float = 1.0, state_file: str | None = None,
-                 notification_timeout: float = 15.0, jitter: float = 0.1, merchant_id: str = "G000000000",
-                 sweep_interval: float = 1.0):
+    def __init__(
+        self,
+        *,
+        server_key: str = "SB-Mid-server-LOCAL",
+        notification_url: str | list[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        retry_scale: float = 1.0,
+        state_file: str | None = None,
+        notification_timeout: float = 15.0,
+        jitter: float = 0.1,
+        merchant_id: str = "G000000000",
+        sweep_interval: float = 1.0,
+    ):
         if isinstance(notification_url, str):
             notification_url = [u.strip() for u in notification_url.split(",") if u.strip()]
         self.notification_urls: list[str] = list(notification_url or [])
@@ -102,8 +116,9 @@ class MidtransSimulator:
         self.server_key = server_key
         self.sweep_interval = sweep_interval
         self.notifier = Notifier(retry_scale=retry_scale, timeout=notification_timeout, jitter=jitter)
-        self.state = SimState(server_key=server_key, merchant_id=merchant_id, state_file=state_file,
-                              on_change=self._on_change)
+        self.state = SimState(
+            server_key=server_key, merchant_id=merchant_id, state_file=state_file, on_change=self._on_change
+        )
         self.faults = Faults()
         self.idempotency = IdempotencyCache()
         self._server: SimHTTPServer | None = None
@@ -111,15 +126,16 @@ class MidtransSimulator:
         self._stop = threading.Event()
 
     # ---- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "MidtransSimulator":
+    def start(self) -> MidtransSimulator:
         from .server import make_server
 
         server = self._server = make_server(self, self.host, self.port)
         self.port = server.server_address[1]
         self.state.base_url = self.base_url
         self._threads = [
-            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                             name="midtrans-sim-http", daemon=True),
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="midtrans-sim-http", daemon=True
+            ),
             threading.Thread(target=self._sweep, name="midtrans-sim-expiry", daemon=True),
         ]
         for t in self._threads:
@@ -143,7 +159,7 @@ class MidtransSimulator:
             self._server = None
         self.notifier.stop()
 
-    def __enter__(self) -> "MidtransSimulator":
+    def __enter__(self) -> MidtransSimulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

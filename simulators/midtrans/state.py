@@ -13,7 +13,7 @@ import os
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from . import catalog, validation
 from .validation import ValidationError
@@ -21,9 +21,18 @@ from .validation import ValidationError
 WIB = timezone(timedelta(hours=7))
 
 # Body status_code of GET status (and of the record) per transaction_status [reference §4.2, §9].
-STATUS_CODE = {"pending": "201", "settlement": "200", "capture": "200", "expire": "407", "cancel": "200",
-               "deny": "202", "refund": "200", "partial_refund": "200", "chargeback": "200",
-               "partial_chargeback": "200"}
+STATUS_CODE = {
+    "pending": "201",
+    "settlement": "200",
+    "capture": "200",
+    "expire": "407",
+    "cancel": "200",
+    "deny": "202",
+    "refund": "200",
+    "partial_refund": "200",
+    "chargeback": "200",
+    "partial_chargeback": "200",
+}
 # Notifications use 202 for every failure state, including expire and cancel [reference §5.6].
 NOTIFY_CODE = {**STATUS_CODE, "expire": "202", "cancel": "202"}
 TRANSITIONS = {
@@ -67,8 +76,9 @@ def signature(order_id: str, status_code: str, gross_amount: str, server_key: st
 
 
 class SimState:
-    def __init__(self, *, server_key: str, merchant_id: str = "G000000000", state_file: str | None = None,
-                 on_change=None):
+    def __init__(
+        self, *, server_key: str, merchant_id: str = "G000000000", state_file: str | None = None, on_change=None
+    ):
         self.server_key = server_key
         self.merchant_id = merchant_id
         self.state_file = state_file
@@ -99,8 +109,13 @@ class SimState:
     def _save(self) -> None:
         if not self.state_file:
             return
-        data = {"sessions": self.sessions, "snap_orders": self.snap_orders, "transactions": self.transactions,
-                "orders": self.orders, "clock_offset": self.clock_offset}
+        data = {
+            "sessions": self.sessions,
+            "snap_orders": self.snap_orders,
+            "transactions": self.transactions,
+            "orders": self.orders,
+            "clock_offset": self.clock_offset,
+        }
         tmp = f"{self.state_file}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1)
@@ -127,7 +142,9 @@ class SimState:
             raise SnapError(400, exc.messages) from None
         with self.lock:
             if self.orders.get(order_id):
-                raise SnapError(400, ["transaction_details.order_id has been paid and utilized, please use another order ID"])
+                raise SnapError(
+                    400, ["transaction_details.order_id has been paid and utilized, please use another order ID"]
+                )
             old = self.snap_orders.get(order_id)
             if old:  # re-creating a token for an order with no attempt invalidates the old one
                 self.sessions[old]["state"] = "invalidated"
@@ -137,12 +154,22 @@ class SimState:
             page_seconds = int(page.get("duration", 24)) * validation.UNIT_SECONDS.get(unit, 3600)
             token = str(uuid.uuid4())
             session = {
-                "token": token, "order_id": order_id, "gross_amount": amount, "state": "open",
-                "items": body.get("item_details") or [], "customer": body.get("customer_details") or {},
+                "token": token,
+                "order_id": order_id,
+                "gross_amount": amount,
+                "state": "open",
+                "items": body.get("item_details") or [],
+                "customer": body.get("customer_details") or {},
                 "enabled": catalog.expand_enabled(body.get("enabled_payments")),
-                "custom_fields": {k: body[k] for k in ("custom_field1", "custom_field2", "custom_field3") if body.get(k)},
-                "notify": notify, "expiry": expiry, "finish_url": (body.get("callbacks") or {}).get("finish"),
-                "created_at": now, "page_expires_at": now + page_seconds, "attempts": [],
+                "custom_fields": {
+                    k: body[k] for k in ("custom_field1", "custom_field2", "custom_field3") if body.get(k)
+                },
+                "notify": notify,
+                "expiry": expiry,
+                "finish_url": (body.get("callbacks") or {}).get("finish"),
+                "created_at": now,
+                "page_expires_at": now + page_seconds,
+                "attempts": [],
             }
             self.sessions[token] = session
             self.snap_orders[order_id] = token
@@ -175,7 +202,7 @@ class SimState:
                 raise SnapError(400, ["Transaction is on progress"])
             session["state"] = "canceled"
             self._save()
-        return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def snap_attempt(self, token: str, method_key: str) -> dict:
         """The customer picked a method on the page: create a pending transaction like a Core charge."""
@@ -194,9 +221,15 @@ class SimState:
             now, expiry = self.now(), session["expiry"]
             expiry_ts = (expiry["start"] or now) + expiry["seconds"] if expiry else None
             tx = self._new_tx(
-                order_id=session["order_id"], amount=session["gross_amount"], method=catalog.METHODS[method_key],
-                notify=session["notify"], custom_fields=session["custom_fields"], expiry_ts=expiry_ts,
-                items=session["items"], customer=session["customer"], snap_token=token,
+                order_id=session["order_id"],
+                amount=session["gross_amount"],
+                method=catalog.METHODS[method_key],
+                notify=session["notify"],
+                custom_fields=session["custom_fields"],
+                expiry_ts=expiry_ts,
+                items=session["items"],
+                customer=session["customer"],
+                snap_token=token,
             )
             session["attempts"].append(tx["transaction_id"])
             self._commit_new(tx)
@@ -210,37 +243,73 @@ class SimState:
             order_id, amount = validation.transaction_details(body)
             custom = validation.core_custom_expiry(body)
         except ValidationError as exc:
-            raise SimError("400", "One or more parameters in the payload is invalid.", 400,
-                           {"validation_messages": exc.messages}) from None
+            raise SimError(
+                "400", "One or more parameters in the payload is invalid.", 400, {"validation_messages": exc.messages}
+            ) from None
         method = catalog.method_for_charge(body)
         if method is None:
             raise SimError("402", "Merchant doesn't have access for this payment type")
         with self.lock:
             for tid in self.orders.get(order_id, []):
                 if self.transactions[tid]["transaction_status"] not in FINAL_FOR_REUSE:
-                    raise SimError("406", "The request could not be completed due to a conflict with the current "
-                                          "state of the target resource, please try again")
+                    raise SimError(
+                        "406",
+                        "The request could not be completed due to a conflict with the current "
+                        "state of the target resource, please try again",
+                    )
             now = self.now()
             expiry_ts = (custom["start"] or now) + custom["seconds"] if custom else None
             tx = self._new_tx(
-                order_id=order_id, amount=amount, method=method, notify=notify, expiry_ts=expiry_ts,
+                order_id=order_id,
+                amount=amount,
+                method=method,
+                notify=notify,
+                expiry_ts=expiry_ts,
                 custom_fields={k: body[k] for k in ("custom_field1", "custom_field2", "custom_field3") if body.get(k)},
-                items=body.get("item_details") or [], customer=body.get("customer_details") or {},
+                items=body.get("item_details") or [],
+                customer=body.get("customer_details") or {},
                 requested_va=(body.get("bank_transfer") or {}).get("va_number"),
-                requested_bill_key=(body.get("echannel") or {}).get("bill_key"), metadata=body.get("metadata"),
+                requested_bill_key=(body.get("echannel") or {}).get("bill_key"),
+                metadata=body.get("metadata"),
             )
             self._commit_new(tx)
             return copy.deepcopy(tx)
 
-    def _new_tx(self, *, order_id, amount, method, notify, custom_fields, expiry_ts, items, customer,
-                snap_token=None, requested_va=None, requested_bill_key=None, metadata=None) -> dict:
+    def _new_tx(
+        self,
+        *,
+        order_id,
+        amount,
+        method,
+        notify,
+        custom_fields,
+        expiry_ts,
+        items,
+        customer,
+        snap_token=None,
+        requested_va=None,
+        requested_bill_key=None,
+        metadata=None,
+    ) -> dict:
         now = self.now()
         tx = {
-            "transaction_id": str(uuid.uuid4()), "order_id": order_id, "gross_amount": amount,
-            "method": method.key, "payment_type": method.payment_type, "transaction_status": "pending",
-            "created_at": now, "expiry_ts": expiry_ts or now + method.default_expiry_s, "settled_at": None,
-            "notify": notify, "custom_fields": custom_fields, "metadata": metadata, "items": items,
-            "customer": customer, "snap_token": snap_token, "refunds": [], "history": [["pending", now]],
+            "transaction_id": str(uuid.uuid4()),
+            "order_id": order_id,
+            "gross_amount": amount,
+            "method": method.key,
+            "payment_type": method.payment_type,
+            "transaction_status": "pending",
+            "created_at": now,
+            "expiry_ts": expiry_ts or now + method.default_expiry_s,
+            "settled_at": None,
+            "notify": notify,
+            "custom_fields": custom_fields,
+            "metadata": metadata,
+            "items": items,
+            "customer": customer,
+            "snap_token": snap_token,
+            "refunds": [],
+            "history": [["pending", now]],
         }
         if method.payment_type == "bank_transfer":
             taken = {t.get("va_number") for t in self.transactions.values()}
@@ -282,8 +351,10 @@ class SimState:
 
     def all(self) -> dict:
         with self.lock:
-            return {"transactions": [self.view(t, "status") for t in self.transactions.values()],
-                    "snap_sessions": copy.deepcopy(list(self.sessions.values()))}
+            return {
+                "transactions": [self.view(t, "status") for t in self.transactions.values()],
+                "snap_sessions": copy.deepcopy(list(self.sessions.values())),
+            }
 
     # ---- state machine ---------------------------------------------------------------------
     def transition(self, ident: str, new_status: str) -> dict:
@@ -304,14 +375,18 @@ class SimState:
     def expire_due(self) -> int:
         """Expire pending transactions past their expiry_time (what Midtrans does on its own)."""
         with self.lock:
-            due = [t["transaction_id"] for t in self.transactions.values()
-                   if t["transaction_status"] == "pending" and t["expiry_ts"] <= self.now()]
+            due = [
+                t["transaction_id"]
+                for t in self.transactions.values()
+                if t["transaction_status"] == "pending" and t["expiry_ts"] <= self.now()
+            ]
             for tid in due:
                 self.transition(tid, "expire")
             return len(due)
 
-    def refund(self, ident: str, body: dict, *, chargeback: bool = False, any_method: bool = False
-               ) -> tuple[dict, dict]:
+    def refund(
+        self, ident: str, body: dict, *, chargeback: bool = False, any_method: bool = False
+    ) -> tuple[dict, dict]:
         """POST /v2/{id}/refund (and, with chargeback=True, a chargeback raised by the card/e-wallet issuer).
 
         412 unless the transaction is settled (or partially refunded/charged back) and its method is refundable
@@ -335,8 +410,14 @@ class SimState:
                     return copy.deepcopy(tx), copy.deepcopy(previous)  # same key retried: same result
             if amount is None or amount < 1 or amount > remaining:
                 raise SimError("414", "Refund request is rejected due to invalid amount")
-            refund = {"refund_chargeback_id": len(tx["refunds"]) + 1, "amount": amount, "created_at": self.now(),
-                      "reason": str(body.get("reason", ""))[:255], "refund_key": key, "bank_confirmed_at": None}
+            refund = {
+                "refund_chargeback_id": len(tx["refunds"]) + 1,
+                "amount": amount,
+                "created_at": self.now(),
+                "reason": str(body.get("reason", ""))[:255],
+                "refund_key": key,
+                "bank_confirmed_at": None,
+            }
             tx["refunds"].append(refund)
             kind = "chargeback" if chargeback else "refund"
             new_status = kind if amount == remaining else f"partial_{kind}"
@@ -357,23 +438,36 @@ class SimState:
         code, message = {
             "status": (STATUS_CODE[status], "Success, transaction is found"),
             "notification": (NOTIFY_CODE[status], "midtrans payment notification"),
-            "charge": ("201", catalog.CHARGE_MESSAGES["permata" if tx.get("bank") == "permata" else tx["payment_type"]]),
+            "charge": (
+                "201",
+                catalog.CHARGE_MESSAGES["permata" if tx.get("bank") == "permata" else tx["payment_type"]],
+            ),
             "cancel": ("200", "Success, transaction is canceled"),
             "expire": ("407", "Success, transaction is expired"),
         }[kind]
         amount = fmt_amount(tx["gross_amount"])
         out = {
-            "status_code": code, "status_message": message, "transaction_id": tx["transaction_id"],
-            "order_id": tx["order_id"], "merchant_id": self.merchant_id, "gross_amount": amount, "currency": "IDR",
-            "payment_type": tx["payment_type"], "transaction_time": fmt_time(tx["created_at"]),
-            "transaction_status": status, "fraud_status": "accept", "expiry_time": fmt_time(tx["expiry_ts"]),
+            "status_code": code,
+            "status_message": message,
+            "transaction_id": tx["transaction_id"],
+            "order_id": tx["order_id"],
+            "merchant_id": self.merchant_id,
+            "gross_amount": amount,
+            "currency": "IDR",
+            "payment_type": tx["payment_type"],
+            "transaction_time": fmt_time(tx["created_at"]),
+            "transaction_status": status,
+            "fraud_status": "accept",
+            "expiry_time": fmt_time(tx["expiry_ts"]),
         }
         settled = tx["settled_at"] is not None
         if tx.get("bank") == "permata":
             out["permata_va_number"] = tx["va_number"]
         elif tx.get("va_number"):
             out["va_numbers"] = [{"bank": tx["bank"], "va_number": tx["va_number"]}]
-            paid = [{"paid_at": fmt_time(tx["settled_at"]), "amount": amount}] if settled and tx["bank"] == "bni" else []
+            paid = (
+                [{"paid_at": fmt_time(tx["settled_at"]), "amount": amount}] if settled and tx["bank"] == "bni" else []
+            )
             out["payment_amounts"] = paid
         elif tx["payment_type"] == "echannel":
             out.update(bill_key=tx["bill_key"], biller_code=catalog.BILLER_CODE)
@@ -401,9 +495,14 @@ class SimState:
 
     @staticmethod
     def _refund_view(refund: dict) -> dict:
-        out = {"refund_chargeback_id": refund["refund_chargeback_id"], "refund_amount": fmt_amount(refund["amount"]),
-               "created_at": fmt_time(refund["created_at"]), "reason": refund["reason"],
-               "refund_key": refund["refund_key"], "refund_method": "online"}
+        out = {
+            "refund_chargeback_id": refund["refund_chargeback_id"],
+            "refund_amount": fmt_amount(refund["amount"]),
+            "created_at": fmt_time(refund["created_at"]),
+            "reason": refund["reason"],
+            "refund_key": refund["refund_key"],
+            "refund_method": "online",
+        }
         if refund["bank_confirmed_at"]:
             out["bank_confirmed_at"] = fmt_time(refund["bank_confirmed_at"])
         return out
@@ -417,6 +516,8 @@ class SimState:
         status = {"name": "get-status", "method": "GET", "url": f"{base}/v2/{tid}/status"}
         cancel = {"name": "cancel", "method": "POST", "url": f"{base}/v2/{tid}/cancel", "fields": []}
         by_type: dict[str, list[dict]] = {
-            "qris": [qr], "gopay": [qr, deeplink, status, cancel], "shopeepay": [deeplink],
+            "qris": [qr],
+            "gopay": [qr, deeplink, status, cancel],
+            "shopeepay": [deeplink],
         }
         return by_type[ptype]

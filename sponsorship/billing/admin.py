@@ -1,10 +1,21 @@
 """Django admin: rates, holidays, invoices, payments, coverage, credit, refunds, remittance."""
+
 from django.contrib import admin, messages
 
 from sponsorship.core.service_admin import ServiceModelAdmin
 
-from .models import (CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification,
-                     PremiumRate, RefundCase, RemittanceBatch)
+from .models import (
+    CoverageMonth,
+    CreditEntry,
+    Holiday,
+    Invoice,
+    InvoiceLine,
+    PaymentAttempt,
+    PaymentNotification,
+    PremiumRate,
+    RefundCase,
+    RemittanceBatch,
+)
 from .services import premium_rates
 
 
@@ -12,8 +23,19 @@ from .services import premium_rates
 class PremiumRateAdmin(ServiceModelAdmin):
     """Admins add rows (a new period, a bracket); issued invoices keep their snapshot amounts. Every write goes
     through services/premium_rates.py (checked, audited)."""
-    list_display = ["name", "valid_from", "valid_to", "sector", "funding_source", "declared_income_idr",
-                    "jkk_rate_bp", "jkm_idr", "discount_pct", "priority"]
+
+    list_display = [
+        "name",
+        "valid_from",
+        "valid_to",
+        "sector",
+        "funding_source",
+        "declared_income_idr",
+        "jkk_rate_bp",
+        "jkm_idr",
+        "discount_pct",
+        "priority",
+    ]
     list_filter = ["sector", "funding_source"]
     fields = list(premium_rates.RATE_FIELDS)
 
@@ -33,13 +55,20 @@ class PremiumRateAdmin(ServiceModelAdmin):
         last = self._last_billed(obj)
         if last is None:
             return [(None, {"fields": self.fields})]
-        return [(None, {
-            "fields": self.fields,
-            "description": (f"Tarif ini sudah dipakai pada baris tagihan (terakhir untuk bulan {last:%Y-%m}). "
-                            "Baris tagihan menyimpan nominalnya sendiri, tetapi agar tarif ini tetap menjelaskan "
-                            "tagihan tersebut, nominal, sektor, sumber dana dan tanggal mulai dikunci. Untuk tarif "
-                            "baru: isi 'valid to' di sini lalu tambahkan baris tarif baru."),
-        })]
+        return [
+            (
+                None,
+                {
+                    "fields": self.fields,
+                    "description": (
+                        f"Tarif ini sudah dipakai pada baris tagihan (terakhir untuk bulan {last:%Y-%m}). "
+                        "Baris tagihan menyimpan nominalnya sendiri, tetapi agar tarif ini tetap menjelaskan "
+                        "tagihan tersebut, nominal, sektor, sumber dana dan tanggal mulai dikunci. Untuk tarif "
+                        "baru: isi 'valid to' di sini lalu tambahkan baris tarif baru."
+                    ),
+                },
+            )
+        ]
 
     def has_delete_permission(self, request, obj=None):
         # a billed rate would leave its invoice lines without a rate; end its validity instead
@@ -47,7 +76,8 @@ class PremiumRateAdmin(ServiceModelAdmin):
 
     def service_problems(self, obj, values):
         return premium_rates.premium_rate_problems(
-            rate=obj, values={name: values.get(name) for name in premium_rates.RATE_FIELDS})
+            rate=obj, values={name: values.get(name) for name in premium_rates.RATE_FIELDS}
+        )
 
     def service_create(self, request, values):
         fields = {name: values[name] for name in premium_rates.RATE_FIELDS if name in values}
@@ -63,6 +93,7 @@ class PremiumRateAdmin(ServiceModelAdmin):
 @admin.register(Holiday)
 class HolidayAdmin(ServiceModelAdmin):
     """Holidays move the due dates of invoices issued afterwards; writes are audited (services/premium_rates.py)."""
+
     list_display = ["date", "name"]
     fields = list(premium_rates.HOLIDAY_FIELDS)
 
@@ -133,8 +164,18 @@ class CreditEntryAdmin(admin.ModelAdmin):
 class RefundCaseAdmin(admin.ModelAdmin):
     """Refund cases change only through services/refunds.py (audited): refund via Midtrans, or resolve once a
     manual bank transfer was made."""
-    list_display = ["sponsor", "reason", "amount_idr", "status", "payment_type", "refunded_amount_idr",
-                    "created_at", "resolved_at", "last_error"]
+
+    list_display = [
+        "sponsor",
+        "reason",
+        "amount_idr",
+        "status",
+        "payment_type",
+        "refunded_amount_idr",
+        "created_at",
+        "resolved_at",
+        "last_error",
+    ]
     list_filter = ["status", "reason"]
     raw_id_fields = ["sponsor", "attempt", "resolved_by"]
     readonly_fields = [f.name for f in RefundCase._meta.fields]
@@ -157,23 +198,28 @@ class RefundCaseAdmin(admin.ModelAdmin):
     def refund_via_midtrans(self, request, queryset):
         from backend.api.errors import ApplicationError
         from sponsorship.billing.services.refunds import RefundOutcome, refund_case_refund
+
         for case in queryset.order_by("pk"):
             try:
                 outcome, case = refund_case_refund(case=case, actor=request.user)
             except ApplicationError as exc:
-                self.message_user(request, f"#{case.pk}: {exc.message} "
-                                           f"(HTTP {exc.status_code})", messages.ERROR)
+                self.message_user(request, f"#{case.pk}: {exc.message} (HTTP {exc.status_code})", messages.ERROR)
                 continue
             if outcome == RefundOutcome.MANUAL:
                 self.message_user(request, f"#{case.pk}: {case.note.splitlines()[-1]}", messages.WARNING)
             else:
-                self.message_user(request, f"#{case.pk}: Rp {case.refunded_amount_idr:,} dikembalikan lewat "
-                                           f"Midtrans (refund_key {case.refund_key}).", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"#{case.pk}: Rp {case.refunded_amount_idr:,} dikembalikan lewat "
+                    f"Midtrans (refund_key {case.refund_key}).",
+                    messages.SUCCESS,
+                )
 
     @admin.action(description="Tandai selesai (transfer manual sudah dilakukan)")
     def mark_resolved(self, request, queryset):
         from backend.api.errors import ApplicationError
         from sponsorship.billing.services.refunds import refund_case_resolve
+
         for case in queryset.order_by("pk"):
             try:
                 refund_case_resolve(case=case, note=f"Diselesaikan oleh {request.user} di admin", actor=request.user)

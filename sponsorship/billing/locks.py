@@ -21,6 +21,7 @@ Gateway calls never happen while any of these is held (refunds and checkouts com
 All locks are transaction-level: they go with the commit or rollback, so every caller is inside
 `transaction.atomic()`.
 """
+
 from django.db import connection
 from django.db.models import QuerySet
 

@@ -11,6 +11,7 @@ machines) writes each reminder once:
     sponsorship:{id}:new_sponsor            the worker, once per sponsorship
     admin_digest:{user}:{date}              each regency admin, daily (NOTIFICATIONS_ADMIN_DIGEST)
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,10 +23,10 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from backend.formats import period_label
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
 from sponsorship.billing.models import Invoice
 from sponsorship.billing.selectors.coverage import worker_coverage_status
-from backend.formats import period_label
 from sponsorship.people.models import Profile, Role, Sponsorship, Worker
 
 logger = logging.getLogger(__name__)
@@ -41,13 +42,17 @@ def _end_of_day(day: dt.date, tz: ZoneInfo) -> dt.datetime:
 
 def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
     """Due in 3 days, due today, overdue by 3 and 7 days, for every unpaid invoice."""
-    targets = {today + dt.timedelta(days=DUE_SOON_DAYS): ("invoice_due_soon", DUE_SOON_DAYS),
-               today: ("invoice_due_today", 0)}
+    targets = {
+        today + dt.timedelta(days=DUE_SOON_DAYS): ("invoice_due_soon", DUE_SOON_DAYS),
+        today: ("invoice_due_today", 0),
+    }
     for days in OVERDUE_DAYS:
         targets[today - dt.timedelta(days=days)] = ("invoice_overdue", days)
-    invoices = list(Invoice.objects.filter(status=Invoice.Status.ISSUED, due_date__in=list(targets),
-                                           sponsor__user__isnull=False)
-                    .select_related("sponsor").annotate(workers=Count("lines__worker", distinct=True)))
+    invoices = list(
+        Invoice.objects.filter(status=Invoice.Status.ISSUED, due_date__in=list(targets), sponsor__user__isnull=False)
+        .select_related("sponsor")
+        .annotate(workers=Count("lines__worker", distinct=True))
+    )
     zones = timezones_for({i.sponsor.user_id for i in invoices})
     requests = []
     for invoice in invoices:
@@ -58,64 +63,116 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
         # Lifetime ends with the due date (an undelivered "due in 3 days" is useless after it);
         # an overdue notice lives until the end of the day it was written for.
         expires = _end_of_day(max(invoice.due_date, today), tz)
-        requests.append(NotifyRequest(
-            user_id=user_id, kind=kind, dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
-            context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
-                     "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
-                     "days": days, "workers": invoice.workers, "period_label": period_label(invoice.period)},
-            data={"invoice_id": str(invoice.pk), "due_date": invoice.due_date.isoformat()},
-            collapse_key=f"invoice-{invoice.pk}", expires_at=expires))
+        requests.append(
+            NotifyRequest(
+                user_id=user_id,
+                kind=kind,
+                dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
+                context={
+                    "sponsor_name": invoice.sponsor.full_name,
+                    "amount_idr": invoice.amount_idr,
+                    "due_date": invoice.due_date,
+                    "invoice_id": invoice.pk,
+                    "invoice_number": invoice.number,
+                    "days": days,
+                    "workers": invoice.workers,
+                    "period_label": period_label(invoice.period),
+                },
+                data={"invoice_id": str(invoice.pk), "due_date": invoice.due_date.isoformat()},
+                collapse_key=f"invoice-{invoice.pk}",
+                expires_at=expires,
+            )
+        )
     return requests
 
 
 def coverage_requests(*, today: dt.date) -> list[NotifyRequest]:
     """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until."""
-    sponsor_user_of = dict(Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False)
-                           .values_list("worker_id", "sponsor__user_id"))
+    sponsor_user_of = dict(
+        Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False).values_list(
+            "worker_id", "sponsor__user_id"
+        )
+    )
     workers = Worker.objects.filter(anonymized_at__isnull=True).filter(
-        pk__in=set(sponsor_user_of)) | Worker.objects.filter(anonymized_at__isnull=True, user__isnull=False)
+        pk__in=set(sponsor_user_of)
+    ) | Worker.objects.filter(anonymized_at__isnull=True, user__isnull=False)
     requests = []
     week = dt.timedelta(days=7)
     for worker in workers.distinct().select_related("occupation").iterator(chunk_size=500):
         status = worker_coverage_status(worker, today=today)
-        ctx = {"worker_name": worker.full_name, "protected_until": status.protected_until,
-               "due_date": status.next_due_date, "amount_idr": status.arrears_idr}
+        ctx = {
+            "worker_name": worker.full_name,
+            "protected_until": status.protected_until,
+            "due_date": status.next_due_date,
+            "amount_idr": status.arrears_idr,
+        }
         sponsor_user = sponsor_user_of.get(worker.pk)
         if status.state == "grace" and status.arrears_months >= 1:
             if sponsor_user:
-                requests.append(NotifyRequest(
-                    user_id=sponsor_user, kind="coverage_lapsing", context=ctx,
-                    dedupe_key=f"worker:{worker.pk}:lapsing:{status.next_due_date}",
-                    data={"worker_id": str(worker.pk)}, collapse_key=f"worker-{worker.pk}"))
+                requests.append(
+                    NotifyRequest(
+                        user_id=sponsor_user,
+                        kind="coverage_lapsing",
+                        context=ctx,
+                        dedupe_key=f"worker:{worker.pk}:lapsing:{status.next_due_date}",
+                        data={"worker_id": str(worker.pk)},
+                        collapse_key=f"worker-{worker.pk}",
+                    )
+                )
             if worker.user_id:
-                requests.append(NotifyRequest(
-                    user_id=worker.user_id, kind="worker_at_risk", context=ctx,
-                    dedupe_key=f"worker:{worker.pk}:at_risk:{status.next_due_date}",
-                    collapse_key="status-kepesertaan", expires_at=timezone.now() + week))
+                requests.append(
+                    NotifyRequest(
+                        user_id=worker.user_id,
+                        kind="worker_at_risk",
+                        context=ctx,
+                        dedupe_key=f"worker:{worker.pk}:at_risk:{status.next_due_date}",
+                        collapse_key="status-kepesertaan",
+                        expires_at=timezone.now() + week,
+                    )
+                )
         elif worker.user_id and status.state == "lapsed":
-            requests.append(NotifyRequest(
-                user_id=worker.user_id, kind="worker_lapsed", context=ctx,
-                dedupe_key=f"worker:{worker.pk}:lapsed:{status.protected_until}",
-                collapse_key="status-kepesertaan", expires_at=timezone.now() + week))
+            requests.append(
+                NotifyRequest(
+                    user_id=worker.user_id,
+                    kind="worker_lapsed",
+                    context=ctx,
+                    dedupe_key=f"worker:{worker.pk}:lapsed:{status.protected_until}",
+                    collapse_key="status-kepesertaan",
+                    expires_at=timezone.now() + week,
+                )
+            )
         elif worker.user_id and status.state == "protected":
-            requests.append(NotifyRequest(
-                user_id=worker.user_id, kind="worker_protected", context=ctx,
-                dedupe_key=f"worker:{worker.pk}:protected:{status.protected_until}",
-                collapse_key="status-kepesertaan", expires_at=timezone.now() + week))
+            requests.append(
+                NotifyRequest(
+                    user_id=worker.user_id,
+                    kind="worker_protected",
+                    context=ctx,
+                    dedupe_key=f"worker:{worker.pk}:protected:{status.protected_until}",
+                    collapse_key="status-kepesertaan",
+                    expires_at=timezone.now() + week,
+                )
+            )
     return requests
 
 
 def new_sponsor_requests(*, now: dt.datetime) -> list[NotifyRequest]:
-    recent = (Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, worker__user__isnull=False,
-                                         started_at__gte=now - dt.timedelta(days=NEW_SPONSOR_LOOKBACK_DAYS))
-              .select_related("sponsor", "worker"))
+    recent = Sponsorship.objects.filter(
+        status=Sponsorship.Status.ACTIVE,
+        worker__user__isnull=False,
+        started_at__gte=now - dt.timedelta(days=NEW_SPONSOR_LOOKBACK_DAYS),
+    ).select_related("sponsor", "worker")
     out = []
     for s in recent:
         name = s.sponsor.full_name.split(" ")[0] if s.sponsor.show_name_to_workers else None
         assert s.worker.user_id is not None  # filtered on worker__user__isnull=False
-        out.append(NotifyRequest(
-            user_id=s.worker.user_id, kind="worker_new_sponsor", dedupe_key=f"sponsorship:{s.pk}:new_sponsor",
-            context={"sponsor_name": name or "Seorang ASN", "worker_name": s.worker.full_name}))
+        out.append(
+            NotifyRequest(
+                user_id=s.worker.user_id,
+                kind="worker_new_sponsor",
+                dedupe_key=f"sponsorship:{s.pk}:new_sponsor",
+                context={"sponsor_name": name or "Seorang ASN", "worker_name": s.worker.full_name},
+            )
+        )
     return out
 
 
@@ -124,9 +181,11 @@ def reminders_scan(*, today: dt.date | None = None, now: dt.datetime | None = No
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     counts: dict[str, int | str] = {}
-    for name, build in (("invoices", lambda: invoice_reminder_requests(today=today)),
-                        ("coverage", lambda: coverage_requests(today=today)),
-                        ("new_sponsor", lambda: new_sponsor_requests(now=now))):
+    for name, build in (
+        ("invoices", lambda: invoice_reminder_requests(today=today)),
+        ("coverage", lambda: coverage_requests(today=today)),
+        ("new_sponsor", lambda: new_sponsor_requests(now=now)),
+    ):
         try:
             requests = build()
         except Exception:  # one broken part must not stop the others
@@ -147,11 +206,17 @@ def admin_digests_send(*, today: dt.date | None = None, now: dt.datetime | None 
     today = today or timezone.localdate(now)
     requests = []
     for profile in Profile.objects.filter(role=Role.REGENCY_ADMIN).select_related("user"):
-        overdue = Invoice.objects.filter(status=Invoice.Status.ISSUED, due_date__lt=today,
-                                         sponsor__agency__regency_id=profile.regency_id)
+        overdue = Invoice.objects.filter(
+            status=Invoice.Status.ISSUED, due_date__lt=today, sponsor__agency__regency_id=profile.regency_id
+        )
         agg = overdue.aggregate(n=Count("pk"), total=Sum("amount_idr"), workers=Count("lines__worker", distinct=True))
-        requests.append(NotifyRequest(
-            user_id=profile.user_id, kind="admin_digest", dedupe_key=f"admin_digest:{profile.user_id}:{today}",
-            context={"workers": agg["workers"] or 0, "days": agg["n"] or 0, "amount_idr": agg["total"] or 0}))
+        requests.append(
+            NotifyRequest(
+                user_id=profile.user_id,
+                kind="admin_digest",
+                dedupe_key=f"admin_digest:{profile.user_id}:{today}",
+                context={"workers": agg["workers"] or 0, "days": agg["n"] or 0, "amount_idr": agg["total"] or 0},
+            )
+        )
     with transaction.atomic(), batched_sends():
         return len(notify_bulk(requests, now=now))

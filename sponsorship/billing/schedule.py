@@ -1,4 +1,5 @@
 """Billing's entries in the beat schedule (times in CELERY_TIMEZONE, Asia/Jakarta); each task is idempotent."""
+
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {

@@ -2,6 +2,7 @@
 
 Task names are explicit and predate the domain layout: messages already queued under them keep working.
 """
+
 from celery import shared_task
 
 from .reminders import admin_digests_send, reminders_scan

@@ -1,4 +1,5 @@
 """Django admin: the audit log (read-only)."""
+
 from django.contrib import admin
 
 from .models import AuditLog

@@ -3,6 +3,7 @@
 What can be audited is an enumeration: a typo in an action name is an error, not a row nobody finds again.
 The values are the names stored since the first release, so old rows and new ones read the same.
 """
+
 from django.db import models
 
 from sponsorship.core.models import AuditLog
@@ -75,8 +76,18 @@ class AuditAction(models.TextChoices):
     EXPORT_REPORT = "export.report"
 
 
-def audit_record(*, actor, action: AuditAction | str, obj=None, object_type: str = "", object_id="", before=None, after=None,
-                 extra=None, ip: str | None = None) -> AuditLog:
+def audit_record(
+    *,
+    actor,
+    action: AuditAction | str,
+    obj=None,
+    object_type: str = "",
+    object_id="",
+    before=None,
+    after=None,
+    extra=None,
+    ip: str | None = None,
+) -> AuditLog:
     if action not in AuditAction.values:
         raise ValueError(f"unknown audit action {action!r}: add it to AuditAction")
     if obj is not None:
@@ -84,8 +95,13 @@ def audit_record(*, actor, action: AuditAction | str, obj=None, object_type: str
         object_id = object_id or str(obj.pk)
     return AuditLog.objects.create(
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action, object_type=object_type, object_id=str(object_id),
-        before=before, after=after, extra=extra or {}, ip=ip,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=before,
+        after=after,
+        extra=extra or {},
+        ip=ip,
     )
 
 

@@ -4,6 +4,7 @@ A month is represented by the date of its first day. Pure functions over dates (
 which reads the clock in the service's time zone); rules such as due dates and which month to bill live with
 billing, names of months with the text formatting.
 """
+
 import calendar
 import datetime as dt
 from collections.abc import Container

@@ -5,6 +5,7 @@ broken rule is a form error), `service_create(request, values)`, `service_update
 where deleting is allowed, `service_delete(request, obj)`. Should a service still refuse at save time (another
 admin changed something in between), the admin shows its message instead of an error page.
 """
+
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 
@@ -43,8 +44,10 @@ class ServiceModelAdmin(admin.ModelAdmin):
             def clean(self):
                 cleaned = super().clean()
                 # self.instance still holds the saved values here (the form copies its data in afterwards)
-                values = {f.name: getattr(self.instance, f.attname) if f.is_relation else getattr(self.instance, f.name)
-                          for f in self.instance._meta.concrete_fields}
+                values = {
+                    f.name: getattr(self.instance, f.attname) if f.is_relation else getattr(self.instance, f.name)
+                    for f in self.instance._meta.concrete_fields
+                }
                 values.update(cleaned)
                 for field, message in model_admin.service_problems(self.instance if change else None, values).items():
                     if field in self.fields and field in self.cleaned_data:

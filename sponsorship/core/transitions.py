@@ -10,6 +10,7 @@ it. False means another process won the race, or the row had already moved on ("
 what that means for them, and nobody ever moves a row along an edge the table does not have. `from_=` narrows
 the starting states further (it must be a subset of the table's sources, or the call is a programming error).
 """
+
 from collections.abc import Iterable
 
 from django.db.models import Model, QuerySet

@@ -1,10 +1,10 @@
 """Roster import batches and per-village coverage targets."""
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from sponsorship.people.crypto import EncryptedTextField
-
 from sponsorship.regions.models import Region
 
 
@@ -24,8 +24,7 @@ class ImportBatch(models.Model):
         ALL = "all", _("All or nothing")
         VALID_ONLY = "valid_only", _("Valid rows only")
 
-    TRANSITIONS = {Status.PREVIEWED: {Status.APPLIED, Status.DISCARDED}, Status.APPLIED: set(),
-                   Status.DISCARDED: set()}
+    TRANSITIONS = {Status.PREVIEWED: {Status.APPLIED, Status.DISCARDED}, Status.APPLIED: set(), Status.DISCARDED: set()}
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED, db_index=True)
@@ -34,8 +33,7 @@ class ImportBatch(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # Where the rows may land: the uploader's regency, and their agency for an agency admin.
     regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
-    agency = models.ForeignKey("people.Agency", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    agency = models.ForeignKey("people.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     total_rows = models.PositiveIntegerField(default=0)
     valid_rows = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, help_text="[{row, column, problem}] in Indonesian")
@@ -62,11 +60,16 @@ class ImportBatch(models.Model):
 class VillageTarget(models.Model):
     """Overrides RegencyConfig.village_target for one village (e.g. a large kelurahan)."""
 
-    village = models.OneToOneField(Region, on_delete=models.CASCADE, related_name="coverage_target",
-                                   limit_choices_to={"level": Region.Level.VILLAGE})
+    village = models.OneToOneField(
+        Region,
+        on_delete=models.CASCADE,
+        related_name="coverage_target",
+        limit_choices_to={"level": Region.Level.VILLAGE},
+    )
     target = models.PositiveIntegerField()
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 Import batches and village targets belong to the regency/agency admins who own them.
 """
+
 from django.db.models import Q
 
 from sponsorship.people.scoping import register_scope

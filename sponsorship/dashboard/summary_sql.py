@@ -4,6 +4,7 @@ The files are the one place the summary's rules are written. Each is idempotent,
 after a restore, after editing a file (with a migration that calls `install_summary_sql` again), or by hand
 (`manage.py install_summary_sql`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Django admin: proposals, nominations, matching runs."""
+
 from django.contrib import admin
 
 from backend.formats import number as angka
@@ -9,8 +10,7 @@ from .models import MatchingRun, Nomination, Proposal
 
 @admin.register(Proposal)
 class ProposalAdmin(admin.ModelAdmin):
-    list_display = ["id", "sponsor", "worker", "status", "source", "distance_m", "priority", "created_at",
-                    "expires_at"]
+    list_display = ["id", "sponsor", "worker", "status", "source", "distance_m", "priority", "created_at", "expires_at"]
     list_filter = ["status", "source"]
     search_fields = ["sponsor__nip", "sponsor__full_name", "worker__full_name"]
     raw_id_fields = ["sponsor", "worker", "run", "sponsorship"]
@@ -22,8 +22,16 @@ class ProposalAdmin(admin.ModelAdmin):
 
 @admin.register(Nomination)
 class NominationAdmin(admin.ModelAdmin):
-    list_display = ["id", "sponsor", "full_name", "masked_nik", "relationship", "status", "conflict_of_interest",
-                    "created_at"]
+    list_display = [
+        "id",
+        "sponsor",
+        "full_name",
+        "masked_nik",
+        "relationship",
+        "status",
+        "conflict_of_interest",
+        "created_at",
+    ]
     list_filter = ["status", "conflict_of_interest", "relationship"]
     search_fields = ["full_name", "sponsor__nip", "sponsor__full_name"]
     raw_id_fields = ["sponsor", "village", "occupation", "reviewer", "worker", "sponsorship"]
@@ -40,8 +48,18 @@ class NominationAdmin(admin.ModelAdmin):
 
 @admin.register(MatchingRun)
 class MatchingRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "regency", "radius_m", "policy", "distance", "distance_line", "status", "proposals_created",
-                    "created_at", "applied_at"]
+    list_display = [
+        "id",
+        "regency",
+        "radius_m",
+        "policy",
+        "distance",
+        "distance_line",
+        "status",
+        "proposals_created",
+        "created_at",
+        "applied_at",
+    ]
     list_filter = ["status", "policy", "distance"]
     exclude = ["pairs"]
     readonly_fields = ["distance_line", "preview", "fingerprint"]

@@ -3,13 +3,13 @@
 A declined proposal doubles as the decline record: the cooldown is "a declined proposal for this
 (sponsor, worker) decided less than RegencyConfig.decline_cooldown_days ago".
 """
+
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from sponsorship.people.crypto import EncryptedTextField
-
 from sponsorship.people.models import Occupation, Sponsor, Sponsorship, Worker
 from sponsorship.regions.models import Region
 
@@ -30,8 +30,9 @@ class MatchingRun(models.Model):
         EXACT = "exact", _("Optimal distance (proven within 0.5%)")
         FAST = "fast", _("Fast")
 
-    regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
-                                limit_choices_to={"level": Region.Level.REGENCY})
+    regency = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", limit_choices_to={"level": Region.Level.REGENCY}
+    )
     radius_m = models.PositiveIntegerField()
     policy = models.CharField(max_length=40)
     distance = models.CharField(max_length=5, choices=Distance.choices, default=Distance.FAST)
@@ -43,11 +44,13 @@ class MatchingRun(models.Model):
     # The solver's pairs as little-endian int64 triples (sponsor_id, worker_id, distance_m): compact for 20k+ pairs.
     pairs = models.BinaryField(default=b"")
     proposals_created = models.PositiveIntegerField(default=0)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -56,8 +59,10 @@ class MatchingRun(models.Model):
         db_table = "sponsorship_matchingrun"
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(status="preview", applied_at__isnull=True) |
-                                   Q(status="applied", applied_at__isnull=False), name="matchingrun_applied_has_time"),
+            models.CheckConstraint(
+                condition=Q(status="preview", applied_at__isnull=True) | Q(status="applied", applied_at__isnull=False),
+                name="matchingrun_applied_has_time",
+            ),
         ]
 
     def __str__(self):
@@ -74,7 +79,10 @@ class Proposal(models.Model):
 
     TRANSITIONS = {
         Status.OFFERED: {Status.ACCEPTED, Status.DECLINED, Status.EXPIRED, Status.WITHDRAWN},
-        Status.ACCEPTED: set(), Status.DECLINED: set(), Status.EXPIRED: set(), Status.WITHDRAWN: set(),
+        Status.ACCEPTED: set(),
+        Status.DECLINED: set(),
+        Status.EXPIRED: set(),
+        Status.WITHDRAWN: set(),
     }
 
     class Source(models.TextChoices):
@@ -96,8 +104,9 @@ class Proposal(models.Model):
     expires_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.CharField(max_length=300, blank=True)
-    sponsorship = models.ForeignKey(Sponsorship, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                    db_index=False)
+    sponsorship = models.ForeignKey(
+        Sponsorship, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     class Meta:
         verbose_name = _("proposal")
@@ -106,8 +115,9 @@ class Proposal(models.Model):
         ordering = ["-priority", "distance_m"]
         constraints = [
             # The database keeps one open offer per (sponsor, worker): applying a run twice creates nothing.
-            models.UniqueConstraint(fields=["sponsor", "worker"], condition=Q(status="offered"),
-                                    name="proposal_one_open_per_sponsor_worker"),
+            models.UniqueConstraint(
+                fields=["sponsor", "worker"], condition=Q(status="offered"), name="proposal_one_open_per_sponsor_worker"
+            ),
         ]
         indexes = [
             models.Index(fields=["sponsor", "status"]),
@@ -127,8 +137,7 @@ class Nomination(models.Model):
         VERIFIED = "verified", _("Verified")
         REJECTED = "rejected", _("Rejected")
 
-    TRANSITIONS = {Status.SUBMITTED: {Status.VERIFIED, Status.REJECTED}, Status.VERIFIED: set(),
-                   Status.REJECTED: set()}
+    TRANSITIONS = {Status.SUBMITTED: {Status.VERIFIED, Status.REJECTED}, Status.VERIFIED: set(), Status.REJECTED: set()}
 
     class Relationship(models.TextChoices):
         HOUSEHOLD_HELPER = "household_helper", _("Household helper")
@@ -144,8 +153,9 @@ class Nomination(models.Model):
     phone = EncryptedTextField(blank=True)
     phone_hash = models.CharField(max_length=64, blank=True)
     occupation = models.ForeignKey(Occupation, on_delete=models.PROTECT, related_name="+")
-    village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
-                                limit_choices_to={"level": Region.Level.VILLAGE})
+    village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", limit_choices_to={"level": Region.Level.VILLAGE}
+    )
     relationship = models.CharField(max_length=20, choices=Relationship.choices)
     consent_channel = models.CharField(max_length=10)
     consent_text_version = models.CharField(max_length=20)
@@ -154,8 +164,9 @@ class Nomination(models.Model):
     checks = models.JSONField(default=dict, blank=True)
     conflict_of_interest = models.BooleanField(default=False)
     flags = models.JSONField(default=list, blank=True)
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     reject_reason = models.CharField(max_length=300, blank=True)
     worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="nominations")
@@ -169,8 +180,11 @@ class Nomination(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # One pending nomination per person per sponsor (double taps, resubmits).
-            models.UniqueConstraint(fields=["sponsor", "nik_hash"], condition=Q(status="submitted"),
-                                    name="nomination_one_pending_per_sponsor_nik"),
+            models.UniqueConstraint(
+                fields=["sponsor", "nik_hash"],
+                condition=Q(status="submitted"),
+                name="nomination_one_pending_per_sponsor_nik",
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"])]
 

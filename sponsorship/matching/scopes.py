@@ -2,6 +2,7 @@
 
 Proposals are the sponsor's own; nominations follow the nominating sponsor's agency.
 """
+
 from django.db.models import Q
 
 from sponsorship.people.scoping import register_scope, register_sponsor_owned

@@ -4,6 +4,7 @@ Distance rule (issue 3): precise coordinates when both sides have them, otherwis
 (Region.lat/lon). Queries prefilter with a latitude/longitude bounding box in SQL (plain comparisons on
 indexed columns) and the exact great-circle distance is computed in Python.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sponsorship.matching.models import Proposal
-from sponsorship.regions.models import RegencyConfig, Region
 from sponsorship.people.models import Sponsor, Sponsorship, Worker, WorkerConsent
+from sponsorship.regions.models import RegencyConfig, Region
 
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_DEG_LAT = 111_195.0
@@ -45,8 +46,14 @@ def bbox(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, 
 
 
 def _in_box(prefix: str, box) -> Q:
-    return Q(**{f"{prefix}lat__gte": box[0], f"{prefix}lat__lte": box[1],
-                f"{prefix}lon__gte": box[2], f"{prefix}lon__lte": box[3]})
+    return Q(
+        **{
+            f"{prefix}lat__gte": box[0],
+            f"{prefix}lat__lte": box[1],
+            f"{prefix}lon__gte": box[2],
+            f"{prefix}lon__lte": box[3],
+        }
+    )
 
 
 def pair_distance_m(a_lat, a_lon, a_vlat, a_vlon, b_lat, b_lon, b_vlat, b_vlon) -> float | None:
@@ -71,8 +78,7 @@ def policy_for(name: str = DEFAULT_POLICY):
     try:
         return get_policy(name)
     except ValueError:
-        raise ApplicationError(_("Unknown priority policy."),
-                               extra={"fields": {"policy": [name]}}) from None
+        raise ApplicationError(_("Unknown priority policy."), extra={"fields": {"policy": [name]}}) from None
 
 
 def priority_of(decile: int | None, lapsing: bool, policy_name: str = DEFAULT_POLICY) -> int:
@@ -107,9 +113,13 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 def recently_unsponsored(now=None):
     now = now or timezone.now()
-    return Exists(Sponsorship.objects.filter(
-        worker=OuterRef("pk"), status=Sponsorship.Status.ENDED,
-        ended_at__gte=now - dt.timedelta(days=RECENTLY_UNSPONSORED_DAYS)))
+    return Exists(
+        Sponsorship.objects.filter(
+            worker=OuterRef("pk"),
+            status=Sponsorship.Status.ENDED,
+            ended_at__gte=now - dt.timedelta(days=RECENTLY_UNSPONSORED_DAYS),
+        )
+    )
 
 
 def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, now=None) -> QuerySet:
@@ -117,26 +127,38 @@ def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, no
     now = now or timezone.now()
     config = config or regency_config(regency)
     today = timezone.localdate(now)
-    return (Worker.objects
-            .filter(village__parent__parent=regency, current_payer=Worker.Payer.NONE, anonymized_at__isnull=True,
-                    birth_date__gt=_years_before(today, config.max_new_member_age))
-            .filter(Exists(WorkerConsent.objects.filter(worker=OuterRef("pk"), withdrawn_at__isnull=True)))
-            .exclude(Exists(Sponsorship.objects.filter(worker=OuterRef("pk"), status=Sponsorship.Status.ACTIVE))))
+    return (
+        Worker.objects.filter(
+            village__parent__parent=regency,
+            current_payer=Worker.Payer.NONE,
+            anonymized_at__isnull=True,
+            birth_date__gt=_years_before(today, config.max_new_member_age),
+        )
+        .filter(Exists(WorkerConsent.objects.filter(worker=OuterRef("pk"), withdrawn_at__isnull=True)))
+        .exclude(Exists(Sponsorship.objects.filter(worker=OuterRef("pk"), status=Sponsorship.Status.ACTIVE)))
+    )
 
 
 def reserved_elsewhere(sponsor_id: int, now=None):
     """Workers held by another sponsor's open run or re-match proposal."""
     now = now or timezone.now()
-    return Exists(Proposal.objects.filter(
-        worker=OuterRef("pk"), status=Proposal.Status.OFFERED, source__in=RESERVING_SOURCES,
-        expires_at__gt=now).exclude(sponsor_id=sponsor_id))
+    return Exists(
+        Proposal.objects.filter(
+            worker=OuterRef("pk"), status=Proposal.Status.OFFERED, source__in=RESERVING_SOURCES, expires_at__gt=now
+        ).exclude(sponsor_id=sponsor_id)
+    )
 
 
 def declined_recently(sponsor_id: int, cooldown_days: int, now=None):
     now = now or timezone.now()
-    return Exists(Proposal.objects.filter(
-        worker=OuterRef("pk"), sponsor_id=sponsor_id, status=Proposal.Status.DECLINED,
-        decided_at__gte=now - dt.timedelta(days=cooldown_days)))
+    return Exists(
+        Proposal.objects.filter(
+            worker=OuterRef("pk"),
+            sponsor_id=sponsor_id,
+            status=Proposal.Status.DECLINED,
+            decided_at__gte=now - dt.timedelta(days=cooldown_days),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -152,8 +174,9 @@ class Candidate:
         return (not self.same_village, -self.priority, self.distance_m, self.worker_id)
 
 
-def candidates_for_sponsor(sponsor: Sponsor, *, limit: int, exclude_worker_ids=(), now=None,
-                           policy_name: str = DEFAULT_POLICY) -> list[Candidate]:
+def candidates_for_sponsor(
+    sponsor: Sponsor, *, limit: int, exclude_worker_ids=(), now=None, policy_name: str = DEFAULT_POLICY
+) -> list[Candidate]:
     """The best `limit` eligible workers near the sponsor, ranked."""
     if limit <= 0:
         return []
@@ -167,14 +190,15 @@ def candidates_for_sponsor(sponsor: Sponsor, *, limit: int, exclude_worker_ids=(
         near |= _in_box("village__", bbox(home.lat, home.lon, radius))
     if sponsor.lat is not None and sponsor.lon is not None:
         near |= _in_box("", bbox(sponsor.lat, sponsor.lon, radius)) & Q(lat__isnull=False, lon__isnull=False)
-    rows = (eligible_workers(regency, config=config, now=now)
-            .filter(near)
-            .exclude(pk__in=list(exclude_worker_ids))
-            .exclude(reserved_elsewhere(sponsor.pk, now))
-            .exclude(declined_recently(sponsor.pk, config.decline_cooldown_days, now))
-            .annotate(lapsing=recently_unsponsored(now))
-            .values_list("pk", "lat", "lon", "village_id", "village__lat", "village__lon", "welfare_decile",
-                         "lapsing"))
+    rows = (
+        eligible_workers(regency, config=config, now=now)
+        .filter(near)
+        .exclude(pk__in=list(exclude_worker_ids))
+        .exclude(reserved_elsewhere(sponsor.pk, now))
+        .exclude(declined_recently(sponsor.pk, config.decline_cooldown_days, now))
+        .annotate(lapsing=recently_unsponsored(now))
+        .values_list("pk", "lat", "lon", "village_id", "village__lat", "village__lon", "welfare_decile", "lapsing")
+    )
     policy = policy_for(policy_name)
     out = []
     for pk, lat, lon, village_id, vlat, vlon, decile, lapsing in rows:
@@ -182,8 +206,9 @@ def candidates_for_sponsor(sponsor: Sponsor, *, limit: int, exclude_worker_ids=(
         if d is None or d > radius:
             continue
         base = policy.unknown_decile_weight if not decile else policy.decile_weights[decile - 1]
-        out.append(Candidate(pk, int(round(d)), village_id == home.pk,
-                             int(base + (policy.lapse_boost if lapsing else 0))))
+        out.append(
+            Candidate(pk, int(round(d)), village_id == home.pk, int(base + (policy.lapse_boost if lapsing else 0)))
+        )
     out.sort(key=lambda c: c.rank_key)
     return out[:limit]
 
@@ -191,14 +216,18 @@ def candidates_for_sponsor(sponsor: Sponsor, *, limit: int, exclude_worker_ids=(
 def open_reserved_counts(now=None) -> dict[int, int]:
     """sponsor_id -> number of open run/re-match proposals (they use up free capacity in a run)."""
     now = now or timezone.now()
-    return dict(Proposal.objects.filter(status=Proposal.Status.OFFERED, source__in=RESERVING_SOURCES,
-                                        expires_at__gt=now)
-                .values("sponsor_id").annotate(n=Count("id")).values_list("sponsor_id", "n"))
+    return dict(
+        Proposal.objects.filter(status=Proposal.Status.OFFERED, source__in=RESERVING_SOURCES, expires_at__gt=now)
+        .values("sponsor_id")
+        .annotate(n=Count("id"))
+        .values_list("sponsor_id", "n")
+    )
 
 
 def sponsors_with_room(regency: Region, now=None) -> QuerySet:
-    return Sponsor.objects.filter(agency__regency=regency, status=Sponsor.Status.ACTIVE,
-                                  active_sponsorships__lt=F("capacity"))
+    return Sponsor.objects.filter(
+        agency__regency=regency, status=Sponsor.Status.ACTIVE, active_sponsorships__lt=F("capacity")
+    )
 
 
 # -- regency-wide run input -------------------------------------------------------------------------
@@ -224,18 +253,45 @@ def run_rows(regency: Region, *, now=None) -> RunRows:
     """Everything a regency-wide run needs, in two queries. Workers already held by an open run or
     re-match proposal are left out, and those proposals use up their sponsor's free capacity."""
     now = now or timezone.now()
-    held = Exists(Proposal.objects.filter(worker=OuterRef("pk"), status=Proposal.Status.OFFERED,
-                                          source__in=RESERVING_SOURCES, expires_at__gt=now))
-    w = list(eligible_workers(regency, now=now).exclude(held).annotate(lapsing=recently_unsponsored(now))
-             .order_by("pk").values_list("pk", "lat", "lon", "village__lat", "village__lon", "welfare_decile",
-                                         "lapsing", "village_id", "village__parent_id"))
+    held = Exists(
+        Proposal.objects.filter(
+            worker=OuterRef("pk"), status=Proposal.Status.OFFERED, source__in=RESERVING_SOURCES, expires_at__gt=now
+        )
+    )
+    w = list(
+        eligible_workers(regency, now=now)
+        .exclude(held)
+        .annotate(lapsing=recently_unsponsored(now))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "lat",
+            "lon",
+            "village__lat",
+            "village__lon",
+            "welfare_decile",
+            "lapsing",
+            "village_id",
+            "village__parent_id",
+        )
+    )
     w = [r for r in w if (r[1] is not None and r[2] is not None) or (r[3] is not None and r[4] is not None)]
     reserved = open_reserved_counts(now)
     s = []
     for pk, lat, lon, vlat, vlon, cap, active, village in (
-            sponsors_with_room(regency).order_by("pk").values_list(
-                "pk", "lat", "lon", "home_village__lat", "home_village__lon", "capacity", "active_sponsorships",
-                "home_village_id")):
+        sponsors_with_room(regency)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "lat",
+            "lon",
+            "home_village__lat",
+            "home_village__lon",
+            "capacity",
+            "active_sponsorships",
+            "home_village_id",
+        )
+    ):
         free = cap - active - reserved.get(pk, 0)
         point = best_point(lat, lon, vlat, vlon)
         if free > 0 and point[0] is not None:
@@ -247,9 +303,16 @@ def run_rows(regency: Region, *, now=None) -> RunRows:
     w_lat = np.fromiter((r[1] if r[1] is not None and r[2] is not None else r[3] for r in w), float, len(w))
     w_lon = np.fromiter((r[2] if r[1] is not None and r[2] is not None else r[4] for r in w), float, len(w))
     return RunRows(
-        worker_ids=col(w, 0, np.int64), worker_lat=w_lat, worker_lon=w_lon,
+        worker_ids=col(w, 0, np.int64),
+        worker_lat=w_lat,
+        worker_lon=w_lon,
         worker_decile=np.fromiter((r[5] or 0 for r in w), np.int64, len(w)),
-        worker_lapsing=col(w, 6, bool), worker_village=col(w, 7, np.int64), worker_district=col(w, 8, np.int64),
-        sponsor_ids=col(s, 0, np.int64), sponsor_lat=col(s, 1, float), sponsor_lon=col(s, 2, float),
-        sponsor_free=col(s, 3, np.int64), sponsor_village=col(s, 4, np.int64),
+        worker_lapsing=col(w, 6, bool),
+        worker_village=col(w, 7, np.int64),
+        worker_district=col(w, 8, np.int64),
+        sponsor_ids=col(s, 0, np.int64),
+        sponsor_lat=col(s, 1, float),
+        sponsor_lon=col(s, 2, float),
+        sponsor_free=col(s, 3, np.int64),
+        sponsor_village=col(s, 4, np.int64),
     )

@@ -1,4 +1,5 @@
 """Celery tasks of matching: each only fetches and calls a service."""
+
 from celery import shared_task
 
 from .services.runs import matching_run_notify

@@ -1,4 +1,5 @@
 """Django admin: agencies, sponsors, workers, sponsorships, profiles. Search by NIK (exact, keyed hash), NIP, name."""
+
 from django import forms
 from django.contrib import admin
 from django.db import transaction
@@ -71,8 +72,16 @@ class SponsorAdmin(ServiceSaveMixin, admin.ModelAdmin):
     their workers (matching's `sponsor_leave`); the login account, which only sign-in links."""
 
     form = SponsorAdminForm
-    list_display = ["full_name", "nip", "asn_type", "agency", "home_village", "capacity", "active_sponsorships",
-                    "status"]
+    list_display = [
+        "full_name",
+        "nip",
+        "asn_type",
+        "agency",
+        "home_village",
+        "capacity",
+        "active_sponsorships",
+        "status",
+    ]
     list_filter = ["status", "asn_type", "capacity", "agency"]
     search_fields = ["nip", "full_name", "home_village__name", "agency__name"]
     raw_id_fields = ["user", "home_village", "agency"]
@@ -108,8 +117,16 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
     list_filter = ["current_payer", "occupation", "welfare_decile", "occupation__is_transport"]
     search_fields = ["full_name", "village__name", "village__code", "kpj"]
     raw_id_fields = ["village"]
-    readonly_fields = ["masked_nik", "masked_phone", "birth_date", "sex", "nik_hash", "anonymized_at", "user",
-                       "created_by"]
+    readonly_fields = [
+        "masked_nik",
+        "masked_phone",
+        "birth_date",
+        "sex",
+        "nik_hash",
+        "anonymized_at",
+        "user",
+        "created_by",
+    ]
     exclude = ["nik", "phone", "phone_hash"]
     inlines = [ConsentInline]
     list_select_related = ["occupation", "village"]

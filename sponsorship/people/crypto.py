@@ -4,6 +4,7 @@ An encrypted column cannot be searched or made unique, so each protected value h
 `<name>_hash` column holding HMAC-SHA256(PII_HASH_KEY, value). Keys come from settings; several
 encryption keys can be listed for rotation (the first one encrypts).
 """
+
 import hashlib
 import hmac
 from functools import lru_cache

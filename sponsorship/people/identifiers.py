@@ -3,6 +3,7 @@
 Every parser raises `IdentifierError` with an Indonesian/English message a person can act on.
 Sources: ../shared/domain.md §4.
 """
+
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -54,14 +55,19 @@ def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
     today = today or local_today()
     nik = _digits(value, "NIK")
     if len(nik) != 16:
-        raise IdentifierError(_(
-            "NIK must have 16 digits (got %(len_nik)s).",
-        ) % {"len_nik": len(nik)})
+        raise IdentifierError(
+            _(
+                "NIK must have 16 digits (got %(len_nik)s).",
+            )
+            % {"len_nik": len(nik)}
+        )
     province = int(nik[0:2])
     if province < 11 or province > 99 or nik[2:4] == "00" or nik[4:6] == "00":
-        raise IdentifierError(_(
-            "The region code in the first 6 digits of the NIK is not valid.",
-        ))
+        raise IdentifierError(
+            _(
+                "The region code in the first 6 digits of the NIK is not valid.",
+            )
+        )
     day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     sex = "M"
     if day > 40:
@@ -70,13 +76,17 @@ def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
     try:
         birth = dt.date(_two_digit_year(yy, today), month, day)
     except ValueError:
-        raise IdentifierError(_(
-            "The birth date in the NIK (digits 7–12) is not valid.",
-        )) from None
+        raise IdentifierError(
+            _(
+                "The birth date in the NIK (digits 7–12) is not valid.",
+            )
+        ) from None
     if nik[12:16] == "0000":
-        raise IdentifierError(_(
-            "The serial number in the last 4 digits of the NIK cannot be 0000.",
-        ))
+        raise IdentifierError(
+            _(
+                "The serial number in the last 4 digits of the NIK cannot be 0000.",
+            )
+        )
     return NikInfo(nik=nik, region_code=f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}", birth_date=birth, sex=sex)
 
 
@@ -88,43 +98,62 @@ def parse_nip(value, *, kind: str, today: dt.date | None = None) -> NipInfo:
         raise IdentifierError(_("The ASN type must be PNS or PPPK."))
     nip = _digits(value, label)
     if len(nip) != 18:
-        raise IdentifierError(_(
-            "%(label)s must have 18 digits (got %(len_nip)s).",
-        ) % {"label": label, "len_nip": len(nip)})
+        raise IdentifierError(
+            _(
+                "%(label)s must have 18 digits (got %(len_nip)s).",
+            )
+            % {"label": label, "len_nip": len(nip)}
+        )
     try:
         birth = dt.date(int(nip[0:4]), int(nip[4:6]), int(nip[6:8]))
     except ValueError:
-        raise IdentifierError(_(
-            "The birth date in the %(label)s (digits 1–8) is not valid.",
-        ) % {"label": label}) from None
+        raise IdentifierError(
+            _(
+                "The birth date in the %(label)s (digits 1–8) is not valid.",
+            )
+            % {"label": label}
+        ) from None
     age = (today - birth).days // 365
     if age < 17 or age > 80:
-        raise IdentifierError(_(
-            "The birth date in the %(label)s gives an age of %(age)s; check the number.",
-        ) % {"label": label, "age": age})
+        raise IdentifierError(
+            _(
+                "The birth date in the %(label)s gives an age of %(age)s; check the number.",
+            )
+            % {"label": label, "age": age}
+        )
     if kind == "pns":
         start_year, start_month = int(nip[8:12]), int(nip[12:14])
         if not (1 <= start_month <= 12) or start_year < birth.year + 17 or start_year > today.year:
-            raise IdentifierError(_(
-                "The CPNS start in the NIP (digits 9–14) is not valid.",
-            ))
+            raise IdentifierError(
+                _(
+                    "The CPNS start in the NIP (digits 9–14) is not valid.",
+                )
+            )
         start = nip[8:14]
     else:
         start_year = int(nip[8:12])
         if start_year < birth.year + 17 or start_year > today.year + 1:
-            raise IdentifierError(_(
-                "The appointment year in the NI PPPK (digits 9–12) is not valid.",
-            ))
+            raise IdentifierError(
+                _(
+                    "The appointment year in the NI PPPK (digits 9–12) is not valid.",
+                )
+            )
         start = nip[8:12]
     sex_digit = nip[14]
     if sex_digit not in "12":
-        raise IdentifierError(_(
-            "Digit 15 of the %(label)s (sex) must be 1 or 2.",
-        ) % {"label": label})
+        raise IdentifierError(
+            _(
+                "Digit 15 of the %(label)s (sex) must be 1 or 2.",
+            )
+            % {"label": label}
+        )
     if nip[15:18] == "000":
-        raise IdentifierError(_(
-            "The serial in the last 3 digits of the %(label)s cannot be 000.",
-        ) % {"label": label})
+        raise IdentifierError(
+            _(
+                "The serial in the last 3 digits of the %(label)s cannot be 000.",
+            )
+            % {"label": label}
+        )
     return NipInfo(nip=nip, kind=kind, birth_date=birth, sex="M" if sex_digit == "1" else "F", start=start)
 
 
@@ -136,9 +165,11 @@ def normalize_phone(value) -> str:
     if text.startswith("+"):
         text = text[1:]
         if not text.startswith("62"):
-            raise IdentifierError(_(
-                "The mobile number must be Indonesian (+62).",
-            ))
+            raise IdentifierError(
+                _(
+                    "The mobile number must be Indonesian (+62).",
+                )
+            )
     if not text.isdigit():
         raise IdentifierError(_("The mobile number may contain digits only."))
     if text.startswith("62"):
@@ -146,26 +177,35 @@ def normalize_phone(value) -> str:
     elif text.startswith("0"):
         rest = text[1:]
     else:
-        raise IdentifierError(_(
-            "The mobile number must start with 08, 628 or +628.",
-        ))
+        raise IdentifierError(
+            _(
+                "The mobile number must start with 08, 628 or +628.",
+            )
+        )
     if not rest.startswith("8"):
-        raise IdentifierError(_(
-            "The number must be a mobile number (starting 08).",
-        ))
+        raise IdentifierError(
+            _(
+                "The number must be a mobile number (starting 08).",
+            )
+        )
     if not (8 <= len(rest) - 1 <= 11):
-        raise IdentifierError(_(
-            "The mobile number has an unusual length (10–13 digits including 08).",
-        ))
+        raise IdentifierError(
+            _(
+                "The mobile number has an unusual length (10–13 digits including 08).",
+            )
+        )
     return "+62" + rest
 
 
 def normalize_kpj(value) -> str:
     kpj = _digits(value, "KPJ")
     if len(kpj) != 11:
-        raise IdentifierError(_(
-            "A KPJ number has 11 digits (got %(len_kpj)s).",
-        ) % {"len_kpj": len(kpj)})
+        raise IdentifierError(
+            _(
+                "A KPJ number has 11 digits (got %(len_kpj)s).",
+            )
+            % {"len_kpj": len(kpj)}
+        )
     return kpj
 
 

@@ -4,6 +4,7 @@ Every API read goes through `scope(queryset, user)`. Each model registers one ru
 a model without a rule is visible to superusers only, so a forgotten rule fails closed.
 Other areas (billing, notifications) register their models with `register_scope`.
 """
+
 from collections.abc import Callable
 
 from django.db.models import Model, Q, QuerySet

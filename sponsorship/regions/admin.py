@@ -1,4 +1,5 @@
 """Django admin: regions and regency settings. Writes go through regions/services.py (checked, audited)."""
+
 from django.contrib import admin
 
 from sponsorship.core.service_admin import ServiceModelAdmin
@@ -25,8 +26,10 @@ class RegionAdmin(ServiceModelAdmin):
     def get_fieldsets(self, request, obj=None):
         description = None
         if obj is not None:
-            description = ("Kode, tingkat dan induk berasal dari berkas Kemendagri (import_regions) dan dirujuk oleh "
-                           "pekerja, ASN dan OPD, sehingga tidak dapat diubah di sini.")
+            description = (
+                "Kode, tingkat dan induk berasal dari berkas Kemendagri (import_regions) dan dirujuk oleh "
+                "pekerja, ASN dan OPD, sehingga tidak dapat diubah di sini."
+            )
         return [(None, {"fields": self.get_fields(request, obj), "description": description})]
 
     def has_delete_permission(self, request, obj=None):
@@ -39,9 +42,14 @@ class RegionAdmin(ServiceModelAdmin):
         return services.region_problems(values=values)
 
     def service_create(self, request, values):
-        return services.region_create(code=values["code"], name=values["name"],
-                                      village_kind=values.get("village_kind", ""), lat=values.get("lat"),
-                                      lon=values.get("lon"), **self.service_kwargs(request))
+        return services.region_create(
+            code=values["code"],
+            name=values["name"],
+            village_kind=values.get("village_kind", ""),
+            lat=values.get("lat"),
+            lon=values.get("lon"),
+            **self.service_kwargs(request),
+        )
 
     def service_update(self, request, obj, changes):
         return services.region_update(region=obj, **changes, **self.service_kwargs(request))

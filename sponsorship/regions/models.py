@@ -1,4 +1,5 @@
 """Kemendagri regions: province > regency/city > district (kecamatan) > village (desa/kelurahan)."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -55,8 +56,9 @@ class RegencyConfig(models.Model):
         WITA = "Asia/Makassar", "WITA"
         WIT = "Asia/Jayapura", "WIT"
 
-    regency = models.OneToOneField(Region, on_delete=models.PROTECT, related_name="config",
-                                   limit_choices_to={"level": Region.Level.REGENCY})
+    regency = models.OneToOneField(
+        Region, on_delete=models.PROTECT, related_name="config", limit_choices_to={"level": Region.Level.REGENCY}
+    )
     timezone = models.CharField(max_length=32, choices=Zone.choices, default=Zone.WIB)
     matching_radius_m = models.PositiveIntegerField(default=5000)
     decline_cooldown_days = models.PositiveIntegerField(default=90)

@@ -6,6 +6,7 @@ All rows are read and validated before anything is written; the write is one tra
 malformed row leaves the database as it was. Re-imports update names, add new codes and never
 delete (a code referenced by a worker, sponsor or agency must stay).
 """
+
 import csv
 import io
 import re
@@ -113,8 +114,15 @@ def import_regions(source, *, only: str | None = None, batch_size: int = 5000) -
                 kind = ""
                 if level == Region.Level.VILLAGE:
                     kind = Region.VillageKind.KELURAHAN if code.split(".")[3][0] == "1" else Region.VillageKind.DESA
-                new_objs.append(Region(code=code, name=name, level=level,
-                                       parent_id=ids[parent_code] if parent_code else None, village_kind=kind))
+                new_objs.append(
+                    Region(
+                        code=code,
+                        name=name,
+                        level=level,
+                        parent_id=ids[parent_code] if parent_code else None,
+                        village_kind=kind,
+                    )
+                )
             created = Region.objects.bulk_create(new_objs, batch_size=batch_size)
             if created and created[0].pk is None:  # backends that do not return ids
                 ids.update(dict(Region.objects.filter(level=level).values_list("code", "id")))
@@ -130,14 +138,21 @@ def import_regions(source, *, only: str | None = None, batch_size: int = 5000) -
 
 # --- Edits by an operator (Django admin), audited with old and new values -------------------------------------
 
+
 def _raise_if(problems: dict[str, str | Promise]) -> None:
     if problems:
-        raise ApplicationError(next(iter(problems.values())), code="invalid",
-                               extra={"fields": {k: [str(v)] for k, v in problems.items()}})
+        raise ApplicationError(
+            next(iter(problems.values())), code="invalid", extra={"fields": {k: [str(v)] for k, v in problems.items()}}
+        )
 
 
-REGENCY_CONFIG_FIELDS = ("timezone", "matching_radius_m", "decline_cooldown_days", "village_target",
-                         "max_new_member_age")
+REGENCY_CONFIG_FIELDS = (
+    "timezone",
+    "matching_radius_m",
+    "decline_cooldown_days",
+    "village_target",
+    "max_new_member_age",
+)
 # Whole-number settings: (lowest, highest). The upper bounds only catch typing slips (an extra zero).
 REGENCY_CONFIG_RANGES = {
     "matching_radius_m": (1, 100_000),  # metres
@@ -154,8 +169,10 @@ def regency_config_problems(*, values: dict) -> dict[str, str | Promise]:
     for name, (low, high) in REGENCY_CONFIG_RANGES.items():
         value = values.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            problems[name] = gettext_lazy("Must be a whole number %(low)s–%(high)s."
-                                ) % {"low": f"{low:,}".replace(",", "."), "high": f"{high:,}".replace(",", ".")}
+            problems[name] = gettext_lazy("Must be a whole number %(low)s–%(high)s.") % {
+                "low": f"{low:,}".replace(",", "."),
+                "high": f"{high:,}".replace(",", "."),
+            }
     return problems
 
 
@@ -172,8 +189,14 @@ def regency_config_create(*, regency: Region, actor, ip: str | None = None, **va
         for name in REGENCY_CONFIG_FIELDS:
             setattr(config, name, full[name])
         config.save(force_insert=True)
-        audit_record(actor=actor, action="regency_config.create", obj=config, before=None,
-                     after={"regency": regency.code, **snapshot(config, REGENCY_CONFIG_FIELDS)}, ip=ip)
+        audit_record(
+            actor=actor,
+            action="regency_config.create",
+            obj=config,
+            before=None,
+            after={"regency": regency.code, **snapshot(config, REGENCY_CONFIG_FIELDS)},
+            ip=ip,
+        )
     return config
 
 
@@ -181,8 +204,7 @@ def regency_config_update(*, config: RegencyConfig, actor, ip: str | None = None
     """Change a regency's settings; the regency itself cannot change. Read by matching and the dashboard at use."""
     unknown = set(changes) - set(REGENCY_CONFIG_FIELDS)
     if unknown:
-        raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}",
-                               code="invalid")
+        raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}", code="invalid")
     with transaction.atomic():
         current = RegencyConfig.objects.select_for_update().get(pk=config.pk)
         values = {**{k: getattr(current, k) for k in REGENCY_CONFIG_FIELDS}, **changes}
@@ -194,8 +216,15 @@ def regency_config_update(*, config: RegencyConfig, actor, ip: str | None = None
         for name in changed:
             setattr(current, name, values[name])
         current.save(update_fields=changed)
-        audit_record(actor=actor, action="regency_config.update", obj=current, before=before,
-                     after=snapshot(current, changed), extra={"regency": current.regency.code}, ip=ip)
+        audit_record(
+            actor=actor,
+            action="regency_config.update",
+            obj=current,
+            before=before,
+            after=snapshot(current, changed),
+            extra={"regency": current.regency.code},
+            ip=ip,
+        )
     return current
 
 
@@ -206,8 +235,15 @@ def regency_config_delete(*, config: RegencyConfig, actor, ip: str | None = None
         before = {"regency": current.regency.code, **snapshot(current, REGENCY_CONFIG_FIELDS)}
         pk = current.pk
         current.delete()
-        audit_record(actor=actor, action="regency_config.delete", object_type="regions.regencyconfig",
-                     object_id=pk, before=before, after=None, ip=ip)
+        audit_record(
+            actor=actor,
+            action="regency_config.delete",
+            object_type="regions.regencyconfig",
+            object_id=pk,
+            before=before,
+            after=None,
+            ip=ip,
+        )
 
 
 # A region's code, level and parent come from the Kemendagri file (import_regions); by hand only what the file
@@ -252,26 +288,39 @@ def region_create_problems(*, values: dict) -> dict[str, str | Promise]:
     return {**region_problems(values={**values, "level": level}), **problems}
 
 
-def region_create(*, code: str, name: str, actor, village_kind: str = "", lat=None, lon=None,
-                  ip: str | None = None) -> Region:
+def region_create(
+    *, code: str, name: str, actor, village_kind: str = "", lat=None, lon=None, ip: str | None = None
+) -> Region:
     """One region by hand (the file is the usual way): its level follows from the code, its parent must exist."""
     code = (code or "").strip()
     values = {"code": code, "name": name, "village_kind": village_kind, "lat": lat, "lon": lon}
     _raise_if(region_create_problems(values=values))
     _problems, parent = _new_region_code(code)
     with transaction.atomic():
-        region = Region.objects.create(code=code, name=name.strip(), level=Region.level_of(code), parent=parent,
-                                       village_kind=village_kind, lat=lat, lon=lon)
-        audit_record(actor=actor, action="region.create", obj=region, before=None,
-                     after=snapshot(region, ("code", "level", "parent", *REGION_EDITABLE)), ip=ip)
+        region = Region.objects.create(
+            code=code,
+            name=name.strip(),
+            level=Region.level_of(code),
+            parent=parent,
+            village_kind=village_kind,
+            lat=lat,
+            lon=lon,
+        )
+        audit_record(
+            actor=actor,
+            action="region.create",
+            obj=region,
+            before=None,
+            after=snapshot(region, ("code", "level", "parent", *REGION_EDITABLE)),
+            ip=ip,
+        )
     return region
 
 
 def region_update(*, region: Region, actor, ip: str | None = None, **changes) -> Region:
     unknown = set(changes) - set(REGION_EDITABLE)
     if unknown:
-        raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}",
-                               code="invalid")
+        raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}", code="invalid")
     with transaction.atomic():
         current = Region.objects.select_for_update().get(pk=region.pk)
         values = {**{k: getattr(current, k) for k in REGION_EDITABLE}, **changes, "level": current.level}
@@ -283,6 +332,13 @@ def region_update(*, region: Region, actor, ip: str | None = None, **changes) ->
         for name in changed:
             setattr(current, name, values[name])
         current.save(update_fields=[*changed, "updated_at"])
-        audit_record(actor=actor, action="region.update", obj=current, before=before,
-                     after=snapshot(current, changed), extra={"code": current.code}, ip=ip)
+        audit_record(
+            actor=actor,
+            action="region.update",
+            obj=current,
+            before=before,
+            after=snapshot(current, changed),
+            extra={"code": current.code},
+            ip=ip,
+        )
     return current

@@ -1,4 +1,5 @@
 """Error shape, language, auth, validation at the edge, health, schema, admin, data at rest."""
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -10,9 +11,15 @@ pytestmark = pytest.mark.django_db
 
 
 def worker_payload(**over):
-    body = {"nik": make_nik(), "full_name": "Sumarni", "phone": "0813 3333 4444", "occupation": "mlijo",
-            "village": "35.02.17.1001", "welfare_decile": 2,
-            "consent": {"channel": "in_person", "text_version": "2026.1"}}
+    body = {
+        "nik": make_nik(),
+        "full_name": "Sumarni",
+        "phone": "0813 3333 4444",
+        "occupation": "mlijo",
+        "village": "35.02.17.1001",
+        "welfare_decile": 2,
+        "consent": {"channel": "in_person", "text_version": "2026.1"},
+    }
     body.update(over)
     return body
 
@@ -30,8 +37,9 @@ def test_error_language_english_on_request(api):
 
 
 def test_field_errors_are_detailed(api, regency_admin):
-    response = api(regency_admin).post("/api/v1/workers/", worker_payload(nik="123", welfare_decile=11,
-                                                                          occupation="astronaut"), format="json")
+    response = api(regency_admin).post(
+        "/api/v1/workers/", worker_payload(nik="123", welfare_decile=11, occupation="astronaut"), format="json"
+    )
     assert response.status_code == 400
     fields = response.json()["extra"]["fields"]
     assert {"welfare_decile", "occupation"} <= set(fields)
@@ -45,8 +53,9 @@ def test_bad_nik_gets_a_clear_message(api, regency_admin):
 
 
 def test_bad_phone_in_english(api, regency_admin):
-    response = api(regency_admin).post("/api/v1/workers/", worker_payload(phone="021555"), format="json",
-                                       HTTP_ACCEPT_LANGUAGE="en")
+    response = api(regency_admin).post(
+        "/api/v1/workers/", worker_payload(phone="021555"), format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400 and "mobile" in response.json()["message"]
 
 
@@ -92,16 +101,19 @@ def test_nik_and_phone_unreadable_at_rest(regency):
 def test_jwt_login_and_refresh_rotation(regency):
     make_user("asn.test", password="rahasia-123")
     client = Client()
-    tokens = client.post("/api/v1/auth/token/", {"username": "asn.test", "password": "rahasia-123"},
-                         content_type="application/json").json()
+    tokens = client.post(
+        "/api/v1/auth/token/", {"username": "asn.test", "password": "rahasia-123"}, content_type="application/json"
+    ).json()
     assert {"access", "refresh"} <= set(tokens)
     me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}").json()
     assert me["username"] == "asn.test"
-    refreshed = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]},
-                            content_type="application/json").json()
+    refreshed = client.post(
+        "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, content_type="application/json"
+    ).json()
     assert refreshed["refresh"] != tokens["refresh"]  # rotation
-    bad = client.post("/api/v1/auth/token/", {"username": "asn.test", "password": "salah"},
-                      content_type="application/json")
+    bad = client.post(
+        "/api/v1/auth/token/", {"username": "asn.test", "password": "salah"}, content_type="application/json"
+    )
     assert bad.status_code == 401 and "message" in bad.json()
 
 
@@ -112,14 +124,16 @@ def test_healthz_reports_each_dependency(client):
 
 
 def test_schema_generates_without_warnings():
-    from drf_spectacular.generators import SchemaGenerator
     from drf_spectacular.drainage import GENERATOR_STATS
+    from drf_spectacular.generators import SchemaGenerator
 
     GENERATOR_STATS.reset()
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert "/api/v1/workers/" in schema["paths"]
     assert not GENERATOR_STATS._warn_cache and not GENERATOR_STATS._error_cache, (
-        GENERATOR_STATS._warn_cache, GENERATOR_STATS._error_cache)
+        GENERATOR_STATS._warn_cache,
+        GENERATOR_STATS._error_cache,
+    )
 
 
 def test_offline_docs_use_no_cdn(client):

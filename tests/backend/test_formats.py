@@ -1,4 +1,5 @@
 """backend.formats: the one formatter for rupiah, numbers, percentages, dates and billing periods."""
+
 import datetime as dt
 
 from django.utils import translation

@@ -1,4 +1,5 @@
 """The gunicorn settings the project ships (backend/gunicorn.conf.py): what production and the benches start."""
+
 import runpy
 from pathlib import Path
 

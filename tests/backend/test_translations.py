@@ -6,6 +6,7 @@ the .po (English msgid, Indonesian msgstr), then recompile:
 
     .venv/bin/python -c "from tests.backend.test_translations import compile_mo; compile_mo(write=True)"
 """
+
 import io
 import re
 from pathlib import Path
@@ -22,10 +23,16 @@ MO = PO.with_suffix(".mo")
 SOURCES = ("backend", "sponsorship", "notifications")  # simulators are stand-alone fakes, not translated
 SKIP = {"migrations", "__pycache__", "static"}
 KEYWORDS = {
-    "_": None, "gettext": None, "gettext_lazy": None, "gettext_noop": None,
-    "ngettext": (1, 2), "ngettext_lazy": (1, 2),
-    "pgettext": ((1, "c"), 2), "pgettext_lazy": ((1, "c"), 2),
-    "npgettext": ((1, "c"), 2, 3), "npgettext_lazy": ((1, "c"), 2, 3),
+    "_": None,
+    "gettext": None,
+    "gettext_lazy": None,
+    "gettext_noop": None,
+    "ngettext": (1, 2),
+    "ngettext_lazy": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "pgettext_lazy": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "npgettext_lazy": ((1, "c"), 2, 3),
 }
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdr]")
 

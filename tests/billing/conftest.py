@@ -1,9 +1,8 @@
 """Money fixtures: a real Midtrans simulator over HTTP, sponsors with workers, signed notifications."""
+
 import datetime as dt
 
 import pytest
-
-
 import requests
 
 from simulators.midtrans import MidtransSimulator
@@ -63,9 +62,11 @@ def notification_from_status(order_id: str, **override) -> dict:
 @pytest.fixture
 def family(sponsor):
     """A sponsor with three workers (one transport), all sponsored."""
-    workers = [factories.make_worker(full_name="Slamet Riyadi"),
-               factories.make_worker(full_name="Siti Aminah", sex="F"),
-               factories.make_worker(full_name="Joko Ojek", occupation="ojek")]
+    workers = [
+        factories.make_worker(full_name="Slamet Riyadi"),
+        factories.make_worker(full_name="Siti Aminah", sex="F"),
+        factories.make_worker(full_name="Joko Ojek", occupation="ojek"),
+    ]
     for worker in workers:
         factories.sponsor_worker(sponsor, worker)
     return sponsor, workers

@@ -1,5 +1,6 @@
 """Issue #4 gaps: late additions are billed, money going back (reversal, refund, chargeback) takes coverage back,
 refund cases are refunded through Midtrans (the real midtransclient against the simulator, over HTTP)."""
+
 import datetime as dt
 import json
 import threading
@@ -10,12 +11,20 @@ from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sponsorship.core.models import AuditLog
-from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification, RefundCase
-from sponsorship.people.models import Sponsor, Sponsorship
+from sponsorship.billing.models import (
+    CoverageMonth,
+    CreditEntry,
+    Invoice,
+    InvoiceLine,
+    PaymentAttempt,
+    PaymentNotification,
+    RefundCase,
+)
 from sponsorship.billing.selectors.coverage import worker_coverage_status
 from sponsorship.billing.services.billing import billing_run, periods_to_bill
 from sponsorship.billing.services.refunds import refund_case_refund
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Sponsor, Sponsorship
 from sponsorship.people.services.sponsorships import sponsorship_end
 from tests import factories
 from tests.billing.conftest import DEC_2026, notification_from_status, sim_control
@@ -38,6 +47,7 @@ def note_for(order_id, **override):
 def dashboard_summary_agrees():
     """The trigger-maintained dashboard summary follows coverage removal and invoice status changes."""
     from tests.dashboard.test_summary_agrees import rebuilt, table
+
     assert table() == rebuilt()
 
 
@@ -78,6 +88,7 @@ def test_a_covered_or_billed_month_is_never_billed_again_and_a_voided_one_is(fam
     billing_run(period=DEC_2026, notify=False)
     invoice = Invoice.objects.get()
     from sponsorship.billing.services.billing import invoice_void
+
     invoice_void(invoice=invoice, reason="salah data")
     rerun = billing_run(period=DEC_2026, notify=False)  # the sponsorships are still active: the month is owed
     assert (rerun.invoices, rerun.lines) == (1, 3)
@@ -113,6 +124,7 @@ def test_supplementary_run_query_count_does_not_grow_with_rows(agency):
             factories.sponsor_worker(s, factories.make_worker())
             made.append(s)
         return made
+
     small = make(2)
     billing_run(period=DEC_2026, notify=False)
     for s in small:
@@ -131,6 +143,7 @@ def test_supplementary_run_query_count_does_not_grow_with_rows(agency):
 @pytest.mark.django_db(transaction=True)
 def test_parallel_runs_bill_a_late_addition_once(agency):
     from tests.factories import restore_reference_rows
+
     restore_reference_rows()
     sponsors = []
     for _ in range(5):
@@ -144,6 +157,7 @@ def test_parallel_runs_bill_a_late_addition_once(agency):
 
     def run():
         from django.db import connection as conn
+
         try:
             barrier.wait()
             results.append(billing_run(period=DEC_2026, notify=False))
@@ -151,6 +165,7 @@ def test_parallel_runs_bill_a_late_addition_once(agency):
             errors.append(exc)
         finally:
             conn.close()
+
     threads = [threading.Thread(target=run) for _ in range(3)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -168,6 +183,7 @@ def test_a_billing_run_waits_for_a_prepay_in_flight_and_never_bills_its_months_t
 
     from sponsorship.billing.services.billing import invoice_create_prepay
     from tests.factories import restore_reference_rows
+
     restore_reference_rows()
     sponsor = factories.make_sponsor(agency=agency, capacity=3)
     for _ in range(2):
@@ -176,6 +192,7 @@ def test_a_billing_run_waits_for_a_prepay_in_flight_and_never_bills_its_months_t
 
     def prepay():
         from django.db import connection as conn
+
         try:
             with transaction.atomic():
                 out["prepay"] = invoice_create_prepay(sponsor=Sponsor.objects.get(pk=sponsor.pk), months=3)
@@ -189,12 +206,14 @@ def test_a_billing_run_waits_for_a_prepay_in_flight_and_never_bills_its_months_t
 
     def run():
         from django.db import connection as conn
+
         try:
             out["run"] = billing_run(period=out["prepay"].period, notify=False)  # its first month
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
             conn.close()
+
     p = threading.Thread(target=prepay)
     p.start()
     assert in_flight.wait(10) and not errors, errors
@@ -218,8 +237,7 @@ def invoice(family, gateway_settings):
     return Invoice.objects.get(sponsor=family[0])
 
 
-def test_bank_reversal_removes_coverage_and_makes_the_invoice_payable_again(invoice, family, api, sim, http,
-                                                                             client):
+def test_bank_reversal_removes_coverage_and_makes_the_invoice_payable_again(invoice, family, api, sim, http, client):
     worker = family[1][0]
     order_id = pay_invoice(api, sim, http, client, invoice, "permata_va")
     assert CoverageMonth.objects.filter(invoice=invoice).count() == 3
@@ -287,10 +305,12 @@ def test_partial_refund_and_chargeback(invoice, family, api, sim, http, client):
 @pytest.fixture
 def double_paid(invoice, family, api, sim, http, client):
     """Two checkouts of one invoice both paid, after the sponsor stopped sponsoring: the second is a refund case."""
+
     def open_checkout():
         order_id = api(invoice.sponsor.user).post(f"/api/v1/sponsor/invoices/{invoice.pk}/pay/").json()["order_id"]
         PaymentAttempt.objects.filter(order_id=order_id).update(
-            created_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))  # stale: the next click opens another
+            created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+        )  # stale: the next click opens another
         return order_id
 
     def settle(order_id, method):
@@ -304,11 +324,13 @@ def double_paid(invoice, family, api, sim, http, client):
             sponsorship_end(sponsorship=s, reason="sponsor_request")
         settle(second, method)
         return RefundCase.objects.select_related("attempt").get(attempt__order_id=second)
+
     return make
 
 
-def test_refund_case_is_refunded_through_midtrans_and_the_notification_confirms_it(double_paid, sim, http, client,
-                                                                                  admin_client_for_refunds):
+def test_refund_case_is_refunded_through_midtrans_and_the_notification_confirms_it(
+    double_paid, sim, http, client, admin_client_for_refunds
+):
     case = double_paid("gopay")
     assert case.reason == "double_payment" and case.amount_idr == 25_200 and case.status == "open"
     outcome, case = refund_case_refund(case=case, actor=admin_client_for_refunds)
@@ -323,8 +345,9 @@ def test_refund_case_is_refunded_through_midtrans_and_the_notification_confirms_
     assert case.attempt.status == "refunded"
     assert CoverageMonth.objects.count() == 3  # the first payment's coverage is untouched
     assert Invoice.objects.get().status == "paid"
-    actions = list(AuditLog.objects.filter(object_id=str(case.pk), action__startswith="refund.")
-                   .values_list("action", flat=True))
+    actions = list(
+        AuditLog.objects.filter(object_id=str(case.pk), action__startswith="refund.").values_list("action", flat=True)
+    )
     assert sorted(actions) == ["refund.done", "refund.request"]
     with pytest.raises(Exception) as err:  # a second click: the case is not open any more
         refund_case_refund(case=case)
@@ -342,16 +365,24 @@ def test_va_refund_case_is_marked_for_manual_transfer(double_paid, sim):
 
 def test_gateway_down_is_503_the_case_stays_open_and_a_retry_uses_the_same_key(double_paid, sim, http):
     case = double_paid("shopeepay")
-    sim_control(http, sim, "faults", {"path_prefix": f"/v2/{case.attempt.transaction_id}/refund",
-                                      "mode": "http_503", "count": 1})
+    sim_control(
+        http,
+        sim,
+        "faults",
+        {"path_prefix": f"/v2/{case.attempt.transaction_id}/refund", "mode": "http_503", "count": 1},
+    )
     with pytest.raises(Exception) as err:
         refund_case_refund(case=case)
     assert err.value.status_code == 503 and err.value.code == "gateway_unavailable"
     case.refresh_from_db()
     assert case.status == "open" and "unavailable" in case.last_error and case.refund_key
     key = case.refund_key
-    sim_control(http, sim, "faults", {"path_prefix": f"/v2/{case.attempt.transaction_id}/refund",
-                                      "mode": "delay", "seconds": 1.5, "count": 1})
+    sim_control(
+        http,
+        sim,
+        "faults",
+        {"path_prefix": f"/v2/{case.attempt.transaction_id}/refund", "mode": "delay", "seconds": 1.5, "count": 1},
+    )
     with pytest.raises(Exception) as err:  # timeout (1 s): Midtrans may have refunded; we cannot know
         refund_case_refund(case=case)
     assert err.value.status_code == 503
@@ -375,8 +406,9 @@ def test_gateway_refusal_is_502_and_the_case_stays_open(double_paid, sim, http):
 def test_admin_action_refunds_over_http(double_paid, sim, client, admin_client_for_refunds):
     case = double_paid("gopay")
     client.force_login(admin_client_for_refunds)
-    response = client.post("/admin/billing/refundcase/", {"action": "refund_via_midtrans",
-                                                               "_selected_action": [case.pk]}, follow=True)
+    response = client.post(
+        "/admin/billing/refundcase/", {"action": "refund_via_midtrans", "_selected_action": [case.pk]}, follow=True
+    )
     assert response.status_code == 200
     case.refresh_from_db()
     assert case.status == "refunded"
@@ -386,16 +418,19 @@ def test_admin_action_refunds_over_http(double_paid, sim, client, admin_client_f
 @pytest.fixture
 def admin_client_for_refunds(db):
     from django.contrib.auth import get_user_model
+
     return get_user_model().objects.create_superuser("refund.admin", "refund@example.test", "pw-refund-1")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simulator_sends_the_reversal_and_the_chargeback_over_http(family, gateway_settings, api, sim, http,
-                                                                   live_server, settings):
+def test_simulator_sends_the_reversal_and_the_chargeback_over_http(
+    family, gateway_settings, api, sim, http, live_server, settings
+):
     """No hand-made notifications: the simulator posts the signed deny / chargeback to this server itself."""
     import time
 
     from tests.factories import restore_reference_rows
+
     restore_reference_rows()
     settings.PUBLIC_BASE_URL = live_server.url  # checkouts carry X-Override-Notification to this server
     sponsor, workers = family

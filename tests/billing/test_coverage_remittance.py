@@ -4,28 +4,41 @@ import datetime as dt
 import pytest
 from openpyxl import load_workbook
 
-from notifications.models import Notification
 from backend.api.errors import ApplicationError
-from sponsorship.core.models import AuditLog
-from sponsorship.billing.models import CoverageMonth, Invoice
+from notifications.models import Notification
+from sponsorship.billing.gateways.base import TransactionStatus
+from sponsorship.billing.models import CoverageMonth, Invoice, PaymentAttempt
 from sponsorship.billing.selectors.coverage import worker_coverage_status
 from sponsorship.billing.services.billing import billing_run, invoice_create_prepay
-from sponsorship.billing.services.settlement import invoice_settle_by_credit  # noqa: F401
 from sponsorship.billing.services.remittance import remittance_export, remittance_import_results
-from sponsorship.billing.gateways.base import TransactionStatus
-from sponsorship.billing.models import PaymentAttempt
-from sponsorship.billing.services.settlement import payment_settle
+from sponsorship.billing.services.settlement import (
+    invoice_settle_by_credit,  # noqa: F401
+    payment_settle,
+)
+from sponsorship.core.models import AuditLog
 
 D = dt.date
 
 
 def _pay(invoice):
     n = PaymentAttempt.objects.filter(invoice=invoice).count()
-    attempt = PaymentAttempt.objects.create(invoice=invoice, order_id=f"{invoice.number}-T{n}",
-                                            amount_idr=invoice.amount_idr, status="superseded" if n else "pending")
-    return payment_settle(attempt=attempt, status=TransactionStatus(
-        order_id=attempt.order_id, transaction_id="t", transaction_status="settlement", status_code="200",
-        gross_amount_idr=invoice.amount_idr, fraud_status="accept"))
+    attempt = PaymentAttempt.objects.create(
+        invoice=invoice,
+        order_id=f"{invoice.number}-T{n}",
+        amount_idr=invoice.amount_idr,
+        status="superseded" if n else "pending",
+    )
+    return payment_settle(
+        attempt=attempt,
+        status=TransactionStatus(
+            order_id=attempt.order_id,
+            transaction_id="t",
+            transaction_status="settlement",
+            status_code="200",
+            gross_amount_idr=invoice.amount_idr,
+            fraud_status="accept",
+        ),
+    )
 
 
 def test_status_not_enrolled_protected_grace_lapsed(family):
@@ -43,8 +56,9 @@ def test_status_not_enrolled_protected_grace_lapsed(family):
     assert s.state == "protected" and s.months_of_membership == 1  # rejoined after a lapse: from zero
 
 
-def test_settled_invoice_creates_one_coverage_row_per_worker_month_and_notifies(family,
-                                                                                django_capture_on_commit_callbacks):
+def test_settled_invoice_creates_one_coverage_row_per_worker_month_and_notifies(
+    family, django_capture_on_commit_callbacks
+):
     sponsor, workers = family
     with django_capture_on_commit_callbacks(execute=True):
         invoice = invoice_create_prepay(sponsor=sponsor, months=3, today=D(2026, 11, 20))

@@ -1,5 +1,6 @@
 """The Midtrans adapter (the real midtransclient against the simulator, over HTTP) turns the status API's answer
 into typed fields: services read those, never the raw answer."""
+
 import uuid
 
 from sponsorship.billing.gateways.base import CheckoutRequest, Customer, Item, RefundEntry
@@ -9,9 +10,14 @@ from tests.billing.conftest import sim_control
 
 def paid_order(gateway: MidtransGateway, http, sim, amount: int, method: str) -> str:
     order_id = f"GW-{uuid.uuid4().hex[:12]}"
-    gateway.create_checkout(CheckoutRequest(order_id=order_id, gross_amount_idr=amount,
-                                            items=(Item(id="W1-202612", name="Premi", price_idr=amount),),
-                                            customer=Customer(first_name="Budi")))
+    gateway.create_checkout(
+        CheckoutRequest(
+            order_id=order_id,
+            gross_amount_idr=amount,
+            items=(Item(id="W1-202612", name="Premi", price_idr=amount),),
+            customer=Customer(first_name="Budi"),
+        )
+    )
     sim_control(http, sim, "pay", {"order_id": order_id, "method": method})
     return order_id
 

@@ -1,5 +1,6 @@
 """The Midtrans webhook through the lean path (backend/lean.py): the same answers, headers and stored rows as
 through the whole middleware stack, and it goes through the real WSGI application the way gunicorn calls it."""
+
 import io
 import json
 import sys
@@ -15,11 +16,35 @@ from sponsorship.billing.services.billing import billing_run
 from tests.billing.conftest import DEC_2026, notification_from_status, signed, sim_control
 
 NOTIFY = "/api/v1/payments/midtrans/notification/"
-COMPARED_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow", "X-Frame-Options", "X-Content-Type-Options",
-                    "Referrer-Policy", "Cross-Origin-Opener-Policy", "Strict-Transport-Security", "Content-Length",
-                    "Set-Cookie")
-ROW_FIELDS = ("id", "raw_body", "headers", "remote_ip", "order_id", "transaction_id", "transaction_status", "status_code",
-              "gross_amount", "signature_valid", "state", "outcome", "error", "attempts")
+COMPARED_HEADERS = (
+    "Content-Type",
+    "Content-Language",
+    "Vary",
+    "Allow",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Strict-Transport-Security",
+    "Content-Length",
+    "Set-Cookie",
+)
+ROW_FIELDS = (
+    "id",
+    "raw_body",
+    "headers",
+    "remote_ip",
+    "order_id",
+    "transaction_id",
+    "transaction_status",
+    "status_code",
+    "gross_amount",
+    "signature_valid",
+    "state",
+    "outcome",
+    "error",
+    "attempts",
+)
 
 
 def post(body, *, lean: bool, settings, lean_calls, method="post", **extra):
@@ -27,8 +52,9 @@ def post(body, *, lean: bool, settings, lean_calls, method="post", **extra):
     before = len(lean_calls)
     data = body if isinstance(body, str) else json.dumps(body)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = getattr(Client(), method)(NOTIFY, data=data, content_type="application/json",
-                                             HTTP_USER_AGENT="Veritrans", **extra)
+        response = getattr(Client(), method)(
+            NOTIFY, data=data, content_type="application/json", HTTP_USER_AGENT="Veritrans", **extra
+        )
     assert (len(lean_calls) > before) == lean
     settings.LEAN_PATHS = True
     return response
@@ -50,6 +76,7 @@ def assert_same_answer(lean, whole, *, skip=()):
 def two_paid_orders(family, gateway_settings, api, sim, http):
     """Two invoices of two sponsors, each paid at the simulator: one notified via each path."""
     from tests import factories
+
     billing_run(period=DEC_2026, notify=False)
     other = factories.make_sponsor(agency=family[0].agency, capacity=3)
     factories.sponsor_worker(other, factories.make_worker(full_name="Tini Lestari", sex="F"))
@@ -90,8 +117,9 @@ def test_settlement_and_duplicate_are_recorded_the_same_way(two_paid_orders, set
         lean_row, whole_row = rows[True][i], rows[False][i]
         for row in (lean_row, whole_row):  # the body's length belongs to the order too
             assert int(row["headers"].pop("Content-Length")) == len(row["raw_body"].encode())
-        assert {k: v for k, v in lean_row.items() if k not in order_specific} == \
-               {k: v for k, v in whole_row.items() if k not in order_specific}
+        assert {k: v for k, v in lean_row.items() if k not in order_specific} == {
+            k: v for k, v in whole_row.items() if k not in order_specific
+        }
     lean_first, _, lean_body = rows[True]
     assert json.loads(lean_first["raw_body"]) == lean_body
     assert lean_first["headers"]["User-Agent"] == "Veritrans" and lean_first["remote_ip"] == "127.0.0.1"
@@ -103,18 +131,31 @@ def test_settlement_and_duplicate_are_recorded_the_same_way(two_paid_orders, set
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["id", "en"])
 def test_rejections_answer_the_same_on_both_paths(two_paid_orders, settings, lean_calls, language):
-    extra = {"HTTP_ACCEPT_LANGUAGE": language, "HTTP_COOKIE": "sessionid=abc; csrftoken=x",
-             "HTTP_AUTHORIZATION": "Bearer whatever"}
+    extra = {
+        "HTTP_ACCEPT_LANGUAGE": language,
+        "HTTP_COOKIE": "sessionid=abc; csrftoken=x",
+        "HTTP_AUTHORIZATION": "Bearer whatever",
+    }
     forged = notification_from_status(two_paid_orders[0])
     forged["gross_amount"] = "1.00"  # signature no longer matches
 
     def unknown(tag):  # a different order per path: the second copy of one would be a duplicate
-        return signed({"order_id": f"NOPE-{tag}-{language}", "status_code": "200", "gross_amount": "25200.00",
-                       "transaction_status": "settlement", "transaction_id": "t-1"})
-    cases = [(lambda tag: forged, 403, {"status": "invalid_signature"}, "rejected"),
-             (unknown, 404, {"status": "unknown_order"}, "unknown_order"),
-             (lambda tag: "{not json", 400, {"status": "invalid_json"}, "rejected"),
-             (lambda tag: "[1, 2]", 400, {"status": "invalid_json"}, "rejected")]
+        return signed(
+            {
+                "order_id": f"NOPE-{tag}-{language}",
+                "status_code": "200",
+                "gross_amount": "25200.00",
+                "transaction_status": "settlement",
+                "transaction_id": "t-1",
+            }
+        )
+
+    cases = [
+        (lambda tag: forged, 403, {"status": "invalid_signature"}, "rejected"),
+        (unknown, 404, {"status": "unknown_order"}, "unknown_order"),
+        (lambda tag: "{not json", 400, {"status": "invalid_json"}, "rejected"),
+        (lambda tag: "[1, 2]", 400, {"status": "invalid_json"}, "rejected"),
+    ]
     for body, code, answer, state in cases:
         lean = post(body("lean"), lean=True, settings=settings, lean_calls=lean_calls, **extra)
         lean_row = last_row()
@@ -146,10 +187,12 @@ def test_rejections_answer_the_same_on_both_paths(two_paid_orders, settings, lea
 @pytest.mark.django_db(transaction=True)
 def test_store_failure_is_503_through_the_lean_path(two_paid_orders, settings, lean_calls, monkeypatch):
     from sponsorship.billing.services import webhook
+
     body = notification_from_status(two_paid_orders[0])
     with monkeypatch.context() as patched:
-        patched.setattr(webhook, "_ACCEPT_SQL", webhook._ACCEPT_SQL.replace("INSERT INTO {note}",
-                                                                            "INSERT INTO {note}_gone"))
+        patched.setattr(
+            webhook, "_ACCEPT_SQL", webhook._ACCEPT_SQL.replace("INSERT INTO {note}", "INSERT INTO {note}_gone")
+        )
         failed = post(body, lean=True, settings=settings, lean_calls=lean_calls)
     assert failed.status_code == 503 and failed.json() == {"status": "retry_later"}
     assert not PaymentNotification.objects.exists()
@@ -157,6 +200,7 @@ def test_store_failure_is_503_through_the_lean_path(two_paid_orders, settings, l
     assert retried.status_code == 200
     assert Invoice.objects.get(attempts__order_id=two_paid_orders[0]).status == "paid"
     from tests.factories import restore_reference_rows
+
     restore_reference_rows()
 
 
@@ -166,6 +210,7 @@ def test_unexpected_error_in_the_view_is_django_500_with_headers(two_paid_orders
 
     def boom(**kwargs):
         raise RuntimeError("bug")
+
     monkeypatch.setattr(webhook, "notification_receive", boom)
     client = Client(raise_request_exception=False)
     response = client.post(NOTIFY, data="{}", content_type="application/json")
@@ -177,19 +222,35 @@ def test_unexpected_error_in_the_view_is_django_500_with_headers(two_paid_orders
 def test_the_real_wsgi_application_takes_the_lean_path(two_paid_orders, lean_calls, settings):
     """What gunicorn calls: backend.wsgi's handler, a raw environ, bytes back."""
     body = json.dumps(notification_from_status(two_paid_orders[0])).encode()
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": NOTIFY, "SCRIPT_NAME": "", "QUERY_STRING": "",
-               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
-               "REMOTE_ADDR": "10.1.2.3", "HTTP_HOST": "127.0.0.1:8000", "CONTENT_TYPE": "application/json",
-               "CONTENT_LENGTH": str(len(body)), "HTTP_USER_AGENT": "Veritrans", "wsgi.input": io.BytesIO(body),
-               "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http", "wsgi.multithread": True,
-               "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0)}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": NOTIFY,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "10.1.2.3",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_USER_AGENT": "Veritrans",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
     seen = {}
     # The test's transaction must survive the request: what Django's test client does too.
     request_started.disconnect(close_old_connections)
     try:
         with TestCase.captureOnCommitCallbacks(execute=True):
-            chunks = WSGIHandler()(environ, lambda status, headers, exc_info=None: seen.update(
-                status=status, headers=dict(headers)))
+            chunks = WSGIHandler()(
+                environ, lambda status, headers, exc_info=None: seen.update(status=status, headers=dict(headers))
+            )
             content = b"".join(chunks)
     finally:
         request_started.connect(close_old_connections)

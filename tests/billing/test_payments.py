@@ -1,4 +1,5 @@
 """Paying through the real midtransclient against the local simulator, and the webhook."""
+
 import datetime as dt
 import json
 import threading
@@ -10,11 +11,18 @@ from django.test import TestCase
 from django.utils import timezone
 
 from sponsorship.billing.gateways.midtrans import signature
-from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, PaymentAttempt, PaymentNotification, RefundCase
+from sponsorship.billing.models import (
+    CoverageMonth,
+    CreditEntry,
+    Invoice,
+    PaymentAttempt,
+    PaymentNotification,
+    RefundCase,
+)
 from sponsorship.billing.selectors.coverage import worker_coverage_status
 from sponsorship.billing.services.billing import billing_run
 from sponsorship.billing.services.reconciliation import notifications_sweep, payments_reconcile
-from tests.billing.conftest import DEC_2026, SERVER_KEY, notification_from_status, signed, sim_control
+from tests.billing.conftest import DEC_2026, notification_from_status, signed, sim_control
 
 NOTIFY = "/api/v1/payments/midtrans/notification/"
 
@@ -60,9 +68,11 @@ def test_parallel_double_click_creates_one_live_attempt(family, gateway_settings
 
     def click():
         from django.db import connection
+
         barrier.wait()
         answers.append(pay(api, invoice))
         connection.close()
+
     threads = [threading.Thread(target=click) for _ in range(2)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -71,9 +81,16 @@ def test_parallel_double_click_creates_one_live_attempt(family, gateway_settings
     assert PaymentAttempt.objects.count() == 1
 
 
-@pytest.mark.parametrize("fault,expected", [({"mode": "http_500"}, 503), ({"mode": "http_503"}, 503),
-                                            ({"mode": "http_502_html"}, 503), ({"mode": "close"}, 503),
-                                            ({"mode": "delay", "seconds": 2.5}, 503)])
+@pytest.mark.parametrize(
+    "fault,expected",
+    [
+        ({"mode": "http_500"}, 503),
+        ({"mode": "http_503"}, 503),
+        ({"mode": "http_502_html"}, 503),
+        ({"mode": "close"}, 503),
+        ({"mode": "delay", "seconds": 2.5}, 503),
+    ],
+)
 def test_gateway_failure_answers_503_and_invoice_stays_payable(invoice, api, sim, http, fault, expected):
     sim_control(http, sim, "faults", {"path_prefix": "/snap/v1/transactions", "count": 1, **fault})
     started = time.monotonic()
@@ -127,8 +144,9 @@ def test_out_of_order_pending_after_settlement_from_status_api(invoice, api, sim
     """A pending notification arriving first is confirmed against the status API, which already says settled."""
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bri_va"})
-    pending_first = signed({**notification_from_status(order_id), "transaction_status": "pending",
-                            "status_code": "201"})
+    pending_first = signed(
+        {**notification_from_status(order_id), "transaction_status": "pending", "status_code": "201"}
+    )
     assert post_note(client, pending_first).status_code == 200
     assert PaymentAttempt.objects.get().status == "settled"
 
@@ -150,21 +168,43 @@ def test_recorded_reference_payloads(db, client, gateway_settings):
     """Verbatim docs samples: their signatures are illustrative (reference §10.5), so they are refused;
     re-signed with our key they are authentic but name orders we never created: 404 and logged."""
     bca_settlement = {
-        "va_numbers": [{"va_number": "333333333333333", "bank": "bca"}], "transaction_time": "2021-06-23 11:27:20",
-        "transaction_status": "settlement", "transaction_id": "9aed5972-5b6a-401e-894b-a32c91ed1a3a",
-        "status_message": "midtrans payment notification", "status_code": "200",
-        "signature_key": ("fe5f725ea770c451017e9d6300af72b830a668d2f7d5da9b778ec2c4f9177efe"
-                          "5127d492d9ddfbcf6806ea5cd7dc1a7337c674d6139026b28f49ad0ea1ce5107"),
-        "settlement_time": "2021-06-23 11:27:50", "payment_type": "bank_transfer", "payment_amounts": [],
-        "order_id": "bca-va-01", "merchant_id": "G141532850", "gross_amount": "100000.00", "fraud_status": "accept",
-        "currency": "IDR"}
-    qris_expire = {"transaction_time": "2020-09-29 11:31:39", "transaction_status": "expire",
-                   "transaction_id": "9728e0fd-a49c-4c25-8c88-404ef1c45e0e",
-                   "status_message": "midtrans payment notification", "status_code": "202",
-                   "signature_key": ("4580d8fc6c4a8dca3319efc1f629b8b33e923ec62b2e6ad7254ed6230ef0e579"
-                                     "77b2f6124ba8f2a7a71c53ac7368f3f795ffbdecac3b5cf23e82f1ca5440ad1a"),
-                   "payment_type": "qris", "order_id": "order03", "merchant_id": "M099098",
-                   "gross_amount": "275000.00", "fraud_status": "accept", "currency": "IDR", "acquirer": "gopay"}
+        "va_numbers": [{"va_number": "333333333333333", "bank": "bca"}],
+        "transaction_time": "2021-06-23 11:27:20",
+        "transaction_status": "settlement",
+        "transaction_id": "9aed5972-5b6a-401e-894b-a32c91ed1a3a",
+        "status_message": "midtrans payment notification",
+        "status_code": "200",
+        "signature_key": (
+            "fe5f725ea770c451017e9d6300af72b830a668d2f7d5da9b778ec2c4f9177efe"
+            "5127d492d9ddfbcf6806ea5cd7dc1a7337c674d6139026b28f49ad0ea1ce5107"
+        ),
+        "settlement_time": "2021-06-23 11:27:50",
+        "payment_type": "bank_transfer",
+        "payment_amounts": [],
+        "order_id": "bca-va-01",
+        "merchant_id": "G141532850",
+        "gross_amount": "100000.00",
+        "fraud_status": "accept",
+        "currency": "IDR",
+    }
+    qris_expire = {
+        "transaction_time": "2020-09-29 11:31:39",
+        "transaction_status": "expire",
+        "transaction_id": "9728e0fd-a49c-4c25-8c88-404ef1c45e0e",
+        "status_message": "midtrans payment notification",
+        "status_code": "202",
+        "signature_key": (
+            "4580d8fc6c4a8dca3319efc1f629b8b33e923ec62b2e6ad7254ed6230ef0e579"
+            "77b2f6124ba8f2a7a71c53ac7368f3f795ffbdecac3b5cf23e82f1ca5440ad1a"
+        ),
+        "payment_type": "qris",
+        "order_id": "order03",
+        "merchant_id": "M099098",
+        "gross_amount": "275000.00",
+        "fraud_status": "accept",
+        "currency": "IDR",
+        "acquirer": "gopay",
+    }
     for sample in (bca_settlement, qris_expire):
         assert post_note(client, sample).status_code == 403
         assert post_note(client, signed(sample)).status_code == 404
@@ -209,6 +249,7 @@ def test_processing_failure_is_recorded_and_the_sweep_completes_it(invoice, api,
 
     def boom(**kwargs):
         raise RuntimeError("disk full")
+
     monkeypatch.setattr(settlement, "payment_apply_status", boom)
     assert post_note(client, notification_from_status(order_id)).status_code == 200  # stored: acknowledged
     row = PaymentNotification.objects.get()
@@ -234,6 +275,7 @@ def test_lost_enqueue_is_picked_up_by_the_sweep(invoice, api, sim, http, client,
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("redis: connection refused")
+
     monkeypatch.setattr(tasks.process_payment_notifications, "delay", broker_down)
     assert post_note(client, notification_from_status(order_id)).status_code == 200
     assert PaymentNotification.objects.get().state == "received"
@@ -245,6 +287,7 @@ def test_lost_enqueue_is_picked_up_by_the_sweep(invoice, api, sim, http, client,
 
 def test_processing_twice_is_harmless(invoice, api, sim, http, client):
     from sponsorship.billing.services.settlement import notification_process
+
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
     assert post_note(client, notification_from_status(order_id)).status_code == 200
@@ -256,16 +299,19 @@ def test_processing_twice_is_harmless(invoice, api, sim, http, client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_failure_to_store_answers_503_so_midtrans_retries(family, gateway_settings, api, sim, http, client,
-                                                         monkeypatch):
+def test_failure_to_store_answers_503_so_midtrans_retries(
+    family, gateway_settings, api, sim, http, client, monkeypatch
+):
     billing_run(period=DEC_2026, notify=False)
     invoice = Invoice.objects.get()
     order_id = pay(api, invoice).json()["order_id"]
     sim_control(http, sim, "pay", {"order_id": order_id, "method": "bca_va"})
     body = notification_from_status(order_id)
     from sponsorship.billing.services import webhook
-    monkeypatch.setattr(webhook, "_ACCEPT_SQL", webhook._ACCEPT_SQL.replace("INSERT INTO {note}",
-                                                                            "INSERT INTO {note}_gone"))
+
+    monkeypatch.setattr(
+        webhook, "_ACCEPT_SQL", webhook._ACCEPT_SQL.replace("INSERT INTO {note}", "INSERT INTO {note}_gone")
+    )
     assert post_note(client, body).status_code == 503
     assert not PaymentNotification.objects.exists()
     monkeypatch.undo()
@@ -276,7 +322,7 @@ def test_failure_to_store_answers_503_so_midtrans_retries(family, gateway_settin
 
 def test_second_payment_of_same_months_becomes_credit_on_next_invoice(invoice, api, sim, http, client):
     first = pay(api, invoice).json()["order_id"]
-    PaymentAttempt.objects.filter(order_id=first).update(created_at=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
+    PaymentAttempt.objects.filter(order_id=first).update(created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     second = pay(api, invoice).json()["order_id"]
     assert first != second
     for order_id in (first, second):
@@ -299,8 +345,9 @@ def test_reconciliation_settles_a_payment_whose_notification_was_lost(invoice, a
 
 
 @pytest.mark.django_db(transaction=True)
-def test_twenty_identical_notifications_in_parallel_give_one_coverage_set(family, gateway_settings, api, sim, http,
-                                                                         live_server):
+def test_twenty_identical_notifications_in_parallel_give_one_coverage_set(
+    family, gateway_settings, api, sim, http, live_server
+):
     billing_run(period=DEC_2026, notify=False)
     invoice = Invoice.objects.get()
     order_id = pay(api, invoice).json()["order_id"]
@@ -310,11 +357,16 @@ def test_twenty_identical_notifications_in_parallel_give_one_coverage_set(family
 
     def send():
         import requests
+
         s = requests.Session()
         s.trust_env = False
         barrier.wait()
-        codes.append(s.post(live_server.url + NOTIFY, data=body, headers={"Content-Type": "application/json"},
-                            timeout=30).status_code)
+        codes.append(
+            s.post(
+                live_server.url + NOTIFY, data=body, headers={"Content-Type": "application/json"}, timeout=30
+            ).status_code
+        )
+
     threads = [threading.Thread(target=send) for _ in range(20)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -344,8 +396,7 @@ def test_full_path_over_http(family, gateway_settings, api, sim, http, live_serv
         time.sleep(0.1)
     assert invoice.status == "paid"
     assert CoverageMonth.objects.filter(invoice=invoice).count() == 3
-    status = api(sponsor.user).get(f"/api/v1/workers/{workers[2].pk}/coverage/",
-                                   HTTP_ACCEPT_LANGUAGE="en")
+    status = api(sponsor.user).get(f"/api/v1/workers/{workers[2].pk}/coverage/", HTTP_ACCEPT_LANGUAGE="en")
     assert status.status_code == 200
     assert PaymentNotification.objects.filter(state="processed").exists()
 
@@ -355,6 +406,7 @@ def test_wakeups_of_a_burst_are_coalesced_into_few_celery_messages(monkeypatch):
     from sponsorship.billing import tasks
     from sponsorship.billing.services import webhook
     from sponsorship.billing.services.webhook import _WakeUps
+
     sent = []
     monkeypatch.setattr(webhook, "_celery_eager", lambda: False)
     monkeypatch.setattr(tasks.process_payment_notifications, "delay", lambda ids: sent.append(list(ids)))

@@ -7,29 +7,38 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from backend.api.errors import ConflictError
-from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PremiumRate
-from sponsorship.people.models import Sponsorship
-from sponsorship.billing.services.billing import (billing_run, due_date_for, invoice_create_arrears, invoice_create_prepay,
-                                          invoice_void, period_to_bill)
+from sponsorship.billing.services.billing import (
+    billing_run,
+    due_date_for,
+    invoice_create_arrears,
+    invoice_create_prepay,
+    invoice_void,
+    period_to_bill,
+)
 from sponsorship.billing.services.rates import premium_for
+from sponsorship.core.models import AuditLog
+from sponsorship.people.models import Sponsorship
 from sponsorship.people.services.sponsorships import sponsorship_end
 from tests import factories
 
 D = dt.date
 
 
-@pytest.mark.parametrize("month,transport,source,expected", [
-    (D(2025, 12, 1), False, "sponsor", 16_800),
-    (D(2026, 1, 1), True, "sponsor", 8_400),       # transport discount from Jan 2026
-    (D(2026, 3, 1), False, "sponsor", 16_800),     # others only from Apr 2026
-    (D(2026, 4, 1), False, "sponsor", 8_400),
-    (D(2026, 12, 1), False, "self", 8_400),
-    (D(2027, 1, 1), False, "sponsor", 16_800),     # others end Dec 2026
-    (D(2027, 3, 1), True, "sponsor", 8_400),       # transport until Mar 2027
-    (D(2027, 4, 1), True, "sponsor", 16_800),
-    (D(2026, 6, 1), False, "regency_budget", 16_800),  # never for APBD
-])
+@pytest.mark.parametrize(
+    "month,transport,source,expected",
+    [
+        (D(2025, 12, 1), False, "sponsor", 16_800),
+        (D(2026, 1, 1), True, "sponsor", 8_400),  # transport discount from Jan 2026
+        (D(2026, 3, 1), False, "sponsor", 16_800),  # others only from Apr 2026
+        (D(2026, 4, 1), False, "sponsor", 8_400),
+        (D(2026, 12, 1), False, "self", 8_400),
+        (D(2027, 1, 1), False, "sponsor", 16_800),  # others end Dec 2026
+        (D(2027, 3, 1), True, "sponsor", 8_400),  # transport until Mar 2027
+        (D(2027, 4, 1), True, "sponsor", 16_800),
+        (D(2026, 6, 1), False, "regency_budget", 16_800),  # never for APBD
+    ],
+)
 def test_premium_comes_from_the_rate_table(db, month, transport, source, expected):
     premium = premium_for(month=month, is_transport=transport, funding_source=source)
     assert premium.amount_idr == expected
@@ -98,8 +107,9 @@ def test_run_applies_credit_settles_fully_credited_invoices_and_numbers_suppleme
     assert rich_invoice.credit_applied_idr == rich_invoice.subtotal_idr
     assert CoverageMonth.objects.filter(invoice=rich_invoice).exists()
     partial_invoice = Invoice.objects.get(sponsor=partial)
-    assert CreditEntry.objects.filter(sponsor=partial, kind="applied", amount_idr=-20_000,
-                                      invoice=partial_invoice).exists()
+    assert CreditEntry.objects.filter(
+        sponsor=partial, kind="applied", amount_idr=-20_000, invoice=partial_invoice
+    ).exists()
     assert partial_invoice.amount_idr == partial_invoice.subtotal_idr - 20_000
     assert run.amount_idr == sum(i.amount_idr for i in Invoice.objects.filter(batch=run.batch))
 
@@ -117,6 +127,7 @@ def test_billing_query_count_does_not_grow_with_rows(agency):
             s = factories.make_sponsor(agency=agency, capacity=2)
             for _ in range(2):
                 factories.sponsor_worker(s, factories.make_worker())
+
     make(2)
     with CaptureQueriesContext(connection) as small:
         billing_run(period=D(2026, 12, 1), notify=False)
@@ -139,6 +150,7 @@ def test_two_parallel_billing_runs_issue_one_invoice_per_sponsor(agency):
 
     def run():
         from django.db import connection as conn
+
         try:
             barrier.wait()
             results.append(billing_run(period=D(2026, 12, 1), notify=False))
@@ -146,6 +158,7 @@ def test_two_parallel_billing_runs_issue_one_invoice_per_sponsor(agency):
             errors.append(exc)
         finally:
             conn.close()
+
     threads = [threading.Thread(target=run) for _ in range(2)]
     [t.start() for t in threads]
     [t.join() for t in threads]
@@ -176,7 +189,7 @@ def test_prepay_more_than_twelve_months_is_refused_over_http(family, api):
 
 def test_arrears_collects_up_to_three_months_and_supersedes_monthly_invoices(family):
     sponsor, _ = family
-    Sponsorship.objects.update(started_at=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
+    Sponsorship.objects.update(started_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
     for month in (D(2026, 8, 1), D(2026, 9, 1), D(2026, 10, 1)):
         billing_run(period=month, notify=False)
     invoice = invoice_create_arrears(sponsor=sponsor, today=D(2026, 11, 10))

@@ -3,6 +3,7 @@
 Without /usr/bin/chromium (or the playwright package) the tests are skipped with the reason, except under
 CI=true, where they fail: CI must install `chromium` (apt) and `playwright` (pip).
 """
+
 import os
 import shutil
 from pathlib import Path
@@ -40,8 +41,11 @@ def browser():
 
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+            )
             yield browser
             browser.close()
     finally:

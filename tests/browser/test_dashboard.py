@@ -1,4 +1,5 @@
 """The HR dashboard in headless Chromium: login, figures and charts, an import with a broken row."""
+
 import pytest
 
 from sponsorship.dashboard.demo.billing_history import generate
@@ -12,12 +13,15 @@ PASSWORD = "rahasia-uji-123"
 @pytest.fixture
 def demo_regency():
     regency = factories.load_ponorogo()
-    agencies = [factories.make_agency(regency, name=n) for n in ("Dinas Kesehatan", "Dinas Sosial",
-                                                                  "Dinas Pendidikan dan Kebudayaan")]
+    agencies = [
+        factories.make_agency(regency, name=n)
+        for n in ("Dinas Kesehatan", "Dinas Sosial", "Dinas Pendidikan dan Kebudayaan")
+    ]
     villages = ["35.02.17.1001", "35.02.17.1002", "35.02.01.2001"]
     for i in range(9):
-        sponsor = factories.make_sponsor(agency=agencies[i % 3], capacity=2, full_name=f"ASN Uji {i}",
-                                         village_code=villages[i % 3])
+        sponsor = factories.make_sponsor(
+            agency=agencies[i % 3], capacity=2, full_name=f"ASN Uji {i}", village_code=villages[i % 3]
+        )
         for j in range(2 if i % 3 else 1):
             worker = factories.make_worker(full_name=f"Pekerja {i}-{j}", village_code=villages[(i + j) % 3])
             factories.sponsor_worker(sponsor, worker)
@@ -27,6 +31,7 @@ def demo_regency():
     from django.utils import timezone
 
     from sponsorship.people.models import Sponsorship
+
     for n, s in enumerate(Sponsorship.objects.order_by("pk")):
         Sponsorship.objects.filter(pk=s.pk).update(started_at=timezone.now() - dt.timedelta(days=30 * (12 - n % 10)))
     generate(months=12, seed=7)
@@ -65,14 +70,16 @@ def test_dashboard_renders_figures_and_charts(live_server, page, screenshot, dem
 
 def test_import_with_a_broken_row_shows_the_report(live_server, page, screenshot, demo_regency, tmp_path):
     good = [factories.make_nik(), factories.make_nik(sex="F")]
-    csv_text = "\n".join([
-        "No;NIK;Nama Lengkap;Pekerjaan;Kecamatan;Desa/Kelurahan;Kode Wilayah Desa;No. HP;"
-        "Desil Kesejahteraan (1-10);No. KPJ;"
-        "Cara Persetujuan;Tanggal Persetujuan;Versi Teks Persetujuan;NIP Pengampu",
-        f"1;{good[0]};Paijo Santoso;Petani;;;35.02.17.1001;0812-1111-3333;2;;Tatap muka;01/02/2026;2026.1;",
-        "2;35021714038;Nik Pendek;Petani;;;35.02.17.1001;;;;Tatap muka;01/02/2026;2026.1;",
-        f"3;{good[1]};Painem;Buruh tani;;;35.02.17.1002;;3;;Formulir kertas;02/02/2026;2026.1;",
-    ])
+    csv_text = "\n".join(
+        [
+            "No;NIK;Nama Lengkap;Pekerjaan;Kecamatan;Desa/Kelurahan;Kode Wilayah Desa;No. HP;"
+            "Desil Kesejahteraan (1-10);No. KPJ;"
+            "Cara Persetujuan;Tanggal Persetujuan;Versi Teks Persetujuan;NIP Pengampu",
+            f"1;{good[0]};Paijo Santoso;Petani;;;35.02.17.1001;0812-1111-3333;2;;Tatap muka;01/02/2026;2026.1;",
+            "2;35021714038;Nik Pendek;Petani;;;35.02.17.1001;;;;Tatap muka;01/02/2026;2026.1;",
+            f"3;{good[1]};Painem;Buruh tani;;;35.02.17.1002;;3;;Formulir kertas;02/02/2026;2026.1;",
+        ]
+    )
     path = tmp_path / "pekerja-desa.csv"
     path.write_text(csv_text, encoding="utf-8")
     before = Worker.objects.count()

@@ -1,4 +1,5 @@
 """The shared month and working-day arithmetic (sponsorship.core.periods)."""
+
 import datetime as dt
 
 from sponsorship.core.periods import add_months, last_months, month_end, month_start, months_between, next_working_day

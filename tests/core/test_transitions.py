@@ -1,10 +1,11 @@
 """The one transition helper and the tables it reads."""
+
 import pytest
 from django.apps import apps
 
+from sponsorship.billing.models import Invoice
 from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.transitions import sources, transition, transition_many
-from sponsorship.billing.models import Invoice
 from sponsorship.matching.models import Proposal
 from sponsorship.people.models import Sponsorship
 from tests import factories
@@ -38,11 +39,21 @@ def test_transition_is_a_compare_and_swap(regency):
     sponsor = factories.make_sponsor()
     worker = factories.make_worker()
     sponsorship = factories.sponsor_worker(sponsor, worker)
-    moved = transition(Sponsorship, sponsorship.pk, to=Sponsorship.Status.ENDED,
-                       ended_at=sponsorship.started_at, end_reason=Sponsorship.EndReason.WORKER_REQUEST)
+    moved = transition(
+        Sponsorship,
+        sponsorship.pk,
+        to=Sponsorship.Status.ENDED,
+        ended_at=sponsorship.started_at,
+        end_reason=Sponsorship.EndReason.WORKER_REQUEST,
+    )
     assert moved is True
-    again = transition(Sponsorship, sponsorship.pk, to=Sponsorship.Status.ENDED, ended_at=sponsorship.started_at,
-                       end_reason=Sponsorship.EndReason.WORKER_REQUEST)
+    again = transition(
+        Sponsorship,
+        sponsorship.pk,
+        to=Sponsorship.Status.ENDED,
+        ended_at=sponsorship.started_at,
+        end_reason=Sponsorship.EndReason.WORKER_REQUEST,
+    )
     assert again is False  # already done: the caller learns it did not win
     sponsorship.refresh_from_db()
     assert sponsorship.status == Sponsorship.Status.ENDED
@@ -57,8 +68,14 @@ def test_a_narrower_start_must_be_an_edge_of_the_table():
 def test_audit_actions_are_an_enumeration():
     with pytest.raises(ValueError):
         audit_record(actor=None, action="sponsor.updte")
-    row = audit_record(actor=None, action=AuditAction.SPONSOR_UPDATE, object_type="people.sponsor", object_id=1,
-                       before={"phone": "***"}, after={"phone": "***1"})
+    row = audit_record(
+        actor=None,
+        action=AuditAction.SPONSOR_UPDATE,
+        object_type="people.sponsor",
+        object_id=1,
+        before={"phone": "***"},
+        after={"phone": "***1"},
+    )
     assert row.action == "sponsor.update"
 
 
@@ -78,9 +95,13 @@ def test_every_audited_action_in_the_code_is_in_the_enumeration():
             if isinstance(node, ast.Call):
                 for keyword in node.keywords:
                     if keyword.arg == "action":
-                        found |= {c.value for c in ast.walk(keyword.value)
-                                  if isinstance(c, ast.Constant) and isinstance(c.value, str)
-                                  and re.fullmatch(r"[a-z_]+\.[a-z_]+", c.value)}
+                        found |= {
+                            c.value
+                            for c in ast.walk(keyword.value)
+                            if isinstance(c, ast.Constant)
+                            and isinstance(c.value, str)
+                            and re.fullmatch(r"[a-z_]+\.[a-z_]+", c.value)
+                        }
             elif isinstance(node, ast.Assign) and any(getattr(t, "id", "").endswith("_ACTION") for t in node.targets):
                 if isinstance(node.value, ast.Constant):
                     found.add(node.value.value)

@@ -1,4 +1,5 @@
 """Builds a small billing history through the money branch's real services (billing run, coverage ledger)."""
+
 import datetime as dt
 
 from django.utils import timezone

@@ -1,4 +1,5 @@
 """Roster imports: row-by-row report in Indonesian, all-or-nothing by default, valid-only on request, idempotent."""
+
 import io
 
 import pytest
@@ -7,26 +8,58 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from backend.api.errors import ApplicationError
 from sponsorship.core.models import AuditLog
 from sponsorship.dashboard.models import ImportBatch
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.dashboard.selectors import admin_scope
 from sponsorship.dashboard.services import imports
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from tests import factories
 
 from .conftest import csv_bytes, xlsx_bytes
 
-SPONSOR_HEADER = ["No", "NIP / NI PPPK", "Nama Lengkap", "Jenis ASN (PNS/PPPK)", "OPD / Unit Kerja",
-                  "Kecamatan Domisili", "Desa/Kelurahan Domisili", "Kode Wilayah Desa", "No. HP",
-                  "Jumlah Pekerja Diampu (2/3)"]
-WORKER_HEADER = ["No", "NIK", "Nama Lengkap", "Pekerjaan", "Kecamatan", "Desa/Kelurahan", "Kode Wilayah Desa", "No. HP",
-                 "Desil Kesejahteraan (1-10)", "No. KPJ", "Cara Persetujuan", "Tanggal Persetujuan",
-                 "Versi Teks Persetujuan", "NIP Pengampu"]
+SPONSOR_HEADER = [
+    "No",
+    "NIP / NI PPPK",
+    "Nama Lengkap",
+    "Jenis ASN (PNS/PPPK)",
+    "OPD / Unit Kerja",
+    "Kecamatan Domisili",
+    "Desa/Kelurahan Domisili",
+    "Kode Wilayah Desa",
+    "No. HP",
+    "Jumlah Pekerja Diampu (2/3)",
+]
+WORKER_HEADER = [
+    "No",
+    "NIK",
+    "Nama Lengkap",
+    "Pekerjaan",
+    "Kecamatan",
+    "Desa/Kelurahan",
+    "Kode Wilayah Desa",
+    "No. HP",
+    "Desil Kesejahteraan (1-10)",
+    "No. KPJ",
+    "Cara Persetujuan",
+    "Tanggal Persetujuan",
+    "Versi Teks Persetujuan",
+    "NIP Pengampu",
+]
 
 
 def sponsor_rows(agency_name):
     return [
         SPONSOR_HEADER,
-        [1, factories.make_nip(), "Siti Rahayu, S.Pd.", "PNS", agency_name, "Ponorogo", "Mangkujayan", "",
-         "0812 3456 7001", 2],
+        [
+            1,
+            factories.make_nip(),
+            "Siti Rahayu, S.Pd.",
+            "PNS",
+            agency_name,
+            "Ponorogo",
+            "Mangkujayan",
+            "",
+            "0812 3456 7001",
+            2,
+        ],
         [2, factories.make_nip(), "Agus Wibowo", "", agency_name, "", "", "35.02.17.1001", "", 3],
     ]
 
@@ -34,6 +67,7 @@ def sponsor_rows(agency_name):
 @pytest.fixture
 def village_names():
     from sponsorship.regions.models import Region
+
     v = Region.objects.get(code="35.02.17.1001")
     return v.parent.name, v.name
 
@@ -82,8 +116,13 @@ def test_broken_rows_are_reported_by_row_and_column_and_nothing_is_imported(rege
     assert [c for c, _ in by_row[4]] == ["NIP / NI PPPK"]
     assert "18 digit" in by_row[4][0][1]
     columns_5 = {c for c, _ in by_row[5]}
-    assert columns_5 == {"Nama Lengkap", "OPD / Unit Kerja", "Desa/Kelurahan Domisili", "No. HP",
-                         "Jumlah Pekerja Diampu (2/3)"}
+    assert columns_5 == {
+        "Nama Lengkap",
+        "OPD / Unit Kerja",
+        "Desa/Kelurahan Domisili",
+        "No. HP",
+        "Jumlah Pekerja Diampu (2/3)",
+    }
     assert any("tidak dikenal" in m for _, m in by_row[5])
     assert "baris 2" in by_row[6][0][1]
     # All-or-nothing (the default) refuses while rows are broken.
@@ -105,8 +144,25 @@ def test_broken_rows_are_reported_by_row_and_column_and_nothing_is_imported(rege
 @pytest.mark.django_db
 def test_nik_typed_as_a_number_in_excel_is_caught(regency_admin, agency):
     nik = factories.make_nik()
-    rows = [WORKER_HEADER, [1, int(nik), "Slamet", "Petani", "", "", "35.02.17.1001", 81234567890, 3, "",
-                            "Tatap muka", "01/02/2026", "2026.1", ""]]
+    rows = [
+        WORKER_HEADER,
+        [
+            1,
+            int(nik),
+            "Slamet",
+            "Petani",
+            "",
+            "",
+            "35.02.17.1001",
+            81234567890,
+            3,
+            "",
+            "Tatap muka",
+            "01/02/2026",
+            "2026.1",
+            "",
+        ],
+    ]
     batch = preview(regency_admin, "workers", "pekerja.xlsx", xlsx_bytes(rows))
     assert batch.valid_rows == 0
     assert batch.problems[0]["column"] == "NIK"
@@ -120,23 +176,71 @@ def test_worker_list_with_consent_and_sponsor_link(regency_admin, agency):
     niks = [factories.make_nik(sex="F"), factories.make_nik()]
     rows = [
         WORKER_HEADER,
-        [1, niks[0], "Sulastri", "Asisten rumah tangga", "", "", "35.02.17.1001", "0813-1111-2222", 2, "",
-         "Tatap muka", "03/02/2026", "2026.1", sponsor.nip],
-        [2, niks[1], "Karyono", "ojek", "", "", "35.02.17.1001", "", "", "", "Formulir kertas", "2026-02-04",
-         "2026.1", ""],
+        [
+            1,
+            niks[0],
+            "Sulastri",
+            "Asisten rumah tangga",
+            "",
+            "",
+            "35.02.17.1001",
+            "0813-1111-2222",
+            2,
+            "",
+            "Tatap muka",
+            "03/02/2026",
+            "2026.1",
+            sponsor.nip,
+        ],
+        [
+            2,
+            niks[1],
+            "Karyono",
+            "ojek",
+            "",
+            "",
+            "35.02.17.1001",
+            "",
+            "",
+            "",
+            "Formulir kertas",
+            "2026-02-04",
+            "2026.1",
+            "",
+        ],
         [3, existing.nik, "Lama Sekali Diperbarui", "Nelayan", "", "", "35.02.17.1001", "", 1, "", "", "", "", ""],
         [4, factories.make_nik(), "Tanpa Persetujuan", "Petani", "", "", "35.02.17.1001", "", "", "", "", "", "", ""],
-        [5, factories.make_nik(), "Pekerjaan Aneh", "Astronot", "", "", "35.02.17.1001", "", 11, "123", "Surat",
-         "31/02/2026", "2026.1", "199001012020011999"],
+        [
+            5,
+            factories.make_nik(),
+            "Pekerjaan Aneh",
+            "Astronot",
+            "",
+            "",
+            "35.02.17.1001",
+            "",
+            11,
+            "123",
+            "Surat",
+            "31/02/2026",
+            "2026.1",
+            "199001012020011999",
+        ],
     ]
     batch = preview(regency_admin, "workers", "pekerja.xlsx", xlsx_bytes(rows))
     problems = {(p["row"], p["column"]) for p in batch.problems}
     assert {(5, "Cara Persetujuan"), (5, "Tanggal Persetujuan"), (5, "Versi Teks Persetujuan")} <= problems
-    assert {(6, "Pekerjaan"), (6, "Desil Kesejahteraan (1-10)"), (6, "No. KPJ"), (6, "Cara Persetujuan"),
-            (6, "Tanggal Persetujuan")} <= problems
+    assert {
+        (6, "Pekerjaan"),
+        (6, "Desil Kesejahteraan (1-10)"),
+        (6, "No. KPJ"),
+        (6, "Cara Persetujuan"),
+        (6, "Tanggal Persetujuan"),
+    } <= problems
     assert batch.valid_rows == 3
     # The stored rows hold NIKs: encrypted at rest.
     from django.db import connection
+
     with connection.cursor() as cur:
         cur.execute("select payload from sponsorship_importbatch where id = %s", [batch.pk])
         assert niks[0] not in cur.fetchone()[0]
@@ -155,8 +259,24 @@ def test_worker_list_with_consent_and_sponsor_link(regency_admin, agency):
 def test_capacity_is_checked_across_the_file(regency_admin, agency):
     sponsor = factories.make_sponsor(agency=agency, capacity=2)
     rows = [WORKER_HEADER] + [
-        [i, factories.make_nik(), f"Pekerja {i}", "Petani", "", "", "35.02.17.1001", "", "", "", "Tatap muka",
-         "01/02/2026", "2026.1", sponsor.nip] for i in range(1, 4)]
+        [
+            i,
+            factories.make_nik(),
+            f"Pekerja {i}",
+            "Petani",
+            "",
+            "",
+            "35.02.17.1001",
+            "",
+            "",
+            "",
+            "Tatap muka",
+            "01/02/2026",
+            "2026.1",
+            sponsor.nip,
+        ]
+        for i in range(1, 4)
+    ]
     batch = preview(regency_admin, "workers", "pekerja.csv", csv_bytes(rows))
     assert batch.valid_rows == 2
     assert batch.problems[0]["row"] == 4 and "Kuota" in batch.problems[0]["problem"]
@@ -166,8 +286,24 @@ def test_capacity_is_checked_across_the_file(regency_admin, agency):
 def test_all_or_nothing_rolls_back_when_a_row_fails_while_saving(regency_admin, agency):
     sponsor = factories.make_sponsor(agency=agency, capacity=2)
     rows = [WORKER_HEADER] + [
-        [i, factories.make_nik(), f"Pekerja {i}", "Petani", "", "", "35.02.17.1001", "", "", "", "Tatap muka",
-         "01/02/2026", "2026.1", sponsor.nip] for i in range(1, 3)]
+        [
+            i,
+            factories.make_nik(),
+            f"Pekerja {i}",
+            "Petani",
+            "",
+            "",
+            "35.02.17.1001",
+            "",
+            "",
+            "",
+            "Tatap muka",
+            "01/02/2026",
+            "2026.1",
+            sponsor.nip,
+        ]
+        for i in range(1, 3)
+    ]
     batch = preview(regency_admin, "workers", "pekerja.csv", csv_bytes(rows))
     assert batch.problems == []
     # Between preview and confirm, someone else fills the sponsor's last slot.
@@ -182,9 +318,11 @@ def test_all_or_nothing_rolls_back_when_a_row_fails_while_saving(regency_admin, 
 
 @pytest.mark.django_db
 def test_agency_admin_imports_only_their_agency(agency_admin, agency, other_agency):
-    rows = [SPONSOR_HEADER,
-            [1, factories.make_nip(), "Milik Saya", "PNS", "", "", "", "35.02.17.1001", "", 2],
-            [2, factories.make_nip(), "Milik Lain", "PNS", other_agency.name, "", "", "35.02.17.1001", "", 2]]
+    rows = [
+        SPONSOR_HEADER,
+        [1, factories.make_nip(), "Milik Saya", "PNS", "", "", "", "35.02.17.1001", "", 2],
+        [2, factories.make_nip(), "Milik Lain", "PNS", other_agency.name, "", "", "35.02.17.1001", "", 2],
+    ]
     batch = preview(agency_admin, "sponsors", "asn.xlsx", xlsx_bytes(rows))
     assert batch.valid_rows == 1
     assert "bukan OPD Anda" in batch.problems[0]["problem"]
@@ -208,6 +346,7 @@ def test_unreadable_files_and_missing_columns(regency_admin, regency):
 @pytest.mark.django_db
 def test_templates_are_readable_by_the_importer(regency_admin, regency):
     from openpyxl import load_workbook
+
     for kind in ("sponsors", "workers"):
         wb = load_workbook(io.BytesIO(imports.template_xlsx(kind)))
         assert wb.sheetnames == ["Data", "Petunjuk"]
@@ -224,8 +363,11 @@ def test_templates_are_readable_by_the_importer(regency_admin, regency):
 def test_import_api_preview_confirm_and_permissions(api, regency_admin, agency, sponsor):
     content = xlsx_bytes(sponsor_rows(agency.name) + [[9, "123", "", "", "", "", "", "", "", ""]])
     client = api(regency_admin)
-    r = client.post("/api/v1/admin/imports/", {"kind": "sponsors", "file": SimpleUploadedFile("asn.xlsx", content)},
-                    format="multipart")
+    r = client.post(
+        "/api/v1/admin/imports/",
+        {"kind": "sponsors", "file": SimpleUploadedFile("asn.xlsx", content)},
+        format="multipart",
+    )
     assert r.status_code == 201, r.content
     body = r.json()
     assert body["valid_rows"] == 2 and body["error_rows"] == 1

@@ -3,6 +3,7 @@
 Each request is sent twice, LEAN_PATHS on and off, with the same client; status, body and the headers the
 middleware stack would add must be equal, and the lean path must really have been taken.
 """
+
 import datetime as dt
 
 import pytest
@@ -19,9 +20,20 @@ from tests import factories
 from .test_money_views import history  # noqa: F401  (fixture)
 
 STATUS = "/api/v1/worker/status/"
-COMPARED_HEADERS = ("Content-Type", "Content-Language", "Vary", "Allow", "X-Frame-Options", "X-Content-Type-Options",
-                    "Referrer-Policy", "Cross-Origin-Opener-Policy", "Strict-Transport-Security", "WWW-Authenticate",
-                    "Content-Length", "Set-Cookie")
+COMPARED_HEADERS = (
+    "Content-Type",
+    "Content-Language",
+    "Vary",
+    "Allow",
+    "X-Frame-Options",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "Strict-Transport-Security",
+    "WWW-Authenticate",
+    "Content-Length",
+    "Set-Cookie",
+)
 
 
 def bearer(user) -> str:
@@ -62,10 +74,16 @@ def test_status_answer_and_headers_equal_whole_stack(history, settings, lean_cal
         assert int(lean["Content-Length"]) == len(lean.content)
         title = body["after_accident"]["title"]
         assert title == ("After a work accident" if language == "en" else "Jika terjadi kecelakaan kerja")
-        assert body["state_label"] in (("Protected", "Grace period: contribution unpaid", "Not enrolled yet",
-                                        "Lapsed: membership ended") if language == "en" else
-                                       ("Terlindungi", "Masa tenggang: iuran belum dibayar",
-                                        "Belum terdaftar/belum ada iuran", "Tidak aktif: kepesertaan berhenti"))
+        assert body["state_label"] in (
+            ("Protected", "Grace period: contribution unpaid", "Not enrolled yet", "Lapsed: membership ended")
+            if language == "en"
+            else (
+                "Terlindungi",
+                "Masa tenggang: iuran belum dibayar",
+                "Belum terdaftar/belum ada iuran",
+                "Tidak aktif: kepesertaan berhenti",
+            )
+        )
 
 
 @pytest.mark.django_db
@@ -85,16 +103,21 @@ def test_status_auth_failures_equal_whole_stack(history, regency_admin, settings
     lean, whole = both(settings, lean_calls, HTTP_AUTHORIZATION="Bearer not-a-token", **extra)
     assert lean.status_code == 401 and lean["WWW-Authenticate"].startswith("Bearer")
     assert_same(lean, whole)
-    assert lean.json()["message"] == ("Authentication failed. Check your username, password or token."
-                                      if language == "en" else
-                                      "Autentikasi gagal. Periksa nama pengguna, kata sandi, atau token Anda.")
+    assert lean.json()["message"] == (
+        "Authentication failed. Check your username, password or token."
+        if language == "en"
+        else "Autentikasi gagal. Periksa nama pengguna, kata sandi, atau token Anda."
+    )
     # a sponsor's or an admin's token: 403
     for user in (history.a.user, regency_admin):
         lean, whole = both(settings, lean_calls, HTTP_AUTHORIZATION=bearer(user), **extra)
         assert lean.status_code == 403
         assert_same(lean, whole)
-        assert lean.json()["message"] == ("You do not have permission to do this." if language == "en" else
-                                          "Anda tidak memiliki izin untuk tindakan ini.")
+        assert lean.json()["message"] == (
+            "You do not have permission to do this."
+            if language == "en"
+            else "Anda tidak memiliki izin untuk tindakan ini."
+        )
     # a worker-role user without a worker row: 404
     orphan = factories.make_user(role="worker")
     lean, whole = both(settings, lean_calls, HTTP_AUTHORIZATION=bearer(orphan), **extra)
@@ -173,8 +196,9 @@ def test_paid_at_is_jakarta_time_in_overview_and_invoice_detail(history, api):  
     overview = client.get("/api/v1/sponsor/overview/").json()
     in_overview = next(p["paid_at"] for p in overview["payments"] if p["invoice_id"] == invoice.pk)
     detail = client.get(f"/api/v1/sponsor/invoices/{invoice.pk}/").json()["paid_at"]
-    listed = next(i["paid_at"] for i in client.get("/api/v1/sponsor/invoices/").json()["results"]
-                  if i["id"] == invoice.pk)
+    listed = next(
+        i["paid_at"] for i in client.get("/api/v1/sponsor/invoices/").json()["results"] if i["id"] == invoice.pk
+    )
     assert in_overview == detail == listed
     assert in_overview.endswith("+07:00")
     parsed = dt.datetime.fromisoformat(in_overview)

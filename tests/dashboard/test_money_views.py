@@ -3,17 +3,18 @@
 History (M = current month): sponsor A (agency, 2 workers) paid M-3 on time, M-2 late, owes M-1;
 sponsor B (other agency, 1 worker) paid M-3 on time, owes M-2 and M-1.
 """
+
 import datetime as dt
 import sys
 import types
 
 import pytest
 
-from sponsorship.core.models import AuditLog
 from sponsorship.billing.models import Invoice, InvoiceLine
-from sponsorship.people.models import Sponsor
+from sponsorship.core.models import AuditLog
 from sponsorship.dashboard.selectors import admin_scope, agency_league, build_table
 from sponsorship.dashboard.selectors.money import arrears_worklist, money_by_month, on_time_rate
+from sponsorship.people.models import Sponsor
 from tests import factories
 
 from .money_data import at, bill, months_back, pay
@@ -24,8 +25,10 @@ def history(agency, other_agency):
     a = factories.make_sponsor(agency=agency, capacity=2, full_name="Andi Prasetyo")
     Sponsor.objects.filter(pk=a.pk).update(show_name_to_workers=True)
     b = factories.make_sponsor(agency=other_agency, capacity=2, full_name="Bambang Susanto")
-    wa = [factories.make_worker(full_name="Slamet Riyadi", user=True), factories.make_worker(full_name="Siti Aminah",
-                                                                                             sex="F")]
+    wa = [
+        factories.make_worker(full_name="Slamet Riyadi", user=True),
+        factories.make_worker(full_name="Siti Aminah", sex="F"),
+    ]
     wb = [factories.make_worker(full_name="Joko Ojek", occupation="ojek", user=True)]
     for w in wa:
         factories.sponsor_worker(a, w)
@@ -88,8 +91,9 @@ def test_league_and_arrears_worklist(history, regency_admin):
 
 
 @pytest.mark.django_db
-def test_remind_action_goes_through_notify_and_shows_as_last_reminder(history, api, regency_admin, monkeypatch,
-                                                                      agency_admin):
+def test_remind_action_goes_through_notify_and_shows_as_last_reminder(
+    history, api, regency_admin, monkeypatch, agency_admin
+):
     sent = []
 
     def notify(**kwargs):
@@ -192,7 +196,8 @@ def test_dashboard_tables_as_json_and_downloads_are_audited(history, api, regenc
     audit = AuditLog.objects.filter(action__startswith="export.").order_by("at")
     assert [(a.action, a.extra["table"], a.extra["rows"], a.actor_id) for a in audit] == [
         ("export.personal_data", "arrears", 2, regency_admin.pk),
-        ("export.report", "agencies", 2, regency_admin.pk)]
+        ("export.report", "agencies", 2, regency_admin.pk),
+    ]
     assert client.get("/api/v1/admin/dashboard/arrears/?download=pdf").status_code == 400
     assert api(sponsor.user).get("/api/v1/admin/dashboard/summary/").status_code == 403
     assert api(None).get("/api/v1/admin/dashboard/summary/").status_code == 401
@@ -201,5 +206,17 @@ def test_dashboard_tables_as_json_and_downloads_are_audited(history, api, regenc
 @pytest.mark.django_db
 def test_build_table_money_rows_have_labels(history, regency_admin):
     table = build_table("money", admin_scope(regency_admin))
-    assert table.rows[-1]["label"].split()[0] in ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli",
-                                                  "Agustus", "September", "Oktober", "November", "Desember")
+    assert table.rows[-1]["label"].split()[0] in (
+        "Januari",
+        "Februari",
+        "Maret",
+        "April",
+        "Mei",
+        "Juni",
+        "Juli",
+        "Agustus",
+        "September",
+        "Oktober",
+        "November",
+        "Desember",
+    )

@@ -3,12 +3,12 @@
 A payment at 02:00 WIB the day after the due date is still the due date in UTC (19:00): it used to count as on
 time. One at 23:30 WIB on the due date (16:30 UTC) is on time.
 """
+
 import datetime as dt
 
 import pytest
 
-from sponsorship.dashboard.selectors import admin_scope
-from sponsorship.dashboard.selectors import money
+from sponsorship.dashboard.selectors import admin_scope, money
 from tests import factories
 
 from .money_data import bill, months_back, pay

@@ -1,4 +1,5 @@
 """The worker status lookup under a real JWT: one query, same answers as the generic path."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -63,8 +64,10 @@ def test_preloaded_facts_equal_queried_facts(history):  # noqa: F811
         assert by_user.pk == worker.pk and by_user.user.profile.role == "worker" and by_user.kpj == worker.kpj
         assert worker_status_facts(by_user) == worker_status_facts(worker)
         assert worker_coverage_status(worker) == worker_coverage_status(
-            worker, months=list(preloaded.status_months),
-            sponsor_first_name=worker_status_facts(preloaded).sponsor_first_name)
+            worker,
+            months=list(preloaded.status_months),
+            sponsor_first_name=worker_status_facts(preloaded).sponsor_first_name,
+        )
 
 
 @pytest.mark.django_db
@@ -76,6 +79,8 @@ def test_status_statement_is_prepared_once_and_answers_like_the_unprepared_one(h
     for _ in range(3):
         assert jwt_client(worker.user).get("/api/v1/worker/status/").json() == plain
     with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
-                    ["%sponsorship_coveragemonth cm WHERE cm.worker_id = w.id%"])
+        cur.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%sponsorship_coveragemonth cm WHERE cm.worker_id = w.id%"],
+        )
         assert cur.fetchone()[0] == 1  # planned once on this connection, reused by the later calls

@@ -3,6 +3,7 @@
 Every write path is exercised: billing runs (bulk lines), payments through the coverage service, a raw
 queryset update, a prepay invoice, a void, a remittance, deleting lines, a sponsor moving agency.
 """
+
 import datetime as dt
 
 import pytest
@@ -10,18 +11,20 @@ from django.db import connection
 from django.utils import timezone
 
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
-from sponsorship.people.models import Sponsor, Worker
-from sponsorship.dashboard.selectors import AdminScope, admin_scope
-from sponsorship.dashboard.selectors import money
 from sponsorship.billing.services.billing import invoice_create_prepay, invoice_void
+from sponsorship.dashboard.selectors import AdminScope, admin_scope, money
+from sponsorship.people.models import Sponsor, Worker
 
 from .money_data import at, pay
 from .test_money_views import history  # noqa: F401  (fixture)
 
+
 def table() -> dict:
     with connection.cursor() as cur:
-        cur.execute(f"SELECT agency_id, month, expected_idr, outstanding_idr, collected_idr, remitted_idr, "
-                    f"paid_invoices, paid_on_time FROM {money.SUMMARY_TABLE}")
+        cur.execute(
+            f"SELECT agency_id, month, expected_idr, outstanding_idr, collected_idr, remitted_idr, "
+            f"paid_invoices, paid_on_time FROM {money.SUMMARY_TABLE}"
+        )
         return {(r[0], r[1]): r[2:] for r in cur.fetchall() if any(r[2:])}
 
 
@@ -41,19 +44,25 @@ def assert_agrees(scopes, today=None):
     assert table() == rebuilt()
     for scope in scopes:
         for months in (12, 3):
-            assert money.money_by_month(scope, today=today, months=months) == \
-                money.money_by_month_raw(scope, today=today, months=months)
-            assert money.on_time_rate(scope, today=today, months=months) == \
-                money.on_time_rate_raw(scope, today=today, months=months)
-            assert money.agency_money(scope, today=today, months=months) == \
-                money.agency_money_raw(scope, today=today, months=months)
+            assert money.money_by_month(scope, today=today, months=months) == money.money_by_month_raw(
+                scope, today=today, months=months
+            )
+            assert money.on_time_rate(scope, today=today, months=months) == money.on_time_rate_raw(
+                scope, today=today, months=months
+            )
+            assert money.agency_money(scope, today=today, months=months) == money.agency_money_raw(
+                scope, today=today, months=months
+            )
 
 
 @pytest.mark.django_db
 def test_summary_equals_raw_through_every_write_path(history, regency_admin, agency_admin, other_agency):  # noqa: F811
     h = history
-    scopes = [admin_scope(regency_admin), admin_scope(agency_admin),
-              AdminScope(regency=other_agency.regency, agency=other_agency)]
+    scopes = [
+        admin_scope(regency_admin),
+        admin_scope(agency_admin),
+        AdminScope(regency=other_agency.regency, agency=other_agency),
+    ]
     assert_agrees(scopes)
     assert any(v[0] for v in table().values())  # the fixture's billing runs and payments are in it
 
@@ -96,24 +105,27 @@ def test_summary_equals_raw_through_every_write_path(history, regency_admin, age
 
 @pytest.mark.django_db
 def test_single_query_tables_equal_the_orm_versions(history, regency_admin, agency_admin, other_agency):  # noqa: F811
-    from sponsorship.regions.models import Region
+    from sponsorship.core.audit import audit_record
     from sponsorship.dashboard.models import VillageTarget
     from sponsorship.dashboard.selectors import coverage_by_district, coverage_by_village
     from sponsorship.dashboard.selectors.figures import _covered_by
-    from sponsorship.core.audit import audit_record
+    from sponsorship.regions.models import Region
 
     h = history
-    audit_record(actor=regency_admin, action=money.REMIND_ACTION, object_type="people.sponsor",
-                 object_id=str(h.b.pk))
-    scopes = [admin_scope(regency_admin), admin_scope(agency_admin),
-              AdminScope(regency=other_agency.regency, agency=other_agency)]
+    audit_record(actor=regency_admin, action=money.REMIND_ACTION, object_type="people.sponsor", object_id=str(h.b.pk))
+    scopes = [
+        admin_scope(regency_admin),
+        admin_scope(agency_admin),
+        AdminScope(regency=other_agency.regency, agency=other_agency),
+    ]
     village = Region.objects.get(code="35.02.17.1001")
     VillageTarget.objects.create(village=village, target=7)
     for scope in scopes:
         for today in (None, timezone.localdate() + dt.timedelta(days=45)):
             assert money.arrears_worklist(scope, today=today) == money.arrears_worklist_raw(scope, today=today)
-            assert money.arrears_worklist(scope, today=today, limit=1) == \
-                money.arrears_worklist_raw(scope, today=today, limit=1)
+            assert money.arrears_worklist(scope, today=today, limit=1) == money.arrears_worklist_raw(
+                scope, today=today, limit=1
+            )
         districts = coverage_by_district(scope)
         covered = _covered_by(scope, "village__parent_id")
         protected = money.protected_this_month(scope, by="village__parent_id")
@@ -131,4 +143,6 @@ def test_single_query_tables_equal_the_orm_versions(history, regency_admin, agen
             assert row["workers_registered"] == Worker.objects.filter(village=v).count()
             assert row["workers_covered"] == covered.get(v.pk, 0)
             assert row["workers_protected"] == protected.get(v.pk, 0)
-    assert money.arrears_worklist(scopes[0])[0]["last_reminder"] or money.arrears_worklist(scopes[0])[1]["last_reminder"]
+    assert (
+        money.arrears_worklist(scopes[0])[0]["last_reminder"] or money.arrears_worklist(scopes[0])[1]["last_reminder"]
+    )

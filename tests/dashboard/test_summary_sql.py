@@ -1,5 +1,6 @@
 """The summary's table, functions and triggers come from sponsorship/dashboard/sql/*.sql through one idempotent
 installer: installing again leaves every definition as it was, and the summary still equals the raw figures."""
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -9,17 +10,29 @@ from sponsorship.dashboard.summary_sql import SQL_DIR, SQL_FILES, install_summar
 from .test_money_views import history  # noqa: F401  (fixture)
 from .test_summary_agrees import assert_agrees, rebuilt, table
 
-
 FUNCTIONS = {
-    "sponsorship_dash_add", "sponsorship_dash_sponsor_months", "sponsorship_dash_rebuild",
-    "sponsorship_dash_lines_ins", "sponsorship_dash_lines_del", "sponsorship_dash_lines_upd",
-    "sponsorship_dash_cover_ins", "sponsorship_dash_cover_del", "sponsorship_dash_cover_upd",
-    "sponsorship_dash_invoice_ins", "sponsorship_dash_invoice_del", "sponsorship_dash_invoice_upd",
+    "sponsorship_dash_add",
+    "sponsorship_dash_sponsor_months",
+    "sponsorship_dash_rebuild",
+    "sponsorship_dash_lines_ins",
+    "sponsorship_dash_lines_del",
+    "sponsorship_dash_lines_upd",
+    "sponsorship_dash_cover_ins",
+    "sponsorship_dash_cover_del",
+    "sponsorship_dash_cover_upd",
+    "sponsorship_dash_invoice_ins",
+    "sponsorship_dash_invoice_del",
+    "sponsorship_dash_invoice_upd",
     "sponsorship_dash_sponsor_move",
 }
 TRIGGERS = FUNCTIONS - {"sponsorship_dash_add", "sponsorship_dash_sponsor_months", "sponsorship_dash_rebuild"}
-INDEXES = {"sponsorship_dash_agency_month_pkey", "sponsorship_invoice_open_due", "sponsorship_worker_village_id_id",
-           "sponsorship_sponsorship_active_worker", "sponsorship_coveragemonth_month_cover"}
+INDEXES = {
+    "sponsorship_dash_agency_month_pkey",
+    "sponsorship_invoice_open_due",
+    "sponsorship_worker_village_id_id",
+    "sponsorship_sponsorship_active_worker",
+    "sponsorship_coveragemonth_month_cover",
+}
 
 
 def settle():
@@ -31,16 +44,22 @@ def settle():
 def definitions() -> dict:
     """What pg_dump -s would print for the summary: functions, triggers, indexes and the table's columns."""
     with connection.cursor() as cur:
-        cur.execute("SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
-                    "WHERE p.proname LIKE 'sponsorship\\_dash\\_%%' AND p.pronamespace = 'public'::regnamespace")
+        cur.execute(
+            "SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p "
+            "WHERE p.proname LIKE 'sponsorship\\_dash\\_%%' AND p.pronamespace = 'public'::regnamespace"
+        )
         functions = dict(cur.fetchall())
-        cur.execute("SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
-                    "WHERE t.tgname LIKE 'sponsorship\\_dash\\_%%' AND NOT t.tgisinternal")
+        cur.execute(
+            "SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+            "WHERE t.tgname LIKE 'sponsorship\\_dash\\_%%' AND NOT t.tgisinternal"
+        )
         triggers = dict(cur.fetchall())
         cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname = ANY(%s)", [sorted(INDEXES)])
         indexes = dict(cur.fetchall())
-        cur.execute("SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-                    "WHERE table_name = 'sponsorship_dash_agency_month' ORDER BY ordinal_position")
+        cur.execute(
+            "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_name = 'sponsorship_dash_agency_month' ORDER BY ordinal_position"
+        )
         columns = cur.fetchall()
     return {"functions": functions, "triggers": triggers, "indexes": indexes, "columns": columns}
 
@@ -57,13 +76,27 @@ def test_installing_twice_leaves_every_definition_unchanged(history):  # noqa: F
     assert set(before["functions"]) == FUNCTIONS
     assert set(before["triggers"]) == TRIGGERS
     assert set(before["indexes"]) == INDEXES
-    assert [c[0] for c in before["columns"]] == ["agency_id", "month", "expected_idr", "outstanding_idr",
-                                                 "collected_idr", "remitted_idr", "paid_invoices", "paid_on_time"]
+    assert [c[0] for c in before["columns"]] == [
+        "agency_id",
+        "month",
+        "expected_idr",
+        "outstanding_idr",
+        "collected_idr",
+        "remitted_idr",
+        "paid_invoices",
+        "paid_on_time",
+    ]
     # the on-time rule (WIB date of the payment) is the one 0007 set, in all five places
     on_time = [name for name, sql in before["functions"].items() if "AT TIME ZONE 'Asia/Jakarta'" in sql]
-    assert sorted(on_time) == sorted(["sponsorship_dash_invoice_ins", "sponsorship_dash_invoice_del",
-                                      "sponsorship_dash_invoice_upd", "sponsorship_dash_sponsor_months",
-                                      "sponsorship_dash_rebuild"])
+    assert sorted(on_time) == sorted(
+        [
+            "sponsorship_dash_invoice_ins",
+            "sponsorship_dash_invoice_del",
+            "sponsorship_dash_invoice_upd",
+            "sponsorship_dash_sponsor_months",
+            "sponsorship_dash_rebuild",
+        ]
+    )
     assert not any("AT TIME ZONE 'UTC'" in sql for sql in before["functions"].values())
 
     summary = table()
@@ -83,10 +116,12 @@ def test_the_command_reinstalls_dropped_triggers_and_rebuilds(history, regency_a
     summary = table()
     settle()
     with connection.cursor() as cur:  # as after restoring a dump taken without the summary's objects
-        cur.execute("DROP TRIGGER sponsorship_dash_invoice_upd ON sponsorship_invoice; "
-                    "DROP TRIGGER sponsorship_dash_lines_ins ON sponsorship_invoiceline; "
-                    "DROP FUNCTION sponsorship_dash_sponsor_move() CASCADE; "
-                    "DELETE FROM sponsorship_dash_agency_month;")
+        cur.execute(
+            "DROP TRIGGER sponsorship_dash_invoice_upd ON sponsorship_invoice; "
+            "DROP TRIGGER sponsorship_dash_lines_ins ON sponsorship_invoiceline; "
+            "DROP FUNCTION sponsorship_dash_sponsor_move() CASCADE; "
+            "DELETE FROM sponsorship_dash_agency_month;"
+        )
     call_command("install_summary_sql")
     assert definitions() == before
     assert table() == summary

@@ -1,11 +1,12 @@
 """Server-rendered dashboard: session login, scoping (regency / agency / 403), exports audited, village targets."""
+
 import pytest
 from django.test import Client
 
 from sponsorship.core.models import AuditLog
-from sponsorship.people.models import Role
 from sponsorship.dashboard.models import VillageTarget
 from sponsorship.dashboard.selectors import admin_scope, coverage_by_district, coverage_by_village, headline
+from sponsorship.people.models import Role
 from tests import factories
 
 
@@ -47,8 +48,14 @@ def test_login_form(regency_admin):
 @pytest.mark.django_db
 def test_every_page_renders_for_a_regency_admin(regency_admin, pledges):
     client = web(regency_admin)
-    for url in ("/dashboard/", "/dashboard/coverage/", "/dashboard/coverage/?district=35.02.17", "/dashboard/money/",
-                "/dashboard/arrears/", "/dashboard/imports/"):
+    for url in (
+        "/dashboard/",
+        "/dashboard/coverage/",
+        "/dashboard/coverage/?district=35.02.17",
+        "/dashboard/money/",
+        "/dashboard/arrears/",
+        "/dashboard/imports/",
+    ):
         r = client.get(url)
         assert r.status_code == 200, url
     body = client.get("/dashboard/").content.decode()
@@ -93,7 +100,7 @@ def test_coverage_against_default_and_overridden_targets(regency_admin, pledges,
 
 @pytest.mark.django_db
 def test_web_exports_are_audited_and_formula_safe(regency_admin, agency):
-    factories.make_sponsor(agency=agency, full_name="=HYPERLINK(\"http://x\")")
+    factories.make_sponsor(agency=agency, full_name='=HYPERLINK("http://x")')
     agency.name = "=cmd|' /C calc'!A0"
     agency.save()
     r = web(regency_admin).get("/dashboard/export/agencies.csv")
@@ -110,8 +117,9 @@ def test_web_exports_are_audited_and_formula_safe(regency_admin, agency):
 def test_import_pages_upload_and_report(regency_admin, agency):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from .test_imports import SPONSOR_HEADER
     from .conftest import csv_bytes
+    from .test_imports import SPONSOR_HEADER
+
     content = csv_bytes([SPONSOR_HEADER, [1, "123", "Salah", "PNS", agency.name, "", "", "35.02.17.1001", "", 2]])
     client = web(regency_admin)
     r = client.post("/dashboard/imports/", {"kind": "sponsors", "file": SimpleUploadedFile("asn.csv", content)})

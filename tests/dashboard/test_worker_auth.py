@@ -1,4 +1,5 @@
 """Worker sign-in: two steps, same answer for unknown NIK and wrong date of birth, throttled, audited."""
+
 import re
 
 import pytest
@@ -60,8 +61,9 @@ def test_two_step_sign_in_gives_a_token_for_own_data_only(worker, capsys):
     assert authed.get("/api/v1/sponsors/").json()["count"] == 0
     assert authed.get("/api/v1/admin/dashboard/summary/").status_code == 403
     # A code works once.
-    r2 = client.post(URL, {"challenge": r.json() and body and WorkerSignInChallenge.objects.get().token,
-                           "code": code}, format="json")
+    r2 = client.post(
+        URL, {"challenge": r.json() and body and WorkerSignInChallenge.objects.get().token, "code": code}, format="json"
+    )
     assert r2.status_code == 400
     actions = list(AuditLog.objects.filter(action__startswith="worker_auth").values_list("action", "extra"))
     outcomes = [extra["outcome"] for action, extra in actions if "outcome" in extra]
@@ -106,16 +108,26 @@ def test_wrong_codes_lock_the_challenge(worker, capsys, settings):
     challenge = request_code(client, worker.nik, worker.birth_date.isoformat()).json()["challenge"]
     code = sent_code(capsys)
     for _ in range(settings.WORKER_OTP_MAX_ATTEMPTS):
-        assert client.post(URL, {"challenge": challenge, "code": "999999" if code != "999999" else "111111"},
-                           format="json").status_code == 400
+        assert (
+            client.post(
+                URL, {"challenge": challenge, "code": "999999" if code != "999999" else "111111"}, format="json"
+            ).status_code
+            == 400
+        )
     # Even the right code no longer works: guessing 10^6 codes is not possible.
     assert client.post(URL, {"challenge": challenge, "code": code}, format="json").status_code == 400
 
 
 @pytest.mark.django_db
 def test_throttled_per_nik_across_addresses(worker, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "worker_auth_nik": "3/hour", "worker_auth": "100/hour"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "worker_auth_nik": "3/hour",
+            "worker_auth": "100/hour",
+        },
+    }
     statuses = []
     for i in range(5):
         client = APIClient(REMOTE_ADDR=f"10.0.0.{i + 1}")
@@ -128,8 +140,10 @@ def test_throttled_per_nik_across_addresses(worker, settings):
 
 @pytest.mark.django_db
 def test_throttled_per_ip(regency, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "worker_auth": "4/hour"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "worker_auth": "4/hour"},
+    }
     client = APIClient(REMOTE_ADDR="10.9.9.9")
     codes = [request_code(client, factories.make_nik(), "1990-01-01").status_code for _ in range(6)]
     assert codes == [202, 202, 202, 202, 429, 429]

@@ -1,4 +1,5 @@
 """Every URL pattern under /api/v1/ with its methods, read from the resolver (never a hand-kept list)."""
+
 from django.urls import URLPattern, URLResolver, get_resolver
 
 API_PREFIX = "api/v1/"
@@ -17,8 +18,9 @@ def methods_of(pattern: URLPattern) -> list[str]:
     callback = pattern.callback
     view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
     if view_class is not None:
-        return sorted(m.upper() for m in view_class.http_method_names
-                      if m not in SKIP_METHODS and hasattr(view_class, m))
+        return sorted(
+            m.upper() for m in view_class.http_method_names if m not in SKIP_METHODS and hasattr(view_class, m)
+        )
     # Function views: require_http_methods stores nothing introspectable; the matrix row states the methods.
     return sorted(getattr(callback, "allowed_methods", None) or ["POST"])
 

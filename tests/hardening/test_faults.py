@@ -12,6 +12,7 @@
 Nothing of ours is mocked. The Redis test needs `redis-server`: under CI=true it fails, not skips, when it
 is missing.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +33,7 @@ from django.db.models import Count, Sum
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, InvoiceLine, PaymentAttempt, RefundCase
 from sponsorship.billing.services.billing import billing_run
 from tests import factories
-from tests.factories import restore_reference_rows
+
 # Shared fixtures, reused rather than copied: the Midtrans simulator and its settings (tests/billing/conftest.py).
 from tests.billing.conftest import (  # noqa: F401 - fixtures, used by name
     DEC_2026,
@@ -43,6 +44,8 @@ from tests.billing.conftest import (  # noqa: F401 - fixtures, used by name
     sim,
     sim_control,
 )
+from tests.factories import restore_reference_rows
+
 # ... and the fake FCM with its fault controls (tests/notifications/conftest.py).
 from tests.notifications.conftest import fake_fcm, fake_fcm_server, fcm_settings  # noqa: F401
 
@@ -65,10 +68,14 @@ def pay(api, invoice, **headers):
     return api(invoice.sponsor.user).post(f"/api/v1/sponsor/invoices/{invoice.pk}/pay/", **headers)
 
 
-@pytest.mark.parametrize("fault", [{"mode": "http_500"}, {"mode": "http_503"}, {"mode": "delay", "seconds": 1.6}],
-                         ids=["500", "503", "timeout"])
+@pytest.mark.parametrize(
+    "fault",
+    [{"mode": "http_500"}, {"mode": "http_503"}, {"mode": "delay", "seconds": 1.6}],
+    ids=["500", "503", "timeout"],
+)
 def test_pay_while_midtrans_fails_is_a_clear_503_and_a_retry_after_the_fault_succeeds(
-        family, gateway_settings, sim, http, api, fault):
+    family, gateway_settings, sim, http, api, fault
+):
     billing_run(period=DEC_2026, notify=False)
     invoice = Invoice.objects.get(sponsor=family[0])
     sim_control(http, sim, "faults", {"path_prefix": "/snap/v1/transactions", "count": None, **fault})  # until cleared
@@ -93,7 +100,8 @@ def test_pay_while_midtrans_fails_is_a_clear_503_and_a_retry_after_the_fault_suc
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dropped_notification_is_repaired_by_reconciliation_and_a_late_one_changes_nothing(
-        family, gateway_settings, sim, http, api, live_server, settings):
+    family, gateway_settings, sim, http, api, live_server, settings
+):
     """The simulator drops every notification; the reconcile_payments beat task settles the payment from the status
     API; the notification, delivered over HTTP after all, is stored as evidence and changes nothing."""
     from sponsorship.billing import tasks
@@ -135,13 +143,20 @@ def test_a_dropped_notification_is_repaired_by_reconciliation_and_a_late_one_cha
     assert [d["response_status"] for d in delivered] == [200], sim.deliveries(order_id)
     note = wait_until(lambda: PaymentNotification.objects.filter(order_id=order_id).first(), 5, "the notification")
     assert note.signature_valid and note.transaction_status == "settlement"
-    note = wait_until(lambda: PaymentNotification.objects.filter(pk=note.pk, processed_at__isnull=False).first(), 5,
-                      "the notification to be processed")
+    note = wait_until(
+        lambda: PaymentNotification.objects.filter(pk=note.pk, processed_at__isnull=False).first(),
+        5,
+        "the notification to be processed",
+    )
     assert note.state == "processed" and note.outcome.startswith("no_change"), (note.state, note.outcome)
     invoice.refresh_from_db()
     attempt.refresh_from_db()
-    assert (invoice.status, invoice.paid_at, attempt.status, attempt.settled_at) == ("paid", paid_at, "settled",
-                                                                                     settled_at)
+    assert (invoice.status, invoice.paid_at, attempt.status, attempt.settled_at) == (
+        "paid",
+        paid_at,
+        "settled",
+        settled_at,
+    )
     assert CoverageMonth.objects.count() == len(family[1])  # coverage written exactly once
     assert not CreditEntry.objects.exists() and not RefundCase.objects.exists()  # no phantom double payment
 
@@ -226,8 +241,10 @@ def test_fcm_unregistered_deactivates_the_token_and_is_not_retried_forever(fcm_s
     assert Device.objects.get(token="tok-new-phone").active
     assert pair.status == "sent" and [r.target for r in fake.sends()] == ["tok-new-phone"]
     # The row whose only phone is gone ends (the inbox still shows it); no retry is scheduled.
-    assert lone.status == "failed" and "UNREGISTERED" in lone.last_error and lone.attempts == 1, (lone.status,
-                                                                                                 lone.last_error)
+    assert lone.status == "failed" and "UNREGISTERED" in lone.last_error and lone.attempts == 1, (
+        lone.status,
+        lone.last_error,
+    )
     attempts = len(fake.attempts())
     for later in (dt.timedelta(minutes=1), dt.timedelta(hours=2), dt.timedelta(days=7)):
         assert outbox_send(now=MORNING + later).claimed == 0
@@ -258,8 +275,11 @@ class OwnRedis:
     def start(self) -> None:
         import redis
 
-        self.proc = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2, socket_timeout=0.2)
 
         def up():
@@ -268,6 +288,7 @@ class OwnRedis:
             except redis.exceptions.ConnectionError:
                 assert self.proc.poll() is None, "redis-server exited"
                 return False
+
         wait_until(up, 10, f"redis-server on port {self.port}")
 
     def kill(self) -> None:
@@ -307,8 +328,13 @@ def celery_on_own_redis(own_redis, settings):
         app._pool = None
         app.amqp._producer_pool = None
 
-    settings.CACHES = {"default": {"BACKEND": "backend.cache.DegradingRedisCache", "LOCATION": own_redis.url(1),
-                                   "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "backend.cache.DegradingRedisCache",
+            "LOCATION": own_redis.url(1),
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
     drop_pools(close=False)
     app.conf.update(broker_url=own_redis.url(0), task_always_eager=False)
     webhook._celery_eager.cache_clear()
@@ -325,20 +351,45 @@ class Worker:
     def __init__(self, *, broker: str, cache: str, fake_fcm, sim, log_path):
         db = connection.settings_dict
         host = db["HOST"] or "127.0.0.1"
-        server = (f"/{db['NAME']}?host={quote(host)}" if host.startswith("/")  # a unix socket (embedded PostgreSQL)
-                  else f"{host}:{db['PORT'] or 5432}/{db['NAME']}")
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.hardening.fault_worker_settings",
-               "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{server}",
-               "CELERY_BROKER_URL": broker, "REDIS_URL": cache, "PUSH_PROVIDER": "fcm",
-               "FCM_SERVICE_ACCOUNT": json.dumps(fake_fcm.service_account), "FCM_BASE_URL": fake_fcm.base_url,
-               "FCM_HTTP_STATUS_RETRIES": "0", "MIDTRANS_API_BASE_URL": sim.base_url}
+        server = (
+            f"/{db['NAME']}?host={quote(host)}"
+            if host.startswith("/")  # a unix socket (embedded PostgreSQL)
+            else f"{host}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.hardening.fault_worker_settings",
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{server}",
+            "CELERY_BROKER_URL": broker,
+            "REDIS_URL": cache,
+            "PUSH_PROVIDER": "fcm",
+            "FCM_SERVICE_ACCOUNT": json.dumps(fake_fcm.service_account),
+            "FCM_BASE_URL": fake_fcm.base_url,
+            "FCM_HTTP_STATUS_RETRIES": "0",
+            "MIDTRANS_API_BASE_URL": sim.base_url,
+        }
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend", "worker", "--pool=solo", "--concurrency=1",
-             "--loglevel=INFO", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            env=env, cwd=REPO_ROOT,
-            stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "backend",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=INFO",
+                "--without-heartbeat",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            env=env,
+            cwd=REPO_ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
 
     def output(self) -> str:
         self.log.flush()
@@ -358,19 +409,21 @@ class Worker:
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_returns(
-        celery_on_own_redis, own_redis, fcm_settings, gateway_settings, sim, http, api, caplog, tmp_path):
+    celery_on_own_redis, own_redis, fcm_settings, gateway_settings, sim, http, api, caplog, tmp_path
+):
     import logging
 
     from django.core.management import call_command
     from django.utils import timezone
 
-    from notifications.models import Notification
     from backend.celery import beat_schedule
+    from notifications.models import Notification
+
     BEAT_SCHEDULE = beat_schedule()
     from notifications.services import device_register
     from sponsorship.billing.models import PaymentNotification
-    from sponsorship.people.models import Role
     from sponsorship.core.periods import add_months, local_today, month_start
+    from sponsorship.people.models import Role
 
     app, fake = celery_on_own_redis, fcm_settings
     caplog.set_level(logging.ERROR)
@@ -393,8 +446,9 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     started = time.monotonic()
     remind = api(admin).post(f"/api/v1/admin/dashboard/arrears/{late.pk}/remind/")
     assert remind.status_code == 200 and remind.json() == {"sent": True, "reason": "sent"}, remind.content
-    webhook = api(None).post("/api/v1/payments/midtrans/notification/", data=json.dumps(settlement),
-                             content_type="application/json")
+    webhook = api(None).post(
+        "/api/v1/payments/midtrans/notification/", data=json.dumps(settlement), content_type="application/json"
+    )
     assert webhook.status_code == 200 and webhook.json()["status"] == "accepted", webhook.content
     dashboard = api(admin).get("/api/v1/admin/dashboard/summary/")  # reads through the (dead) cache
     assert dashboard.status_code == 200, dashboard.content
@@ -402,15 +456,19 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     # billed next month): invoices + "issued" pushes
     call_command("run_billing", period=f"{next_month:%Y-%m}")
     assert time.monotonic() - started < 15, "a dead Redis must cost a request seconds at most, not a hang"
-    wait_until(lambda: any("could not enqueue processing" in r.getMessage() for r in caplog.records), 5,
-               "the webhook's wake-up to fail (and log) while Redis is down")
+    wait_until(
+        lambda: any("could not enqueue processing" in r.getMessage() for r in caplog.records),
+        5,
+        "the webhook's wake-up to fail (and log) while Redis is down",
+    )
     assert any("could not enqueue send" in r.getMessage() for r in caplog.records)
 
     # Nothing lost, nothing sent: the work waits in the database.
     rows = Notification.objects.order_by("pk")
     kinds = sorted((n.recipient_id, n.kind) for n in rows)
-    assert kinds == sorted([(late.user_id, "invoice_overdue"), (late.user_id, "invoice_issued"),
-                            (payer.user_id, "invoice_issued")]), kinds
+    assert kinds == sorted(
+        [(late.user_id, "invoice_overdue"), (late.user_id, "invoice_issued"), (payer.user_id, "invoice_issued")]
+    ), kinds
     assert {n.status for n in rows} <= {"pending", "held"} and all(n.attempts == 0 for n in rows)
     assert fake.attempts() == []
     assert PaymentNotification.objects.get().state == "received"
@@ -419,8 +477,9 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     assert Invoice.objects.filter(period=next_month).count() == 2
 
     own_redis.start()  # ---- Redis is back (empty: whatever was queued before is gone, nothing was) ----
-    worker = Worker(broker=own_redis.url(0), cache=own_redis.url(1), fake_fcm=fake, sim=sim,
-                    log_path=tmp_path / "worker.log")
+    worker = Worker(
+        broker=own_redis.url(0), cache=own_redis.url(1), fake_fcm=fake, sim=sim, log_path=tmp_path / "worker.log"
+    )
     try:
         # The outage outlasted the sweep's grace for stored notifications (2 minutes): age the row as the clock
         # would. At night (21:00-06:00 WIB) the pushes are held until 06:00: bring the morning forward.
@@ -428,17 +487,24 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
 
         def morning():
             Notification.objects.filter(status="held").update(next_attempt_at=timezone.now())
+
         morning()
         # What beat publishes every minute, through the Redis that just came back, to the worker.
         app.send_task(BEAT_SCHEDULE["sweep-payment-notifications"]["task"])
-        wait_until(lambda: Invoice.objects.filter(pk=to_pay.pk, status="paid").exists(), 60,
-                   "the worker to process the stored notification")
+        wait_until(
+            lambda: Invoice.objects.filter(pk=to_pay.pk, status="paid").exists(),
+            60,
+            "the worker to process the stored notification",
+        )
         assert CoverageMonth.objects.filter(invoice=to_pay).count() == 1
         wait_until(lambda: Notification.objects.filter(kind="payment_received").exists(), 10, "the receipt row")
         morning()
         app.send_task(BEAT_SCHEDULE["outbox-dispatch"]["task"])
-        wait_until(lambda: not Notification.objects.exclude(status="sent").exists()
-                   and Notification.objects.count() == 4, 30, "every outbox row to be sent")
+        wait_until(
+            lambda: not Notification.objects.exclude(status="sent").exists() and Notification.objects.count() == 4,
+            30,
+            "every outbox row to be sent",
+        )
         app.send_task(BEAT_SCHEDULE["outbox-dispatch"]["task"])  # a second sweep finds nothing to send
         app.send_task(BEAT_SCHEDULE["sweep-payment-notifications"]["task"])
         time.sleep(0.5)
@@ -455,6 +521,7 @@ def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_r
     assert sent == ["tok-late", "tok-late", "tok-payer", "tok-payer"], sent
     assert len(fake.attempts()) == 4
     from notifications.sending import outbox_send
+
     assert outbox_send().claimed == 0
     assert PaymentNotification.objects.get().state == "processed"
     assert CoverageMonth.objects.count() == 1
@@ -466,8 +533,10 @@ JAN_2027 = dt.date(2027, 1, 1)
 
 # Where the run is paused: inside its one INSERT … WITH statement (when the lines are written, invoices already
 # inserted in the same statement), or after that statement, when the audit row is written just before COMMIT.
-PAUSE_POINTS = {"during_the_run_statement": "sponsorship_invoiceline",
-                "after_the_statement_before_commit": "sponsorship_auditlog"}
+PAUSE_POINTS = {
+    "during_the_run_statement": "sponsorship_invoiceline",
+    "after_the_statement_before_commit": "sponsorship_auditlog",
+}
 
 
 def install_pause_trigger(table: str) -> None:
@@ -482,16 +551,19 @@ def install_pause_trigger(table: str) -> None:
 
 def drop_pause_trigger(table: str) -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TRIGGER IF EXISTS faults_test_pause ON {table}; "
-                       "DROP FUNCTION IF EXISTS faults_test_pause();")
+        cursor.execute(
+            f"DROP TRIGGER IF EXISTS faults_test_pause ON {table}; DROP FUNCTION IF EXISTS faults_test_pause();"
+        )
 
 
 def waiting_on_pause() -> int | None:
     """The pid of a backend of this database blocked on the pause lock (the billing run, paused)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s "
-                       "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-                       [PAUSE_KEY])
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            [PAUSE_KEY],
+        )
         row = cursor.fetchone()
     return row[0] if row else None
 
@@ -500,8 +572,7 @@ def invoices_are_whole(period) -> None:
     """Every invoice of the period has lines, and its subtotal is the sum of them; one invoice per sponsor."""
     per_sponsor = Invoice.objects.filter(period=period, kind="monthly").values("sponsor_id").annotate(n=Count("id"))
     assert all(row["n"] == 1 for row in per_sponsor), list(per_sponsor)
-    for invoice in Invoice.objects.filter(period=period).annotate(total=Sum("lines__amount_idr"),
-                                                                  n=Count("lines")):
+    for invoice in Invoice.objects.filter(period=period).annotate(total=Sum("lines__amount_idr"), n=Count("lines")):
         assert invoice.n > 0 and invoice.total == invoice.subtotal_idr, (invoice.number, invoice.n, invoice.total)
         assert invoice.amount_idr == invoice.subtotal_idr - invoice.credit_applied_idr
 
@@ -515,8 +586,9 @@ def test_billing_run_killed_mid_run_writes_nothing_and_a_rerun_completes_it_once
     sponsors = [factories.make_sponsor(agency=agency, capacity=3, full_name=f"ASN {i}") for i in range(4)]
     for i, sponsor in enumerate(sponsors):
         for j in range(1 + i % 3):
-            factories.sponsor_worker(sponsor, factories.make_worker(
-                occupation="ojek" if j == 1 else "petani", full_name=f"Pekerja {i}-{j}"))
+            factories.sponsor_worker(
+                sponsor, factories.make_worker(occupation="ojek" if j == 1 else "petani", full_name=f"Pekerja {i}-{j}")
+            )
     # An earlier, complete run billed these four; three sponsors join afterwards (billed by the run we kill).
     first = billing_run(period=JAN_2027, notify=False)
     assert first.invoices == 4
@@ -567,11 +639,13 @@ def test_billing_run_killed_mid_run_writes_nothing_and_a_rerun_completes_it_once
     # The re-run (what the next beat tick or `manage.py run_billing` does) completes it, once.
     rerun = billing_run(period=JAN_2027, notify=False)
     assert rerun.invoices == len(expected_new)
-    assert set(Invoice.objects.filter(period=JAN_2027).values_list("sponsor_id", flat=True)) == \
-        {s.pk for s in [*sponsors, *more]}
+    assert set(Invoice.objects.filter(period=JAN_2027).values_list("sponsor_id", flat=True)) == {
+        s.pk for s in [*sponsors, *more]
+    }
     invoices_are_whole(JAN_2027)
     # Every active worker is billed exactly once for the month.
     from sponsorship.people.models import Sponsorship
+
     active = set(Sponsorship.objects.filter(status="active").values_list("worker_id", flat=True))
     lines = list(InvoiceLine.objects.filter(month=JAN_2027).values_list("worker_id", flat=True))
     assert sorted(lines) == sorted(active)

@@ -8,15 +8,16 @@ only their 404 branch) and once more on generated ids.
 Bounded for CI: FUZZ_MAX_EXAMPLES examples per operation and role (default 2), no deadline per example
 (the first call of a view is slow); the whole run takes about a minute on 2 cores.
 """
+
 import os
 import re
 
 import pytest
-from django.core.cache import cache
-from hypothesis import HealthCheck, Phase, given, settings as hsettings
-from rest_framework_simplejwt.tokens import RefreshToken
-
 import schemathesis
+from django.core.cache import cache
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import settings as hsettings
+from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
@@ -36,18 +37,29 @@ def _schema():
 
 def _path_values(world) -> dict[str, object]:
     """Real ids by parameter name (every route uses pk; a few have their own names)."""
-    return {"pk": world.objects["worker"].pk, "id": world.objects["worker"].pk, "sponsor_id": world.objects["sponsor"].pk,
-            "year": world.objects["year"], "kind": "workers", "token": "hardening-device-token-0001"}
+    return {
+        "pk": world.objects["worker"].pk,
+        "id": world.objects["worker"].pk,
+        "sponsor_id": world.objects["sponsor"].pk,
+        "year": world.objects["year"],
+        "kind": "workers",
+        "token": "hardening-device-token-0001",
+    }
 
 
 def _real_pk_for(path: str, world):
     objs = world.objects
     table = [
-        ("/sponsors/", objs["sponsor"]), ("/admin/sponsors/", objs["sponsor"]),
-        ("/sponsor/invoices/", objs.get("invoices", {}).get("open")), ("/invoices/", objs.get("invoices", {}).get("open")),
-        ("/sponsor/receipts/", objs.get("invoices", {}).get("paid")), ("/sponsor/proposals/", objs.get("proposal")),
-        ("/admin/nominations/", objs.get("nomination")), ("/admin/matching-runs/", objs.get("matching_run")),
-        ("/admin/imports/", objs.get("import_batch")), ("/notifications/", objs.get("notification")),
+        ("/sponsors/", objs["sponsor"]),
+        ("/admin/sponsors/", objs["sponsor"]),
+        ("/sponsor/invoices/", objs.get("invoices", {}).get("open")),
+        ("/invoices/", objs.get("invoices", {}).get("open")),
+        ("/sponsor/receipts/", objs.get("invoices", {}).get("paid")),
+        ("/sponsor/proposals/", objs.get("proposal")),
+        ("/admin/nominations/", objs.get("nomination")),
+        ("/admin/matching-runs/", objs.get("matching_run")),
+        ("/admin/imports/", objs.get("import_batch")),
+        ("/notifications/", objs.get("notification")),
     ]
     for prefix, obj in table:
         if prefix in path and obj is not None:
@@ -59,9 +71,14 @@ def _fuzz_operation(operation, headers, path_parameters, failures):
     kwargs = {"path_parameters": path_parameters} if path_parameters else {}
     strategy = operation.as_strategy(**kwargs)
 
-    @hsettings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
-               phases=[Phase.explicit, Phase.generate],
-               suppress_health_check=list(HealthCheck))
+    @hsettings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def run(case):
         cache.clear()  # login/sign-in throttles would otherwise turn later examples into 429s

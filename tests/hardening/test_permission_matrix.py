@@ -8,7 +8,7 @@ Conventions for the expected codes: 401 = not signed in; 403 = the role may neve
 may call it but the object is not theirs (no existence leak). 200/201/204 = allowed and succeeds.
 Run with HARDENING_MATRIX_PRINT=1 to print the observed table (to write rows for new endpoints).
 """
-import io
+
 import os
 
 import pytest
@@ -27,10 +27,26 @@ pytestmark = pytest.mark.django_db
 A, W, OW, S, OS, AA, OA, RA, SU = ROLES  # anonymous, worker, other_worker, sponsor, ... superuser
 
 
-def row(anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin, other_agency_admin, regency_admin,
-        superuser):
-    return dict(zip(ROLES, (anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin,
-                            other_agency_admin, regency_admin, superuser), strict=True))
+def row(
+    anonymous, worker, other_worker, sponsor, other_sponsor, agency_admin, other_agency_admin, regency_admin, superuser
+):
+    return dict(
+        zip(
+            ROLES,
+            (
+                anonymous,
+                worker,
+                other_worker,
+                sponsor,
+                other_sponsor,
+                agency_admin,
+                other_agency_admin,
+                regency_admin,
+                superuser,
+            ),
+            strict=True,
+        )
+    )
 
 
 def everyone(code, anonymous=401):
@@ -63,63 +79,67 @@ MATRIX = {
 }
 
 # Expected tables for the feature branches (kept apart so a missing branch is reported, not crashed).
-MATRIX.update({
-    # --- money ------------------------------------------------------------------------------------------
-    ("invoice-list", "GET"): only({S: 200, OS: 200, AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("invoice-detail", "GET"): only({S: 200, OS: 404, **ADMINS_OWN}),
-    ("invoice-prepay", "POST"): only({S: 201, OS: 201, SU: 403}),
-    ("invoice-arrears", "POST"): only({S: 201, OS: 201, SU: 403}),  # superuser has no sponsor account
-    ("invoice-pay", "POST"): only({S: 201, OS: 404, SU: 201}),
-    ("invoice-void", "POST"): only({**ADMINS_OWN}),
-    ("worker-coverage", "GET"): row(401, 200, 404, 200, 404, 200, 404, 200, 200),
-    ("midtrans-notification", "POST"): everyone(403, anonymous=403),  # no auth by design: an unsigned body is 403
-    # --- dashboard --------------------------------------------------------------------------------------
-    ("worker-auth", "POST"): everyone(202, anonymous=202),  # 202: a one-time code was sent
-    ("worker-status", "GET"): only({W: 200, OW: 200, SU: 404}),
-    ("sponsor-overview", "GET"): only({S: 200, OS: 200, SU: 404}),
-    ("sponsor-receipt", "GET"): only({S: 200, OS: 404, SU: 404}),
-    ("sponsor-statement", "GET"): only({S: 200, OS: 200, SU: 404}),
-    ("admin-dashboard-summary", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-dashboard-agencies", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-dashboard-coverage", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-dashboard-money", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-dashboard-arrears", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-dashboard-arrears-remind", "POST"): only({**ADMINS_OWN}),
-    ("admin-imports", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-imports", "POST"): only({AA: 201, OA: 201, RA: 201, SU: 201}),
-    ("admin-import-template", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-import-detail", "GET"): only({**ADMINS_OWN}),
-    ("admin-import-detail", "DELETE"): only({**ADMINS_OWN}),
-    ("admin-import-confirm", "POST"): only({AA: 409, OA: 404, RA: 409, SU: 409}),  # 409: the row has problems, mode all
-    # --- matching ---------------------------------------------------------------------------------------
-    ("proposal-list", "GET"): only({S: 200, OS: 200, SU: 403}),
-    ("proposal-accept", "POST"): only({S: 201, OS: 404, SU: 201}),
-    ("proposal-decline", "POST"): only({S: 200, OS: 404, SU: 200}),
-    ("sponsor-nominations", "GET"): only({S: 200, OS: 200, SU: 200}),
-    ("sponsor-nominations", "POST"): only({S: 201, OS: 201, SU: 403}),
-    ("admin-nomination-list", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
-    ("admin-nomination-verify", "POST"): only({**ADMINS_OWN}),
-    ("admin-nomination-reject", "POST"): only({**ADMINS_OWN}),
-    ("matching-run-list", "GET"): only({RA: 200, SU: 200}),
-    ("matching-run-list", "POST"): only({RA: 200, SU: 403}),  # same input as the world's run → 200 (idempotent)
-    ("matching-run-detail", "GET"): only({RA: 200, SU: 200}),
-    ("matching-run-apply", "POST"): only({RA: 200, SU: 200}),
-    ("admin-sponsor-leave", "POST"): only({**ADMINS_OWN}),
-    # --- notifications ----------------------------------------------------------------------------------
-    ("device-register", "POST"): everyone(200),
-    ("device-register", "DELETE"): everyone(204),
-    ("device-detail", "DELETE"): everyone(204),
-    ("notification-list", "GET"): everyone(200),
-    ("notification-read-all", "POST"): everyone(200),
-    ("notification-preferences", "GET"): everyone(200),
-    ("notification-preferences", "PUT"): everyone(200),
-    ("notification-read", "POST"): row(401, 404, 404, 200, 404, 404, 404, 404, 404),
-    # --- hardening: data-subject requests ---------------------------------------------------------------
-    ("worker-my-data", "GET"): only({W: 200, OW: 200, SU: 403}),
-    ("worker-my-data-erase", "POST"): only({W: 200, OW: 200, SU: 403}),
-    ("admin-worker-data-export", "GET"): only({**ADMINS_OWN}),
-    ("admin-worker-anonymise", "POST"): only({RA: 200, SU: 200}),
-})
+MATRIX.update(
+    {
+        # --- money ------------------------------------------------------------------------------------------
+        ("invoice-list", "GET"): only({S: 200, OS: 200, AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("invoice-detail", "GET"): only({S: 200, OS: 404, **ADMINS_OWN}),
+        ("invoice-prepay", "POST"): only({S: 201, OS: 201, SU: 403}),
+        ("invoice-arrears", "POST"): only({S: 201, OS: 201, SU: 403}),  # superuser has no sponsor account
+        ("invoice-pay", "POST"): only({S: 201, OS: 404, SU: 201}),
+        ("invoice-void", "POST"): only({**ADMINS_OWN}),
+        ("worker-coverage", "GET"): row(401, 200, 404, 200, 404, 200, 404, 200, 200),
+        ("midtrans-notification", "POST"): everyone(403, anonymous=403),  # no auth by design: an unsigned body is 403
+        # --- dashboard --------------------------------------------------------------------------------------
+        ("worker-auth", "POST"): everyone(202, anonymous=202),  # 202: a one-time code was sent
+        ("worker-status", "GET"): only({W: 200, OW: 200, SU: 404}),
+        ("sponsor-overview", "GET"): only({S: 200, OS: 200, SU: 404}),
+        ("sponsor-receipt", "GET"): only({S: 200, OS: 404, SU: 404}),
+        ("sponsor-statement", "GET"): only({S: 200, OS: 200, SU: 404}),
+        ("admin-dashboard-summary", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-dashboard-agencies", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-dashboard-coverage", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-dashboard-money", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-dashboard-arrears", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-dashboard-arrears-remind", "POST"): only({**ADMINS_OWN}),
+        ("admin-imports", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-imports", "POST"): only({AA: 201, OA: 201, RA: 201, SU: 201}),
+        ("admin-import-template", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-import-detail", "GET"): only({**ADMINS_OWN}),
+        ("admin-import-detail", "DELETE"): only({**ADMINS_OWN}),
+        ("admin-import-confirm", "POST"): only(
+            {AA: 409, OA: 404, RA: 409, SU: 409}
+        ),  # 409: the row has problems, mode all
+        # --- matching ---------------------------------------------------------------------------------------
+        ("proposal-list", "GET"): only({S: 200, OS: 200, SU: 403}),
+        ("proposal-accept", "POST"): only({S: 201, OS: 404, SU: 201}),
+        ("proposal-decline", "POST"): only({S: 200, OS: 404, SU: 200}),
+        ("sponsor-nominations", "GET"): only({S: 200, OS: 200, SU: 200}),
+        ("sponsor-nominations", "POST"): only({S: 201, OS: 201, SU: 403}),
+        ("admin-nomination-list", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-nomination-verify", "POST"): only({**ADMINS_OWN}),
+        ("admin-nomination-reject", "POST"): only({**ADMINS_OWN}),
+        ("matching-run-list", "GET"): only({RA: 200, SU: 200}),
+        ("matching-run-list", "POST"): only({RA: 200, SU: 403}),  # same input as the world's run → 200 (idempotent)
+        ("matching-run-detail", "GET"): only({RA: 200, SU: 200}),
+        ("matching-run-apply", "POST"): only({RA: 200, SU: 200}),
+        ("admin-sponsor-leave", "POST"): only({**ADMINS_OWN}),
+        # --- notifications ----------------------------------------------------------------------------------
+        ("device-register", "POST"): everyone(200),
+        ("device-register", "DELETE"): everyone(204),
+        ("device-detail", "DELETE"): everyone(204),
+        ("notification-list", "GET"): everyone(200),
+        ("notification-read-all", "POST"): everyone(200),
+        ("notification-preferences", "GET"): everyone(200),
+        ("notification-preferences", "PUT"): everyone(200),
+        ("notification-read", "POST"): row(401, 404, 404, 200, 404, 404, 404, 404, 404),
+        # --- hardening: data-subject requests ---------------------------------------------------------------
+        ("worker-my-data", "GET"): only({W: 200, OW: 200, SU: 403}),
+        ("worker-my-data-erase", "POST"): only({W: 200, OW: 200, SU: 403}),
+        ("admin-worker-data-export", "GET"): only({**ADMINS_OWN}),
+        ("admin-worker-anonymise", "POST"): only({RA: 200, SU: 200}),
+    }
+)
 
 
 def _nik_of_new_worker():
@@ -136,9 +156,17 @@ REQUESTS = {
     "token-obtain": (None, lambda w: {"username": w.objects["sponsor"].user.username, "password": "secret-pass-123"}),
     "token-refresh": (None, lambda w: {"refresh": str(RefreshToken.for_user(w.objects["sponsor"].user))}),
     "sponsor-detail": (_kw(pk=lambda w: w.objects["sponsor"].pk), None),
-    "worker-list": (None, lambda w: {
-        "nik": _nik_of_new_worker(), "full_name": "Wagiman", "phone": "081311112222", "occupation": "petani",
-        "village": "35.02.17.1002", "consent": {"channel": "in_person", "text_version": "2026.1"}}),
+    "worker-list": (
+        None,
+        lambda w: {
+            "nik": _nik_of_new_worker(),
+            "full_name": "Wagiman",
+            "phone": "081311112222",
+            "occupation": "petani",
+            "village": "35.02.17.1002",
+            "consent": {"channel": "in_person", "text_version": "2026.1"},
+        },
+    ),
     "worker-detail": (_kw(pk=lambda w: w.objects["worker"].pk), lambda w: {"welfare_decile": 2}),
     "invoice-detail": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), None),
     "invoice-pay": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), None),
@@ -146,8 +174,10 @@ REQUESTS = {
     "invoice-void": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), lambda w: {"reason": "salah tagih"}),
     "worker-coverage": (_kw(pk=lambda w: w.objects["worker"].pk), None),
     "midtrans-notification": (None, lambda w: {"order_id": "nope"}),
-    "worker-auth": (None, lambda w: {"nik": w.objects["worker"].nik,
-                                     "birth_date": w.objects["worker"].birth_date.isoformat()}),
+    "worker-auth": (
+        None,
+        lambda w: {"nik": w.objects["worker"].nik, "birth_date": w.objects["worker"].birth_date.isoformat()},
+    ),
     "sponsor-receipt": (_kw(pk=lambda w: w.objects["invoices"]["paid"].pk), None),
     "sponsor-statement": (_kw(year=lambda w: w.objects["year"]), None),
     "admin-dashboard-arrears-remind": (_kw(sponsor_id=lambda w: w.objects["sponsor"].pk), None),
@@ -157,9 +187,18 @@ REQUESTS = {
     "admin-import-confirm": (_kw(pk=lambda w: w.objects["import_batch"].pk), lambda w: {"mode": "all"}),
     "proposal-accept": (_kw(pk=lambda w: w.objects["proposal"].pk), None),
     "proposal-decline": (_kw(pk=lambda w: w.objects["proposal"].pk), lambda w: {"reason": "terlalu jauh"}),
-    "sponsor-nominations": (None, lambda w: {
-        "nik": _nik_of_new_worker(), "full_name": "Tukiyem", "occupation": "petani", "village": "35.02.17.1001",
-        "relationship": "neighbour", "consent_channel": "in_person", "consent_text_version": "2026.1"}),
+    "sponsor-nominations": (
+        None,
+        lambda w: {
+            "nik": _nik_of_new_worker(),
+            "full_name": "Tukiyem",
+            "occupation": "petani",
+            "village": "35.02.17.1001",
+            "relationship": "neighbour",
+            "consent_channel": "in_person",
+            "consent_text_version": "2026.1",
+        },
+    ),
     "admin-nomination-verify": (_kw(pk=lambda w: w.objects["nomination"].pk), None),
     "admin-nomination-reject": (_kw(pk=lambda w: w.objects["nomination"].pk), lambda w: {"reason": "data ganda"}),
     "matching-run-list": (None, lambda w: {"radius_m": 5000}),
@@ -204,8 +243,10 @@ ENDPOINTS = api_endpoints()
 
 def test_every_api_route_has_a_matrix_row():
     missing = sorted({(n, m) for n, m, _ in ENDPOINTS} - set(MATRIX))
-    assert not missing, ("API routes without a permission-matrix row (add them to MATRIX in "
-                         f"tests/hardening/test_permission_matrix.py): {missing}")
+    assert not missing, (
+        "API routes without a permission-matrix row (add them to MATRIX in "
+        f"tests/hardening/test_permission_matrix.py): {missing}"
+    )
 
 
 def test_no_stale_matrix_rows():
@@ -257,6 +298,6 @@ def test_permission_matrix(name, method, route, midtrans):
 
 
 def _multipart(data):
-    from django.test.client import MULTIPART_CONTENT, encode_multipart, BOUNDARY
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
     return {"data": encode_multipart(BOUNDARY, data), "content_type": MULTIPART_CONTENT}

@@ -1,4 +1,5 @@
 """Personal data (UU PDP): unreadable at rest, masked in every response, audited, and the data-subject rights."""
+
 import json
 import os
 import re
@@ -7,8 +8,8 @@ import subprocess
 
 import pytest
 from django.db import connection
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from sponsorship.core.models import AuditLog
 from sponsorship.people.models import Sponsorship, Worker
@@ -33,6 +34,7 @@ def _clear_niks():
 
 
 # ---------- at rest -----------------------------------------------------------------------------------------
+
 
 def _text_columns():
     with connection.cursor() as cursor:
@@ -69,8 +71,17 @@ def test_nik_and_phone_unreadable_in_pg_dump():
     niks = _clear_niks()
     s = connection.settings_dict
     env = {**os.environ, "PGPASSWORD": s.get("PASSWORD") or ""}
-    cmd = [pg_dump, "--data-only", "-h", s.get("HOST") or "127.0.0.1", "-p", str(s.get("PORT") or 5432),
-           "-U", s.get("USER") or "postgres", s["NAME"]]
+    cmd = [
+        pg_dump,
+        "--data-only",
+        "-h",
+        s.get("HOST") or "127.0.0.1",
+        "-p",
+        str(s.get("PORT") or 5432),
+        "-U",
+        s.get("USER") or "postgres",
+        s["NAME"],
+    ]
     dump = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=True).stdout
     assert "Slamet Riyadi" in dump  # the dump does hold the (unencrypted) names: the scan is real
     leaked = [n for n in niks if n in dump] + [p for p in PHONE_FRAGMENTS if p in dump]
@@ -119,6 +130,7 @@ def test_other_side_never_sees_the_first_sides_worker():
 
 # ---------- audit -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_worker_and_pledge_changes_are_audited(api, regency_admin, agency):
     sponsor = factories.make_sponsor(agency=agency, capacity=2)
@@ -141,8 +153,11 @@ def test_every_personal_data_export_is_audited():
     admin = world.user("regency_admin")
     client = client_as(admin)
     before = AuditLog.objects.count()
-    for path in ("/api/v1/admin/dashboard/arrears/?download=csv", "/api/v1/admin/dashboard/agencies/?download=xlsx",
-                 f"/api/v1/admin/workers/{world.objects['worker'].pk}/data-export/"):
+    for path in (
+        "/api/v1/admin/dashboard/arrears/?download=csv",
+        "/api/v1/admin/dashboard/agencies/?download=xlsx",
+        f"/api/v1/admin/workers/{world.objects['worker'].pk}/data-export/",
+    ):
         response = client.get(path)
         assert response.status_code == 200, path
     exports = AuditLog.objects.filter(actor=admin).order_by("id")[:]
@@ -152,6 +167,7 @@ def test_every_personal_data_export_is_audited():
 
 
 # ---------- data-subject requests ---------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_worker_exports_own_data_in_clear_and_it_is_audited():
@@ -195,10 +211,12 @@ def test_erasure_anonymises_the_person_and_keeps_the_money():
     # Audited, with the reason and the SLA; old audit snapshots no longer carry the name.
     row = AuditLog.objects.get(action="worker.anonymise", object_id=str(worker.pk))
     assert row.extra["sla_hours"] == 72
-    assert not AuditLog.objects.filter(object_type="people.worker", object_id=str(worker.pk),
-                                       after__full_name="Slamet Riyadi").exists()
+    assert not AuditLog.objects.filter(
+        object_type="people.worker", object_id=str(worker.pk), after__full_name="Slamet Riyadi"
+    ).exists()
     # Nothing left anywhere in the database that reads as this person's NIK hash or name.
     from sponsorship.people.crypto import keyed_hash
+
     assert not Worker.objects.filter(nik_hash=keyed_hash(nik)).exists()
     # Tombstone decision: the NIK can be registered again (with new consent) — see docs/security.md.
     again = factories.make_worker(nik=nik, full_name="Slamet Riyadi")
@@ -211,11 +229,19 @@ def test_erasure_anonymises_the_person_and_keeps_the_money():
 def test_erasure_needs_confirmation_and_the_right_admin():
     world = build_world()
     worker = world.objects["worker"]
-    assert client_as(world.user("worker")).post("/api/v1/worker/my-data/erase/", {"confirm": False},
-                                               format="json").status_code == 400
+    assert (
+        client_as(world.user("worker"))
+        .post("/api/v1/worker/my-data/erase/", {"confirm": False}, format="json")
+        .status_code
+        == 400
+    )
     url = f"/api/v1/admin/workers/{worker.pk}/anonymise/"
     assert client_as(world.user("agency_admin")).post(url, {"confirm": True}, format="json").status_code == 403
-    assert client_as(world.user("regency_admin")).post(url, {"confirm": True, "reason": "surat permohonan"},
-                                                      format="json").status_code == 200
+    assert (
+        client_as(world.user("regency_admin"))
+        .post(url, {"confirm": True, "reason": "surat permohonan"}, format="json")
+        .status_code
+        == 200
+    )
     worker.refresh_from_db()
     assert worker.anonymized_at is not None

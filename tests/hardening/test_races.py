@@ -2,6 +2,7 @@
 
 Each test releases N threads at once through a barrier; each thread has its own database connection.
 """
+
 import datetime as dt
 import threading
 
@@ -79,10 +80,20 @@ def test_parallel_duplicate_notifications_write_one_outbox_row(regency):
     from notifications.services import notify
 
     user = factories.make_sponsor(agency=factories.make_agency(regency)).user
-    context = {"sponsor_name": "Budi", "amount_idr": 16800, "invoice_number": "INV-9", "invoice_id": 9,
-               "period_label": "Desember 2026", "workers": 1}
-    results = race([lambda: notify(user=user, kind="payment_received", context=context, dedupe_key="race-receipt-9")
-                    for _ in range(8)])
+    context = {
+        "sponsor_name": "Budi",
+        "amount_idr": 16800,
+        "invoice_number": "INV-9",
+        "invoice_id": 9,
+        "period_label": "Desember 2026",
+        "workers": 1,
+    }
+    results = race(
+        [
+            lambda: notify(user=user, kind="payment_received", context=context, dedupe_key="race-receipt-9")
+            for _ in range(8)
+        ]
+    )
     assert all(r[0] == "ok" for r in results), results
     assert sum(1 for r in results if r[1] is not None) == 1
     assert Notification.objects.filter(dedupe_key="race-receipt-9").count() == 1
@@ -96,6 +107,7 @@ def _billing_world(regency, sponsors=4):
             factories.sponsor_worker(sponsor, factories.make_worker())
     # started before this month's due date, so this month is billed too (docs/money.md)
     from sponsorship.people.models import Sponsorship
+
     Sponsorship.objects.update(started_at=timezone.now() - dt.timedelta(days=62))
 
 

@@ -1,4 +1,5 @@
 """Settings and authentication: deploy checks, env-only secrets, JWT lifetimes/rotation, brute force, Redis down."""
+
 import os
 import secrets
 import subprocess
@@ -28,16 +29,25 @@ PROD_ENV = {
 
 def _manage(*args, env):
     clean = {k: v for k, v in os.environ.items() if k not in PROD_ENV and not k.startswith(("PII_", "SECRET"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env},
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PROD_ENV)
     # drf_spectacular.* (schema warnings) are tracked by tests/backend/test_api_basics.py and
     # tests/hardening/test_fuzz_api.py::test_every_api_route_is_in_the_schema, not here.
-    issues = [line for line in (result.stdout + result.stderr).splitlines()
-              if line.startswith("?:") or "(security." in line or "(django" in line]
+    issues = [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.startswith("?:") or "(security." in line or "(django" in line
+    ]
     issues = [line for line in issues if "drf_spectacular." not in line]
     assert not issues, "\n".join(issues)
 
@@ -65,6 +75,7 @@ def test_no_secret_literal_reaches_production_settings():
 
 # ---------- JWT ---------------------------------------------------------------------------------------------
 
+
 def test_jwt_lifetimes_and_rotation_settings():
     jwt = django_settings.SIMPLE_JWT
     assert jwt["ACCESS_TOKEN_LIFETIME"] <= timedelta(minutes=15)
@@ -76,14 +87,17 @@ def test_jwt_lifetimes_and_rotation_settings():
 def test_refresh_rotates_and_a_used_refresh_token_is_dead(regency):
     factories.make_user("budi.rotasi", Role.SPONSOR, password="secret-pass-123")
     client = APIClient()
-    tokens = client.post("/api/v1/auth/token/", {"username": "budi.rotasi", "password": "secret-pass-123"},
-                         format="json").json()
+    tokens = client.post(
+        "/api/v1/auth/token/", {"username": "budi.rotasi", "password": "secret-pass-123"}, format="json"
+    ).json()
     first = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
     assert first.status_code == 200 and first.json()["refresh"] != tokens["refresh"]
     replay = client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
     assert replay.status_code == 401
-    assert client.post("/api/v1/auth/token/refresh/", {"refresh": first.json()["refresh"]},
-                       format="json").status_code == 200
+    assert (
+        client.post("/api/v1/auth/token/refresh/", {"refresh": first.json()["refresh"]}, format="json").status_code
+        == 200
+    )
 
 
 @pytest.mark.django_db
@@ -100,6 +114,7 @@ def test_expired_access_token_is_refused(regency, settings):
 
 # ---------- brute force -------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db
 def test_login_locks_after_repeated_failures_per_username_and_ip(regency, settings):
     from django.core.cache import cache
@@ -109,19 +124,29 @@ def test_login_locks_after_repeated_failures_per_username_and_ip(regency, settin
     factories.make_user("siti.kunci", Role.SPONSOR, password="secret-pass-123")
     client = APIClient()
     for _ in range(5):
-        assert client.post("/api/v1/auth/token/", {"username": "siti.kunci", "password": "salah"},
-                           format="json").status_code == 401
-    locked = client.post("/api/v1/auth/token/", {"username": "siti.kunci", "password": "secret-pass-123"},
-                         format="json")
+        assert (
+            client.post(
+                "/api/v1/auth/token/", {"username": "siti.kunci", "password": "salah"}, format="json"
+            ).status_code
+            == 401
+        )
+    locked = client.post(
+        "/api/v1/auth/token/", {"username": "siti.kunci", "password": "secret-pass-123"}, format="json"
+    )
     assert locked.status_code == 429
     assert "Terlalu banyak percobaan masuk" in locked.json()["message"] and locked["Retry-After"]
-    english = client.post("/api/v1/auth/token/", {"username": "siti.kunci", "password": "x"}, format="json",
-                          HTTP_ACCEPT_LANGUAGE="en")
+    english = client.post(
+        "/api/v1/auth/token/", {"username": "siti.kunci", "password": "x"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert "Too many failed sign-in attempts" in english.json()["message"]
     assert AuditLog.objects.filter(action="auth.login_locked").count() == 1
     # Another IP for the same user is not locked out (an attacker cannot lock a real user out from afar).
-    other_ip = client.post("/api/v1/auth/token/", {"username": "siti.kunci", "password": "secret-pass-123"},
-                           format="json", REMOTE_ADDR="10.1.2.3")
+    other_ip = client.post(
+        "/api/v1/auth/token/",
+        {"username": "siti.kunci", "password": "secret-pass-123"},
+        format="json",
+        REMOTE_ADDR="10.1.2.3",
+    )
     assert other_ip.status_code == 200
     cache.clear()
 
@@ -135,18 +160,31 @@ def test_successful_login_resets_the_counter(regency, settings):
     client = APIClient()
     for _ in range(4):
         client.post("/api/v1/auth/token/", {"username": "andi.reset", "password": "salah"}, format="json")
-    assert client.post("/api/v1/auth/token/", {"username": "andi.reset", "password": "secret-pass-123"},
-                       format="json").status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/token/", {"username": "andi.reset", "password": "secret-pass-123"}, format="json"
+        ).status_code
+        == 200
+    )
     for _ in range(4):
-        assert client.post("/api/v1/auth/token/", {"username": "andi.reset", "password": "salah"},
-                           format="json").status_code == 401
+        assert (
+            client.post(
+                "/api/v1/auth/token/", {"username": "andi.reset", "password": "salah"}, format="json"
+            ).status_code
+            == 401
+        )
     cache.clear()
 
 
 # ---------- Redis down --------------------------------------------------------------------------------------
 
-DEAD_REDIS = {"default": {"BACKEND": "backend.cache.DegradingRedisCache", "LOCATION": "redis://127.0.0.1:1/0",
-                          "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2}}}
+DEAD_REDIS = {
+    "default": {
+        "BACKEND": "backend.cache.DegradingRedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+    }
+}
 
 
 @pytest.fixture
@@ -154,8 +192,14 @@ def redis_down(settings):
     """CACHES points at a closed port (the setting_changed signal resets the cache handlers; DRF's throttles
     use the `cache` proxy, so they follow)."""
     settings.CACHES = DEAD_REDIS
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "5/min", "user": "5/min"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "anon": "5/min",
+            "user": "5/min",
+        },
+    }
     yield
 
 
@@ -164,8 +208,7 @@ def test_api_keeps_answering_when_redis_is_down(regency, redis_down):
     """Throttling, login lockout and cached reads all touch the cache: none may turn a Redis outage into a 500."""
     factories.make_user("redis.down", Role.SPONSOR, password="secret-pass-123")
     client = APIClient()
-    login = client.post("/api/v1/auth/token/", {"username": "redis.down", "password": "secret-pass-123"},
-                        format="json")
+    login = client.post("/api/v1/auth/token/", {"username": "redis.down", "password": "secret-pass-123"}, format="json")
     assert login.status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
     for path in ("/api/v1/me/", "/api/v1/regions/?level=2", "/api/v1/occupations/"):

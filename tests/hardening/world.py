@@ -5,6 +5,7 @@ the worker is sponsored by that sponsor; the agency admin is that sponsor's agen
 are the same kind of user on the other side (another sponsor, another worker, another agency's admin),
 so each row of the permission matrix says who may touch the first side's object.
 """
+
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -14,8 +15,17 @@ from django.utils import timezone
 from sponsorship.people.models import Occupation, Role
 from tests import factories
 
-ROLES = ["anonymous", "worker", "other_worker", "sponsor", "other_sponsor", "agency_admin", "other_agency_admin",
-         "regency_admin", "superuser"]
+ROLES = [
+    "anonymous",
+    "worker",
+    "other_worker",
+    "sponsor",
+    "other_sponsor",
+    "agency_admin",
+    "other_agency_admin",
+    "regency_admin",
+    "superuser",
+]
 
 
 @dataclass
@@ -49,14 +59,27 @@ def build_world(*, with_money=True) -> World:
     superuser = get_user_model().objects.create_superuser("root.hardening", password="root-pass-123456")
     w = World()
     w.users = {
-        "anonymous": None, "worker": w1.user, "other_worker": w2.user, "sponsor": s1.user, "other_sponsor": s2.user,
+        "anonymous": None,
+        "worker": w1.user,
+        "other_worker": w2.user,
+        "sponsor": s1.user,
+        "other_sponsor": s2.user,
         "agency_admin": factories.make_user("admin.opd.a", Role.AGENCY_ADMIN, agency=agency_a),
         "other_agency_admin": factories.make_user("admin.opd.b", Role.AGENCY_ADMIN, agency=agency_b),
         "regency_admin": factories.make_user("admin.kab", Role.REGENCY_ADMIN, regency=regency),
         "superuser": superuser,
     }
-    w.objects.update(regency=regency, agency=agency_a, other_agency=agency_b, sponsor=s1, other_sponsor=s2,
-                     worker=w1, other_worker=w2, free_worker=free, year=timezone.localdate().year)
+    w.objects.update(
+        regency=regency,
+        agency=agency_a,
+        other_agency=agency_b,
+        sponsor=s1,
+        other_sponsor=s2,
+        worker=w1,
+        other_worker=w2,
+        free_worker=free,
+        year=timezone.localdate().year,
+    )
     if with_money:
         _optional(lambda: _invoices(s1), w, "invoices")
     _optional(lambda: _proposal(s1), w, "proposal")
@@ -79,8 +102,10 @@ def _invoices(sponsor):
     # The sponsorships have existed since before the billed months (a sponsorship that starts after a month's
     # due date is first billed the month after: docs/money.md).
     from sponsorship.people.models import Sponsorship
+
     Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE).update(
-        started_at=timezone.make_aware(dt.datetime.combine(add_months(paid_period, -1), dt.time(8))))
+        started_at=timezone.make_aware(dt.datetime.combine(add_months(paid_period, -1), dt.time(8)))
+    )
     billing_run(period=paid_period, notify=False, now=timezone.now() - dt.timedelta(days=40))
     billing_run(period=open_period, notify=False, now=timezone.now() - dt.timedelta(days=5))
     paid = Invoice.objects.get(sponsor=sponsor, period=paid_period)
@@ -102,10 +127,18 @@ def _proposal(sponsor):
 def _nomination(sponsor):
     from sponsorship.matching.services.nominations import nomination_submit
 
-    return nomination_submit(sponsor=sponsor, nik=factories.make_nik(), full_name="Sumarni Lestari",
-                             occupation=Occupation.objects.get(code="petani"), village="35.02.17.1001",
-                             relationship="neighbour", consent_channel="in_person", consent_text_version="2026.1",
-                             phone="081298765432", actor=sponsor.user)
+    return nomination_submit(
+        sponsor=sponsor,
+        nik=factories.make_nik(),
+        full_name="Sumarni Lestari",
+        occupation=Occupation.objects.get(code="petani"),
+        village="35.02.17.1001",
+        relationship="neighbour",
+        consent_channel="in_person",
+        consent_text_version="2026.1",
+        phone="081298765432",
+        actor=sponsor.user,
+    )
 
 
 def _matching_run(regency, admin):
@@ -119,8 +152,9 @@ def _import_batch(admin):
     from sponsorship.dashboard.selectors import admin_scope
     from sponsorship.dashboard.services.imports import import_preview
 
-    return import_preview(actor=admin, scope=admin_scope(admin), kind="workers", file_name="pekerja.csv",
-                          content=worker_roster_csv())
+    return import_preview(
+        actor=admin, scope=admin_scope(admin), kind="workers", file_name="pekerja.csv", content=worker_roster_csv()
+    )
 
 
 def worker_roster_csv() -> bytes:
@@ -129,17 +163,29 @@ def worker_roster_csv() -> bytes:
 
     header = template_csv("workers")
     header = header if isinstance(header, bytes) else header.encode()
-    line = (f"1,{factories.make_nik('35.02.17.1003')},Wagiyo,petani,,,35.02.17.1003,081355556666,3,,"
-            "in_person,2026-01-05,2026.1,\r\n")
+    line = (
+        f"1,{factories.make_nik('35.02.17.1003')},Wagiyo,petani,,,35.02.17.1003,081355556666,3,,"
+        "in_person,2026-01-05,2026.1,\r\n"
+    )
     return header + line.encode()
 
 
 def _notification(user):
     from notifications.services import notify
 
-    return notify(user=user, kind="payment_received", dedupe_key="hardening-receipt-1",
-                  context={"sponsor_name": "Budi", "amount_idr": 16800, "invoice_number": "INV-1", "invoice_id": 1,
-                           "period_label": "Desember 2026", "workers": 1})
+    return notify(
+        user=user,
+        kind="payment_received",
+        dedupe_key="hardening-receipt-1",
+        context={
+            "sponsor_name": "Budi",
+            "amount_idr": 16800,
+            "invoice_number": "INV-1",
+            "invoice_id": 1,
+            "period_label": "Desember 2026",
+            "workers": 1,
+        },
+    )
 
 
 def _device(user):

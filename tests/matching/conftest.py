@@ -1,4 +1,5 @@
 """Matching fixtures: a small map where distances are known (0.01° latitude ≈ 1.11 km)."""
+
 import datetime as dt
 
 import pytest

@@ -1,4 +1,5 @@
 """Races decided by PostgreSQL: two sponsors accept one worker; one sponsor accepts past capacity."""
+
 import threading
 
 import pytest
@@ -22,6 +23,8 @@ pytestmark = [
 @pytest.fixture(autouse=True)
 def _reference_rows(transactional_db):
     restore_reference_rows()
+
+
 URL = "/api/v1/sponsor/proposals/"
 
 
@@ -54,8 +57,12 @@ def test_two_sponsors_accept_the_same_worker(town, agency, attempt):
     a, b = factories.make_sponsor(agency=agency), factories.make_sponsor(agency=agency)
     pa = next(p for p in client_for(a.user).get(URL).json()["results"] if p["first_name"] == "Slamet")
     pb = next(p for p in client_for(b.user).get(URL).json()["results"] if p["first_name"] == "Slamet")
-    ra, rb = _race([lambda: client_for(a.user).post(f"{URL}{pa['id']}/accept/"),
-                    lambda: client_for(b.user).post(f"{URL}{pb['id']}/accept/")])
+    ra, rb = _race(
+        [
+            lambda: client_for(a.user).post(f"{URL}{pa['id']}/accept/"),
+            lambda: client_for(b.user).post(f"{URL}{pb['id']}/accept/"),
+        ]
+    )
     assert sorted([ra.status_code, rb.status_code]) == [201, 409]
     loser = ra if ra.status_code == 409 else rb
     assert loser.json()["code"] == "worker_taken"
@@ -75,8 +82,12 @@ def test_capacity_race_one_slot_two_accepts(town, agency):
     later = timezone.now() + timezone.timedelta(days=1)
     p1 = Proposal.objects.create(sponsor=s, worker=w1, source="on_demand", distance_m=1110, expires_at=later)
     p2 = Proposal.objects.create(sponsor=s, worker=w2, source="matching_run", distance_m=2220, expires_at=later)
-    r1, r2 = _race([lambda: client_for(s.user).post(f"{URL}{p1.pk}/accept/"),
-                    lambda: client_for(s.user).post(f"{URL}{p2.pk}/accept/")])
+    r1, r2 = _race(
+        [
+            lambda: client_for(s.user).post(f"{URL}{p1.pk}/accept/"),
+            lambda: client_for(s.user).post(f"{URL}{p2.pk}/accept/"),
+        ]
+    )
     assert sorted([r1.status_code, r2.status_code]) == [201, 409]
     assert (r1 if r1.status_code == 409 else r2).json()["code"] == "capacity_full"
     s.refresh_from_db()

@@ -1,4 +1,5 @@
 """Nominations: a sponsor submits, an admin verifies (checks, worker, sponsorship) or rejects; scoping."""
+
 import datetime as dt
 
 import pytest
@@ -14,9 +15,16 @@ ADMIN = "/api/v1/admin/nominations/"
 
 
 def payload(**over):
-    data = {"nik": factories.make_nik(NEAR), "full_name": "Sumini Rahayu", "phone": "0813-1111-2222",
-            "occupation": "art", "village": NEAR, "relationship": "household_helper",
-            "consent_channel": "in_person", "consent_text_version": "2026.1"}
+    data = {
+        "nik": factories.make_nik(NEAR),
+        "full_name": "Sumini Rahayu",
+        "phone": "0813-1111-2222",
+        "occupation": "art",
+        "village": NEAR,
+        "relationship": "household_helper",
+        "consent_channel": "in_person",
+        "consent_text_version": "2026.1",
+    }
     data.update(over)
     return data
 
@@ -48,11 +56,14 @@ def test_double_submit_is_409(api, town, sponsor):
     assert again.status_code == 409 and again.json()["code"] == "duplicate_nomination"
 
 
-@pytest.mark.parametrize("over,flag", [
-    ({"relationship": "relative"}, "relative"),
-    ({"phone": "081234567890"}, "same_phone"),  # the factory sponsor's phone
-    ({"village": HOME, "full_name": "Siti Santoso"}, "same_village_surname"),  # sponsor: Budi Santoso in HOME
-])
+@pytest.mark.parametrize(
+    "over,flag",
+    [
+        ({"relationship": "relative"}, "relative"),
+        ({"phone": "081234567890"}, "same_phone"),  # the factory sponsor's phone
+        ({"village": HOME, "full_name": "Siti Santoso"}, "same_village_surname"),  # sponsor: Budi Santoso in HOME
+    ],
+)
 def test_conflict_of_interest_is_flagged_not_blocked(api, town, sponsor, regency_admin, over, flag):
     body = submit(api, sponsor, **over)
     assert flag in body["flags"] and body["conflict_of_interest"] is True
@@ -131,8 +142,7 @@ def test_reject(api, town, sponsor, agency_admin):
     assert api(agency_admin).post(f"{ADMIN}{body['id']}/reject/", {"reason": "x"}, format="json").status_code == 409
 
 
-def test_scoping_other_agency_admin_cannot_see_or_verify(api, town, sponsor, other_agency, agency_admin,
-                                                          regency_admin):
+def test_scoping_other_agency_admin_cannot_see_or_verify(api, town, sponsor, other_agency, agency_admin, regency_admin):
     body = submit(api, sponsor)
     outsider = factories.make_user("admin.dinkes", Role.AGENCY_ADMIN, agency=other_agency)
     assert api(outsider).get(ADMIN).json()["results"] == []

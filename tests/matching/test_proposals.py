@@ -1,13 +1,14 @@
 """Proposals for one sponsor: eligibility, ranking, privacy, accept, decline and the cooldown."""
+
 import datetime as dt
 
 import pytest
 from django.utils import timezone
 
 from sponsorship.matching.models import Proposal
-from sponsorship.regions.models import RegencyConfig
-from sponsorship.people.models import Sponsorship, Worker
 from sponsorship.matching.services.proposals import proposals_for_sponsor
+from sponsorship.people.models import Sponsorship, Worker
+from sponsorship.regions.models import RegencyConfig
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, old_nik, worker
 

@@ -1,10 +1,11 @@
 """Re-matching: a sponsor leaves, each worker goes to the nearest sponsor with room, with high priority."""
+
 import pytest
 
 from sponsorship.matching.models import Proposal
-from sponsorship.people.models import Sponsor, Sponsorship
 from sponsorship.matching.selectors import priority_of
 from sponsorship.matching.services.rematch import rematch_worker, sponsor_leave, sponsorship_end_and_rematch
+from sponsorship.people.models import Sponsor, Sponsorship
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
 
@@ -21,8 +22,9 @@ def test_sponsor_leaves_workers_go_to_nearest_sponsor_with_room(api, town, agenc
     factories.sponsor_worker(full, worker(OUT))
     near = factories.make_sponsor(agency=agency, village_code=MID, capacity=3)
     far = factories.make_sponsor(agency=agency, village_code=FAR, capacity=3)
-    response = api(agency_admin).post(f"/api/v1/admin/sponsors/{leaving.pk}/leave/", {"status": "retired"},
-                                      format="json")
+    response = api(agency_admin).post(
+        f"/api/v1/admin/sponsors/{leaving.pk}/leave/", {"status": "retired"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["rematch_proposals"] == 2
     leaving.refresh_from_db()
     assert leaving.status == Sponsor.Status.RETIRED and leaving.active_sponsorships == 0

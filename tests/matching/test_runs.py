@@ -1,4 +1,5 @@
 """Regency-wide matching runs through the API and the DB: optimality on small instances, idempotence."""
+
 import datetime as dt
 import itertools
 import random
@@ -7,15 +8,15 @@ import numpy as np
 import pytest
 
 from sponsorship.matching.models import MatchingRun, Proposal
-from sponsorship.regions.models import Region
-from sponsorship.people.models import Role, Sponsorship
 from sponsorship.matching.selectors import haversine_m, priority_of
 from sponsorship.matching.services.runs import (
     matching_run_apply,
     matching_run_preview,
     run_pairs,
 )
+from sponsorship.people.models import Role, Sponsorship
 from sponsorship.people.services.sponsorships import sponsorship_end
+from sponsorship.regions.models import Region
 from tests import factories
 from tests.matching.conftest import FAR, HOME, MID, NEAR, OUT, worker
 
@@ -58,10 +59,11 @@ def test_run_is_optimal_on_small_instances(town, agency, regency_admin, seed):
     run, created = matching_run_preview(regency=town, radius_m=3000, actor=regency_admin)
     assert created
     centre = {v.pk: (v.lat, v.lon) for v in Region.objects.filter(code__in=villages)}
-    s_in = [(s.pk, *centre[s.home_village_id], s.capacity - s.__class__.objects.get(pk=s.pk).active_sponsorships)
-            for s in sponsors]
-    w_in = [(w.pk, *centre[w.village_id], priority_of(w.welfare_decile, False))
-            for w in ws]
+    s_in = [
+        (s.pk, *centre[s.home_village_id], s.capacity - s.__class__.objects.get(pk=s.pk).active_sponsorships)
+        for s in sponsors
+    ]
+    w_in = [(w.pk, *centre[w.village_id], priority_of(w.welfare_decile, False)) for w in ws]
     weight, distance = brute_force(s_in, w_in, 3000)
     assert run.preview["covered_weight"] == weight
     assert run.preview["total_distance_m"] == pytest.approx(distance, abs=len(ws) * 2 + 0.01 * distance)
@@ -181,8 +183,15 @@ def test_apply_checks_room_declines_and_fields_in_the_database(town, agency, reg
     assert run.preview["covered_total"] == 3
     # after the preview: the sponsor takes one worker elsewhere (room 3 -> 2) and declined w_mid before
     factories.sponsor_worker(s, worker(OUT))
-    Proposal.objects.create(sponsor=s, worker=w_mid, status="declined", source="on_demand", distance_m=2200,
-                            expires_at=dt.datetime.now(dt.UTC), decided_at=dt.datetime.now(dt.UTC))
+    Proposal.objects.create(
+        sponsor=s,
+        worker=w_mid,
+        status="declined",
+        source="on_demand",
+        distance_m=2200,
+        expires_at=dt.datetime.now(dt.UTC),
+        decided_at=dt.datetime.now(dt.UTC),
+    )
     run = matching_run_apply(run=run, actor=regency_admin)
     assert run.preview["apply"]["skipped"] == {"declined": 1}
     got = {p.worker_id: p for p in Proposal.objects.filter(run=run)}
@@ -194,8 +203,9 @@ def test_apply_checks_room_declines_and_fields_in_the_database(town, agency, reg
     assert s.active_sponsorships == 1
 
 
-def test_apply_notifies_each_sponsor_once_through_the_task(town, agency, regency_admin,
-                                                           django_capture_on_commit_callbacks):
+def test_apply_notifies_each_sponsor_once_through_the_task(
+    town, agency, regency_admin, django_capture_on_commit_callbacks
+):
     """Apply enqueues one Celery task on commit (eager in tests); it writes one notification per sponsor with
     new proposals by notify_bulk, and running the task again writes nothing (dedupe key)."""
     from notifications.models import Notification
@@ -220,17 +230,28 @@ def test_apply_notifies_each_sponsor_once_through_the_task(town, agency, regency
 
 # --- distance mode (exact | fast) -----------------------------------------------------------------------------
 
+
 def _spread_instance(agency, n_sponsors=10, n_workers=24, seed=7):
     """Sponsors and workers at precise points scattered within ~2 km of HOME (each its own location)."""
     from tests.matching.conftest import LAT0, LON0
 
     rng = random.Random(seed)
     for _ in range(n_sponsors):
-        factories.make_sponsor(agency=agency, village_code=HOME, capacity=rng.choice((2, 3)),
-                               lat=LAT0 + rng.uniform(-0.015, 0.015), lon=LON0 + rng.uniform(-0.015, 0.015))
+        factories.make_sponsor(
+            agency=agency,
+            village_code=HOME,
+            capacity=rng.choice((2, 3)),
+            lat=LAT0 + rng.uniform(-0.015, 0.015),
+            lon=LON0 + rng.uniform(-0.015, 0.015),
+        )
     for i in range(n_workers):
-        worker(HOME, decile=rng.randint(1, 10), full_name=f"Pekerja {i}",
-               lat=LAT0 + rng.uniform(-0.02, 0.02), lon=LON0 + rng.uniform(-0.02, 0.02))
+        worker(
+            HOME,
+            decile=rng.randint(1, 10),
+            full_name=f"Pekerja {i}",
+            lat=LAT0 + rng.uniform(-0.02, 0.02),
+            lon=LON0 + rng.uniform(-0.02, 0.02),
+        )
 
 
 def test_distance_mode_round_trips(api, town, agency, regency_admin, settings):
@@ -243,8 +264,13 @@ def test_distance_mode_round_trips(api, town, agency, regency_admin, settings):
     assert fast.json()["distance"] == "fast"
     block = fast.json()["preview"]["distance"]
     # a few pairs: one min-cost flow over every pair, the optimum in either mode
-    assert block == {"mode": "fast", "total_distance_m": fast.json()["preview"]["total_distance_m"],
-                     "certified_optimal": True, "distance_gap_bound_m": 0, "proof": "full_flow"}
+    assert block == {
+        "mode": "fast",
+        "total_distance_m": fast.json()["preview"]["total_distance_m"],
+        "certified_optimal": True,
+        "distance_gap_bound_m": 0,
+        "proof": "full_flow",
+    }
     assert client.get(f"{RUNS}{fast.json()['id']}/").json()["distance"] == "fast"
     assert MatchingRun.objects.get(pk=fast.json()["id"]).distance == "fast"
     assert client.post(RUNS, {}, format="json").json()["id"] == fast.json()["id"]  # the default is fast: same run
@@ -265,10 +291,12 @@ def test_invalid_distance_mode_is_a_bilingual_400(api, town, regency_admin):
     assert set(body["extra"]["fields"]) == {"distance"}
     assert body["message"].startswith("Data yang dikirim tidak valid")
     assert body["extra"]["fields"]["distance"] == [
-        'Mode jarak "slow" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).']
+        'Mode jarak "slow" tidak dikenal. Pilih "exact" (jarak optimal, terbukti) atau "fast" (cepat).'
+    ]
     english = client.post(RUNS, {"distance": "slow"}, format="json", HTTP_ACCEPT_LANGUAGE="en").json()
     assert english["extra"]["fields"]["distance"] == [
-        'Unknown distance mode "slow". Choose "exact" (optimal distance, proven) or "fast".']
+        'Unknown distance mode "slow". Choose "exact" (optimal distance, proven) or "fast".'
+    ]
     assert not english["message"].startswith("Data")
     assert MatchingRun.objects.count() == 0
 
@@ -278,8 +306,10 @@ def test_idempotent_per_distance_mode(api, town, agency, regency_admin, settings
     for v in (HOME, NEAR, MID, FAR):
         worker(v)
     client = api(regency_admin)
-    calls = [client.post(RUNS, {"radius_m": 5000, "distance": mode}, format="json")
-             for mode in ("exact", "exact", "fast", "fast")]
+    calls = [
+        client.post(RUNS, {"radius_m": 5000, "distance": mode}, format="json")
+        for mode in ("exact", "exact", "fast", "fast")
+    ]
     assert [c.status_code for c in calls] == [201, 200, 201, 200]
     ids = [c.json()["id"] for c in calls]
     assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
@@ -318,11 +348,14 @@ def test_exact_distance_is_certified_and_no_longer_than_fast(town, agency, regen
     assert exact.preview["covered_weight"] == fast.preview["covered_weight"]
     assert e["total_distance_m"] == exact.preview["total_distance_m"] <= f["total_distance_m"]
     sponsors, workers = _points(run_rows(town))
-    reference = solve_matching(sponsors, workers, radius_m=3000, policy=policy_for("lowest_decile_first"),
-                               exact_arc_limit=10**9)
+    reference = solve_matching(
+        sponsors, workers, radius_m=3000, policy=policy_for("lowest_decile_first"), exact_arc_limit=10**9
+    )
     assert reference.method == "exact"
     assert (reference.covered_weight, reference.total_distance_m) == (
-        exact.preview["covered_weight"], e["total_distance_m"])
+        exact.preview["covered_weight"],
+        e["total_distance_m"],
+    )
     assert len(run_pairs(exact)) == exact.preview["covered_total"]
 
 
@@ -334,7 +367,8 @@ def test_admin_shows_the_distance_certificate_line():
     assert line(MatchingRun(preview={"distance": block})) == "Jarak total 4.404.554 m, terbukti optimal"
     block.update(certified_optimal=False, distance_gap_bound_m=12345)
     assert line(MatchingRun(preview={"distance": block})) == (
-        "Jarak total 4.404.554 m, paling banyak 12.345 m di atas optimum")
+        "Jarak total 4.404.554 m, paling banyak 12.345 m di atas optimum"
+    )
     block.update(mode="fast", distance_gap_bound_m=None)
     assert line(MatchingRun(preview={"distance": block})) == "Jarak total 4.404.554 m (cepat, tanpa bukti optimal)"
     assert line(MatchingRun(preview={})) == "-"

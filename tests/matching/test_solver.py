@@ -34,8 +34,7 @@ def random_instance(rng, n_s, n_w, spread_m=6_000, share_village=0.3):
     village = rng.random(n_w) < share_village  # some workers share one village centre
     w_lat[village], w_lon[village] = LAT0 + 3_000 * DEG, LON0 + 3_000 * DEG
     sponsors = SponsorPoints(rng.permutation(n_s) + 10, s_lat, s_lon, rng.integers(0, 4, n_s))
-    workers = WorkerPoints(rng.permutation(n_w) + 500, w_lat, w_lon, rng.integers(0, 11, n_w),
-                           rng.random(n_w) < 0.2)
+    workers = WorkerPoints(rng.permutation(n_w) + 500, w_lat, w_lon, rng.integers(0, 11, n_w), rng.random(n_w) < 0.2)
     return sponsors, workers
 
 
@@ -173,8 +172,7 @@ def test_many_workers_in_one_village_take_the_poorest_first():
     n = 200
     deciles = np.arange(n) % 10 + 1
     workers = WorkerPoints(np.arange(n), np.full(n, LAT0), np.full(n, LON0), deciles, np.zeros(n, bool))
-    sponsors = SponsorPoints(np.arange(3) + 1, LAT0 + np.array([1, 2, 3]) * 100 * DEG,
-                             np.full(3, LON0), np.full(3, 3))
+    sponsors = SponsorPoints(np.arange(3) + 1, LAT0 + np.array([1, 2, 3]) * 100 * DEG, np.full(3, LON0), np.full(3, 3))
     for kw in ({}, {"exact_arc_limit": 0}):
         res = solve_matching(sponsors, workers, radius_m=5_000, **kw)
         assert res.covered_count == 9
@@ -217,8 +215,13 @@ def test_exact_distance_above_the_arc_limit_equals_the_reference(policy, distanc
     s, w = reg.sponsors, reg.workers
     pol = get_policy(policy)
     exact = solve_exact_reference(s, w, radius_m=5_000, policy=pol)
-    kw = {"radius_m": 5_000, "policy": pol, "exact_arc_limit": 100_000, "exact_distance": True,
-          "distance_method": distance_method}
+    kw = {
+        "radius_m": 5_000,
+        "policy": pol,
+        "exact_arc_limit": 100_000,
+        "exact_distance": True,
+        "distance_method": distance_method,
+    }
     res = solve_matching(s, w, **kw)
     assert res.method == "augmenting" and res.stats["pairs_within_radius"] > 100_000
     assert_feasible(res, s, w, 5_000)
@@ -243,8 +246,9 @@ def test_scaling_stops_at_a_proven_gap(policy):
     s, w = reg.sponsors, reg.workers
     pol = get_policy(policy)
     exact = solve_exact_reference(s, w, radius_m=5_000, policy=pol)
-    res = solve_matching(s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True,
-                         gap_tolerance=0.005)
+    res = solve_matching(
+        s, w, radius_m=5_000, policy=pol, exact_arc_limit=100_000, exact_distance=True, gap_tolerance=0.005
+    )
     assert_feasible(res, s, w, 5_000)
     gap = res.stats["distance_gap_bound_m"]
     assert res.covered_weight == exact.covered_weight
@@ -266,9 +270,17 @@ def _tiny_certificate_case():
     heads = np.array([1, 2, 3, 4, 3, 4, 5, 5])
     caps = np.ones(8, np.int64)
     costs = np.array([0, 0, *d, 0, 0], np.int64)
-    case = {"g_class": np.zeros(2, np.int64), "g_size": np.ones(2, np.int64), "need": np.array([2]),
-            "s_cap": np.ones(2, np.int64), "loc_start": np.array([0, 2, 4]), "nbr": np.array([0, 1, 0, 1], np.int32),
-            "loc_gstart": np.array([0, 1, 2]), "L": L, "S": S}
+    case = {
+        "g_class": np.zeros(2, np.int64),
+        "g_size": np.ones(2, np.int64),
+        "need": np.array([2]),
+        "s_cap": np.ones(2, np.int64),
+        "loc_start": np.array([0, 2, 4]),
+        "nbr": np.array([0, 1, 0, 1], np.int32),
+        "loc_gstart": np.array([0, 1, 2]),
+        "L": L,
+        "S": S,
+    }
 
     def potentials(flows):
         graph = mx.build_graph(6, tails, heads, caps, costs, flows, room=0)
@@ -277,9 +289,26 @@ def _tiny_certificate_case():
     def certify(rows, pi, scale=1):
         rows = np.asarray(rows, np.int64).reshape(-1, 3)
         c = case
-        return mx._nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], c["g_class"], c["g_size"], c["need"], c["s_cap"],
-                              pi, c["loc_start"], c["nbr"], c["loc_gstart"], c["L"].phi, c["L"].lam, c["L"].cos,
-                              c["S"].phi, c["S"].lam, c["S"].cos, scale)
+        return mx._nb_certify(
+            rows[:, 0],
+            rows[:, 1],
+            rows[:, 2],
+            c["g_class"],
+            c["g_size"],
+            c["need"],
+            c["s_cap"],
+            pi,
+            c["loc_start"],
+            c["nbr"],
+            c["loc_gstart"],
+            c["L"].phi,
+            c["L"].lam,
+            c["L"].cos,
+            c["S"].phi,
+            c["S"].lam,
+            c["S"].cos,
+            scale,
+        )
 
     best = np.array([1, 1, 1, 0, 0, 1, 1, 1])  # group 0 -> sponsor 0, group 1 -> sponsor 1
     return d, potentials, certify, best

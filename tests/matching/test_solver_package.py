@@ -1,4 +1,5 @@
 """The solver is a plain NumPy/numba/OR-Tools package: importing it loads no Django (docs/style: layout)."""
+
 import os
 import re
 import subprocess
@@ -21,8 +22,14 @@ sys.exit(1 if loaded else 0)
 
 def test_importing_the_solver_loads_no_django():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    done = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[2])
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 

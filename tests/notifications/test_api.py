@@ -1,4 +1,5 @@
 """Devices, inbox and preferences over HTTP, including who may see what."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -16,12 +17,14 @@ CTX = {"invoice_number": "INV-1", "amount_idr": 50400, "due_date": dt.date(2026,
 @pytest.mark.django_db
 def test_device_upsert_refreshes_and_moves_token(api, sponsor):
     client = api(sponsor.user)
-    r = client.post("/api/v1/devices/", {"token": "tok-A", "platform": "android", "app_version": "1.0.0",
-                                         "language": "id"})
+    r = client.post(
+        "/api/v1/devices/", {"token": "tok-A", "platform": "android", "app_version": "1.0.0", "language": "id"}
+    )
     assert r.status_code == 200, r.content
     first_seen = Device.objects.get(token="tok-A").last_seen_at
-    r = client.post("/api/v1/devices/", {"token": "tok-A", "platform": "android", "app_version": "1.1.0",
-                                         "language": "en"})
+    r = client.post(
+        "/api/v1/devices/", {"token": "tok-A", "platform": "android", "app_version": "1.1.0", "language": "en"}
+    )
     assert r.status_code == 200
     device = Device.objects.get(token="tok-A")
     assert Device.objects.filter(token="tok-A").count() == 1
@@ -38,8 +41,14 @@ def test_device_upsert_refreshes_and_moves_token(api, sponsor):
 
 @pytest.mark.django_db
 def test_device_upsert_reactivates_a_pruned_token(api, sponsor):
-    Device.objects.create(user=sponsor.user, token="tok-dead", active=False, last_seen_at=NOON,
-                          deactivated_at=NOON, deactivation_reason="UNREGISTERED")
+    Device.objects.create(
+        user=sponsor.user,
+        token="tok-dead",
+        active=False,
+        last_seen_at=NOON,
+        deactivated_at=NOON,
+        deactivation_reason="UNREGISTERED",
+    )
     api(sponsor.user).post("/api/v1/devices/", {"token": "tok-dead"})
     device = Device.objects.get(token="tok-dead")
     assert device.active and device.deactivated_at is None and device.deactivation_reason == ""
@@ -106,14 +115,17 @@ def test_preferences_get_and_put(api, sponsor):
     prefs = client.get("/api/v1/notifications/preferences/").json()
     assert {p["kind"] for p in prefs} >= {"invoice_due_soon", "payment_received"}
     assert all(p["enabled"] for p in prefs)
-    r = client.put("/api/v1/notifications/preferences/",
-                   {"preferences": [{"kind": "invoice_due_soon", "enabled": False}]})
+    r = client.put(
+        "/api/v1/notifications/preferences/", {"preferences": [{"kind": "invoice_due_soon", "enabled": False}]}
+    )
     assert r.status_code == 200
     assert {p["kind"]: p["enabled"] for p in r.json()}["invoice_due_soon"] is False
     assert notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key="off", now=NOON) is None
-    r = client.put("/api/v1/notifications/preferences/",
-                   {"preferences": [{"kind": "payment_received", "enabled": False}]},
-                   HTTP_ACCEPT_LANGUAGE="en")
+    r = client.put(
+        "/api/v1/notifications/preferences/",
+        {"preferences": [{"kind": "payment_received", "enabled": False}]},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert r.status_code == 400 and r.json()["code"] == "mandatory_kind"
     assert "cannot be switched off" in r.json()["message"]
     r = client.put("/api/v1/notifications/preferences/", {"preferences": [{"kind": "nope", "enabled": False}]})

@@ -1,5 +1,6 @@
 """notify_bulk at fan-out sizes: one INSERT … ON CONFLICT DO NOTHING, the same rules as notify(), a
 number of statements that does not grow with N, and senders whose claims never overlap."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -28,9 +29,18 @@ def plain_users(n, prefix="bulk"):
 
 
 def requests_for(users, key="k", kind="invoice_due_soon"):
-    return [NotifyRequest(user_id=u.pk, kind=kind, context=CTX, dedupe_key=f"{key}-{u.pk}",
-                          data={"invoice_id": u.pk}, collapse_key=f"invoice-{u.pk}",
-                          expires_at=dt.datetime(2026, 12, 16, tzinfo=WIB)) for u in users]
+    return [
+        NotifyRequest(
+            user_id=u.pk,
+            kind=kind,
+            context=CTX,
+            dedupe_key=f"{key}-{u.pk}",
+            data={"invoice_id": u.pk},
+            collapse_key=f"invoice-{u.pk}",
+            expires_at=dt.datetime(2026, 12, 16, tzinfo=WIB),
+        )
+        for u in users
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,8 +75,9 @@ def test_a_key_written_by_a_concurrent_scan_is_skipped_not_an_error():
     our dedupe lookup) are left alone and not reported as ours."""
     users = plain_users(2)
     [theirs] = notify_bulk(requests_for(users[:1]), now=NOON)
-    rows = [(u.pk, "invoice_due_soon", "t", "b", "id", {"a": "1"}, f"k-{u.pk}", "pending", NOON, "", None)
-            for u in users]
+    rows = [
+        (u.pk, "invoice_due_soon", "t", "b", "id", {"a": "1"}, f"k-{u.pk}", "pending", NOON, "", None) for u in users
+    ]
     with transaction.atomic():
         created = services._insert_rows(rows, NOON)
     assert [pk for pk, _ in created] != [theirs] and len(created) == 1

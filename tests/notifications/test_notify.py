@@ -1,4 +1,5 @@
 """notify(): the outbox row, dedupe, opt-out, quiet hours in the recipient's zone, languages."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -14,14 +15,28 @@ NOON = dt.datetime(2026, 12, 10, 12, 0, tzinfo=WIB)
 
 
 def ctx(**extra):
-    return {"invoice_number": "INV-2026-12-0001", "amount_idr": 50400, "due_date": dt.date(2026, 12, 15),
-            "workers": 3, "days": 3, "period_label": "Desember 2026", **extra}
+    return {
+        "invoice_number": "INV-2026-12-0001",
+        "amount_idr": 50400,
+        "due_date": dt.date(2026, 12, 15),
+        "workers": 3,
+        "days": 3,
+        "period_label": "Desember 2026",
+        **extra,
+    }
 
 
 @pytest.mark.django_db(transaction=True)
 def test_notify_writes_one_row_rendered_in_indonesian(sponsor):
-    row = notify(user=sponsor.user, kind="invoice_due_soon", context=ctx(), dedupe_key="invoice:1:reminder:2026-12-10",
-                 data={"invoice_id": 1}, collapse_key="invoice-1", now=NOON)
+    row = notify(
+        user=sponsor.user,
+        kind="invoice_due_soon",
+        context=ctx(),
+        dedupe_key="invoice:1:reminder:2026-12-10",
+        data={"invoice_id": 1},
+        collapse_key="invoice-1",
+        now=NOON,
+    )
     assert row is not None and row.status in ("pending", "sent", "skipped")
     row.refresh_from_db()
     assert row.title == "Tagihan jatuh tempo 3 hari lagi"
@@ -64,21 +79,30 @@ def test_opt_out_per_kind_but_never_for_receipts(sponsor):
         preferences_set(user=sponsor.user, changes={"payment_received": False})
     # Even a stored opt-out row (e.g. from an admin) does not stop a receipt.
     NotificationPreference.objects.create(user=sponsor.user, kind="payment_received", enabled=False)
-    assert notify(user=sponsor.user, kind="payment_received", context=ctx(sponsor_name="Budi"),
-                  dedupe_key="c", now=NOON)
+    assert notify(
+        user=sponsor.user, kind="payment_received", context=ctx(sponsor_name="Budi"), dedupe_key="c", now=NOON
+    )
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("zone,local_hour,held", [
-    ("Asia/Jakarta", 21, True), ("Asia/Jakarta", 20, False), ("Asia/Jakarta", 5, True), ("Asia/Jakarta", 6, False),
-    ("Asia/Jayapura", 22, True), ("Asia/Makassar", 12, False),
-])
+@pytest.mark.parametrize(
+    "zone,local_hour,held",
+    [
+        ("Asia/Jakarta", 21, True),
+        ("Asia/Jakarta", 20, False),
+        ("Asia/Jakarta", 5, True),
+        ("Asia/Jakarta", 6, False),
+        ("Asia/Jayapura", 22, True),
+        ("Asia/Makassar", 12, False),
+    ],
+)
 def test_quiet_hours_hold_until_six_in_the_regency_zone(sponsor, regency, zone, local_hour, held):
     RegencyConfig.objects.filter(regency=regency).update(timezone=zone)
     tz = ZoneInfo(zone)
     now = dt.datetime(2026, 12, 10, local_hour, 30, tzinfo=tz)
-    row = notify(user=sponsor.user, kind="invoice_due_soon", context=ctx(), dedupe_key=f"q-{zone}-{local_hour}",
-                 now=now)
+    row = notify(
+        user=sponsor.user, kind="invoice_due_soon", context=ctx(), dedupe_key=f"q-{zone}-{local_hour}", now=now
+    )
     row.refresh_from_db()
     if held:
         assert row.status == "held"

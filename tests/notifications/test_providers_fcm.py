@@ -8,7 +8,7 @@ import logging
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -43,9 +43,14 @@ def reminder(token: str, **kwargs) -> PushMessage:
 
 # -- success path ------------------------------------------------------------------
 def test_sends_indonesian_text_with_collapse_key_ttl_and_apns_headers(fake_fcm, fcm_provider):
-    expires = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
-    push = reminder("tok-ok-1", ttl_seconds=86400, expires_at=expires, channel_id="pembayaran",
-                    data={"invoice_id": 42, "type": "payment_reminder"})  # int coerced
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    push = reminder(
+        "tok-ok-1",
+        ttl_seconds=86400,
+        expires_at=expires,
+        channel_id="pembayaran",
+        data={"invoice_id": 42, "type": "payment_reminder"},
+    )  # int coerced
 
     [result] = fcm_provider.send([push])
 
@@ -74,14 +79,16 @@ def test_sends_indonesian_text_with_collapse_key_ttl_and_apns_headers(fake_fcm, 
 
 
 def test_ttl_is_clamped_and_apns_collapse_id_fits_64_bytes(fake_fcm, fcm_provider):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     long_key = "tagihan-" + "é" * 60  # 128 bytes in UTF-8
-    results = fcm_provider.send([
-        reminder("tok-long", ttl_seconds=60 * 24 * 3600, collapse_key=long_key),
-        reminder("tok-past", expires_at=now - timedelta(hours=1)),
-        reminder("tok-derived", expires_at=now + timedelta(hours=2)),
-        reminder("tok-none", collapse_key=None),
-    ])
+    results = fcm_provider.send(
+        [
+            reminder("tok-long", ttl_seconds=60 * 24 * 3600, collapse_key=long_key),
+            reminder("tok-past", expires_at=now - timedelta(hours=1)),
+            reminder("tok-derived", expires_at=now + timedelta(hours=2)),
+            reminder("tok-none", collapse_key=None),
+        ]
+    )
     assert [r.outcome for r in results] == ["sent"] * 4
     by_token = {r.target: r.message for r in fake_fcm.sends()}
 
@@ -138,7 +145,8 @@ def test_invalid_registration_token_400_is_deactivated(fake_fcm, fcm_provider):
 
 def test_other_400_is_failed_not_deactivated(fake_fcm, fcm_provider):
     fake_fcm.set_token_error(
-        "tok-ok", "INVALID_ARGUMENT",
+        "tok-ok",
+        "INVALID_ARGUMENT",
         message="Invalid value at 'message.data[0].value' (TYPE_STRING), 42",
     )
     [result] = fcm_provider.send([reminder("tok-ok")])
@@ -195,7 +203,7 @@ def test_sdk_style_retry_after_blocks_inside_the_sdk(fake_fcm, make_fcm_provider
 
 def test_retry_after_http_date_is_parsed():
     class Response:
-        headers = {"Retry-After": format_datetime(datetime.now(timezone.utc) + timedelta(seconds=90), usegmt=True)}
+        headers = {"Retry-After": format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)}
 
     class Exc(Exception):
         http_response = Response()
@@ -224,8 +232,10 @@ def test_connection_refused_is_retry(fake_fcm):
 
     with socket_free_port() as port:
         provider = FCMProvider(
-            app_name="test-push-refused", service_account=fake_fcm.service_account,
-            base_url=f"http://127.0.0.1:{port}", http_status_retries=0,
+            app_name="test-push-refused",
+            service_account=fake_fcm.service_account,
+            base_url=f"http://127.0.0.1:{port}",
+            http_status_retries=0,
         )
         try:
             [result] = provider.send([reminder("tok-x")])
@@ -243,8 +253,7 @@ def test_third_party_auth_error_is_failed_not_deactivated(fake_fcm, fcm_provider
 
 
 def test_locally_invalid_message_fails_alone(fake_fcm, fcm_provider):
-    results = fcm_provider.send([reminder("tok-1"), reminder("tok-2", priority="urgent"),
-                                 reminder("tok-3")])
+    results = fcm_provider.send([reminder("tok-1"), reminder("tok-2", priority="urgent"), reminder("tok-3")])
     assert [r.outcome for r in results] == ["sent", "failed", "sent"]
     assert results[1].error_code == "INVALID_MESSAGE"
     assert {r.target for r in fake_fcm.sends()} == {"tok-1", "tok-3"}
@@ -295,8 +304,9 @@ def test_overrides_point_every_request_at_the_fake(fake_fcm, fcm_provider):
 def test_socket_guard_trips_when_the_fcm_url_override_is_missing(fake_fcm, socket_guard):
     from notifications.providers.fcm import FCMProvider, close_app
 
-    provider = FCMProvider(app_name="test-push-no-override", service_account=fake_fcm.service_account,
-                           base_url=None, http_status_retries=0)
+    provider = FCMProvider(
+        app_name="test-push-no-override", service_account=fake_fcm.service_account, base_url=None, http_status_retries=0
+    )
     try:
         [result] = provider.send([reminder("tok-1")])
     finally:
@@ -311,8 +321,7 @@ def test_socket_guard_trips_on_the_default_token_uri(socket_guard):
     from notifications.providers.fcm import FCMProvider, close_app
 
     sa, _ = make_service_account("https://oauth2.googleapis.com/token")
-    provider = FCMProvider(app_name="test-push-google-oauth", service_account=sa,
-                           base_url="http://127.0.0.1:9")
+    provider = FCMProvider(app_name="test-push-google-oauth", service_account=sa, base_url="http://127.0.0.1:9")
     try:
         [result] = provider.send([reminder("tok-1")])
     finally:
@@ -327,13 +336,15 @@ def test_override_that_does_not_take_fails_loudly(fake_fcm, monkeypatch):
     real = messaging._get_messaging_service
 
     def sdk_renamed_the_attribute(app):
-        monkeypatch.setattr(messaging._MessagingService, "FCM_URL",
-                            "https://fcm.googleapis.com/v1/projects/{0}/messages:send")
+        monkeypatch.setattr(
+            messaging._MessagingService, "FCM_URL", "https://fcm.googleapis.com/v1/projects/{0}/messages:send"
+        )
         return real(app)
 
     monkeypatch.setattr(messaging, "_get_messaging_service", sdk_renamed_the_attribute)
-    provider = FCMProvider(app_name="test-push-renamed", service_account=fake_fcm.service_account,
-                           base_url=fake_fcm.base_url)
+    provider = FCMProvider(
+        app_name="test-push-renamed", service_account=fake_fcm.service_account, base_url=fake_fcm.base_url
+    )
     with pytest.raises(RuntimeError, match="override did not take"):
         provider.app
     import firebase_admin
@@ -346,19 +357,22 @@ def test_override_that_does_not_take_fails_loudly(fake_fcm, monkeypatch):
 def test_fake_rejects_tokens_it_did_not_issue(fake_fcm):
     resp = requests.post(
         fake_fcm.fcm_url_template.format(fake_fcm.project_id),
-        json={"message": {"token": "t"}}, headers={"Authorization": "Bearer ya29.forged"}, timeout=10,
+        json={"message": {"token": "t"}},
+        headers={"Authorization": "Bearer ya29.forged"},
+        timeout=10,
     )
     assert resp.status_code == 401 and fake_fcm.rejected_auth == 1
 
 
 def test_fake_rejects_assertions_signed_by_another_key(fake_fcm):
-    from google.oauth2 import service_account
-    from google.auth.transport.requests import Request
     from google.auth import exceptions as auth_exceptions
+    from google.auth.transport.requests import Request
+    from google.oauth2 import service_account
 
     other, _ = make_service_account(fake_fcm.token_uri)
     creds = service_account.Credentials.from_service_account_info(
-        other, scopes=["https://www.googleapis.com/auth/firebase.messaging"])
+        other, scopes=["https://www.googleapis.com/auth/firebase.messaging"]
+    )
     creds._is_regional_access_boundary_lookup_required = lambda: False
     with pytest.raises(auth_exceptions.RefreshError, match="invalid_grant"):
         creds.refresh(Request())
@@ -367,7 +381,9 @@ def test_fake_rejects_assertions_signed_by_another_key(fake_fcm):
 def test_fake_runs_as_a_module():
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulators.fcm", "--port", "0", "--json"],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         info = json.loads(proc.stdout.readline())
@@ -406,13 +422,15 @@ def test_get_provider_builds_fcm_from_plain_config(fake_fcm, monkeypatch):
     from notifications.providers.fcm import FCMProvider, close_app
 
     monkeypatch.setenv("FCM_CHUNK_SIZE", "250")  # env strings are converted
-    provider = get_provider({
-        "PUSH_PROVIDER": "fcm",
-        "FCM_SERVICE_ACCOUNT": json.dumps(fake_fcm.service_account),  # JSON text accepted
-        "FCM_BASE_URL": fake_fcm.base_url,
-        "FCM_APP_NAME": "test-push-factory",
-        "FCM_RESPECT_RETRY_AFTER": "false",
-    })
+    provider = get_provider(
+        {
+            "PUSH_PROVIDER": "fcm",
+            "FCM_SERVICE_ACCOUNT": json.dumps(fake_fcm.service_account),  # JSON text accepted
+            "FCM_BASE_URL": fake_fcm.base_url,
+            "FCM_APP_NAME": "test-push-factory",
+            "FCM_RESPECT_RETRY_AFTER": "false",
+        }
+    )
     try:
         assert isinstance(provider, FCMProvider)
         assert provider.options.chunk_size == 250

@@ -1,13 +1,14 @@
 """Reminder scans over the money area's invoices: the right kind on the right day, once."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from notifications.models import Notification
-from sponsorship.billing.reminders import reminders_scan
 from notifications.sending import outbox_send
 from notifications.services import device_register
+from sponsorship.billing.reminders import reminders_scan
 from sponsorship.billing.services.billing import billing_run
 from tests import factories
 
@@ -21,7 +22,10 @@ def at(day, hour=10):
 @pytest.fixture
 def billed(sponsor, settings):
     settings.NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE = False
-    workers = [factories.make_worker(full_name="Slamet Riyadi"), factories.make_worker(full_name="Siti Aminah", sex="F")]
+    workers = [
+        factories.make_worker(full_name="Slamet Riyadi"),
+        factories.make_worker(full_name="Siti Aminah", sex="F"),
+    ]
     for worker in workers:
         factories.sponsor_worker(sponsor, worker)
     billing_run(period=dt.date(2026, 12, 1), notify=False)
@@ -34,8 +38,10 @@ def billed(sponsor, settings):
 @pytest.mark.django_db
 def test_scan_twice_sends_once(billed, fake_fcm, settings):
     sponsor, invoice = billed
-    from notifications.providers.fcm import close_app
     import json
+
+    from notifications.providers.fcm import close_app
+
     settings.PUSH_PROVIDER = "fcm"
     settings.FCM_SERVICE_ACCOUNT = json.dumps(fake_fcm.service_account)
     settings.FCM_BASE_URL = fake_fcm.base_url
@@ -57,14 +63,17 @@ def test_scan_twice_sends_once(billed, fake_fcm, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("day,kind,days", [
-    (dt.date(2026, 12, 12), "invoice_due_soon", 3),
-    (dt.date(2026, 12, 15), "invoice_due_today", 0),
-    (dt.date(2026, 12, 18), "invoice_overdue", 3),
-    (dt.date(2026, 12, 22), "invoice_overdue", 7),
-    (dt.date(2026, 12, 13), None, None),
-    (dt.date(2026, 12, 20), None, None),
-])
+@pytest.mark.parametrize(
+    "day,kind,days",
+    [
+        (dt.date(2026, 12, 12), "invoice_due_soon", 3),
+        (dt.date(2026, 12, 15), "invoice_due_today", 0),
+        (dt.date(2026, 12, 18), "invoice_overdue", 3),
+        (dt.date(2026, 12, 22), "invoice_overdue", 7),
+        (dt.date(2026, 12, 13), None, None),
+        (dt.date(2026, 12, 20), None, None),
+    ],
+)
 def test_reminder_calendar(billed, day, kind, days):
     sponsor, invoice = billed
     reminders_scan(today=day, now=at(day))

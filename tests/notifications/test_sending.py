@@ -2,6 +2,7 @@
 
 Time is frozen by passing `now=` into the services; nothing of ours is mocked.
 """
+
 import datetime as dt
 import threading
 from zoneinfo import ZoneInfo
@@ -32,8 +33,16 @@ def test_notify_sends_after_commit_through_firebase_admin(fcm_settings, agency):
     fake = fcm_settings
     sponsor = sponsor_with_phone("tok-ok-1", agency=agency)
     expires = dt.datetime(2026, 12, 16, 0, 0, tzinfo=WIB)
-    row = notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key="invoice:1:reminder:2026-12-10",
-                 data={"invoice_id": "1"}, collapse_key="invoice-1", expires_at=expires, now=NOON)
+    row = notify(
+        user=sponsor.user,
+        kind="invoice_due_soon",
+        context=CTX,
+        dedupe_key="invoice:1:reminder:2026-12-10",
+        data={"invoice_id": "1"},
+        collapse_key="invoice-1",
+        expires_at=expires,
+        now=NOON,
+    )
     # eager Celery: the task ran on commit (notify ran in autocommit, so at once)
     row.refresh_from_db()
     assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
@@ -63,8 +72,13 @@ def test_parallel_senders_never_push_a_row_twice(fcm_settings, agency):
     fake = fcm_settings
     sponsors = [sponsor_with_phone(f"tok-par-{i}", agency=agency) for i in range(40)]
     night = dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB)  # written in quiet hours: held until 06:00
-    notify_bulk([NotifyRequest(user_id=s.user_id, kind="invoice_due_soon", context=CTX, dedupe_key=f"par-{i}")
-                 for i, s in enumerate(sponsors)], now=night)
+    notify_bulk(
+        [
+            NotifyRequest(user_id=s.user_id, kind="invoice_due_soon", context=CTX, dedupe_key=f"par-{i}")
+            for i, s in enumerate(sponsors)
+        ],
+        now=night,
+    )
     assert Notification.objects.filter(status="held").count() == 40
     morning = dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB)
     barrier = threading.Barrier(4)
@@ -138,8 +152,9 @@ def test_unregistered_and_invalid_tokens_are_deactivated(fcm_settings, agency):
     device_register(user=sponsor.user, token="tok-gone", now=NOON)
     device_register(user=sponsor.user, token="tok-garbage", now=NOON)
     fake.set_token_error("tok-gone", "UNREGISTERED")
-    fake.set_token_error("tok-garbage", "INVALID_ARGUMENT",
-                         message="The registration token is not a valid FCM registration token")
+    fake.set_token_error(
+        "tok-garbage", "INVALID_ARGUMENT", message="The registration token is not a valid FCM registration token"
+    )
     row = notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key="prune", now=NOON)
     row.refresh_from_db()
     assert row.status == "sent"
@@ -158,13 +173,20 @@ def test_sender_id_mismatch_for_a_whole_batch_deactivates_nothing(fcm_settings, 
     fake = fcm_settings
     sponsors = [sponsor_with_phone(f"tok-sid-{i}", agency=agency) for i in range(3)]
     for i, s in enumerate(sponsors):  # quiet hours: queued, not yet sent
-        notify(user=s.user, kind="invoice_due_soon", context=CTX, dedupe_key=f"sid-{i}",
-               now=dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB))
+        notify(
+            user=s.user,
+            kind="invoice_due_soon",
+            context=CTX,
+            dedupe_key=f"sid-{i}",
+            now=dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB),
+        )
     fake.set_global_error("SENDER_ID_MISMATCH")  # our credentials/project are wrong, not the tokens
     report = outbox_send(now=dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB))
     assert report.claimed == 3 and report.deactivated == 0
     assert Device.objects.filter(token__startswith="tok-sid-", active=True).count() == 3
-    assert set(Notification.objects.filter(dedupe_key__startswith="sid-").values_list("status", flat=True)) == {"failed"}
+    assert set(Notification.objects.filter(dedupe_key__startswith="sid-").values_list("status", flat=True)) == {
+        "failed"
+    }
     assert "SENDER_ID_MISMATCH_ALL" in Notification.objects.get(dedupe_key="sid-0").last_error
 
 
@@ -174,8 +196,13 @@ def test_sender_id_mismatch_for_one_token_among_good_ones_deactivates_it(fcm_set
     sponsors = [sponsor_with_phone(f"tok-one-{i}", agency=agency) for i in range(3)]
     fake.set_token_error("tok-one-1", "SENDER_ID_MISMATCH")  # a token from another Firebase project
     for i, s in enumerate(sponsors):
-        notify(user=s.user, kind="invoice_due_soon", context=CTX, dedupe_key=f"one-{i}",
-               now=dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB))
+        notify(
+            user=s.user,
+            kind="invoice_due_soon",
+            context=CTX,
+            dedupe_key=f"one-{i}",
+            now=dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB),
+        )
     outbox_send(now=dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB))
     assert not Device.objects.get(token="tok-one-1").active
     assert Device.objects.filter(token__in=["tok-one-0", "tok-one-2"], active=True).count() == 2
@@ -185,8 +212,13 @@ def test_sender_id_mismatch_for_one_token_among_good_ones_deactivates_it(fcm_set
 def test_held_rows_go_out_at_six_local_time(fcm_settings, agency):
     fake = fcm_settings
     sponsor = sponsor_with_phone("tok-night", agency=agency)
-    row = notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key="night",
-                 now=dt.datetime(2026, 12, 10, 23, 15, tzinfo=WIB))
+    row = notify(
+        user=sponsor.user,
+        kind="invoice_due_soon",
+        context=CTX,
+        dedupe_key="night",
+        now=dt.datetime(2026, 12, 10, 23, 15, tzinfo=WIB),
+    )
     assert fake.attempts() == []
     assert outbox_send(now=dt.datetime(2026, 12, 11, 5, 59, tzinfo=WIB)).claimed == 0
     outbox_send(now=dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB))
@@ -198,8 +230,14 @@ def test_held_rows_go_out_at_six_local_time(fcm_settings, agency):
 def test_expired_rows_are_skipped_and_rows_without_phone_stay_in_the_inbox(fcm_settings, agency):
     fake = fcm_settings
     sponsor = sponsor_with_phone("tok-late", agency=agency)
-    notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key="late",
-           expires_at=dt.datetime(2026, 12, 11, 0, 0, tzinfo=WIB), now=dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB))
+    notify(
+        user=sponsor.user,
+        kind="invoice_due_soon",
+        context=CTX,
+        dedupe_key="late",
+        expires_at=dt.datetime(2026, 12, 11, 0, 0, tzinfo=WIB),
+        now=dt.datetime(2026, 12, 10, 22, 0, tzinfo=WIB),
+    )
     outbox_send(now=dt.datetime(2026, 12, 11, 6, 0, tzinfo=WIB))
     assert Notification.objects.get(dedupe_key="late").status == "skipped"
     no_phone = factories.make_sponsor(agency=agency)

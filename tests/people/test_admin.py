@@ -1,4 +1,5 @@
 """Django admin edits of sponsors and workers go through the people services: validated and audited."""
+
 import pytest
 from django.contrib.auth import get_user_model
 

@@ -3,8 +3,15 @@ import datetime as dt
 import pytest
 from django.utils import translation
 
-from sponsorship.people.identifiers import (IdentifierError, mask_nik, mask_phone, normalize_kpj, normalize_phone, parse_nik,
-                                     parse_nip)
+from sponsorship.people.identifiers import (
+    IdentifierError,
+    mask_nik,
+    mask_phone,
+    normalize_kpj,
+    normalize_phone,
+    parse_nik,
+    parse_nip,
+)
 
 TODAY = dt.date(2026, 11, 21)
 
@@ -26,19 +33,22 @@ class TestNik:
     def test_spaces_and_dots_are_tolerated(self):
         assert parse_nik("3502 1714 0385 0001", today=TODAY).nik == "3502171403850001"
 
-    @pytest.mark.parametrize("value, fragment", [
-        ("", "wajib"),
-        ("35021714038500", "16 digit"),
-        ("350217140385000123", "16 digit"),
-        ("3502171403850A01", "angka"),
-        ("0502171403850001", "wilayah"),  # province 05 does not exist
-        ("3500171403850001", "wilayah"),  # regency 00
-        ("3502173203850001", "Tanggal lahir"),  # day 32
-        ("3502177203850001", "Tanggal lahir"),  # day 72-40 = 32
-        ("3502171413850001", "Tanggal lahir"),  # month 13
-        ("3502172902850001", "Tanggal lahir"),  # 29 Feb 1985
-        ("3502171403850000", "0000"),
-    ])
+    @pytest.mark.parametrize(
+        "value, fragment",
+        [
+            ("", "wajib"),
+            ("35021714038500", "16 digit"),
+            ("350217140385000123", "16 digit"),
+            ("3502171403850A01", "angka"),
+            ("0502171403850001", "wilayah"),  # province 05 does not exist
+            ("3500171403850001", "wilayah"),  # regency 00
+            ("3502173203850001", "Tanggal lahir"),  # day 32
+            ("3502177203850001", "Tanggal lahir"),  # day 72-40 = 32
+            ("3502171413850001", "Tanggal lahir"),  # month 13
+            ("3502172902850001", "Tanggal lahir"),  # 29 Feb 1985
+            ("3502171403850000", "0000"),
+        ],
+    )
     def test_broken_values_explain_the_problem(self, value, fragment):
         with pytest.raises(IdentifierError) as err:
             parse_nik(value, today=TODAY)
@@ -60,16 +70,19 @@ class TestNip:
         info = parse_nip("199001012023212005", kind="pppk", today=TODAY)
         assert (info.birth_date, info.sex, info.start) == (dt.date(1990, 1, 1), "F", "2023")
 
-    @pytest.mark.parametrize("value, kind, fragment", [
-        ("19850314201003100", "pns", "18 digit"),
-        ("198513142010031002", "pns", "Tanggal lahir"),
-        ("198503142010131002", "pns", "TMT"),  # month 13
-        ("198503141990031002", "pns", "TMT"),  # started at 5
-        ("198503142010033002", "pns", "jenis kelamin"),
-        ("198503142010031000", "pns", "000"),
-        ("201503142035031002", "pns", "usia"),  # 11 years old
-        ("199001011990212005", "pppk", "pengangkatan"),
-    ])
+    @pytest.mark.parametrize(
+        "value, kind, fragment",
+        [
+            ("19850314201003100", "pns", "18 digit"),
+            ("198513142010031002", "pns", "Tanggal lahir"),
+            ("198503142010131002", "pns", "TMT"),  # month 13
+            ("198503141990031002", "pns", "TMT"),  # started at 5
+            ("198503142010033002", "pns", "jenis kelamin"),
+            ("198503142010031000", "pns", "000"),
+            ("201503142035031002", "pns", "usia"),  # 11 years old
+            ("199001011990212005", "pppk", "pengangkatan"),
+        ],
+    )
     def test_broken(self, value, kind, fragment):
         with pytest.raises(IdentifierError) as err:
             parse_nip(value, kind=kind, today=TODAY)
@@ -81,13 +94,16 @@ class TestNip:
 
 
 class TestPhone:
-    @pytest.mark.parametrize("value", ["081234567890", "6281234567890", "+6281234567890", "0812-3456-7890",
-                                       "+62 812 3456 7890", "(0812) 3456.7890"])
+    @pytest.mark.parametrize(
+        "value",
+        ["081234567890", "6281234567890", "+6281234567890", "0812-3456-7890", "+62 812 3456 7890", "(0812) 3456.7890"],
+    )
     def test_accepted_forms(self, value):
         assert normalize_phone(value) == "+6281234567890"
 
-    @pytest.mark.parametrize("value", ["", "0212345678", "+6581234567", "81234567890", "0812345", "08123456789012",
-                                       "0812abc4567"])
+    @pytest.mark.parametrize(
+        "value", ["", "0212345678", "+6581234567", "81234567890", "0812345", "08123456789012", "0812abc4567"]
+    )
     def test_rejected(self, value):
         with pytest.raises(IdentifierError):
             normalize_phone(value)

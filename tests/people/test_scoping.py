@@ -1,4 +1,5 @@
 """Role scoping: a sponsor sees only their own workers; an agency admin only their agency."""
+
 import pytest
 
 from sponsorship.people.models import Role, Sponsor, Worker
@@ -46,6 +47,7 @@ def test_regency_admin_sees_the_regency_only(api, world, regency_admin, regency)
     assert len(client.get("/api/v1/sponsors/").json()["results"]) == 2
     from sponsorship.regions.services import import_regions
     from tests.factories import REGION_FILE
+
     import_regions(REGION_FILE, only="35.03")
     trenggalek = make_agency(regency=type(regency).objects.get(code="35.03"), name="Dinas Trenggalek")
     make_sponsor(agency=trenggalek, village_code="35.03.01.2001")

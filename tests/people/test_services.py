@@ -1,4 +1,5 @@
 """sponsor_update / worker_update: validated like the create services, audited with before and after."""
+
 import pytest
 
 from backend.api.errors import ApplicationError
@@ -11,8 +12,15 @@ from tests import factories
 @pytest.mark.django_db
 def test_sponsor_update_saves_and_audits_old_and_new_values(regency_admin, agency):
     sponsor = factories.make_sponsor(agency=agency, capacity=2)
-    updated = people.sponsor_update(sponsor=sponsor, actor=regency_admin, full_name=" Budi Santoso, S.E. ",
-                                    capacity=3, home_village="35.02.17.1002", phone="0813 1111 2222", source="import")
+    updated = people.sponsor_update(
+        sponsor=sponsor,
+        actor=regency_admin,
+        full_name=" Budi Santoso, S.E. ",
+        capacity=3,
+        home_village="35.02.17.1002",
+        phone="0813 1111 2222",
+        source="import",
+    )
     updated.refresh_from_db()
     assert updated.full_name == "Budi Santoso, S.E." and updated.capacity == 3
     assert updated.home_village.code == "35.02.17.1002" and updated.phone == "+6281311112222"
@@ -58,8 +66,15 @@ def test_sponsor_update_validates_in_indonesian(agency):
 def test_worker_update_saves_and_audits_old_and_new_values(regency_admin):
     worker = factories.make_worker(decile=3)
     nelayan = Occupation.objects.get(code="nelayan")
-    people.worker_update(worker=worker, actor=regency_admin, welfare_decile=1, occupation=nelayan,
-                         village="35.02.17.1002", kpj="", source="admin")
+    people.worker_update(
+        worker=worker,
+        actor=regency_admin,
+        welfare_decile=1,
+        occupation=nelayan,
+        village="35.02.17.1002",
+        kpj="",
+        source="admin",
+    )
     worker.refresh_from_db()
     assert worker.welfare_decile == 1 and worker.occupation == nelayan and worker.village.code == "35.02.17.1002"
     row = AuditLog.objects.get(action="worker.update", object_id=str(worker.pk))

@@ -27,8 +27,10 @@ def test_one_regency_from_the_region_file():
 def test_reimport_updates_names_adds_codes_never_deletes(regency):
     make_sponsor(village_code="35.02.17.1001")  # a referenced village
     Region.objects.filter(code="35.02.17.1001").update(name="Nama Lama")
-    csv = io.StringIO("kode,nama\n35,Jawa Timur\n35.02,Kabupaten Ponorogo\n35.02.17,Ponorogo\n"
-                      "35.02.17.1001,Nama Baru\n35.02.17.2999,Desa Baru\n")
+    csv = io.StringIO(
+        "kode,nama\n35,Jawa Timur\n35.02,Kabupaten Ponorogo\n35.02.17,Ponorogo\n"
+        "35.02.17.1001,Nama Baru\n35.02.17.2999,Desa Baru\n"
+    )
     report = import_regions(csv)
     assert Region.objects.get(code="35.02.17.1001").name == "Nama Baru"
     assert Region.objects.get(code="35.02.17.2999").village_kind == "desa"

@@ -1,5 +1,6 @@
 """Regency settings and regions edited in the Django admin go through regions/services.py: checked (form errors,
 never a 500) and audited with old and new values."""
+
 import pytest
 from django.urls import reverse
 
@@ -10,9 +11,13 @@ from sponsorship.regions.models import RegencyConfig, Region
 
 
 def config_form(config: RegencyConfig, **override) -> dict:
-    data = {"timezone": config.timezone, "matching_radius_m": str(config.matching_radius_m),
-            "decline_cooldown_days": str(config.decline_cooldown_days), "village_target": str(config.village_target),
-            "max_new_member_age": str(config.max_new_member_age)}
+    data = {
+        "timezone": config.timezone,
+        "matching_radius_m": str(config.matching_radius_m),
+        "decline_cooldown_days": str(config.decline_cooldown_days),
+        "village_target": str(config.village_target),
+        "max_new_member_age": str(config.max_new_member_age),
+    }
     data.update(override)
     return data
 
@@ -20,8 +25,10 @@ def config_form(config: RegencyConfig, **override) -> dict:
 def test_changing_a_regency_setting_in_the_admin_writes_an_audit_row(admin_client, admin_user, regency):
     config = RegencyConfig.objects.get(regency=regency)
     assert config.matching_radius_m == 5_000
-    response = admin_client.post(reverse("admin:regions_regencyconfig_change", args=[config.pk]),
-                                 config_form(config, matching_radius_m="3000", village_target="120"))
+    response = admin_client.post(
+        reverse("admin:regions_regencyconfig_change", args=[config.pk]),
+        config_form(config, matching_radius_m="3000", village_target="120"),
+    )
     assert response.status_code == 302
     config.refresh_from_db()
     assert (config.matching_radius_m, config.village_target) == (3_000, 120)
@@ -33,12 +40,14 @@ def test_changing_a_regency_setting_in_the_admin_writes_an_audit_row(admin_clien
     assert entry.extra == {"regency": regency.code}
 
 
-@pytest.mark.parametrize("field,value", [("matching_radius_m", "0"), ("max_new_member_age", "650"),
-                                         ("village_target", "1000000")])
+@pytest.mark.parametrize(
+    "field,value", [("matching_radius_m", "0"), ("max_new_member_age", "650"), ("village_target", "1000000")]
+)
 def test_an_invalid_regency_setting_is_a_form_error(admin_client, regency, field, value):
     config = RegencyConfig.objects.get(regency=regency)
-    response = admin_client.post(reverse("admin:regions_regencyconfig_change", args=[config.pk]),
-                                 config_form(config, **{field: value}))
+    response = admin_client.post(
+        reverse("admin:regions_regencyconfig_change", args=[config.pk]), config_form(config, **{field: value})
+    )
     assert response.status_code == 200
     assert field in response.context["adminform"].form.errors
     config.refresh_from_db()
@@ -58,10 +67,11 @@ def test_the_regency_of_a_setting_cannot_change_and_unchanged_saves_write_nothin
 
 
 def test_adding_and_deleting_regency_settings_are_audited(admin_client, regency):
-    other = Region.objects.create(code="35.99", name="Kabupaten Uji", level=Region.Level.REGENCY,
-                                  parent=regency.parent)
-    response = admin_client.post(reverse("admin:regions_regencyconfig_add"),
-                                 {"regency": str(other.pk), **config_form(RegencyConfig(), timezone="Asia/Makassar")})
+    other = Region.objects.create(code="35.99", name="Kabupaten Uji", level=Region.Level.REGENCY, parent=regency.parent)
+    response = admin_client.post(
+        reverse("admin:regions_regencyconfig_add"),
+        {"regency": str(other.pk), **config_form(RegencyConfig(), timezone="Asia/Makassar")},
+    )
     assert response.status_code == 302
     config = RegencyConfig.objects.get(regency=other)
     assert config.timezone == "Asia/Makassar"
@@ -78,8 +88,9 @@ def test_region_edits_are_audited_and_the_code_stays(admin_client, admin_user, r
     url = reverse("admin:regions_region_change", args=[village.pk])
     page = admin_client.get(url)
     assert {"code", "level", "parent"} <= set(page.context["adminform"].readonly_fields)
-    response = admin_client.post(url, {"name": village.name, "village_kind": "desa", "lat": "-7.9", "lon": "111.5",
-                                       "code": "99.99"})
+    response = admin_client.post(
+        url, {"name": village.name, "village_kind": "desa", "lat": "-7.9", "lon": "111.5", "code": "99.99"}
+    )
     assert response.status_code == 302
     village.refresh_from_db()
     assert village.code == "35.02.17.1001" and (village.lat, village.lon) == (-7.9, 111.5)
@@ -93,8 +104,9 @@ def test_region_edits_are_audited_and_the_code_stays(admin_client, admin_user, r
 
 
 def test_adding_a_region_derives_level_and_parent(admin_client, regency):
-    response = admin_client.post(reverse("admin:regions_region_add"),
-                                 {"code": "35.02.17.2999", "name": "Desa Uji", "village_kind": "desa"})
+    response = admin_client.post(
+        reverse("admin:regions_region_add"), {"code": "35.02.17.2999", "name": "Desa Uji", "village_kind": "desa"}
+    )
     assert response.status_code == 302
     region = Region.objects.get(code="35.02.17.2999")
     assert region.level == Region.Level.VILLAGE and region.parent.code == "35.02.17"

@@ -49,8 +49,9 @@ class TimeoutSession(requests.Session):
 
 def make_client(cls, base_url: str, server_key: str = SERVER_KEY, timeout: float = 5.0, headers=None):
     client = cls(is_production=False, server_key=server_key, custom_headers=dict(headers or {}))
-    client.api_config = LocalApiConfig(base_url, is_production=False, server_key=server_key,
-                                       custom_headers=dict(headers or {}))
+    client.api_config = LocalApiConfig(
+        base_url, is_production=False, server_key=server_key, custom_headers=dict(headers or {})
+    )
     client.http_client.http_client = TimeoutSession(timeout)
     return client
 
@@ -76,8 +77,9 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._cond:
                     code = receiver.script.pop(0) if receiver.script else receiver.status
-                    receiver.received.append({"path": self.path, "headers": dict(self.headers),
-                                              "json": json.loads(body), "answered": code})
+                    receiver.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "json": json.loads(body), "answered": code}
+                    )
                     receiver._cond.notify_all()
                 self.send_response(code)
                 if 300 <= code < 400 and receiver.redirect_to:
@@ -115,8 +117,14 @@ def receiver():
 
 @pytest.fixture
 def sim(receiver):
-    with MidtransSimulator(server_key=SERVER_KEY, notification_url=receiver.url, retry_scale=0.0,
-                           jitter=0.0, notification_timeout=2.0, sweep_interval=0.05) as s:
+    with MidtransSimulator(
+        server_key=SERVER_KEY,
+        notification_url=receiver.url,
+        retry_scale=0.0,
+        jitter=0.0,
+        notification_timeout=2.0,
+        sweep_interval=0.05,
+    ) as s:
         yield s
 
 

@@ -16,8 +16,10 @@ PREMIUM = 16800
 def snap_body(order_id: str, workers: int = 3, **extra) -> dict:
     return {
         "transaction_details": {"order_id": order_id, "gross_amount": PREMIUM * workers},
-        "item_details": [{"id": f"W-{i}", "price": PREMIUM, "quantity": 1, "name": f"Premi Juli - Pekerja {i}"}
-                         for i in range(workers)],
+        "item_details": [
+            {"id": f"W-{i}", "price": PREMIUM, "quantity": 1, "name": f"Premi Juli - Pekerja {i}"}
+            for i in range(workers)
+        ],
         **extra,
     }
 
@@ -43,16 +45,20 @@ def test_snap_item_sum_mismatch_is_400(snap):
         snap.create_transaction(body)
     assert err.value.http_status_code == 400
     assert err.value.api_response_dict == {
-        "error_messages": ["transaction_details.gross_amount is not equal to the sum of item_details"]}
+        "error_messages": ["transaction_details.gross_amount is not equal to the sum of item_details"]
+    }
 
 
-@pytest.mark.parametrize("details, fragment", [
-    (None, "is required"),
-    ({"order_id": "X", "gross_amount": 0}, "gross_amount"),
-    ({"order_id": "X", "gross_amount": 100.5}, "decimals"),
-    ({"order_id": "bad id!", "gross_amount": 100}, "order_id"),
-    ({"order_id": "X" * 51, "gross_amount": 100}, "order_id"),
-])
+@pytest.mark.parametrize(
+    "details, fragment",
+    [
+        (None, "is required"),
+        ({"order_id": "X", "gross_amount": 0}, "gross_amount"),
+        ({"order_id": "X", "gross_amount": 100.5}, "decimals"),
+        ({"order_id": "bad id!", "gross_amount": 100}, "order_id"),
+        ({"order_id": "X" * 51, "gross_amount": 100}, "order_id"),
+    ],
+)
 def test_snap_validation_errors_are_400(snap, details, fragment):
     with pytest.raises(MidtransAPIError) as err:
         snap.create_transaction({"transaction_details": details} if details else {})
@@ -92,8 +98,16 @@ def test_status_is_404_until_a_snap_method_is_chosen(sim, snap, core, http):
 def test_payment_page_lists_methods_in_indonesian(sim, snap, http):
     url = snap.create_transaction(snap_body("PREM-6"))["redirect_url"]
     html = http.get(url).text
-    for label in ("BCA Virtual Account", "BNI Virtual Account", "BRI Virtual Account", "Permata Virtual Account",
-                  "Mandiri Bill Payment", "QRIS", "GoPay", "ShopeePay"):
+    for label in (
+        "BCA Virtual Account",
+        "BNI Virtual Account",
+        "BRI Virtual Account",
+        "Permata Virtual Account",
+        "Mandiri Bill Payment",
+        "QRIS",
+        "GoPay",
+        "ShopeePay",
+    ):
         assert label in html
     assert "Rp 50.400" in html and "Pilih metode pembayaran" in html and "Choose a payment method" in html
     assert "Premi Juli - Pekerja 2" in html
@@ -152,25 +166,44 @@ def test_signature_matches_reference_test_vectors():
     key, order, amount = "SB-Mid-server-LOCALTEST", "PREM-2025-07-P42", "50400.00"
     assert signature(order, "200", amount, key).startswith("2c3071b7b3c20bd7c995bbfea7094d06")
     assert signature(order, "201", amount, key).startswith("e759d7de0ec718e4d52da6ce45213de5")
-    assert signature(order, "202", amount, key).endswith("2c7ad086d2d0a6bb4142d7b056ef993e3412d8de466e80b37713d86cd1586f9508f23e82c18cc270d2b8ea815379982ff28a908b7f275aa2c7c0feb1ac437e1a"[-32:])
+    assert signature(order, "202", amount, key).endswith(
+        "2c7ad086d2d0a6bb4142d7b056ef993e3412d8de466e80b37713d86cd1586f9508f23e82c18cc270d2b8ea815379982ff28a908b7f275aa2c7c0feb1ac437e1a"[
+            -32:
+        ]
+    )
 
 
 # ---- Core -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("body, field, check", [
-    (charge_body("C-bca"), "va_numbers", lambda v: v[0]["bank"] == "bca"),
-    (charge_body("C-bni"), None, None),
-    (charge_body("C-bri", bank="bri"), "va_numbers", lambda v: v[0]["bank"] == "bri"),
-    (charge_body("C-cimb", bank="cimb"), "va_numbers", lambda v: v[0]["bank"] == "cimb"),
-    (charge_body("C-perm", bank="permata"), "permata_va_number", lambda v: len(v) == 16),
-    (charge_body("C-perm2", payment_type="permata", bank=None), "permata_va_number", lambda v: len(v) == 16),
-    (charge_body("C-mandiri", payment_type="echannel", bank=None), "biller_code", lambda v: v == "70012"),
-    (charge_body("C-gopay", payment_type="gopay", bank=None), "actions", lambda v: v[0]["name"] == "generate-qr-code"),
-    (charge_body("C-qris", payment_type="qris", bank=None), "acquirer", lambda v: v == "gopay"),
-    (charge_body("C-spay", payment_type="shopeepay", bank=None), "actions", lambda v: v[0]["name"] == "deeplink-redirect"),
-])
+@pytest.mark.parametrize(
+    "body, field, check",
+    [
+        (charge_body("C-bca"), "va_numbers", lambda v: v[0]["bank"] == "bca"),
+        (charge_body("C-bni"), None, None),
+        (charge_body("C-bri", bank="bri"), "va_numbers", lambda v: v[0]["bank"] == "bri"),
+        (charge_body("C-cimb", bank="cimb"), "va_numbers", lambda v: v[0]["bank"] == "cimb"),
+        (charge_body("C-perm", bank="permata"), "permata_va_number", lambda v: len(v) == 16),
+        (charge_body("C-perm2", payment_type="permata", bank=None), "permata_va_number", lambda v: len(v) == 16),
+        (charge_body("C-mandiri", payment_type="echannel", bank=None), "biller_code", lambda v: v == "70012"),
+        (
+            charge_body("C-gopay", payment_type="gopay", bank=None),
+            "actions",
+            lambda v: v[0]["name"] == "generate-qr-code",
+        ),
+        (charge_body("C-qris", payment_type="qris", bank=None), "acquirer", lambda v: v == "gopay"),
+        (
+            charge_body("C-spay", payment_type="shopeepay", bank=None),
+            "actions",
+            lambda v: v[0]["name"] == "deeplink-redirect",
+        ),
+    ],
+)
 def test_core_charge_shapes(core, body, field, check):
     result = core.charge(body)
-    assert (result["status_code"], result["transaction_status"], result["gross_amount"]) == ("201", "pending", "16800.00")
+    assert (result["status_code"], result["transaction_status"], result["gross_amount"]) == (
+        "201",
+        "pending",
+        "16800.00",
+    )
     assert result["status_message"] and result["currency"] == "IDR" and len(result["transaction_id"]) == 36
     if field:
         assert check(result[field])
@@ -207,7 +240,10 @@ def test_expire_returns_407_without_raising_and_order_id_can_be_reused(core, rec
     assert core.charge(charge_body("C-exp"))["transaction_status"] == "pending"
     notes = [r["json"] for r in receiver.wait_for(3)]
     assert [(n["transaction_status"], n["status_code"]) for n in notes] == [
-        ("pending", "201"), ("expire", "202"), ("pending", "201")]
+        ("pending", "201"),
+        ("expire", "202"),
+        ("pending", "201"),
+    ]
 
 
 def test_cancel_pending_then_cancel_and_expire_settled_are_412(sim, core, http):
@@ -266,15 +302,18 @@ def test_snap_expiry_applies_to_the_attempt(sim, snap, core, http, receiver):
     token = snap.create_transaction(snap_body("PREM-11", expiry={"unit": "minutes", "duration": 5}))["token"]
     http.post(f"{sim.base_url}/snap/v4/redirection/{token}/choose", data={"method": "bni_va"})
     status = core.transactions.status("PREM-11")
-    minutes = (int(status["expiry_time"][11:13]) * 60 + int(status["expiry_time"][14:16])
-               - int(status["transaction_time"][11:13]) * 60 - int(status["transaction_time"][14:16])) % (24 * 60)
+    minutes = (
+        int(status["expiry_time"][11:13]) * 60
+        + int(status["expiry_time"][14:16])
+        - int(status["transaction_time"][11:13]) * 60
+        - int(status["transaction_time"][14:16])
+    ) % (24 * 60)
     assert minutes == 5
     http.post(f"{sim.base_url}/_sim/clock", json={"advance_seconds": 301})
     assert core.transactions.status("PREM-11")["transaction_status"] == "expire"
     assert "Kedaluwarsa" in http.get(f"{sim.base_url}/snap/v4/redirection/{token}").text
     with pytest.raises(MidtransAPIError):  # cancelling a session that already has an attempt
-        snap.http_client.request("post", SERVER_KEY, f"{sim.snap_base_url}/transactions/{token}/cancel", {},
-                                 {}, {})
+        snap.http_client.request("post", SERVER_KEY, f"{sim.snap_base_url}/transactions/{token}/cancel", {}, {}, {})
 
 
 def test_page_shows_success_after_paying_without_finish_url(sim, snap, http):
@@ -298,8 +337,9 @@ def test_sim_refund_and_chargeback_controls_notify_signed_records(sim, core, htt
     the signed notification; the status API then answers refund / chargeback with refunds[]."""
     tid = core.charge(charge_body("C-dash", payment_type="gopay", bank=None))["transaction_id"]
     http.post(f"{sim.base_url}/_sim/pay", json={"transaction_id": tid})
-    answer = http.post(f"{sim.base_url}/_sim/refund", json={"order_id": "C-dash", "amount": 5000,
-                                                            "refund_key": "dash-1"})
+    answer = http.post(
+        f"{sim.base_url}/_sim/refund", json={"order_id": "C-dash", "amount": 5000, "refund_key": "dash-1"}
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["transaction"]["transaction_status"] == "partial_refund"
     status = core.transactions.status("C-dash")

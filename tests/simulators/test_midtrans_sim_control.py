@@ -17,8 +17,9 @@ BODY = {"transaction_details": {"order_id": "F-1", "gross_amount": 16800}}
 
 
 def test_fault_http_500_makes_midtransclient_raise_then_recovers(sim, snap, http):
-    rule = http.post(f"{sim.base_url}/_sim/faults",
-                     json={"path_prefix": "/snap/v1/transactions", "mode": "http_500", "count": 2})
+    rule = http.post(
+        f"{sim.base_url}/_sim/faults", json={"path_prefix": "/snap/v1/transactions", "mode": "http_500", "count": 2}
+    )
     assert rule.status_code == 201
     for _ in range(2):
         with pytest.raises(MidtransAPIError) as err:
@@ -67,8 +68,10 @@ def test_idempotency_key_replays_the_first_success(sim, make_client):
 def test_control_endpoints_and_reset(sim, core, http):
     assert http.get(f"{sim.base_url}/_sim/health").json()["ok"] is True
     core.charge({"payment_type": "bank_transfer", "bank_transfer": {"bank": "bca"}, **BODY})
-    assert http.post(f"{sim.base_url}/_sim/deny", json={"order_id": "F-1"}).json()["transaction"][
-        "transaction_status"] == "deny"
+    assert (
+        http.post(f"{sim.base_url}/_sim/deny", json={"order_id": "F-1"}).json()["transaction"]["transaction_status"]
+        == "deny"
+    )
     assert http.post(f"{sim.base_url}/_sim/expire", json={"order_id": "F-1"}).status_code == 409
     assert http.post(f"{sim.base_url}/_sim/pay", json={"order_id": "nope"}).status_code == 404
     listing = http.get(f"{sim.base_url}/_sim/transactions").json()
@@ -96,8 +99,11 @@ def test_state_file_keeps_transactions_across_restarts(tmp_path, server_key, mak
 
 
 def test_command_line_starts_the_server(server_key):
-    proc = subprocess.Popen([sys.executable, "-m", "simulators.midtrans", "--port", "0", "--server-key", server_key],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulators.midtrans", "--port", "0", "--server-key", server_key],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         base = line.split(" on ")[1].split()[0]

@@ -10,13 +10,32 @@ from simulators.midtrans.notifier import RETRY_MINUTES, retries_allowed
 
 
 def charge(core, order_id: str, **extra) -> dict:
-    return core.charge({"payment_type": "bank_transfer", "bank_transfer": {"bank": "bni"},
-                        "transaction_details": {"order_id": order_id, "gross_amount": 50400}, **extra})
+    return core.charge(
+        {
+            "payment_type": "bank_transfer",
+            "bank_transfer": {"bank": "bni"},
+            "transaction_details": {"order_id": order_id, "gross_amount": 50400},
+            **extra,
+        }
+    )
 
 
-@pytest.mark.parametrize("code, attempts", [
-    (200, 1), (201, 1), (500, 2), (503, 5), (400, 3), (404, 3), (301, 1), (302, 1), (303, 1), (418, 6), (502, 6),
-])
+@pytest.mark.parametrize(
+    "code, attempts",
+    [
+        (200, 1),
+        (201, 1),
+        (500, 2),
+        (503, 5),
+        (400, 3),
+        (404, 3),
+        (301, 1),
+        (302, 1),
+        (303, 1),
+        (418, 6),
+        (502, 6),
+    ],
+)
 def test_retry_count_follows_midtrans_policy(sim, core, receiver, code, attempts):
     receiver.status = code
     charge(core, f"R-{code}")
@@ -29,14 +48,27 @@ def test_retry_count_follows_midtrans_policy(sim, core, receiver, code, attempts
 
 def test_retry_policy_table():
     assert [retries_allowed(c) for c in (200, 500, 503, 400, 404, 301, 302, 303, 401, None)] == [
-        0, 1, 4, 2, 2, 0, 0, 0, 5, 5]
+        0,
+        1,
+        4,
+        2,
+        2,
+        0,
+        0,
+        0,
+        5,
+        5,
+    ]
 
 
 def test_unreachable_endpoint_is_retried_five_times(server_key):
-    with MidtransSimulator(server_key=server_key, notification_url="http://127.0.0.1:9/nobody",
-                           retry_scale=0.0, notification_timeout=0.5) as sim:
-        sim.state.charge({"payment_type": "gopay", "transaction_details": {"order_id": "U-1", "gross_amount": 1}},
-                         {"override": [], "append": []})
+    with MidtransSimulator(
+        server_key=server_key, notification_url="http://127.0.0.1:9/nobody", retry_scale=0.0, notification_timeout=0.5
+    ) as sim:
+        sim.state.charge(
+            {"payment_type": "gopay", "transaction_details": {"order_id": "U-1", "gross_amount": 1}},
+            {"override": [], "append": []},
+        )
         assert sim.wait_idle(5)
         log = sim.deliveries("U-1")
         assert len(log) == 6 and log[0]["error"] and log[-1]["outcome"] == "gave_up"
@@ -45,10 +77,11 @@ def test_unreachable_endpoint_is_retried_five_times(server_key):
 def test_retry_delays_are_scaled_midtrans_intervals(server_key, receiver):
     receiver.status = 418
     scale = 0.0002  # 2 min -> 24 ms ... 210 min -> 2.5 s; stop before the last two
-    with MidtransSimulator(server_key=server_key, notification_url=receiver.url, retry_scale=scale,
-                           jitter=0.1) as sim:
-        sim.state.charge({"payment_type": "qris", "transaction_details": {"order_id": "D-1", "gross_amount": 1}},
-                         {"override": [], "append": []})
+    with MidtransSimulator(server_key=server_key, notification_url=receiver.url, retry_scale=scale, jitter=0.1) as sim:
+        sim.state.charge(
+            {"payment_type": "qris", "transaction_details": {"order_id": "D-1", "gross_amount": 1}},
+            {"override": [], "append": []},
+        )
         receiver.wait_for(4, timeout=5)
         log = sim.deliveries("D-1")
         for entry in log[:3]:
@@ -75,12 +108,15 @@ def test_override_and_append_notification_headers(sim, make_client, receiver):
     assert sim.wait_idle(5)
     assert [r["path"] for r in receiver.received if r["json"]["order_id"] == "H-over"] == ["/notify-other"]
     assert sorted(r["path"] for r in receiver.received if r["json"]["order_id"] == "H-app") == [
-        "/notify", "/notify-other"]
+        "/notify",
+        "/notify-other",
+    ]
 
 
 def test_snap_override_header_is_used_for_page_attempts(sim, make_client, receiver, http):
-    snap = make_client(midtransclient.Snap, sim.base_url,
-                       headers={"X-Override-Notification": receiver.url + "/snap-only"})
+    snap = make_client(
+        midtransclient.Snap, sim.base_url, headers={"X-Override-Notification": receiver.url + "/snap-only"}
+    )
     snap.create_transaction({"transaction_details": {"order_id": "H-snap", "gross_amount": 16800}})
     http.post(f"{sim.base_url}/_sim/pay", json={"order_id": "H-snap", "method": "echannel"})
     assert sim.wait_idle(5)
@@ -141,4 +177,6 @@ def test_delivery_log_endpoint(sim, core, receiver, http):
     charge(core, "L-1")
     sim.wait_idle(5)
     log = http.get(f"{sim.base_url}/_sim/notifications", params={"order_id": "L-1"}).json()["deliveries"]
-    assert log[0]["response_status"] == 200 and log[0]["outcome"] == "delivered" and log[0]["payload"]["order_id"] == "L-1"
+    assert (
+        log[0]["response_status"] == 200 and log[0]["outcome"] == "delivered" and log[0]["payload"]["order_id"] == "L-1"
+    )

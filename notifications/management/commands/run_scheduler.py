@@ -8,6 +8,7 @@ No broker and no server: each due entry's task is executed locally with `task.ap
 is idempotent, so entries also run once at start-up (catching up what a stopped laptop missed).
 Use Celery beat + workers instead when a broker exists (docs/notifications.md); never both.
 """
+
 import importlib
 import logging
 import signal
@@ -16,8 +17,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from backend.celery import app
-from backend.celery import beat_schedule
+from backend.celery import app, beat_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run every entry once, then exit")
-        parser.add_argument("--demo-interval", type=float, default=0,
-                            help="Ignore the crontab and run every entry every N seconds")
+        parser.add_argument(
+            "--demo-interval", type=float, default=0, help="Ignore the crontab and run every entry every N seconds"
+        )
         parser.add_argument("--tick", type=float, default=5, help="Seconds between schedule checks")
         parser.add_argument("--no-startup-run", action="store_true", help="Do not run every entry at start")
         parser.add_argument("--only", nargs="*", help="Entry names to run (default: all)")

@@ -3,6 +3,7 @@
 The views return plain dicts built in sponsorship/selectors/overview.py and sponsorship/api/worker_status.py;
 these serializers describe them (they are not used to render).
 """
+
 from rest_framework import serializers
 
 from sponsorship.billing.models import Invoice

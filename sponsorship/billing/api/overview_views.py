@@ -7,10 +7,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sponsorship.billing.api.overview_serializers import SponsorOverviewOut, SponsorStatementOut
+from sponsorship.billing.selectors.overview import sponsor_overview, sponsor_receipt, sponsor_statement
 from sponsorship.core.periods import local_today
 from sponsorship.people.api.permissions import IsSponsor
 from sponsorship.people.models import Sponsor
-from sponsorship.billing.selectors.overview import sponsor_overview, sponsor_receipt, sponsor_statement
 
 
 def own_sponsor(request) -> Sponsor:
@@ -23,8 +23,11 @@ def own_sponsor(request) -> Sponsor:
 class SponsorOverviewView(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(responses=SponsorOverviewOut, summary="My workers and their status, what I owe and when, payment history with receipt links, "
-                           "annual statements")
+    @extend_schema(
+        responses=SponsorOverviewOut,
+        summary="My workers and their status, what I owe and when, payment history with receipt links, "
+        "annual statements",
+    )
     def get(self, request):
         return Response(sponsor_overview(own_sponsor(request)))
 
@@ -45,10 +48,11 @@ class SponsorReceiptView(APIView):
 class SponsorStatementView(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(parameters=[OpenApiParameter("print", int, required=False,
-                                                description="1 = printable HTML instead of JSON")],
-                   responses={(200, "application/json"): SponsorStatementOut, (200, "text/html"): str},
-                   summary="Annual statement: what I paid in a year, per worker and per payment")
+    @extend_schema(
+        parameters=[OpenApiParameter("print", int, required=False, description="1 = printable HTML instead of JSON")],
+        responses={(200, "application/json"): SponsorStatementOut, (200, "text/html"): str},
+        summary="Annual statement: what I paid in a year, per worker and per payment",
+    )
     def get(self, request, year: int):
         if not 2000 <= year <= local_today().year + 1:
             raise NotFound

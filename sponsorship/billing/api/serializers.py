@@ -15,8 +15,21 @@ class InvoiceLineOut(serializers.ModelSerializer):
 class InvoiceOut(serializers.ModelSerializer):
     class Meta:
         model = Invoice
-        fields = ["id", "number", "kind", "period", "months", "status", "issued_at", "due_date", "subtotal_idr",
-                  "credit_applied_idr", "amount_idr", "paid_at", "void_reason"]
+        fields = [
+            "id",
+            "number",
+            "kind",
+            "period",
+            "months",
+            "status",
+            "issued_at",
+            "due_date",
+            "subtotal_idr",
+            "credit_applied_idr",
+            "amount_idr",
+            "paid_at",
+            "void_reason",
+        ]
 
 
 class InvoiceDetailOut(InvoiceOut):
@@ -28,6 +41,7 @@ class InvoiceDetailOut(InvoiceOut):
     @extend_schema_field(InvoiceLineOut(many=True))
     def get_lines(self, invoice):
         from sponsorship.billing.selectors.billing import invoice_lines
+
         return InvoiceLineOut(invoice_lines(invoice), many=True).data
 
 

@@ -1,29 +1,36 @@
 """Thin APIs for invoices, paying, and the Midtrans webhook. Rules live in the services."""
+
 from django.http import JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError
-from sponsorship.billing.api.serializers import (CoverageStatusOut, InvoiceDetailOut, InvoiceOut, PayOut, PayResponse,
-                                                 PrepayIn, VoidIn)
-from sponsorship.people.api.permissions import IsAdmin, IsSponsor
+from sponsorship.billing.api.serializers import (
+    CoverageStatusOut,
+    InvoiceDetailOut,
+    InvoiceOut,
+    PayOut,
+    PayResponse,
+    PrepayIn,
+    VoidIn,
+)
 from sponsorship.billing.selectors.billing import access_invoice, invoices_for
 from sponsorship.billing.selectors.coverage import worker_coverage_status
-from sponsorship.people.scoping import access_worker
 from sponsorship.billing.services import billing as billing_services
 from sponsorship.billing.services import checkout, webhook
+from sponsorship.people.api.permissions import IsAdmin, IsSponsor
+from sponsorship.people.scoping import access_worker
 
 
 def _own_sponsor(request):
     sponsor = getattr(request.user, "sponsor", None)
     if sponsor is None:
-        raise ApplicationError(_("This account is not a sponsor account."),
-                               code="not_a_sponsor", status_code=403)
+        raise ApplicationError(_("This account is not a sponsor account."), code="not_a_sponsor", status_code=403)
     return sponsor
 
 
@@ -46,8 +53,11 @@ class InvoiceDetail(APIView):
 class InvoicePay(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(request=None, responses={201: PayResponse, 200: PayResponse},
-                   summary="Start paying an invoice through Midtrans Snap: token and redirect URL")
+    @extend_schema(
+        request=None,
+        responses={201: PayResponse, 200: PayResponse},
+        summary="Start paying an invoice through Midtrans Snap: token and redirect URL",
+    )
     def post(self, request, pk):
         invoice = access_invoice(request.user, pk)
         if invoice.sponsor.user_id != request.user.pk and not request.user.is_superuser:
@@ -61,21 +71,26 @@ class InvoicePay(APIView):
 class InvoicePrepay(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(request=PrepayIn, responses={201: InvoiceDetailOut},
-                   summary="Create an invoice prepaying 1-12 future months for all my workers")
+    @extend_schema(
+        request=PrepayIn,
+        responses={201: InvoiceDetailOut},
+        summary="Create an invoice prepaying 1-12 future months for all my workers",
+    )
     def post(self, request):
         data = PrepayIn(data=request.data)
         data.is_valid(raise_exception=True)
-        invoice = billing_services.invoice_create_prepay(sponsor=_own_sponsor(request),
-                                                         months=data.validated_data["months"], actor=request.user)
+        invoice = billing_services.invoice_create_prepay(
+            sponsor=_own_sponsor(request), months=data.validated_data["months"], actor=request.user
+        )
         return Response(InvoiceDetailOut(invoice).data, status=status.HTTP_201_CREATED)
 
 
 class InvoiceArrears(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(request=None, responses={201: InvoiceDetailOut},
-                   summary="Create one invoice for up to 3 months of arrears")
+    @extend_schema(
+        request=None, responses={201: InvoiceDetailOut}, summary="Create one invoice for up to 3 months of arrears"
+    )
     def post(self, request):
         invoice = billing_services.invoice_create_arrears(sponsor=_own_sponsor(request), actor=request.user)
         return Response(InvoiceDetailOut(invoice).data, status=status.HTTP_201_CREATED)
@@ -88,8 +103,9 @@ class InvoiceVoid(APIView):
     def post(self, request, pk):
         data = VoidIn(data=request.data)
         data.is_valid(raise_exception=True)
-        invoice = billing_services.invoice_void(invoice=access_invoice(request.user, pk),
-                                                reason=data.validated_data["reason"], actor=request.user)
+        invoice = billing_services.invoice_void(
+            invoice=access_invoice(request.user, pk), reason=data.validated_data["reason"], actor=request.user
+        )
         return Response(InvoiceOut(invoice).data)
 
 
@@ -105,6 +121,7 @@ class WorkerCoverage(APIView):
 def midtrans_notification(request):
     """Unauthenticated by design (Midtrans cannot authenticate); trust comes from the signature + status API."""
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("cookie", "authorization")}
-    answer = webhook.notification_receive(raw_body=request.body, headers=headers,
-                                          remote_ip=request.META.get("REMOTE_ADDR"))
+    answer = webhook.notification_receive(
+        raw_body=request.body, headers=headers, remote_ip=request.META.get("REMOTE_ADDR")
+    )
     return JsonResponse(answer.body, status=answer.status)

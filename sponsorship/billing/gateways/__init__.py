@@ -4,6 +4,7 @@
 its connections alive between calls: a status call does not pay a new TCP (and TLS) handshake each time.
 Changing the settings (tests do) gives a new instance.
 """
+
 import threading
 
 from django.conf import settings
@@ -16,8 +17,14 @@ _lock = threading.Lock()
 
 
 def _config_key() -> tuple:
-    return (settings.PAYMENT_GATEWAY, settings.MIDTRANS_SERVER_KEY, settings.MIDTRANS_CLIENT_KEY,
-            settings.MIDTRANS_API_BASE_URL, settings.MIDTRANS_IS_PRODUCTION, settings.MIDTRANS_TIMEOUT_SECONDS)
+    return (
+        settings.PAYMENT_GATEWAY,
+        settings.MIDTRANS_SERVER_KEY,
+        settings.MIDTRANS_CLIENT_KEY,
+        settings.MIDTRANS_API_BASE_URL,
+        settings.MIDTRANS_IS_PRODUCTION,
+        settings.MIDTRANS_TIMEOUT_SECONDS,
+    )
 
 
 def get_gateway() -> PaymentGateway:

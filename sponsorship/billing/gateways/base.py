@@ -3,6 +3,7 @@
 Services depend on this, never on midtransclient. Amounts are integer rupiah here; adapters
 convert to the gateway's strings.
 """
+
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,6 +44,7 @@ class CheckoutSession:
 @dataclass(frozen=True)
 class RefundEntry:
     """One refund or chargeback of a transaction, as the status API lists it."""
+
     refund_key: str  # ours when we asked for it (RefundCase.refund_key); the gateway's or empty otherwise
     amount_idr: int
     created_at: str = ""  # the gateway's time text, kept as evidence
@@ -87,8 +89,7 @@ class RefundResult:
 
 # Midtrans refunds through the API only these payment types (reference §3.8); VA / bank transfer / Mandiri
 # bill / convenience stores need a manual bank transfer.
-REFUNDABLE_PAYMENT_TYPES = frozenset({"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo",
-                                      "akulaku"})
+REFUNDABLE_PAYMENT_TYPES = frozenset({"credit_card", "gopay", "shopeepay", "dana", "ovo", "qris", "kredivo", "akulaku"})
 
 
 class GatewayUnavailable(Exception):

@@ -10,12 +10,12 @@ One instance is shared per process (gateways.get_gateway): the session's connect
 connections to Midtrans alive, and the Core API client for status calls (no per-call headers) is built once.
 Snap clients are built per checkout because their headers (Idempotency-Key, notification URL) are per call.
 """
+
 import hashlib
 import hmac
 import logging
-from decimal import Decimal, InvalidOperation
-
 import threading
+from decimal import Decimal, InvalidOperation
 
 import midtransclient
 import requests
@@ -23,8 +23,18 @@ import requests.adapters
 from django.conf import settings
 from midtransclient.config import ApiConfig
 
-from .base import (CheckoutRequest, CheckoutSession, GatewayRejected, GatewayUnavailable, RefundEntry, RefundRefused,
-                   RefundRequest, RefundResult, TransactionNotFound, TransactionStatus)
+from .base import (
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayRejected,
+    GatewayUnavailable,
+    RefundEntry,
+    RefundRefused,
+    RefundRequest,
+    RefundResult,
+    TransactionNotFound,
+    TransactionStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +89,17 @@ def refunds_from(raw: dict) -> tuple[RefundEntry, ...]:
     entries = raw.get("refunds")
     if not isinstance(entries, list):
         return ()
-    return tuple(RefundEntry(refund_key=str(r.get("refund_key") or ""),
-                             amount_idr=amount_to_idr(r.get("refund_amount", 0)),
-                             created_at=str(r.get("created_at") or ""),
-                             bank_confirmed_at=str(r.get("bank_confirmed_at") or ""),
-                             refund_id=str(r.get("refund_chargeback_id") or ""))
-                 for r in entries if isinstance(r, dict))
+    return tuple(
+        RefundEntry(
+            refund_key=str(r.get("refund_key") or ""),
+            amount_idr=amount_to_idr(r.get("refund_amount", 0)),
+            created_at=str(r.get("created_at") or ""),
+            bank_confirmed_at=str(r.get("bank_confirmed_at") or ""),
+            refund_id=str(r.get("refund_chargeback_id") or ""),
+        )
+        for r in entries
+        if isinstance(r, dict)
+    )
 
 
 class MidtransGateway:
@@ -105,12 +120,20 @@ class MidtransGateway:
         return self._core
 
     def _client(self, cls, headers: dict | None = None):
-        client = cls(is_production=self.is_production, server_key=self.server_key,
-                     client_key=settings.MIDTRANS_CLIENT_KEY, custom_headers=dict(headers or {}))
+        client = cls(
+            is_production=self.is_production,
+            server_key=self.server_key,
+            client_key=settings.MIDTRANS_CLIENT_KEY,
+            custom_headers=dict(headers or {}),
+        )
         if self.base_url:
-            client.api_config = LocalApiConfig(self.base_url, is_production=self.is_production,
-                                               server_key=self.server_key, client_key=settings.MIDTRANS_CLIENT_KEY,
-                                               custom_headers=dict(headers or {}))
+            client.api_config = LocalApiConfig(
+                self.base_url,
+                is_production=self.is_production,
+                server_key=self.server_key,
+                client_key=settings.MIDTRANS_CLIENT_KEY,
+                custom_headers=dict(headers or {}),
+            )
         client.http_client.http_client = self.session
         return client
 
@@ -138,11 +161,19 @@ class MidtransGateway:
             headers["Idempotency-Key"] = request.idempotency_key[:46]
         params = {
             "transaction_details": {"order_id": request.order_id, "gross_amount": request.gross_amount_idr},
-            "item_details": [{"id": i.id[:50], "name": i.name[:50], "price": i.price_idr, "quantity": i.quantity}
-                             for i in request.items],
-            "customer_details": {k: v for k, v in (("first_name", request.customer.first_name[:30]),
-                                                   ("email", request.customer.email),
-                                                   ("phone", request.customer.phone)) if v},
+            "item_details": [
+                {"id": i.id[:50], "name": i.name[:50], "price": i.price_idr, "quantity": i.quantity}
+                for i in request.items
+            ],
+            "customer_details": {
+                k: v
+                for k, v in (
+                    ("first_name", request.customer.first_name[:30]),
+                    ("email", request.customer.email),
+                    ("phone", request.customer.phone),
+                )
+                if v
+            },
             "enabled_payments": list(settings.MIDTRANS_ENABLED_PAYMENTS),
             "page_expiry": {"duration": request.expiry_hours, "unit": "hours"},
         }
@@ -157,11 +188,17 @@ class MidtransGateway:
     def get_status(self, order_or_transaction_id: str) -> TransactionStatus:
         raw = self._call(self._core_client().transactions.status, order_or_transaction_id)
         return TransactionStatus(
-            order_id=str(raw.get("order_id", "")), transaction_id=str(raw.get("transaction_id", "")),
+            order_id=str(raw.get("order_id", "")),
+            transaction_id=str(raw.get("transaction_id", "")),
             transaction_status=str(raw.get("transaction_status", "")).lower(),
-            status_code=str(raw.get("status_code", "")), gross_amount_idr=amount_to_idr(raw.get("gross_amount", "0")),
-            fraud_status=str(raw.get("fraud_status", "") or "").lower(), payment_type=str(raw.get("payment_type", "")),
-            refunds=refunds_from(raw), refunded_amount_idr=amount_to_idr(raw.get("refund_amount") or 0), raw=raw)
+            status_code=str(raw.get("status_code", "")),
+            gross_amount_idr=amount_to_idr(raw.get("gross_amount", "0")),
+            fraud_status=str(raw.get("fraud_status", "") or "").lower(),
+            payment_type=str(raw.get("payment_type", "")),
+            refunds=refunds_from(raw),
+            refunded_amount_idr=amount_to_idr(raw.get("refund_amount") or 0),
+            raw=raw,
+        )
 
     def refund(self, order_or_transaction_id: str, request: RefundRequest) -> RefundResult:
         """POST /v2/{id}/refund with a refund_key (the gateway's idempotency key; same key = same refund)."""
@@ -176,10 +213,13 @@ class MidtransGateway:
             raise
         if str(raw.get("status_code", "")) != "200":
             raise GatewayUnavailable(f"Midtrans refund answered {raw}")
-        return RefundResult(refund_key=str(raw.get("refund_key") or request.refund_key),
-                            refund_amount_idr=amount_to_idr(raw.get("refund_amount", request.amount_idr)),
-                            transaction_status=str(raw.get("transaction_status", "")).lower(),
-                            refund_id=str(raw.get("refund_chargeback_id", "")), raw=raw)
+        return RefundResult(
+            refund_key=str(raw.get("refund_key") or request.refund_key),
+            refund_amount_idr=amount_to_idr(raw.get("refund_amount", request.amount_idr)),
+            transaction_status=str(raw.get("transaction_status", "")).lower(),
+            refund_id=str(raw.get("refund_chargeback_id", "")),
+            raw=raw,
+        )
 
     def verify_notification(self, payload: dict) -> bool:
         if not self.server_key:
@@ -187,6 +227,10 @@ class MidtransGateway:
         given = payload.get("signature_key")
         if not isinstance(given, str):
             return False
-        expected = signature(str(payload.get("order_id", "")), str(payload.get("status_code", "")),
-                             str(payload.get("gross_amount", "")), self.server_key)
+        expected = signature(
+            str(payload.get("order_id", "")),
+            str(payload.get("status_code", "")),
+            str(payload.get("gross_amount", "")),
+            self.server_key,
+        )
         return hmac.compare_digest(expected.encode(), given.lower().encode())

@@ -4,95 +4,210 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
+        ("billing", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='coveragemonth',
-            options={'ordering': ['worker_id', 'month'], 'verbose_name': 'coverage month', 'verbose_name_plural': 'coverage months'},
+            name="coveragemonth",
+            options={
+                "ordering": ["worker_id", "month"],
+                "verbose_name": "coverage month",
+                "verbose_name_plural": "coverage months",
+            },
         ),
         migrations.AlterModelOptions(
-            name='creditentry',
-            options={'ordering': ['-created_at'], 'verbose_name': 'credit entry', 'verbose_name_plural': 'credit entries'},
+            name="creditentry",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "credit entry",
+                "verbose_name_plural": "credit entries",
+            },
         ),
         migrations.AlterModelOptions(
-            name='holiday',
-            options={'ordering': ['date'], 'verbose_name': 'holiday', 'verbose_name_plural': 'holidays'},
+            name="holiday",
+            options={"ordering": ["date"], "verbose_name": "holiday", "verbose_name_plural": "holidays"},
         ),
         migrations.AlterModelOptions(
-            name='invoice',
-            options={'ordering': ['-period', '-issued_at'], 'verbose_name': 'invoice', 'verbose_name_plural': 'invoices'},
+            name="invoice",
+            options={
+                "ordering": ["-period", "-issued_at"],
+                "verbose_name": "invoice",
+                "verbose_name_plural": "invoices",
+            },
         ),
         migrations.AlterModelOptions(
-            name='invoiceline',
-            options={'ordering': ['month', 'worker_id'], 'verbose_name': 'invoice line', 'verbose_name_plural': 'invoice lines'},
+            name="invoiceline",
+            options={
+                "ordering": ["month", "worker_id"],
+                "verbose_name": "invoice line",
+                "verbose_name_plural": "invoice lines",
+            },
         ),
         migrations.AlterModelOptions(
-            name='paymentattempt',
-            options={'ordering': ['-created_at'], 'verbose_name': 'payment attempt', 'verbose_name_plural': 'payment attempts'},
+            name="paymentattempt",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "payment attempt",
+                "verbose_name_plural": "payment attempts",
+            },
         ),
         migrations.AlterModelOptions(
-            name='paymentnotification',
-            options={'ordering': ['-received_at'], 'verbose_name': 'payment notification', 'verbose_name_plural': 'payment notifications'},
+            name="paymentnotification",
+            options={
+                "ordering": ["-received_at"],
+                "verbose_name": "payment notification",
+                "verbose_name_plural": "payment notifications",
+            },
         ),
         migrations.AlterModelOptions(
-            name='premiumrate',
-            options={'ordering': ['-priority', '-valid_from'], 'verbose_name': 'premium rate', 'verbose_name_plural': 'premium rates'},
+            name="premiumrate",
+            options={
+                "ordering": ["-priority", "-valid_from"],
+                "verbose_name": "premium rate",
+                "verbose_name_plural": "premium rates",
+            },
         ),
         migrations.AlterModelOptions(
-            name='refundcase',
-            options={'ordering': ['-created_at'], 'verbose_name': 'refund case', 'verbose_name_plural': 'refund cases'},
+            name="refundcase",
+            options={"ordering": ["-created_at"], "verbose_name": "refund case", "verbose_name_plural": "refund cases"},
         ),
         migrations.AlterModelOptions(
-            name='remittancebatch',
-            options={'ordering': ['-created_at'], 'verbose_name': 'remittance batch', 'verbose_name_plural': 'remittance batches'},
+            name="remittancebatch",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "remittance batch",
+                "verbose_name_plural": "remittance batches",
+            },
         ),
         migrations.AlterField(
-            model_name='creditentry',
-            name='kind',
-            field=models.CharField(choices=[('surplus', 'Overpayment'), ('applied', 'Applied to a bill'), ('restored', 'Restored from a cancelled bill'), ('refunded', 'Refunded to the sponsor'), ('reversed', 'Reversed: payment reversed or refunded')], max_length=10),
+            model_name="creditentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("surplus", "Overpayment"),
+                    ("applied", "Applied to a bill"),
+                    ("restored", "Restored from a cancelled bill"),
+                    ("refunded", "Refunded to the sponsor"),
+                    ("reversed", "Reversed: payment reversed or refunded"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='invoice',
-            name='kind',
-            field=models.CharField(choices=[('monthly', 'Monthly'), ('prepay', 'Prepayment'), ('arrears', 'Arrears')], default='monthly', max_length=8),
+            model_name="invoice",
+            name="kind",
+            field=models.CharField(
+                choices=[("monthly", "Monthly"), ("prepay", "Prepayment"), ("arrears", "Arrears")],
+                default="monthly",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='invoice',
-            name='status',
-            field=models.CharField(choices=[('issued', 'Issued'), ('paid', 'Paid'), ('void', 'Cancelled'), ('refunded', 'Returned (refund/chargeback)')], db_index=True, default='issued', max_length=8),
+            model_name="invoice",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("issued", "Issued"),
+                    ("paid", "Paid"),
+                    ("void", "Cancelled"),
+                    ("refunded", "Returned (refund/chargeback)"),
+                ],
+                db_index=True,
+                default="issued",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentattempt',
-            name='status',
-            field=models.CharField(choices=[('creating', 'Creating'), ('open', 'Waiting for a payment method'), ('pending', 'Waiting for payment'), ('settled', 'Settled'), ('flagged', "Needs an admin's review"), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('denied', 'Denied'), ('gateway_failed', 'Gateway call failed'), ('superseded', 'Superseded by a new attempt'), ('reversed', 'Reversed by the bank'), ('refunded', 'Refunded'), ('charged_back', 'Chargeback')], db_index=True, default='creating', max_length=16),
+            model_name="paymentattempt",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("creating", "Creating"),
+                    ("open", "Waiting for a payment method"),
+                    ("pending", "Waiting for payment"),
+                    ("settled", "Settled"),
+                    ("flagged", "Needs an admin's review"),
+                    ("expired", "Expired"),
+                    ("cancelled", "Cancelled"),
+                    ("denied", "Denied"),
+                    ("gateway_failed", "Gateway call failed"),
+                    ("superseded", "Superseded by a new attempt"),
+                    ("reversed", "Reversed by the bank"),
+                    ("refunded", "Refunded"),
+                    ("charged_back", "Chargeback"),
+                ],
+                db_index=True,
+                default="creating",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentnotification',
-            name='state',
-            field=models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('duplicate', 'Duplicate'), ('rejected', 'Rejected (signature/format)'), ('unknown_order', 'Unknown order'), ('failed', 'Processing failed')], db_index=True, default='received', max_length=16),
+            model_name="paymentnotification",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received"),
+                    ("processed", "Processed"),
+                    ("duplicate", "Duplicate"),
+                    ("rejected", "Rejected (signature/format)"),
+                    ("unknown_order", "Unknown order"),
+                    ("failed", "Processing failed"),
+                ],
+                db_index=True,
+                default="received",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='premiumrate',
-            name='funding_source',
-            field=models.CharField(choices=[('any', 'All sources'), ('sponsor', 'Sponsor (ASN)'), ('regency_budget', 'Regency budget (APBD)'), ('self', 'Self-paid')], default='any', max_length=16),
+            model_name="premiumrate",
+            name="funding_source",
+            field=models.CharField(
+                choices=[
+                    ("any", "All sources"),
+                    ("sponsor", "Sponsor (ASN)"),
+                    ("regency_budget", "Regency budget (APBD)"),
+                    ("self", "Self-paid"),
+                ],
+                default="any",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='premiumrate',
-            name='sector',
-            field=models.CharField(choices=[('any', 'All sectors'), ('transport', 'Transport'), ('non_transport', 'Non-transport')], default='any', max_length=16),
+            model_name="premiumrate",
+            name="sector",
+            field=models.CharField(
+                choices=[("any", "All sectors"), ("transport", "Transport"), ("non_transport", "Non-transport")],
+                default="any",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='refundcase',
-            name='reason',
-            field=models.CharField(choices=[('amount_mismatch', 'Amount differs from the bill'), ('double_payment', 'Double payment'), ('void_invoice_paid', 'Cancelled bill was paid')], max_length=20),
+            model_name="refundcase",
+            name="reason",
+            field=models.CharField(
+                choices=[
+                    ("amount_mismatch", "Amount differs from the bill"),
+                    ("double_payment", "Double payment"),
+                    ("void_invoice_paid", "Cancelled bill was paid"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='refundcase',
-            name='status',
-            field=models.CharField(choices=[('open', 'Open'), ('refunded', 'Refunded through Midtrans'), ('manual_transfer', 'Manual bank transfer needed'), ('resolved', 'Resolved')], db_index=True, default='open', max_length=16),
+            model_name="refundcase",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Open"),
+                    ("refunded", "Refunded through Midtrans"),
+                    ("manual_transfer", "Manual bank transfer needed"),
+                    ("resolved", "Resolved"),
+                ],
+                db_index=True,
+                default="open",
+                max_length=16,
+            ),
         ),
     ]

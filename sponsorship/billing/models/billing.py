@@ -3,6 +3,7 @@
 Money is integer rupiah. An invoice line snapshots the amounts it was issued with, so a later
 rate change never alters an issued invoice.
 """
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -51,8 +52,10 @@ class PremiumRate(models.Model):
         db_table = "sponsorship_premiumrate"
         ordering = ["-priority", "-valid_from"]
         constraints = [
-            models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
-                                   name="premiumrate_range_ordered"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="premiumrate_range_ordered",
+            ),
             models.CheckConstraint(condition=Q(discount_pct__lte=100), name="premiumrate_discount_le_100"),
         ]
 
@@ -88,8 +91,12 @@ class Invoice(models.Model):
 
     # PAID → ISSUED only when the bank reverses the settlement (payable again); PAID → REFUNDED when the
     # money went back (refund / chargeback). Both remove the coverage that payment bought.
-    TRANSITIONS = {Status.ISSUED: {Status.PAID, Status.VOID}, Status.PAID: {Status.ISSUED, Status.REFUNDED},
-                   Status.VOID: set(), Status.REFUNDED: set()}
+    TRANSITIONS = {
+        Status.ISSUED: {Status.PAID, Status.VOID},
+        Status.PAID: {Status.ISSUED, Status.REFUNDED},
+        Status.VOID: set(),
+        Status.REFUNDED: set(),
+    }
 
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="invoices")
     number = models.CharField(max_length=40, unique=True)
@@ -97,7 +104,8 @@ class Invoice(models.Model):
     period = models.DateField(help_text="First covered month (1st of month)")
     months = models.PositiveSmallIntegerField(default=1)
     sequence = models.PositiveSmallIntegerField(
-        default=1, help_text="Monthly invoices: 1 = the run's invoice, 2.. = supplementary ones (late additions)")
+        default=1, help_text="Monthly invoices: 1 = the run's invoice, 2.. = supplementary ones (late additions)"
+    )
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.ISSUED, db_index=True)
     issued_at = models.DateTimeField()
     due_date = models.DateField(db_index=True)
@@ -107,8 +115,9 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=255, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
-    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="+")
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     batch = models.CharField(max_length=36, blank=True, db_index=True, help_text="Billing run that issued it")
 
     class Meta:
@@ -119,12 +128,19 @@ class Invoice(models.Model):
         constraints = [
             # Two runs in parallel compute the same next sequence from the same rows: the second waits on the
             # first's insert and skips it (ON CONFLICT DO NOTHING), so a worker-month is never billed twice.
-            models.UniqueConstraint(fields=["sponsor", "period", "sequence"], condition=Q(kind="monthly"),
-                                    name="invoice_monthly_sponsor_period_seq"),
-            models.CheckConstraint(condition=Q(amount_idr=models.F("subtotal_idr") - models.F("credit_applied_idr")),
-                                   name="invoice_amount_is_subtotal_minus_credit"),
+            models.UniqueConstraint(
+                fields=["sponsor", "period", "sequence"],
+                condition=Q(kind="monthly"),
+                name="invoice_monthly_sponsor_period_seq",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_idr=models.F("subtotal_idr") - models.F("credit_applied_idr")),
+                name="invoice_amount_is_subtotal_minus_credit",
+            ),
             models.CheckConstraint(condition=Q(months__gte=1, months__lte=12), name="invoice_months_1_12"),
-            models.CheckConstraint(condition=~Q(status="paid") | Q(paid_at__isnull=False), name="invoice_paid_has_time"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | Q(paid_at__isnull=False), name="invoice_paid_has_time"
+            ),
             models.CheckConstraint(condition=~Q(status="void") | ~Q(void_reason=""), name="invoice_void_has_reason"),
         ]
         indexes = [models.Index(fields=["sponsor", "status"])]
@@ -152,8 +168,10 @@ class InvoiceLine(models.Model):
         ordering = ["month", "worker_id"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "worker", "month"], name="invoiceline_unique_worker_month"),
-            models.CheckConstraint(condition=Q(amount_idr=models.F("jkk_idr") + models.F("jkm_idr") + models.F("jht_idr")),
-                                   name="invoiceline_amount_is_sum"),
+            models.CheckConstraint(
+                condition=Q(amount_idr=models.F("jkk_idr") + models.F("jkm_idr") + models.F("jht_idr")),
+                name="invoiceline_amount_is_sum",
+            ),
         ]
         indexes = [models.Index(fields=["worker", "month"])]
 

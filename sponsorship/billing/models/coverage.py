@@ -1,12 +1,14 @@
 """The coverage ledger (one row per paid worker-month), sponsor credits, refund cases, remittance batches."""
+
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from sponsorship.people.models import Sponsor, Worker
 
 from .billing import Invoice, InvoiceLine
 from .payments import PaymentAttempt
-from sponsorship.people.models import Sponsor, Worker
 
 
 class RemittanceBatch(models.Model):
@@ -14,8 +16,9 @@ class RemittanceBatch(models.Model):
 
     period = models.DateField(help_text="Coverage month exported (1st of month)")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rows = models.PositiveIntegerField(default=0)
     total_idr = models.PositiveBigIntegerField(default=0)
     file_name = models.CharField(max_length=200, blank=True)
@@ -44,8 +47,9 @@ class CoverageMonth(models.Model):
     jht_idr = models.PositiveIntegerField(default=0)
     amount_idr = models.PositiveIntegerField()
     paid_at = models.DateTimeField()
-    remittance = models.ForeignKey(RemittanceBatch, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="coverage_months")
+    remittance = models.ForeignKey(
+        RemittanceBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="coverage_months"
+    )
     remitted_at = models.DateTimeField(null=True, blank=True)
     registration_status = models.CharField(max_length=40, blank=True)
 
@@ -88,10 +92,12 @@ class CreditEntry(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # One surplus booking per attempt: replaying a settlement can never credit twice.
-            models.UniqueConstraint(fields=["attempt", "kind"], condition=Q(kind="surplus"),
-                                    name="creditentry_one_surplus_per_attempt"),
-            models.UniqueConstraint(fields=["invoice", "kind"], condition=Q(kind="applied"),
-                                    name="creditentry_one_applied_per_invoice"),
+            models.UniqueConstraint(
+                fields=["attempt", "kind"], condition=Q(kind="surplus"), name="creditentry_one_surplus_per_attempt"
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "kind"], condition=Q(kind="applied"), name="creditentry_one_applied_per_invoice"
+            ),
         ]
 
     def __str__(self):
@@ -108,9 +114,12 @@ class RefundCase(models.Model):
         RESOLVED = "resolved", _("Resolved")
 
     # Refunded through Midtrans, or paid back by hand and resolved by an admin; a case never reopens.
-    TRANSITIONS = {Status.OPEN: {Status.REFUNDED, Status.MANUAL_TRANSFER, Status.RESOLVED},
-                   Status.MANUAL_TRANSFER: {Status.REFUNDED, Status.RESOLVED}, Status.REFUNDED: set(),
-                   Status.RESOLVED: set()}
+    TRANSITIONS = {
+        Status.OPEN: {Status.REFUNDED, Status.MANUAL_TRANSFER, Status.RESOLVED},
+        Status.MANUAL_TRANSFER: {Status.REFUNDED, Status.RESOLVED},
+        Status.REFUNDED: set(),
+        Status.RESOLVED: set(),
+    }
 
     class Reason(models.TextChoices):
         AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs from the bill")
@@ -132,8 +141,9 @@ class RefundCase(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("refund case")

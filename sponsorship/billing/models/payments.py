@@ -1,4 +1,5 @@
 """Payment attempts at the gateway and the raw evidence of every notification received."""
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -28,16 +29,49 @@ class PaymentAttempt(models.Model):
     # Forward-only: a late pending/expire can never undo a settlement. Terminal failures may still
     # settle (a VA paid after we gave up on it is money received and must be booked).
     TRANSITIONS = {
-        Status.CREATING: {Status.OPEN, Status.PENDING, Status.GATEWAY_FAILED, Status.SETTLED, Status.FLAGGED,
-                          Status.EXPIRED, Status.CANCELLED, Status.DENIED},
-        Status.OPEN: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED,
-                      Status.DENIED, Status.SUPERSEDED},
-        Status.PENDING: {Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED, Status.DENIED,
-                         Status.SUPERSEDED},
-        Status.GATEWAY_FAILED: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED,
-                                Status.DENIED},
-        Status.SUPERSEDED: {Status.PENDING, Status.SETTLED, Status.FLAGGED, Status.EXPIRED, Status.CANCELLED,
-                            Status.DENIED},
+        Status.CREATING: {
+            Status.OPEN,
+            Status.PENDING,
+            Status.GATEWAY_FAILED,
+            Status.SETTLED,
+            Status.FLAGGED,
+            Status.EXPIRED,
+            Status.CANCELLED,
+            Status.DENIED,
+        },
+        Status.OPEN: {
+            Status.PENDING,
+            Status.SETTLED,
+            Status.FLAGGED,
+            Status.EXPIRED,
+            Status.CANCELLED,
+            Status.DENIED,
+            Status.SUPERSEDED,
+        },
+        Status.PENDING: {
+            Status.SETTLED,
+            Status.FLAGGED,
+            Status.EXPIRED,
+            Status.CANCELLED,
+            Status.DENIED,
+            Status.SUPERSEDED,
+        },
+        Status.GATEWAY_FAILED: {
+            Status.PENDING,
+            Status.SETTLED,
+            Status.FLAGGED,
+            Status.EXPIRED,
+            Status.CANCELLED,
+            Status.DENIED,
+        },
+        Status.SUPERSEDED: {
+            Status.PENDING,
+            Status.SETTLED,
+            Status.FLAGGED,
+            Status.EXPIRED,
+            Status.CANCELLED,
+            Status.DENIED,
+        },
         Status.EXPIRED: {Status.SETTLED, Status.FLAGGED},
         Status.CANCELLED: {Status.SETTLED, Status.FLAGGED},
         # Snap lets a customer retry after a deny on the same order id.
@@ -72,8 +106,11 @@ class PaymentAttempt(models.Model):
         db_table = "sponsorship_paymentattempt"
         ordering = ["-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["invoice"], condition=Q(status__in=["creating", "open", "pending"]),
-                                    name="paymentattempt_one_live_per_invoice"),
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(status__in=["creating", "open", "pending"]),
+                name="paymentattempt_one_live_per_invoice",
+            ),
         ]
         indexes = [models.Index(fields=["status", "updated_at"])]
 

@@ -1,8 +1,20 @@
 """Reads for the billing API, and the scoping rules of every money model."""
+
 from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404
 
-from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, PaymentNotification, PremiumRate, RefundCase, RemittanceBatch
+from sponsorship.billing.models import (
+    CoverageMonth,
+    CreditEntry,
+    Holiday,
+    Invoice,
+    InvoiceLine,
+    PaymentAttempt,
+    PaymentNotification,
+    PremiumRate,
+    RefundCase,
+    RemittanceBatch,
+)
 from sponsorship.people.scoping import register_scope, register_sponsor_owned, scope
 
 
@@ -27,8 +39,12 @@ def sponsor_credit_idr(sponsor_id: int) -> int:
 
 # Scoping (sponsors see their own; agency/regency admins their agency's/regency's).
 _sponsor_paths = {
-    Invoice: "sponsor", InvoiceLine: "invoice__sponsor", PaymentAttempt: "invoice__sponsor",
-    CoverageMonth: "sponsor", CreditEntry: "sponsor", RefundCase: "sponsor",
+    Invoice: "sponsor",
+    InvoiceLine: "invoice__sponsor",
+    PaymentAttempt: "invoice__sponsor",
+    CoverageMonth: "sponsor",
+    CreditEntry: "sponsor",
+    RefundCase: "sponsor",
 }
 for _model, _path in _sponsor_paths.items():
     register_sponsor_owned(_model, _path)

@@ -8,16 +8,17 @@
 - not_enrolled: never paid.
 The current month counts as unpaid only once its due date has passed.
 """
+
 import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from sponsorship.billing.models import CoverageMonth
-from sponsorship.core.periods import add_months, local_today, month_end, month_start, months_between
-from sponsorship.people.models import Sponsorship, Worker
 from sponsorship.billing.services.billing import due_date_for
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
+from sponsorship.core.periods import add_months, local_today, month_end, month_start, months_between
+from sponsorship.people.models import Sponsorship, Worker
 
 
 @dataclass(frozen=True)
@@ -37,22 +38,37 @@ _UNSET = object()
 
 def sponsor_first_name_of(worker: Worker) -> str | None:
     """The active sponsor's first name when the sponsor agreed to show it to workers, else None."""
-    sponsorship = (Sponsorship.objects.filter(worker=worker, status=Sponsorship.Status.ACTIVE)
-                   .select_related("sponsor").first())
-    return (sponsorship.sponsor.full_name.split(" ")[0]
-            if sponsorship and sponsorship.sponsor.show_name_to_workers else None)
+    sponsorship = (
+        Sponsorship.objects.filter(worker=worker, status=Sponsorship.Status.ACTIVE).select_related("sponsor").first()
+    )
+    return (
+        sponsorship.sponsor.full_name.split(" ")[0]
+        if sponsorship and sponsorship.sponsor.show_name_to_workers
+        else None
+    )
 
 
-def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
-                           months: list[dt.date] | None = None, sponsor_first_name=_UNSET,
-                           holidays: set[dt.date] | None = None, rates: RateBook | None = None) -> CoverageStatus:
+def worker_coverage_status(
+    worker: Worker,
+    *,
+    today: dt.date | None = None,
+    months: list[dt.date] | None = None,
+    sponsor_first_name=_UNSET,
+    holidays: set[dt.date] | None = None,
+    rates: RateBook | None = None,
+) -> CoverageStatus:
     """`months` (the worker's paid coverage months), `sponsor_first_name`, `holidays` (at least those from
     status_holidays_from(today) on) and `rates` may be passed when the caller already loaded them (the status
     API reads everything in one query); otherwise they are queried here."""
     today = today or local_today()
     current = month_start(today)
-    paid = sorted(set(months if months is not None else
-                      CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True)))
+    paid = sorted(
+        set(
+            months
+            if months is not None
+            else CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True)
+        )
+    )
     sponsor_name = sponsor_first_name_of(worker) if sponsor_first_name is _UNSET else sponsor_first_name
     if not paid:
         return CoverageStatus("not_enrolled", None, None, 0, 0, 0, 0, sponsor_name)
@@ -69,8 +85,16 @@ def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
         end = current
         while add_months(end, 1) in paid_set:
             end = add_months(end, 1)
-        return CoverageStatus("protected", month_end(end), due_date_for(add_months(end, 1), holidays),
-                              len(paid), months_between(start, current) + 1, 0, 0, sponsor_name)
+        return CoverageStatus(
+            "protected",
+            month_end(end),
+            due_date_for(add_months(end, 1), holidays),
+            len(paid),
+            months_between(start, current) + 1,
+            0,
+            0,
+            sponsor_name,
+        )
 
     unpaid_from = add_months(last_paid_past, 1) if last_paid_past else current
     arrears = months_between(unpaid_from, current) + (1 if today > due_date_for(current, holidays) else 0)
@@ -79,11 +103,27 @@ def worker_coverage_status(worker: Worker, *, today: dt.date | None = None,
         # Only future months are paid (prepaid from next month): enrolled, waiting.
         return CoverageStatus("grace", None, due_date_for(current, holidays), len(paid), 0, 0, 0, sponsor_name)
     if arrears > lapse:
-        return CoverageStatus("lapsed", month_end(last_paid_past), None, len(paid), 0, arrears,
-                              _arrears_idr(worker, unpaid_from, lapse, rates), sponsor_name)
+        return CoverageStatus(
+            "lapsed",
+            month_end(last_paid_past),
+            None,
+            len(paid),
+            0,
+            arrears,
+            _arrears_idr(worker, unpaid_from, lapse, rates),
+            sponsor_name,
+        )
     arrears_idr = _arrears_idr(worker, unpaid_from, arrears, rates)
-    return CoverageStatus("grace", month_end(last_paid_past), due_date_for(unpaid_from, holidays), len(paid),
-                          months_between(start, last_paid_past) + 1, arrears, arrears_idr, sponsor_name)
+    return CoverageStatus(
+        "grace",
+        month_end(last_paid_past),
+        due_date_for(unpaid_from, holidays),
+        len(paid),
+        months_between(start, last_paid_past) + 1,
+        arrears,
+        arrears_idr,
+        sponsor_name,
+    )
 
 
 def status_holidays_from(today: dt.date) -> dt.date:
@@ -97,7 +137,9 @@ def _arrears_idr(worker: Worker, first: dt.date, count: int, rates: RateBook | N
         return 0
     book = rates or RateBook.load()
     try:
-        return sum(book.premium(add_months(first, i), sector=sector_of(worker.occupation.is_transport)).amount_idr
-                   for i in range(count))
+        return sum(
+            book.premium(add_months(first, i), sector=sector_of(worker.occupation.is_transport)).amount_idr
+            for i in range(count)
+        )
     except RateMissing:
         return 0

@@ -3,6 +3,7 @@
 Every function takes the caller's own Worker or Sponsor (resolved by the API from request.user), so a
 caller can never read another person's data through these reads.
 """
+
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -16,13 +17,13 @@ from django.db import connection
 from django.db.models import Count, DateField, OuterRef, Subquery, Sum, Value
 from django.urls import reverse
 
+from backend.formats import period_label
 from sponsorship.billing.models import CoverageMonth, Holiday, Invoice, InvoiceLine, PaymentAttempt, PremiumRate
-from sponsorship.core.periods import local_today, month_start
-from sponsorship.people.models import Occupation, Profile, Sponsor, Sponsorship, Worker
 from sponsorship.billing.selectors.billing import sponsor_credit_idr
 from sponsorship.billing.selectors.coverage import status_holidays_from, worker_coverage_status
 from sponsorship.billing.services.rates import RateBook
-from backend.formats import period_label
+from sponsorship.core.periods import local_today, month_start
+from sponsorship.people.models import Occupation, Profile, Sponsor, Sponsorship, Worker
 
 JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
 SCHOLARSHIP_AFTER_MONTHS = 36  # contributions needed for the children's scholarship (JKM)
@@ -51,8 +52,12 @@ def declared_income(today: dt.date) -> int:
     key = f"declared-income:{today.isoformat()}"
     value = cache.get(key)
     if value is None:
-        row = (PremiumRate.objects.filter(valid_from__lte=today).exclude(valid_to__lt=today)
-               .order_by("-priority", "-valid_from").first())
+        row = (
+            PremiumRate.objects.filter(valid_from__lte=today)
+            .exclude(valid_to__lt=today)
+            .order_by("-priority", "-valid_from")
+            .first()
+        )
         value = row.declared_income_idr if row else DEFAULT_DECLARED_INCOME_IDR
         cache.set(key, value, 3600)
     return value
@@ -66,12 +71,14 @@ def workers_for_status(*, today: dt.date | None = None):
     since = status_holidays_from(today or local_today())
     qs = Worker.objects.select_related("occupation").defer("nik", "phone")
     return qs.annotate(
-        status_months=ArraySubquery(CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by()
-                                    .values("month")),
+        status_months=ArraySubquery(CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by().values("month")),
         status_sponsor_name=Subquery(
-            Sponsorship.objects.filter(worker_id=OuterRef("pk"), status=Sponsorship.Status.ACTIVE,
-                                       sponsor__show_name_to_workers=True)
-            .order_by().values("sponsor__full_name")[:1]),
+            Sponsorship.objects.filter(
+                worker_id=OuterRef("pk"), status=Sponsorship.Status.ACTIVE, sponsor__show_name_to_workers=True
+            )
+            .order_by()
+            .values("sponsor__full_name")[:1]
+        ),
         status_holidays=ArraySubquery(Holiday.objects.filter(date__gte=since).order_by().values("date")),
         status_holidays_since=Value(since, output_field=DateField()),
     )
@@ -111,8 +118,7 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
     Instances are built with Model.from_db, so any field not loaded here is fetched lazily if ever read."""
     User = get_user_model()
     since = status_holidays_from(today or local_today())
-    t = {m: m._meta.db_table for m in (Worker, User, Occupation, Profile, CoverageMonth, Sponsorship, Sponsor,
-                                        Holiday)}
+    t = {m: m._meta.db_table for m in (Worker, User, Occupation, Profile, CoverageMonth, Sponsorship, Sponsor, Holiday)}
     sql = f"""
         SELECT w.id, w.full_name, w.kpj, w.occupation_id, w.village_id, w.user_id,
                o.id, o.code, o.name, o.is_transport,
@@ -166,21 +172,32 @@ def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
     if hasattr(worker, "status_months"):
         months = list(worker.status_months or [])
         name = worker.status_sponsor_name
-        status = worker_coverage_status(worker, today=today, months=months,
-                                        sponsor_first_name=name.split(" ")[0] if name is not None else None,
-                                        holidays=set(worker.status_holidays or [])
-                                        if worker.status_holidays_since <= status_holidays_from(today) else None,
-                                        rates=_rate_book())
+        status = worker_coverage_status(
+            worker,
+            today=today,
+            months=months,
+            sponsor_first_name=name.split(" ")[0] if name is not None else None,
+            holidays=set(worker.status_holidays or [])
+            if worker.status_holidays_since <= status_holidays_from(today)
+            else None,
+            rates=_rate_book(),
+        )
     else:
         months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
         status = worker_coverage_status(worker, today=today, months=months)
     to_date = sum(1 for m in months if m <= month_start(today))
     enrolled = status.state in ("protected", "grace")
     return WorkerFacts(
-        state=status.state, protected_until=status.protected_until, next_due_date=status.next_due_date,
-        months_of_membership=status.months_of_membership, contributions_to_date=to_date,
-        months_paid_total=status.months_paid, arrears_months=status.arrears_months, arrears_idr=status.arrears_idr,
-        sponsor_first_name=status.sponsor_first_name, declared_income_idr=declared_income(today),
+        state=status.state,
+        protected_until=status.protected_until,
+        next_due_date=status.next_due_date,
+        months_of_membership=status.months_of_membership,
+        contributions_to_date=to_date,
+        months_paid_total=status.months_paid,
+        arrears_months=status.arrears_months,
+        arrears_idr=status.arrears_idr,
+        sponsor_first_name=status.sponsor_first_name,
+        declared_income_idr=declared_income(today),
         jkm_full=enrolled and status.months_of_membership > JKM_FULL_AFTER_MONTHS,
         scholarship_eligible=enrolled and to_date >= SCHOLARSHIP_AFTER_MONTHS,
         months_to_scholarship=max(SCHOLARSHIP_AFTER_MONTHS - to_date, 0),
@@ -193,8 +210,11 @@ def _receipt_url(invoice_id: int) -> str:
 
 
 def _payment_method(invoice_ids) -> dict[int, str]:
-    rows = (PaymentAttempt.objects.filter(invoice_id__in=invoice_ids, settled_at__isnull=False)
-            .order_by("invoice_id", "-settled_at").values_list("invoice_id", "payment_type"))
+    rows = (
+        PaymentAttempt.objects.filter(invoice_id__in=invoice_ids, settled_at__isnull=False)
+        .order_by("invoice_id", "-settled_at")
+        .values_list("invoice_id", "payment_type")
+    )
     out: dict[int, str] = {}
     for invoice_id, kind in rows:
         out.setdefault(invoice_id, kind or "")
@@ -203,40 +223,81 @@ def _payment_method(invoice_ids) -> dict[int, str]:
 
 def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments_limit: int = 24) -> dict:
     today = today or local_today()
-    sponsorships = (Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
-                    .select_related("worker__occupation", "worker__village").order_by("started_at"))
+    sponsorships = (
+        Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
+        .select_related("worker__occupation", "worker__village")
+        .order_by("started_at")
+    )
     workers = []
     for s in sponsorships:
         w = s.worker
         st = worker_coverage_status(w, today=today)
-        workers.append({
-            "worker_id": w.pk, "name": w.full_name, "occupation": w.occupation.name, "village": w.village.name,
-            "since": s.started_at.date(), "state": st.state, "protected_until": st.protected_until,
-            "next_due_date": st.next_due_date, "arrears_months": st.arrears_months,
-        })
+        workers.append(
+            {
+                "worker_id": w.pk,
+                "name": w.full_name,
+                "occupation": w.occupation.name,
+                "village": w.village.name,
+                "since": s.started_at.date(),
+                "state": st.state,
+                "protected_until": st.protected_until,
+                "next_due_date": st.next_due_date,
+                "arrears_months": st.arrears_months,
+            }
+        )
     open_invoices = list(Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.ISSUED).order_by("due_date"))
-    owed = [{
-        "invoice_id": i.pk, "number": i.number, "kind": i.kind, "period": i.period, "period_label": period_label(i.period),
-        "months": i.months, "amount_idr": i.amount_idr, "due_date": i.due_date, "overdue": i.due_date < today,
-    } for i in open_invoices]
-    paid = list(Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID).order_by("-paid_at")[:payments_limit])
+    owed = [
+        {
+            "invoice_id": i.pk,
+            "number": i.number,
+            "kind": i.kind,
+            "period": i.period,
+            "period_label": period_label(i.period),
+            "months": i.months,
+            "amount_idr": i.amount_idr,
+            "due_date": i.due_date,
+            "overdue": i.due_date < today,
+        }
+        for i in open_invoices
+    ]
+    paid = list(
+        Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID).order_by("-paid_at")[:payments_limit]
+    )
     methods = _payment_method([i.pk for i in paid])
-    payments = [{
-        "invoice_id": i.pk, "number": i.number, "period_label": period_label(i.period), "months": i.months,
-        "amount_idr": i.amount_idr, "paid_at": i.paid_at, "method": methods.get(i.pk, ""),
-        "receipt_url": _receipt_url(i.pk),
-    } for i in paid]
-    years = sorted({d.year for d in Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID)
-                    .dates("paid_at", "year")}, reverse=True)
+    payments = [
+        {
+            "invoice_id": i.pk,
+            "number": i.number,
+            "period_label": period_label(i.period),
+            "months": i.months,
+            "amount_idr": i.amount_idr,
+            "paid_at": i.paid_at,
+            "method": methods.get(i.pk, ""),
+            "receipt_url": _receipt_url(i.pk),
+        }
+        for i in paid
+    ]
+    years = sorted(
+        {d.year for d in Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID).dates("paid_at", "year")},
+        reverse=True,
+    )
     return {
-        "sponsor": {"id": sponsor.pk, "name": sponsor.full_name, "agency": sponsor.agency.name,
-                    "capacity": sponsor.capacity, "active_sponsorships": sponsor.active_sponsorships,
-                    "show_name_to_workers": sponsor.show_name_to_workers},
+        "sponsor": {
+            "id": sponsor.pk,
+            "name": sponsor.full_name,
+            "agency": sponsor.agency.name,
+            "capacity": sponsor.capacity,
+            "active_sponsorships": sponsor.active_sponsorships,
+            "show_name_to_workers": sponsor.show_name_to_workers,
+        },
         "workers": workers,
-        "owed": {"total_idr": sum(o["amount_idr"] for o in owed),
-                 "overdue_idr": sum(o["amount_idr"] for o in owed if o["overdue"]),
-                 "next_due_date": min((i.due_date for i in open_invoices), default=None),
-                 "credit_idr": sponsor_credit_idr(sponsor.pk), "invoices": owed},
+        "owed": {
+            "total_idr": sum(o["amount_idr"] for o in owed),
+            "overdue_idr": sum(o["amount_idr"] for o in owed if o["overdue"]),
+            "next_due_date": min((i.due_date for i in open_invoices), default=None),
+            "credit_idr": sponsor_credit_idr(sponsor.pk),
+            "invoices": owed,
+        },
         "payments": payments,
         "statements": [{"year": y, "url": reverse("sponsor-statement", kwargs={"year": y})} for y in years],
     }
@@ -246,13 +307,25 @@ def sponsor_receipt(sponsor: Sponsor, invoice_id: int) -> dict | None:
     invoice = Invoice.objects.filter(sponsor=sponsor, pk=invoice_id, status=Invoice.Status.PAID).first()
     if invoice is None:
         return None
-    lines = (InvoiceLine.objects.filter(invoice=invoice).select_related("worker").order_by("month", "worker__full_name"))
-    attempt = (PaymentAttempt.objects.filter(invoice=invoice, settled_at__isnull=False).order_by("-settled_at").first())
+    lines = InvoiceLine.objects.filter(invoice=invoice).select_related("worker").order_by("month", "worker__full_name")
+    attempt = PaymentAttempt.objects.filter(invoice=invoice, settled_at__isnull=False).order_by("-settled_at").first()
     return {
-        "invoice": invoice, "period_label": period_label(invoice.period), "sponsor": sponsor,
-        "lines": [{"worker": ln.worker.full_name, "month_label": period_label(ln.month), "jkk_idr": ln.jkk_idr,
-                   "jkm_idr": ln.jkm_idr, "jht_idr": ln.jht_idr, "amount_idr": ln.amount_idr} for ln in lines],
-        "method": attempt.payment_type if attempt else "", "order_id": attempt.order_id if attempt else "",
+        "invoice": invoice,
+        "period_label": period_label(invoice.period),
+        "sponsor": sponsor,
+        "lines": [
+            {
+                "worker": ln.worker.full_name,
+                "month_label": period_label(ln.month),
+                "jkk_idr": ln.jkk_idr,
+                "jkm_idr": ln.jkm_idr,
+                "jht_idr": ln.jht_idr,
+                "amount_idr": ln.amount_idr,
+            }
+            for ln in lines
+        ],
+        "method": attempt.payment_type if attempt else "",
+        "order_id": attempt.order_id if attempt else "",
         "transaction_id": attempt.transaction_id if attempt else "",
     }
 
@@ -261,15 +334,29 @@ def sponsor_statement(sponsor: Sponsor, year: int) -> dict:
     """Annual statement: what was paid in `year` (by payment date), per month and per worker."""
     invoices = Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID, paid_at__year=year)
     lines = InvoiceLine.objects.filter(invoice__in=invoices)
-    per_worker = list(lines.values("worker_id", "worker__full_name").annotate(
-        months=Count("id"), amount_idr=Sum("amount_idr")).order_by("worker__full_name"))
-    per_invoice = [{"number": i.number, "period_label": period_label(i.period), "months": i.months,
-                    "paid_at": i.paid_at, "amount_idr": i.amount_idr, "receipt_url": _receipt_url(i.pk)}
-                   for i in invoices.order_by("paid_at")]
+    per_worker = list(
+        lines.values("worker_id", "worker__full_name")
+        .annotate(months=Count("id"), amount_idr=Sum("amount_idr"))
+        .order_by("worker__full_name")
+    )
+    per_invoice = [
+        {
+            "number": i.number,
+            "period_label": period_label(i.period),
+            "months": i.months,
+            "paid_at": i.paid_at,
+            "amount_idr": i.amount_idr,
+            "receipt_url": _receipt_url(i.pk),
+        }
+        for i in invoices.order_by("paid_at")
+    ]
     return {
-        "year": year, "sponsor": {"name": sponsor.full_name, "nip": sponsor.nip, "agency": sponsor.agency.name},
-        "total_idr": sum(i["amount_idr"] for i in per_invoice), "worker_months": sum(w["months"] for w in per_worker),
-        "workers": [{"name": w["worker__full_name"], "months": w["months"], "amount_idr": w["amount_idr"]}
-                    for w in per_worker],
+        "year": year,
+        "sponsor": {"name": sponsor.full_name, "nip": sponsor.nip, "agency": sponsor.agency.name},
+        "total_idr": sum(i["amount_idr"] for i in per_invoice),
+        "worker_months": sum(w["months"] for w in per_worker),
+        "workers": [
+            {"name": w["worker__full_name"], "months": w["months"], "amount_idr": w["amount_idr"]} for w in per_worker
+        ],
         "payments": per_invoice,
     }

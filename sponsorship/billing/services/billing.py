@@ -11,6 +11,7 @@ Locks are taken in the one order `billing/locks.py` states (billing advisory loc
 The run takes the billing advisory lock exclusively, per-sponsor invoices share it, so they never both bill a
 worker-month.
 """
+
 import datetime as dt
 import uuid
 from collections import defaultdict
@@ -26,15 +27,14 @@ from backend.api.errors import ApplicationError, ConflictError
 from backend.celery import delay_or
 from backend.formats import period_label
 from notifications import services as notifications
-from sponsorship.core.models import AuditLog
-from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
-from sponsorship.people.models import Occupation, Worker, Sponsor, Sponsorship
-from sponsorship.core.audit import AuditAction, audit_record
-from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
 from sponsorship.billing import locks
-from sponsorship.billing.services.settlement import invoice_settle_by_credit
+from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
-
+from sponsorship.billing.services.settlement import invoice_settle_by_credit
+from sponsorship.core.audit import AuditAction, audit_record
+from sponsorship.core.models import AuditLog
+from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
+from sponsorship.people.models import Occupation, Sponsor, Sponsorship, Worker
 
 LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
 
@@ -42,8 +42,9 @@ LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
 # ---- calendar -----------------------------------------------------------------------------------------
 def _holidays_from(day: dt.date) -> set[dt.date]:
     """The holidays that can move a working day searched from `day` (a month is far more than enough)."""
-    return set(Holiday.objects.filter(date__gte=day, date__lte=day + dt.timedelta(days=31))
-               .values_list("date", flat=True))
+    return set(
+        Holiday.objects.filter(date__gte=day, date__lte=day + dt.timedelta(days=31)).values_list("date", flat=True)
+    )
 
 
 def due_date_for(period: dt.date, holidays: set[dt.date] | None = None) -> dt.date:
@@ -88,8 +89,10 @@ def _credit_balances(sponsor_ids=None) -> dict[int, int]:
     qs = CreditEntry.objects.all()
     if sponsor_ids is not None:
         qs = qs.filter(sponsor_id__in=sponsor_ids)
-    return {row["sponsor_id"]: row["balance"] for row in
-            qs.values("sponsor_id").annotate(balance=Sum("amount_idr")).filter(balance__gt=0)}
+    return {
+        row["sponsor_id"]: row["balance"]
+        for row in qs.values("sponsor_id").annotate(balance=Sum("amount_idr")).filter(balance__gt=0)
+    }
 
 
 def _table(model) -> str:
@@ -199,27 +202,56 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
     batch = uuid.uuid4().hex
     book = RateBook.load()
     today = timezone.localtime(now).date()
-    holidays = set(Holiday.objects.filter(date__gte=min(period, today),
-                                          date__lte=max(month_end(period), today) + dt.timedelta(days=14))
-                   .values_list("date", flat=True))
+    holidays = set(
+        Holiday.objects.filter(
+            date__gte=min(period, today), date__lte=max(month_end(period), today) + dt.timedelta(days=14)
+        ).values_list("date", flat=True)
+    )
     due = due_date_for(period, holidays)
     # A supplementary invoice (late addition) gets at least 3 days, like prepay/arrears invoices.
     late_due = max(due, next_working_day(today + dt.timedelta(days=3), holidays))
     start_cutoff = timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
     next_period_start = timezone.make_aware(dt.datetime.combine(add_months(period, 1), dt.time.min))
-    prices = {"t": _premium_or_none(book, period, Sector.TRANSPORT),
-              "o": _premium_or_none(book, period, Sector.NON_TRANSPORT)}
-    params = {"active": Sponsorship.Status.ACTIVE, "sponsor_active": Sponsor.Status.ACTIVE, "period": period,
-              "monthly": Invoice.Kind.MONTHLY, "issued": Invoice.Status.ISSUED, "live": [str(s) for s in LIVE_INVOICE],
-              "now": now, "due": due, "late_due": late_due, "start_cutoff": start_cutoff,
-              "next_period_start": next_period_start, "batch": batch, "prefix": _number(period, 0)[:-6],
-              "applied": CreditEntry.Kind.APPLIED}
+    prices = {
+        "t": _premium_or_none(book, period, Sector.TRANSPORT),
+        "o": _premium_or_none(book, period, Sector.NON_TRANSPORT),
+    }
+    params = {
+        "active": Sponsorship.Status.ACTIVE,
+        "sponsor_active": Sponsor.Status.ACTIVE,
+        "period": period,
+        "monthly": Invoice.Kind.MONTHLY,
+        "issued": Invoice.Status.ISSUED,
+        "live": [str(s) for s in LIVE_INVOICE],
+        "now": now,
+        "due": due,
+        "late_due": late_due,
+        "start_cutoff": start_cutoff,
+        "next_period_start": next_period_start,
+        "batch": batch,
+        "prefix": _number(period, 0)[:-6],
+        "applied": CreditEntry.Kind.APPLIED,
+    }
     for key, p in prices.items():
-        params.update({f"{key}_rate": p and p.rate_id, f"{key}_jkk": p and p.jkk_idr, f"{key}_jkm": p and p.jkm_idr,
-                       f"{key}_jht": p and p.jht_idr, f"{key}_amount": p and p.amount_idr})
-    tables = {"sponsorship": _table(Sponsorship), "sponsor": _table(Sponsor), "worker": _table(Worker),
-              "occupation": _table(Occupation), "invoice": _table(Invoice), "coverage": _table(CoverageMonth),
-              "line": _table(InvoiceLine), "credit": _table(CreditEntry)}
+        params.update(
+            {
+                f"{key}_rate": p and p.rate_id,
+                f"{key}_jkk": p and p.jkk_idr,
+                f"{key}_jkm": p and p.jkm_idr,
+                f"{key}_jht": p and p.jht_idr,
+                f"{key}_amount": p and p.amount_idr,
+            }
+        )
+    tables = {
+        "sponsorship": _table(Sponsorship),
+        "sponsor": _table(Sponsor),
+        "worker": _table(Worker),
+        "occupation": _table(Occupation),
+        "invoice": _table(Invoice),
+        "coverage": _table(CoverageMonth),
+        "line": _table(InvoiceLine),
+        "credit": _table(CreditEntry),
+    }
     try:
         return _billing_run_in_db(params=params, tables=tables, actor=actor, notify=notify)
     except IntegrityError as exc:
@@ -240,10 +272,13 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
             invoices, lines, total, fully_credited, _ = cursor.fetchone()
         if not invoices:
             return BillingRunResult(period, batch, 0, 0, 0)
-        AuditLog.objects.create(actor=actor if getattr(actor, "is_authenticated", False) else None,
-                                action="billing.run", object_type="billing.invoice", object_id=batch,
-                                after={"period": period.isoformat(), "invoices": invoices, "lines": lines,
-                                       "amount_idr": total})
+        AuditLog.objects.create(
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            action="billing.run",
+            object_type="billing.invoice",
+            object_id=batch,
+            after={"period": period.isoformat(), "invoices": invoices, "lines": lines, "amount_idr": total},
+        )
         if fully_credited:
             for invoice_id in fully_credited:
                 invoice_settle_by_credit(invoice=Invoice.objects.get(pk=invoice_id))
@@ -254,9 +289,14 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
 
 def _enqueue_issued_notifications(batch: str) -> None:
     from sponsorship.billing import tasks  # tasks imports this module
+
     # broker down: the invoices are committed; write their outbox rows here (the outbox sweep sends them)
-    delay_or(tasks.notify_invoices_issued, batch, what=f"the issue notifications of batch {batch}; writing them now",
-             fallback=lambda: invoices_notify_issued(batch=batch))
+    delay_or(
+        tasks.notify_invoices_issued,
+        batch,
+        what=f"the issue notifications of batch {batch}; writing them now",
+        fallback=lambda: invoices_notify_issued(batch=batch),
+    )
 
 
 def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
@@ -268,12 +308,23 @@ def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
     for invoice in qs:
         user_id = invoice.sponsor.user_id
         assert user_id is not None  # filtered on sponsor__user__isnull=False
-        requests.append(notifications.NotifyRequest(
-            user_id=user_id, kind="invoice_issued", dedupe_key=f"invoice_issued:{invoice.pk}",
-            context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
-                     "due_date": invoice.due_date, "invoice_id": invoice.pk, "invoice_number": invoice.number,
-                     "period_label": period_label(invoice.period), "workers": invoice.workers},
-            data={"invoice_id": str(invoice.pk)}))
+        requests.append(
+            notifications.NotifyRequest(
+                user_id=user_id,
+                kind="invoice_issued",
+                dedupe_key=f"invoice_issued:{invoice.pk}",
+                context={
+                    "sponsor_name": invoice.sponsor.full_name,
+                    "amount_idr": invoice.amount_idr,
+                    "due_date": invoice.due_date,
+                    "invoice_id": invoice.pk,
+                    "invoice_number": invoice.number,
+                    "period_label": period_label(invoice.period),
+                    "workers": invoice.workers,
+                },
+                data={"invoice_id": str(invoice.pk)},
+            )
+        )
     with transaction.atomic():
         return len(notifications.notify_bulk(requests)) if requests else 0
 
@@ -284,8 +335,11 @@ def _notify(**kwargs):
 
 # ---- per-sponsor invoices -----------------------------------------------------------------------------
 def _active_workers(sponsor: Sponsor):
-    return list(Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
-                .select_related("worker__occupation").order_by("worker_id"))
+    return list(
+        Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
+        .select_related("worker__occupation")
+        .order_by("worker_id")
+    )
 
 
 def _taken_months(worker_ids) -> dict[int, set]:
@@ -293,29 +347,67 @@ def _taken_months(worker_ids) -> dict[int, set]:
     taken: dict[int, set] = defaultdict(set)
     for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids).values_list("worker_id", "month"):
         taken[worker_id].add(month)
-    for worker_id, month in InvoiceLine.objects.filter(worker_id__in=worker_ids, invoice__status__in=LIVE_INVOICE) \
-            .values_list("worker_id", "month"):
+    for worker_id, month in InvoiceLine.objects.filter(
+        worker_id__in=worker_ids, invoice__status__in=LIVE_INVOICE
+    ).values_list("worker_id", "month"):
         taken[worker_id].add(month)
     return taken
 
 
-def _write_invoice(*, sponsor_id: int, kind: str, lines: list, credit_available: int, issued_at, due_date: dt.date,
-                   suffix: str = "", sequence: int = 1, batch: str = "") -> Invoice:
+def _write_invoice(
+    *,
+    sponsor_id: int,
+    kind: str,
+    lines: list,
+    credit_available: int,
+    issued_at,
+    due_date: dt.date,
+    suffix: str = "",
+    sequence: int = 1,
+    batch: str = "",
+) -> Invoice:
     """One invoice with its lines (worker_id, month, premium) and the credit it uses, as issued."""
     months = sorted({m for _, m, _ in lines})
     subtotal = sum(p.amount_idr for _, _, p in lines)
     credit = min(credit_available, subtotal)
     invoice = Invoice.objects.create(
-        sponsor_id=sponsor_id, number=_number(months[0], sponsor_id, suffix), kind=kind, period=months[0],
-        months=len(months), sequence=sequence, status=Invoice.Status.ISSUED, issued_at=issued_at, due_date=due_date,
-        subtotal_idr=subtotal, credit_applied_idr=credit, amount_idr=subtotal - credit, batch=batch)
-    InvoiceLine.objects.bulk_create([
-        InvoiceLine(invoice=invoice, worker_id=worker_id, month=month, rate_id=p.rate_id, jkk_idr=p.jkk_idr,
-                    jkm_idr=p.jkm_idr, jht_idr=p.jht_idr, amount_idr=p.amount_idr)
-        for worker_id, month, p in lines])
+        sponsor_id=sponsor_id,
+        number=_number(months[0], sponsor_id, suffix),
+        kind=kind,
+        period=months[0],
+        months=len(months),
+        sequence=sequence,
+        status=Invoice.Status.ISSUED,
+        issued_at=issued_at,
+        due_date=due_date,
+        subtotal_idr=subtotal,
+        credit_applied_idr=credit,
+        amount_idr=subtotal - credit,
+        batch=batch,
+    )
+    InvoiceLine.objects.bulk_create(
+        [
+            InvoiceLine(
+                invoice=invoice,
+                worker_id=worker_id,
+                month=month,
+                rate_id=p.rate_id,
+                jkk_idr=p.jkk_idr,
+                jkm_idr=p.jkm_idr,
+                jht_idr=p.jht_idr,
+                amount_idr=p.amount_idr,
+            )
+            for worker_id, month, p in lines
+        ]
+    )
     if credit:
-        CreditEntry.objects.create(sponsor_id=sponsor_id, kind=CreditEntry.Kind.APPLIED, amount_idr=-credit,
-                                   invoice=invoice, note=f"Dipakai pada {invoice.number}")
+        CreditEntry.objects.create(
+            sponsor_id=sponsor_id,
+            kind=CreditEntry.Kind.APPLIED,
+            amount_idr=-credit,
+            invoice=invoice,
+            note=f"Dipakai pada {invoice.number}",
+        )
     return invoice
 
 
@@ -326,22 +418,37 @@ def _in_three_working_days(today: dt.date) -> dt.date:
 
 
 ISSUE_ACTION: dict[str, AuditAction] = {
-    Invoice.Kind.MONTHLY: AuditAction.INVOICE_ISSUE_MONTHLY, Invoice.Kind.PREPAY: AuditAction.INVOICE_ISSUE_PREPAY,
-    Invoice.Kind.ARREARS: AuditAction.INVOICE_ISSUE_ARREARS}
+    Invoice.Kind.MONTHLY: AuditAction.INVOICE_ISSUE_MONTHLY,
+    Invoice.Kind.PREPAY: AuditAction.INVOICE_ISSUE_PREPAY,
+    Invoice.Kind.ARREARS: AuditAction.INVOICE_ISSUE_ARREARS,
+}
 
 
 def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, suffix: str) -> Invoice:
     """Write one invoice with its lines (caller holds the sponsor lock)."""
     months = sorted({m for _, m, _ in lines})
-    invoice = _write_invoice(sponsor_id=sponsor.pk, kind=kind, lines=lines,
-                             credit_available=_credit_balances([sponsor.pk]).get(sponsor.pk, 0),
-                             issued_at=timezone.now(),
-                             due_date=max(due_date_for(months[0]), _in_three_working_days(today)),
-                             suffix=suffix)
+    invoice = _write_invoice(
+        sponsor_id=sponsor.pk,
+        kind=kind,
+        lines=lines,
+        credit_available=_credit_balances([sponsor.pk]).get(sponsor.pk, 0),
+        issued_at=timezone.now(),
+        due_date=max(due_date_for(months[0]), _in_three_working_days(today)),
+        suffix=suffix,
+    )
     credit = invoice.credit_applied_idr
-    audit_record(actor=actor, action=ISSUE_ACTION[kind], obj=invoice,
-                 after={"number": invoice.number, "months": [m.isoformat() for m in months],
-                        "lines": len(lines), "amount_idr": invoice.amount_idr, "credit_idr": credit})
+    audit_record(
+        actor=actor,
+        action=ISSUE_ACTION[kind],
+        obj=invoice,
+        after={
+            "number": invoice.number,
+            "months": [m.isoformat() for m in months],
+            "lines": len(lines),
+            "amount_idr": invoice.amount_idr,
+            "credit_idr": credit,
+        },
+    )
     if invoice.amount_idr == 0:
         invoice_settle_by_credit(invoice=invoice)
         invoice.refresh_from_db()
@@ -356,8 +463,7 @@ NOTHING_TO_BILL = gettext_lazy("There is no month to bill for your workers.")
 def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: dt.date | None = None) -> Invoice:
     """One invoice paying `months` (1–12) ahead for every active worker, after what is already paid or billed."""
     if not 1 <= int(months) <= settings.BILLING_MAX_PREPAY_MONTHS:
-        raise ApplicationError(gettext_lazy("Prepayment is 1 to 12 months."),
-                               code="invalid_months")
+        raise ApplicationError(gettext_lazy("Prepayment is 1 to 12 months."), code="invalid_months")
     today = today or local_today()
     book = RateBook.load()
     with transaction.atomic():
@@ -374,8 +480,14 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
                 lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
         if not lines:
             raise ApplicationError(NOTHING_TO_BILL, code="nothing_to_bill")
-        return _issue(sponsor=sponsor, kind=Invoice.Kind.PREPAY, lines=lines, actor=actor, today=today,
-                      suffix=f"-P{uuid.uuid4().hex[:6].upper()}")
+        return _issue(
+            sponsor=sponsor,
+            kind=Invoice.Kind.PREPAY,
+            lines=lines,
+            actor=actor,
+            today=today,
+            suffix=f"-P{uuid.uuid4().hex[:6].upper()}",
+        )
 
 
 def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | None = None) -> Invoice:
@@ -390,22 +502,29 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
     window = [add_months(current, -i) for i in range(settings.BILLING_MAX_ARREARS_MONTHS, 0, -1)]
     if today > due_date_for(current):
         window.append(current)
-    window = window[-settings.BILLING_MAX_ARREARS_MONTHS:]
+    window = window[-settings.BILLING_MAX_ARREARS_MONTHS :]
     with transaction.atomic():
         sponsor = locks.lock_sponsor_for_invoicing(sponsor.pk)
         sponsorships = _active_workers(sponsor)
         worker_ids = [s.worker_id for s in sponsorships]
-        superseded = locks.lock_invoices(Invoice.objects.filter(
-            sponsor=sponsor, kind=Invoice.Kind.MONTHLY, status=Invoice.Status.ISSUED, period__in=window)
-            .exclude(Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=PaymentAttempt.Status.PENDING))))
+        superseded = locks.lock_invoices(
+            Invoice.objects.filter(
+                sponsor=sponsor, kind=Invoice.Kind.MONTHLY, status=Invoice.Status.ISSUED, period__in=window
+            ).exclude(
+                Exists(PaymentAttempt.objects.filter(invoice=OuterRef("pk"), status=PaymentAttempt.Status.PENDING))
+            )
+        )
         covered = defaultdict(set)
-        for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids, month__in=window) \
-                .values_list("worker_id", "month"):
+        for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids, month__in=window).values_list(
+            "worker_id", "month"
+        ):
             covered[worker_id].add(month)
         elsewhere = defaultdict(set)  # on another live invoice that is not being superseded
-        for worker_id, month in InvoiceLine.objects.filter(worker_id__in=worker_ids, month__in=window,
-                                                           invoice__status__in=LIVE_INVOICE) \
-                .exclude(invoice__in=superseded).values_list("worker_id", "month"):
+        for worker_id, month in (
+            InvoiceLine.objects.filter(worker_id__in=worker_ids, month__in=window, invoice__status__in=LIVE_INVOICE)
+            .exclude(invoice__in=superseded)
+            .values_list("worker_id", "month")
+        ):
             elsewhere[worker_id].add(month)
         lines = []
         for s in sponsorships:
@@ -414,31 +533,48 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
                 if m >= start and m not in covered[s.worker_id] and m not in elsewhere[s.worker_id]:
                     lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
         if not lines:
-            raise ApplicationError(gettext_lazy("There are no arrears to pay."),
-                                   code="nothing_to_bill")
+            raise ApplicationError(gettext_lazy("There are no arrears to pay."), code="nothing_to_bill")
         for old in superseded:
             _void_locked(invoice=old, reason="Digabung ke tagihan tunggakan", actor=actor)
-        return _issue(sponsor=sponsor, kind=Invoice.Kind.ARREARS, lines=lines, actor=actor, today=today,
-                      suffix=f"-A{uuid.uuid4().hex[:6].upper()}")
+        return _issue(
+            sponsor=sponsor,
+            kind=Invoice.Kind.ARREARS,
+            lines=lines,
+            actor=actor,
+            today=today,
+            suffix=f"-A{uuid.uuid4().hex[:6].upper()}",
+        )
 
 
 # ---- void ---------------------------------------------------------------------------------------------
 def _void_locked(*, invoice: Invoice, reason: str, actor) -> bool:
     changed = Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.ISSUED).update(
-        status=Invoice.Status.VOID, void_reason=reason[:255], voided_at=timezone.now(),
-        voided_by=actor if getattr(actor, "is_authenticated", False) else None)
+        status=Invoice.Status.VOID,
+        void_reason=reason[:255],
+        voided_at=timezone.now(),
+        voided_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
     if not changed:
         return False
     # Open checkout pages are retired; a VA already shown (pending) would have blocked the void.
-    PaymentAttempt.objects.filter(invoice=invoice, status__in=[PaymentAttempt.Status.OPEN,
-                                                                PaymentAttempt.Status.CREATING]).update(
-        status=PaymentAttempt.Status.SUPERSEDED)
+    PaymentAttempt.objects.filter(
+        invoice=invoice, status__in=[PaymentAttempt.Status.OPEN, PaymentAttempt.Status.CREATING]
+    ).update(status=PaymentAttempt.Status.SUPERSEDED)
     if invoice.credit_applied_idr:
-        CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
-                                   amount_idr=invoice.credit_applied_idr, invoice=invoice,
-                                   note=f"Tagihan {invoice.number} dibatalkan")
-    audit_record(actor=actor, action="invoice.void", obj=invoice, before={"status": "issued"},
-                 after={"status": "void", "reason": reason})
+        CreditEntry.objects.create(
+            sponsor_id=invoice.sponsor_id,
+            kind=CreditEntry.Kind.RESTORED,
+            amount_idr=invoice.credit_applied_idr,
+            invoice=invoice,
+            note=f"Tagihan {invoice.number} dibatalkan",
+        )
+    audit_record(
+        actor=actor,
+        action="invoice.void",
+        obj=invoice,
+        before={"status": "issued"},
+        after={"status": "void", "reason": reason},
+    )
     return True
 
 
@@ -451,7 +587,9 @@ def invoice_void(*, invoice: Invoice, reason: str, actor=None) -> Invoice:
         if invoice.status != Invoice.Status.ISSUED:
             raise ConflictError(gettext_lazy("Only an unpaid invoice can be voided."), code="not_voidable")
         if PaymentAttempt.objects.filter(invoice=invoice, status=PaymentAttempt.Status.PENDING).exists():
-            raise ConflictError(gettext_lazy("This invoice is being paid; wait for the payment result."), code="payment_pending")
+            raise ConflictError(
+                gettext_lazy("This invoice is being paid; wait for the payment result."), code="payment_pending"
+            )
         _void_locked(invoice=invoice, reason=reason.strip(), actor=actor)
     invoice.refresh_from_db()
     return invoice

@@ -1,5 +1,6 @@
 """Starting a payment: one live Snap checkout per invoice, reused on a double click; a gateway failure leaves the
 invoice payable."""
+
 import datetime as dt
 import logging
 import time
@@ -12,11 +13,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError, GatewayError
+from backend.formats import period_label
 from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import CheckoutRequest, Customer, GatewayRejected, GatewayUnavailable, Item
 from sponsorship.billing.models import Invoice, PaymentAttempt
-from backend.formats import period_label
 from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition
 
@@ -39,20 +40,34 @@ def _notification_url() -> str:
 
 
 def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt) -> CheckoutRequest:
-    items = [Item(id=f"W{line.worker_id}-{line.month:%Y%m}",
-                  name=f"Premi {period_label(line.month, 'id')} - {line.worker.first_name}"[:50],  # the gateway page is Indonesian
-                  price_idr=line.amount_idr) for line in invoice.lines.select_related("worker")]
+    items = [
+        Item(
+            id=f"W{line.worker_id}-{line.month:%Y%m}",
+            name=f"Premi {period_label(line.month, 'id')} - {line.worker.first_name}"[
+                :50
+            ],  # the gateway page is Indonesian
+            price_idr=line.amount_idr,
+        )
+        for line in invoice.lines.select_related("worker")
+    ]
     if invoice.credit_applied_idr:
         items.append(Item(id="KREDIT", name="Kredit kelebihan bayar", price_idr=-invoice.credit_applied_idr))
     if sum(i.price_idr * i.quantity for i in items) != attempt.amount_idr:
         raise RuntimeError(f"invoice {invoice.number}: items do not sum to {attempt.amount_idr}")
     sponsor = invoice.sponsor
     return CheckoutRequest(
-        order_id=attempt.order_id, gross_amount_idr=attempt.amount_idr, items=tuple(items),
+        order_id=attempt.order_id,
+        gross_amount_idr=attempt.amount_idr,
+        items=tuple(items),
         customer=Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or ""),
-        custom_fields=(f"invoice:{invoice.number}", f"sponsor:{sponsor.pk}",
-                       f"period:{invoice.period:%Y-%m}+{invoice.months}"),
-        notification_url=_notification_url(), idempotency_key=attempt.order_id)
+        custom_fields=(
+            f"invoice:{invoice.number}",
+            f"sponsor:{sponsor.pk}",
+            f"period:{invoice.period:%Y-%m}+{invoice.months}",
+        ),
+        notification_url=_notification_url(),
+        idempotency_key=attempt.order_id,
+    )
 
 
 def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart:
@@ -69,17 +84,27 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
             if live.status in (S.OPEN, S.PENDING) and live.redirect_url and live.created_at > reuse_after:
                 return PaymentStart(live, True)
             if live.status == S.CREATING and live.created_at > timezone.now() - dt.timedelta(
-                    seconds=settings.MIDTRANS_TIMEOUT_SECONDS * 2 + 5):
+                seconds=settings.MIDTRANS_TIMEOUT_SECONDS * 2 + 5
+            ):
                 wait_for = live  # a double click: the first request is talking to the gateway right now
             else:
-                transition(PaymentAttempt, live.pk, to=S.SUPERSEDED if live.status != S.CREATING else S.GATEWAY_FAILED,
-                                    error=live.error or "superseded by a new attempt")
+                transition(
+                    PaymentAttempt,
+                    live.pk,
+                    to=S.SUPERSEDED if live.status != S.CREATING else S.GATEWAY_FAILED,
+                    error=live.error or "superseded by a new attempt",
+                )
         if wait_for is None:
             seq = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
-            attempt = PaymentAttempt.objects.create(invoice=invoice, order_id=f"{invoice.number}-{seq}",
-                                                    amount_idr=invoice.amount_idr, status=S.CREATING)
-            audit_record(actor=actor, action="payment.start", obj=attempt,
-                         after={"order_id": attempt.order_id, "amount_idr": attempt.amount_idr})
+            attempt = PaymentAttempt.objects.create(
+                invoice=invoice, order_id=f"{invoice.number}-{seq}", amount_idr=invoice.amount_idr, status=S.CREATING
+            )
+            audit_record(
+                actor=actor,
+                action="payment.start",
+                obj=attempt,
+                after={"order_id": attempt.order_id, "amount_idr": attempt.amount_idr},
+            )
     if wait_for is not None:
         return _wait_for_checkout(wait_for)
 
@@ -88,13 +113,22 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
     except GatewayUnavailable as exc:
         transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.warning("snap create failed for %s: %s", attempt.order_id, exc)
-        raise GatewayError(_("The payment service cannot be reached right now. Your invoice is still payable; "
-                              "please try again in a moment."), code="gateway_unavailable", status_code=503) from None
+        raise GatewayError(
+            _(
+                "The payment service cannot be reached right now. Your invoice is still payable; "
+                "please try again in a moment."
+            ),
+            code="gateway_unavailable",
+            status_code=503,
+        ) from None
     except GatewayRejected as exc:
         transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.error("snap create rejected for %s: %s", attempt.order_id, exc)
-        raise GatewayError(_("The payment service rejected this request. Your invoice is still payable; "
-                              "it has been logged."), code="gateway_rejected", status_code=502) from None
+        raise GatewayError(
+            _("The payment service rejected this request. Your invoice is still payable; it has been logged."),
+            code="gateway_rejected",
+            status_code=502,
+        ) from None
     transition(PaymentAttempt, attempt.pk, to=S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
     attempt.refresh_from_db()
     return PaymentStart(attempt, False)

@@ -4,6 +4,7 @@ The (worker, month) unique index decides: rows are inserted with ON CONFLICT DO 
 lines that did not get their own row are the surplus (that month was already paid by another
 invoice) — the caller books it as credit or a refund case.
 """
+
 import logging
 
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt
@@ -14,11 +15,25 @@ logger = logging.getLogger(__name__)
 def coverage_record_invoice(*, invoice: Invoice, paid_at, attempt: PaymentAttempt | None = None) -> list[InvoiceLine]:
     """Create the coverage rows of a paid invoice; return the surplus lines (months already covered)."""
     lines = list(invoice.lines.all())
-    CoverageMonth.objects.bulk_create([
-        CoverageMonth(worker_id=line.worker_id, month=line.month, sponsor_id=invoice.sponsor_id, invoice=invoice,
-                      line=line, attempt=attempt, jkk_idr=line.jkk_idr, jkm_idr=line.jkm_idr, jht_idr=line.jht_idr,
-                      amount_idr=line.amount_idr, paid_at=paid_at)
-        for line in lines], ignore_conflicts=True)
+    CoverageMonth.objects.bulk_create(
+        [
+            CoverageMonth(
+                worker_id=line.worker_id,
+                month=line.month,
+                sponsor_id=invoice.sponsor_id,
+                invoice=invoice,
+                line=line,
+                attempt=attempt,
+                jkk_idr=line.jkk_idr,
+                jkm_idr=line.jkm_idr,
+                jht_idr=line.jht_idr,
+                amount_idr=line.amount_idr,
+                paid_at=paid_at,
+            )
+            for line in lines
+        ],
+        ignore_conflicts=True,
+    )
     mine = set(CoverageMonth.objects.filter(line__in=lines).values_list("line_id", flat=True))
     return [line for line in lines if line.pk not in mine]
 
@@ -30,14 +45,30 @@ def coverage_remove_invoice(*, invoice: Invoice) -> list[dict]:
     not protected by money we no longer hold) and logged as an error: an admin reclaims them from BPJS.
     The worker's status is derived from these rows, so it changes with them.
     """
-    rows = list(CoverageMonth.objects.select_for_update().filter(invoice=invoice).order_by("worker_id", "month")
-                .values("id", "worker_id", "month", "amount_idr", "attempt_id", "remitted_at", "remittance_id"))
+    rows = list(
+        CoverageMonth.objects.select_for_update()
+        .filter(invoice=invoice)
+        .order_by("worker_id", "month")
+        .values("id", "worker_id", "month", "amount_idr", "attempt_id", "remitted_at", "remittance_id")
+    )
     if not rows:
         return []
     CoverageMonth.objects.filter(pk__in=[r["id"] for r in rows]).delete()
     remitted = [r for r in rows if r["remitted_at"] is not None]
     if remitted:
-        logger.error("invoice %s: %d removed coverage months were already remitted to BPJS (batches %s)",
-                     invoice.number, len(remitted), sorted({r["remittance_id"] for r in remitted}))
-    return [{"worker_id": r["worker_id"], "month": r["month"].isoformat(), "amount_idr": r["amount_idr"],
-             "attempt_id": r["attempt_id"], "remitted": r["remitted_at"] is not None} for r in rows]
+        logger.error(
+            "invoice %s: %d removed coverage months were already remitted to BPJS (batches %s)",
+            invoice.number,
+            len(remitted),
+            sorted({r["remittance_id"] for r in remitted}),
+        )
+    return [
+        {
+            "worker_id": r["worker_id"],
+            "month": r["month"].isoformat(),
+            "amount_idr": r["amount_idr"],
+            "attempt_id": r["attempt_id"],
+            "remitted": r["remitted_at"] is not None,
+        }
+        for r in rows
+    ]

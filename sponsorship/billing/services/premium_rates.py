@@ -10,6 +10,7 @@ Rates are data that decide what every future invoice charges, so an edit is chec
   describe what those lines charged. End its validity and add a new row instead; its end may move, but not before
   the last month already billed with it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,11 +24,31 @@ from backend.api.errors import ApplicationError
 from sponsorship.billing.models import Holiday, InvoiceLine, PremiumRate
 from sponsorship.core.audit import audit_record, snapshot
 
-RATE_FIELDS = ("name", "valid_from", "valid_to", "sector", "funding_source", "declared_income_idr", "jkk_rate_bp",
-               "jkm_idr", "jht_rate_bp", "discount_pct", "priority", "legal_basis")
+RATE_FIELDS = (
+    "name",
+    "valid_from",
+    "valid_to",
+    "sector",
+    "funding_source",
+    "declared_income_idr",
+    "jkk_rate_bp",
+    "jkm_idr",
+    "jht_rate_bp",
+    "discount_pct",
+    "priority",
+    "legal_basis",
+)
 # What issued invoice lines were computed from: fixed once a line uses the rate.
-RATE_LOCKED_WHEN_USED = ("valid_from", "sector", "funding_source", "declared_income_idr", "jkk_rate_bp", "jkm_idr",
-                         "jht_rate_bp", "discount_pct")
+RATE_LOCKED_WHEN_USED = (
+    "valid_from",
+    "sector",
+    "funding_source",
+    "declared_income_idr",
+    "jkk_rate_bp",
+    "jkm_idr",
+    "jht_rate_bp",
+    "discount_pct",
+)
 POSITIVE = ("declared_income_idr", "jkk_rate_bp", "jkm_idr")
 HOLIDAY_FIELDS = ("date", "name")
 
@@ -67,14 +88,17 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
     if last_billed is not None:
         for name in RATE_LOCKED_WHEN_USED:
             if values[name] != getattr(rate, name):
-                problems[name] = _("This rate is used on invoice lines; it cannot change. End its validity and "
-                                    "add a new rate.")
+                problems[name] = _(
+                    "This rate is used on invoice lines; it cannot change. End its validity and add a new rate."
+                )
         if end is not None and end < last_billed:
-            problems["valid_to"] = _("This rate was billed for %(month)s; its validity cannot end before that.",
-                                      ) % {"month": f"{last_billed:%Y-%m}"}
+            problems["valid_to"] = _(
+                "This rate was billed for %(month)s; its validity cannot end before that.",
+            ) % {"month": f"{last_billed:%Y-%m}"}
 
-    overlapping = PremiumRate.objects.filter(sector=values["sector"], funding_source=values["funding_source"],
-                                             priority=values["priority"])
+    overlapping = PremiumRate.objects.filter(
+        sector=values["sector"], funding_source=values["funding_source"], priority=values["priority"]
+    )
     overlapping = overlapping.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
     if end is not None:
         overlapping = overlapping.filter(valid_from__lte=end)
@@ -83,7 +107,8 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
     other = overlapping.order_by("valid_from").first()
     if other is not None:
         problems["valid_from"] = _(
-            "The validity overlaps rate '%(other)s' (same sector, funding source and priority).") % {"other": other}
+            "The validity overlaps rate '%(other)s' (same sector, funding source and priority)."
+        ) % {"other": other}
     return problems
 
 
@@ -110,8 +135,9 @@ def premium_rate_create(*, actor, ip: str | None = None, **values) -> PremiumRat
         for name in RATE_FIELDS:
             setattr(rate, name, full[name])
         rate.save(force_insert=True)
-        audit_record(actor=actor, action="premium_rate.create", obj=rate, before=None,
-                     after=snapshot(rate, RATE_FIELDS), ip=ip)
+        audit_record(
+            actor=actor, action="premium_rate.create", obj=rate, before=None, after=snapshot(rate, RATE_FIELDS), ip=ip
+        )
     return rate
 
 
@@ -128,8 +154,14 @@ def premium_rate_update(*, rate: PremiumRate, actor, ip: str | None = None, **ch
         for name in changed:
             setattr(current, name, full[name])
         current.save(update_fields=changed)
-        audit_record(actor=actor, action="premium_rate.update", obj=current, before=before,
-                     after=snapshot(current, changed), ip=ip)
+        audit_record(
+            actor=actor,
+            action="premium_rate.update",
+            obj=current,
+            before=before,
+            after=snapshot(current, changed),
+            ip=ip,
+        )
     return current
 
 
@@ -139,13 +171,21 @@ def premium_rate_delete(*, rate: PremiumRate, actor, ip: str | None = None) -> N
         _lock_rate_table()
         current = PremiumRate.objects.select_for_update().get(pk=rate.pk)
         if rate_last_billed_month(current) is not None:
-            raise ApplicationError(_("A rate used on invoices cannot be deleted; end its validity."),
-                                   code="rate_in_use", status_code=409)
+            raise ApplicationError(
+                _("A rate used on invoices cannot be deleted; end its validity."), code="rate_in_use", status_code=409
+            )
         before = snapshot(current, RATE_FIELDS)
         pk = current.pk
         current.delete()
-        audit_record(actor=actor, action="premium_rate.delete", object_type="billing.premiumrate", object_id=pk,
-                     before=before, after=None, ip=ip)
+        audit_record(
+            actor=actor,
+            action="premium_rate.delete",
+            object_type="billing.premiumrate",
+            object_id=pk,
+            before=before,
+            after=None,
+            ip=ip,
+        )
 
 
 def _lock_rate_table() -> None:
@@ -175,8 +215,14 @@ def holiday_create(*, date: dt.date, name: str, actor, ip: str | None = None) ->
     with transaction.atomic():
         _raise_if(holiday_problems(holiday=None, values={"date": date, "name": name}))
         holiday = Holiday.objects.create(date=date, name=name.strip())
-        audit_record(actor=actor, action="holiday.create", obj=holiday, before=None,
-                     after=snapshot(holiday, HOLIDAY_FIELDS), ip=ip)
+        audit_record(
+            actor=actor,
+            action="holiday.create",
+            obj=holiday,
+            before=None,
+            after=snapshot(holiday, HOLIDAY_FIELDS),
+            ip=ip,
+        )
     return holiday
 
 
@@ -192,8 +238,9 @@ def holiday_update(*, holiday: Holiday, actor, ip: str | None = None, **changes)
         for name in changed:
             setattr(current, name, values[name])
         current.save(update_fields=changed)
-        audit_record(actor=actor, action="holiday.update", obj=current, before=before,
-                     after=snapshot(current, changed), ip=ip)
+        audit_record(
+            actor=actor, action="holiday.update", obj=current, before=before, after=snapshot(current, changed), ip=ip
+        )
     return current
 
 
@@ -202,5 +249,12 @@ def holiday_delete(*, holiday: Holiday, actor, ip: str | None = None) -> None:
         current = Holiday.objects.select_for_update().get(pk=holiday.pk)
         before, pk = snapshot(current, HOLIDAY_FIELDS), current.pk
         current.delete()
-        audit_record(actor=actor, action="holiday.delete", object_type="billing.holiday", object_id=pk,
-                     before=before, after=None, ip=ip)
+        audit_record(
+            actor=actor,
+            action="holiday.delete",
+            object_type="billing.holiday",
+            object_id=pk,
+            before=before,
+            after=None,
+            ip=ip,
+        )

@@ -4,6 +4,7 @@
 the row valid on that month with the highest priority, then the most specific (sector and funding
 source named rather than "any"), then the latest start.
 """
+
 from dataclasses import dataclass
 
 from sponsorship.billing.models import FundingSource, PremiumRate, Sector
@@ -33,8 +34,12 @@ def _discounted(amount: int, pct: int) -> int:
 def premium_from_row(row: PremiumRate, *, with_jht: bool = False) -> Premium:
     jkk = row.declared_income_idr * row.jkk_rate_bp // 10_000
     jht = row.declared_income_idr * row.jht_rate_bp // 10_000 if with_jht else 0
-    return Premium(rate_id=row.pk, jkk_idr=_discounted(jkk, row.discount_pct),
-                   jkm_idr=_discounted(row.jkm_idr, row.discount_pct), jht_idr=jht)
+    return Premium(
+        rate_id=row.pk,
+        jkk_idr=_discounted(jkk, row.discount_pct),
+        jkm_idr=_discounted(row.jkm_idr, row.discount_pct),
+        jht_idr=jht,
+    )
 
 
 class RateBook:
@@ -49,18 +54,30 @@ class RateBook:
     def row_for(self, month, *, sector: str, funding_source: str) -> PremiumRate:
         key = (month, sector, funding_source)
         if key not in self._cache:
-            matches = [r for r in self.rows
-                       if r.valid_from <= month and (r.valid_to is None or r.valid_to >= month)
-                       and r.sector in (sector, Sector.ANY) and r.funding_source in (funding_source, FundingSource.ANY)]
+            matches = [
+                r
+                for r in self.rows
+                if r.valid_from <= month
+                and (r.valid_to is None or r.valid_to >= month)
+                and r.sector in (sector, Sector.ANY)
+                and r.funding_source in (funding_source, FundingSource.ANY)
+            ]
             if not matches:
                 raise RateMissing(f"no premium rate for {month:%Y-%m} {sector}/{funding_source}")
-            matches.sort(key=lambda r: (r.priority, (r.sector != Sector.ANY) + (r.funding_source != FundingSource.ANY),
-                                        r.valid_from), reverse=True)
+            matches.sort(
+                key=lambda r: (
+                    r.priority,
+                    (r.sector != Sector.ANY) + (r.funding_source != FundingSource.ANY),
+                    r.valid_from,
+                ),
+                reverse=True,
+            )
             self._cache[key] = matches[0]
         return self._cache[key]
 
-    def premium(self, month, *, sector: str, funding_source: str = FundingSource.SPONSOR,
-                with_jht: bool = False) -> Premium:
+    def premium(
+        self, month, *, sector: str, funding_source: str = FundingSource.SPONSOR, with_jht: bool = False
+    ) -> Premium:
         return premium_from_row(self.row_for(month, sector=sector, funding_source=funding_source), with_jht=with_jht)
 
 
@@ -68,7 +85,9 @@ def sector_of(is_transport: bool) -> str:
     return Sector.TRANSPORT if is_transport else Sector.NON_TRANSPORT
 
 
-def premium_for(*, month, is_transport: bool, funding_source: str = FundingSource.SPONSOR,
-                with_jht: bool = False) -> Premium:
-    return RateBook.load().premium(month, sector=sector_of(is_transport), funding_source=funding_source,
-                                   with_jht=with_jht)
+def premium_for(
+    *, month, is_transport: bool, funding_source: str = FundingSource.SPONSOR, with_jht: bool = False
+) -> Premium:
+    return RateBook.load().premium(
+        month, sector=sector_of(is_transport), funding_source=funding_source, with_jht=with_jht
+    )

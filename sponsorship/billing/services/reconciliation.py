@@ -1,5 +1,6 @@
 """Catching up with the gateway: notifications never processed or failed (the sweep, replay_notifications) and
 attempts waiting too long for a notification (payments_reconcile asks the status API)."""
+
 import datetime as dt
 import logging
 
@@ -26,8 +27,9 @@ def notifications_replay(*, ids=None, gateway=None) -> dict:
     qs = PaymentNotification.objects.filter(state__in=REPLAYABLE)
     if ids:
         qs = qs.filter(pk__in=ids)
-    return notifications_process(note_ids=list(qs.order_by("received_at").values_list("pk", flat=True)),
-                                 gateway=gateway)
+    return notifications_process(
+        note_ids=list(qs.order_by("received_at").values_list("pk", flat=True)), gateway=gateway
+    )
 
 
 def notifications_sweep(*, now=None, gateway=None) -> dict:
@@ -36,13 +38,22 @@ def notifications_sweep(*, now=None, gateway=None) -> dict:
     A failed row waits min(2^(attempts-1), 60) minutes before the next try, up to SWEEP_MAX_AUTO_ATTEMPTS.
     """
     now = now or timezone.now()
-    stuck = list(PaymentNotification.objects.filter(
-        state=N.RECEIVED, received_at__lte=now - dt.timedelta(seconds=SWEEP_RECEIVED_AFTER_SECONDS))
-        .order_by("received_at").values_list("pk", flat=True)[:SWEEP_BATCH])
-    failed = [pk for pk, attempts, last in PaymentNotification.objects.filter(
-        state=N.FAILED, attempts__lt=SWEEP_MAX_AUTO_ATTEMPTS).order_by("processed_at")
+    stuck = list(
+        PaymentNotification.objects.filter(
+            state=N.RECEIVED, received_at__lte=now - dt.timedelta(seconds=SWEEP_RECEIVED_AFTER_SECONDS)
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    failed = [
+        pk
+        for pk, attempts, last in PaymentNotification.objects.filter(
+            state=N.FAILED, attempts__lt=SWEEP_MAX_AUTO_ATTEMPTS
+        )
+        .order_by("processed_at")
         .values_list("pk", "attempts", "processed_at")[:SWEEP_BATCH]
-        if last is None or last <= now - dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))]
+        if last is None or last <= now - dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+    ]
     if not stuck and not failed:
         return {}
     return notifications_process(note_ids=stuck + failed, gateway=gateway)
@@ -56,8 +67,10 @@ def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -
     now = timezone.now()
     cutoff = now - dt.timedelta(minutes=minutes)
     qs = PaymentAttempt.objects.filter(
-        status__in=[S.CREATING, S.OPEN, S.PENDING, S.GATEWAY_FAILED, S.SUPERSEDED], updated_at__lte=cutoff,
-        created_at__gte=now - dt.timedelta(days=8))
+        status__in=[S.CREATING, S.OPEN, S.PENDING, S.GATEWAY_FAILED, S.SUPERSEDED],
+        updated_at__lte=cutoff,
+        created_at__gte=now - dt.timedelta(days=8),
+    )
     counts: dict[str, int] = {}
     for attempt in qs.order_by("pk"):
         try:

@@ -3,6 +3,7 @@
 The export is a personal-data export (NIK): it is audited with who, when, how many rows and the file.
 Rows are marked remitted in the same transaction that selects them, so two exports never pay BPJS twice.
 """
+
 import csv
 import datetime as dt
 import io
@@ -15,11 +16,11 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.api.errors import ApplicationError
-from sponsorship.people.identifiers import IdentifierError, normalize_kpj
 from sponsorship.billing.models import CoverageMonth, RemittanceBatch
-from sponsorship.people.models import Worker
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
+from sponsorship.people.identifiers import IdentifierError, normalize_kpj
+from sponsorship.people.models import Worker
 from sponsorship.people.services.people import nik_lookup_hash
 
 HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"]
@@ -37,18 +38,39 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
     out = Path(out_dir or settings.REMITTANCE_DIR)
     out.mkdir(parents=True, exist_ok=True)
     with transaction.atomic():
-        rows = list(CoverageMonth.objects.select_for_update(of=("self",)).select_related("worker")
-                    .filter(month=period, remittance__isnull=True).order_by("worker__full_name", "worker_id"))
+        rows = list(
+            CoverageMonth.objects.select_for_update(of=("self",))
+            .select_related("worker")
+            .filter(month=period, remittance__isnull=True)
+            .order_by("worker__full_name", "worker_id")
+        )
         if not rows:
-            raise ApplicationError(f"Tidak ada bulan-pekerja terbayar yang belum diremitansi untuk {period:%Y-%m}.",
-                                   code="nothing_to_remit")
+            raise ApplicationError(
+                f"Tidak ada bulan-pekerja terbayar yang belum diremitansi untuk {period:%Y-%m}.",
+                code="nothing_to_remit",
+            )
         total = sum(r.amount_idr for r in rows)
-        batch = RemittanceBatch.objects.create(period=period, rows=len(rows), total_idr=total,
-                                               created_by=actor if getattr(actor, "is_authenticated", False) else None)
+        batch = RemittanceBatch.objects.create(
+            period=period,
+            rows=len(rows),
+            total_idr=total,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
         now = timezone.now()
         CoverageMonth.objects.filter(pk__in=[r.pk for r in rows]).update(remittance=batch, remitted_at=now)
-        table = [[r.worker.nik, r.worker.full_name, r.worker.kpj, f"{period:%Y-%m}", r.jkk_idr, r.jkm_idr,
-                  r.jht_idr, r.amount_idr] for r in rows]
+        table = [
+            [
+                r.worker.nik,
+                r.worker.full_name,
+                r.worker.kpj,
+                f"{period:%Y-%m}",
+                r.jkk_idr,
+                r.jkm_idr,
+                r.jht_idr,
+                r.amount_idr,
+            ]
+            for r in rows
+        ]
         stem = f"remitansi-{period:%Y%m}-{batch.pk}"
         csv_path, xlsx_path = out / f"{stem}.csv", out / f"{stem}.xlsx"
         buffer = io.StringIO()
@@ -66,9 +88,18 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
             cell.number_format = "@"  # keep NIK as text (16 digits would lose precision as a number)
         book.save(xlsx_path)
         RemittanceBatch.objects.filter(pk=batch.pk).update(file_name=stem)
-        audit_record(actor=actor, action="personal_data.export", obj=batch,
-                     after={"what": "remittance", "period": period.isoformat(), "rows": len(rows),
-                            "total_idr": total, "files": [csv_path.name, xlsx_path.name]})
+        audit_record(
+            actor=actor,
+            action="personal_data.export",
+            obj=batch,
+            after={
+                "what": "remittance",
+                "period": period.isoformat(),
+                "rows": len(rows),
+                "total_idr": total,
+                "files": [csv_path.name, xlsx_path.name],
+            },
+        )
     batch.refresh_from_db()
     return RemittanceExport(batch, csv_path, xlsx_path)
 
@@ -105,7 +136,12 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
                         month = dt.datetime.strptime(get("periode"), "%Y-%m").date()  # noqa: DTZ007 - a date
                         months = months.filter(month=month)
                     months.update(registration_status=status)
-                audit_record(actor=actor, action="worker.kpj_import", obj=worker, before={"kpj": before},
-                             after={"kpj": worker.kpj, "status": status})
+                audit_record(
+                    actor=actor,
+                    action="worker.kpj_import",
+                    obj=worker,
+                    before={"kpj": before},
+                    after={"kpj": worker.kpj, "status": status},
+                )
             counts["updated"] += 1
     return counts

@@ -4,6 +4,7 @@ What the payment bought is taken back (coverage rows, the invoice's paid state, 
 asked for through a refund case only confirm that case. The gateway's refunds arrive parsed
 (TransactionStatus.refunds, refunded_amount_idr): nothing here reads the gateway's raw answer.
 """
+
 import logging
 from typing import Any
 
@@ -15,7 +16,7 @@ from sponsorship.billing.gateways.base import TransactionStatus
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Invoice, PaymentAttempt, RefundCase
 from sponsorship.billing.services.coverage import coverage_remove_invoice
 from sponsorship.core.audit import AuditAction, audit_record
-from sponsorship.core.transitions import transition, transition_many
+from sponsorship.core.transitions import transition
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -27,8 +28,9 @@ def _paid_the_invoice(attempt: PaymentAttempt, invoice: Invoice) -> bool:
     """This settled attempt is the one that paid the invoice (a second payment of it only bought surplus)."""
     if invoice.status != Invoice.Status.PAID or attempt.status not in (S.SETTLED, S.REFUNDED):
         return False
-    return (invoice.paid_at == attempt.settled_at
-            or CoverageMonth.objects.filter(invoice=invoice, attempt=attempt).exists())
+    return (
+        invoice.paid_at == attempt.settled_at or CoverageMonth.objects.filter(invoice=invoice, attempt=attempt).exists()
+    )
 
 
 def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str, why: str) -> dict:
@@ -40,7 +42,12 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
     - any surplus it bought (credit on the next invoice) is cancelled with a negative `reversed` entry, and
       its open refund cases are closed: there is nothing left to give back.
     """
-    done: dict[str, Any] = {"coverage_removed": [], "invoice": None, "credit_reversed_idr": 0, "refund_cases_closed": []}
+    done: dict[str, Any] = {
+        "coverage_removed": [],
+        "invoice": None,
+        "credit_reversed_idr": 0,
+        "refund_cases_closed": [],
+    }
     now = timezone.now()
     if _paid_the_invoice(attempt, invoice):
         done["coverage_removed"] = coverage_remove_invoice(invoice=invoice)
@@ -50,19 +57,34 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
         fields.pop("status")
         transition(Invoice, invoice.pk, to=invoice_to, from_=Invoice.Status.PAID, **fields)
         if invoice_to == Invoice.Status.REFUNDED and invoice.credit_applied_idr:
-            CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
-                                       amount_idr=invoice.credit_applied_idr, invoice=invoice,
-                                       note=f"Tagihan {invoice.number} dikembalikan ({why})")
+            CreditEntry.objects.create(
+                sponsor_id=invoice.sponsor_id,
+                kind=CreditEntry.Kind.RESTORED,
+                amount_idr=invoice.credit_applied_idr,
+                invoice=invoice,
+                note=f"Tagihan {invoice.number} dikembalikan ({why})",
+            )
         done["invoice"] = f"paid->{invoice_to}"
     surplus = CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.SURPLUS).first()
     if surplus is not None and not CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.REVERSED).exists():
-        CreditEntry.objects.create(sponsor_id=surplus.sponsor_id, kind=CreditEntry.Kind.REVERSED,
-                                   amount_idr=-surplus.amount_idr, attempt=attempt, invoice=invoice,
-                                   note=f"{attempt.order_id}: {why}")
+        CreditEntry.objects.create(
+            sponsor_id=surplus.sponsor_id,
+            kind=CreditEntry.Kind.REVERSED,
+            amount_idr=-surplus.amount_idr,
+            attempt=attempt,
+            invoice=invoice,
+            note=f"{attempt.order_id}: {why}",
+        )
         done["credit_reversed_idr"] = surplus.amount_idr
     for case in locks.lock_refund_cases(RefundCase.objects.filter(attempt=attempt, status=RefundCase.Status.OPEN)):
-        transition(RefundCase, case.pk, to=RefundCase.Status.RESOLVED, from_=RefundCase.Status.OPEN, resolved_at=now,
-                   note=(case.note + f"\nDitutup: {why}").strip())
+        transition(
+            RefundCase,
+            case.pk,
+            to=RefundCase.Status.RESOLVED,
+            from_=RefundCase.Status.OPEN,
+            resolved_at=now,
+            note=(case.note + f"\nDitutup: {why}").strip(),
+        )
         done["refund_cases_closed"].append(case.pk)
     return done
 
@@ -78,14 +100,27 @@ def payment_reverse(*, attempt: PaymentAttempt, status: TransactionStatus) -> st
         if attempt.status != S.SETTLED:
             return "stale_deny"
         done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.ISSUED, why="reversal bank")
-        if not transition(PaymentAttempt, attempt.pk, to=S.REVERSED, gateway_status=status.transaction_status,
-                                   error="bank reversal after settlement"):
+        if not transition(
+            PaymentAttempt,
+            attempt.pk,
+            to=S.REVERSED,
+            gateway_status=status.transaction_status,
+            error="bank reversal after settlement",
+        ):
             raise RuntimeError(f"{attempt.order_id}: could not move a settled attempt to reversed")
-        audit_record(actor=None, action="payment.reversed", obj=attempt,
-                     before={"attempt": "settled", "invoice": invoice.status},
-                     after={"order_id": attempt.order_id, "invoice": invoice.number, **done})
-    logger.error("bank reversal on %s: %d coverage months removed, invoice %s", attempt.order_id,
-                 len(done["coverage_removed"]), done["invoice"] or "unchanged")
+        audit_record(
+            actor=None,
+            action="payment.reversed",
+            obj=attempt,
+            before={"attempt": "settled", "invoice": invoice.status},
+            after={"order_id": attempt.order_id, "invoice": invoice.number, **done},
+        )
+    logger.error(
+        "bank reversal on %s: %d coverage months removed, invoice %s",
+        attempt.order_id,
+        len(done["coverage_removed"]),
+        done["invoice"] or "unchanged",
+    )
     return "reversed"
 
 
@@ -114,8 +149,9 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
             ours[case.pk] = match.amount_idr
             update: dict[str, Any] = {"bank_confirmed_at": (match.bank_confirmed_at or case.bank_confirmed_at)[:32]}
             if case.status in (RefundCase.Status.OPEN, RefundCase.Status.MANUAL_TRANSFER):
-                update.update(status=RefundCase.Status.REFUNDED, refunded_amount_idr=ours[case.pk],
-                              refunded_at=timezone.now())
+                update.update(
+                    status=RefundCase.Status.REFUNDED, refunded_amount_idr=ours[case.pk], refunded_at=timezone.now()
+                )
             RefundCase.objects.filter(pk=case.pk).update(**update)
         outside = total - sum(ours.values())
         previous = attempt.refunded_amount_idr
@@ -132,21 +168,46 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
             # a further partial refund after this payment was already undone: less of it stays as credit
             more = min(total - previous, kept.amount_idr)
             if more > 0:
-                CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.REVERSED,
-                                           amount_idr=-more, invoice=invoice, note=f"{attempt.order_id}: {ts} tambahan")
+                CreditEntry.objects.create(
+                    sponsor_id=invoice.sponsor_id,
+                    kind=CreditEntry.Kind.REVERSED,
+                    amount_idr=-more,
+                    invoice=invoice,
+                    note=f"{attempt.order_id}: {ts} tambahan",
+                )
         elif outside > 0:
             done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.REFUNDED, why=why)
             keep = paid - total
             if keep > 0 and done.get("invoice"):
-                CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
-                                           amount_idr=keep, invoice=invoice, attempt=attempt,
-                                           note=f"{attempt.order_id}: sisa setelah {ts} sebagian")
+                CreditEntry.objects.create(
+                    sponsor_id=invoice.sponsor_id,
+                    kind=CreditEntry.Kind.RESTORED,
+                    amount_idr=keep,
+                    invoice=invoice,
+                    attempt=attempt,
+                    note=f"{attempt.order_id}: sisa setelah {ts} sebagian",
+                )
                 done["credit_kept_idr"] = keep
-        audit_record(actor=None, action=AuditAction.PAYMENT_CHARGED_BACK if target == S.CHARGED_BACK else AuditAction.PAYMENT_REFUNDED, obj=attempt,
-                     before={"attempt": was, "refunded_idr": previous},
-                     after={"order_id": attempt.order_id, "status": ts, "refunded_idr": total,
-                            "our_refund_cases": sorted(ours), "outside_idr": outside, **done})
+        audit_record(
+            actor=None,
+            action=AuditAction.PAYMENT_CHARGED_BACK if target == S.CHARGED_BACK else AuditAction.PAYMENT_REFUNDED,
+            obj=attempt,
+            before={"attempt": was, "refunded_idr": previous},
+            after={
+                "order_id": attempt.order_id,
+                "status": ts,
+                "refunded_idr": total,
+                "our_refund_cases": sorted(ours),
+                "outside_idr": outside,
+                **done,
+            },
+        )
     if outside > 0:
-        logger.error("%s on %s: Rp %s returned outside a refund case; coverage months removed: %d",
-                     ts, attempt.order_id, outside, len(done.get("coverage_removed", [])))
+        logger.error(
+            "%s on %s: Rp %s returned outside a refund case; coverage months removed: %d",
+            ts,
+            attempt.order_id,
+            outside,
+            len(done.get("coverage_removed", [])),
+        )
     return f"{target}" + ("+undone" if done.get("invoice") else "")

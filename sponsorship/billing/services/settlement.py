@@ -6,6 +6,7 @@ Rules (house style §7): the status API is asked before acting; attempt state on
 paid; what fails stays replayable (reconciliation: the sweep and replay_notifications). Money going back
 (reversal, refund, chargeback) is in reversals.
 """
+
 import logging
 import traceback
 
@@ -13,17 +14,17 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from backend.formats import period_label
 from notifications.services import notify
 from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound, TransactionStatus
 from sponsorship.billing.models import CreditEntry, Invoice, PaymentAttempt, PaymentNotification, RefundCase
-from backend.formats import period_label
 from sponsorship.billing.services.coverage import coverage_record_invoice
 from sponsorship.billing.services.reversals import MONEY_RETURNED, payment_money_returned, payment_reverse
 from sponsorship.core.audit import audit_record
-from sponsorship.people.models import Sponsorship
 from sponsorship.core.transitions import transition, transition_many
+from sponsorship.people.models import Sponsorship
 
 logger = logging.getLogger(__name__)
 S = PaymentAttempt.Status
@@ -40,11 +41,15 @@ def _book_surplus(*, attempt: PaymentAttempt | None, sponsor_id: int, amount: in
     if amount <= 0:
         return ""
     if attempt is not None and not _sponsor_keeps_paying(sponsor_id):
-        RefundCase.objects.get_or_create(attempt=attempt, reason=reason,
-                                         defaults={"sponsor_id": sponsor_id, "amount_idr": amount, "note": note})
+        RefundCase.objects.get_or_create(
+            attempt=attempt, reason=reason, defaults={"sponsor_id": sponsor_id, "amount_idr": amount, "note": note}
+        )
         return "refund_case"
-    CreditEntry.objects.get_or_create(attempt=attempt, kind=CreditEntry.Kind.SURPLUS,
-                                      defaults={"sponsor_id": sponsor_id, "amount_idr": amount, "note": note})
+    CreditEntry.objects.get_or_create(
+        attempt=attempt,
+        kind=CreditEntry.Kind.SURPLUS,
+        defaults={"sponsor_id": sponsor_id, "amount_idr": amount, "note": note},
+    )
     return "credit"
 
 
@@ -53,10 +58,20 @@ def payment_apply_status(*, attempt: PaymentAttempt, status: TransactionStatus) 
     ts = status.transaction_status
     if status.is_paid:
         return payment_settle(attempt=attempt, status=status)
-    common = {"gateway_status": ts, "transaction_id": status.transaction_id or attempt.transaction_id,
-              "payment_type": status.payment_type or attempt.payment_type}
-    target = {"pending": S.PENDING, "capture": S.PENDING, "authorize": S.PENDING, "expire": S.EXPIRED,
-              "cancel": S.CANCELLED, "deny": S.DENIED, "failure": S.DENIED}.get(ts)
+    common = {
+        "gateway_status": ts,
+        "transaction_id": status.transaction_id or attempt.transaction_id,
+        "payment_type": status.payment_type or attempt.payment_type,
+    }
+    target = {
+        "pending": S.PENDING,
+        "capture": S.PENDING,
+        "authorize": S.PENDING,
+        "expire": S.EXPIRED,
+        "cancel": S.CANCELLED,
+        "deny": S.DENIED,
+        "failure": S.DENIED,
+    }.get(ts)
     if ts in MONEY_RETURNED:
         return payment_money_returned(attempt=attempt, status=status)
     if ts == "deny":
@@ -77,38 +92,76 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
         now = timezone.now()
         paid = status.gross_amount_idr
         if paid != attempt.amount_idr or paid != invoice.amount_idr:
-            transition(PaymentAttempt, attempt.pk, to=S.FLAGGED, paid_amount_idr=paid, gateway_status=status.transaction_status,
-                                transaction_id=status.transaction_id, payment_type=status.payment_type,
-                                error=f"amount mismatch: paid {paid}, expected {attempt.amount_idr}")
-            RefundCase.objects.get_or_create(attempt=attempt, reason=RefundCase.Reason.AMOUNT_MISMATCH, defaults={
-                "sponsor_id": invoice.sponsor_id, "amount_idr": paid,
-                "note": f"Dibayar {paid}, tagihan {invoice.amount_idr}"})
-            audit_record(actor=None, action="payment.flag_amount_mismatch", obj=attempt,
-                         after={"paid_idr": paid, "expected_idr": attempt.amount_idr})
+            transition(
+                PaymentAttempt,
+                attempt.pk,
+                to=S.FLAGGED,
+                paid_amount_idr=paid,
+                gateway_status=status.transaction_status,
+                transaction_id=status.transaction_id,
+                payment_type=status.payment_type,
+                error=f"amount mismatch: paid {paid}, expected {attempt.amount_idr}",
+            )
+            RefundCase.objects.get_or_create(
+                attempt=attempt,
+                reason=RefundCase.Reason.AMOUNT_MISMATCH,
+                defaults={
+                    "sponsor_id": invoice.sponsor_id,
+                    "amount_idr": paid,
+                    "note": f"Dibayar {paid}, tagihan {invoice.amount_idr}",
+                },
+            )
+            audit_record(
+                actor=None,
+                action="payment.flag_amount_mismatch",
+                obj=attempt,
+                after={"paid_idr": paid, "expected_idr": attempt.amount_idr},
+            )
             logger.error("amount mismatch on %s: paid %s expected %s", attempt.order_id, paid, attempt.amount_idr)
             return "amount_mismatch"
-        if not transition(PaymentAttempt, attempt.pk, to=S.SETTLED, paid_amount_idr=paid, settled_at=now,
-                                   gateway_status=status.transaction_status, transaction_id=status.transaction_id,
-                                   payment_type=status.payment_type):
+        if not transition(
+            PaymentAttempt,
+            attempt.pk,
+            to=S.SETTLED,
+            paid_amount_idr=paid,
+            settled_at=now,
+            gateway_status=status.transaction_status,
+            transaction_id=status.transaction_id,
+            payment_type=status.payment_type,
+        ):
             return "not_settleable_" + attempt.status
         outcome = "settled"
         if transition(Invoice, invoice.pk, to=Invoice.Status.PAID, from_=Invoice.Status.ISSUED, paid_at=now):
             surplus = coverage_record_invoice(invoice=invoice, paid_at=now, attempt=attempt)
-            booked = _book_surplus(attempt=attempt, sponsor_id=invoice.sponsor_id,
-                                   amount=min(sum(line.amount_idr for line in surplus), paid),
-                                   reason=RefundCase.Reason.DOUBLE_PAYMENT,
-                                   note=f"{len(surplus)} bulan-pekerja pada {invoice.number} sudah dibayar")
+            booked = _book_surplus(
+                attempt=attempt,
+                sponsor_id=invoice.sponsor_id,
+                amount=min(sum(line.amount_idr for line in surplus), paid),
+                reason=RefundCase.Reason.DOUBLE_PAYMENT,
+                note=f"{len(surplus)} bulan-pekerja pada {invoice.number} sudah dibayar",
+            )
             if booked:
                 outcome += f"+surplus_{booked}"
         else:
             # The invoice was already paid by another attempt, or voided: all of it is surplus.
-            reason = (RefundCase.Reason.VOID_INVOICE_PAID if invoice.status == Invoice.Status.VOID
-                      else RefundCase.Reason.DOUBLE_PAYMENT)
-            outcome += "+surplus_" + _book_surplus(attempt=attempt, sponsor_id=invoice.sponsor_id, amount=paid,
-                                                   reason=reason, note=f"{invoice.number} sudah {invoice.status}")
-        audit_record(actor=None, action="payment.settle", obj=attempt,
-                     after={"order_id": attempt.order_id, "paid_idr": paid, "invoice": invoice.number,
-                            "outcome": outcome})
+            reason = (
+                RefundCase.Reason.VOID_INVOICE_PAID
+                if invoice.status == Invoice.Status.VOID
+                else RefundCase.Reason.DOUBLE_PAYMENT
+            )
+            outcome += "+surplus_" + _book_surplus(
+                attempt=attempt,
+                sponsor_id=invoice.sponsor_id,
+                amount=paid,
+                reason=reason,
+                note=f"{invoice.number} sudah {invoice.status}",
+            )
+        audit_record(
+            actor=None,
+            action="payment.settle",
+            obj=attempt,
+            after={"order_id": attempt.order_id, "paid_idr": paid, "invoice": invoice.number, "outcome": outcome},
+        )
         if outcome == "settled":
             transaction.on_commit(lambda: _notify_receipt(invoice.pk))
     return outcome
@@ -118,14 +171,23 @@ def invoice_settle_by_credit(*, invoice: Invoice) -> bool:
     """An invoice fully paid by sponsor credit (amount 0) is paid at once, without the gateway."""
     with transaction.atomic():
         now = timezone.now()
-        if not transition_many(Invoice.objects.filter(pk=invoice.pk, amount_idr=0), to=Invoice.Status.PAID,
-                               from_=Invoice.Status.ISSUED, paid_at=now):
+        if not transition_many(
+            Invoice.objects.filter(pk=invoice.pk, amount_idr=0),
+            to=Invoice.Status.PAID,
+            from_=Invoice.Status.ISSUED,
+            paid_at=now,
+        ):
             return False
         surplus = coverage_record_invoice(invoice=invoice, paid_at=now)
         amount = sum(line.amount_idr for line in surplus)
         if amount:
-            CreditEntry.objects.create(sponsor_id=invoice.sponsor_id, kind=CreditEntry.Kind.RESTORED,
-                                       amount_idr=amount, invoice=invoice, note="Bulan sudah dibayar; kredit kembali")
+            CreditEntry.objects.create(
+                sponsor_id=invoice.sponsor_id,
+                kind=CreditEntry.Kind.RESTORED,
+                amount_idr=amount,
+                invoice=invoice,
+                note="Bulan sudah dibayar; kredit kembali",
+            )
         audit_record(actor=None, action="invoice.settle_by_credit", obj=invoice, after={"number": invoice.number})
     return True
 
@@ -135,12 +197,20 @@ def _notify_receipt(invoice_id: int) -> None:
     if invoice.sponsor.user_id is None:
         return
     with transaction.atomic():
-        notify(user=invoice.sponsor.user, kind="payment_received", dedupe_key=f"payment_received:{invoice.pk}",
-               context={"sponsor_name": invoice.sponsor.full_name, "amount_idr": invoice.amount_idr,
-                        "invoice_id": invoice.pk, "invoice_number": invoice.number,
-                        "period_label": period_label(invoice.period),
-                        "workers": invoice.lines.values("worker_id").distinct().count()},
-               data={"invoice_id": str(invoice.pk)})
+        notify(
+            user=invoice.sponsor.user,
+            kind="payment_received",
+            dedupe_key=f"payment_received:{invoice.pk}",
+            context={
+                "sponsor_name": invoice.sponsor.full_name,
+                "amount_idr": invoice.amount_idr,
+                "invoice_id": invoice.pk,
+                "invoice_number": invoice.number,
+                "period_label": period_label(invoice.period),
+                "workers": invoice.lines.values("worker_id").distinct().count(),
+            },
+            data={"invoice_id": str(invoice.pk)},
+        )
 
 
 # ---- processing a stored notification ------------------------------------------------------------

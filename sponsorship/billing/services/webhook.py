@@ -6,6 +6,7 @@ Rules (house style §7): every body is stored before it is acted on; the signatu
 so Midtrans retries. The wake-up after commit is only a hint: a stored row the task never saw is picked up by
 the sweep (reconciliation).
 """
+
 import atexit
 import functools
 import json
@@ -25,6 +26,7 @@ from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.models import PaymentAttempt, PaymentNotification
 
 logger = logging.getLogger(__name__)
+
 
 # Accepting (synchronous, in the request) and processing (a Celery task after commit) are split, as the
 # reference §5.4 says ("return 200 fast; do heavy work async"):
@@ -61,11 +63,13 @@ RETURNING id, state
 
 
 def _payload_fields(payload: dict) -> dict:
-    return {"order_id": str(payload.get("order_id", ""))[:64],
-            "transaction_id": str(payload.get("transaction_id", ""))[:64],
-            "transaction_status": str(payload.get("transaction_status", "")).lower()[:24],
-            "status_code": str(payload.get("status_code", ""))[:8],
-            "gross_amount": str(payload.get("gross_amount", ""))[:24]}
+    return {
+        "order_id": str(payload.get("order_id", ""))[:64],
+        "transaction_id": str(payload.get("transaction_id", ""))[:64],
+        "transaction_status": str(payload.get("transaction_status", "")).lower()[:24],
+        "status_code": str(payload.get("status_code", ""))[:8],
+        "gross_amount": str(payload.get("gross_amount", ""))[:24],
+    }
 
 
 def notification_receive(*, raw_body: bytes, headers: dict, remote_ip: str | None, gateway=None) -> WebhookAnswer:
@@ -79,21 +83,45 @@ def notification_receive(*, raw_body: bytes, headers: dict, remote_ip: str | Non
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
         except ValueError:
-            PaymentNotification.objects.create(**evidence, state=N.REJECTED, outcome="invalid_json",
-                                               processed_at=timezone.now())
+            PaymentNotification.objects.create(
+                **evidence, state=N.REJECTED, outcome="invalid_json", processed_at=timezone.now()
+            )
             return WebhookAnswer(400, {"status": "invalid_json"})
         fields = _payload_fields(payload)
         if not (gateway or get_gateway()).verify_notification(payload):
-            PaymentNotification.objects.create(**evidence, **fields, signature_valid=False, state=N.REJECTED,
-                                               outcome="bad_signature", processed_at=timezone.now())
+            PaymentNotification.objects.create(
+                **evidence,
+                **fields,
+                signature_valid=False,
+                state=N.REJECTED,
+                outcome="bad_signature",
+                processed_at=timezone.now(),
+            )
             logger.warning("rejected notification: bad signature (order %s)", fields["order_id"])
             return WebhookAnswer(403, {"status": "invalid_signature"})
-        key = "|".join([fields["order_id"], fields["transaction_id"], fields["transaction_status"],
-                        fields["status_code"], fields["gross_amount"]])[:160]
+        key = "|".join(
+            [
+                fields["order_id"],
+                fields["transaction_id"],
+                fields["transaction_status"],
+                fields["status_code"],
+                fields["gross_amount"],
+            ]
+        )[:160]
         with connection.cursor() as cursor:
-            cursor.execute(_ACCEPT_SQL.format(note=_table(PaymentNotification), attempt=_table(PaymentAttempt)), {
-                **fields, "raw_body": text, "headers": json.dumps(headers), "remote_ip": remote_ip or None,
-                "dedupe_key": key, "now": timezone.now(), "received": N.RECEIVED, "unknown": N.UNKNOWN_ORDER})
+            cursor.execute(
+                _ACCEPT_SQL.format(note=_table(PaymentNotification), attempt=_table(PaymentAttempt)),
+                {
+                    **fields,
+                    "raw_body": text,
+                    "headers": json.dumps(headers),
+                    "remote_ip": remote_ip or None,
+                    "dedupe_key": key,
+                    "now": timezone.now(),
+                    "received": N.RECEIVED,
+                    "unknown": N.UNKNOWN_ORDER,
+                },
+            )
             row = cursor.fetchone()
         if row is None:
             return _accept_duplicate(key=key, evidence=evidence, fields=fields)
@@ -112,9 +140,15 @@ def notification_receive(*, raw_body: bytes, headers: dict, remote_ip: str | Non
 def _accept_duplicate(*, key: str, evidence: dict, fields: dict) -> WebhookAnswer:
     original = PaymentNotification.objects.filter(dedupe_key=key).values_list("pk", "state").first()
     original_id, original_state = original or (None, "")
-    PaymentNotification.objects.create(**evidence, **fields, signature_valid=True, duplicate_of_id=original_id,
-                                       state=N.DUPLICATE, outcome=f"duplicate_of_{original_id}",
-                                       processed_at=timezone.now())
+    PaymentNotification.objects.create(
+        **evidence,
+        **fields,
+        signature_valid=True,
+        duplicate_of_id=original_id,
+        state=N.DUPLICATE,
+        outcome=f"duplicate_of_{original_id}",
+        processed_at=timezone.now(),
+    )
     if original_state == N.UNKNOWN_ORDER:
         return WebhookAnswer(404, {"status": "duplicate"})
     if original_state == N.FAILED and original_id is not None:  # FAILED comes from a stored original
@@ -181,8 +215,11 @@ def _celery_eager() -> bool:
 
 def _enqueue(note_ids: list[int]) -> None:
     # the stored rows are the source of truth; the sweep recovers them
-    delay_or(tasks.process_payment_notifications, note_ids,
-             what=f"processing of notifications {note_ids[:20]}; the sweep will")
+    delay_or(
+        tasks.process_payment_notifications,
+        note_ids,
+        what=f"processing of notifications {note_ids[:20]}; the sweep will",
+    )
 
 
 _wakeups = _WakeUps()

@@ -1,4 +1,5 @@
 """The occupation categories of informal workers (../shared/domain.md §5), with the transport flag."""
+
 from django.db import migrations
 
 OCCUPATIONS = [
@@ -28,8 +29,9 @@ OCCUPATIONS = [
 def load(apps, schema_editor):
     Occupation = apps.get_model("sponsorship", "Occupation")
     for code, name, name_en, transport in OCCUPATIONS:
-        Occupation.objects.update_or_create(code=code, defaults={"name": name, "name_en": name_en,
-                                                                 "is_transport": transport})
+        Occupation.objects.update_or_create(
+            code=code, defaults={"name": name, "name_en": name_en, "is_transport": transport}
+        )
 
 
 class Migration(migrations.Migration):

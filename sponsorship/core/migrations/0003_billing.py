@@ -7,272 +7,597 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sponsorship', '0002_occupations'),
+        ("sponsorship", "0002_occupations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Holiday',
+            name="Holiday",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True)),
-                ('name', models.CharField(max_length=120)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("date", models.DateField(unique=True)),
+                ("name", models.CharField(max_length=120)),
             ],
             options={
-                'ordering': ['date'],
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=40, unique=True)),
-                ('kind', models.CharField(choices=[('monthly', 'Bulanan'), ('prepay', 'Bayar di muka'), ('arrears', 'Tunggakan')], default='monthly', max_length=8)),
-                ('period', models.DateField(help_text='First covered month (1st of month)')),
-                ('months', models.PositiveSmallIntegerField(default=1)),
-                ('status', models.CharField(choices=[('issued', 'Terbit'), ('paid', 'Lunas'), ('void', 'Dibatalkan')], db_index=True, default='issued', max_length=8)),
-                ('issued_at', models.DateTimeField()),
-                ('due_date', models.DateField(db_index=True)),
-                ('subtotal_idr', models.PositiveIntegerField()),
-                ('credit_applied_idr', models.PositiveIntegerField(default=0)),
-                ('amount_idr', models.PositiveIntegerField(help_text='What the sponsor pays = subtotal - credit')),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.CharField(blank=True, max_length=255)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('batch', models.CharField(blank=True, db_index=True, help_text='Billing run that issued it', max_length=36)),
-                ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='sponsorship.sponsor')),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(max_length=40, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("monthly", "Bulanan"), ("prepay", "Bayar di muka"), ("arrears", "Tunggakan")],
+                        default="monthly",
+                        max_length=8,
+                    ),
+                ),
+                ("period", models.DateField(help_text="First covered month (1st of month)")),
+                ("months", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("issued", "Terbit"), ("paid", "Lunas"), ("void", "Dibatalkan")],
+                        db_index=True,
+                        default="issued",
+                        max_length=8,
+                    ),
+                ),
+                ("issued_at", models.DateTimeField()),
+                ("due_date", models.DateField(db_index=True)),
+                ("subtotal_idr", models.PositiveIntegerField()),
+                ("credit_applied_idr", models.PositiveIntegerField(default=0)),
+                ("amount_idr", models.PositiveIntegerField(help_text="What the sponsor pays = subtotal - credit")),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.CharField(blank=True, max_length=255)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "batch",
+                    models.CharField(blank=True, db_index=True, help_text="Billing run that issued it", max_length=36),
+                ),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="invoices", to="sponsorship.sponsor"
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-period', '-issued_at'],
+                "ordering": ["-period", "-issued_at"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentAttempt',
+            name="PaymentAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_id', models.CharField(max_length=50, unique=True)),
-                ('status', models.CharField(choices=[('creating', 'Sedang dibuat'), ('open', 'Menunggu pilihan metode'), ('pending', 'Menunggu pembayaran'), ('settled', 'Berhasil'), ('flagged', 'Perlu diperiksa admin'), ('expired', 'Kedaluwarsa'), ('cancelled', 'Dibatalkan'), ('denied', 'Ditolak'), ('gateway_failed', 'Gagal menghubungi gateway'), ('superseded', 'Diganti percobaan baru'), ('reversed', 'Dibalik bank')], db_index=True, default='creating', max_length=16)),
-                ('amount_idr', models.PositiveIntegerField()),
-                ('snap_token', models.CharField(blank=True, max_length=64)),
-                ('redirect_url', models.URLField(blank=True, max_length=300)),
-                ('transaction_id', models.CharField(blank=True, max_length=64)),
-                ('payment_type', models.CharField(blank=True, max_length=32)),
-                ('gateway_status', models.CharField(blank=True, max_length=24)),
-                ('paid_amount_idr', models.PositiveIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attempts', to='sponsorship.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order_id", models.CharField(max_length=50, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("creating", "Sedang dibuat"),
+                            ("open", "Menunggu pilihan metode"),
+                            ("pending", "Menunggu pembayaran"),
+                            ("settled", "Berhasil"),
+                            ("flagged", "Perlu diperiksa admin"),
+                            ("expired", "Kedaluwarsa"),
+                            ("cancelled", "Dibatalkan"),
+                            ("denied", "Ditolak"),
+                            ("gateway_failed", "Gagal menghubungi gateway"),
+                            ("superseded", "Diganti percobaan baru"),
+                            ("reversed", "Dibalik bank"),
+                        ],
+                        db_index=True,
+                        default="creating",
+                        max_length=16,
+                    ),
+                ),
+                ("amount_idr", models.PositiveIntegerField()),
+                ("snap_token", models.CharField(blank=True, max_length=64)),
+                ("redirect_url", models.URLField(blank=True, max_length=300)),
+                ("transaction_id", models.CharField(blank=True, max_length=64)),
+                ("payment_type", models.CharField(blank=True, max_length=32)),
+                ("gateway_status", models.CharField(blank=True, max_length=24)),
+                ("paid_amount_idr", models.PositiveIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="attempts", to="sponsorship.invoice"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CreditEntry',
+            name="CreditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('surplus', 'Kelebihan bayar'), ('applied', 'Dipakai pada tagihan'), ('restored', 'Dikembalikan dari tagihan batal'), ('refunded', 'Dikembalikan ke ASN')], max_length=10)),
-                ('amount_idr', models.IntegerField(help_text='Positive adds credit, negative uses it')),
-                ('note', models.CharField(blank=True, max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_entries', to='sponsorship.sponsor')),
-                ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_entries', to='sponsorship.invoice')),
-                ('attempt', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='sponsorship.paymentattempt')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("surplus", "Kelebihan bayar"),
+                            ("applied", "Dipakai pada tagihan"),
+                            ("restored", "Dikembalikan dari tagihan batal"),
+                            ("refunded", "Dikembalikan ke ASN"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("amount_idr", models.IntegerField(help_text="Positive adds credit, negative uses it")),
+                ("note", models.CharField(blank=True, max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_entries",
+                        to="sponsorship.sponsor",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_entries",
+                        to="sponsorship.invoice",
+                    ),
+                ),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="sponsorship.paymentattempt",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='PaymentNotification',
+            name="PaymentNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('raw_body', models.TextField()),
-                ('headers', models.JSONField(default=dict)),
-                ('remote_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('order_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('transaction_id', models.CharField(blank=True, max_length=64)),
-                ('transaction_status', models.CharField(blank=True, max_length=24)),
-                ('status_code', models.CharField(blank=True, max_length=8)),
-                ('gross_amount', models.CharField(blank=True, max_length=24)),
-                ('signature_valid', models.BooleanField(null=True)),
-                ('dedupe_key', models.CharField(blank=True, max_length=160, null=True, unique=True)),
-                ('state', models.CharField(choices=[('received', 'Diterima'), ('processed', 'Diproses'), ('duplicate', 'Duplikat'), ('rejected', 'Ditolak (tanda tangan/format)'), ('unknown_order', 'Order tidak dikenal'), ('failed', 'Gagal diproses')], db_index=True, default='received', max_length=16)),
-                ('outcome', models.CharField(blank=True, max_length=120)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sponsorship.paymentnotification')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("received_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("raw_body", models.TextField()),
+                ("headers", models.JSONField(default=dict)),
+                ("remote_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("order_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("transaction_id", models.CharField(blank=True, max_length=64)),
+                ("transaction_status", models.CharField(blank=True, max_length=24)),
+                ("status_code", models.CharField(blank=True, max_length=8)),
+                ("gross_amount", models.CharField(blank=True, max_length=24)),
+                ("signature_valid", models.BooleanField(null=True)),
+                ("dedupe_key", models.CharField(blank=True, max_length=160, null=True, unique=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "Diterima"),
+                            ("processed", "Diproses"),
+                            ("duplicate", "Duplikat"),
+                            ("rejected", "Ditolak (tanda tangan/format)"),
+                            ("unknown_order", "Order tidak dikenal"),
+                            ("failed", "Gagal diproses"),
+                        ],
+                        db_index=True,
+                        default="received",
+                        max_length=16,
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=120)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sponsorship.paymentnotification",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='PremiumRate',
+            name="PremiumRate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('valid_from', models.DateField()),
-                ('valid_to', models.DateField(blank=True, help_text='Inclusive; empty = open-ended', null=True)),
-                ('sector', models.CharField(choices=[('any', 'Semua sektor'), ('transport', 'Transportasi'), ('non_transport', 'Non-transportasi')], default='any', max_length=16)),
-                ('funding_source', models.CharField(choices=[('any', 'Semua sumber'), ('sponsor', 'Pengampu (ASN)'), ('regency_budget', 'APBD'), ('self', 'Mandiri')], default='any', max_length=16)),
-                ('declared_income_idr', models.PositiveIntegerField(default=1000000)),
-                ('jkk_rate_bp', models.PositiveIntegerField(default=100)),
-                ('jkm_idr', models.PositiveIntegerField(default=6800)),
-                ('jht_rate_bp', models.PositiveIntegerField(default=200, help_text='Used only when the worker opted into JHT')),
-                ('discount_pct', models.PositiveSmallIntegerField(default=0)),
-                ('priority', models.SmallIntegerField(default=0, help_text='Higher wins among matching rows')),
-                ('legal_basis', models.CharField(blank=True, max_length=120)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("valid_from", models.DateField()),
+                ("valid_to", models.DateField(blank=True, help_text="Inclusive; empty = open-ended", null=True)),
+                (
+                    "sector",
+                    models.CharField(
+                        choices=[
+                            ("any", "Semua sektor"),
+                            ("transport", "Transportasi"),
+                            ("non_transport", "Non-transportasi"),
+                        ],
+                        default="any",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "funding_source",
+                    models.CharField(
+                        choices=[
+                            ("any", "Semua sumber"),
+                            ("sponsor", "Pengampu (ASN)"),
+                            ("regency_budget", "APBD"),
+                            ("self", "Mandiri"),
+                        ],
+                        default="any",
+                        max_length=16,
+                    ),
+                ),
+                ("declared_income_idr", models.PositiveIntegerField(default=1000000)),
+                ("jkk_rate_bp", models.PositiveIntegerField(default=100)),
+                ("jkm_idr", models.PositiveIntegerField(default=6800)),
+                (
+                    "jht_rate_bp",
+                    models.PositiveIntegerField(default=200, help_text="Used only when the worker opted into JHT"),
+                ),
+                ("discount_pct", models.PositiveSmallIntegerField(default=0)),
+                ("priority", models.SmallIntegerField(default=0, help_text="Higher wins among matching rows")),
+                ("legal_basis", models.CharField(blank=True, max_length=120)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-priority', '-valid_from'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='premiumrate_range_ordered'), models.CheckConstraint(condition=models.Q(('discount_pct__lte', 100)), name='premiumrate_discount_le_100')],
+                "ordering": ["-priority", "-valid_from"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("valid_to__isnull", True), ("valid_to__gte", models.F("valid_from")), _connector="OR"
+                        ),
+                        name="premiumrate_range_ordered",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("discount_pct__lte", 100)), name="premiumrate_discount_le_100"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField()),
-                ('jkk_idr', models.PositiveIntegerField()),
-                ('jkm_idr', models.PositiveIntegerField()),
-                ('jht_idr', models.PositiveIntegerField(default=0)),
-                ('amount_idr', models.PositiveIntegerField()),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='sponsorship.invoice')),
-                ('worker', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoice_lines', to='sponsorship.worker')),
-                ('rate', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sponsorship.premiumrate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField()),
+                ("jkk_idr", models.PositiveIntegerField()),
+                ("jkm_idr", models.PositiveIntegerField()),
+                ("jht_idr", models.PositiveIntegerField(default=0)),
+                ("amount_idr", models.PositiveIntegerField()),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="sponsorship.invoice"
+                    ),
+                ),
+                (
+                    "worker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoice_lines",
+                        to="sponsorship.worker",
+                    ),
+                ),
+                (
+                    "rate",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sponsorship.premiumrate",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['month', 'worker_id'],
+                "ordering": ["month", "worker_id"],
             },
         ),
         migrations.CreateModel(
-            name='RefundCase',
+            name="RefundCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('amount_mismatch', 'Jumlah berbeda dari tagihan'), ('double_payment', 'Pembayaran ganda'), ('void_invoice_paid', 'Tagihan batal tetapi dibayar')], max_length=20)),
-                ('amount_idr', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('open', 'Terbuka'), ('resolved', 'Selesai')], db_index=True, default='open', max_length=10)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('attempt', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refund_cases', to='sponsorship.paymentattempt')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refund_cases', to='sponsorship.sponsor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("amount_mismatch", "Jumlah berbeda dari tagihan"),
+                            ("double_payment", "Pembayaran ganda"),
+                            ("void_invoice_paid", "Tagihan batal tetapi dibayar"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("amount_idr", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Terbuka"), ("resolved", "Selesai")],
+                        db_index=True,
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refund_cases",
+                        to="sponsorship.paymentattempt",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refund_cases",
+                        to="sponsorship.sponsor",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='RemittanceBatch',
+            name="RemittanceBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(help_text='Coverage month exported (1st of month)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rows', models.PositiveIntegerField(default=0)),
-                ('total_idr', models.PositiveBigIntegerField(default=0)),
-                ('file_name', models.CharField(blank=True, max_length=200)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period", models.DateField(help_text="Coverage month exported (1st of month)")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("rows", models.PositiveIntegerField(default=0)),
+                ("total_idr", models.PositiveBigIntegerField(default=0)),
+                ("file_name", models.CharField(blank=True, max_length=200)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CoverageMonth',
+            name="CoverageMonth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField()),
-                ('jkk_idr', models.PositiveIntegerField()),
-                ('jkm_idr', models.PositiveIntegerField()),
-                ('jht_idr', models.PositiveIntegerField(default=0)),
-                ('amount_idr', models.PositiveIntegerField()),
-                ('paid_at', models.DateTimeField()),
-                ('remitted_at', models.DateTimeField(blank=True, null=True)),
-                ('registration_status', models.CharField(blank=True, max_length=40)),
-                ('sponsor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='coverage_months', to='sponsorship.sponsor')),
-                ('worker', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coverage_months', to='sponsorship.worker')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coverage_months', to='sponsorship.invoice')),
-                ('line', models.OneToOneField(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='coverage', to='sponsorship.invoiceline')),
-                ('attempt', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='coverage_months', to='sponsorship.paymentattempt')),
-                ('remittance', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='coverage_months', to='sponsorship.remittancebatch')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField()),
+                ("jkk_idr", models.PositiveIntegerField()),
+                ("jkm_idr", models.PositiveIntegerField()),
+                ("jht_idr", models.PositiveIntegerField(default=0)),
+                ("amount_idr", models.PositiveIntegerField()),
+                ("paid_at", models.DateTimeField()),
+                ("remitted_at", models.DateTimeField(blank=True, null=True)),
+                ("registration_status", models.CharField(blank=True, max_length=40)),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage_months",
+                        to="sponsorship.sponsor",
+                    ),
+                ),
+                (
+                    "worker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage_months",
+                        to="sponsorship.worker",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage_months",
+                        to="sponsorship.invoice",
+                    ),
+                ),
+                (
+                    "line",
+                    models.OneToOneField(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage",
+                        to="sponsorship.invoiceline",
+                    ),
+                ),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage_months",
+                        to="sponsorship.paymentattempt",
+                    ),
+                ),
+                (
+                    "remittance",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="coverage_months",
+                        to="sponsorship.remittancebatch",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['worker_id', 'month'],
+                "ordering": ["worker_id", "month"],
             },
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['sponsor', 'status'], name='sponsorship_sponsor_fc3e57_idx'),
+            model_name="invoice",
+            index=models.Index(fields=["sponsor", "status"], name="sponsorship_sponsor_fc3e57_idx"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'monthly')), fields=('sponsor', 'period'), name='invoice_one_monthly_per_sponsor_period'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "monthly")),
+                fields=("sponsor", "period"),
+                name="invoice_one_monthly_per_sponsor_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_idr', django.db.models.expressions.CombinedExpression(models.F('subtotal_idr'), '-', models.F('credit_applied_idr')))), name='invoice_amount_is_subtotal_minus_credit'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount_idr",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("subtotal_idr"), "-", models.F("credit_applied_idr")
+                        ),
+                    )
+                ),
+                name="invoice_amount_is_subtotal_minus_credit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('months__gte', 1), ('months__lte', 12)), name='invoice_months_1_12'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("months__gte", 1), ("months__lte", 12)), name="invoice_months_1_12"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'paid'), _negated=True), ('paid_at__isnull', False), _connector='OR'), name='invoice_paid_has_time'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "paid"), _negated=True), ("paid_at__isnull", False), _connector="OR"
+                ),
+                name="invoice_paid_has_time",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'void'), _negated=True), models.Q(('void_reason', ''), _negated=True), _connector='OR'), name='invoice_void_has_reason'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status", "void"), _negated=True),
+                    models.Q(("void_reason", ""), _negated=True),
+                    _connector="OR",
+                ),
+                name="invoice_void_has_reason",
+            ),
         ),
         migrations.AddIndex(
-            model_name='paymentattempt',
-            index=models.Index(fields=['status', 'updated_at'], name='sponsorship_status_b2e221_idx'),
+            model_name="paymentattempt",
+            index=models.Index(fields=["status", "updated_at"], name="sponsorship_status_b2e221_idx"),
         ),
         migrations.AddConstraint(
-            model_name='paymentattempt',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['creating', 'open', 'pending'])), fields=('invoice',), name='paymentattempt_one_live_per_invoice'),
+            model_name="paymentattempt",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["creating", "open", "pending"])),
+                fields=("invoice",),
+                name="paymentattempt_one_live_per_invoice",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'surplus')), fields=('attempt', 'kind'), name='creditentry_one_surplus_per_attempt'),
+            model_name="creditentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "surplus")),
+                fields=("attempt", "kind"),
+                name="creditentry_one_surplus_per_attempt",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'applied')), fields=('invoice', 'kind'), name='creditentry_one_applied_per_invoice'),
+            model_name="creditentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "applied")),
+                fields=("invoice", "kind"),
+                name="creditentry_one_applied_per_invoice",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoiceline',
-            index=models.Index(fields=['worker', 'month'], name='sponsorship_worker__99520c_idx'),
+            model_name="invoiceline",
+            index=models.Index(fields=["worker", "month"], name="sponsorship_worker__99520c_idx"),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.UniqueConstraint(fields=('invoice', 'worker', 'month'), name='invoiceline_unique_worker_month'),
+            model_name="invoiceline",
+            constraint=models.UniqueConstraint(
+                fields=("invoice", "worker", "month"), name="invoiceline_unique_worker_month"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoiceline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_idr', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('jkk_idr'), '+', models.F('jkm_idr')), '+', models.F('jht_idr')))), name='invoiceline_amount_is_sum'),
+            model_name="invoiceline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount_idr",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("jkk_idr"), "+", models.F("jkm_idr")
+                            ),
+                            "+",
+                            models.F("jht_idr"),
+                        ),
+                    )
+                ),
+                name="invoiceline_amount_is_sum",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refundcase',
-            constraint=models.UniqueConstraint(fields=('attempt', 'reason'), name='refundcase_one_per_attempt_reason'),
+            model_name="refundcase",
+            constraint=models.UniqueConstraint(fields=("attempt", "reason"), name="refundcase_one_per_attempt_reason"),
         ),
         migrations.AddIndex(
-            model_name='coveragemonth',
-            index=models.Index(fields=['month', 'remittance'], name='sponsorship_month_2f19f9_idx'),
+            model_name="coveragemonth",
+            index=models.Index(fields=["month", "remittance"], name="sponsorship_month_2f19f9_idx"),
         ),
         migrations.AddConstraint(
-            model_name='coveragemonth',
-            constraint=models.UniqueConstraint(fields=('worker', 'month'), name='coveragemonth_one_per_worker_month'),
+            model_name="coveragemonth",
+            constraint=models.UniqueConstraint(fields=("worker", "month"), name="coveragemonth_one_per_worker_month"),
         ),
     ]

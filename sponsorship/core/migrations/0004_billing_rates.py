@@ -4,25 +4,58 @@ PP 50/2025 halves JKK + JKM for BPU: transport Jan 2026 – Mar 2027, other sect
 not for premiums paid from APBN/APBD (so only sponsor- and self-funded rows get the discount).
 Fixed-date national holidays for 2026–2027 are loaded too; admins add the moving ones.
 """
+
 import datetime as dt
 
 from django.db import migrations
 
 D = dt.date
 RATES = [
-    dict(name="BPU JKK+JKM standar (PP 44/2015)", valid_from=D(2015, 7, 1), valid_to=None, sector="any",
-         funding_source="any", discount_pct=0, priority=0, legal_basis="PP 44/2015"),
+    dict(
+        name="BPU JKK+JKM standar (PP 44/2015)",
+        valid_from=D(2015, 7, 1),
+        valid_to=None,
+        sector="any",
+        funding_source="any",
+        discount_pct=0,
+        priority=0,
+        legal_basis="PP 44/2015",
+    ),
 ]
 for source in ("sponsor", "self"):
     RATES += [
-        dict(name=f"Diskon PP 50/2025 transportasi ({source})", valid_from=D(2026, 1, 1), valid_to=D(2027, 3, 31),
-             sector="transport", funding_source=source, discount_pct=50, priority=10, legal_basis="PP 50/2025"),
-        dict(name=f"Diskon PP 50/2025 non-transportasi ({source})", valid_from=D(2026, 4, 1), valid_to=D(2026, 12, 31),
-             sector="non_transport", funding_source=source, discount_pct=50, priority=10, legal_basis="PP 50/2025"),
+        dict(
+            name=f"Diskon PP 50/2025 transportasi ({source})",
+            valid_from=D(2026, 1, 1),
+            valid_to=D(2027, 3, 31),
+            sector="transport",
+            funding_source=source,
+            discount_pct=50,
+            priority=10,
+            legal_basis="PP 50/2025",
+        ),
+        dict(
+            name=f"Diskon PP 50/2025 non-transportasi ({source})",
+            valid_from=D(2026, 4, 1),
+            valid_to=D(2026, 12, 31),
+            sector="non_transport",
+            funding_source=source,
+            discount_pct=50,
+            priority=10,
+            legal_basis="PP 50/2025",
+        ),
     ]
-HOLIDAYS = [(D(y, m, d), name) for y in (2026, 2027) for (m, d, name) in [
-    (1, 1, "Tahun Baru Masehi"), (5, 1, "Hari Buruh Internasional"), (6, 1, "Hari Lahir Pancasila"),
-    (8, 17, "Hari Kemerdekaan RI"), (12, 25, "Hari Raya Natal")]]
+HOLIDAYS = [
+    (D(y, m, d), name)
+    for y in (2026, 2027)
+    for (m, d, name) in [
+        (1, 1, "Tahun Baru Masehi"),
+        (5, 1, "Hari Buruh Internasional"),
+        (6, 1, "Hari Lahir Pancasila"),
+        (8, 17, "Hari Kemerdekaan RI"),
+        (12, 25, "Hari Raya Natal"),
+    ]
+]
 
 
 def load(apps, schema_editor):

@@ -17,6 +17,7 @@
 3. `sponsorship_dash_rebuild()` recomputes the table from the raw rows (used by the backfill, tests, and
    by an operator if ever in doubt).
 """
+
 from django.db import migrations
 
 T = "sponsorship_dash_agency_month"
@@ -124,39 +125,62 @@ END $$;
 
 
 def _trigger(table, fn, event, level="STATEMENT", referencing="", when=""):
-    return (f"CREATE TRIGGER {fn} AFTER {event} ON {table} {referencing} FOR EACH {level} {when} "
-            f"EXECUTE FUNCTION {fn}();\n")
+    return (
+        f"CREATE TRIGGER {fn} AFTER {event} ON {table} {referencing} FOR EACH {level} {when} EXECUTE FUNCTION {fn}();\n"
+    )
 
 
 def build_forward() -> str:
     sql = FORWARD
     # invoice lines
-    sql += _fn("sponsorship_dash_lines_ins", LINES_SQL.format(
-        changes="SELECT 1 AS sign, invoice_id, month, amount_idr FROM new_rows"))
-    sql += _fn("sponsorship_dash_lines_del", LINES_SQL.format(
-        changes="SELECT -1 AS sign, invoice_id, month, amount_idr FROM old_rows"))
-    sql += _fn("sponsorship_dash_lines_upd", LINES_SQL.format(
-        changes="SELECT 1 AS sign, invoice_id, month, amount_idr FROM new_rows UNION ALL "
-                "SELECT -1, invoice_id, month, amount_idr FROM old_rows"))
+    sql += _fn(
+        "sponsorship_dash_lines_ins",
+        LINES_SQL.format(changes="SELECT 1 AS sign, invoice_id, month, amount_idr FROM new_rows"),
+    )
+    sql += _fn(
+        "sponsorship_dash_lines_del",
+        LINES_SQL.format(changes="SELECT -1 AS sign, invoice_id, month, amount_idr FROM old_rows"),
+    )
+    sql += _fn(
+        "sponsorship_dash_lines_upd",
+        LINES_SQL.format(
+            changes="SELECT 1 AS sign, invoice_id, month, amount_idr FROM new_rows UNION ALL "
+            "SELECT -1, invoice_id, month, amount_idr FROM old_rows"
+        ),
+    )
     # coverage months
     cols = "sponsor_id, month, amount_idr, remitted_at"
     sql += _fn("sponsorship_dash_cover_ins", COVER_SQL.format(changes=f"SELECT 1 AS sign, {cols} FROM new_rows"))
     sql += _fn("sponsorship_dash_cover_del", COVER_SQL.format(changes=f"SELECT -1 AS sign, {cols} FROM old_rows"))
-    sql += _fn("sponsorship_dash_cover_upd", COVER_SQL.format(
-        changes=f"SELECT 1 AS sign, {cols} FROM new_rows UNION ALL SELECT -1, {cols} FROM old_rows"))
+    sql += _fn(
+        "sponsorship_dash_cover_upd",
+        COVER_SQL.format(changes=f"SELECT 1 AS sign, {cols} FROM new_rows UNION ALL SELECT -1, {cols} FROM old_rows"),
+    )
     # invoices: inserts and deletes count paid invoices only (lines come and go through their own trigger);
     # updates move the lines between statuses only for invoices whose status or sponsor changed.
-    sql += _fn("sponsorship_dash_invoice_ins", INVOICE_SQL.format(
-        changes=f"SELECT 1 AS sign, false AS with_lines, {INVOICE_COLS} FROM new_rows"))
-    sql += _fn("sponsorship_dash_invoice_del", INVOICE_SQL.format(
-        changes=f"SELECT -1 AS sign, false AS with_lines, {INVOICE_COLS} FROM old_rows"))
-    changed = ("FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE (n.status, n.sponsor_id, n.due_date, n.paid_at) "
-               "IS DISTINCT FROM (o.status, o.sponsor_id, o.due_date, o.paid_at)")
+    sql += _fn(
+        "sponsorship_dash_invoice_ins",
+        INVOICE_SQL.format(changes=f"SELECT 1 AS sign, false AS with_lines, {INVOICE_COLS} FROM new_rows"),
+    )
+    sql += _fn(
+        "sponsorship_dash_invoice_del",
+        INVOICE_SQL.format(changes=f"SELECT -1 AS sign, false AS with_lines, {INVOICE_COLS} FROM old_rows"),
+    )
+    changed = (
+        "FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE (n.status, n.sponsor_id, n.due_date, n.paid_at) "
+        "IS DISTINCT FROM (o.status, o.sponsor_id, o.due_date, o.paid_at)"
+    )
     lines_moved = "(n.status, n.sponsor_id) IS DISTINCT FROM (o.status, o.sponsor_id)"
-    sql += _fn("sponsorship_dash_invoice_upd", INVOICE_SQL.format(changes=(
-        f"SELECT 1 AS sign, {lines_moved} AS with_lines, n.id, n.sponsor_id, n.status, n.due_date, n.paid_at "
-        f"{changed} UNION ALL "
-        f"SELECT -1, {lines_moved}, o.id, o.sponsor_id, o.status, o.due_date, o.paid_at {changed}")))
+    sql += _fn(
+        "sponsorship_dash_invoice_upd",
+        INVOICE_SQL.format(
+            changes=(
+                f"SELECT 1 AS sign, {lines_moved} AS with_lines, n.id, n.sponsor_id, n.status, n.due_date, n.paid_at "
+                f"{changed} UNION ALL "
+                f"SELECT -1, {lines_moved}, o.id, o.sponsor_id, o.status, o.due_date, o.paid_at {changed}"
+            )
+        ),
+    )
     # a sponsor moving to another agency takes its whole history along
     sql += """
 CREATE FUNCTION sponsorship_dash_sponsor_move() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -175,26 +199,61 @@ END $$;
 """
     sql += SPONSOR_MONTHS
     sql += REBUILD
-    sql += _trigger("sponsorship_invoiceline", "sponsorship_dash_lines_ins", "INSERT",
-                    referencing="REFERENCING NEW TABLE AS new_rows")
-    sql += _trigger("sponsorship_invoiceline", "sponsorship_dash_lines_del", "DELETE",
-                    referencing="REFERENCING OLD TABLE AS old_rows")
-    sql += _trigger("sponsorship_invoiceline", "sponsorship_dash_lines_upd", "UPDATE",
-                    referencing="REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows")
-    sql += _trigger("sponsorship_coveragemonth", "sponsorship_dash_cover_ins", "INSERT",
-                    referencing="REFERENCING NEW TABLE AS new_rows")
-    sql += _trigger("sponsorship_coveragemonth", "sponsorship_dash_cover_del", "DELETE",
-                    referencing="REFERENCING OLD TABLE AS old_rows")
-    sql += _trigger("sponsorship_coveragemonth", "sponsorship_dash_cover_upd", "UPDATE",
-                    referencing="REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows")
-    sql += _trigger("sponsorship_invoice", "sponsorship_dash_invoice_ins", "INSERT",
-                    referencing="REFERENCING NEW TABLE AS new_rows")
-    sql += _trigger("sponsorship_invoice", "sponsorship_dash_invoice_del", "DELETE",
-                    referencing="REFERENCING OLD TABLE AS old_rows")
-    sql += _trigger("sponsorship_invoice", "sponsorship_dash_invoice_upd", "UPDATE",
-                    referencing="REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows")
-    sql += _trigger("sponsorship_sponsor", "sponsorship_dash_sponsor_move", "UPDATE OF agency_id", level="ROW",
-                    when="WHEN (OLD.agency_id IS DISTINCT FROM NEW.agency_id)")
+    sql += _trigger(
+        "sponsorship_invoiceline",
+        "sponsorship_dash_lines_ins",
+        "INSERT",
+        referencing="REFERENCING NEW TABLE AS new_rows",
+    )
+    sql += _trigger(
+        "sponsorship_invoiceline",
+        "sponsorship_dash_lines_del",
+        "DELETE",
+        referencing="REFERENCING OLD TABLE AS old_rows",
+    )
+    sql += _trigger(
+        "sponsorship_invoiceline",
+        "sponsorship_dash_lines_upd",
+        "UPDATE",
+        referencing="REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    )
+    sql += _trigger(
+        "sponsorship_coveragemonth",
+        "sponsorship_dash_cover_ins",
+        "INSERT",
+        referencing="REFERENCING NEW TABLE AS new_rows",
+    )
+    sql += _trigger(
+        "sponsorship_coveragemonth",
+        "sponsorship_dash_cover_del",
+        "DELETE",
+        referencing="REFERENCING OLD TABLE AS old_rows",
+    )
+    sql += _trigger(
+        "sponsorship_coveragemonth",
+        "sponsorship_dash_cover_upd",
+        "UPDATE",
+        referencing="REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    )
+    sql += _trigger(
+        "sponsorship_invoice", "sponsorship_dash_invoice_ins", "INSERT", referencing="REFERENCING NEW TABLE AS new_rows"
+    )
+    sql += _trigger(
+        "sponsorship_invoice", "sponsorship_dash_invoice_del", "DELETE", referencing="REFERENCING OLD TABLE AS old_rows"
+    )
+    sql += _trigger(
+        "sponsorship_invoice",
+        "sponsorship_dash_invoice_upd",
+        "UPDATE",
+        referencing="REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    )
+    sql += _trigger(
+        "sponsorship_sponsor",
+        "sponsorship_dash_sponsor_move",
+        "UPDATE OF agency_id",
+        level="ROW",
+        when="WHEN (OLD.agency_id IS DISTINCT FROM NEW.agency_id)",
+    )
     sql += "SELECT sponsorship_dash_rebuild();\n"
     return sql
 

@@ -171,80 +171,134 @@ def on_time_utc(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sponsorship', '0006_perf_dash'),
+        ("sponsorship", "0006_perf_dash"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='invoice',
-            name='invoice_one_monthly_per_sponsor_period',
+            model_name="invoice",
+            name="invoice_one_monthly_per_sponsor_period",
         ),
         migrations.AddField(
-            model_name='invoice',
-            name='sequence',
-            field=models.PositiveSmallIntegerField(default=1, help_text="Monthly invoices: 1 = the run's invoice, 2.. = supplementary ones (late additions)"),
+            model_name="invoice",
+            name="sequence",
+            field=models.PositiveSmallIntegerField(
+                default=1,
+                help_text="Monthly invoices: 1 = the run's invoice, 2.. = supplementary ones (late additions)",
+            ),
         ),
         migrations.AddField(
-            model_name='paymentattempt',
-            name='refunded_amount_idr',
-            field=models.PositiveIntegerField(default=0, help_text='Refunded / charged back (gateway)'),
+            model_name="paymentattempt",
+            name="refunded_amount_idr",
+            field=models.PositiveIntegerField(default=0, help_text="Refunded / charged back (gateway)"),
         ),
         migrations.AddField(
-            model_name='refundcase',
-            name='bank_confirmed_at',
-            field=models.CharField(blank=True, help_text='From the refund notification', max_length=32),
+            model_name="refundcase",
+            name="bank_confirmed_at",
+            field=models.CharField(blank=True, help_text="From the refund notification", max_length=32),
         ),
         migrations.AddField(
-            model_name='refundcase',
-            name='gateway_refund_id',
+            model_name="refundcase",
+            name="gateway_refund_id",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='refundcase',
-            name='last_error',
+            model_name="refundcase",
+            name="last_error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='refundcase',
-            name='refund_key',
+            model_name="refundcase",
+            name="refund_key",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='refundcase',
-            name='refunded_amount_idr',
+            model_name="refundcase",
+            name="refunded_amount_idr",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='refundcase',
-            name='refunded_at',
+            model_name="refundcase",
+            name="refunded_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='creditentry',
-            name='kind',
-            field=models.CharField(choices=[('surplus', 'Kelebihan bayar'), ('applied', 'Dipakai pada tagihan'), ('restored', 'Dikembalikan dari tagihan batal'), ('refunded', 'Dikembalikan ke ASN'), ('reversed', 'Batal: pembayaran dibalik/refund')], max_length=10),
+            model_name="creditentry",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("surplus", "Kelebihan bayar"),
+                    ("applied", "Dipakai pada tagihan"),
+                    ("restored", "Dikembalikan dari tagihan batal"),
+                    ("refunded", "Dikembalikan ke ASN"),
+                    ("reversed", "Batal: pembayaran dibalik/refund"),
+                ],
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='invoice',
-            name='status',
-            field=models.CharField(choices=[('issued', 'Terbit'), ('paid', 'Lunas'), ('void', 'Dibatalkan'), ('refunded', 'Dikembalikan (refund/chargeback)')], db_index=True, default='issued', max_length=8),
+            model_name="invoice",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("issued", "Terbit"),
+                    ("paid", "Lunas"),
+                    ("void", "Dibatalkan"),
+                    ("refunded", "Dikembalikan (refund/chargeback)"),
+                ],
+                db_index=True,
+                default="issued",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='paymentattempt',
-            name='status',
-            field=models.CharField(choices=[('creating', 'Sedang dibuat'), ('open', 'Menunggu pilihan metode'), ('pending', 'Menunggu pembayaran'), ('settled', 'Berhasil'), ('flagged', 'Perlu diperiksa admin'), ('expired', 'Kedaluwarsa'), ('cancelled', 'Dibatalkan'), ('denied', 'Ditolak'), ('gateway_failed', 'Gagal menghubungi gateway'), ('superseded', 'Diganti percobaan baru'), ('reversed', 'Dibalik bank'), ('refunded', 'Dikembalikan (refund)'), ('charged_back', 'Chargeback')], db_index=True, default='creating', max_length=16),
+            model_name="paymentattempt",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("creating", "Sedang dibuat"),
+                    ("open", "Menunggu pilihan metode"),
+                    ("pending", "Menunggu pembayaran"),
+                    ("settled", "Berhasil"),
+                    ("flagged", "Perlu diperiksa admin"),
+                    ("expired", "Kedaluwarsa"),
+                    ("cancelled", "Dibatalkan"),
+                    ("denied", "Ditolak"),
+                    ("gateway_failed", "Gagal menghubungi gateway"),
+                    ("superseded", "Diganti percobaan baru"),
+                    ("reversed", "Dibalik bank"),
+                    ("refunded", "Dikembalikan (refund)"),
+                    ("charged_back", "Chargeback"),
+                ],
+                db_index=True,
+                default="creating",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='refundcase',
-            name='status',
-            field=models.CharField(choices=[('open', 'Terbuka'), ('refunded', 'Dikembalikan lewat Midtrans'), ('manual_transfer', 'Perlu transfer bank manual'), ('resolved', 'Selesai')], db_index=True, default='open', max_length=16),
+            model_name="refundcase",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "Terbuka"),
+                    ("refunded", "Dikembalikan lewat Midtrans"),
+                    ("manual_transfer", "Perlu transfer bank manual"),
+                    ("resolved", "Selesai"),
+                ],
+                db_index=True,
+                default="open",
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'monthly')), fields=('sponsor', 'period', 'sequence'), name='invoice_monthly_sponsor_period_seq'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "monthly")),
+                fields=("sponsor", "period", "sequence"),
+                name="invoice_monthly_sponsor_period_seq",
+            ),
         ),
         migrations.RunPython(on_time_local, on_time_utc),
     ]

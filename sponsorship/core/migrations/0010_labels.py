@@ -4,14 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sponsorship', '0009_models_move_to_domain_apps'),
+        ("sponsorship", "0009_models_move_to_domain_apps"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='auditlog',
-            options={'ordering': ['-at'], 'verbose_name': 'audit log entry', 'verbose_name_plural': 'audit log entries'},
+            name="auditlog",
+            options={
+                "ordering": ["-at"],
+                "verbose_name": "audit log entry",
+                "verbose_name_plural": "audit log entries",
+            },
         ),
     ]

@@ -1,18 +1,19 @@
 """/api/v1/admin/imports/...: roster imports (upload → report → confirm) and their templates."""
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from django.utils.translation import gettext_lazy as _
 
-from sponsorship.people.api.permissions import IsAdmin
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import admin_scope
 from sponsorship.dashboard.services import imports
+from sponsorship.people.api.permissions import IsAdmin
 
 
 class UploadInput(serializers.Serializer):
@@ -36,8 +37,20 @@ class BatchOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ImportBatch
-        fields = ["id", "kind", "status", "mode", "file_name", "total_rows", "valid_rows", "error_rows", "problems",
-                  "result", "created_at", "applied_at"]
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "mode",
+            "file_name",
+            "total_rows",
+            "valid_rows",
+            "error_rows",
+            "problems",
+            "result",
+            "created_at",
+            "applied_at",
+        ]
 
 
 def batches_for(user):
@@ -55,15 +68,23 @@ class ImportListCreate(APIView):
     def get(self, request):
         return Response(BatchOutput(batches_for(request.user)[:50], many=True).data)
 
-    @extend_schema(request={"multipart/form-data": UploadInput}, responses={201: BatchOutput},
-                   summary="Upload a roster (XLSX/CSV): validates every row, stores a batch, writes nothing else")
+    @extend_schema(
+        request={"multipart/form-data": UploadInput},
+        responses={201: BatchOutput},
+        summary="Upload a roster (XLSX/CSV): validates every row, stores a batch, writes nothing else",
+    )
     def post(self, request):
         data = UploadInput(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        batch = imports.import_preview(actor=request.user, scope=admin_scope(request.user),
-                                       kind=data.validated_data["kind"], file_name=upload.name,
-                                       content=upload.read(), ip=request.META.get("REMOTE_ADDR"))
+        batch = imports.import_preview(
+            actor=request.user,
+            scope=admin_scope(request.user),
+            kind=data.validated_data["kind"],
+            file_name=upload.name,
+            content=upload.read(),
+            ip=request.META.get("REMOTE_ADDR"),
+        )
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
 
 
@@ -84,30 +105,38 @@ class ImportDetail(APIView):
 class ImportConfirm(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=ConfirmInput, responses=BatchOutput,
-                   summary="Apply a previewed import: mode all (all-or-nothing, default) or valid_only")
+    @extend_schema(
+        request=ConfirmInput,
+        responses=BatchOutput,
+        summary="Apply a previewed import: mode all (all-or-nothing, default) or valid_only",
+    )
     def post(self, request, pk: int):
         batch = get_object_or_404(batches_for(request.user), pk=pk)
         data = ConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
-        imports.import_confirm(batch=batch, actor=request.user, mode=data.validated_data["mode"],
-                               ip=request.META.get("REMOTE_ADDR"))
+        imports.import_confirm(
+            batch=batch, actor=request.user, mode=data.validated_data["mode"], ip=request.META.get("REMOTE_ADDR")
+        )
         batch.refresh_from_db()
         return Response(BatchOutput(batch).data)
 
 
-@extend_schema(parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"], required=False)],
-               responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
-                          (200, "text/csv"): OpenApiTypes.BINARY},
-               summary="Download an empty import template (Indonesian headers, instructions sheet)")
+@extend_schema(
+    parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"], required=False)],
+    responses={
+        (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiTypes.BINARY,
+        (200, "text/csv"): OpenApiTypes.BINARY,
+    },
+    summary="Download an empty import template (Indonesian headers, instructions sheet)",
+)
 class ImportTemplate(APIView):
     permission_classes = [IsAdmin]
 
     def get(self, request, kind: str):
         if kind not in ImportBatch.Kind.values:
             from backend.api.errors import ApplicationError
-            raise ApplicationError(_("Unknown template kind."), status_code=404,
-                                   code="not_found")
+
+            raise ApplicationError(_("Unknown template kind."), status_code=404, code="not_found")
         return template_response(kind, request.query_params.get("download", "xlsx"))
 
 
@@ -116,7 +145,9 @@ def template_response(kind: str, fmt: str) -> HttpResponse:
         response = HttpResponse(imports.template_csv(kind), content_type="text/csv; charset=utf-8")
     else:
         fmt = "xlsx"
-        response = HttpResponse(imports.template_xlsx(kind), content_type="application/vnd.openxmlformats-"
-                                                                          "officedocument.spreadsheetml.sheet")
+        response = HttpResponse(
+            imports.template_xlsx(kind),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     response["Content-Disposition"] = f'attachment; filename="templat-impor-{kind}.{fmt}"'
     return response

@@ -3,6 +3,7 @@ describe them).
 
 Kept in step with sponsorship/selectors/dashboard/{figures,money,tables}.py: one row serializer per named table.
 """
+
 from typing import TypedDict
 
 from rest_framework import serializers
@@ -13,8 +14,10 @@ class _PctKwargs(TypedDict):
     help_text: str
 
 
-PCT: _PctKwargs = {"allow_null": True,
-                   "help_text": "Percentage with one decimal; null when there is nothing to divide by"}
+PCT: _PctKwargs = {
+    "allow_null": True,
+    "help_text": "Percentage with one decimal; null when there is nothing to divide by",
+}
 
 
 class DashboardColumn(serializers.Serializer):
@@ -131,5 +134,6 @@ class Summary(serializers.Serializer):
 
 class RemindResult(serializers.Serializer):
     sent = serializers.BooleanField()
-    reason = serializers.ChoiceField(choices=["sent", "no_arrears", "no_app_account", "notifications_unavailable",
-                                              "already_sent_today_or_opted_out"])
+    reason = serializers.ChoiceField(
+        choices=["sent", "no_arrears", "no_app_account", "notifications_unavailable", "already_sent_today_or_opted_out"]
+    )

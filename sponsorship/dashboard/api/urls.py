@@ -1,4 +1,5 @@
 """Routes of the HR admins' dashboard API and roster imports."""
+
 from django.urls import path
 
 from . import imports as imports_api
@@ -10,8 +11,11 @@ urlpatterns = [
     path("admin/dashboard/coverage/", dash.CoverageView.as_view(), name="admin-dashboard-coverage"),
     path("admin/dashboard/money/", dash.MoneyView.as_view(), name="admin-dashboard-money"),
     path("admin/dashboard/arrears/", dash.ArrearsView.as_view(), name="admin-dashboard-arrears"),
-    path("admin/dashboard/arrears/<int:sponsor_id>/remind/", dash.ArrearsRemindView.as_view(),
-         name="admin-dashboard-arrears-remind"),
+    path(
+        "admin/dashboard/arrears/<int:sponsor_id>/remind/",
+        dash.ArrearsRemindView.as_view(),
+        name="admin-dashboard-arrears-remind",
+    ),
     path("admin/imports/", imports_api.ImportListCreate.as_view(), name="admin-imports"),
     path("admin/imports/templates/<str:kind>/", imports_api.ImportTemplate.as_view(), name="admin-import-template"),
     path("admin/imports/<int:pk>/", imports_api.ImportDetail.as_view(), name="admin-import-detail"),

@@ -1,26 +1,35 @@
 """/api/v1/admin/dashboard/...: the dashboard's figures as JSON (scoped); each table also as ?download=xlsx|csv."""
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sponsorship.dashboard.api import serializers as out
-from sponsorship.people.api.permissions import IsAdmin
 from sponsorship.dashboard import selectors as dashboard
+from sponsorship.dashboard.api import serializers as out
 from sponsorship.dashboard.services.actions import arrears_remind
 from sponsorship.dashboard.services.exports import table_export
+from sponsorship.people.api.permissions import IsAdmin
 
-DOWNLOAD = OpenApiParameter("download", str, enum=["xlsx", "csv"], required=False,
-                            description="Download the table as a spreadsheet instead of JSON (written to the audit log)")
+DOWNLOAD = OpenApiParameter(
+    "download",
+    str,
+    enum=["xlsx", "csv"],
+    required=False,
+    description="Download the table as a spreadsheet instead of JSON (written to the audit log)",
+)
 REGENCY = OpenApiParameter("regency", str, required=False, description="Superusers only: regency code, e.g. 35.02")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def table_responses(serializer) -> dict:
     """JSON by default; the same table as a file with ?download=xlsx|csv."""
-    return {(200, "application/json"): serializer, (200, XLSX): OpenApiTypes.BINARY,
-            (200, "text/csv"): OpenApiTypes.BINARY}
+    return {
+        (200, "application/json"): serializer,
+        (200, XLSX): OpenApiTypes.BINARY,
+        (200, "text/csv"): OpenApiTypes.BINARY,
+    }
 
 
 def export_response(export) -> HttpResponse:
@@ -49,15 +58,26 @@ class TableView(APIView):
         table = dashboard.build_table(name, scope, params)
         fmt = request.query_params.get("download")
         if fmt:
-            return export_response(table_export(actor=request.user, table=table, fmt=fmt, filters=params,
-                                                ip=request.META.get("REMOTE_ADDR")))
-        return Response({"scope": scope.label, "table": table.name, "title": table.title,
-                         "columns": [{"key": k, "label": h} for k, h in table.columns], "rows": table.rows,
-                         **dashboard.table_extra(name, scope, params)})
+            return export_response(
+                table_export(
+                    actor=request.user, table=table, fmt=fmt, filters=params, ip=request.META.get("REMOTE_ADDR")
+                )
+            )
+        return Response(
+            {
+                "scope": scope.label,
+                "table": table.name,
+                "title": table.title,
+                "columns": [{"key": k, "label": h} for k, h in table.columns],
+                "rows": table.rows,
+                **dashboard.table_extra(name, scope, params),
+            }
+        )
 
 
-@extend_schema(parameters=[REGENCY], responses=out.Summary,
-               summary="Headline figures for the admin's regency or agency")
+@extend_schema(
+    parameters=[REGENCY], responses=out.Summary, summary="Headline figures for the admin's regency or agency"
+)
 class SummaryView(APIView):
     permission_classes = [IsAdmin]
 
@@ -68,39 +88,56 @@ class SummaryView(APIView):
         return Response(data)
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.AgencyTable),
-               summary="Agencies (OPD) league table")
+@extend_schema(
+    parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.AgencyTable), summary="Agencies (OPD) league table"
+)
 class AgencyLeagueView(TableView):
     table = "agencies"
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD, OpenApiParameter("district", str, required=False,
-                                                              description="Kecamatan code: its villages instead")],
-               responses=table_responses(out.CoverageTable),
-               summary="Coverage per kecamatan (or per village of ?district=) against the village targets")
+@extend_schema(
+    parameters=[
+        REGENCY,
+        DOWNLOAD,
+        OpenApiParameter("district", str, required=False, description="Kecamatan code: its villages instead"),
+    ],
+    responses=table_responses(out.CoverageTable),
+    summary="Coverage per kecamatan (or per village of ?district=) against the village targets",
+)
 class CoverageView(TableView):
     def table_name(self, request):
         return "coverage_villages" if request.query_params.get("district") else "coverage_districts"
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.MoneyTable),
-               summary="Money per month over 12 months (expected, collected, remitted, outstanding), on-time rate")
+@extend_schema(
+    parameters=[REGENCY, DOWNLOAD],
+    responses=table_responses(out.MoneyTable),
+    summary="Money per month over 12 months (expected, collected, remitted, outstanding), on-time rate",
+)
 class MoneyView(TableView):
     table = "money"
 
 
-@extend_schema(parameters=[REGENCY, DOWNLOAD], responses=table_responses(out.ArrearsTable),
-               summary="Arrears worklist: who, how much, since when, last reminder")
+@extend_schema(
+    parameters=[REGENCY, DOWNLOAD],
+    responses=table_responses(out.ArrearsTable),
+    summary="Arrears worklist: who, how much, since when, last reminder",
+)
 class ArrearsView(TableView):
     table = "arrears"
 
 
-@extend_schema(request=None, parameters=[REGENCY], responses=out.RemindResult,
-               summary="Send an overdue reminder to one ASN of the worklist")
+@extend_schema(
+    request=None,
+    parameters=[REGENCY],
+    responses=out.RemindResult,
+    summary="Send an overdue reminder to one ASN of the worklist",
+)
 class ArrearsRemindView(APIView):
     permission_classes = [IsAdmin]
 
     def post(self, request, sponsor_id: int):
-        result = arrears_remind(scope=scope_of(request), sponsor_id=sponsor_id, actor=request.user,
-                                ip=request.META.get("REMOTE_ADDR"))
+        result = arrears_remind(
+            scope=scope_of(request), sponsor_id=sponsor_id, actor=request.user, ip=request.META.get("REMOTE_ADDR")
+        )
         return Response(result)

@@ -5,6 +5,7 @@ what they produce: monthly invoices per sponsor with one line per worker-month a
 a settled PaymentAttempt and CoverageMonth rows for the paid ones, remittance batches for older months.
 Sponsors behave like people: most pay before the 15th, some late, a few stop paying.
 """
+
 import datetime as dt
 import random
 from collections import defaultdict
@@ -13,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, RemittanceBatch
-from sponsorship.people.models import Sponsorship
 from sponsorship.billing.services.billing import due_date_for
-from sponsorship.core.periods import add_months, local_today, month_start
 from sponsorship.billing.services.rates import RateBook, sector_of
+from sponsorship.core.periods import add_months, local_today, month_start
+from sponsorship.people.models import Sponsorship
 
 METHODS = ["bri_va", "bca_va", "bni_va", "other_qris", "gopay", "shopeepay", "echannel"]
 
@@ -25,19 +26,28 @@ def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
 
 
-def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = None, seed: int = 2026,
-             batch_size: int = 5000, remit_older_than: int = 1, punctual=(), log=None) -> dict:
+def generate(
+    *,
+    sponsorships=None,
+    months: int = 12,
+    today: dt.date | None = None,
+    seed: int = 2026,
+    batch_size: int = 5000,
+    remit_older_than: int = 1,
+    punctual=(),
+    log=None,
+) -> dict:
     """Create invoices for the last `months` months (the current one included) for active sponsorships."""
     rng = random.Random(seed)
     today = today or local_today()
     current = month_start(today)
     periods = [add_months(current, -i) for i in range(months - 1, -1, -1)]
     book = RateBook.load()
-    rows = (sponsorships if sponsorships is not None else
-            Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE))
+    rows = sponsorships if sponsorships is not None else Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE)
     by_sponsor: dict[int, list] = defaultdict(list)
     for sponsor_id, worker_id, started_at, transport in rows.values_list(
-            "sponsor_id", "worker_id", "started_at", "worker__occupation__is_transport").iterator(chunk_size=10000):
+        "sponsor_id", "worker_id", "started_at", "worker__occupation__is_transport"
+    ).iterator(chunk_size=10000):
         by_sponsor[sponsor_id].append((worker_id, timezone.localtime(started_at).date(), transport))
     behaviour: dict[int, tuple[str, dt.date | None]] = {}
     for sponsor_id in by_sponsor:
@@ -81,41 +91,84 @@ def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = Non
                     day = max(day, (issued + dt.timedelta(days=1)).date())
                     if day <= today:
                         paid_at = _aware(day, rng.randint(7, 21), rng.randint(0, 59))
-                invoices.append(Invoice(
-                    sponsor_id=sponsor_id, number=f"INV-{period:%Y%m}-{sponsor_id:06d}", kind=Invoice.Kind.MONTHLY,
-                    period=period, months=1, status=Invoice.Status.PAID if paid_at else Invoice.Status.ISSUED,
-                    issued_at=issued, due_date=due, subtotal_idr=amount, credit_applied_idr=0, amount_idr=amount,
-                    paid_at=paid_at, batch=f"synthetic-{period:%Y%m}"))
+                invoices.append(
+                    Invoice(
+                        sponsor_id=sponsor_id,
+                        number=f"INV-{period:%Y%m}-{sponsor_id:06d}",
+                        kind=Invoice.Kind.MONTHLY,
+                        period=period,
+                        months=1,
+                        status=Invoice.Status.PAID if paid_at else Invoice.Status.ISSUED,
+                        issued_at=issued,
+                        due_date=due,
+                        subtotal_idr=amount,
+                        credit_applied_idr=0,
+                        amount_idr=amount,
+                        paid_at=paid_at,
+                        batch=f"synthetic-{period:%Y%m}",
+                    )
+                )
                 lines_for[sponsor_id] = lines
             Invoice.objects.bulk_create(invoices, batch_size=batch_size, ignore_conflicts=True)
             ids = dict(Invoice.objects.filter(batch=f"synthetic-{period:%Y%m}").values_list("sponsor_id", "id"))
             line_objs = []
             for inv in invoices:
                 for worker_id, p in lines_for[inv.sponsor_id]:
-                    line_objs.append(InvoiceLine(invoice_id=ids[inv.sponsor_id], worker_id=worker_id, month=period,
-                                                 rate_id=p.rate_id, jkk_idr=p.jkk_idr, jkm_idr=p.jkm_idr,
-                                                 jht_idr=p.jht_idr, amount_idr=p.amount_idr))
+                    line_objs.append(
+                        InvoiceLine(
+                            invoice_id=ids[inv.sponsor_id],
+                            worker_id=worker_id,
+                            month=period,
+                            rate_id=p.rate_id,
+                            jkk_idr=p.jkk_idr,
+                            jkm_idr=p.jkm_idr,
+                            jht_idr=p.jht_idr,
+                            amount_idr=p.amount_idr,
+                        )
+                    )
             InvoiceLine.objects.bulk_create(line_objs, batch_size=batch_size, ignore_conflicts=True)
             paid = {inv.sponsor_id: inv for inv in invoices if inv.paid_at}
-            attempts = [PaymentAttempt(invoice_id=ids[s], order_id=f"SYN-{ids[s]}", status=PaymentAttempt.Status.SETTLED,
-                                       amount_idr=inv.amount_idr, payment_type=rng.choice(METHODS),
-                                       gateway_status="settlement", paid_amount_idr=inv.amount_idr,
-                                       settled_at=inv.paid_at) for s, inv in paid.items()]
+            attempts = [
+                PaymentAttempt(
+                    invoice_id=ids[s],
+                    order_id=f"SYN-{ids[s]}",
+                    status=PaymentAttempt.Status.SETTLED,
+                    amount_idr=inv.amount_idr,
+                    payment_type=rng.choice(METHODS),
+                    gateway_status="settlement",
+                    paid_amount_idr=inv.amount_idr,
+                    settled_at=inv.paid_at,
+                )
+                for s, inv in paid.items()
+            ]
             PaymentAttempt.objects.bulk_create(attempts, batch_size=batch_size, ignore_conflicts=True)
-            attempt_ids = dict(PaymentAttempt.objects.filter(invoice_id__in=[ids[s] for s in paid])
-                               .values_list("invoice_id", "id"))
+            attempt_ids = dict(
+                PaymentAttempt.objects.filter(invoice_id__in=[ids[s] for s in paid]).values_list("invoice_id", "id")
+            )
             remit = None
             if period <= add_months(current, -remit_older_than):
                 remit = RemittanceBatch.objects.create(period=period, file_name=f"remitansi-{period:%Y%m}.csv")
             cover = []
             for line in InvoiceLine.objects.filter(invoice_id__in=[ids[s] for s in paid]).only(
-                    "id", "invoice_id", "worker_id", "jkk_idr", "jkm_idr", "jht_idr", "amount_idr"):
+                "id", "invoice_id", "worker_id", "jkk_idr", "jkm_idr", "jht_idr", "amount_idr"
+            ):
                 inv_sponsor = line.invoice_id
-                cover.append(CoverageMonth(
-                    worker_id=line.worker_id, month=period, invoice_id=inv_sponsor, line_id=line.pk,
-                    attempt_id=attempt_ids.get(inv_sponsor), jkk_idr=line.jkk_idr, jkm_idr=line.jkm_idr,
-                    jht_idr=line.jht_idr, amount_idr=line.amount_idr, paid_at=_aware(period, 12),
-                    remittance=remit, remitted_at=_aware(add_months(period, 1), 9) if remit else None))
+                cover.append(
+                    CoverageMonth(
+                        worker_id=line.worker_id,
+                        month=period,
+                        invoice_id=inv_sponsor,
+                        line_id=line.pk,
+                        attempt_id=attempt_ids.get(inv_sponsor),
+                        jkk_idr=line.jkk_idr,
+                        jkm_idr=line.jkm_idr,
+                        jht_idr=line.jht_idr,
+                        amount_idr=line.amount_idr,
+                        paid_at=_aware(period, 12),
+                        remittance=remit,
+                        remitted_at=_aware(add_months(period, 1), 9) if remit else None,
+                    )
+                )
             # Sponsor and real paid time per coverage row.
             sponsor_of = {ids[s]: s for s in paid}
             for row in cover:
@@ -125,7 +178,8 @@ def generate(*, sponsorships=None, months: int = 12, today: dt.date | None = Non
             CoverageMonth.objects.bulk_create(cover, batch_size=batch_size, ignore_conflicts=True)
             if remit:
                 RemittanceBatch.objects.filter(pk=remit.pk).update(
-                    rows=len(cover), total_idr=sum(c.amount_idr for c in cover))
+                    rows=len(cover), total_idr=sum(c.amount_idr for c in cover)
+                )
             counts["invoices"] += len(invoices)
             counts["lines"] += len(line_objs)
             counts["paid"] += len(paid)

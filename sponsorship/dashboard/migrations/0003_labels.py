@@ -4,33 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0002_summary_sql_from_files'),
+        ("dashboard", "0002_summary_sql_from_files"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='importbatch',
-            options={'ordering': ['-created_at'], 'verbose_name': 'import batch', 'verbose_name_plural': 'import batches'},
+            name="importbatch",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "import batch",
+                "verbose_name_plural": "import batches",
+            },
         ),
         migrations.AlterModelOptions(
-            name='villagetarget',
-            options={'verbose_name': 'village target', 'verbose_name_plural': 'village targets'},
+            name="villagetarget",
+            options={"verbose_name": "village target", "verbose_name_plural": "village targets"},
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='kind',
-            field=models.CharField(choices=[('sponsors', 'Sponsor data (ASN)'), ('workers', 'Vulnerable worker data')], max_length=10),
+            model_name="importbatch",
+            name="kind",
+            field=models.CharField(
+                choices=[("sponsors", "Sponsor data (ASN)"), ("workers", "Vulnerable worker data")], max_length=10
+            ),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='mode',
-            field=models.CharField(blank=True, choices=[('all', 'All or nothing'), ('valid_only', 'Valid rows only')], max_length=10),
+            model_name="importbatch",
+            name="mode",
+            field=models.CharField(
+                blank=True, choices=[("all", "All or nothing"), ("valid_only", "Valid rows only")], max_length=10
+            ),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='status',
-            field=models.CharField(choices=[('previewed', 'Waiting for confirmation'), ('applied', 'Imported'), ('discarded', 'Cancelled')], db_index=True, default='previewed', max_length=10),
+            model_name="importbatch",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("previewed", "Waiting for confirmation"),
+                    ("applied", "Imported"),
+                    ("discarded", "Cancelled"),
+                ],
+                db_index=True,
+                default="previewed",
+                max_length=10,
+            ),
         ),
     ]

@@ -5,6 +5,7 @@ often than the figures change. Figures are kept DASHBOARD_CACHE_SECONDS (default
 when a dashboard action changes them (import applied, village target set, reminder sent) by bumping the
 regency's version. Payments show up within that time; pages say "angka per <time>".
 """
+
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone

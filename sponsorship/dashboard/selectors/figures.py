@@ -4,9 +4,9 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from sponsorship.core.periods import local_today, month_start
-from sponsorship.regions.models import Region
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
 from sponsorship.dashboard.models import VillageTarget
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.regions.models import Region
 
 from .money import agency_money, protected_this_month
 from .scope import AdminScope, default_village_target
@@ -30,25 +30,38 @@ def agency_league(scope: AdminScope) -> list[dict]:
         scope.agencies()
         .annotate(
             asn=Count("sponsors", filter=Q(sponsors__status=Sponsor.Status.ACTIVE), distinct=True),
-            pledged=Count("sponsors", filter=Q(sponsors__status=Sponsor.Status.ACTIVE,
-                                               sponsors__active_sponsorships__gt=0), distinct=True),
+            pledged=Count(
+                "sponsors",
+                filter=Q(sponsors__status=Sponsor.Status.ACTIVE, sponsors__active_sponsorships__gt=0),
+                distinct=True,
+            ),
         )
         .values("id", "name", "short_name", "asn", "pledged")
     )
     covered = dict(
-        scope.active_sponsorships().values_list("sponsor__agency_id").annotate(n=Count("id")).values_list(
-            "sponsor__agency_id", "n")
+        scope.active_sponsorships()
+        .values_list("sponsor__agency_id")
+        .annotate(n=Count("id"))
+        .values_list("sponsor__agency_id", "n")
     )
     money = _money_by_agency(scope)
     out = []
     for row in rows:
         m = money.get(row["id"], {})
-        out.append({
-            "agency_id": row["id"], "agency": row["name"], "short_name": row["short_name"] or row["name"],
-            "asn": row["asn"], "pledged": row["pledged"], "pledged_pct": _pct(row["pledged"], row["asn"]),
-            "workers_covered": covered.get(row["id"], 0), "on_time_pct": m.get("on_time_pct"),
-            "arrears_idr": m.get("arrears_idr", 0), "arrears_sponsors": m.get("arrears_sponsors", 0),
-        })
+        out.append(
+            {
+                "agency_id": row["id"],
+                "agency": row["name"],
+                "short_name": row["short_name"] or row["name"],
+                "asn": row["asn"],
+                "pledged": row["pledged"],
+                "pledged_pct": _pct(row["pledged"], row["asn"]),
+                "workers_covered": covered.get(row["id"], 0),
+                "on_time_pct": m.get("on_time_pct"),
+                "arrears_idr": m.get("arrears_idr", 0),
+                "arrears_sponsors": m.get("arrears_sponsors", 0),
+            }
+        )
     out.sort(key=lambda r: (-(r["pledged_pct"] or 0), -r["workers_covered"], r["agency"]))
     for rank, row in enumerate(out, start=1):
         row["rank"] = rank
@@ -75,13 +88,18 @@ def _coverage_counts(scope: AdminScope, *, district: Region | None = None) -> di
     by constraint) and a paid coverage month for this month through the scope's ASN (one per worker-month,
     by constraint), so the left joins never multiply rows."""
     sponsors_sql, sponsors_params = scope.sponsors().order_by().values("id").query.sql_with_params()
-    protected_join = (f"LEFT JOIN sponsorship_coveragemonth cm ON cm.worker_id = w.id AND cm.month = %s "
-                      f"AND cm.sponsor_id IN ({sponsors_sql})")
+    protected_join = (
+        f"LEFT JOIN sponsorship_coveragemonth cm ON cm.worker_id = w.id AND cm.month = %s "
+        f"AND cm.sponsor_id IN ({sponsors_sql})"
+    )
     protected_params = [month_start(local_today()), *sponsors_params]
     protected_count = "COUNT(cm.id)"
     if district is None:
-        key, where, where_params = "v.parent_id", "v.parent_id IN (SELECT id FROM sponsorship_region WHERE parent_id = %s)", \
-            [scope.regency.pk]
+        key, where, where_params = (
+            "v.parent_id",
+            "v.parent_id IN (SELECT id FROM sponsorship_region WHERE parent_id = %s)",
+            [scope.regency.pk],
+        )
     else:
         key, where, where_params = "w.village_id", "v.parent_id = %s", [district.pk]
     sql = f"""
@@ -100,10 +118,15 @@ def _coverage_counts(scope: AdminScope, *, district: Region | None = None) -> di
 def coverage_by_district(scope: AdminScope) -> list[dict]:
     """Per kecamatan: villages, registered workers, workers covered, target (sum of village targets), % of target."""
     default, overrides = _targets(scope.regency)
-    districts = list(Region.objects.filter(parent=scope.regency, level=Region.Level.DISTRICT).order_by("code")
-                     .annotate(villages=Count("children")).values("id", "code", "name", "villages"))
-    village_district = dict(Region.objects.filter(parent__parent=scope.regency, level=Region.Level.VILLAGE)
-                            .values_list("id", "parent_id"))
+    districts = list(
+        Region.objects.filter(parent=scope.regency, level=Region.Level.DISTRICT)
+        .order_by("code")
+        .annotate(villages=Count("children"))
+        .values("id", "code", "name", "villages")
+    )
+    village_district = dict(
+        Region.objects.filter(parent__parent=scope.regency, level=Region.Level.VILLAGE).values_list("id", "parent_id")
+    )
     target_by_district: dict[int, int] = {}
     for village_id, district_id in village_district.items():
         target_by_district[district_id] = target_by_district.get(district_id, 0) + overrides.get(village_id, default)
@@ -112,11 +135,18 @@ def coverage_by_district(scope: AdminScope) -> list[dict]:
     out = []
     for d in districts:
         target = target_by_district.get(d["id"], 0)
-        out.append({
-            "code": d["code"], "name": d["name"], "villages": d["villages"],
-            "workers_registered": registered.get(d["id"], 0), "workers_covered": covered.get(d["id"], 0),
-            "workers_protected": protected.get(d["id"], 0), "target": target, "target_pct": _pct(covered.get(d["id"], 0), target),
-        })
+        out.append(
+            {
+                "code": d["code"],
+                "name": d["name"],
+                "villages": d["villages"],
+                "workers_registered": registered.get(d["id"], 0),
+                "workers_covered": covered.get(d["id"], 0),
+                "workers_protected": protected.get(d["id"], 0),
+                "target": target,
+                "target_pct": _pct(covered.get(d["id"], 0), target),
+            }
+        )
     return out
 
 
@@ -124,20 +154,28 @@ def coverage_by_village(scope: AdminScope, district_code: str) -> list[dict]:
     district = Region.objects.filter(code=district_code, parent=scope.regency, level=Region.Level.DISTRICT).first()
     if district is None:
         return []
-    villages = list(Region.objects.filter(parent=district).order_by("code").values("id", "code", "name",
-                                                                                   "village_kind"))
+    villages = list(
+        Region.objects.filter(parent=district).order_by("code").values("id", "code", "name", "village_kind")
+    )
     default, overrides = _targets(scope.regency, [v["id"] for v in villages])
     counts = _coverage_counts(scope, district=district)
     registered, covered, protected = ({k: v[i] for k, v in counts.items()} for i in range(3))
     out = []
     for v in villages:
         target = overrides.get(v["id"], default)
-        out.append({
-            "code": v["code"], "name": v["name"], "kind": v["village_kind"],
-            "workers_registered": registered.get(v["id"], 0), "workers_covered": covered.get(v["id"], 0),
-            "workers_protected": protected.get(v["id"], 0), "target": target, "target_overridden": v["id"] in overrides,
-            "target_pct": _pct(covered.get(v["id"], 0), target),
-        })
+        out.append(
+            {
+                "code": v["code"],
+                "name": v["name"],
+                "kind": v["village_kind"],
+                "workers_registered": registered.get(v["id"], 0),
+                "workers_covered": covered.get(v["id"], 0),
+                "workers_protected": protected.get(v["id"], 0),
+                "target": target,
+                "target_overridden": v["id"] in overrides,
+                "target_pct": _pct(covered.get(v["id"], 0), target),
+            }
+        )
     return out
 
 
@@ -151,9 +189,16 @@ def headline(scope: AdminScope) -> dict:
     overrides = VillageTarget.objects.filter(village__parent__parent=scope.regency)
     target = default * (villages - overrides.count()) + sum(overrides.values_list("target", flat=True))
     return {
-        "scope": scope.label, "regency_code": scope.regency.code,
+        "scope": scope.label,
+        "regency_code": scope.regency.code,
         "agency_id": scope.agency.pk if scope.agency else None,
-        "asn": asn, "pledged": pledged, "pledged_pct": _pct(pledged, asn), "workers_covered": covered,
+        "asn": asn,
+        "pledged": pledged,
+        "pledged_pct": _pct(pledged, asn),
+        "workers_covered": covered,
         "workers_registered": Worker.objects.filter(village__parent__parent=scope.regency).count(),
-        "villages": villages, "target": target, "target_pct": _pct(covered, target), "as_of": local_today(),
+        "villages": villages,
+        "target": target,
+        "target_pct": _pct(covered, target),
+        "as_of": local_today(),
     }

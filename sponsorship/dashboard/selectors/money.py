@@ -7,6 +7,7 @@ Definitions (all integer rupiah, per coverage month M, for the scope's ASN):
 - outstanding: premiums for M on invoices still unpaid (issued);
 - on time: of the invoices due in M (and already due), the share paid by the end of their due date.
 """
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -17,10 +18,10 @@ from django.utils import timezone
 
 from backend.formats import period_label as month_label
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
-from sponsorship.people.crypto import decrypt
-from sponsorship.people.identifiers import mask_phone
 from sponsorship.core.models import AuditLog
 from sponsorship.core.periods import last_months, local_today, month_start
+from sponsorship.people.crypto import decrypt
+from sponsorship.people.identifiers import mask_phone
 from sponsorship.people.models import Sponsor, Sponsorship
 
 from .scope import AdminScope
@@ -50,8 +51,10 @@ SUMMARY_TABLE = "sponsorship_dash_agency_month"
 def _summary(scope: AdminScope, columns: str, where: str, params: list, group: str) -> list[tuple]:
     """Sums from the per agency-month summary for the scope's agencies (a few hundred rows at most)."""
     agencies_sql, agencies_params = scope.agencies().order_by().values("id").query.sql_with_params()
-    sql = (f"SELECT {group}, {columns} FROM {SUMMARY_TABLE} WHERE agency_id IN ({agencies_sql}) AND {where} "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
-           f"GROUP BY {group}")
+    sql = (
+        f"SELECT {group}, {columns} FROM {SUMMARY_TABLE} WHERE agency_id IN ({agencies_sql}) AND {where} "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
+        f"GROUP BY {group}"
+    )
     with connection.cursor() as cur:
         cur.execute(sql, [*agencies_params, *params])
         return cur.fetchall()
@@ -66,9 +69,16 @@ def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: i
     today = today or local_today()
     window = last_months(today, months)
     start, end = window[0], window[-1]
-    sums = {month: rest for month, *rest in _summary(
-        scope, "SUM(expected_idr), SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
-        "month >= %s AND month <= %s", [start, end], "month")}
+    sums = {
+        month: rest
+        for month, *rest in _summary(
+            scope,
+            "SUM(expected_idr), SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
+            "month >= %s AND month <= %s",
+            [start, end],
+            "month",
+        )
+    }
     on_time = _on_time_by_month(scope, start, today)
     rows = []
     for m in window:
@@ -79,8 +89,13 @@ def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: i
 
 def _money_row(m, expected, collected, remitted, outstanding, on_time_pct) -> dict:
     return {
-        "month": m.isoformat(), "label": month_label(m), "expected_idr": expected, "collected_idr": collected,
-        "remitted_idr": remitted, "outstanding_idr": outstanding, "on_time_pct": on_time_pct,
+        "month": m.isoformat(),
+        "label": month_label(m),
+        "expected_idr": expected,
+        "collected_idr": collected,
+        "remitted_idr": remitted,
+        "outstanding_idr": outstanding,
+        "on_time_pct": on_time_pct,
     }
 
 
@@ -89,22 +104,37 @@ def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, month
     today = today or local_today()
     window = last_months(today, months)
     start, end = window[0], window[-1]
-    lines = (InvoiceLine.objects.filter(invoice__sponsor_id__in=_sponsor_ids(scope), month__gte=start,
-                                        month__lte=end)
-             .values("month").annotate(expected=Sum("amount_idr", filter=~Q(invoice__status=Invoice.Status.VOID)),
-                                       outstanding=Sum("amount_idr", filter=Q(invoice__status=Invoice.Status.ISSUED))))
+    lines = (
+        InvoiceLine.objects.filter(invoice__sponsor_id__in=_sponsor_ids(scope), month__gte=start, month__lte=end)
+        .values("month")
+        .annotate(
+            expected=Sum("amount_idr", filter=~Q(invoice__status=Invoice.Status.VOID)),
+            outstanding=Sum("amount_idr", filter=Q(invoice__status=Invoice.Status.ISSUED)),
+        )
+    )
     expected = {r["month"]: r["expected"] or 0 for r in lines}
     outstanding = {r["month"]: r["outstanding"] or 0 for r in lines}
     cover = CoverageMonth.objects.filter(sponsor_id__in=_sponsor_ids(scope), month__gte=start, month__lte=end)
     collected = {}
     remitted = {}
-    for month, paid, sent in cover.values_list("month").annotate(
-            paid=Sum("amount_idr"), sent=Sum("amount_idr", filter=Q(remitted_at__isnull=False))).values_list(
-            "month", "paid", "sent"):
+    for month, paid, sent in (
+        cover.values_list("month")
+        .annotate(paid=Sum("amount_idr"), sent=Sum("amount_idr", filter=Q(remitted_at__isnull=False)))
+        .values_list("month", "paid", "sent")
+    ):
         collected[month], remitted[month] = paid or 0, sent or 0
     on_time = _on_time_by_month_raw(scope, start, today)
-    return [_money_row(m, expected.get(m, 0) or 0, collected.get(m, 0), remitted.get(m, 0),
-                       outstanding.get(m, 0) or 0, on_time.get(m)) for m in window]
+    return [
+        _money_row(
+            m,
+            expected.get(m, 0) or 0,
+            collected.get(m, 0),
+            remitted.get(m, 0),
+            outstanding.get(m, 0) or 0,
+            on_time.get(m),
+        )
+        for m in window
+    ]
 
 
 # "Paid on time" compares the payment's date in Jakarta (WIB) with the due date: a payment at 02:00 WIB on the
@@ -121,7 +151,8 @@ def _on_time_counts(invoices, today):
     """Invoices already due (or paid): how many, and how many paid by the end of the due date (local time)."""
     due = invoices.exclude(status="void").filter(Q(due_date__lt=today) | Q(status="paid"))
     return due.annotate(paid_day=_paid_day()).aggregate(
-        total=Count("id"), on_time=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))
+        total=Count("id"), on_time=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date")))
+    )
 
 
 def _on_time_counts_by(scope, start, today, key: str) -> dict:
@@ -145,11 +176,15 @@ def _on_time_by_month(scope, start, today) -> dict:
 
 
 def _on_time_by_month_raw(scope, start, today) -> dict:
-    rows = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
-            .filter(Q(due_date__lt=today) | Q(status="paid"))
-            .annotate(m=TruncMonth("due_date"), paid_day=_paid_day())
-            .values("m").annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid",
-                                                                              paid_day__lte=F("due_date")))))
+    rows = (
+        _invoices(scope)
+        .exclude(status="void")
+        .filter(due_date__gte=start)
+        .filter(Q(due_date__lt=today) | Q(status="paid"))
+        .annotate(m=TruncMonth("due_date"), paid_day=_paid_day())
+        .values("m")
+        .annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))
+    )
     out = {}
     for row in rows:
         month = row["m"].date() if isinstance(row["m"], dt.datetime) else row["m"]
@@ -188,8 +223,11 @@ def agency_money(scope: AdminScope, *, today: dt.date | None = None, months: int
 
 
 def _add_arrears_by_agency(scope, today, out) -> None:
-    overdue = (_open_overdue(scope, today).values("sponsor__agency_id")
-               .annotate(s=Sum("amount_idr"), n=Count("sponsor_id", distinct=True)))
+    overdue = (
+        _open_overdue(scope, today)
+        .values("sponsor__agency_id")
+        .annotate(s=Sum("amount_idr"), n=Count("sponsor_id", distinct=True))
+    )
     for row in overdue:
         entry = out.setdefault(row["sponsor__agency_id"], {})
         entry["arrears_idr"], entry["arrears_sponsors"] = row["s"] or 0, row["n"]
@@ -200,11 +238,15 @@ def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months:
     today = today or local_today()
     start = last_months(today, months)[0]
     out: dict[int, dict] = {}
-    due = (_invoices(scope).exclude(status="void").filter(due_date__gte=start)
-           .filter(Q(due_date__lt=today) | Q(status="paid"))
-           .annotate(paid_day=_paid_day())
-           .values("sponsor__agency_id").annotate(
-               total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date")))))
+    due = (
+        _invoices(scope)
+        .exclude(status="void")
+        .filter(due_date__gte=start)
+        .filter(Q(due_date__lt=today) | Q(status="paid"))
+        .annotate(paid_day=_paid_day())
+        .values("sponsor__agency_id")
+        .annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))
+    )
     for row in due:
         out.setdefault(row["sponsor__agency_id"], {})["on_time_pct"] = _pct(row["ok"], row["total"])
     _add_arrears_by_agency(scope, today, out)
@@ -246,40 +288,69 @@ def arrears_worklist(scope: AdminScope, *, today: dt.date | None = None, limit: 
         cur.execute(sql, params)
         rows = cur.fetchall()
     out = []
-    for (sid, name, nip, short, agency, phone, has_app, workers, invoices, amount, since, last) in rows:
-        out.append({
-            "sponsor_id": sid, "sponsor_name": name, "nip": nip, "agency": short or agency,
-            "phone": mask_phone(decrypt(phone) if phone else phone), "has_app": has_app, "workers": workers,
-            "invoices": invoices, "amount_idr": int(amount or 0), "since": since.isoformat(),
-            "days": (today - since).days,
-            "last_reminder": timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
-        })
+    for sid, name, nip, short, agency, phone, has_app, workers, invoices, amount, since, last in rows:
+        out.append(
+            {
+                "sponsor_id": sid,
+                "sponsor_name": name,
+                "nip": nip,
+                "agency": short or agency,
+                "phone": mask_phone(decrypt(phone) if phone else phone),
+                "has_app": has_app,
+                "workers": workers,
+                "invoices": invoices,
+                "amount_idr": int(amount or 0),
+                "since": since.isoformat(),
+                "days": (today - since).days,
+                "last_reminder": timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
+            }
+        )
     return out
 
 
 def arrears_worklist_raw(scope: AdminScope, *, today: dt.date | None = None, limit: int | None = None) -> list[dict]:
     """The previous ORM version (four queries), kept as the reference the tests compare with."""
     today = today or local_today()
-    qs = (_invoices(scope).filter(status="issued", due_date__lt=today).values("sponsor_id")
-          .annotate(amount=Sum("amount_idr"), invoices=Count("id"), since=Min("due_date"))
-          .order_by("since", "-amount", "sponsor_id"))
+    qs = (
+        _invoices(scope)
+        .filter(status="issued", due_date__lt=today)
+        .values("sponsor_id")
+        .annotate(amount=Sum("amount_idr"), invoices=Count("id"), since=Min("due_date"))
+        .order_by("since", "-amount", "sponsor_id")
+    )
     rows = list(qs[:limit] if limit else qs)
     ids = [r["sponsor_id"] for r in rows]
     sponsors = {s.pk: s for s in Sponsor.objects.filter(pk__in=ids).select_related("agency")}
-    workers = dict(Sponsorship.objects.filter(sponsor_id__in=ids, status=Sponsorship.Status.ACTIVE)
-                   .values_list("sponsor_id").annotate(n=Count("id")).values_list("sponsor_id", "n"))
-    reminders = dict(AuditLog.objects.filter(action=REMIND_ACTION, object_type="people.sponsor",
-                                             object_id__in=[str(i) for i in ids])
-                     .values_list("object_id").annotate(last=Max("at")).values_list("object_id", "last"))
+    workers = dict(
+        Sponsorship.objects.filter(sponsor_id__in=ids, status=Sponsorship.Status.ACTIVE)
+        .values_list("sponsor_id")
+        .annotate(n=Count("id"))
+        .values_list("sponsor_id", "n")
+    )
+    reminders = dict(
+        AuditLog.objects.filter(action=REMIND_ACTION, object_type="people.sponsor", object_id__in=[str(i) for i in ids])
+        .values_list("object_id")
+        .annotate(last=Max("at"))
+        .values_list("object_id", "last")
+    )
     out = []
     for r in rows:
         s = sponsors[r["sponsor_id"]]
         last = reminders.get(str(s.pk))
-        out.append({
-            "sponsor_id": s.pk, "sponsor_name": s.full_name, "nip": s.nip, "agency": s.agency.short_name or s.agency.name,
-            "phone": mask_phone(s.phone), "has_app": bool(s.user_id), "workers": workers.get(s.pk, 0),
-            "invoices": r["invoices"], "amount_idr": r["amount"] or 0, "since": r["since"].isoformat(),
-            "days": (today - r["since"]).days,
-            "last_reminder": timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
-        })
+        out.append(
+            {
+                "sponsor_id": s.pk,
+                "sponsor_name": s.full_name,
+                "nip": s.nip,
+                "agency": s.agency.short_name or s.agency.name,
+                "phone": mask_phone(s.phone),
+                "has_app": bool(s.user_id),
+                "workers": workers.get(s.pk, 0),
+                "invoices": r["invoices"],
+                "amount_idr": r["amount"] or 0,
+                "since": r["since"].isoformat(),
+                "days": (today - r["since"]).days,
+                "last_reminder": timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
+            }
+        )
     return out

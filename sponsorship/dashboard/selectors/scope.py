@@ -1,11 +1,12 @@
 """Who may see which slice of the dashboard: a regency admin the regency, an agency admin one agency."""
+
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
 from sponsorship.people.models import Agency, Role, Sponsor, Sponsorship
-from sponsorship.regions.models import RegencyConfig, Region
 from sponsorship.people.scoping import profile_of
+from sponsorship.regions.models import RegencyConfig, Region
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,11 @@ def admin_scope(user, *, regency_code: str | None = None) -> AdminScope:
         raise PermissionDenied
     if user.is_superuser:
         qs = Region.objects.filter(level=Region.Level.REGENCY)
-        regency = (qs.filter(code=regency_code).first() if regency_code else None) or \
-            qs.filter(agencies__isnull=False).distinct().order_by("code").first() or qs.order_by("code").first()
+        regency = (
+            (qs.filter(code=regency_code).first() if regency_code else None)
+            or qs.filter(agencies__isnull=False).distinct().order_by("code").first()
+            or qs.order_by("code").first()
+        )
         if regency is None:
             raise PermissionDenied
         return AdminScope(regency=regency, agency=None, user=user)

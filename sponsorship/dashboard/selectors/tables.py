@@ -1,4 +1,5 @@
 """The dashboard's tables by name: the same rows feed the web page, the JSON API and the XLSX/CSV exports."""
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,36 +42,76 @@ def _arrears_rows(scope, params):
 TABLES: dict[str, TableSpec] = {
     "agencies": TableSpec(
         "Peringkat OPD",
-        [("rank", "Peringkat"), ("agency", "OPD"), ("asn", "Jumlah ASN"), ("pledged", "ASN mengampu"),
-         ("pledged_pct", "% ASN mengampu"), ("workers_covered", "Pekerja diampu"),
-         ("on_time_pct", "% bayar tepat waktu"), ("arrears_idr", "Tunggakan (Rp)"),
-         ("arrears_sponsors", "ASN menunggak")],
-        lambda scope, params: figures.agency_league(scope)),
+        [
+            ("rank", "Peringkat"),
+            ("agency", "OPD"),
+            ("asn", "Jumlah ASN"),
+            ("pledged", "ASN mengampu"),
+            ("pledged_pct", "% ASN mengampu"),
+            ("workers_covered", "Pekerja diampu"),
+            ("on_time_pct", "% bayar tepat waktu"),
+            ("arrears_idr", "Tunggakan (Rp)"),
+            ("arrears_sponsors", "ASN menunggak"),
+        ],
+        lambda scope, params: figures.agency_league(scope),
+    ),
     "coverage_districts": TableSpec(
         "Cakupan per kecamatan",
-        [("code", "Kode"), ("name", "Kecamatan"), ("villages", "Jumlah desa/kel."),
-         ("workers_registered", "Pekerja terdaftar"), ("workers_covered", "Pekerja diampu"),
-         ("workers_protected", "Pekerja terlindungi bulan ini"), ("target", "Target"),
-         ("target_pct", "% dari target")],
-        lambda scope, params: figures.coverage_by_district(scope)),
+        [
+            ("code", "Kode"),
+            ("name", "Kecamatan"),
+            ("villages", "Jumlah desa/kel."),
+            ("workers_registered", "Pekerja terdaftar"),
+            ("workers_covered", "Pekerja diampu"),
+            ("workers_protected", "Pekerja terlindungi bulan ini"),
+            ("target", "Target"),
+            ("target_pct", "% dari target"),
+        ],
+        lambda scope, params: figures.coverage_by_district(scope),
+    ),
     "coverage_villages": TableSpec(
         "Cakupan per desa",
-        [("code", "Kode"), ("name", "Desa/Kelurahan"), ("workers_registered", "Pekerja terdaftar"),
-         ("workers_covered", "Pekerja diampu"), ("workers_protected", "Pekerja terlindungi bulan ini"),
-         ("target", "Target"), ("target_pct", "% dari target")],
-        lambda scope, params: figures.coverage_by_village(scope, params.get("district", ""))),
+        [
+            ("code", "Kode"),
+            ("name", "Desa/Kelurahan"),
+            ("workers_registered", "Pekerja terdaftar"),
+            ("workers_covered", "Pekerja diampu"),
+            ("workers_protected", "Pekerja terlindungi bulan ini"),
+            ("target", "Target"),
+            ("target_pct", "% dari target"),
+        ],
+        lambda scope, params: figures.coverage_by_village(scope, params.get("district", "")),
+    ),
     "money": TableSpec(
         "Keuangan per bulan",
-        [("month", "Bulan"), ("label", "Periode"), ("expected_idr", "Tagihan iuran (Rp)"),
-         ("collected_idr", "Terbayar (Rp)"), ("remitted_idr", "Disetor ke BPJS (Rp)"),
-         ("outstanding_idr", "Belum dibayar (Rp)"), ("on_time_pct", "% tepat waktu")],
-        _money_rows, extra=_money_extra),
+        [
+            ("month", "Bulan"),
+            ("label", "Periode"),
+            ("expected_idr", "Tagihan iuran (Rp)"),
+            ("collected_idr", "Terbayar (Rp)"),
+            ("remitted_idr", "Disetor ke BPJS (Rp)"),
+            ("outstanding_idr", "Belum dibayar (Rp)"),
+            ("on_time_pct", "% tepat waktu"),
+        ],
+        _money_rows,
+        extra=_money_extra,
+    ),
     "arrears": TableSpec(
         "Daftar tunggakan",
-        [("sponsor_name", "Nama ASN"), ("nip", "NIP"), ("agency", "OPD"), ("workers", "Pekerja"),
-         ("invoices", "Tagihan"), ("amount_idr", "Jumlah (Rp)"), ("since", "Menunggak sejak"),
-         ("days", "Hari terlambat"), ("last_reminder", "Pengingat terakhir")],
-        _arrears_rows, personal=True),
+        [
+            ("sponsor_name", "Nama ASN"),
+            ("nip", "NIP"),
+            ("agency", "OPD"),
+            ("workers", "Pekerja"),
+            ("invoices", "Tagihan"),
+            ("amount_idr", "Jumlah (Rp)"),
+            ("since", "Menunggak sejak"),
+            ("days", "Hari terlambat"),
+            ("last_reminder", "Pengingat terakhir"),
+        ],
+        _arrears_rows,
+        personal=True,
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 Cells that a spreadsheet would run as a formula (=, +, -, @ at the start) are prefixed with an apostrophe,
 so an exported name like "=HYPERLINK(...)" cannot execute on the admin's machine.
 """
+
 import csv
 import datetime as dt
 import io
@@ -81,13 +82,22 @@ def _xlsx(table: Table) -> bytes:
 
 def table_export(*, actor, table: Table, fmt: str, filters: dict | None = None, ip: str | None = None) -> ExportFile:
     if fmt not in FORMATS:
-        raise ApplicationError(gettext_lazy("The export format must be xlsx or csv."),
-                               code="invalid")
+        raise ApplicationError(gettext_lazy("The export format must be xlsx or csv."), code="invalid")
     content = _xlsx(table) if fmt == "xlsx" else _csv(table)
     with transaction.atomic():
-        audit_record(actor=actor, action="export.personal_data" if table.personal else "export.report",
-                     object_type="report", object_id=table.name, ip=ip,
-                     extra={"table": table.name, "format": fmt, "rows": len(table.rows), "filters": filters or {},
-                            "personal": table.personal})
+        audit_record(
+            actor=actor,
+            action="export.personal_data" if table.personal else "export.report",
+            object_type="report",
+            object_id=table.name,
+            ip=ip,
+            extra={
+                "table": table.name,
+                "format": fmt,
+                "rows": len(table.rows),
+                "filters": filters or {},
+                "personal": table.personal,
+            },
+        )
     stamp = local_today().strftime("%Y%m%d")
     return ExportFile(content=content, content_type=FORMATS[fmt], file_name=f"{table.name}-{stamp}.{fmt}")

@@ -1,5 +1,6 @@
 """Number formats for the dashboard, from the one formatter (backend.formats) in the page's language:
 Rp 1.234.567, 1.234, 12,5% (English: Rp 1,234,567, 1,234, 12.5%)."""
+
 from django import template
 
 from backend import formats

@@ -1,5 +1,6 @@
 """The HR admins' web dashboard (server-rendered). Session login; regency admins see the regency,
 agency admins their agency; anyone else gets 403. Every figure comes from sponsorship.dashboard.selectors."""
+
 import functools
 
 from django.contrib import messages
@@ -12,8 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from backend.api.errors import ApplicationError
-from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard import selectors as dashboard
+from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
@@ -60,13 +61,20 @@ def logout_view(request):
 @admin_page
 def index(request, scope):
     money = dashboard.build_table("money", scope).rows
-    return render(request, "dashboard/index.html", {
-        "scope": scope, "nav": "index", "headline": dashboard.cached(scope, "headline", {}, lambda: dashboard.headline(scope)),
-        "league": dashboard.build_table("agencies", scope), "districts": dashboard.build_table("coverage_districts",
-                                                                                              scope),
-        "money": money, "on_time": dashboard.table_extra("money", scope).get("on_time"),
-        "arrears": dashboard.build_table("arrears", scope).rows[:5],
-    })
+    return render(
+        request,
+        "dashboard/index.html",
+        {
+            "scope": scope,
+            "nav": "index",
+            "headline": dashboard.cached(scope, "headline", {}, lambda: dashboard.headline(scope)),
+            "league": dashboard.build_table("agencies", scope),
+            "districts": dashboard.build_table("coverage_districts", scope),
+            "money": money,
+            "on_time": dashboard.table_extra("money", scope).get("on_time"),
+            "arrears": dashboard.build_table("arrears", scope).rows[:5],
+        },
+    )
 
 
 @admin_page
@@ -74,22 +82,34 @@ def coverage(request, scope):
     district = request.GET.get("district", "")
     if district:
         table = dashboard.build_table("coverage_villages", scope, {"district": district})
-        name = next((d["name"] for d in dashboard.build_table("coverage_districts", scope).rows
-                     if d["code"] == district), district)
+        name = next(
+            (d["name"] for d in dashboard.build_table("coverage_districts", scope).rows if d["code"] == district),
+            district,
+        )
     else:
         table, name = dashboard.build_table("coverage_districts", scope), ""
-    return render(request, "dashboard/coverage.html", {
-        "scope": scope, "nav": "coverage", "table": table, "district": district, "district_name": name,
-        "default_target": dashboard.default_village_target(scope.regency), "can_set_targets": scope.agency is None,
-    })
+    return render(
+        request,
+        "dashboard/coverage.html",
+        {
+            "scope": scope,
+            "nav": "coverage",
+            "table": table,
+            "district": district,
+            "district_name": name,
+            "default_target": dashboard.default_village_target(scope.regency),
+            "can_set_targets": scope.agency is None,
+        },
+    )
 
 
 @require_POST
 @admin_page
 def set_village_target(request, scope, code):
     try:
-        village_target_set(scope=scope, village_code=code, target=request.POST.get("target", ""), actor=request.user,
-                           ip=_ip(request))
+        village_target_set(
+            scope=scope, village_code=code, target=request.POST.get("target", ""), actor=request.user, ip=_ip(request)
+        )
         messages.success(request, "Target desa disimpan.")
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
@@ -98,25 +118,37 @@ def set_village_target(request, scope, code):
 
 @admin_page
 def money(request, scope):
-    return render(request, "dashboard/money.html", {
-        "scope": scope, "nav": "money", 
-        "table": dashboard.build_table("money", scope), "on_time": dashboard.table_extra("money", scope).get("on_time"),
-    })
+    return render(
+        request,
+        "dashboard/money.html",
+        {
+            "scope": scope,
+            "nav": "money",
+            "table": dashboard.build_table("money", scope),
+            "on_time": dashboard.table_extra("money", scope).get("on_time"),
+        },
+    )
 
 
 @admin_page
 def arrears(request, scope):
-    return render(request, "dashboard/arrears.html", {
-        "scope": scope, "nav": "arrears", 
-        "table": dashboard.build_table("arrears", scope),
-    })
+    return render(
+        request,
+        "dashboard/arrears.html",
+        {
+            "scope": scope,
+            "nav": "arrears",
+            "table": dashboard.build_table("arrears", scope),
+        },
+    )
 
 
 @require_POST
 @admin_page
 def remind(request, scope, sponsor_id):
     texts = {
-        "sent": "Pengingat terkirim.", "no_arrears": "ASN ini tidak lagi menunggak.",
+        "sent": "Pengingat terkirim.",
+        "no_arrears": "ASN ini tidak lagi menunggak.",
         "no_app_account": "ASN ini belum memakai aplikasi; hubungi lewat telepon/OPD. Dicatat sebagai diingatkan.",
         "already_sent_today_or_opted_out": "Pengingat hari ini sudah dikirim (atau ASN menonaktifkan pengingat).",
         "notifications_unavailable": "Layanan notifikasi belum tersedia; dicatat sebagai diingatkan.",
@@ -155,14 +187,27 @@ def import_list(request, scope):
             messages.error(request, "Pilih berkas XLSX atau CSV terlebih dahulu.")
         else:
             try:
-                batch = imports.import_preview(actor=request.user, scope=scope, kind=kind, file_name=upload.name,
-                                               content=upload.read(), ip=_ip(request))
+                batch = imports.import_preview(
+                    actor=request.user,
+                    scope=scope,
+                    kind=kind,
+                    file_name=upload.name,
+                    content=upload.read(),
+                    ip=_ip(request),
+                )
                 return redirect("dashboard:import-detail", pk=batch.pk)
             except ApplicationError as exc:
                 messages.error(request, str(exc.message))
-    return render(request, "dashboard/imports.html", {
-        "scope": scope, "nav": "imports", "batches": _batches(scope)[:20], "kinds": ImportBatch.Kind.choices,
-    })
+    return render(
+        request,
+        "dashboard/imports.html",
+        {
+            "scope": scope,
+            "nav": "imports",
+            "batches": _batches(scope)[:20],
+            "kinds": ImportBatch.Kind.choices,
+        },
+    )
 
 
 @admin_page
@@ -176,15 +221,25 @@ def import_detail(request, scope, pk):
                 messages.info(request, "Impor dibatalkan; tidak ada data yang diubah.")
             else:
                 result = imports.import_confirm(batch=batch, actor=request.user, mode=action or "all", ip=_ip(request))
-                messages.success(request, f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
-                                          f"{result['unchanged']} tetap, {result['skipped']} dilewati.")
+                messages.success(
+                    request,
+                    f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
+                    f"{result['unchanged']} tetap, {result['skipped']} dilewati.",
+                )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
         return redirect("dashboard:import-detail", pk=batch.pk)
-    return render(request, "dashboard/import_detail.html", {
-        "scope": scope, "nav": "imports", "batch": batch, "problems": batch.problems[:500],
-        "more_problems": max(len(batch.problems) - 500, 0),
-    })
+    return render(
+        request,
+        "dashboard/import_detail.html",
+        {
+            "scope": scope,
+            "nav": "imports",
+            "batch": batch,
+            "problems": batch.problems[:500],
+            "more_problems": max(len(batch.problems) - 500, 0),
+        },
+    )
 
 
 @admin_page

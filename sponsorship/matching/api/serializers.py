@@ -1,9 +1,10 @@
 """Input and output shapes for the matching API. Proposals show only what a sponsor needs to decide."""
-from rest_framework import serializers
-from django.utils.translation import gettext_lazy as _
 
-from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
 from sponsorship.matching.models import MatchingRun, Nomination
+from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
 from sponsorship.people.models import Occupation, WorkerConsent
 
 
@@ -26,7 +27,7 @@ class ProposalSerializer(serializers.Serializer):
         return obj.worker.first_name
 
     def get_occupation(self, obj) -> str:
-        language = (self.context.get("language") or "id")
+        language = self.context.get("language") or "id"
         occupation = obj.worker.occupation
         return occupation.name_en if language.startswith("en") and occupation.name_en else occupation.name
 
@@ -65,10 +66,29 @@ class NominationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Nomination
-        fields = ["id", "status", "nik", "full_name", "phone", "occupation", "village_code", "village_name",
-                  "relationship", "consent_channel", "consent_text_version", "consent_collected_at", "sponsor",
-                  "conflict_of_interest", "flags", "checks", "reject_reason", "reviewed_at", "worker",
-                  "sponsorship", "created_at"]
+        fields = [
+            "id",
+            "status",
+            "nik",
+            "full_name",
+            "phone",
+            "occupation",
+            "village_code",
+            "village_name",
+            "relationship",
+            "consent_channel",
+            "consent_text_version",
+            "consent_collected_at",
+            "sponsor",
+            "conflict_of_interest",
+            "flags",
+            "checks",
+            "reject_reason",
+            "reviewed_at",
+            "worker",
+            "sponsorship",
+            "created_at",
+        ]
 
     def get_nik(self, obj) -> str:
         return mask_nik(obj.nik)
@@ -90,12 +110,15 @@ class MatchingRunCreateSerializer(serializers.Serializer):
     policy = serializers.ChoiceField(choices=["lowest_decile_first", "uniform"], default="lowest_decile_first")
     # No default here: the service falls back to settings.MATCHING_RUN_DISTANCE.
     distance = serializers.ChoiceField(
-        choices=MatchingRun.Distance.values, required=False,
+        choices=MatchingRun.Distance.values,
+        required=False,
         help_text='"exact": total distance minimised over every pair within the radius, proven to within '
-                  'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
-                  'only. Default: the MATCHING_RUN_DISTANCE setting ("fast").',
-        error_messages={"invalid_choice": _(
-            'Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')})
+        'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
+        'only. Default: the MATCHING_RUN_DISTANCE setting ("fast").',
+        error_messages={
+            "invalid_choice": _('Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')
+        },
+    )
 
 
 class MatchingRunSerializer(serializers.Serializer):

@@ -1,25 +1,31 @@
 """Matching endpoints: proposals for a sponsor, nominations, regency-wide runs. Thin: services write."""
+
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers as drf_serializers
 from rest_framework import generics, status
+from rest_framework import serializers as drf_serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
 from sponsorship.matching.models import MatchingRun, Nomination, Proposal
+from sponsorship.matching.services import nominations, proposals, rematch
+from sponsorship.matching.services import runs as matching_runs
+from sponsorship.people.api.permissions import IsAdmin, IsRegencyAdmin, IsSponsor
 from sponsorship.people.models import Role, Sponsor
 from sponsorship.people.scoping import profile_of, scope
-from sponsorship.matching.services import runs as matching_runs
-from sponsorship.matching.services import nominations
-from sponsorship.matching.services import proposals
-from sponsorship.matching.services import rematch
 
-from .serializers import (DeclineSerializer, MatchingRunCreateSerializer, MatchingRunSerializer,
-                                   NominationCreateSerializer, NominationSerializer, ProposalSerializer,
-                                   RejectSerializer, SponsorLeaveSerializer)
-from sponsorship.people.api.permissions import IsAdmin, IsRegencyAdmin, IsSponsor
+from .serializers import (
+    DeclineSerializer,
+    MatchingRunCreateSerializer,
+    MatchingRunSerializer,
+    NominationCreateSerializer,
+    NominationSerializer,
+    ProposalSerializer,
+    RejectSerializer,
+    SponsorLeaveSerializer,
+)
 
 NOT_A_SPONSOR = _("This account is not linked to a sponsor.")
 
@@ -44,9 +50,13 @@ def _proposal_payload(request, sponsor) -> list:
 class ProposalList(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(responses=inline_serializer("ProposalListOut", {
-                       "free_capacity": drf_serializers.IntegerField(), "results": ProposalSerializer(many=True)}),
-                   summary="Nearby workers proposed to me (up to my free capacity), best first")
+    @extend_schema(
+        responses=inline_serializer(
+            "ProposalListOut",
+            {"free_capacity": drf_serializers.IntegerField(), "results": ProposalSerializer(many=True)},
+        ),
+        summary="Nearby workers proposed to me (up to my free capacity), best first",
+    )
     def get(self, request):
         sponsor = _sponsor_of(request)
         items = _proposal_payload(request, sponsor)
@@ -56,8 +66,11 @@ class ProposalList(APIView):
 class ProposalAccept(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(request=None, responses={201: dict, 409: dict},
-                   summary="Accept a proposal: starts the sponsorship; 409 with fresh proposals if taken")
+    @extend_schema(
+        request=None,
+        responses={201: dict, 409: dict},
+        summary="Accept a proposal: starts the sponsorship; 409 with fresh proposals if taken",
+    )
     def post(self, request, pk: int):
         proposal = get_object_or_404(scope(Proposal.objects.select_related("sponsor", "worker"), request.user), pk=pk)
         try:
@@ -68,18 +81,28 @@ class ProposalAccept(APIView):
             message = exc.message
             if exc.code == "worker_taken":
                 message = _("Sorry, another sponsor has just taken this worker. Here are other proposals for you.")
-            raise ConflictError(message, code=exc.code,
-                                extra={"proposals": _proposal_payload(request, sponsor)}) from None
-        return Response({"sponsorship_id": sponsorship.pk, "worker_first_name": proposal.worker.first_name,
-                         "status": sponsorship.status, "free_capacity": sponsorship.sponsor.free_capacity},
-                        status=status.HTTP_201_CREATED)
+            raise ConflictError(
+                message, code=exc.code, extra={"proposals": _proposal_payload(request, sponsor)}
+            ) from None
+        return Response(
+            {
+                "sponsorship_id": sponsorship.pk,
+                "worker_first_name": proposal.worker.first_name,
+                "status": sponsorship.status,
+                "free_capacity": sponsorship.sponsor.free_capacity,
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ProposalDecline(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(request=DeclineSerializer, responses={200: dict},
-                   summary="Decline a proposal: this worker is not proposed to me again for the cooldown")
+    @extend_schema(
+        request=DeclineSerializer,
+        responses={200: dict},
+        summary="Decline a proposal: this worker is not proposed to me again for the cooldown",
+    )
     def post(self, request, pk: int):
         proposal = get_object_or_404(scope(Proposal.objects.select_related("worker"), request.user), pk=pk)
         data = DeclineSerializer(data=request.data)
@@ -96,8 +119,11 @@ class SponsorNominations(APIView):
         qs = scope(Nomination.objects.select_related("sponsor__agency", "occupation", "village"), request.user)
         return Response(NominationSerializer(qs[:100], many=True).data)
 
-    @extend_schema(request=NominationCreateSerializer, responses={201: NominationSerializer},
-                   summary="Nominate a worker I know, with how their consent was obtained")
+    @extend_schema(
+        request=NominationCreateSerializer,
+        responses={201: NominationSerializer},
+        summary="Nominate a worker I know, with how their consent was obtained",
+    )
     def post(self, request):
         sponsor = _sponsor_of(request)
         data = NominationCreateSerializer(data=request.data)
@@ -121,15 +147,20 @@ class AdminNominationList(generics.ListAPIView):
 
 
 def _nomination(request, pk) -> Nomination:
-    return get_object_or_404(scope(Nomination.objects.select_related("sponsor__agency__regency", "occupation",
-                                                                     "village"), request.user), pk=pk)
+    return get_object_or_404(
+        scope(Nomination.objects.select_related("sponsor__agency__regency", "occupation", "village"), request.user),
+        pk=pk,
+    )
 
 
 class AdminNominationVerify(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=None, responses={200: NominationSerializer, 409: dict},
-                   summary="Verify: checks, then worker + sponsorship (409 with reasons when blocked)")
+    @extend_schema(
+        request=None,
+        responses={200: NominationSerializer, 409: dict},
+        summary="Verify: checks, then worker + sponsorship (409 with reasons when blocked)",
+    )
     def post(self, request, pk: int):
         nomination = nominations.nomination_verify(nomination=_nomination(request, pk), actor=request.user)
         return Response(NominationSerializer(nomination).data)
@@ -142,8 +173,9 @@ class AdminNominationReject(APIView):
     def post(self, request, pk: int):
         data = RejectSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        nomination = nominations.nomination_reject(nomination=_nomination(request, pk),
-                                                   reason=data.validated_data["reason"], actor=request.user)
+        nomination = nominations.nomination_reject(
+            nomination=_nomination(request, pk), reason=data.validated_data["reason"], actor=request.user
+        )
         return Response(NominationSerializer(nomination).data)
 
 
@@ -165,8 +197,9 @@ class MatchingRunListCreate(APIView):
     def _regency(self, request):
         profile = profile_of(request.user)
         if profile is None or profile.role != Role.REGENCY_ADMIN:
-            raise ApplicationError(_("Only a regency admin can run matching."), code="permission_denied",
-                                   status_code=403)
+            raise ApplicationError(
+                _("Only a regency admin can run matching."), code="permission_denied", status_code=403
+            )
         return profile.regency
 
     @extend_schema(responses=MatchingRunSerializer(many=True), summary="Recent matching runs of my regency")
@@ -174,15 +207,20 @@ class MatchingRunListCreate(APIView):
         qs = scope(MatchingRun.objects.select_related("regency"), request.user).defer("pairs")[:50]
         return Response(MatchingRunSerializer(qs, many=True).data)
 
-    @extend_schema(request=MatchingRunCreateSerializer, responses={201: MatchingRunSerializer, 200: MatchingRunSerializer},
-                   summary="Preview an optimal regency-wide matching (same input and mode → the same run, 200)",
-                   description=RUN_PREVIEW_DESCRIPTION)
+    @extend_schema(
+        request=MatchingRunCreateSerializer,
+        responses={201: MatchingRunSerializer, 200: MatchingRunSerializer},
+        summary="Preview an optimal regency-wide matching (same input and mode → the same run, 200)",
+        description=RUN_PREVIEW_DESCRIPTION,
+    )
     def post(self, request):
         regency = self._regency(request)
         data = MatchingRunCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run, created = matching_runs.matching_run_preview(regency=regency, actor=request.user, **data.validated_data)
-        return Response(MatchingRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            MatchingRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 class MatchingRunDetail(APIView):
@@ -190,15 +228,20 @@ class MatchingRunDetail(APIView):
 
     @extend_schema(responses=MatchingRunSerializer)
     def get(self, request, pk: int):
-        run = get_object_or_404(scope(MatchingRun.objects.select_related("regency").defer("pairs"), request.user), pk=pk)
+        run = get_object_or_404(
+            scope(MatchingRun.objects.select_related("regency").defer("pairs"), request.user), pk=pk
+        )
         return Response(MatchingRunSerializer(run).data)
 
 
 class MatchingRunApply(APIView):
     permission_classes = [IsRegencyAdmin]
 
-    @extend_schema(request=None, responses=MatchingRunSerializer,
-                   summary="Apply a previewed run: proposals for sponsors, notified (idempotent)")
+    @extend_schema(
+        request=None,
+        responses=MatchingRunSerializer,
+        summary="Apply a previewed run: proposals for sponsors, notified (idempotent)",
+    )
     def post(self, request, pk: int):
         run = get_object_or_404(scope(MatchingRun.objects.select_related("regency"), request.user), pk=pk)
         run = matching_runs.matching_run_apply(run=run, actor=request.user)
@@ -208,8 +251,11 @@ class MatchingRunApply(APIView):
 class AdminSponsorLeave(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(request=SponsorLeaveSerializer, responses=dict,
-                   summary="A sponsor leaves or retires: end their sponsorships and re-match the workers")
+    @extend_schema(
+        request=SponsorLeaveSerializer,
+        responses=dict,
+        summary="A sponsor leaves or retires: end their sponsorships and re-match the workers",
+    )
     def post(self, request, pk: int):
         sponsor = get_object_or_404(scope(Sponsor.objects.all(), request.user), pk=pk)
         data = SponsorLeaveSerializer(data=request.data)

@@ -4,52 +4,96 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('matching', '0001_initial'),
+        ("matching", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='matchingrun',
-            options={'ordering': ['-created_at'], 'verbose_name': 'matching run', 'verbose_name_plural': 'matching runs'},
+            name="matchingrun",
+            options={
+                "ordering": ["-created_at"],
+                "verbose_name": "matching run",
+                "verbose_name_plural": "matching runs",
+            },
         ),
         migrations.AlterModelOptions(
-            name='nomination',
-            options={'ordering': ['-created_at'], 'verbose_name': 'nomination', 'verbose_name_plural': 'nominations'},
+            name="nomination",
+            options={"ordering": ["-created_at"], "verbose_name": "nomination", "verbose_name_plural": "nominations"},
         ),
         migrations.AlterModelOptions(
-            name='proposal',
-            options={'ordering': ['-priority', 'distance_m'], 'verbose_name': 'proposal', 'verbose_name_plural': 'proposals'},
+            name="proposal",
+            options={
+                "ordering": ["-priority", "distance_m"],
+                "verbose_name": "proposal",
+                "verbose_name_plural": "proposals",
+            },
         ),
         migrations.AlterField(
-            model_name='matchingrun',
-            name='distance',
-            field=models.CharField(choices=[('exact', 'Optimal distance (proven within 0.5%)'), ('fast', 'Fast')], default='fast', max_length=5),
+            model_name="matchingrun",
+            name="distance",
+            field=models.CharField(
+                choices=[("exact", "Optimal distance (proven within 0.5%)"), ("fast", "Fast")],
+                default="fast",
+                max_length=5,
+            ),
         ),
         migrations.AlterField(
-            model_name='matchingrun',
-            name='status',
-            field=models.CharField(choices=[('preview', 'Preview'), ('applied', 'Applied')], db_index=True, default='preview', max_length=8),
+            model_name="matchingrun",
+            name="status",
+            field=models.CharField(
+                choices=[("preview", "Preview"), ("applied", "Applied")], db_index=True, default="preview", max_length=8
+            ),
         ),
         migrations.AlterField(
-            model_name='nomination',
-            name='relationship',
-            field=models.CharField(choices=[('household_helper', 'Household helper'), ('neighbour', 'Neighbour'), ('relative', 'Relative'), ('acquaintance', 'Acquaintance'), ('other', 'Other')], max_length=20),
+            model_name="nomination",
+            name="relationship",
+            field=models.CharField(
+                choices=[
+                    ("household_helper", "Household helper"),
+                    ("neighbour", "Neighbour"),
+                    ("relative", "Relative"),
+                    ("acquaintance", "Acquaintance"),
+                    ("other", "Other"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='nomination',
-            name='status',
-            field=models.CharField(choices=[('submitted', 'Submitted'), ('verified', 'Verified'), ('rejected', 'Rejected')], db_index=True, default='submitted', max_length=10),
+            model_name="nomination",
+            name="status",
+            field=models.CharField(
+                choices=[("submitted", "Submitted"), ("verified", "Verified"), ("rejected", "Rejected")],
+                db_index=True,
+                default="submitted",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='proposal',
-            name='source',
-            field=models.CharField(choices=[('on_demand', "Sponsor's request"), ('matching_run', 'Regency matching run'), ('rematch', 'Re-matching')], max_length=12),
+            model_name="proposal",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("on_demand", "Sponsor's request"),
+                    ("matching_run", "Regency matching run"),
+                    ("rematch", "Re-matching"),
+                ],
+                max_length=12,
+            ),
         ),
         migrations.AlterField(
-            model_name='proposal',
-            name='status',
-            field=models.CharField(choices=[('offered', 'Offered'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('expired', 'Expired'), ('withdrawn', 'Withdrawn')], default='offered', max_length=10),
+            model_name="proposal",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("offered", "Offered"),
+                    ("accepted", "Accepted"),
+                    ("declined", "Declined"),
+                    ("expired", "Expired"),
+                    ("withdrawn", "Withdrawn"),
+                ],
+                default="offered",
+                max_length=10,
+            ),
         ),
     ]

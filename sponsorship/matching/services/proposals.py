@@ -6,6 +6,7 @@ proposal is decided once. Accept starts the sponsorship *before* touching propos
 sponsors accepting the same worker never wait on each other's proposal rows (no deadlock): the
 loser only waits on the unique index and then gets ConflictError.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,12 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
-from sponsorship.matching.models import Proposal
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
-from sponsorship.matching.selectors import candidates_for_sponsor
 from sponsorship.core.audit import audit_record
-from sponsorship.people.services.sponsorships import WORKER_TAKEN, sponsorship_start
 from sponsorship.core.transitions import transition, transition_many
+from sponsorship.matching.models import Proposal
+from sponsorship.matching.selectors import candidates_for_sponsor
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.people.services.sponsorships import WORKER_TAKEN, sponsorship_start
 
 TTL = {
     Proposal.Source.ON_DEMAND: dt.timedelta(days=3),
@@ -44,13 +45,19 @@ def proposals_expire(*, sponsor: Sponsor | None = None, now=None) -> int:
 
 def _withdraw_stale(sponsor: Sponsor, now) -> None:
     """Open offers whose worker has since found a payer are withdrawn (they can no longer be accepted)."""
-    transition_many(Proposal.objects.filter(sponsor=sponsor).exclude(worker__current_payer=Worker.Payer.NONE),
-                    to=Proposal.Status.WITHDRAWN, decided_at=now)
+    transition_many(
+        Proposal.objects.filter(sponsor=sponsor).exclude(worker__current_payer=Worker.Payer.NONE),
+        to=Proposal.Status.WITHDRAWN,
+        decided_at=now,
+    )
 
 
 def _open(sponsor: Sponsor) -> list[Proposal]:
-    return list(Proposal.objects.filter(sponsor=sponsor, status=Proposal.Status.OFFERED)
-                .select_related("worker__occupation", "worker__village"))
+    return list(
+        Proposal.objects.filter(sponsor=sponsor, status=Proposal.Status.OFFERED).select_related(
+            "worker__occupation", "worker__village"
+        )
+    )
 
 
 def proposals_for_sponsor(*, sponsor: Sponsor, now=None) -> list[Proposal]:
@@ -68,15 +75,26 @@ def proposals_for_sponsor(*, sponsor: Sponsor, now=None) -> list[Proposal]:
             return []
         current = _open(sponsor)
         if len(current) < free:
-            found = candidates_for_sponsor(sponsor, limit=free - len(current),
-                                           exclude_worker_ids=[p.worker_id for p in current], now=now)
+            found = candidates_for_sponsor(
+                sponsor, limit=free - len(current), exclude_worker_ids=[p.worker_id for p in current], now=now
+            )
             if found:
                 # ignore_conflicts: a parallel GET by the same sponsor may have offered the same worker.
-                Proposal.objects.bulk_create([
-                    Proposal(sponsor=sponsor, worker_id=c.worker_id, source=Proposal.Source.ON_DEMAND,
-                             distance_m=c.distance_m, same_village=c.same_village, priority=c.priority,
-                             expires_at=now + TTL[Proposal.Source.ON_DEMAND])
-                    for c in found], ignore_conflicts=True)
+                Proposal.objects.bulk_create(
+                    [
+                        Proposal(
+                            sponsor=sponsor,
+                            worker_id=c.worker_id,
+                            source=Proposal.Source.ON_DEMAND,
+                            distance_m=c.distance_m,
+                            same_village=c.same_village,
+                            priority=c.priority,
+                            expires_at=now + TTL[Proposal.Source.ON_DEMAND],
+                        )
+                        for c in found
+                    ],
+                    ignore_conflicts=True,
+                )
                 current = _open(sponsor)
     current.sort(key=rank_key)
     return current[:free]
@@ -86,22 +104,42 @@ def proposal_accept(*, proposal: Proposal, actor=None, now=None) -> Sponsorship:
     now = now or timezone.now()
     if proposal.status != Proposal.Status.OFFERED or proposal.expires_at <= now:
         # A proposal withdrawn because another sponsor just took the worker: say so, not "closed".
-        if Sponsorship.objects.filter(worker_id=proposal.worker_id, status=Sponsorship.Status.ACTIVE).exclude(
-                sponsor_id=proposal.sponsor_id).exists():
+        if (
+            Sponsorship.objects.filter(worker_id=proposal.worker_id, status=Sponsorship.Status.ACTIVE)
+            .exclude(sponsor_id=proposal.sponsor_id)
+            .exists()
+        ):
             raise ConflictError(WORKER_TAKEN, code="worker_taken")
         raise ConflictError(PROPOSAL_CLOSED, code="proposal_closed")
     with transaction.atomic():
-        sponsorship = sponsorship_start(sponsor=proposal.sponsor, worker=proposal.worker,
-                                        source=Sponsorship.Source.PROPOSAL, actor=actor, started_at=now)
-        decided = transition_many(Proposal.objects.filter(pk=proposal.pk, expires_at__gt=now),
-                                  to=Proposal.Status.ACCEPTED, decided_at=now, sponsorship=sponsorship)
+        sponsorship = sponsorship_start(
+            sponsor=proposal.sponsor,
+            worker=proposal.worker,
+            source=Sponsorship.Source.PROPOSAL,
+            actor=actor,
+            started_at=now,
+        )
+        decided = transition_many(
+            Proposal.objects.filter(pk=proposal.pk, expires_at__gt=now),
+            to=Proposal.Status.ACCEPTED,
+            decided_at=now,
+            sponsorship=sponsorship,
+        )
         if not decided:  # declined/expired meanwhile: undo the sponsorship with the whole transaction
             raise ConflictError(PROPOSAL_CLOSED, code="proposal_closed")
         # The worker is taken: nobody else should see them offered any more.
-        transition_many(Proposal.objects.filter(worker_id=proposal.worker_id).exclude(pk=proposal.pk),
-                        to=Proposal.Status.WITHDRAWN, decided_at=now)
-        audit_record(actor=actor, action="proposal.accept", obj=proposal,
-                     before={"status": "offered"}, after={"status": "accepted", "sponsorship": sponsorship.pk})
+        transition_many(
+            Proposal.objects.filter(worker_id=proposal.worker_id).exclude(pk=proposal.pk),
+            to=Proposal.Status.WITHDRAWN,
+            decided_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="proposal.accept",
+            obj=proposal,
+            before={"status": "offered"},
+            after={"status": "accepted", "sponsorship": sponsorship.pk},
+        )
     proposal.refresh_from_db()
     return sponsorship
 
@@ -115,11 +153,19 @@ def proposal_decline(*, proposal: Proposal, reason: str = "", actor=None, now=No
     """The worker is not offered to this sponsor again for RegencyConfig.decline_cooldown_days."""
     now = now or timezone.now()
     with transaction.atomic():
-        decided = transition(Proposal, proposal.pk, to=Proposal.Status.DECLINED, decided_at=now, decline_reason=(reason or "")[:300])
+        decided = transition(
+            Proposal, proposal.pk, to=Proposal.Status.DECLINED, decided_at=now, decline_reason=(reason or "")[:300]
+        )
         if not decided:
             raise ConflictError(PROPOSAL_CLOSED, code="proposal_closed")
-        audit_record(actor=actor, action="proposal.decline", obj=proposal, before={"status": "offered"},
-                     after={"status": "declined"}, extra={"reason": (reason or "")[:300]})
+        audit_record(
+            actor=actor,
+            action="proposal.decline",
+            obj=proposal,
+            before={"status": "offered"},
+            after={"status": "declined"},
+            extra={"reason": (reason or "")[:300]},
+        )
     proposal.refresh_from_db()
     if proposal.source in (Proposal.Source.REMATCH,):
         # A re-matched worker must not wait for the next run: offer them to the next nearest sponsor.

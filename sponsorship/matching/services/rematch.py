@@ -4,6 +4,7 @@ nearest sponsor with free capacity gets a proposal at once (before the worker's 
 `sponsor_leave` is the wrapper for a sponsor who leaves or retires; `sponsorship_end_and_rematch`
 is the one to call when a sponsorship ends for any other reason (e.g. unpaid past the lapse limit).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,12 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
+from sponsorship.core.audit import audit_record
+from sponsorship.core.transitions import transition, transition_many
+from sponsorship.matching import selectors as sel
 from sponsorship.matching.models import Proposal
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
-from sponsorship.matching import selectors as sel
-from sponsorship.core.audit import audit_record
 from sponsorship.people.services.sponsorships import sponsorship_end
-from sponsorship.core.transitions import transition, transition_many
 
 LEAVE_REASONS: dict[str, Sponsorship.EndReason] = {
     Sponsor.Status.LEFT: Sponsorship.EndReason.SPONSOR_LEFT,
@@ -39,14 +40,29 @@ def _nearest_sponsor(worker: Worker, *, exclude_sponsor_ids, now):
     if worker.lat is not None and worker.lon is not None:
         near |= sel._in_box("", sel.bbox(worker.lat, worker.lon, radius)) & Q(lat__isnull=False, lon__isnull=False)
     reserved = sel.open_reserved_counts(now)
-    declined = set(Proposal.objects.filter(
-        worker=worker, status=Proposal.Status.DECLINED,
-        decided_at__gte=now - dt.timedelta(days=config.decline_cooldown_days)).values_list("sponsor_id", flat=True))
-    rows = (Sponsor.objects.filter(near, agency__regency=regency, status=Sponsor.Status.ACTIVE,
-                                   active_sponsorships__lt=F("capacity"))
-            .exclude(pk__in=set(exclude_sponsor_ids) | declined)
-            .values_list("pk", "lat", "lon", "home_village_id", "home_village__lat", "home_village__lon",
-                         "capacity", "active_sponsorships"))
+    declined = set(
+        Proposal.objects.filter(
+            worker=worker,
+            status=Proposal.Status.DECLINED,
+            decided_at__gte=now - dt.timedelta(days=config.decline_cooldown_days),
+        ).values_list("sponsor_id", flat=True)
+    )
+    rows = (
+        Sponsor.objects.filter(
+            near, agency__regency=regency, status=Sponsor.Status.ACTIVE, active_sponsorships__lt=F("capacity")
+        )
+        .exclude(pk__in=set(exclude_sponsor_ids) | declined)
+        .values_list(
+            "pk",
+            "lat",
+            "lon",
+            "home_village_id",
+            "home_village__lat",
+            "home_village__lon",
+            "capacity",
+            "active_sponsorships",
+        )
+    )
     best = None
     for pk, lat, lon, hv, hvlat, hvlon, cap, active in rows:
         if cap - active - reserved.get(pk, 0) <= 0:
@@ -70,8 +86,9 @@ def rematch_worker(*, worker: Worker, exclude_sponsor_ids=(), actor=None, now=No
     regency = sel.regency_of_worker(worker)
     if not sel.eligible_workers(regency, now=now).filter(pk=worker.pk).exists():
         return None
-    if Proposal.objects.filter(worker=worker, status=Proposal.Status.OFFERED, expires_at__gt=now,
-                               source__in=sel.RESERVING_SOURCES).exists():
+    if Proposal.objects.filter(
+        worker=worker, status=Proposal.Status.OFFERED, expires_at__gt=now, source__in=sel.RESERVING_SOURCES
+    ).exists():
         return None  # already held for someone
     previous = set(Sponsorship.objects.filter(worker=worker).values_list("sponsor_id", flat=True))
     found = _nearest_sponsor(worker, exclude_sponsor_ids=set(exclude_sponsor_ids) | previous, now=now)
@@ -80,17 +97,27 @@ def rematch_worker(*, worker: Worker, exclude_sponsor_ids=(), actor=None, now=No
     sponsor, distance, same_village = found
     from sponsorship.matching.services.proposals import TTL
 
-    lapsing = sel.eligible_workers(regency, now=now).filter(pk=worker.pk).filter(
-        sel.recently_unsponsored(now)).exists()
+    lapsing = sel.eligible_workers(regency, now=now).filter(pk=worker.pk).filter(sel.recently_unsponsored(now)).exists()
     with transaction.atomic():
         proposal, created = Proposal.objects.get_or_create(
-            sponsor=sponsor, worker=worker, status=Proposal.Status.OFFERED,
-            defaults={"source": Proposal.Source.REMATCH, "distance_m": distance, "same_village": same_village,
-                      "priority": sel.priority_of(worker.welfare_decile, lapsing),
-                      "expires_at": now + TTL[Proposal.Source.REMATCH]})
+            sponsor=sponsor,
+            worker=worker,
+            status=Proposal.Status.OFFERED,
+            defaults={
+                "source": Proposal.Source.REMATCH,
+                "distance_m": distance,
+                "same_village": same_village,
+                "priority": sel.priority_of(worker.welfare_decile, lapsing),
+                "expires_at": now + TTL[Proposal.Source.REMATCH],
+            },
+        )
         if created:
-            audit_record(actor=actor, action="proposal.rematch", obj=proposal,
-                         after={"sponsor": sponsor.pk, "worker": worker.pk, "distance_m": distance})
+            audit_record(
+                actor=actor,
+                action="proposal.rematch",
+                obj=proposal,
+                after={"sponsor": sponsor.pk, "worker": worker.pk, "distance_m": distance},
+            )
             transaction.on_commit(lambda: notify_proposals(sponsor_id=sponsor.pk, proposal_ids=[proposal.pk]))
     return proposal
 
@@ -100,8 +127,9 @@ def sponsorship_end_and_rematch(*, sponsorship: Sponsorship, reason: str, actor=
     with transaction.atomic():
         if not sponsorship_end(sponsorship=sponsorship, reason=reason, actor=actor, ended_at=now):
             return None
-        return rematch_worker(worker=sponsorship.worker, exclude_sponsor_ids=[sponsorship.sponsor_id],
-                              actor=actor, now=now)
+        return rematch_worker(
+            worker=sponsorship.worker, exclude_sponsor_ids=[sponsorship.sponsor_id], actor=actor, now=now
+        )
 
 
 def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=None, now=None) -> list[Proposal]:
@@ -114,16 +142,16 @@ def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=
         # The status moves first, so re-matching can never pick the leaving sponsor.
         moved = transition(Sponsor, sponsor.pk, to=status)
         if not moved:
-            raise ConflictError(_("This sponsor is no longer active."),
-                                code="sponsor_inactive")
-        audit_record(actor=actor, action="sponsor.leave", obj=sponsor, before={"status": "active"},
-                     after={"status": status})
+            raise ConflictError(_("This sponsor is no longer active."), code="sponsor_inactive")
+        audit_record(
+            actor=actor, action="sponsor.leave", obj=sponsor, before={"status": "active"}, after={"status": status}
+        )
         transition_many(Proposal.objects.filter(sponsor=sponsor), to=Proposal.Status.WITHDRAWN, decided_at=now)
-        for sponsorship in list(Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
-                                .select_related("worker")):
+        for sponsorship in list(
+            Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE).select_related("worker")
+        ):
             sponsorship_end(sponsorship=sponsorship, reason=LEAVE_REASONS[status], actor=actor, ended_at=now)
-            proposal = rematch_worker(worker=sponsorship.worker, exclude_sponsor_ids=[sponsor.pk], actor=actor,
-                                      now=now)
+            proposal = rematch_worker(worker=sponsorship.worker, exclude_sponsor_ids=[sponsor.pk], actor=actor, now=now)
             if proposal is not None:
                 proposals.append(proposal)
     sponsor.refresh_from_db()
@@ -149,8 +177,11 @@ def notify_proposals(*, sponsor_id: int, proposal_ids: list[int]) -> bool:
     if sponsor is None or sponsor.user is None:
         return False
     with transaction.atomic():
-        notify(user=sponsor.user, kind="matching_proposal",
-               context={"sponsor_name": sponsor.full_name.split(" ")[0], "workers": len(proposal_ids)},
-               dedupe_key=f"proposal:{min(proposal_ids)}",
-               data={"screen": "proposals", "proposal_id": str(min(proposal_ids))})
+        notify(
+            user=sponsor.user,
+            kind="matching_proposal",
+            context={"sponsor_name": sponsor.full_name.split(" ")[0], "workers": len(proposal_ids)},
+            dedupe_key=f"proposal:{min(proposal_ids)}",
+            data={"screen": "proposals", "proposal_id": str(min(proposal_ids))},
+        )
     return True

@@ -13,6 +13,7 @@ Idempotence, twice over:
   offering a pair twice. Applied proposals hold their worker and use up their sponsor's capacity in
   later runs, so re-running after an apply finds nothing new to propose.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,12 +31,12 @@ from django.utils import timezone
 
 from backend.celery import delay_or
 from notifications.services import NotifyRequest, notify_bulk
-from sponsorship.matching.models import MatchingRun, Proposal
-from sponsorship.regions.models import Region
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
-from sponsorship.matching import selectors as sel
 from sponsorship.core.audit import audit_record
+from sponsorship.matching import selectors as sel
+from sponsorship.matching.models import MatchingRun, Proposal
 from sponsorship.matching.services.proposals import TTL
+from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.regions.models import Region
 
 
 def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, options: dict, rows: sel.RunRows) -> str:
@@ -43,8 +44,17 @@ def _fingerprint(regency: Region, radius_m: int, policy: str, distance: str, opt
     proven-gap tolerance, and the arc limit that picks full flow or augmenting path)."""
     opts = "|".join(f"{k}={options[k]!r}" for k in sorted(options))
     h = hashlib.sha256(f"{regency.pk}|{radius_m}|{policy}|{distance}|{opts}|".encode())
-    for arr in (rows.worker_ids, rows.worker_lat, rows.worker_lon, rows.worker_decile, rows.worker_lapsing,
-                rows.sponsor_ids, rows.sponsor_lat, rows.sponsor_lon, rows.sponsor_free):
+    for arr in (
+        rows.worker_ids,
+        rows.worker_lat,
+        rows.worker_lon,
+        rows.worker_decile,
+        rows.worker_lapsing,
+        rows.sponsor_ids,
+        rows.sponsor_lat,
+        rows.sponsor_lon,
+        rows.sponsor_free,
+    ):
         h.update(np.ascontiguousarray(arr).tobytes())
         h.update(b"|")
     return h.hexdigest()
@@ -55,19 +65,28 @@ def _points(rows: sel.RunRows):
     # web process, which never solves), not to dodge a cycle.
     from sponsorship.matching.solver.strategies import SponsorPoints, WorkerPoints
 
-    sponsors = SponsorPoints(ids=rows.sponsor_ids, lat=rows.sponsor_lat, lon=rows.sponsor_lon,
-                             capacity=rows.sponsor_free)
-    workers = WorkerPoints(ids=rows.worker_ids, lat=rows.worker_lat, lon=rows.worker_lon,
-                           decile=rows.worker_decile, about_to_lapse=rows.worker_lapsing,
-                           village_ids=rows.worker_village)
+    sponsors = SponsorPoints(
+        ids=rows.sponsor_ids, lat=rows.sponsor_lat, lon=rows.sponsor_lon, capacity=rows.sponsor_free
+    )
+    workers = WorkerPoints(
+        ids=rows.worker_ids,
+        lat=rows.worker_lat,
+        lon=rows.worker_lon,
+        decile=rows.worker_decile,
+        about_to_lapse=rows.worker_lapsing,
+        village_ids=rows.worker_village,
+    )
     return sponsors, workers
 
 
 def _solver_options(distance: str) -> dict:
     """solve_matching's keyword arguments for a distance mode (also used by bench/matching_e2e.py)."""
     exact = distance == MatchingRun.Distance.EXACT
-    return {"exact_arc_limit": int(settings.MATCHING_EXACT_ARC_LIMIT), "exact_distance": exact,
-            "gap_tolerance": float(settings.MATCHING_DISTANCE_GAP_TOLERANCE) if exact else 0.0}
+    return {
+        "exact_arc_limit": int(settings.MATCHING_EXACT_ARC_LIMIT),
+        "exact_distance": exact,
+        "gap_tolerance": float(settings.MATCHING_DISTANCE_GAP_TOLERANCE) if exact else 0.0,
+    }
 
 
 def _distance_block(result, distance: str, options: dict) -> dict:
@@ -82,8 +101,13 @@ def _distance_block(result, distance: str, options: dict) -> dict:
         proof, certified, gap = "certificate", bool(stats["certified_optimal"]), int(stats["distance_gap_bound_m"])
     else:
         proof, certified, gap = None, False, None
-    block = {"mode": distance, "total_distance_m": int(result.total_distance_m), "certified_optimal": certified,
-             "distance_gap_bound_m": gap, "proof": proof}
+    block = {
+        "mode": distance,
+        "total_distance_m": int(result.total_distance_m),
+        "certified_optimal": certified,
+        "distance_gap_bound_m": gap,
+        "proof": proof,
+    }
     if options["exact_distance"]:
         block["gap_tolerance"] = options["gap_tolerance"]
     if "distance_restricted_m" in stats:  # the fast polish's distance, before the exact step
@@ -104,19 +128,23 @@ def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     codes = dict(Region.objects.filter(pk__in=list(district_eligible)).values_list("pk", "code"))
     per_kecamatan = [
         {"code": codes.get(d, ""), "name": names.get(d, ""), "eligible": n, "covered": district_covered.get(d, 0)}
-        for d, n in sorted(district_eligible.items(), key=lambda dn: codes.get(dn[0], ""))]
+        for d, n in sorted(district_eligible.items(), key=lambda dn: codes.get(dn[0], ""))
+    ]
     eligible_per_decile = Counter(rows.worker_decile.tolist())
     used = Counter(pairs[:, 0].tolist()) if len(pairs) else Counter()
-    left = rows.sponsor_free - np.fromiter((used.get(int(i), 0) for i in rows.sponsor_ids), np.int64,
-                                           len(rows.sponsor_ids))
+    left = rows.sponsor_free - np.fromiter(
+        (used.get(int(i), 0) for i in rows.sponsor_ids), np.int64, len(rows.sponsor_ids)
+    )
     return {
         "eligible_workers": len(rows.worker_ids),
         "sponsors_with_free_capacity": len(rows.sponsor_ids),
         "free_slots": int(rows.sponsor_free.sum()),
         "covered_total": int(result.covered_count),
         "covered_weight": int(result.covered_weight),
-        "per_decile": {str(d): {"eligible": int(eligible_per_decile.get(d, 0)),
-                                "covered": int(result.per_decile.get(d, 0))} for d in range(11)},
+        "per_decile": {
+            str(d): {"eligible": int(eligible_per_decile.get(d, 0)), "covered": int(result.per_decile.get(d, 0))}
+            for d in range(11)
+        },
         "per_kecamatan": per_kecamatan,
         "mean_distance_m": round(float(result.mean_distance_m), 1),
         "max_distance_m": int(result.max_distance_m),
@@ -129,8 +157,15 @@ def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     }
 
 
-def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy: str = sel.DEFAULT_POLICY,
-                         distance: str | None = None, actor=None, now=None) -> tuple[MatchingRun, bool]:
+def matching_run_preview(
+    *,
+    regency: Region,
+    radius_m: int | None = None,
+    policy: str = sel.DEFAULT_POLICY,
+    distance: str | None = None,
+    actor=None,
+    now=None,
+) -> tuple[MatchingRun, bool]:
     """Solve on the current state of the regency. Returns (run, created); unchanged input and distance mode →
     (same run, False). ``distance``: "exact" | "fast", default ``settings.MATCHING_RUN_DISTANCE``."""
     now = now or timezone.now()
@@ -155,20 +190,46 @@ def matching_run_preview(*, regency: Region, radius_m: int | None = None, policy
     preview = _preview(rows, result, {"read": t1 - t0, "solve": t2 - t1}, _distance_block(result, distance, options))
     pairs = np.ascontiguousarray(result.pairs, dtype="<i8")
     with transaction.atomic():
-        run = MatchingRun.objects.create(regency=regency, radius_m=radius_m, policy=policy, distance=distance,
-                                         fingerprint=fingerprint, preview=preview, pairs=pairs.tobytes(),
-                                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
-        audit_record(actor=actor, action="matching_run.preview", obj=run,
-                     after={"radius_m": radius_m, "policy": policy, "distance": distance,
-                            "covered_total": preview["covered_total"]})
+        run = MatchingRun.objects.create(
+            regency=regency,
+            radius_m=radius_m,
+            policy=policy,
+            distance=distance,
+            fingerprint=fingerprint,
+            preview=preview,
+            pairs=pairs.tobytes(),
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action="matching_run.preview",
+            obj=run,
+            after={
+                "radius_m": radius_m,
+                "policy": policy,
+                "distance": distance,
+                "covered_total": preview["covered_total"],
+            },
+        )
     preview["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     MatchingRun.objects.filter(pk=run.pk).update(preview=preview)
     run.preview = preview
     return run, True
 
 
-_PROPOSAL_COLUMNS = ("sponsor_id", "worker_id", "status", "source", "run_id", "distance_m", "same_village", "priority",
-                     "created_at", "expires_at", "decline_reason")
+_PROPOSAL_COLUMNS = (
+    "sponsor_id",
+    "worker_id",
+    "status",
+    "source",
+    "run_id",
+    "distance_m",
+    "same_village",
+    "priority",
+    "created_at",
+    "expires_at",
+    "decline_reason",
+)
 
 
 def _insert_proposals(rows: list[tuple]) -> None:
@@ -185,14 +246,18 @@ def _insert_proposals(rows: list[tuple]) -> None:
         # Asynchronous commit for this one transaction: a crash right after it can only lose the whole
         # apply (the run then stays in preview and is applied again), never leave half of it.
         cur.execute("SET LOCAL synchronous_commit = off")
-        cur.execute("CREATE TEMP TABLE _new_proposals (sponsor_id bigint, worker_id bigint, status text, source text, "
-                    "run_id bigint, distance_m integer, same_village boolean, priority integer, "
-                    "created_at timestamptz, expires_at timestamptz, decline_reason text) ON COMMIT DROP")
+        cur.execute(
+            "CREATE TEMP TABLE _new_proposals (sponsor_id bigint, worker_id bigint, status text, source text, "
+            "run_id bigint, distance_m integer, same_village boolean, priority integer, "
+            "created_at timestamptz, expires_at timestamptz, decline_reason text) ON COMMIT DROP"
+        )
         with cur.cursor.copy(f"COPY _new_proposals ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
-                    f"ON CONFLICT DO NOTHING")
+        cur.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _new_proposals ORDER BY sponsor_id, worker_id "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
+            f"ON CONFLICT DO NOTHING"
+        )
         cur.execute("DROP TABLE _new_proposals")
 
 
@@ -210,8 +275,9 @@ def _priority_sql(policy) -> tuple[str, tuple]:
     table = (policy.unknown_decile_weight, *policy.decile_weights)
     cases = " ".join("WHEN %s THEN %s" for _ in table)
     params = tuple(x for d, wgt in enumerate(table) for x in (d, int(wgt)))
-    return (f"(CASE COALESCE(w.welfare_decile, 0) {cases} ELSE 0 END"
-            f" + CASE WHEN lapsing THEN %s ELSE 0 END)"), params + (int(policy.lapse_boost),)
+    return (
+        f"(CASE COALESCE(w.welfare_decile, 0) {cases} ELSE 0 END + CASE WHEN lapsing THEN %s ELSE 0 END)"
+    ), params + (int(policy.lapse_boost),)
 
 
 def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days: int, policy) -> dict:
@@ -223,14 +289,18 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
     has free slots = capacity - active sponsorships - open holding offers, given out in worker-id order.
     Skips nothing twice and reads nothing into Python.
     """
-    held = Exists(Proposal.objects.filter(worker=OuterRef("pk"), status=Proposal.Status.OFFERED,
-                                          source__in=sel.RESERVING_SOURCES, expires_at__gt=now))
+    held = Exists(
+        Proposal.objects.filter(
+            worker=OuterRef("pk"), status=Proposal.Status.OFFERED, source__in=sel.RESERVING_SOURCES, expires_at__gt=now
+        )
+    )
     in_run = RawSQL("SELECT worker_id FROM _run_pairs", ())  # check only the run's workers
-    elig_sql, elig_p = _sql(sel.eligible_workers(run.regency, now=now).filter(pk__in=in_run).exclude(held)
-                            .values("pk"))
-    lapsing_sql, lapsing_p = _sql(Sponsorship.objects.filter(
-        status=Sponsorship.Status.ENDED, ended_at__gte=now - dt.timedelta(days=sel.RECENTLY_UNSPONSORED_DAYS))
-        .values("worker_id"))
+    elig_sql, elig_p = _sql(sel.eligible_workers(run.regency, now=now).filter(pk__in=in_run).exclude(held).values("pk"))
+    lapsing_sql, lapsing_p = _sql(
+        Sponsorship.objects.filter(
+            status=Sponsorship.Status.ENDED, ended_at__gte=now - dt.timedelta(days=sel.RECENTLY_UNSPONSORED_DAYS)
+        ).values("worker_id")
+    )
     room_sql, room_p = _sql(sel.sponsors_with_room(run.regency).values("pk"))
     prio_sql, prio_p = _priority_sql(policy)
     q = connection.ops.quote_name
@@ -241,11 +311,13 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
         # The planner's row estimates for the temp table are rough and push the cost over jit_above_cost:
         # LLVM compilation then takes seconds for a statement that runs in a fraction of one.
         cur.execute("SET LOCAL jit = off")
-        cur.execute("CREATE TEMP TABLE _run_pairs (sponsor_id bigint, worker_id bigint, distance_m integer) "
-                    "ON COMMIT DROP")
+        cur.execute(
+            "CREATE TEMP TABLE _run_pairs (sponsor_id bigint, worker_id bigint, distance_m integer) ON COMMIT DROP"
+        )
         with cur.cursor.copy("COPY _run_pairs (sponsor_id, worker_id, distance_m) FROM STDIN") as copy:
             copy.write(_copy_text(pairs))
-        cur.execute(f"""
+        cur.execute(
+            f"""
             CREATE TEMP TABLE _run_checked ON COMMIT DROP AS
             WITH p AS MATERIALIZED (
                 SELECT p.sponsor_id, p.worker_id, p.distance_m,
@@ -263,10 +335,19 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
                    row_number() OVER (PARTITION BY p.sponsor_id, p.worker_ok AND NOT p.declined
                                       ORDER BY p.worker_id) AS rank
             FROM p LEFT JOIN room ON room.id = p.sponsor_id""",  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
-                    elig_p + (Proposal.Status.DECLINED.value, now - dt.timedelta(days=cooldown_days),
-                              Proposal.Status.OFFERED.value, reserving, now) + room_p)
+            elig_p
+            + (
+                Proposal.Status.DECLINED.value,
+                now - dt.timedelta(days=cooldown_days),
+                Proposal.Status.OFFERED.value,
+                reserving,
+                now,
+            )
+            + room_p,
+        )
         cols = ", ".join(_PROPOSAL_COLUMNS)
-        cur.execute(f"""
+        cur.execute(
+            f"""
             INSERT INTO {prop} ({cols})
             SELECT c.sponsor_id, c.worker_id, %s, %s, %s, c.distance_m, w.village_id = s.home_village_id,
                    {prio_sql}, %s, %s, ''
@@ -277,8 +358,11 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
             WHERE c.worker_ok AND NOT c.declined AND c.rank <= c.free
             ORDER BY c.sponsor_id, c.worker_id
             ON CONFLICT DO NOTHING""",  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
-                    (Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk) + prio_p
-                    + (now, now + TTL[Proposal.Source.MATCHING_RUN]) + lapsing_p)
+            (Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk)
+            + prio_p
+            + (now, now + TTL[Proposal.Source.MATCHING_RUN])
+            + lapsing_p,
+        )
         cur.execute("""SELECT count(*) FILTER (WHERE NOT worker_ok),
                               count(*) FILTER (WHERE worker_ok AND declined),
                               count(*) FILTER (WHERE worker_ok AND NOT declined AND rank > free)
@@ -306,10 +390,13 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     room = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_free.tolist(), strict=True))
     worker_at = {int(w): i for i, w in enumerate(rows.worker_ids)}
     sponsor_village = dict(zip(rows.sponsor_ids.tolist(), rows.sponsor_village.tolist(), strict=True))
-    declined = set(Proposal.objects.filter(
-        status=Proposal.Status.DECLINED, sponsor__agency__regency=regency,
-        decided_at__gte=now - dt.timedelta(days=cooldown_days),
-    ).values_list("sponsor_id", "worker_id"))
+    declined = set(
+        Proposal.objects.filter(
+            status=Proposal.Status.DECLINED,
+            sponsor__agency__regency=regency,
+            decided_at__gte=now - dt.timedelta(days=cooldown_days),
+        ).values_list("sponsor_id", "worker_id")
+    )
     weights = policy.weights(_points(rows)[1]) if len(rows.worker_ids) else np.empty(0, np.int64)
     expires = now + TTL[Proposal.Source.MATCHING_RUN]
     rows_out: list[tuple] = []
@@ -326,9 +413,21 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
             skipped["sponsor_full"] += 1
             continue
         room[s_id] -= 1
-        rows_out.append((s_id, w_id, Proposal.Status.OFFERED.value, Proposal.Source.MATCHING_RUN.value, run.pk,
-                         int(dist), bool(sponsor_village.get(s_id) == rows.worker_village[i]), int(weights[i]),
-                         now, expires, ""))
+        rows_out.append(
+            (
+                s_id,
+                w_id,
+                Proposal.Status.OFFERED.value,
+                Proposal.Source.MATCHING_RUN.value,
+                run.pk,
+                int(dist),
+                bool(sponsor_village.get(s_id) == rows.worker_village[i]),
+                int(weights[i]),
+                now,
+                expires,
+                "",
+            )
+        )
     # An on-demand offer of the same pair may already be open: the unique index keeps that one.
     _insert_proposals(rows_out)
     return dict(skipped)
@@ -345,19 +444,32 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         pairs = run_pairs(locked)
         config = sel.regency_config(locked.regency)
         policy = sel.policy_for(locked.policy)
-        kw = {"run": locked, "pairs": pairs, "now": now, "cooldown_days": config.decline_cooldown_days,
-              "policy": policy}
+        kw = {
+            "run": locked,
+            "pairs": pairs,
+            "now": now,
+            "cooldown_days": config.decline_cooldown_days,
+            "policy": policy,
+        }
         if policy.weight_fn is None:
             skipped = _apply_pairs_sql(**kw)
         else:
             skipped = _apply_pairs_python(**kw)
         created = Proposal.objects.filter(run=locked).count()
         MatchingRun.objects.filter(pk=locked.pk, status=MatchingRun.Status.PREVIEW).update(
-            status=MatchingRun.Status.APPLIED, applied_at=now, proposals_created=created,
+            status=MatchingRun.Status.APPLIED,
+            applied_at=now,
+            proposals_created=created,
             applied_by=actor if getattr(actor, "is_authenticated", False) else None,
-            preview={**locked.preview, "apply": {"created": created, "skipped": skipped}})
-        audit_record(actor=actor, action="matching_run.apply", obj=locked, before={"status": "preview"},
-                     after={"status": "applied", "proposals_created": created, "skipped": skipped})
+            preview={**locked.preview, "apply": {"created": created, "skipped": skipped}},
+        )
+        audit_record(
+            actor=actor,
+            action="matching_run.apply",
+            obj=locked,
+            before={"status": "preview"},
+            after={"status": "applied", "proposals_created": created, "skipped": skipped},
+        )
         if notify:
             transaction.on_commit(lambda: _enqueue_run_notifications(locked.pk))
     locked.refresh_from_db()
@@ -366,9 +478,14 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
 
 def _enqueue_run_notifications(run_id: int) -> None:
     from sponsorship.matching import tasks  # tasks imports this module
+
     # broker down: the run is applied; write its outbox rows here (the outbox sweep sends them)
-    delay_or(tasks.notify_matching_run, run_id, what=f"the notifications of matching run {run_id}; writing them now",
-             fallback=lambda: matching_run_notify(run_id=run_id))
+    delay_or(
+        tasks.notify_matching_run,
+        run_id,
+        what=f"the notifications of matching run {run_id}; writing them now",
+        fallback=lambda: matching_run_notify(run_id=run_id),
+    )
 
 
 def matching_run_notify(*, run_id: int) -> int:
@@ -379,9 +496,11 @@ def matching_run_notify(*, run_id: int) -> int:
     twice. Returns the number of notification rows created."""
     by_sponsor: dict[int, list[int]] = defaultdict(list)
     first_worker: dict[int, str] = {}
-    rows = (Proposal.objects.filter(run_id=run_id, status=Proposal.Status.OFFERED, sponsor__user__isnull=False)
-            .order_by("pk").values_list("pk", "sponsor_id", "sponsor__user_id", "sponsor__full_name",
-                                        "worker__full_name"))
+    rows = (
+        Proposal.objects.filter(run_id=run_id, status=Proposal.Status.OFFERED, sponsor__user__isnull=False)
+        .order_by("pk")
+        .values_list("pk", "sponsor_id", "sponsor__user_id", "sponsor__full_name", "worker__full_name")
+    )
     users: dict[int, tuple[int, str]] = {}
     for pk, sponsor_id, user_id, sponsor_name, worker_name in rows:
         by_sponsor[sponsor_id].append(pk)
@@ -390,11 +509,19 @@ def matching_run_notify(*, run_id: int) -> int:
     requests = []
     for sponsor_id, ids in by_sponsor.items():
         user_id, sponsor_name = users[sponsor_id]
-        requests.append(NotifyRequest(
-            user_id=user_id, kind="matching_proposal", dedupe_key=f"proposal:{ids[0]}",
-            context={"sponsor_name": sponsor_name.split(" ")[0], "workers": len(ids),
-                     "worker_name": first_worker[sponsor_id]},
-            data={"screen": "proposals", "proposal_id": str(ids[0])}))
+        requests.append(
+            NotifyRequest(
+                user_id=user_id,
+                kind="matching_proposal",
+                dedupe_key=f"proposal:{ids[0]}",
+                context={
+                    "sponsor_name": sponsor_name.split(" ")[0],
+                    "workers": len(ids),
+                    "worker_name": first_worker[sponsor_id],
+                },
+                data={"screen": "proposals", "proposal_id": str(ids[0])},
+            )
+        )
     if not requests:
         return 0
     with transaction.atomic():

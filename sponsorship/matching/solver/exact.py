@@ -39,6 +39,7 @@ INF = np.int64(2**62)
 
 # -- residual graph: arc e and its reverse e ^ 1; adjacency as linked lists (arcs are added later) ---
 
+
 def build_graph(n_nodes, tails, heads, caps, costs, flows, room):
     m = 2 * len(tails)
     size = m + 2 * room
@@ -122,8 +123,26 @@ def _nb_spfa(first, nxt, to, rcap, cost, tol=0):
 
 
 @nb.njit(cache=True)
-def _nb_price(loc_start, nbr, loc_gstart, g_node0, s_node0, lphi, llam, lcos, sphi, slam, scos, pi,
-              first, nxt, to, rcap, g_size, s_cap):
+def _nb_price(
+    loc_start,
+    nbr,
+    loc_gstart,
+    g_node0,
+    s_node0,
+    lphi,
+    llam,
+    lcos,
+    sphi,
+    slam,
+    scos,
+    pi,
+    first,
+    nxt,
+    to,
+    rcap,
+    g_size,
+    s_cap,
+):
     """Per group its most negative arc not in the graph (-1 if none) and the violation counts.
 
     Returns best_j (sponsor index), best_d, best_r per group, and (violated arcs, sum of violations).
@@ -352,8 +371,26 @@ def _nb_group_flows(g_node0, n_g, s_node0, n_s, first, nxt, to, rcap):
 
 
 @nb.njit(cache=True)
-def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_start, nbr, loc_gstart,
-                lphi, llam, lcos, sphi, slam, scos, scale=1):
+def _nb_certify(
+    flow_g,
+    flow_j,
+    flow_f,
+    g_class,
+    g_size,
+    need,
+    s_cap,
+    pi,
+    loc_start,
+    nbr,
+    loc_gstart,
+    lphi,
+    llam,
+    lcos,
+    sphi,
+    slam,
+    scos,
+    scale=1,
+):
     """Independent optimality check of a group -> sponsor flow with potentials over the full network.
 
     Nodes as in the solver: classes, groups, sponsors, sink. flow_* must be sorted by (group, sponsor).
@@ -439,8 +476,29 @@ def _nb_certify(flow_g, flow_j, flow_f, g_class, g_size, need, s_cap, pi, loc_st
     return feasible, gap
 
 
-def exact_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
-                 L, S, loc_start, nbr, distance0, max_rounds=60, gap_tolerance=0.0):
+def exact_polish(
+    *,
+    n_c,
+    n_g,
+    n_s,
+    tails,
+    heads,
+    caps,
+    costs,
+    flows,
+    g_class,
+    g_size,
+    need,
+    s_cap,
+    loc_gstart,
+    L,
+    S,
+    loc_start,
+    nbr,
+    distance0,
+    max_rounds=60,
+    gap_tolerance=0.0,
+):
     """From a restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs.
 
     Returns ((group, sponsor, flow) rows sorted by group then sponsor, stats). stats["certified_optimal"]
@@ -465,8 +523,25 @@ def exact_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_
     while True:
         tp = time.process_time()
         best_j, best_d, best_r, sbest_g, sbest_d, svio, n_viol, gap = _nb_price(
-            loc_start, nbr, loc_gstart, g_node0, s_node0, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, pi,
-            graph["first"], graph["nxt"], graph["to"], graph["rcap"], g_size, s_cap)
+            loc_start,
+            nbr,
+            loc_gstart,
+            g_node0,
+            s_node0,
+            L.phi,
+            L.lam,
+            L.cos,
+            S.phi,
+            S.lam,
+            S.cos,
+            pi,
+            graph["first"],
+            graph["nxt"],
+            graph["to"],
+            graph["rcap"],
+            g_size,
+            s_cap,
+        )
         price_s += time.process_time() - tp
         last_viol = int(n_viol)
         distance = distance0 + int(totals[5])
@@ -491,9 +566,20 @@ def exact_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_
         new_u = np.minimum(g_size[gs], s_cap[js])
         k = 0
         while k < len(gs):
-            done, m, counters = _nb_add_arcs(new_t[k:], new_h[k:], new_d[k:], new_u[k:], graph["first"],
-                                             graph["nxt"], graph["to"], graph["rcap"], graph["cost"], graph["m"],
-                                             pi, n_c)
+            done, m, counters = _nb_add_arcs(
+                new_t[k:],
+                new_h[k:],
+                new_d[k:],
+                new_u[k:],
+                graph["first"],
+                graph["nxt"],
+                graph["to"],
+                graph["rcap"],
+                graph["cost"],
+                graph["m"],
+                pi,
+                n_c,
+            )
             graph["m"] = m
             totals += counters
             k += done
@@ -503,16 +589,46 @@ def exact_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_
     rows = _nb_group_flows(g_node0, n_g, s_node0, n_s, graph["first"], graph["nxt"], graph["to"], graph["rcap"])
     rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
     t_cert = time.process_time()
-    feasible, gap = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pi, loc_start,
-                                nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos)
+    feasible, gap = _nb_certify(
+        rows[:, 0],
+        rows[:, 1],
+        rows[:, 2],
+        g_class,
+        g_size,
+        need,
+        s_cap,
+        pi,
+        loc_start,
+        nbr,
+        loc_gstart,
+        L.phi,
+        L.lam,
+        L.cos,
+        S.phi,
+        S.lam,
+        S.cos,
+    )
     t_end = time.process_time()
     if not feasible:
         raise RuntimeError("exact polish produced an infeasible flow")
-    stats = {"certified_optimal": bool(gap == 0), "distance_gap_bound_m": int(gap), "cg_rounds": rounds,
-             "cg_arcs_added": int(added), "cg_violated_last": last_viol, "cg_dijkstras": int(totals[0]),
-             "cg_cycles": int(totals[1]), "cg_units_moved": int(totals[2]), "cg_nodes_settled": int(totals[3]),
-             "cg_distance_saved_m": int(-totals[5]), "cg_sink_expansions": int(totals[6]),
-             "cg_class_expansions": int(totals[7]), "cg_arcs_scanned": int(totals[8]), "cpu_spfa_s": round(t_spfa - t0, 3),
-             "cpu_pricing_s": round(price_s, 3), "cpu_certify_s": round(t_end - t_cert, 3),
-             "cpu_exact_polish_s": round(t_end - t0, 3), "cg_trace": trace}
+    stats = {
+        "certified_optimal": bool(gap == 0),
+        "distance_gap_bound_m": int(gap),
+        "cg_rounds": rounds,
+        "cg_arcs_added": int(added),
+        "cg_violated_last": last_viol,
+        "cg_dijkstras": int(totals[0]),
+        "cg_cycles": int(totals[1]),
+        "cg_units_moved": int(totals[2]),
+        "cg_nodes_settled": int(totals[3]),
+        "cg_distance_saved_m": int(-totals[5]),
+        "cg_sink_expansions": int(totals[6]),
+        "cg_class_expansions": int(totals[7]),
+        "cg_arcs_scanned": int(totals[8]),
+        "cpu_spfa_s": round(t_spfa - t0, 3),
+        "cpu_pricing_s": round(price_s, 3),
+        "cpu_certify_s": round(t_end - t_cert, 3),
+        "cpu_exact_polish_s": round(t_end - t0, 3),
+        "cg_trace": trace,
+    }
     return rows, stats

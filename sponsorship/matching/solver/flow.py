@@ -85,8 +85,9 @@ def solve_full(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, big_m
     b = np.concatenate([x[1] for x in blocks])
     d = np.rint(np.concatenate([x[2] for x in blocks])).astype(np.int64)
     del blocks
-    flows = _bipartite_mcf(np.ones(len(w_ok), np.int64), capacity[s_ok].astype(np.int64), a, b,
-                           d - big_m * weight[w_ok][a])
+    flows = _bipartite_mcf(
+        np.ones(len(w_ok), np.int64), capacity[s_ok].astype(np.int64), a, b, d - big_m * weight[w_ok][a]
+    )
     used = np.flatnonzero(flows > 0)
     return FlowSolution(s_ok[b[used]], w_ok[a[used]], {"arcs": len(a)})
 
@@ -288,9 +289,22 @@ def _nb_augment(order, wloc, weight, lphi, llam, lcos, sphi, slam, scos, start, 
     return match_s, np.array([direct, augmented, swapped, failed, expanded], np.int64)
 
 
-def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch, polish_k=12,
-                     exact_distance=False, max_rounds=500, gap_tolerance=0.0,
-                     distance_method="scaling") -> FlowSolution:
+def solve_augmenting(
+    wg,
+    w_ok,
+    weight,
+    sg,
+    s_ok,
+    capacity,
+    *,
+    radius_m,
+    stretch,
+    polish_k=12,
+    exact_distance=False,
+    max_rounds=500,
+    gap_tolerance=0.0,
+    distance_method="scaling",
+) -> FlowSolution:
     """Maximum covered weight exactly (augmenting paths), then least distance for that covered set.
 
     1. Workers at the same point share one neighbour list (CSR of sponsors within the radius, exact
@@ -315,8 +329,21 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     L = subset(wg, rep)
     S = subset(sg, s_ok)
     t_adj = time.process_time()
-    start, nbr, knn = _nb_adjacency(L.x, L.y, L.phi, L.lam, L.cos, S.x, S.y, S.phi, S.lam, S.cos,
-                                    float(radius_m), radius_m * stretch + 1.0, polish_k)
+    start, nbr, knn = _nb_adjacency(
+        L.x,
+        L.y,
+        L.phi,
+        L.lam,
+        L.cos,
+        S.x,
+        S.y,
+        S.phi,
+        S.lam,
+        S.cos,
+        float(radius_m),
+        radius_m * stretch + 1.0,
+        polish_k,
+    )
     wt = weight[w_ok].astype(np.int64)
     # Inside a weight class, workers nearest to a sponsor first: any order gives the maximum
     # weight; this one leaves far-off workers uncovered when the class cannot be covered fully.
@@ -327,14 +354,35 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     t_aug = time.process_time()
     match_s, counters = _nb_augment(order, wloc, wt, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, start, nbr, cap)
     t_pol = time.process_time()
-    stats = {"locations": len(rep), "arcs": len(nbr), "direct": int(counters[0]),
-             "augmented": int(counters[1]), "swapped": int(counters[2]), "hungarian_trees": int(counters[3]),
-             "expanded": int(counters[4]), "cpu_adjacency_s": round(t_aug - t_adj, 3),
-             "cpu_augment_s": round(t_pol - t_aug, 3)}
+    stats = {
+        "locations": len(rep),
+        "arcs": len(nbr),
+        "direct": int(counters[0]),
+        "augmented": int(counters[1]),
+        "swapped": int(counters[2]),
+        "hungarian_trees": int(counters[3]),
+        "expanded": int(counters[4]),
+        "cpu_adjacency_s": round(t_aug - t_adj, 3),
+        "cpu_augment_s": round(t_pol - t_aug, 3),
+    }
     if polish_k and (match_s >= 0).any():
-        pw, ps, pstats = _polish(wt, wloc, match_s, L, S, knn, cap, polish_k, radius_m, start, nbr,
-                                 exact=exact_distance, max_rounds=max_rounds, gap_tolerance=gap_tolerance,
-                                 distance_method=distance_method)
+        pw, ps, pstats = _polish(
+            wt,
+            wloc,
+            match_s,
+            L,
+            S,
+            knn,
+            cap,
+            polish_k,
+            radius_m,
+            start,
+            nbr,
+            exact=exact_distance,
+            max_rounds=max_rounds,
+            gap_tolerance=gap_tolerance,
+            distance_method=distance_method,
+        )
         stats.update(pstats)
         stats["cpu_polish_s"] = round(time.process_time() - t_pol, 3)
         return FlowSolution(s_ok[ps], w_ok[pw], stats)
@@ -342,8 +390,23 @@ def solve_augmenting(wg, w_ok, weight, sg, s_ok, capacity, *, radius_m, stretch,
     return FlowSolution(s_ok[match_s[cov]], w_ok[cov], stats)
 
 
-def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=None, exact=False, max_rounds=60,
-            gap_tolerance=0.0, distance_method="scaling"):
+def _polish(
+    wt,
+    wloc,
+    match_s,
+    L,
+    S,
+    knn,
+    cap,
+    k_near,
+    radius,
+    start=None,
+    nbr=None,
+    exact=False,
+    max_rounds=60,
+    gap_tolerance=0.0,
+    distance_method="scaling",
+):
     """Shorter distances at the same covered count per weight class (so the same covered weight).
 
     Min-cost flow: one source per weight class (supply = its covered count) -> (location, weight)
@@ -406,10 +469,27 @@ def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=N
         from sponsorship.matching.solver.scaling import scaling_polish
 
         loc_gstart = np.searchsorted(g_loc, np.arange(len(start)))  # groups are sorted by location
-        kw = dict(n_c=n_c, n_g=n_g, n_s=n_s, tails=tails, heads=heads, caps=caps, costs=costs, flows=f_all,
-                  g_class=cls, g_size=supply, need=need, s_cap=cap.astype(np.int64), loc_gstart=loc_gstart, L=L,
-                  S=S, loc_start=start, nbr=nbr, distance0=int((f_all[n_g: n_g + len(a)] * c).sum()),
-                  gap_tolerance=gap_tolerance)
+        kw = dict(
+            n_c=n_c,
+            n_g=n_g,
+            n_s=n_s,
+            tails=tails,
+            heads=heads,
+            caps=caps,
+            costs=costs,
+            flows=f_all,
+            g_class=cls,
+            g_size=supply,
+            need=need,
+            s_cap=cap.astype(np.int64),
+            loc_gstart=loc_gstart,
+            L=L,
+            S=S,
+            loc_start=start,
+            nbr=nbr,
+            distance0=int((f_all[n_g : n_g + len(a)] * c).sum()),
+            gap_tolerance=gap_tolerance,
+        )
         if distance_method == "scaling":
             rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=int(radius) // 250 + 2)
         elif distance_method == "repair":
@@ -417,10 +497,10 @@ def _polish(wt, wloc, match_s, L, S, knn, cap, k_near, radius, start=None, nbr=N
         else:
             raise ValueError("distance_method must be 'scaling' or 'repair'")
         stats.update(ex)
-        stats["distance_restricted_m"] = int((f_all[n_g: n_g + len(a)] * c).sum())
+        stats["distance_restricted_m"] = int((f_all[n_g : n_g + len(a)] * c).sum())
         a, b, f = rows[:, 0], rows[:, 1], rows[:, 2]
     else:
-        f = f_all[n_g: n_g + len(a)]
+        f = f_all[n_g : n_g + len(a)]
     used = np.flatnonzero(f > 0)
     unit_g, unit_s = np.repeat(a[used], f[used]), np.repeat(b[used], f[used])
     # workers of each group by index take that group's units in sponsor order

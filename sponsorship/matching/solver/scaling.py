@@ -228,9 +228,40 @@ def _nb_build(g, loc, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bn
 
 
 @nb.njit(cache=True)
-def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups, loc_start, nbr,
-               dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m, n_bands, loc_used, cand, ncand, qx,
-               bi):
+def _nb_refine(
+    eps,
+    K,
+    p,
+    x,
+    y,
+    gf,
+    g_loc,
+    g_class,
+    g_size,
+    garc0,
+    s_cap,
+    cls_start,
+    cls_groups,
+    loc_start,
+    nbr,
+    dl,
+    head,
+    e_next,
+    e_a,
+    e_g,
+    e_t,
+    free_top,
+    ex,
+    acc,
+    counters,
+    band_m,
+    n_bands,
+    loc_used,
+    cand,
+    ncand,
+    qx,
+    bi,
+):
     """One cost-scaling phase: from an eps*alpha-optimal feasible flow to an eps-optimal feasible one.
 
     Node ids: groups [0, n_g), sponsors [n_g, n_g + n_s), classes next, the sink last. ``ex`` (excesses) and
@@ -377,8 +408,26 @@ def _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_st
                                 arg = i + 1
                         if best >= qx[g]:
                             break
-                        _nb_build(g, loc, K, p, s0, gf, garc0, g_size, s_cap, loc_start, nbr, dl, bnd, bi, cand,
-                                  ncand, qx, counters)
+                        _nb_build(
+                            g,
+                            loc,
+                            K,
+                            p,
+                            s0,
+                            gf,
+                            garc0,
+                            g_size,
+                            s_cap,
+                            loc_start,
+                            nbr,
+                            dl,
+                            bnd,
+                            bi,
+                            cand,
+                            ncand,
+                            qx,
+                            counters,
+                        )
                     p[g] = best - eps
                     cur[g] = arg  # the argmax arc is admissible now; skipping others is safe (module doc)
                     counters[0] += 1
@@ -498,9 +547,36 @@ def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
     return out
 
 
-def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, g_size, need, s_cap, loc_gstart,
-                   L, S, loc_start, nbr, distance0, gap_tolerance=0.0, alpha=8, max_phases=60,
-                   cert_check_factor=4, eps_start_m=500, band_m=250, n_bands=64, spfa_tol_m=20, n_cand=32):
+def scaling_polish(
+    *,
+    n_c,
+    n_g,
+    n_s,
+    tails,
+    heads,
+    caps,
+    costs,
+    flows,
+    g_class,
+    g_size,
+    need,
+    s_cap,
+    loc_gstart,
+    L,
+    S,
+    loc_start,
+    nbr,
+    distance0,
+    gap_tolerance=0.0,
+    alpha=8,
+    max_phases=60,
+    cert_check_factor=4,
+    eps_start_m=500,
+    band_m=250,
+    n_bands=64,
+    spfa_tol_m=20,
+    n_cand=32,
+):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
     t0 = time.process_time()
@@ -513,8 +589,7 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     loc_used = np.zeros(len(loc_start) - 1, np.bool_)
     loc_used[g_loc] = True
     csr_nbr = nbr
-    nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m,
-                            n_bands)
+    nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m, n_bands)
     if len(dl) and int(dl.max()) // band_m >= n_bands - 1:  # callers size n_bands from the radius
         raise ValueError("distance bands do not cover the radius: raise n_bands")
     n_bands = int(dl.max()) // band_m + 1 if len(dl) else 1  # bands in use (bound table width)
@@ -530,20 +605,34 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
         raise RuntimeError("restricted polish is not optimal (negative cycle)")
     t_spfa = time.process_time()
     m_g = len(tails) - n_g - n_s
-    ga, gs, gfl = tails[n_g:n_g + m_g] - n_c, heads[n_g:n_g + m_g] - n_c - n_g, flows[n_g:n_g + m_g]
+    ga, gs, gfl = tails[n_g : n_g + m_g] - n_c, heads[n_g : n_g + m_g] - n_c - n_g, flows[n_g : n_g + m_g]
     used = gfl > 0
     x = flows[:n_g].astype(np.int64).copy()
-    y = flows[n_g + m_g:].astype(np.int64).copy()
+    y = flows[n_g + m_g :].astype(np.int64).copy()
     # potentials in this module's node order (groups, sponsors, classes, sink), scaled
-    p = np.concatenate([pi[n_c:n_c + n_g], pi[n_c + n_g:n_c + n_g + n_s], pi[:n_c], pi[-1:]]).astype(np.int64) * K
+    p = np.concatenate([pi[n_c : n_c + n_g], pi[n_c + n_g : n_c + n_g + n_s], pi[:n_c], pi[-1:]]).astype(np.int64) * K
     gf = np.zeros(int(garc0[-1]), np.int32)
     pool = max(4 * int(s_cap.sum()), 1024)
     head = np.full(n_s, -1, np.int64)
     e_next = np.append(np.arange(1, pool), -1).astype(np.int64)
     e_a, e_g, e_t = (np.zeros(pool, np.int64) for _ in range(3))
     free_top = np.zeros(1, np.int64)
-    if not _nb_init(ga[used], gs[used], gfl[used].astype(np.int64), g_loc, garc0, loc_start, nbr, gf, head, e_next,
-                    e_a, e_g, e_t, free_top):
+    if not _nb_init(
+        ga[used],
+        gs[used],
+        gfl[used].astype(np.int64),
+        g_loc,
+        garc0,
+        loc_start,
+        nbr,
+        gf,
+        head,
+        e_next,
+        e_a,
+        e_g,
+        e_t,
+        free_top,
+    ):
         raise RuntimeError("entry pool too small")
     order = np.argsort(g_class, kind="stable")
     cls_start = np.searchsorted(g_class[order], np.arange(n_c + 1)).astype(np.int64)
@@ -563,14 +652,45 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     distance = int(distance0)
     trace = [(0, int(eps), distance, round(time.process_time() - t0, 3), -1)]
     phases = 0
-    pcert_of = lambda p: np.concatenate([p[n_g + n_s:n_g + n_s + n_c], p[:n_g], p[n_g:n_g + n_s], p[-1:]])  # noqa
+    pcert_of = lambda p: np.concatenate([p[n_g + n_s : n_g + n_s + n_c], p[:n_g], p[n_g : n_g + n_s], p[-1:]])  # noqa
     cert_calls = 0
     while eps > 1 and phases < max_phases:
         eps = max(eps // alpha, 1)
         acc = np.zeros(1, np.int64)
-        while not _nb_refine(eps, K, p, x, y, gf, g_loc, g_class, g_size, garc0, s_cap, cls_start, cls_groups,
-                             loc_start, nbr, dl, head, e_next, e_a, e_g, e_t, free_top, ex, acc, counters, band_m,
-                             n_bands, loc_used, cand, ncand, qx, bi):
+        while not _nb_refine(
+            eps,
+            K,
+            p,
+            x,
+            y,
+            gf,
+            g_loc,
+            g_class,
+            g_size,
+            garc0,
+            s_cap,
+            cls_start,
+            cls_groups,
+            loc_start,
+            nbr,
+            dl,
+            head,
+            e_next,
+            e_a,
+            e_g,
+            e_t,
+            free_top,
+            ex,
+            acc,
+            counters,
+            band_m,
+            n_bands,
+            loc_used,
+            cand,
+            ncand,
+            qx,
+            bi,
+        ):
             # entry pool full: double it (the new block becomes the free list) and continue the phase
             old = len(e_next)
             e_next = np.concatenate([e_next, np.append(np.arange(old + 1, 2 * old), -1)]).astype(np.int64)
@@ -588,8 +708,26 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
             break
         if bound <= cert_check_factor * max(target, int(K)):
             rows = _nb_rows(g_loc, garc0, loc_start, nbr, gf)
-            _, gap_now = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pcert_of(p),
-                                     loc_start, csr_nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
+            _, gap_now = _nb_certify(
+                rows[:, 0],
+                rows[:, 1],
+                rows[:, 2],
+                g_class,
+                g_size,
+                need,
+                s_cap,
+                pcert_of(p),
+                loc_start,
+                csr_nbr,
+                loc_gstart,
+                L.phi,
+                L.lam,
+                L.cos,
+                S.phi,
+                S.lam,
+                S.cos,
+                K,
+            )
             cert_calls += 1
         trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), int(gap_now) // int(K)))
         if gap_now >= 0 and (gap_now < int(K) or gap_now <= target):
@@ -598,19 +736,54 @@ def scaling_polish(*, n_c, n_g, n_s, tails, heads, caps, costs, flows, g_class, 
     rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
     t_cert = time.process_time()
     pcert = pcert_of(p)
-    feasible, gap_scaled = _nb_certify(rows[:, 0], rows[:, 1], rows[:, 2], g_class, g_size, need, s_cap, pcert,
-                                       loc_start, csr_nbr, loc_gstart, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, K)
+    feasible, gap_scaled = _nb_certify(
+        rows[:, 0],
+        rows[:, 1],
+        rows[:, 2],
+        g_class,
+        g_size,
+        need,
+        s_cap,
+        pcert,
+        loc_start,
+        csr_nbr,
+        loc_gstart,
+        L.phi,
+        L.lam,
+        L.cos,
+        S.phi,
+        S.lam,
+        S.cos,
+        K,
+    )
     t_end = time.process_time()
     if not feasible:
         raise RuntimeError("cost scaling produced an infeasible flow")
     gap = int(gap_scaled) // int(K)  # the true gap is an integer number of metres <= gap_scaled / K
-    stats = {"certified_optimal": bool(gap == 0), "distance_gap_bound_m": gap, "distance_method": "scaling",
-             "cs_phases": phases, "cs_alpha": alpha, "cs_scale_k": int(K), "cs_eps_last": int(eps),
-             "cs_relabels_group": int(counters[0]), "cs_relabels_sponsor": int(counters[1]),
-             "cs_relabels_hub": int(counters[2]), "cs_pushes": int(counters[3]),
-             "cs_relabel_arcs": int(counters[4]), "cs_builds": int(counters[6]), "cs_scan_arcs": int(counters[5]), "cs_certify_calls": cert_calls,
-             "cs_max_violation_m": max_violation // int(K),
-             "cs_groups": n_g, "cs_group_arcs": int(garc0[-1]), "cpu_costs_s": round(t_costs - t0, 3),
-             "cpu_spfa_s": round(t_spfa - t_costs, 3), "cpu_init_s": round(t_init - t_spfa, 3), "cpu_certify_s": round(t_end - t_cert, 3),
-             "cpu_exact_polish_s": round(t_end - t0, 3), "cs_trace": trace}
+    stats = {
+        "certified_optimal": bool(gap == 0),
+        "distance_gap_bound_m": gap,
+        "distance_method": "scaling",
+        "cs_phases": phases,
+        "cs_alpha": alpha,
+        "cs_scale_k": int(K),
+        "cs_eps_last": int(eps),
+        "cs_relabels_group": int(counters[0]),
+        "cs_relabels_sponsor": int(counters[1]),
+        "cs_relabels_hub": int(counters[2]),
+        "cs_pushes": int(counters[3]),
+        "cs_relabel_arcs": int(counters[4]),
+        "cs_builds": int(counters[6]),
+        "cs_scan_arcs": int(counters[5]),
+        "cs_certify_calls": cert_calls,
+        "cs_max_violation_m": max_violation // int(K),
+        "cs_groups": n_g,
+        "cs_group_arcs": int(garc0[-1]),
+        "cpu_costs_s": round(t_costs - t0, 3),
+        "cpu_spfa_s": round(t_spfa - t_costs, 3),
+        "cpu_init_s": round(t_init - t_spfa, 3),
+        "cpu_certify_s": round(t_end - t_cert, 3),
+        "cpu_exact_polish_s": round(t_end - t0, 3),
+        "cs_trace": trace,
+    }
     return rows, stats

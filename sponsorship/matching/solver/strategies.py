@@ -143,8 +143,9 @@ def _canonical(sponsors, workers, radius_m, policy) -> _Instance:
     so, wo = np.argsort(sponsors.ids, kind="stable"), np.argsort(workers.ids, kind="stable")
     s = SponsorPoints(sponsors.ids[so], sponsors.lat[so], sponsors.lon[so], sponsors.capacity[so])
     vid = None if workers.village_ids is None else workers.village_ids[wo]
-    w = WorkerPoints(workers.ids[wo], workers.lat[wo], workers.lon[wo], workers.decile[wo],
-                     workers.about_to_lapse[wo], vid)
+    w = WorkerPoints(
+        workers.ids[wo], workers.lat[wo], workers.lon[wo], workers.decile[wo], workers.about_to_lapse[wo], vid
+    )
     if len(s.capacity) and s.capacity.min() < 0:
         raise ValueError("capacity must be >= 0")
     wg, sg, stretch = prepare_pair(w.lat, w.lon, s.lat, s.lon)
@@ -224,8 +225,14 @@ def solve_matching(
         sol = flow.solve_full(*args, **kw, big_m=_lexicographic_m(inst))
         method = "exact"
     else:
-        sol = flow.solve_augmenting(*args, **kw, exact_distance=exact_distance, max_rounds=max_rounds,
-                                    gap_tolerance=gap_tolerance, distance_method=distance_method)
+        sol = flow.solve_augmenting(
+            *args,
+            **kw,
+            exact_distance=exact_distance,
+            max_rounds=max_rounds,
+            gap_tolerance=gap_tolerance,
+            distance_method=distance_method,
+        )
         method = "augmenting"
     stats = {"pairs_within_radius" if counted else "pairs_bound": pairs, **sol.stats}
     return _result(inst, sol.sponsor_idx, sol.worker_idx, method, t0, stats)

@@ -1,4 +1,5 @@
 """JWT sign-in for the mobile app: throttled per IP, locked per username+IP after repeated failures, audited."""
+
 import hashlib
 import logging
 
@@ -35,8 +36,10 @@ def _failures(key) -> int:
 
 def _locked_response(request):
     minutes = max(settings.LOGIN_LOCKOUT_SECONDS // 60, 1)
-    message = _("Too many failed sign-in attempts. This account is locked for now; try again in %(minutes)s "
-                 "minutes or contact your agency admin.") % {"minutes": minutes}
+    message = _(
+        "Too many failed sign-in attempts. This account is locked for now; try again in %(minutes)s "
+        "minutes or contact your agency admin."
+    ) % {"minutes": minutes}
     response = Response(error_body(message, code="login_locked"), status=status.HTTP_429_TOO_MANY_REQUESTS)
     response["Retry-After"] = str(settings.LOGIN_LOCKOUT_SECONDS)
     return response
@@ -67,8 +70,13 @@ class TokenObtainView(TokenObtainPairView):
         if count == settings.LOGIN_LOCKOUT_ATTEMPTS:
             from sponsorship.core.audit import audit_record
 
-            audit_record(actor=None, action="auth.login_locked", object_type="user",
-                         object_id=str(request.data.get("username", ""))[:40], ip=request.META.get("REMOTE_ADDR"))
+            audit_record(
+                actor=None,
+                action="auth.login_locked",
+                object_type="user",
+                object_id=str(request.data.get("username", ""))[:40],
+                ip=request.META.get("REMOTE_ADDR"),
+            )
             logger.warning("login locked after %s failures from %s", count, request.META.get("REMOTE_ADDR"))
 
 

@@ -36,8 +36,22 @@ class SponsorSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sponsor
-        fields = ["id", "nip", "asn_type", "full_name", "sex", "agency", "home_village_code", "home_village_name",
-                  "capacity", "active_sponsorships", "free_capacity", "contact_consent", "status", "phone"]
+        fields = [
+            "id",
+            "nip",
+            "asn_type",
+            "full_name",
+            "sex",
+            "agency",
+            "home_village_code",
+            "home_village_name",
+            "capacity",
+            "active_sponsorships",
+            "free_capacity",
+            "contact_consent",
+            "status",
+            "phone",
+        ]
 
     def get_phone(self, obj) -> str:
         return mask_phone(obj.phone)
@@ -54,8 +68,21 @@ class WorkerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Worker
-        fields = ["id", "nik", "full_name", "birth_date", "sex", "phone", "occupation", "village_code",
-                  "village_name", "welfare_decile", "kpj", "current_payer", "created_at"]
+        fields = [
+            "id",
+            "nik",
+            "full_name",
+            "birth_date",
+            "sex",
+            "phone",
+            "occupation",
+            "village_code",
+            "village_name",
+            "welfare_decile",
+            "kpj",
+            "current_payer",
+            "created_at",
+        ]
 
     def get_nik(self, obj) -> str:
         return mask_nik(obj.nik)

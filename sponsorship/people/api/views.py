@@ -1,4 +1,5 @@
 """Foundation endpoints: who am I, reference data, agencies, sponsors, workers. Thin: services write."""
+
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
@@ -6,13 +7,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker
-from sponsorship.regions.models import Region
 from sponsorship.people.scoping import access_worker, profile_of, role_of, scope
 from sponsorship.people.services import people
+from sponsorship.regions.models import Region
 
 from .permissions import IsAdmin
-from .serializers import (AgencySerializer, MeSerializer, OccupationSerializer, RegionSerializer, SponsorSerializer,
-                          WorkerCreateSerializer, WorkerSerializer, WorkerUpdateSerializer)
+from .serializers import (
+    AgencySerializer,
+    MeSerializer,
+    OccupationSerializer,
+    RegionSerializer,
+    SponsorSerializer,
+    WorkerCreateSerializer,
+    WorkerSerializer,
+    WorkerUpdateSerializer,
+)
 
 
 class MeView(APIView):
@@ -107,15 +116,20 @@ class WorkerListCreate(generics.ListAPIView):
     filterset_class = WorkerFilter
 
     def get_queryset(self):
-        return scope(Worker.objects.select_related("occupation", "village"), self.request.user).order_by("full_name", "id")
+        return scope(Worker.objects.select_related("occupation", "village"), self.request.user).order_by(
+            "full_name", "id"
+        )
 
     def get_permissions(self):
         if self.request.method == "POST":
             return [IsAdmin()]
         return super().get_permissions()
 
-    @extend_schema(request=WorkerCreateSerializer, responses={201: WorkerSerializer},
-                   summary="Register a worker (admin), with the worker's consent record")
+    @extend_schema(
+        request=WorkerCreateSerializer,
+        responses={201: WorkerSerializer},
+        summary="Register a worker (admin), with the worker's consent record",
+    )
     def post(self, request):
         data = WorkerCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,4 +1,6 @@
 """POST /api/v1/worker/auth/: worker sign-in in two steps (NIK + date of birth → code → tokens)."""
+
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -6,10 +8,9 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
-from django.utils.translation import gettext_lazy as _
 
-from sponsorship.people.services import worker_auth
 from sponsorship.core.audit import audit_record
+from sponsorship.people.services import worker_auth
 
 
 class _LiveRateThrottle(SimpleRateThrottle):
@@ -83,15 +84,23 @@ class WorkerSignInView(APIView):
     throttle_classes = [WorkerAuthIpThrottle, WorkerAuthNikThrottle]
 
     def throttled(self, request, wait):
-        audit_record(actor=None, action="worker_auth.throttled", object_type="worker", ip=client_ip(request),
-                     extra={"wait_s": int(wait or 0)})
+        audit_record(
+            actor=None,
+            action="worker_auth.throttled",
+            object_type="worker",
+            ip=client_ip(request),
+            extra={"wait_s": int(wait or 0)},
+        )
         super().throttled(request, wait)
 
     @extend_schema(
         request=SignInInput,
-        responses={202: CodeSentOutput, 200: TokensOutput, 400: OpenApiResponse(description="no match (same answer "
-                                                                                             "for unknown NIK)"),
-                   429: OpenApiResponse(description="throttled")},
+        responses={
+            202: CodeSentOutput,
+            200: TokensOutput,
+            400: OpenApiResponse(description="no match (same answer for unknown NIK)"),
+            429: OpenApiResponse(description="throttled"),
+        },
         summary="Worker sign-in: step 1 {nik, birth_date} → code sent; step 2 {challenge, code} → tokens",
     )
     def post(self, request):
@@ -105,7 +114,16 @@ class WorkerSignInView(APIView):
         result = worker_auth.worker_signin_request(nik=values["nik"], birth_date=values["birth_date"], ip=ip)
         if result.tokens is not None:
             return Response(TokensOutput(result.tokens).data)
-        return Response(CodeSentOutput({
-            "status": "code_sent", "challenge": result.challenge, "expires_in": result.expires_in,
-            "message": _("If the data match, a 6-digit sign-in code has been sent by SMS to the registered phone."),
-        }).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            CodeSentOutput(
+                {
+                    "status": "code_sent",
+                    "challenge": result.challenge,
+                    "expires_in": result.expires_in,
+                    "message": _(
+                        "If the data match, a 6-digit sign-in code has been sent by SMS to the registered phone."
+                    ),
+                }
+            ).data,
+            status=status.HTTP_202_ACCEPTED,
+        )

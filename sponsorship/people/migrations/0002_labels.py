@@ -4,87 +4,141 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='agency',
-            options={'ordering': ['regency__code', 'name'], 'verbose_name': 'agency', 'verbose_name_plural': 'agencies'},
+            name="agency",
+            options={
+                "ordering": ["regency__code", "name"],
+                "verbose_name": "agency",
+                "verbose_name_plural": "agencies",
+            },
         ),
         migrations.AlterModelOptions(
-            name='occupation',
-            options={'ordering': ['name'], 'verbose_name': 'occupation', 'verbose_name_plural': 'occupations'},
+            name="occupation",
+            options={"ordering": ["name"], "verbose_name": "occupation", "verbose_name_plural": "occupations"},
         ),
         migrations.AlterModelOptions(
-            name='profile',
-            options={'verbose_name': 'profile', 'verbose_name_plural': 'profiles'},
+            name="profile",
+            options={"verbose_name": "profile", "verbose_name_plural": "profiles"},
         ),
         migrations.AlterModelOptions(
-            name='sponsor',
-            options={'ordering': ['full_name'], 'verbose_name': 'sponsor', 'verbose_name_plural': 'sponsors'},
+            name="sponsor",
+            options={"ordering": ["full_name"], "verbose_name": "sponsor", "verbose_name_plural": "sponsors"},
         ),
         migrations.AlterModelOptions(
-            name='sponsorship',
-            options={'ordering': ['-started_at'], 'verbose_name': 'sponsorship', 'verbose_name_plural': 'sponsorships'},
+            name="sponsorship",
+            options={"ordering": ["-started_at"], "verbose_name": "sponsorship", "verbose_name_plural": "sponsorships"},
         ),
         migrations.AlterModelOptions(
-            name='worker',
-            options={'ordering': ['full_name'], 'verbose_name': 'worker', 'verbose_name_plural': 'workers'},
+            name="worker",
+            options={"ordering": ["full_name"], "verbose_name": "worker", "verbose_name_plural": "workers"},
         ),
         migrations.AlterModelOptions(
-            name='workerconsent',
-            options={'ordering': ['-collected_at'], 'verbose_name': 'worker consent', 'verbose_name_plural': 'worker consents'},
+            name="workerconsent",
+            options={
+                "ordering": ["-collected_at"],
+                "verbose_name": "worker consent",
+                "verbose_name_plural": "worker consents",
+            },
         ),
         migrations.AlterModelOptions(
-            name='workersigninchallenge',
-            options={'verbose_name': 'worker sign-in code', 'verbose_name_plural': 'worker sign-in codes'},
+            name="workersigninchallenge",
+            options={"verbose_name": "worker sign-in code", "verbose_name_plural": "worker sign-in codes"},
         ),
         migrations.AlterField(
-            model_name='profile',
-            name='role',
-            field=models.CharField(choices=[('sponsor', 'ASN sponsor'), ('worker', 'Worker'), ('agency_admin', 'Agency admin'), ('regency_admin', 'Regency admin')], max_length=16),
+            model_name="profile",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("sponsor", "ASN sponsor"),
+                    ("worker", "Worker"),
+                    ("agency_admin", "Agency admin"),
+                    ("regency_admin", "Regency admin"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='sponsor',
-            name='sex',
-            field=models.CharField(choices=[('M', 'Male'), ('F', 'Female')], max_length=1),
+            model_name="sponsor",
+            name="sex",
+            field=models.CharField(choices=[("M", "Male"), ("F", "Female")], max_length=1),
         ),
         migrations.AlterField(
-            model_name='sponsor',
-            name='status',
-            field=models.CharField(choices=[('active', 'Active'), ('left', 'Left'), ('retired', 'Retired')], db_index=True, default='active', max_length=8),
+            model_name="sponsor",
+            name="status",
+            field=models.CharField(
+                choices=[("active", "Active"), ("left", "Left"), ("retired", "Retired")],
+                db_index=True,
+                default="active",
+                max_length=8,
+            ),
         ),
         migrations.AlterField(
-            model_name='sponsorship',
-            name='end_reason',
-            field=models.CharField(blank=True, choices=[('sponsor_left', 'Sponsor left'), ('sponsor_retired', 'Sponsor retired'), ('not_paid', 'Unpaid past the limit'), ('worker_request', "Worker's request"), ('sponsor_request', "Sponsor's request"), ('other', 'Other')], max_length=20),
+            model_name="sponsorship",
+            name="end_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("sponsor_left", "Sponsor left"),
+                    ("sponsor_retired", "Sponsor retired"),
+                    ("not_paid", "Unpaid past the limit"),
+                    ("worker_request", "Worker's request"),
+                    ("sponsor_request", "Sponsor's request"),
+                    ("other", "Other"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='sponsorship',
-            name='source',
-            field=models.CharField(choices=[('proposal', 'System proposal'), ('nomination', "Sponsor's nomination"), ('matching_run', 'Regency matching run'), ('admin', 'Admin'), ('import', 'Import')], max_length=16),
+            model_name="sponsorship",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("proposal", "System proposal"),
+                    ("nomination", "Sponsor's nomination"),
+                    ("matching_run", "Regency matching run"),
+                    ("admin", "Admin"),
+                    ("import", "Import"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='sponsorship',
-            name='status',
-            field=models.CharField(choices=[('active', 'Active'), ('ended', 'Ended')], db_index=True, default='active', max_length=8),
+            model_name="sponsorship",
+            name="status",
+            field=models.CharField(
+                choices=[("active", "Active"), ("ended", "Ended")], db_index=True, default="active", max_length=8
+            ),
         ),
         migrations.AlterField(
-            model_name='worker',
-            name='current_payer',
-            field=models.CharField(choices=[('none', 'None yet'), ('self', 'Self-paid'), ('regency_budget', 'Regency budget (APBD)'), ('sponsor', 'Another sponsor')], default='none', max_length=16),
+            model_name="worker",
+            name="current_payer",
+            field=models.CharField(
+                choices=[
+                    ("none", "None yet"),
+                    ("self", "Self-paid"),
+                    ("regency_budget", "Regency budget (APBD)"),
+                    ("sponsor", "Another sponsor"),
+                ],
+                default="none",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='worker',
-            name='sex',
-            field=models.CharField(choices=[('M', 'Male'), ('F', 'Female')], max_length=1),
+            model_name="worker",
+            name="sex",
+            field=models.CharField(choices=[("M", "Male"), ("F", "Female")], max_length=1),
         ),
         migrations.AlterField(
-            model_name='workerconsent',
-            name='channel',
-            field=models.CharField(choices=[('in_person', 'In person'), ('paper', 'Paper form'), ('phone', 'Phone'), ('app', 'App')], max_length=10),
+            model_name="workerconsent",
+            name="channel",
+            field=models.CharField(
+                choices=[("in_person", "In person"), ("paper", "Paper form"), ("phone", "Phone"), ("app", "App")],
+                max_length=10,
+            ),
         ),
     ]

@@ -3,5 +3,15 @@ from .people import Agency, Occupation, Sex, Sponsor, Worker, WorkerConsent
 from .signin import WorkerSignInChallenge
 from .sponsorships import Sponsorship
 
-__all__ = ["Agency", "Occupation", "Profile", "Role", "Sex", "Sponsor", "Sponsorship", "Worker", "WorkerConsent",
-           "WorkerSignInChallenge"]
+__all__ = [
+    "Agency",
+    "Occupation",
+    "Profile",
+    "Role",
+    "Sex",
+    "Sponsor",
+    "Sponsorship",
+    "Worker",
+    "WorkerConsent",
+    "WorkerSignInChallenge",
+]

@@ -1,11 +1,13 @@
 """Who a user is in Pengampu: one role, and the agency or regency that role is bound to."""
+
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from sponsorship.regions.models import Region
 
 from .people import Agency
-from sponsorship.regions.models import Region
 
 
 class Role(models.TextChoices):
@@ -19,8 +21,14 @@ class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     role = models.CharField(max_length=16, choices=Role.choices)
     agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="admins")
-    regency = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                limit_choices_to={"level": Region.Level.REGENCY})
+    regency = models.ForeignKey(
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Region.Level.REGENCY},
+    )
     language = models.CharField(max_length=2, choices=[("id", "Bahasa Indonesia"), ("en", "English")], default="id")
 
     class Meta:
@@ -29,9 +37,11 @@ class Profile(models.Model):
         db_table = "sponsorship_profile"
         constraints = [
             models.CheckConstraint(
-                condition=~Q(role="agency_admin") | Q(agency__isnull=False), name="profile_agency_admin_has_agency"),
+                condition=~Q(role="agency_admin") | Q(agency__isnull=False), name="profile_agency_admin_has_agency"
+            ),
             models.CheckConstraint(
-                condition=~Q(role="regency_admin") | Q(regency__isnull=False), name="profile_regency_admin_has_regency"),
+                condition=~Q(role="regency_admin") | Q(regency__isnull=False), name="profile_regency_admin_has_regency"
+            ),
         ]
 
     def __str__(self):

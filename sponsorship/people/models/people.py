@@ -1,19 +1,20 @@
 """Agencies (OPD), ASN sponsors, informal workers and their consent."""
+
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from sponsorship.people.crypto import EncryptedTextField
-
 from sponsorship.regions.models import Region
 
 
 class Agency(models.Model):
     """An OPD (organisasi perangkat daerah) of a regency government."""
 
-    regency = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="agencies",
-                                limit_choices_to={"level": Region.Level.REGENCY})
+    regency = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="agencies", limit_choices_to={"level": Region.Level.REGENCY}
+    )
     code = models.CharField(max_length=32, blank=True)
     name = models.CharField(max_length=200)
     short_name = models.CharField(max_length=60, blank=True)
@@ -49,16 +50,18 @@ class Sponsor(models.Model):
     # A sponsor who leaves (moves away, retires) ends every sponsorship; a returning ASN is registered again.
     TRANSITIONS = {Status.ACTIVE: {Status.LEFT, Status.RETIRED}, Status.LEFT: set(), Status.RETIRED: set()}
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="sponsor")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sponsor"
+    )
     nip = models.CharField("NIP / NI PPPK", max_length=18, unique=True)
     asn_type = models.CharField(max_length=4, choices=AsnType.choices)
     full_name = models.CharField(max_length=150)
     birth_date = models.DateField()
     sex = models.CharField(max_length=1, choices=Sex.choices)
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="sponsors")
-    home_village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+",
-                                     limit_choices_to={"level": Region.Level.VILLAGE})
+    home_village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="+", limit_choices_to={"level": Region.Level.VILLAGE}
+    )
     lat = models.FloatField(null=True, blank=True, help_text="Precise home location, only with consent")
     lon = models.FloatField(null=True, blank=True)
     phone = EncryptedTextField(blank=True)
@@ -80,8 +83,9 @@ class Sponsor(models.Model):
         ordering = ["full_name"]
         constraints = [
             models.CheckConstraint(condition=Q(capacity__in=[2, 3]), name="sponsor_capacity_2_or_3"),
-            models.CheckConstraint(condition=Q(active_sponsorships__lte=F("capacity")),
-                                   name="sponsor_active_within_capacity"),
+            models.CheckConstraint(
+                condition=Q(active_sponsorships__lte=F("capacity")), name="sponsor_active_within_capacity"
+            ),
         ]
         indexes = [models.Index(fields=["agency", "status"])]
 
@@ -124,17 +128,20 @@ class Worker(models.Model):
     phone = EncryptedTextField(blank=True)
     phone_hash = models.CharField(max_length=64, blank=True, db_index=True)
     occupation = models.ForeignKey(Occupation, on_delete=models.PROTECT, related_name="workers")
-    village = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="workers",
-                                limit_choices_to={"level": Region.Level.VILLAGE})
+    village = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="workers", limit_choices_to={"level": Region.Level.VILLAGE}
+    )
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     welfare_decile = models.PositiveSmallIntegerField(null=True, blank=True)
     kpj = models.CharField("KPJ", max_length=11, blank=True)
     current_payer = models.CharField(max_length=16, choices=Payer.choices, default=Payer.NONE)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="worker")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="worker"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     anonymized_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -145,8 +152,10 @@ class Worker(models.Model):
         db_table = "sponsorship_worker"
         ordering = ["full_name"]
         constraints = [
-            models.CheckConstraint(condition=Q(welfare_decile__isnull=True) | Q(welfare_decile__gte=1, welfare_decile__lte=10),
-                                   name="worker_decile_1_10"),
+            models.CheckConstraint(
+                condition=Q(welfare_decile__isnull=True) | Q(welfare_decile__gte=1, welfare_decile__lte=10),
+                name="worker_decile_1_10",
+            ),
         ]
         indexes = [models.Index(fields=["village", "current_payer"])]
 

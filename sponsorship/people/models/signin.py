@@ -1,4 +1,5 @@
 """Worker sign-in by NIK + date of birth and a one-time code."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

@@ -1,4 +1,5 @@
 """A sponsorship: one ASN pays for one worker, from a start until it ends."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -37,8 +38,9 @@ class Sponsorship(models.Model):
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("sponsorship")
@@ -46,10 +48,13 @@ class Sponsorship(models.Model):
         db_table = "sponsorship_sponsorship"
         ordering = ["-started_at"]
         constraints = [
-            models.UniqueConstraint(fields=["worker"], condition=Q(status="active"),
-                                    name="sponsorship_one_active_sponsor_per_worker"),
-            models.CheckConstraint(condition=Q(status="active", ended_at__isnull=True) | Q(status="ended", ended_at__isnull=False),
-                                   name="sponsorship_ended_has_end"),
+            models.UniqueConstraint(
+                fields=["worker"], condition=Q(status="active"), name="sponsorship_one_active_sponsor_per_worker"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", ended_at__isnull=True) | Q(status="ended", ended_at__isnull=False),
+                name="sponsorship_ended_has_end",
+            ),
         ]
         indexes = [models.Index(fields=["sponsor", "status"])]
 

@@ -1,4 +1,5 @@
 """Writes for sponsors, workers and consent. Validation of identifiers happens here, once."""
+
 import datetime as dt
 from typing import Any
 
@@ -54,8 +55,7 @@ def _village(village) -> Region:
     else:
         region = Region.objects.filter(code=str(village)).first()
     if region is None or region.level != Region.Level.VILLAGE:
-        raise ApplicationError(_("Unknown village."),
-                               extra={"fields": {"village": [str(_("Unknown village."))]}})
+        raise ApplicationError(_("Unknown village."), extra={"fields": {"village": [str(_("Unknown village."))]}})
     return region
 
 
@@ -80,27 +80,26 @@ def _kpj(kpj: str) -> str:
 
 def _check_capacity(capacity: int) -> None:
     if capacity not in (2, 3):
-        raise ApplicationError(_("A sponsor covers 2 or 3 workers."),
-                               extra={"fields": {"capacity": ["2 / 3"]}})
+        raise ApplicationError(_("A sponsor covers 2 or 3 workers."), extra={"fields": {"capacity": ["2 / 3"]}})
 
 
 def _check_village_in_agency_regency(village: Region, agency: Agency) -> None:
     if village.regency_code != agency.regency.code:
-        raise ApplicationError(_("The home village must be in the agency's regency."),
-                               extra={"fields": {"home_village": [str(_("Outside the agency's regency."))]}})
+        raise ApplicationError(
+            _("The home village must be in the agency's regency."),
+            extra={"fields": {"home_village": [str(_("Outside the agency's regency."))]}},
+        )
 
 
 def _check_decile(welfare_decile: int | None) -> None:
     if welfare_decile is not None and not (1 <= int(welfare_decile) <= 10):
-        raise ApplicationError(_("The welfare decile must be 1–10."),
-                               extra={"fields": {"welfare_decile": ["1–10"]}})
+        raise ApplicationError(_("The welfare decile must be 1–10."), extra={"fields": {"welfare_decile": ["1–10"]}})
 
 
 def _check_full_name(full_name: str) -> str:
     name = (full_name or "").strip()
     if not name:
-        raise ApplicationError(_("The full name is required."),
-                               extra={"fields": {"full_name": [str(_("Required."))]}})
+        raise ApplicationError(_("The full name is required."), extra={"fields": {"full_name": [str(_("Required."))]}})
     return name
 
 
@@ -115,9 +114,22 @@ def _save_changes(obj, changes: dict[str, Any]) -> list[str]:
 
 
 @transaction.atomic
-def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, home_village, capacity: int = 2,
-                   phone: str = "", lat: float | None = None, lon: float | None = None,
-                   contact_consent: bool = False, user=None, actor=None, today: dt.date | None = None) -> Sponsor:
+def sponsor_create(
+    *,
+    nip: str,
+    asn_type: str,
+    full_name: str,
+    agency: Agency,
+    home_village,
+    capacity: int = 2,
+    phone: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    contact_consent: bool = False,
+    user=None,
+    actor=None,
+    today: dt.date | None = None,
+) -> Sponsor:
     try:
         info = parse_nip(nip, kind=asn_type, today=today)
     except IdentifierError as exc:
@@ -129,12 +141,27 @@ def sponsor_create(*, nip: str, asn_type: str, full_name: str, agency: Agency, h
     if Sponsor.objects.filter(nip=info.nip).exists():
         raise ConflictError(_("This NIP is already registered."))
     sponsor = Sponsor.objects.create(
-        user=user, nip=info.nip, asn_type=asn_type, full_name=full_name.strip(), birth_date=info.birth_date,
-        sex=info.sex, agency=agency, home_village=village, capacity=capacity, phone=phone_e164,
-        phone_hash=keyed_hash(phone_e164) if phone_e164 else "", lat=lat, lon=lon, contact_consent=contact_consent,
+        user=user,
+        nip=info.nip,
+        asn_type=asn_type,
+        full_name=full_name.strip(),
+        birth_date=info.birth_date,
+        sex=info.sex,
+        agency=agency,
+        home_village=village,
+        capacity=capacity,
+        phone=phone_e164,
+        phone_hash=keyed_hash(phone_e164) if phone_e164 else "",
+        lat=lat,
+        lon=lon,
+        contact_consent=contact_consent,
     )
-    audit_record(actor=actor, action="sponsor.create", obj=sponsor,
-                 after=snapshot(sponsor, ["nip", "full_name", "agency", "home_village", "capacity"]))
+    audit_record(
+        actor=actor,
+        action="sponsor.create",
+        obj=sponsor,
+        after=snapshot(sponsor, ["nip", "full_name", "agency", "home_village", "capacity"]),
+    )
     return sponsor
 
 
@@ -143,10 +170,22 @@ def worker_find_by_nik(nik_text: str) -> Worker | None:
 
 
 @transaction.atomic
-def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, phone: str = "",
-                  lat: float | None = None, lon: float | None = None, welfare_decile: int | None = None,
-                  kpj: str = "", current_payer: str = Worker.Payer.NONE, consent: dict | None = None,
-                  actor=None, today: dt.date | None = None) -> Worker:
+def worker_create(
+    *,
+    nik: str,
+    full_name: str,
+    occupation: Occupation,
+    village,
+    phone: str = "",
+    lat: float | None = None,
+    lon: float | None = None,
+    welfare_decile: int | None = None,
+    kpj: str = "",
+    current_payer: str = Worker.Payer.NONE,
+    consent: dict | None = None,
+    actor=None,
+    today: dt.date | None = None,
+) -> Worker:
     """Create a worker with the consent record UU PDP requires. `consent` = {channel, text_version, collected_at?}."""
     try:
         info = parse_nik(nik, today=today)
@@ -156,32 +195,50 @@ def worker_create(*, nik: str, full_name: str, occupation: Occupation, village, 
     kpj = _kpj(kpj)
     _check_decile(welfare_decile)
     if not consent or not consent.get("channel") or not consent.get("text_version"):
-        raise ApplicationError(_(
-            "The worker's consent must be recorded (channel and consent text version).",
-        ), extra={"fields": {"consent": [str(_("Required."))]}})
+        raise ApplicationError(
+            _(
+                "The worker's consent must be recorded (channel and consent text version).",
+            ),
+            extra={"fields": {"consent": [str(_("Required."))]}},
+        )
     village = _village(village)
     nik_hash = keyed_hash(info.nik)
     if Worker.objects.filter(nik_hash=nik_hash).exists():
-        raise ConflictError(_("This NIK is already registered."),
-                            code="duplicate_nik")
+        raise ConflictError(_("This NIK is already registered."), code="duplicate_nik")
     try:
         with transaction.atomic():
             worker = Worker.objects.create(
-                nik=info.nik, nik_hash=nik_hash, full_name=full_name.strip(), birth_date=info.birth_date, sex=info.sex,
-                phone=phone_e164, phone_hash=keyed_hash(phone_e164) if phone_e164 else "", occupation=occupation,
-                village=village, lat=lat, lon=lon, welfare_decile=welfare_decile, kpj=kpj,
-                current_payer=current_payer, created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                nik=info.nik,
+                nik_hash=nik_hash,
+                full_name=full_name.strip(),
+                birth_date=info.birth_date,
+                sex=info.sex,
+                phone=phone_e164,
+                phone_hash=keyed_hash(phone_e164) if phone_e164 else "",
+                occupation=occupation,
+                village=village,
+                lat=lat,
+                lon=lon,
+                welfare_decile=welfare_decile,
+                kpj=kpj,
+                current_payer=current_payer,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
     except IntegrityError:
-        raise ConflictError(_("This NIK is already registered."),
-                            code="duplicate_nik") from None
+        raise ConflictError(_("This NIK is already registered."), code="duplicate_nik") from None
     WorkerConsent.objects.create(
-        worker=worker, collected_by=actor if getattr(actor, "is_authenticated", False) else None,
-        collected_at=consent.get("collected_at") or timezone.now(), channel=consent["channel"],
+        worker=worker,
+        collected_by=actor if getattr(actor, "is_authenticated", False) else None,
+        collected_at=consent.get("collected_at") or timezone.now(),
+        channel=consent["channel"],
         text_version=consent["text_version"],
     )
-    audit_record(actor=actor, action="worker.create", obj=worker,
-                 after={**snapshot(worker, WORKER_AUDIT_FIELDS), "nik": mask_nik(info.nik)})
+    audit_record(
+        actor=actor,
+        action="worker.create",
+        obj=worker,
+        after={**snapshot(worker, WORKER_AUDIT_FIELDS), "nik": mask_nik(info.nik)},
+    )
     return worker
 
 
@@ -190,10 +247,21 @@ def _update_extra(changed: list[str], source: str) -> dict:
 
 
 @transaction.atomic
-def sponsor_update(*, sponsor: Sponsor, actor=None, full_name: str = UNSET, agency: Agency = UNSET,
-                   home_village: Region | str = UNSET, capacity: int = UNSET, phone: str = UNSET,
-                   lat: float | None = UNSET, lon: float | None = UNSET, contact_consent: bool = UNSET,
-                   show_name_to_workers: bool = UNSET, source: str = "") -> Sponsor:
+def sponsor_update(
+    *,
+    sponsor: Sponsor,
+    actor=None,
+    full_name: str = UNSET,
+    agency: Agency = UNSET,
+    home_village: Region | str = UNSET,
+    capacity: int = UNSET,
+    phone: str = UNSET,
+    lat: float | None = UNSET,
+    lon: float | None = UNSET,
+    contact_consent: bool = UNSET,
+    show_name_to_workers: bool = UNSET,
+    source: str = "",
+) -> Sponsor:
     """Change a sponsor's details, validated as in `sponsor_create`. Identity (NIP, birth date, sex) never changes
     here, nor the status: leaving ends sponsorships (matching's `sponsor_leave`). `source` ("import", "admin")
     is kept in the audit row. Returns the saved row; fields not passed are left as they are."""
@@ -204,39 +272,61 @@ def sponsor_update(*, sponsor: Sponsor, actor=None, full_name: str = UNSET, agen
     if capacity is not UNSET:
         _check_capacity(capacity)
         if capacity < current.active_sponsorships:
-            raise ApplicationError(_(
-                "This sponsor already covers %(active_sponsorships)s workers; the capacity cannot be lower.")
-                                   % {"active_sponsorships": current.active_sponsorships},
-                extra={"fields": {"capacity": [str(current.active_sponsorships)]}})
+            raise ApplicationError(
+                _("This sponsor already covers %(active_sponsorships)s workers; the capacity cannot be lower.")
+                % {"active_sponsorships": current.active_sponsorships},
+                extra={"fields": {"capacity": [str(current.active_sponsorships)]}},
+            )
         changes["capacity"] = capacity
     if agency is not UNSET:
         changes["agency"] = agency
     if home_village is not UNSET:
         changes["home_village"] = _village(home_village)
     if agency is not UNSET or home_village is not UNSET:
-        _check_village_in_agency_regency(changes.get("home_village", current.home_village),
-                                         changes.get("agency", current.agency))
+        _check_village_in_agency_regency(
+            changes.get("home_village", current.home_village), changes.get("agency", current.agency)
+        )
     if phone is not UNSET:
         changes["phone"] = _phone(phone)
         changes["phone_hash"] = keyed_hash(changes["phone"]) if changes["phone"] else ""
-    for name, value in (("lat", lat), ("lon", lon), ("contact_consent", contact_consent),
-                        ("show_name_to_workers", show_name_to_workers)):
+    for name, value in (
+        ("lat", lat),
+        ("lon", lon),
+        ("contact_consent", contact_consent),
+        ("show_name_to_workers", show_name_to_workers),
+    ):
         if value is not UNSET:
             changes[name] = value
     before = snapshot(current, SPONSOR_AUDIT_FIELDS)
     changed = _save_changes(current, changes)
     if changed:
-        audit_record(actor=actor, action="sponsor.update", obj=current, before=before,
-                     after=snapshot(current, SPONSOR_AUDIT_FIELDS),
-                     extra=_update_extra(changed, source))
+        audit_record(
+            actor=actor,
+            action="sponsor.update",
+            obj=current,
+            before=before,
+            after=snapshot(current, SPONSOR_AUDIT_FIELDS),
+            extra=_update_extra(changed, source),
+        )
     return current
 
 
 @transaction.atomic
-def worker_update(*, worker: Worker, actor=None, full_name: str = UNSET, occupation: Occupation = UNSET,
-                  village: Region | str = UNSET, lat: float | None = UNSET, lon: float | None = UNSET,
-                  welfare_decile: int | None = UNSET, kpj: str = UNSET, current_payer: str = UNSET,
-                  phone: str = UNSET, source: str = "") -> Worker:
+def worker_update(
+    *,
+    worker: Worker,
+    actor=None,
+    full_name: str = UNSET,
+    occupation: Occupation = UNSET,
+    village: Region | str = UNSET,
+    lat: float | None = UNSET,
+    lon: float | None = UNSET,
+    welfare_decile: int | None = UNSET,
+    kpj: str = UNSET,
+    current_payer: str = UNSET,
+    phone: str = UNSET,
+    source: str = "",
+) -> Worker:
     """Change a worker's details, validated as in `worker_create`. NIK, birth date and sex never change here.
     Returns the saved row; fields not passed are left as they are."""
     current = Worker.objects.select_for_update().get(pk=worker.pk)
@@ -254,8 +344,9 @@ def worker_update(*, worker: Worker, actor=None, full_name: str = UNSET, occupat
         changes["kpj"] = _kpj(kpj)
     if current_payer is not UNSET:
         if current_payer not in Worker.Payer.values:
-            raise ApplicationError(_("Unknown premium payer."),
-                                   extra={"fields": {"current_payer": [str(current_payer)]}})
+            raise ApplicationError(
+                _("Unknown premium payer."), extra={"fields": {"current_payer": [str(current_payer)]}}
+            )
         changes["current_payer"] = current_payer
     if phone is not UNSET:
         changes["phone"] = _phone(phone)
@@ -266,7 +357,12 @@ def worker_update(*, worker: Worker, actor=None, full_name: str = UNSET, occupat
     before = snapshot(current, WORKER_AUDIT_FIELDS)
     changed = _save_changes(current, changes)
     if changed:
-        audit_record(actor=actor, action="worker.update", obj=current, before=before,
-                     after=snapshot(current, WORKER_AUDIT_FIELDS),
-                     extra=_update_extra(changed, source))
+        audit_record(
+            actor=actor,
+            action="worker.update",
+            obj=current,
+            before=before,
+            after=snapshot(current, WORKER_AUDIT_FIELDS),
+            extra=_update_extra(changed, source),
+        )
     return current

@@ -13,6 +13,7 @@ unique column satisfied and does NOT block a later re-registration of the same N
 of the NIK to block it would itself be personal data (pseudonymous, re-identifiable with the key), which
 is exactly what the person asked us to delete. A returning worker registers again with fresh consent.
 """
+
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -20,11 +21,11 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from sponsorship.people.identifiers import mask_nik
-from sponsorship.core.models import AuditLog
 from notifications.models import Device, Notification
-from sponsorship.people.models import Sponsorship, Worker, WorkerConsent, WorkerSignInChallenge
 from sponsorship.core.audit import audit_record
+from sponsorship.core.models import AuditLog
+from sponsorship.people.identifiers import mask_nik
+from sponsorship.people.models import Sponsorship, Worker, WorkerConsent, WorkerSignInChallenge
 
 DSR_SLA = dt.timedelta(hours=72)
 
@@ -46,6 +47,8 @@ def register_personal_data(*, export: dict[str, ExportSection] | None = None, er
 def tombstone() -> str:
     """A fresh value for an erased identifier hash (unique, and no copy of the NIK)."""
     return f"{TOMBSTONE_PREFIX}{uuid.uuid4().hex}"
+
+
 ERASED_NAME = "Dihapus"
 TOMBSTONE_PREFIX = "erased:"
 
@@ -59,25 +62,44 @@ def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behal
     data = {
         "generated_at": timezone.now().isoformat(),
         "worker": {
-            "id": worker.pk, "nik": worker.nik, "full_name": worker.full_name,
-            "birth_date": _iso(worker.birth_date), "sex": worker.sex, "phone": worker.phone,
-            "occupation": worker.occupation.name, "village_code": worker.village.code,
-            "village_name": worker.village.name, "lat": worker.lat, "lon": worker.lon,
-            "welfare_decile": worker.welfare_decile, "kpj": worker.kpj, "current_payer": worker.current_payer,
-            "created_at": _iso(worker.created_at), "updated_at": _iso(worker.updated_at),
+            "id": worker.pk,
+            "nik": worker.nik,
+            "full_name": worker.full_name,
+            "birth_date": _iso(worker.birth_date),
+            "sex": worker.sex,
+            "phone": worker.phone,
+            "occupation": worker.occupation.name,
+            "village_code": worker.village.code,
+            "village_name": worker.village.name,
+            "lat": worker.lat,
+            "lon": worker.lon,
+            "welfare_decile": worker.welfare_decile,
+            "kpj": worker.kpj,
+            "current_payer": worker.current_payer,
+            "created_at": _iso(worker.created_at),
+            "updated_at": _iso(worker.updated_at),
             "anonymized_at": _iso(worker.anonymized_at),
         },
         "consents": [
-            {"collected_at": _iso(c.collected_at), "channel": c.channel, "text_version": c.text_version,
-             "withdrawn_at": _iso(c.withdrawn_at)}
+            {
+                "collected_at": _iso(c.collected_at),
+                "channel": c.channel,
+                "text_version": c.text_version,
+                "withdrawn_at": _iso(c.withdrawn_at),
+            }
             for c in WorkerConsent.objects.filter(worker=worker).order_by("collected_at")
         ],
         # The sponsor is another person: only what the worker may see (first name when the sponsor agreed).
         "sponsorships": [
-            {"status": s.status, "started_at": _iso(s.started_at), "ended_at": _iso(s.ended_at),
-             "end_reason": s.end_reason, "source": s.source,
-             "sponsor_first_name": s.sponsor.full_name.split(" ")[0] if s.sponsor.show_name_to_workers else None,
-             "agency": s.sponsor.agency.name}
+            {
+                "status": s.status,
+                "started_at": _iso(s.started_at),
+                "ended_at": _iso(s.ended_at),
+                "end_reason": s.end_reason,
+                "source": s.source,
+                "sponsor_first_name": s.sponsor.full_name.split(" ")[0] if s.sponsor.show_name_to_workers else None,
+                "agency": s.sponsor.agency.name,
+            }
             for s in Sponsorship.objects.filter(worker=worker).select_related("sponsor__agency").order_by("started_at")
         ],
         **{key: section(worker) for key, section in _EXPORT_SECTIONS.items()},
@@ -87,16 +109,23 @@ def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behal
             for a in AuditLog.objects.filter(object_type="people.worker", object_id=str(worker.pk)).order_by("at")
         ],
     }
-    audit_record(actor=actor, action="worker.data_export", obj=worker, ip=ip,
-                 extra={"on_behalf": on_behalf, "purpose": "data_subject_access", "nik": mask_nik(worker.nik or "")})
+    audit_record(
+        actor=actor,
+        action="worker.data_export",
+        obj=worker,
+        ip=ip,
+        extra={"on_behalf": on_behalf, "purpose": "data_subject_access", "nik": mask_nik(worker.nik or "")},
+    )
     return data
 
 
 def _notifications(worker) -> list:
     if not worker.user_id:
         return []
-    return [{"created_at": _iso(n.created_at), "kind": n.kind, "title": n.title, "body": n.body}
-            for n in Notification.objects.filter(recipient_id=worker.user_id).order_by("created_at")]
+    return [
+        {"created_at": _iso(n.created_at), "kind": n.kind, "title": n.title, "body": n.body}
+        for n in Notification.objects.filter(recipient_id=worker.user_id).order_by("created_at")
+    ]
 
 
 def worker_anonymise(*, worker: Worker, actor, reason: str, ip: str | None = None) -> Worker:
@@ -113,9 +142,19 @@ def worker_anonymise(*, worker: Worker, actor, reason: str, ip: str | None = Non
         for sponsorship in Sponsorship.objects.filter(worker=locked, status=Sponsorship.Status.ACTIVE):
             sponsorship_end(sponsorship=sponsorship, reason=Sponsorship.EndReason.WORKER_REQUEST, actor=actor)
         Worker.objects.filter(pk=locked.pk).update(
-            full_name=ERASED_NAME, nik="", nik_hash=f"{TOMBSTONE_PREFIX}{uuid.uuid4().hex}", phone="", phone_hash="",
-            lat=None, lon=None, kpj="", welfare_decile=None, current_payer=Worker.Payer.NONE,
-            birth_date=dt.date(locked.birth_date.year, 1, 1), anonymized_at=now, updated_at=now,
+            full_name=ERASED_NAME,
+            nik="",
+            nik_hash=f"{TOMBSTONE_PREFIX}{uuid.uuid4().hex}",
+            phone="",
+            phone_hash="",
+            lat=None,
+            lon=None,
+            kpj="",
+            welfare_decile=None,
+            current_payer=Worker.Payer.NONE,
+            birth_date=dt.date(locked.birth_date.year, 1, 1),
+            anonymized_at=now,
+            updated_at=now,
         )
         WorkerConsent.objects.filter(worker=locked, withdrawn_at__isnull=True).update(withdrawn_at=now)
         _erase_copies(locked, old_hash)
@@ -128,10 +167,19 @@ def worker_anonymise(*, worker: Worker, actor, reason: str, ip: str | None = Non
                     changed = True
             if changed:
                 row.save(update_fields=["before", "after"])
-        audit_record(actor=actor, action="worker.anonymise", obj=locked, before=before,
-                     after={"full_name": ERASED_NAME, "nik": "", "phone": ""}, ip=ip,
-                     extra={"reason": reason[:300], "sla_hours": int(DSR_SLA.total_seconds() // 3600),
-                            "kept": ["sponsorships", "invoice_lines", "coverage_months", "payments"]})
+        audit_record(
+            actor=actor,
+            action="worker.anonymise",
+            obj=locked,
+            before=before,
+            after={"full_name": ERASED_NAME, "nik": "", "phone": ""},
+            ip=ip,
+            extra={
+                "reason": reason[:300],
+                "sla_hours": int(DSR_SLA.total_seconds() // 3600),
+                "kept": ["sponsorships", "invoice_lines", "coverage_months", "payments"],
+            },
+        )
     locked.refresh_from_db()
     return locked
 
@@ -143,6 +191,7 @@ def _erase_copies(worker: Worker, old_hash: str) -> None:
     WorkerSignInChallenge.objects.filter(nik_hash=old_hash).delete()
     if worker.user_id:
         from django.contrib.auth import get_user_model
+
         User = get_user_model()
         user = User.objects.get(pk=worker.user_id)
         user.is_active = False

@@ -8,6 +8,7 @@ Rules that keep NIKs from being enumerated:
   written to the audit log with its outcome, never with the NIK itself (only a prefix of its keyed hash).
 Without an SMS provider (`WORKER_OTP_PROVIDER = ""`) NIK + date of birth alone sign in, as the issue allows.
 """
+
 import datetime as dt
 import hashlib
 import hmac
@@ -20,14 +21,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import RefreshToken
 from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.api.errors import ApplicationError
+from sponsorship.core.audit import audit_record
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, mask_phone, parse_nik
 from sponsorship.people.models import Profile, Role, Worker, WorkerSignInChallenge
-from sponsorship.core.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,7 @@ def _send_code(worker: Worker, code: str) -> None:
         logger.warning("worker sign-in code for %s: %s", mask_phone(worker.phone), code)
         print(f"[SMS console] kode masuk Pengampu untuk {mask_phone(worker.phone)}: {code}", flush=True)
     else:  # a real SMS gateway would be plugged in here, behind the same small interface
-        raise ApplicationError(_("The SMS service is not configured."),
-                               code="sms_unavailable", status_code=503)
+        raise ApplicationError(_("The SMS service is not configured."), code="sms_unavailable", status_code=503)
 
 
 def _hash_of(nik: str) -> str | None:
@@ -94,34 +94,55 @@ def issue_worker_tokens(worker: Worker) -> dict:
 def worker_signin_request(*, nik: str, birth_date: dt.date, ip: str | None = None) -> ChallengeResult:
     nik_hash = _hash_of(nik)
     if nik_hash is None:  # a malformed NIK says nothing about who is registered
-        audit_record(actor=None, action="worker_auth.request", object_type="worker", ip=ip,
-                     extra={"outcome": "malformed_nik"})
+        audit_record(
+            actor=None, action="worker_auth.request", object_type="worker", ip=ip, extra={"outcome": "malformed_nik"}
+        )
         raise _invalid("nik", _("The NIK format is not valid (16 digits)."))
     worker = Worker.objects.filter(nik_hash=nik_hash, anonymized_at__isnull=True).first()
     # The worker whose NIK and birth date both match; None when either does not.
     matched = worker if worker is not None and worker.birth_date == birth_date else None
     outcome = "matched" if matched else ("wrong_birth_date" if worker else "unknown_nik")
     if matched and not settings.WORKER_OTP_PROVIDER:
-        audit_record(actor=None, action="worker_auth.request", object_type="worker", object_id=matched.pk, ip=ip,
-                     extra={"outcome": "signed_in_without_code", "nik_hash": nik_hash[:12]})
+        audit_record(
+            actor=None,
+            action="worker_auth.request",
+            object_type="worker",
+            object_id=matched.pk,
+            ip=ip,
+            extra={"outcome": "signed_in_without_code", "nik_hash": nik_hash[:12]},
+        )
         return ChallengeResult(challenge=None, tokens=issue_worker_tokens(matched), expires_in=0)
     if matched and not matched.phone:
         outcome = "no_phone"
     if not settings.WORKER_OTP_PROVIDER:
-        audit_record(actor=None, action="worker_auth.request", object_type="worker", ip=ip,
-                     extra={"outcome": outcome, "nik_hash": nik_hash[:12]})
+        audit_record(
+            actor=None,
+            action="worker_auth.request",
+            object_type="worker",
+            ip=ip,
+            extra={"outcome": outcome, "nik_hash": nik_hash[:12]},
+        )
         raise ApplicationError(NO_MATCH, code="no_match", status_code=400)
     token = secrets.token_urlsafe(32)
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = settings.WORKER_OTP_TTL_SECONDS
     recipient = matched if matched and matched.phone else None  # who the code can be sent to
     WorkerSignInChallenge.objects.create(
-        nik_hash=nik_hash, worker=recipient, token=token,
-        code_hash=_code_hash(token, code) if recipient else "-", ip=ip,
+        nik_hash=nik_hash,
+        worker=recipient,
+        token=token,
+        code_hash=_code_hash(token, code) if recipient else "-",
+        ip=ip,
         expires_at=timezone.now() + dt.timedelta(seconds=ttl),
     )
-    audit_record(actor=None, action="worker_auth.request", object_type="worker",
-                 object_id=worker.pk if worker else "", ip=ip, extra={"outcome": outcome, "nik_hash": nik_hash[:12]})
+    audit_record(
+        actor=None,
+        action="worker_auth.request",
+        object_type="worker",
+        object_id=worker.pk if worker else "",
+        ip=ip,
+        extra={"outcome": outcome, "nik_hash": nik_hash[:12]},
+    )
     if recipient:
         transaction.on_commit(lambda: _send_code(recipient, code))
     return ChallengeResult(challenge=token, tokens=None, expires_in=ttl)
@@ -151,9 +172,14 @@ def worker_signin_verify(*, challenge: str, code: str, ip: str | None = None) ->
             # Conditional update: two parallel verifies of one code cannot both win.
             won = WorkerSignInChallenge.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
             outcome = "ok" if won else "already_used"
-        audit_record(actor=None, action="worker_auth.verify", object_type="worker",
-                     object_id=row.worker_id if row and row.worker_id else "", ip=ip,
-                     extra={"outcome": outcome, "nik_hash": row.nik_hash[:12] if row else ""})
+        audit_record(
+            actor=None,
+            action="worker_auth.verify",
+            object_type="worker",
+            object_id=row.worker_id if row and row.worker_id else "",
+            ip=ip,
+            extra={"outcome": outcome, "nik_hash": row.nik_hash[:12] if row else ""},
+        )
     # The attempt counter and the audit row are committed before a failure is answered.
     if outcome != "ok":
         raise ApplicationError(NO_MATCH, code="no_match", status_code=400)

@@ -6,51 +6,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('sponsorship', '0008_matchingrun_distance'),
+        ("sponsorship", "0008_matchingrun_distance"),
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(state_operations=[
-            migrations.CreateModel(
-                name='Region',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('code', models.CharField(help_text='Kemendagri code, e.g. 35.02.01.2001', max_length=13, unique=True)),
-                    ('name', models.CharField(max_length=100)),
-                    ('level', models.PositiveSmallIntegerField(choices=[(1, 'Provinsi'), (2, 'Kabupaten/Kota'), (3, 'Kecamatan'), (4, 'Desa/Kelurahan')], db_index=True)),
-                    ('village_kind', models.CharField(blank=True, choices=[('kelurahan', 'Kelurahan'), ('desa', 'Desa')], max_length=10)),
-                    ('lat', models.FloatField(blank=True, null=True)),
-                    ('lon', models.FloatField(blank=True, null=True)),
-                    ('updated_at', models.DateTimeField(auto_now=True)),
-                    ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='regions.region')),
-                ],
-                options={
-                    'db_table': 'sponsorship_region',
-                    'ordering': ['code'],
-                },
-            ),
-            migrations.CreateModel(
-                name='RegencyConfig',
-                fields=[
-                    ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                    ('timezone', models.CharField(choices=[('Asia/Jakarta', 'WIB'), ('Asia/Makassar', 'WITA'), ('Asia/Jayapura', 'WIT')], default='Asia/Jakarta', max_length=32)),
-                    ('matching_radius_m', models.PositiveIntegerField(default=5000)),
-                    ('decline_cooldown_days', models.PositiveIntegerField(default=90)),
-                    ('village_target', models.PositiveIntegerField(default=100, help_text='Default target of covered workers per village')),
-                    ('max_new_member_age', models.PositiveSmallIntegerField(default=65)),
-                    ('regency', models.OneToOneField(limit_choices_to={'level': 2}, on_delete=django.db.models.deletion.PROTECT, related_name='config', to='regions.region')),
-                ],
-                options={
-                    'db_table': 'sponsorship_regencyconfig',
-                },
-            ),
-            migrations.AddIndex(
-                model_name='region',
-                index=models.Index(fields=['parent', 'level'], name='sponsorship_parent__c021f7_idx'),
-            ),
-            ]),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name="Region",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
+                        (
+                            "code",
+                            models.CharField(
+                                help_text="Kemendagri code, e.g. 35.02.01.2001", max_length=13, unique=True
+                            ),
+                        ),
+                        ("name", models.CharField(max_length=100)),
+                        (
+                            "level",
+                            models.PositiveSmallIntegerField(
+                                choices=[
+                                    (1, "Provinsi"),
+                                    (2, "Kabupaten/Kota"),
+                                    (3, "Kecamatan"),
+                                    (4, "Desa/Kelurahan"),
+                                ],
+                                db_index=True,
+                            ),
+                        ),
+                        (
+                            "village_kind",
+                            models.CharField(
+                                blank=True, choices=[("kelurahan", "Kelurahan"), ("desa", "Desa")], max_length=10
+                            ),
+                        ),
+                        ("lat", models.FloatField(blank=True, null=True)),
+                        ("lon", models.FloatField(blank=True, null=True)),
+                        ("updated_at", models.DateTimeField(auto_now=True)),
+                        (
+                            "parent",
+                            models.ForeignKey(
+                                blank=True,
+                                null=True,
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="children",
+                                to="regions.region",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "sponsorship_region",
+                        "ordering": ["code"],
+                    },
+                ),
+                migrations.CreateModel(
+                    name="RegencyConfig",
+                    fields=[
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
+                        (
+                            "timezone",
+                            models.CharField(
+                                choices=[("Asia/Jakarta", "WIB"), ("Asia/Makassar", "WITA"), ("Asia/Jayapura", "WIT")],
+                                default="Asia/Jakarta",
+                                max_length=32,
+                            ),
+                        ),
+                        ("matching_radius_m", models.PositiveIntegerField(default=5000)),
+                        ("decline_cooldown_days", models.PositiveIntegerField(default=90)),
+                        (
+                            "village_target",
+                            models.PositiveIntegerField(
+                                default=100, help_text="Default target of covered workers per village"
+                            ),
+                        ),
+                        ("max_new_member_age", models.PositiveSmallIntegerField(default=65)),
+                        (
+                            "regency",
+                            models.OneToOneField(
+                                limit_choices_to={"level": 2},
+                                on_delete=django.db.models.deletion.PROTECT,
+                                related_name="config",
+                                to="regions.region",
+                            ),
+                        ),
+                    ],
+                    options={
+                        "db_table": "sponsorship_regencyconfig",
+                    },
+                ),
+                migrations.AddIndex(
+                    model_name="region",
+                    index=models.Index(fields=["parent", "level"], name="sponsorship_parent__c021f7_idx"),
+                ),
+            ]
+        ),
     ]

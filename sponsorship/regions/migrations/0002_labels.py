@@ -4,28 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('regions', '0001_initial'),
+        ("regions", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='regencyconfig',
-            options={'verbose_name': 'regency settings', 'verbose_name_plural': 'regency settings'},
+            name="regencyconfig",
+            options={"verbose_name": "regency settings", "verbose_name_plural": "regency settings"},
         ),
         migrations.AlterModelOptions(
-            name='region',
-            options={'ordering': ['code'], 'verbose_name': 'region', 'verbose_name_plural': 'regions'},
+            name="region",
+            options={"ordering": ["code"], "verbose_name": "region", "verbose_name_plural": "regions"},
         ),
         migrations.AlterField(
-            model_name='region',
-            name='level',
-            field=models.PositiveSmallIntegerField(choices=[(1, 'Province'), (2, 'Regency/city'), (3, 'District'), (4, 'Village')], db_index=True),
+            model_name="region",
+            name="level",
+            field=models.PositiveSmallIntegerField(
+                choices=[(1, "Province"), (2, "Regency/city"), (3, "District"), (4, "Village")], db_index=True
+            ),
         ),
         migrations.AlterField(
-            model_name='region',
-            name='village_kind',
-            field=models.CharField(blank=True, choices=[('kelurahan', 'Urban village (kelurahan)'), ('desa', 'Rural village (desa)')], max_length=10),
+            model_name="region",
+            name="village_kind",
+            field=models.CharField(
+                blank=True,
+                choices=[("kelurahan", "Urban village (kelurahan)"), ("desa", "Rural village (desa)")],
+                max_length=10,
+            ),
         ),
     ]

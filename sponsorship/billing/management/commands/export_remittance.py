@@ -21,4 +21,6 @@ class Command(BaseCommand):
             raise CommandError("period must be YYYY-MM") from None
         except ApplicationError as exc:
             raise CommandError(str(exc.message)) from None
-        self.stdout.write(f"{result.batch.rows} rows, Rp {result.batch.total_idr:,}: {result.csv_path}, {result.xlsx_path}")
+        self.stdout.write(
+            f"{result.batch.rows} rows, Rp {result.batch.total_idr:,}: {result.csv_path}, {result.xlsx_path}"
+        )

@@ -3,6 +3,7 @@
 Use after restoring a database without its functions or triggers, or when in doubt whether the summary matches the
 files. Safe to run on a live database: one transaction; writers to invoices and coverage wait for it.
 """
+
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -14,8 +15,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
-        parser.add_argument("--no-rebuild", action="store_true",
-                            help="Leave the table's rows as they are (by default they are recomputed).")
+        parser.add_argument(
+            "--no-rebuild",
+            action="store_true",
+            help="Leave the table's rows as they are (by default they are recomputed).",
+        )
 
     def handle(self, *args, database, no_rebuild, **options):
         install_summary_sql(connections[database], rebuild=not no_rebuild)

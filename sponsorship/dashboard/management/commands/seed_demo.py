@@ -1,4 +1,5 @@
 """Make a believable demo regency: regions, agencies (real OPD names), ASN, workers, logins for every role."""
+
 import datetime as dt
 import math
 import random
@@ -11,10 +12,10 @@ from django.utils import timezone
 
 from sponsorship.dashboard.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, OCCUPATION_WEIGHTS, SURNAMES
 from sponsorship.people.models import Agency, Occupation, Profile, Role, Sponsor, Sponsorship, Worker
-from sponsorship.regions.models import RegencyConfig, Region
 from sponsorship.people.services.people import sponsor_create, worker_create
-from sponsorship.regions.services import import_regions
 from sponsorship.people.services.sponsorships import sponsorship_start
+from sponsorship.regions.models import RegencyConfig, Region
+from sponsorship.regions.services import import_regions
 
 BUILTIN_REGIONS = Path(__file__).resolve().parents[2] / "demo" / "ponorogo_regions.csv"
 DEMO_PASSWORD = "demo-pengampu"  # noqa: S105 - the documented password of the local demo accounts
@@ -34,8 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--regency", default="35.02", help="Regency code to populate (default 35.02 Ponorogo)")
         parser.add_argument("--sponsors", type=int, default=120)
         parser.add_argument("--workers", type=int, default=360)
-        parser.add_argument("--sponsored-share", type=float, default=0.4,
-                            help="Share of workers that already have a sponsor")
+        parser.add_argument(
+            "--sponsored-share", type=float, default=0.4, help="Share of workers that already have a sponsor"
+        )
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--if-empty", action="store_true", help="Skip quietly when sponsors already exist")
         parser.add_argument("--force", action="store_true", help="Add more demo data even when some exists")
@@ -64,14 +66,17 @@ class Command(BaseCommand):
         districts = list(Region.objects.filter(parent=regency).order_by("code"))
         short = regency.name.replace("Kabupaten ", "").replace("Kota ", "")
         town = next((d for d in districts if d.name == short), None) or max(
-            districts, key=lambda d: d.children.filter(village_kind=Region.VillageKind.KELURAHAN).count())
+            districts, key=lambda d: d.children.filter(village_kind=Region.VillageKind.KELURAHAN).count()
+        )
         others = [d for d in districts if d != town]
         placed = {town.pk: centre}
         for i, district in enumerate(others):  # districts on a spiral 6–26 km around the town
             angle = i * 2.399963  # golden angle
             radius_km = 6 + 20 * math.sqrt((i + 1) / max(len(others), 1))
-            placed[district.pk] = (centre[0] + radius_km * math.sin(angle) * KM_LAT,
-                                   centre[1] + radius_km * math.cos(angle) * km_lon(centre[0]))
+            placed[district.pk] = (
+                centre[0] + radius_km * math.sin(angle) * KM_LAT,
+                centre[1] + radius_km * math.cos(angle) * km_lon(centre[0]),
+            )
         villages = []
         for district in districts:
             d_lat, d_lon = placed[district.pk]
@@ -114,8 +119,10 @@ class Command(BaseCommand):
         RegencyConfig.objects.get_or_create(regency=regency)
         town, villages = self._place_villages(rng, regency)
         town_villages = [v for v in villages if v.parent_id == town.pk]
-        agencies = [Agency.objects.get_or_create(regency=regency, name=name, defaults={"short_name": short})[0]
-                    for name, short in AGENCIES]
+        agencies = [
+            Agency.objects.get_or_create(regency=regency, name=name, defaults={"short_name": short})[0]
+            for name, short in AGENCIES
+        ]
         occupations = {o.code: o for o in Occupation.objects.all()}
         occ_codes, occ_weights = zip(*OCCUPATION_WEIGHTS, strict=True)
         serials = [rng.randint(0, 500), rng.randint(0, 5000)]
@@ -126,33 +133,53 @@ class Command(BaseCommand):
             village = rng.choice(town_villages) if rng.random() < 0.5 else rng.choice(villages)
             nip, kind, sex_digit = self._nip(rng, serials)
             precise = self._jitter(rng, village, 0.6) if rng.random() < 0.6 else (None, None)
-            sponsors.append(sponsor_create(
-                nip=nip, asn_type=kind, full_name=self._name(rng, "M" if sex_digit == "1" else "F"),
-                agency=rng.choices(agencies, weights=[8 if a.short_name in ("Dindikbud", "Dinkes", "RSUD") else 1
-                                                      for a in agencies])[0],
-                home_village=village, capacity=3 if rng.random() < 0.3 else 2, phone=f"08{rng.randint(11, 59)}"
-                f"{rng.randint(10_000_000, 99_999_999)}", lat=precise[0], lon=precise[1],
-                contact_consent=rng.random() < 0.8, today=today))
+            sponsors.append(
+                sponsor_create(
+                    nip=nip,
+                    asn_type=kind,
+                    full_name=self._name(rng, "M" if sex_digit == "1" else "F"),
+                    agency=rng.choices(
+                        agencies,
+                        weights=[8 if a.short_name in ("Dindikbud", "Dinkes", "RSUD") else 1 for a in agencies],
+                    )[0],
+                    home_village=village,
+                    capacity=3 if rng.random() < 0.3 else 2,
+                    phone=f"08{rng.randint(11, 59)}{rng.randint(10_000_000, 99_999_999)}",
+                    lat=precise[0],
+                    lon=precise[1],
+                    contact_consent=rng.random() < 0.8,
+                    today=today,
+                )
+            )
 
         workers = []
         for _ in range(opts["workers"]):
             village = rng.choice(villages)
             sex = rng.choice("MF")
             precise = self._jitter(rng, village, 0.8) if rng.random() < 0.3 else (None, None)
-            workers.append(worker_create(
-                nik=self._nik(rng, village, sex, serials), full_name=self._name(rng, sex),
-                occupation=occupations[rng.choices(occ_codes, weights=occ_weights)[0]], village=village,
-                phone=f"08{rng.randint(11, 99)}{rng.randint(1_000_000, 99_999_999)}" if rng.random() < 0.85 else "",
-                lat=precise[0], lon=precise[1],
-                welfare_decile=rng.choices(range(1, 11), weights=[14, 14, 13, 12, 11, 10, 9, 7, 6, 4])[0]
-                if rng.random() < 0.85 else None,
-                current_payer=Worker.Payer.REGENCY_BUDGET if rng.random() < 0.05 else Worker.Payer.NONE,
-                consent={"channel": rng.choice(["in_person", "paper"]), "text_version": "2026.1"}, today=today))
+            workers.append(
+                worker_create(
+                    nik=self._nik(rng, village, sex, serials),
+                    full_name=self._name(rng, sex),
+                    occupation=occupations[rng.choices(occ_codes, weights=occ_weights)[0]],
+                    village=village,
+                    phone=f"08{rng.randint(11, 99)}{rng.randint(1_000_000, 99_999_999)}" if rng.random() < 0.85 else "",
+                    lat=precise[0],
+                    lon=precise[1],
+                    welfare_decile=rng.choices(range(1, 11), weights=[14, 14, 13, 12, 11, 10, 9, 7, 6, 4])[0]
+                    if rng.random() < 0.85
+                    else None,
+                    current_payer=Worker.Payer.REGENCY_BUDGET if rng.random() < 0.05 else Worker.Payer.NONE,
+                    consent={"channel": rng.choice(["in_person", "paper"]), "text_version": "2026.1"},
+                    today=today,
+                )
+            )
 
         # Logins for every role, bound to believable records.
         User = get_user_model()
         superuser = User.objects.filter(username="admin").first() or User.objects.create_superuser(
-            "admin", "admin@pengampu.test", DEMO_PASSWORD)
+            "admin", "admin@pengampu.test", DEMO_PASSWORD
+        )
         regency_admin = self._user("admin.kabupaten", Role.REGENCY_ADMIN, regency=regency)
         self._user("admin.opd", Role.AGENCY_ADMIN, agency=agencies[7])  # Dinas Pendidikan dan Kebudayaan
 
@@ -167,8 +194,13 @@ class Command(BaseCommand):
         rng.shuffle(free_workers)
         target = int(len(workers) * opts["sponsored_share"])
         first_worker = free_workers.pop()
-        sponsorship_start(sponsor=demo_sponsor, worker=first_worker, source=Sponsorship.Source.IMPORT,
-                          actor=superuser, started_at=timezone.now() - dt.timedelta(days=75))
+        sponsorship_start(
+            sponsor=demo_sponsor,
+            worker=first_worker,
+            source=Sponsorship.Source.IMPORT,
+            actor=superuser,
+            started_at=timezone.now() - dt.timedelta(days=75),
+        )
         first_worker.user = self._user("pekerja.demo", Role.WORKER)
         first_worker.save(update_fields=["user"])
         by_village = {}
@@ -182,13 +214,20 @@ class Command(BaseCommand):
                 pool = by_village.get(sponsor.home_village_id) or next((p for p in by_village.values() if p), None)
                 if not pool:
                     break
-                sponsorship_start(sponsor=sponsor, worker=pool.pop(), source=Sponsorship.Source.IMPORT,
-                                  actor=superuser,
-                                  started_at=timezone.now() - dt.timedelta(days=rng.randint(30, 400)))
+                sponsorship_start(
+                    sponsor=sponsor,
+                    worker=pool.pop(),
+                    source=Sponsorship.Source.IMPORT,
+                    actor=superuser,
+                    started_at=timezone.now() - dt.timedelta(days=rng.randint(30, 400)),
+                )
                 made += 1
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded {regency.name}: {len(villages)} villages, {len(agencies)} agencies, {len(sponsors)} ASN, "
-            f"{len(workers)} workers, {made} sponsorships"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded {regency.name}: {len(villages)} villages, {len(agencies)} agencies, {len(sponsors)} ASN, "
+                f"{len(workers)} workers, {made} sponsorships"
+            )
+        )
         self._regency_admin = regency_admin
 
     def _user(self, username, role, agency=None, regency=None):
@@ -207,8 +246,11 @@ class Command(BaseCommand):
             "  admin.kabupaten  regency admin (whole regency)\n"
             "  admin.opd        agency admin (Dinas Pendidikan dan Kebudayaan)\n"
             "  asn.demo         ASN sponsor (mobile API)\n"
-            "  pekerja.demo     informal worker (mobile API)\n")
+            "  pekerja.demo     informal worker (mobile API)\n"
+        )
         worker = Worker.objects.filter(user__username="pekerja.demo").first()
         if worker is not None:  # synthetic data: the worker app's own sign-in (POST /api/v1/worker/auth/)
-            self.stdout.write(f"  worker sign-in:  NIK {worker.nik}, birth date {worker.birth_date:%Y-%m-%d} "
-                              "(the one-time code is printed in this console)\n")
+            self.stdout.write(
+                f"  worker sign-in:  NIK {worker.nik}, birth date {worker.birth_date:%Y-%m-%d} "
+                "(the one-time code is printed in this console)\n"
+            )

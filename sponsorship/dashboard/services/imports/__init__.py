@@ -3,9 +3,17 @@
 readers (file, columns, header, limits) → validators (rows → problems) → appliers (people services);
 batches holds the services the API and web pages call, templates the blank files to fill in.
 """
+
 from .batches import import_confirm, import_discard, import_preview
 from .readers import COLUMNS, FileProblem
 from .templates import template_csv, template_xlsx
 
-__all__ = ["COLUMNS", "FileProblem", "import_confirm", "import_discard", "import_preview", "template_csv",
-           "template_xlsx"]
+__all__ = [
+    "COLUMNS",
+    "FileProblem",
+    "import_confirm",
+    "import_discard",
+    "import_preview",
+    "template_csv",
+    "template_xlsx",
+]

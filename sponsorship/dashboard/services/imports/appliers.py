@@ -3,6 +3,7 @@
 Each call runs inside the caller's savepoint, so a row that fails (the data changed since the preview) rolls back
 alone; the caller decides whether that cancels the whole batch. Returns "created", "updated" or "unchanged".
 """
+
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -21,9 +22,16 @@ from sponsorship.regions.models import Region
 def _apply_sponsor(row: dict, actor) -> str:
     current = Sponsor.objects.select_for_update().filter(nip=row["nip"]).first()
     if current is None:
-        people.sponsor_create(nip=row["nip"], asn_type=row["asn_type"], full_name=row["full_name"],
-                              agency=Agency.objects.get(pk=row["agency_id"]), home_village=Region.objects.get(
-                                  pk=row["village_id"]), capacity=row["capacity"], phone=row["phone"], actor=actor)
+        people.sponsor_create(
+            nip=row["nip"],
+            asn_type=row["asn_type"],
+            full_name=row["full_name"],
+            agency=Agency.objects.get(pk=row["agency_id"]),
+            home_village=Region.objects.get(pk=row["village_id"]),
+            capacity=row["capacity"],
+            phone=row["phone"],
+            actor=actor,
+        )
         return "created"
     changes: dict = {}
     if current.full_name != row["full_name"]:
@@ -47,15 +55,28 @@ def _apply_worker(row: dict, actor) -> str:
     outcome = "unchanged"
     if current is None:
         current = people.worker_create(
-            nik=row["nik"], full_name=row["full_name"], occupation=Occupation.objects.get(pk=row["occupation_id"]),
-            village=Region.objects.get(pk=row["village_id"]), phone=row["phone"], welfare_decile=row["welfare_decile"],
-            kpj=row["kpj"], actor=actor,
-            consent={"channel": row["consent_channel"], "text_version": row["consent_version"],
-                     "collected_at": timezone.make_aware(dt.datetime.fromisoformat(row["consent_date"]))})
+            nik=row["nik"],
+            full_name=row["full_name"],
+            occupation=Occupation.objects.get(pk=row["occupation_id"]),
+            village=Region.objects.get(pk=row["village_id"]),
+            phone=row["phone"],
+            welfare_decile=row["welfare_decile"],
+            kpj=row["kpj"],
+            actor=actor,
+            consent={
+                "channel": row["consent_channel"],
+                "text_version": row["consent_version"],
+                "collected_at": timezone.make_aware(dt.datetime.fromisoformat(row["consent_date"])),
+            },
+        )
         outcome = "created"
     else:
-        wanted = {"full_name": row["full_name"], "occupation": Occupation.objects.get(pk=row["occupation_id"]),
-                  "village": Region.objects.get(pk=row["village_id"]), "welfare_decile": row["welfare_decile"]}
+        wanted = {
+            "full_name": row["full_name"],
+            "occupation": Occupation.objects.get(pk=row["occupation_id"]),
+            "village": Region.objects.get(pk=row["village_id"]),
+            "welfare_decile": row["welfare_decile"],
+        }
         if row["phone"]:
             wanted["phone"] = row["phone"]
         if row["kpj"]:
@@ -75,7 +96,10 @@ def _apply_worker(row: dict, actor) -> str:
     return outcome
 
 
-_APPLIERS: dict[str, Callable[[dict, Any], str]] = {ImportBatch.Kind.SPONSORS: _apply_sponsor, ImportBatch.Kind.WORKERS: _apply_worker}
+_APPLIERS: dict[str, Callable[[dict, Any], str]] = {
+    ImportBatch.Kind.SPONSORS: _apply_sponsor,
+    ImportBatch.Kind.WORKERS: _apply_worker,
+}
 
 
 def apply_row(kind: str, row: dict, actor) -> str:

@@ -1,5 +1,6 @@
 """One row's cells: turning what spreadsheets hold into values (Excel numbers, dates, place names), the regency's
 villages and agencies to look names up in, and a row's problems collected cell by cell."""
+
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -30,8 +31,10 @@ def digits_cell(value, label: str) -> str:
     """NIK/NIP must be text: Excel keeps only 15 significant digits of a number, so the last ones are lost."""
     if isinstance(value, float | int) and not isinstance(value, bool):
         if len(str(int(value))) >= 16:
-            raise CellError(f"{label} tersimpan sebagai angka di Excel sehingga digit terakhirnya bisa berubah "
-                            f"(tertulis {int(value)}). Format kolom sebagai Teks lalu ketik ulang {label}.")
+            raise CellError(
+                f"{label} tersimpan sebagai angka di Excel sehingga digit terakhirnya bisa berubah "
+                f"(tertulis {int(value)}). Format kolom sebagai Teks lalu ketik ulang {label}."
+            )
         value = str(int(value))
     return re.sub(r"[\s.\-']", "", str(value or ""))
 
@@ -108,8 +111,10 @@ class Lookups:
         if cell_text(district):
             found = self.villages_by_name.get((place_key(district), place_key(name)), [])
             if not found:
-                raise CellError(f"Desa/kelurahan '{cell_text(name)}' di Kecamatan '{cell_text(district)}' tidak "
-                                f"ditemukan di {self.scope.regency.name}.")
+                raise CellError(
+                    f"Desa/kelurahan '{cell_text(name)}' di Kecamatan '{cell_text(district)}' tidak "
+                    f"ditemukan di {self.scope.regency.name}."
+                )
         else:
             found = self.villages_by_only_name.get(place_key(name), [])
             if not found:
@@ -154,8 +159,9 @@ class RowCells:
         return name
 
     def village(self, lookups: Lookups) -> Region | None:
-        return self.parse("village", lookups.village, self.raw("village_code"), self.raw("district"),
-                          self.raw("village"))
+        return self.parse(
+            "village", lookups.village, self.raw("village_code"), self.raw("district"), self.raw("village")
+        )
 
     def phone(self) -> str | None:
         return self.parse("phone", optional, normalize_phone, phone_cell(self.raw("phone")))

@@ -2,6 +2,7 @@
 
 Nothing here looks at the database; the rows come out as (row number, raw cell values) for the validators.
 """
+
 import csv
 import io
 import re
@@ -28,56 +29,171 @@ class Column:
 
 SPONSOR_COLUMNS = [
     Column("no", "No", width=5, note="Nomor urut (boleh kosong, tidak diimpor)."),
-    Column("nip", "NIP / NI PPPK", True, ("nip", "nipnipppk", "nipppk", "nomorindukpegawai", "nipbaru"), text=True,
-           width=22, note="18 digit, ketik sebagai teks (jangan sebagai angka)."),
-    Column("full_name", "Nama Lengkap", True, ("nama", "namalengkap", "namaasn", "namapegawai"), width=30,
-           note="Nama tanpa gelar atau dengan gelar, sesuai data kepegawaian."),
-    Column("asn_type", "Jenis ASN (PNS/PPPK)", False, ("jenisasn", "statuspegawai", "jenispegawai", "jenis"),
-           width=12, note="PNS atau PPPK. Jika kosong, ditentukan dari NIP."),
-    Column("agency", "OPD / Unit Kerja", True, ("opd", "unitkerja", "perangkatdaerah", "instansi", "skpd"), width=36,
-           note="Nama OPD, singkatan (mis. Dinkes), atau kode OPD."),
-    Column("district", "Kecamatan Domisili", False, ("kecamatan", "kecamatandomisili"), width=18,
-           note="Kecamatan tempat tinggal."),
-    Column("village", "Desa/Kelurahan Domisili", False, ("desa", "kelurahan", "desakelurahan", "desakelurahandomisili",
-                                                         "desadomisili"), width=22,
-           note="Desa/kelurahan tempat tinggal."),
-    Column("village_code", "Kode Wilayah Desa", False, ("kodewilayah", "kodedesa", "kodewilayahdesa", "kodekemendagri"),
-           text=True, width=16, note="Opsional, kode Kemendagri mis. 35.02.17.1001 (mengalahkan nama desa)."),
-    Column("phone", "No. HP", False, ("nohp", "nomorhp", "hp", "telepon", "notelp", "nowa", "nomorwa"), text=True,
-           width=16, note="08…, 628… atau +628…, ketik sebagai teks."),
-    Column("capacity", "Jumlah Pekerja Diampu (2/3)", False, ("jumlahpekerjadiampu", "jumlahpekerjadiampu23",
-                                                              "kapasitas", "kuota"), width=14,
-           note="2 atau 3. Jika kosong: 2."),
+    Column(
+        "nip",
+        "NIP / NI PPPK",
+        True,
+        ("nip", "nipnipppk", "nipppk", "nomorindukpegawai", "nipbaru"),
+        text=True,
+        width=22,
+        note="18 digit, ketik sebagai teks (jangan sebagai angka).",
+    ),
+    Column(
+        "full_name",
+        "Nama Lengkap",
+        True,
+        ("nama", "namalengkap", "namaasn", "namapegawai"),
+        width=30,
+        note="Nama tanpa gelar atau dengan gelar, sesuai data kepegawaian.",
+    ),
+    Column(
+        "asn_type",
+        "Jenis ASN (PNS/PPPK)",
+        False,
+        ("jenisasn", "statuspegawai", "jenispegawai", "jenis"),
+        width=12,
+        note="PNS atau PPPK. Jika kosong, ditentukan dari NIP.",
+    ),
+    Column(
+        "agency",
+        "OPD / Unit Kerja",
+        True,
+        ("opd", "unitkerja", "perangkatdaerah", "instansi", "skpd"),
+        width=36,
+        note="Nama OPD, singkatan (mis. Dinkes), atau kode OPD.",
+    ),
+    Column(
+        "district",
+        "Kecamatan Domisili",
+        False,
+        ("kecamatan", "kecamatandomisili"),
+        width=18,
+        note="Kecamatan tempat tinggal.",
+    ),
+    Column(
+        "village",
+        "Desa/Kelurahan Domisili",
+        False,
+        ("desa", "kelurahan", "desakelurahan", "desakelurahandomisili", "desadomisili"),
+        width=22,
+        note="Desa/kelurahan tempat tinggal.",
+    ),
+    Column(
+        "village_code",
+        "Kode Wilayah Desa",
+        False,
+        ("kodewilayah", "kodedesa", "kodewilayahdesa", "kodekemendagri"),
+        text=True,
+        width=16,
+        note="Opsional, kode Kemendagri mis. 35.02.17.1001 (mengalahkan nama desa).",
+    ),
+    Column(
+        "phone",
+        "No. HP",
+        False,
+        ("nohp", "nomorhp", "hp", "telepon", "notelp", "nowa", "nomorwa"),
+        text=True,
+        width=16,
+        note="08…, 628… atau +628…, ketik sebagai teks.",
+    ),
+    Column(
+        "capacity",
+        "Jumlah Pekerja Diampu (2/3)",
+        False,
+        ("jumlahpekerjadiampu", "jumlahpekerjadiampu23", "kapasitas", "kuota"),
+        width=14,
+        note="2 atau 3. Jika kosong: 2.",
+    ),
 ]
 
 WORKER_COLUMNS = [
     Column("no", "No", width=5, note="Nomor urut (boleh kosong, tidak diimpor)."),
-    Column("nik", "NIK", True, ("nik", "noktp", "nomorindukkependudukan"), text=True, width=20,
-           note="16 digit, ketik sebagai teks (jangan sebagai angka)."),
+    Column(
+        "nik",
+        "NIK",
+        True,
+        ("nik", "noktp", "nomorindukkependudukan"),
+        text=True,
+        width=20,
+        note="16 digit, ketik sebagai teks (jangan sebagai angka).",
+    ),
     Column("full_name", "Nama Lengkap", True, ("nama", "namalengkap", "namapekerja"), width=28),
-    Column("occupation", "Pekerjaan", True, ("pekerjaan", "jenispekerjaan", "profesi"), width=22,
-           note="Mis. Petani, Buruh tani, Nelayan, Pengemudi ojek, Asisten rumah tangga, Lainnya."),
+    Column(
+        "occupation",
+        "Pekerjaan",
+        True,
+        ("pekerjaan", "jenispekerjaan", "profesi"),
+        width=22,
+        note="Mis. Petani, Buruh tani, Nelayan, Pengemudi ojek, Asisten rumah tangga, Lainnya.",
+    ),
     Column("district", "Kecamatan", False, ("kecamatan",), width=18),
     Column("village", "Desa/Kelurahan", False, ("desa", "kelurahan", "desakelurahan"), width=22),
-    Column("village_code", "Kode Wilayah Desa", False, ("kodewilayah", "kodedesa", "kodewilayahdesa"), text=True,
-           width=16, note="Opsional, kode Kemendagri mis. 35.02.17.1001 (mengalahkan nama desa)."),
+    Column(
+        "village_code",
+        "Kode Wilayah Desa",
+        False,
+        ("kodewilayah", "kodedesa", "kodewilayahdesa"),
+        text=True,
+        width=16,
+        note="Opsional, kode Kemendagri mis. 35.02.17.1001 (mengalahkan nama desa).",
+    ),
     Column("phone", "No. HP", False, ("nohp", "nomorhp", "hp", "telepon", "notelp", "nowa"), text=True, width=16),
-    Column("decile", "Desil Kesejahteraan (1-10)", False, ("desil", "desilkesejahteraan", "desilkesejahteraan110",
-                                                           "desildtks"), width=12,
-           note="Dari DTKS/DTSEN, 1 = paling miskin. Boleh kosong."),
-    Column("kpj", "No. KPJ", False, ("kpj", "nokpj", "nomorkpj"), text=True, width=14,
-           note="11 digit, jika sudah terdaftar di BPJS Ketenagakerjaan."),
-    Column("consent_channel", "Cara Persetujuan", False, ("carapersetujuan", "persetujuan", "persetujuanmelalui"),
-           width=16, note="Tatap muka / Formulir kertas / Telepon. Wajib untuk pekerja baru (UU PDP)."),
-    Column("consent_date", "Tanggal Persetujuan", False, ("tanggalpersetujuan", "tglpersetujuan"), width=16,
-           note="DD/MM/YYYY. Wajib untuk pekerja baru."),
-    Column("consent_version", "Versi Teks Persetujuan", False, ("versitekspersetujuan", "versipersetujuan"), width=14,
-           note="Versi naskah persetujuan yang dibacakan/ditandatangani, mis. 2026.1. Wajib untuk pekerja baru."),
-    Column("sponsor_nip", "NIP Pengampu", False, ("nippengampu", "nipasnpengampu", "pengampu"), text=True, width=22,
-           note="Opsional: NIP ASN yang mengampu pekerja ini (membuat pengampuan)."),
+    Column(
+        "decile",
+        "Desil Kesejahteraan (1-10)",
+        False,
+        ("desil", "desilkesejahteraan", "desilkesejahteraan110", "desildtks"),
+        width=12,
+        note="Dari DTKS/DTSEN, 1 = paling miskin. Boleh kosong.",
+    ),
+    Column(
+        "kpj",
+        "No. KPJ",
+        False,
+        ("kpj", "nokpj", "nomorkpj"),
+        text=True,
+        width=14,
+        note="11 digit, jika sudah terdaftar di BPJS Ketenagakerjaan.",
+    ),
+    Column(
+        "consent_channel",
+        "Cara Persetujuan",
+        False,
+        ("carapersetujuan", "persetujuan", "persetujuanmelalui"),
+        width=16,
+        note="Tatap muka / Formulir kertas / Telepon. Wajib untuk pekerja baru (UU PDP).",
+    ),
+    Column(
+        "consent_date",
+        "Tanggal Persetujuan",
+        False,
+        ("tanggalpersetujuan", "tglpersetujuan"),
+        width=16,
+        note="DD/MM/YYYY. Wajib untuk pekerja baru.",
+    ),
+    Column(
+        "consent_version",
+        "Versi Teks Persetujuan",
+        False,
+        ("versitekspersetujuan", "versipersetujuan"),
+        width=14,
+        note="Versi naskah persetujuan yang dibacakan/ditandatangani, mis. 2026.1. Wajib untuk pekerja baru.",
+    ),
+    Column(
+        "sponsor_nip",
+        "NIP Pengampu",
+        False,
+        ("nippengampu", "nipasnpengampu", "pengampu"),
+        text=True,
+        width=22,
+        note="Opsional: NIP ASN yang mengampu pekerja ini (membuat pengampuan).",
+    ),
 ]
 
-COLUMNS: dict[str, list[Column]] = {ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS, ImportBatch.Kind.WORKERS: WORKER_COLUMNS}
+COLUMNS: dict[str, list[Column]] = {
+    ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS,
+    ImportBatch.Kind.WORKERS: WORKER_COLUMNS,
+}
 
 
 def squash(text) -> str:
@@ -105,8 +221,10 @@ def _read_xlsx(content: bytes) -> list[tuple[int, list]]:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a broken or non-xlsx file
-        raise FileProblem("Berkas XLSX tidak dapat dibaca. Simpan ulang sebagai Excel Workbook (.xlsx) atau CSV.",
-                          code="unreadable_file") from None
+        raise FileProblem(
+            "Berkas XLSX tidak dapat dibaca. Simpan ulang sebagai Excel Workbook (.xlsx) atau CSV.",
+            code="unreadable_file",
+        ) from None
     sheet = workbook.worksheets[0]
     rows = [(i, list(values)) for i, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
     workbook.close()
@@ -132,16 +250,18 @@ def _read_csv(content: bytes) -> list[tuple[int, list]]:
 
 def read_table(file_name: str, content: bytes) -> list[tuple[int, list]]:
     if len(content) > settings.IMPORT_MAX_BYTES:
-        raise FileProblem(f"Berkas terlalu besar (maks. {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB).",
-                          code="file_too_large")
+        raise FileProblem(
+            f"Berkas terlalu besar (maks. {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB).", code="file_too_large"
+        )
     name = (file_name or "").lower()
     if name.endswith(".xlsx") or content[:2] == b"PK":
         return _read_xlsx(content)
     if name.endswith((".csv", ".txt")):
         return _read_csv(content)
     if name.endswith(".xls"):
-        raise FileProblem("Format .xls (Excel 97-2003) tidak didukung. Simpan ulang sebagai .xlsx atau CSV.",
-                          code="unsupported_file")
+        raise FileProblem(
+            "Format .xls (Excel 97-2003) tidak didukung. Simpan ulang sebagai .xlsx atau CSV.", code="unsupported_file"
+        )
     raise FileProblem("Jenis berkas tidak didukung: unggah .xlsx atau .csv.", code="unsupported_file")
 
 
@@ -159,11 +279,19 @@ def _map_header(columns: list[Column], header: list, row_no: int) -> tuple[dict[
         key = by_alias.get(squash(value))
         if key and key not in index:
             index[key] = i
-    problems = [Problem(row_no, col.header, f"Kolom wajib '{col.header}' tidak ditemukan di baris judul.")
-                for col in columns if col.required and col.key not in index]
+    problems = [
+        Problem(row_no, col.header, f"Kolom wajib '{col.header}' tidak ditemukan di baris judul.")
+        for col in columns
+        if col.required and col.key not in index
+    ]
     if not any(k in index for k in ("village", "village_code")):
-        problems.append(Problem(row_no, "Desa/Kelurahan",
-                                "Kolom 'Desa/Kelurahan' (dengan 'Kecamatan') atau 'Kode Wilayah Desa' harus ada."))
+        problems.append(
+            Problem(
+                row_no,
+                "Desa/Kelurahan",
+                "Kolom 'Desa/Kelurahan' (dengan 'Kecamatan') atau 'Kode Wilayah Desa' harus ada.",
+            )
+        )
     return index, problems
 
 
@@ -189,6 +317,7 @@ def read_rows(kind: str, file_name: str, content: bytes) -> Table:
     if not rows:
         raise FileProblem("Berkas hanya berisi baris judul; belum ada data.", code="empty_file")
     if len(rows) > settings.IMPORT_MAX_ROWS:
-        raise FileProblem(f"Terlalu banyak baris ({len(rows)}); maks. {settings.IMPORT_MAX_ROWS} per berkas.",
-                          code="too_many_rows")
+        raise FileProblem(
+            f"Terlalu banyak baris ({len(rows)}); maks. {settings.IMPORT_MAX_ROWS} per berkas.", code="too_many_rows"
+        )
     return Table(index, rows, [])

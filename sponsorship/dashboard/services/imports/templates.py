@@ -1,4 +1,5 @@
 """Blank roster templates (XLSX with a help sheet, CSV) that the importer reads back without changes."""
+
 import csv
 import io
 
@@ -12,8 +13,10 @@ from sponsorship.people.models import Occupation
 
 from .readers import COLUMNS
 
-TEMPLATE_TITLES: dict[str, str] = {ImportBatch.Kind.SPONSORS: "Templat impor data ASN pengampu",
-                   ImportBatch.Kind.WORKERS: "Templat impor data pekerja rentan"}
+TEMPLATE_TITLES: dict[str, str] = {
+    ImportBatch.Kind.SPONSORS: "Templat impor data ASN pengampu",
+    ImportBatch.Kind.WORKERS: "Templat impor data pekerja rentan",
+}
 
 
 def template_csv(kind: str) -> bytes:

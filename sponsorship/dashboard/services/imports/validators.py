@@ -3,6 +3,7 @@
 The result is the rows ready to write (plain JSON-able dicts, keyed by NIP / NIK) and the problems as (row, column,
 message) in Indonesian. Nothing is written here.
 """
+
 import datetime as dt
 from collections.abc import Callable
 
@@ -26,10 +27,18 @@ from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optiona
 from .readers import SPONSOR_COLUMNS, WORKER_COLUMNS, Problem, squash
 
 CONSENT_CHANNELS = {
-    "tatapmuka": "in_person", "langsung": "in_person", "inperson": "in_person",
-    "formulirkertas": "paper", "formulir": "paper", "kertas": "paper", "paper": "paper",
-    "telepon": "phone", "telp": "phone", "phone": "phone",
-    "aplikasi": "app", "app": "app",
+    "tatapmuka": "in_person",
+    "langsung": "in_person",
+    "inperson": "in_person",
+    "formulirkertas": "paper",
+    "formulir": "paper",
+    "kertas": "paper",
+    "paper": "paper",
+    "telepon": "phone",
+    "telp": "phone",
+    "phone": "phone",
+    "aplikasi": "app",
+    "app": "app",
 }
 
 
@@ -58,11 +67,11 @@ def _sponsor_agency(cells: RowCells, lookups: Lookups) -> Agency:
         raise CellError("OPD wajib diisi.")
     agency = lookups.agencies.get(squash(text))
     if agency is None:
-        raise CellError(f"OPD '{text}' tidak dikenal di {scope.regency.name}; gunakan nama OPD resmi atau "
-                        "singkatannya.")
+        raise CellError(
+            f"OPD '{text}' tidak dikenal di {scope.regency.name}; gunakan nama OPD resmi atau singkatannya."
+        )
     if scope.agency and agency.pk != scope.agency.pk:
-        raise CellError(f"OPD '{text}' bukan OPD Anda ({scope.agency.name}); Anda hanya dapat mengimpor ASN "
-                        "OPD Anda.")
+        raise CellError(f"OPD '{text}' bukan OPD Anda ({scope.agency.name}); Anda hanya dapat mengimpor ASN OPD Anda.")
     return agency
 
 
@@ -95,11 +104,22 @@ def _validate_sponsors(rows, index, lookups: Lookups) -> tuple[list[dict], list[
             problems.extend(cells.problems)
             continue
         assert village is not None  # a missing village is a problem of the row
-        candidates.append({"row": row_no, "nip": info.nip, "asn_type": info.kind, "full_name": name,
-                           "agency_id": agency.pk, "village_id": village.pk, "phone": phone, "capacity": capacity})
+        candidates.append(
+            {
+                "row": row_no,
+                "nip": info.nip,
+                "asn_type": info.kind,
+                "full_name": name,
+                "agency_id": agency.pk,
+                "village_id": village.pk,
+                "phone": phone,
+                "capacity": capacity,
+            }
+        )
     # Existing sponsors: the same NIP updates, unless it belongs elsewhere.
-    existing = {s.nip: s for s in Sponsor.objects.filter(nip__in=[c["nip"] for c in candidates])
-                .select_related("agency")}
+    existing = {
+        s.nip: s for s in Sponsor.objects.filter(nip__in=[c["nip"] for c in candidates]).select_related("agency")
+    }
     valid = []
     for c in candidates:
         current = existing.get(c["nip"])
@@ -108,12 +128,23 @@ def _validate_sponsors(rows, index, lookups: Lookups) -> tuple[list[dict], list[
                 problems.append(Problem(c["row"], headers["nip"], "NIP ini terdaftar di kabupaten/kota lain."))
                 continue
             if scope.agency and current.agency_id != scope.agency.pk:
-                problems.append(Problem(c["row"], headers["nip"], "NIP ini terdaftar di OPD lain; minta admin "
-                                                                  "kabupaten untuk memindahkannya."))
+                problems.append(
+                    Problem(
+                        c["row"],
+                        headers["nip"],
+                        "NIP ini terdaftar di OPD lain; minta admin kabupaten untuk memindahkannya.",
+                    )
+                )
                 continue
             if c["capacity"] < current.active_sponsorships:
-                problems.append(Problem(c["row"], headers["capacity"], f"ASN ini sudah mengampu "
-                                        f"{current.active_sponsorships} pekerja; jumlah tidak boleh lebih kecil."))
+                problems.append(
+                    Problem(
+                        c["row"],
+                        headers["capacity"],
+                        f"ASN ini sudah mengampu "
+                        f"{current.active_sponsorships} pekerja; jumlah tidak boleh lebih kecil.",
+                    )
+                )
                 continue
         c["action"] = "update" if current else "create"
         valid.append(c)
@@ -152,8 +183,9 @@ def _consent_channel(cells: RowCells) -> str:
     if not text:
         return ""
     if text not in CONSENT_CHANNELS:
-        raise CellError(f"Cara persetujuan '{cells.text('consent_channel')}' harus Tatap muka, Formulir kertas, "
-                        "atau Telepon.")
+        raise CellError(
+            f"Cara persetujuan '{cells.text('consent_channel')}' harus Tatap muka, Formulir kertas, atau Telepon."
+        )
     return CONSENT_CHANNELS[text]
 
 
@@ -193,13 +225,24 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
             problems.extend(cells.problems)
             continue
         assert village is not None  # a missing village is a problem of the row
-        candidates.append({
-            "row": row_no, "nik": info.nik, "nik_hash": keyed_hash(info.nik), "birth_date": info.birth_date,
-            "full_name": name, "occupation_id": occupation.pk, "village_id": village.pk, "phone": phone,
-            "welfare_decile": decile, "kpj": kpj, "consent_channel": channel,
-            "consent_date": consent_date.isoformat() if consent_date else None, "consent_version": version,
-            "sponsor_nip": sponsor_nip or "",
-        })
+        candidates.append(
+            {
+                "row": row_no,
+                "nik": info.nik,
+                "nik_hash": keyed_hash(info.nik),
+                "birth_date": info.birth_date,
+                "full_name": name,
+                "occupation_id": occupation.pk,
+                "village_id": village.pk,
+                "phone": phone,
+                "welfare_decile": decile,
+                "kpj": kpj,
+                "consent_channel": channel,
+                "consent_date": consent_date.isoformat() if consent_date else None,
+                "consent_version": version,
+                "sponsor_nip": sponsor_nip or "",
+            }
+        )
     return candidates, problems
 
 
@@ -216,13 +259,24 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     max_age = config.max_new_member_age if config else 65
     today = timezone.localdate()
     candidates, problems = _worker_candidates(rows, index, lookups, today)
-    existing = {w.nik_hash: w for w in Worker.objects.filter(nik_hash__in=[c["nik_hash"] for c in candidates])
-                .select_related("village__parent")}
-    active = {s.worker_id: s for s in Sponsorship.objects.filter(
-        status=Sponsorship.Status.ACTIVE, worker__nik_hash__in=[c["nik_hash"] for c in candidates])
-        .select_related("sponsor")}
-    sponsors = {s.nip: s for s in Sponsor.objects.filter(nip__in=[c["sponsor_nip"] for c in candidates
-                                                                  if c["sponsor_nip"]]).select_related("agency")}
+    existing = {
+        w.nik_hash: w
+        for w in Worker.objects.filter(nik_hash__in=[c["nik_hash"] for c in candidates]).select_related(
+            "village__parent"
+        )
+    }
+    active = {
+        s.worker_id: s
+        for s in Sponsorship.objects.filter(
+            status=Sponsorship.Status.ACTIVE, worker__nik_hash__in=[c["nik_hash"] for c in candidates]
+        ).select_related("sponsor")
+    }
+    sponsors = {
+        s.nip: s
+        for s in Sponsor.objects.filter(
+            nip__in=[c["sponsor_nip"] for c in candidates if c["sponsor_nip"]]
+        ).select_related("agency")
+    }
     planned: dict[int, int] = {}  # sponsor -> new sponsorships this file would add
     valid = []
     for c in candidates:
@@ -232,39 +286,71 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
             problems.append(Problem(row, headers["nik"], "NIK ini terdaftar sebagai pekerja di kabupaten/kota lain."))
             continue
         if current is None:
-            missing = [(k, m) for k, m in (("consent_channel", "Cara persetujuan"), ("consent_date", "Tanggal "
-                                                                                     "persetujuan"),
-                                           ("consent_version", "Versi teks persetujuan")) if not c[k]]
+            missing = [
+                (k, m)
+                for k, m in (
+                    ("consent_channel", "Cara persetujuan"),
+                    ("consent_date", "Tanggal persetujuan"),
+                    ("consent_version", "Versi teks persetujuan"),
+                )
+                if not c[k]
+            ]
             for key, label in missing:
-                problems.append(Problem(row, headers[key], f"{label} wajib diisi untuk pekerja baru (bukti "
-                                                           "persetujuan pekerja, UU PDP)."))
+                problems.append(
+                    Problem(
+                        row,
+                        headers[key],
+                        f"{label} wajib diisi untuk pekerja baru (bukti persetujuan pekerja, UU PDP).",
+                    )
+                )
             age = age_on(c["birth_date"], today)
             if age >= max_age:
-                problems.append(Problem(row, headers["nik"], f"Usia menurut NIK {age} tahun; peserta baru harus "
-                                                             f"di bawah {max_age} tahun."))
+                problems.append(
+                    Problem(
+                        row,
+                        headers["nik"],
+                        f"Usia menurut NIK {age} tahun; peserta baru harus di bawah {max_age} tahun.",
+                    )
+                )
             if missing or age >= max_age:
                 continue
         sponsor = None
         if c["sponsor_nip"]:
             sponsor = sponsors.get(c["sponsor_nip"])
             if sponsor is None or sponsor.agency.regency_id != scope.regency.pk:
-                problems.append(Problem(row, headers["sponsor_nip"], f"ASN dengan NIP {c['sponsor_nip']} belum "
-                                                                     "terdaftar; impor data ASN terlebih dahulu."))
+                problems.append(
+                    Problem(
+                        row,
+                        headers["sponsor_nip"],
+                        f"ASN dengan NIP {c['sponsor_nip']} belum terdaftar; impor data ASN terlebih dahulu.",
+                    )
+                )
                 continue
             if scope.agency and sponsor.agency_id != scope.agency.pk:
                 problems.append(Problem(row, headers["sponsor_nip"], "ASN pengampu bukan dari OPD Anda."))
                 continue
             holding = active.get(current.pk) if current else None
             if holding and holding.sponsor_id != sponsor.pk:
-                problems.append(Problem(row, headers["sponsor_nip"], "Pekerja ini sudah diampu ASN lain; akhiri "
-                                                                     "pengampuan lama terlebih dahulu."))
+                problems.append(
+                    Problem(
+                        row,
+                        headers["sponsor_nip"],
+                        "Pekerja ini sudah diampu ASN lain; akhiri pengampuan lama terlebih dahulu.",
+                    )
+                )
                 continue
             if not holding:
                 used = sponsor.active_sponsorships + planned.get(sponsor.pk, 0)
                 if used >= sponsor.capacity or sponsor.status != Sponsor.Status.ACTIVE:
-                    problems.append(Problem(row, headers["sponsor_nip"], f"Kuota ASN {sponsor.full_name} sudah penuh "
-                                                                         f"({sponsor.capacity} pekerja) atau ASN tidak "
-                                                                         "aktif."))
+                    problems.append(
+                        Problem(
+                            row,
+                            headers["sponsor_nip"],
+                            f"Kuota ASN {sponsor.full_name} sudah penuh "
+                            f"({sponsor.capacity} pekerja) atau ASN tidak "
+                            "aktif.",
+                        )
+                    )
                     continue
                 planned[sponsor.pk] = planned.get(sponsor.pk, 0) + 1
         elif scope.agency:
@@ -276,11 +362,15 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     return valid, problems
 
 
-_VALIDATORS: dict[str, Callable[..., tuple[list[dict], list[Problem]]]] = {ImportBatch.Kind.SPONSORS: _validate_sponsors, ImportBatch.Kind.WORKERS: _validate_workers}
+_VALIDATORS: dict[str, Callable[..., tuple[list[dict], list[Problem]]]] = {
+    ImportBatch.Kind.SPONSORS: _validate_sponsors,
+    ImportBatch.Kind.WORKERS: _validate_workers,
+}
 
 
-def validate_rows(kind: str, rows: list[tuple[int, list]], index: dict[str, int],
-                  scope: AdminScope) -> tuple[list[dict], list[Problem]]:
+def validate_rows(
+    kind: str, rows: list[tuple[int, list]], index: dict[str, int], scope: AdminScope
+) -> tuple[list[dict], list[Problem]]:
     """The rows ready to write and the problems, sorted by row."""
     valid, problems = _VALIDATORS[kind](rows, index, Lookups.load(scope))
     problems.sort(key=lambda p: p.row)

@@ -21,8 +21,13 @@ class Command(BaseCommand):
         except RegionFileError as exc:
             lines = "\n".join(exc.problems[:50])
             more = f"\n… dan {len(exc.problems) - 50} masalah lain" if len(exc.problems) > 50 else ""
-            raise CommandError(f"Tidak ada yang diimpor; perbaiki berkas ini dulu / nothing imported:\n{lines}{more}") from None
+            raise CommandError(
+                f"Tidak ada yang diimpor; perbaiki berkas ini dulu / nothing imported:\n{lines}{more}"
+            ) from None
         elapsed = time.perf_counter() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"{report.read} rows read: {report.created} created, {report.updated} renamed, "
-            f"{report.unchanged} unchanged in {elapsed:.1f} s (per level: {report.by_level})"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{report.read} rows read: {report.created} created, {report.updated} renamed, "
+                f"{report.unchanged} unchanged in {elapsed:.1f} s (per level: {report.by_level})"
+            )
+        )
