@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
+from notifications.services import notify
 from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition, transition_many
 from sponsorship.matching import selectors as sel
@@ -159,19 +160,9 @@ def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=
 
 
 # -- notifications ----------------------------------------------------------------------------------
-def _notify_module():
-    """notifications.services is built on its own branch; until it is merged, proposals are silent."""
-    try:
-        from notifications.services import notify
-    except ImportError:
-        return None
-    return notify
-
-
 def notify_proposals(*, sponsor_id: int, proposal_ids: list[int]) -> bool:
     """One push per sponsor and batch; dedupe_key = the batch's first proposal id (stable on retries)."""
-    notify = _notify_module()
-    if notify is None or not proposal_ids:
+    if not proposal_ids:
         return False
     sponsor = Sponsor.objects.select_related("user").filter(pk=sponsor_id).first()
     if sponsor is None or sponsor.user is None:
