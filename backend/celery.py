@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.dev")
+# A production entry point: without DJANGO_SETTINGS_MODULE it runs production settings, which refuse to start
+# without real secrets (never the dev settings with DEBUG, ALLOWED_HOSTS=* and published keys).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.production")
 
 app = Celery("pengampu")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -2,5 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.dev")
+# A production entry point: without DJANGO_SETTINGS_MODULE it runs production settings, which refuse to start
+# without real secrets (never the dev settings with DEBUG, ALLOWED_HOSTS=* and published keys).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.production")
 application = get_wsgi_application()

@@ -2,6 +2,7 @@
 
 from .base import *  # noqa: F401,F403
 from .base import env
+from .published import DEV_PII_ENCRYPTION_KEY, DEV_PII_HASH_KEY, DEV_SECRET_KEY
 
 if not DATABASE_URL:  # noqa: F405  (no server to install: backend/devdb.py starts or joins one, data in var/pgdata)
     from backend.devdb import database_url
@@ -9,9 +10,9 @@ if not DATABASE_URL:  # noqa: F405  (no server to install: backend/devdb.py star
     DATABASES = {"default": database_config(database_url(VAR_DIR / "pgdata"))}  # noqa: F405
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-change-me-0123456789abcdef"  # noqa: F405
-PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or ["ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="]  # noqa: F405
-PII_HASH_KEY = PII_HASH_KEY or "dev-only-pii-hash-key"  # noqa: F405
+SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY  # noqa: F405
+PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or [DEV_PII_ENCRYPTION_KEY]  # noqa: F405
+PII_HASH_KEY = PII_HASH_KEY or DEV_PII_HASH_KEY  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 # Money: the local Midtrans simulator is the default gateway in dev (python3 dev.py start runs it).
 MIDTRANS_API_BASE_URL = env.str("MIDTRANS_API_BASE_URL", default="http://127.0.0.1:8765")  # noqa: F405

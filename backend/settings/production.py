@@ -4,6 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
 from .base import env
+from .published import is_published
 
 DEBUG = False
 if not DATABASE_URL:  # noqa: F405  (the embedded PostgreSQL of dev and tests is not for production)
@@ -11,10 +12,25 @@ if not DATABASE_URL:  # noqa: F405  (the embedded PostgreSQL of dev and tests is
 for _name in ("SECRET_KEY", "PII_HASH_KEY"):
     if not globals()[_name]:
         raise ImproperlyConfigured(f"{_name} must be set in the environment")
-if len(SECRET_KEY) < 50:  # noqa: F405  (check --deploy's own threshold; HS256 JWTs are signed with it)
-    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long")
 if not PII_ENCRYPTION_KEYS:  # noqa: F405
     raise ImproperlyConfigured("PII_ENCRYPTION_KEYS must be set in the environment")
+# A key published with the source (dev.py/test.py fallbacks, placeholders) is no secret: with it anyone signs a
+# superuser's JWT or decrypts every NIK. Refuse to start rather than run on it.
+_keys = {
+    "SECRET_KEY": [SECRET_KEY],  # noqa: F405
+    "PII_ENCRYPTION_KEYS": list(PII_ENCRYPTION_KEYS),  # noqa: F405
+    "PII_HASH_KEY": [PII_HASH_KEY],  # noqa: F405
+    "SIMPLE_JWT.SIGNING_KEY": [SIMPLE_JWT.get("SIGNING_KEY") or SECRET_KEY],  # noqa: F405
+}
+for _name, _values in _keys.items():
+    if any(is_published(v) for v in _values):
+        raise ImproperlyConfigured(
+            f"{_name} is a published development/test key or a placeholder; generate a new secret for production"
+        )
+if len(SECRET_KEY) < 50:  # noqa: F405  (check --deploy's own threshold; HS256 JWTs are signed with it)
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long")
+if PII_HASH_KEY == SECRET_KEY or SECRET_KEY in PII_ENCRYPTION_KEYS:  # noqa: F405
+    raise ImproperlyConfigured("PII_HASH_KEY and PII_ENCRYPTION_KEYS must differ from SECRET_KEY")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -2,6 +2,7 @@
 
 from .base import *  # noqa: F401,F403
 from .base import env
+from .published import TEST_PII_ENCRYPTION_KEY, TEST_PII_HASH_KEY, TEST_SECRET_KEY
 
 if not DATABASE_URL:  # noqa: F405  (backend/devdb.py: its own server, data in var/pgdata-test; test_<name> database)
     from backend.devdb import database_url
@@ -9,9 +10,9 @@ if not DATABASE_URL:  # noqa: F405  (backend/devdb.py: its own server, data in v
     DATABASES = {"default": database_config(database_url(VAR_DIR / "pgdata-test"))}  # noqa: F405
 
 DEBUG = False
-SECRET_KEY = SECRET_KEY or "test-only-secret-key-long-enough-for-hs256-jwt"  # noqa: F405
-PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or ["dGVzdC1vbmx5LXBpaS1rZXktMzItYnl0ZXMtbG9uZyE="]  # noqa: F405
-PII_HASH_KEY = PII_HASH_KEY or "test-only-pii-hash-key"  # noqa: F405
+SECRET_KEY = SECRET_KEY or TEST_SECRET_KEY  # noqa: F405
+PII_ENCRYPTION_KEYS = PII_ENCRYPTION_KEYS or [TEST_PII_ENCRYPTION_KEY]  # noqa: F405
+PII_HASH_KEY = PII_HASH_KEY or TEST_PII_HASH_KEY  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}

@@ -1,5 +1,6 @@
 """Settings and authentication: deploy checks, env-only secrets, JWT lifetimes/rotation, brute force, Redis down."""
 
+import base64
 import os
 import secrets
 import subprocess
@@ -20,7 +21,8 @@ PROD_ENV = {
     "DJANGO_SETTINGS_MODULE": "backend.settings.production",
     "SECRET_KEY": secrets.token_urlsafe(64),
     "PII_HASH_KEY": secrets.token_urlsafe(32),
-    "PII_ENCRYPTION_KEYS": "ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE=",
+    # A fresh key: production refuses the published dev/test keys (tests/hardening/test_production_settings.py).
+    "PII_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     "ALLOWED_HOSTS": "pengampu.ponorogokab.go.id",
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu"),
     "REDIS_URL": "redis://127.0.0.1:6379/0",
