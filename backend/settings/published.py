@@ -5,8 +5,8 @@ published SECRET_KEY is accepted as anybody's, the published PII keys decrypt ev
 their fallbacks from here and production.py refuses to start with any of them.
 """
 
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdef"
-TEST_SECRET_KEY = "test-only-secret-key-long-enough-for-hs256-jwt"
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-0123456789abcdef"  # noqa: S105 (published on purpose: the dev fallback)
+TEST_SECRET_KEY = "test-only-secret-key-long-enough-for-hs256-jwt"  # noqa: S105 (published on purpose: the test fallback)
 DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE="
 TEST_PII_ENCRYPTION_KEY = "dGVzdC1vbmx5LXBpaS1rZXktMzItYnl0ZXMtbG9uZyE="
 DEV_PII_HASH_KEY = "dev-only-pii-hash-key"
