@@ -7,7 +7,7 @@ from django.db import transaction
 from backend.api.errors import ApplicationError
 
 from .crypto import keyed_hash
-from .identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
+from .identifiers import IdentifierError, is_ascii_digits, mask_nik, mask_phone, parse_nik
 from .models import Agency, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
 from .services import people
 
@@ -141,7 +141,7 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip().replace(" ", "")
-        if term.isdigit() and len(term) == 16:
+        if is_ascii_digits(term) and len(term) == 16:
             try:
                 return queryset.filter(nik_hash=keyed_hash(parse_nik(term).nik)), False
             except IdentifierError:

@@ -36,12 +36,22 @@ class NipInfo:
     start: str  # PNS: CPNS start YYYYMM; PPPK: appointment year YYYY
 
 
-def _digits(value, label):
-    text = re.sub(r"[\s.\-]", "", str(value or ""))
+def is_ascii_digits(text: str) -> bool:
+    """0-9 only. `str.isdigit()` also accepts full-width (１), Arabic-Indic (٣) and superscript (²) digits: those
+    hash differently from the ASCII number (the same person registered twice) and some break `int()`."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
+def ascii_digits(value, label) -> str:
+    """The one parser of a number made of digits (NIK, NIP, KK, KPJ, phone, codes): spaces, dots and dashes
+    dropped, then ASCII digits 0-9 only, else a message a person can act on."""
+    text = re.sub(r"[\s.\-]", "", str(value if value is not None else ""))
     if not text:
         raise IdentifierError(_("%(label)s is required.") % {"label": label})
-    if not text.isdigit():
-        raise IdentifierError(_("%(label)s may contain digits only.") % {"label": label})
+    if not is_ascii_digits(text):
+        raise IdentifierError(
+            _("%(label)s may contain the digits 0-9 only (type it again with a normal keyboard).") % {"label": label}
+        )
     return text
 
 
@@ -53,7 +63,7 @@ def _two_digit_year(yy: int, today: dt.date) -> int:
 def parse_nik(value, *, today: dt.date | None = None) -> NikInfo:
     """16 digits: PP KK CC DDMMYY SSSS; women have 40 added to the day."""
     today = today or local_today()
-    nik = _digits(value, "NIK")
+    nik = ascii_digits(value, "NIK")
     if len(nik) != 16:
         raise IdentifierError(
             _(
@@ -96,7 +106,7 @@ def parse_nip(value, *, kind: str, today: dt.date | None = None) -> NipInfo:
     label = "NIP" if kind == "pns" else "NI PPPK"
     if kind not in ("pns", "pppk"):
         raise IdentifierError(_("The ASN type must be PNS or PPPK."))
-    nip = _digits(value, label)
+    nip = ascii_digits(value, label)
     if len(nip) != 18:
         raise IdentifierError(
             _(
@@ -170,8 +180,11 @@ def normalize_phone(value) -> str:
                     "The mobile number must be Indonesian (+62).",
                 )
             )
-    if not text.isdigit():
-        raise IdentifierError(_("The mobile number may contain digits only."))
+    if not is_ascii_digits(text):
+        raise IdentifierError(
+            _("%(label)s may contain the digits 0-9 only (type it again with a normal keyboard).")
+            % {"label": _("The mobile number")}
+        )
     if text.startswith("62"):
         rest = text[2:]
     elif text.startswith("0"):
@@ -198,7 +211,7 @@ def normalize_phone(value) -> str:
 
 
 def normalize_kpj(value) -> str:
-    kpj = _digits(value, "KPJ")
+    kpj = ascii_digits(value, "KPJ")
     if len(kpj) != 11:
         raise IdentifierError(
             _(

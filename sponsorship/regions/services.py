@@ -20,7 +20,7 @@ from backend.api.errors import ApplicationError
 from sponsorship.core.audit import audit_record, snapshot
 from sponsorship.regions.models import RegencyConfig, Region
 
-CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", re.ASCII)  # 0-9 only, not ١ or １
 
 
 class RegionFileError(ValueError):

@@ -12,6 +12,7 @@ from backend.api.errors import ApplicationError
 from sponsorship.core.audit import audit_record
 from sponsorship.dashboard.selectors import AdminScope, dashboard_invalidate
 from sponsorship.dashboard.selectors.money import REMIND_ACTION, month_label
+from sponsorship.people.identifiers import is_ascii_digits
 
 
 def arrears_remind(
@@ -93,7 +94,7 @@ def village_target_set(*, scope: AdminScope, village_code: str, target, actor, i
             VillageTarget.objects.filter(village=village).delete()
             after: dict[str, int | None] = {"target": None}
         else:
-            if not text.isdigit() or not 0 <= int(text) <= 100_000:
+            if not is_ascii_digits(text) or not 0 <= int(text) <= 100_000:
                 raise ApplicationError(_("The target must be a whole number 0–100,000."), code="invalid")
             VillageTarget.objects.update_or_create(village=village, defaults={"target": int(text), "updated_by": actor})
             after = {"target": int(text)}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sponsorship.dashboard.selectors import AdminScope
-from sponsorship.people.identifiers import IdentifierError, normalize_phone
+from sponsorship.people.identifiers import IdentifierError, is_ascii_digits, normalize_phone
 from sponsorship.people.models import Agency
 from sponsorship.regions.models import Region
 
@@ -36,7 +36,10 @@ def digits_cell(value, label: str) -> str:
                 f"(tertulis {int(value)}). Format kolom sebagai Teks lalu ketik ulang {label}."
             )
         value = str(int(value))
-    return re.sub(r"[\s.\-']", "", str(value or ""))
+    text = re.sub(r"[\s.\-']", "", str(value or ""))
+    if text and not is_ascii_digits(text):
+        raise CellError(f"{label} hanya boleh berisi angka 0-9 (ketik ulang dengan papan ketik biasa).")
+    return text
 
 
 def optional(normalize: Callable[[str], str], text: str) -> str:

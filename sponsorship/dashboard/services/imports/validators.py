@@ -15,6 +15,7 @@ from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import (
     IdentifierError,
     age_on,
+    is_ascii_digits,
     mask_nik,
     normalize_kpj,
     parse_nik,
@@ -173,7 +174,7 @@ def _decile(cells: RowCells) -> int | None:
     text = cells.text("decile")
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 10:
+    if not is_ascii_digits(text) or not 1 <= int(text) <= 10:
         raise CellError(f"Desil harus angka 1–10 (tertulis '{text}').")
     return int(text)
 
