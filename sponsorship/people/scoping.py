@@ -80,14 +80,18 @@ register_scope(
     sponsor=lambda p, u: Q(user=u),
 )
 register_sponsor_owned(Sponsorship, worker=lambda p, u: Q(worker__user=u))
-# A regency admin sees the workers living in the regency; an agency admin those its ASN sponsor;
-# a sponsor those they sponsor (now or before); a worker only themself.
+# A regency admin sees the workers living in the regency; an agency admin those its ASN sponsor now; a sponsor
+# those they sponsor now; a worker only themself. Only the live sponsorship counts: when a worker moves to another
+# agency's ASN, the old agency admin loses the worker (no export of the clear NIK and phone, no phone change, which
+# would redirect the sign-in code). The sponsor's history stays on their own invoices and receipts.
+# Both conditions sit in one Q on the same relation, so they hold for the same sponsorship row.
+LIVE = Sponsorship.Status.ACTIVE
 register_scope(
     Worker,
     distinct=True,
     regency_admin=lambda p, u: Q(village__parent__parent_id=p.regency_id),
-    agency_admin=lambda p, u: Q(sponsorships__sponsor__agency_id=p.agency_id),
-    sponsor=lambda p, u: Q(sponsorships__sponsor__user=u),
+    agency_admin=lambda p, u: Q(sponsorships__sponsor__agency_id=p.agency_id, sponsorships__status=LIVE),
+    sponsor=lambda p, u: Q(sponsorships__sponsor__user=u, sponsorships__status=LIVE),
     worker=lambda p, u: Q(user=u),
 )
 
@@ -97,6 +101,21 @@ def access_worker(user, pk) -> Worker:
     from django.shortcuts import get_object_or_404
 
     return get_object_or_404(scope(Worker.objects.all(), user), pk=pk)
+
+
+def admin_regency_id(user) -> int | None:
+    """The regency an admin may write in: a regency admin's own, an agency admin's agency's. None = no regency
+    limit (superuser, or no user: a service called by the system itself)."""
+    if user is None or getattr(user, "is_superuser", False):
+        return None
+    profile = profile_of(user)
+    if profile is None:
+        return -1  # a signed-in user without a profile writes nowhere
+    if profile.role == Role.REGENCY_ADMIN:
+        return profile.regency_id
+    if profile.role == Role.AGENCY_ADMIN and profile.agency_id:
+        return Agency.objects.filter(pk=profile.agency_id).values_list("regency_id", flat=True).first()
+    return -1
 
 
 def is_admin(user) -> bool:

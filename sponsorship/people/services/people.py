@@ -59,6 +59,18 @@ def _village(village) -> Region:
     return region
 
 
+def _check_village_writable(village: Region, actor) -> None:
+    """An admin registers and moves workers only within their own regency (issue 14: POST /workers/ with another
+    regency's village, or a PATCH moving a worker out of scope, wrote across regencies)."""
+    from sponsorship.people.scoping import admin_regency_id
+
+    allowed = admin_regency_id(actor)
+    district = village.parent
+    if allowed is not None and (district is None or district.parent_id != allowed):
+        message = _("The village must be in your own regency.")
+        raise ApplicationError(message, code="outside_scope", extra={"fields": {"village": [str(message)]}})
+
+
 def _phone(phone: str) -> str:
     """E.164 or "" for no phone."""
     if not phone:
@@ -202,6 +214,7 @@ def worker_create(
             extra={"fields": {"consent": [str(_("Required."))]}},
         )
     village = _village(village)
+    _check_village_writable(village, actor)
     nik_hash = keyed_hash(info.nik)
     if Worker.objects.filter(nik_hash=nik_hash).exists():
         raise ConflictError(_("This NIK is already registered."), code="duplicate_nik")
@@ -337,6 +350,7 @@ def worker_update(
         changes["occupation"] = occupation
     if village is not UNSET:
         changes["village"] = _village(village)
+        _check_village_writable(changes["village"], actor)
     if welfare_decile is not UNSET:
         _check_decile(welfare_decile)
         changes["welfare_decile"] = welfare_decile
