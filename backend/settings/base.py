@@ -121,6 +121,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pengampu"}}
 
+# One lockout for every sign-in (JWT, dashboard, admin): sponsorship/people/auth/lockout.py.
+AUTHENTICATION_BACKENDS = ["sponsorship.people.auth.lockout.LockoutModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -210,8 +213,9 @@ SPECTACULAR_SETTINGS = {
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
 
-# Login brute-force protection (sponsorship/api/auth.py): after LOGIN_LOCKOUT_ATTEMPTS failures for one
-# username from one IP within LOGIN_LOCKOUT_SECONDS, that pair is refused (429) until the window ends.
+# Login brute-force protection (sponsorship/people/auth/lockout.py), the same for the JWT endpoint, the dashboard and
+# the admin: after LOGIN_LOCKOUT_ATTEMPTS failures for one username from one IP within LOGIN_LOCKOUT_SECONDS, that
+# pair is refused (429 on the API, a message on the login pages) until the window ends.
 LOGIN_LOCKOUT_ATTEMPTS = env.int("LOGIN_LOCKOUT_ATTEMPTS", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 

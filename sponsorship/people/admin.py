@@ -6,10 +6,14 @@ from django.db import transaction
 
 from backend.api.errors import ApplicationError
 
+from .auth.forms import LockoutAdminAuthenticationForm
 from .crypto import keyed_hash
 from .identifiers import IdentifierError, is_ascii_digits, mask_nik, mask_phone, parse_nik
 from .models import Agency, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
 from .services import people
+
+# The admin login shares the lockout of every sign-in (people/auth/lockout.py).
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 class ServiceAdminForm(forms.ModelForm):

@@ -18,6 +18,7 @@ from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
+from sponsorship.people.auth.forms import LockoutAuthenticationForm
 
 LOGIN_URL = "dashboard:login"
 
@@ -43,8 +44,17 @@ def _ip(request):
 
 
 class LoginView(auth_views.LoginView):
+    """The lockout is the one of every sign-in (people/auth/lockout.py); a locked pair gets 429 and says so."""
+
     template_name = "dashboard/login.html"
     redirect_authenticated_user = True
+    authentication_form = LockoutAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.locked:
+            response.status_code = 429
+        return response
 
     def get_default_redirect_url(self):
         return reverse("dashboard:index")
