@@ -14,8 +14,11 @@ class PeopleConfig(AppConfig):
         from notifications.models import Device, Notification, NotificationPreference
         from notifications.services import register_recipient_source
 
+        from .auth import tokens
         from .recipients import recipient_languages, recipient_zones
         from .scoping import register_scope
+
+        tokens.connect()  # a changed password ends the account's refresh tokens
 
         register_recipient_source(zones=recipient_zones, languages=recipient_languages)
         # Every role sees only its own devices, inbox and preferences.

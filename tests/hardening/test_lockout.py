@@ -94,3 +94,22 @@ def test_dashboard_locked_answer_is_429_and_english_on_request(users):
     locked = dashboard("admin.kab.kunci", PASSWORD, HTTP_ACCEPT_LANGUAGE="en")
     assert locked.status_code == 429
     assert "Too many failed sign-in attempts" in locked.content.decode()
+
+
+def test_a_password_change_ends_every_refresh_token(regency):
+    """Medium finding: refresh tokens survived a password change (a leaked one kept working for 7 days)."""
+    user = factories.make_user("budi.ganti", Role.SPONSOR, password=PASSWORD)
+    first = jwt("budi.ganti", PASSWORD).json()["refresh"]
+    second = jwt("budi.ganti", PASSWORD).json()["refresh"]
+    rotated = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": second}, format="json").json()["refresh"]
+    user.set_password("a-new-pass-456")
+    user.save()
+    for token in (first, rotated):
+        answer = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": token}, format="json")
+        assert answer.status_code == 401, answer.content
+    fresh = jwt("budi.ganti", "a-new-pass-456").json()["refresh"]
+    # A save that does not change the password ends nothing.
+    user.refresh_from_db()
+    user.first_name = "Budi"
+    user.save()
+    assert APIClient().post("/api/v1/auth/token/refresh/", {"refresh": fresh}, format="json").status_code == 200
