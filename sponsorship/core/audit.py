@@ -41,6 +41,7 @@ class AuditAction(models.TextChoices):
     NOMINATION_SUBMIT = "nomination.submit"
     NOMINATION_VERIFY = "nomination.verify"
     NOMINATION_REJECT = "nomination.reject"
+    NOMINATION_REFERRED = "nomination.referred"
     MATCHING_RUN_PREVIEW = "matching_run.preview"
     MATCHING_RUN_APPLY = "matching_run.apply"
     # billing

@@ -181,10 +181,7 @@ def normalize_phone(value) -> str:
                 )
             )
     if not is_ascii_digits(text):
-        raise IdentifierError(
-            _("%(label)s may contain the digits 0-9 only (type it again with a normal keyboard).")
-            % {"label": _("The mobile number")}
-        )
+        raise IdentifierError(_("The mobile number may contain digits only."))
     if text.startswith("62"):
         rest = text[2:]
     elif text.startswith("0"):
@@ -223,10 +220,15 @@ def normalize_kpj(value) -> str:
 
 
 def mask_nik(nik: str | None) -> str:
-    """3502xxxxxxxx0001 -> 3502********0001: region and serial only."""
+    """3502171403850001 -> ************0001: the serial only.
+
+    The first 12 digits are where the NIK was issued and the birth date (day +40 for women), which a caller can
+    learn elsewhere (the village code, an age, the sex); with only the serial shown, nothing returned next to it
+    rebuilds the number. Never return a masked NIK next to the birth date and sex of someone else
+    (people/api/serializers.py:WorkerSerializer decides per role)."""
     if not nik:
         return ""
-    return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
+    return "*" * (len(nik) - 4) + nik[-4:]
 
 
 def mask_phone(phone: str | None) -> str:
@@ -237,3 +239,9 @@ def mask_phone(phone: str | None) -> str:
 
 def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def age_band(age: int) -> str:
+    """40 -> "40–49": what a sponsor or an admin needs instead of the birth date (which is in the NIK)."""
+    low = (age // 10) * 10
+    return f"{low}–{low + 9}"

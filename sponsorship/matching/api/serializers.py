@@ -4,13 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from sponsorship.matching.models import MatchingRun, Nomination
-from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
+from sponsorship.matching.services.nominations import nomination_checks_seen_by, nomination_reject_reason_seen_by
+from sponsorship.people.identifiers import age_band, age_on, mask_nik, mask_phone
 from sponsorship.people.models import Occupation, WorkerConsent
-
-
-def age_band(age: int) -> str:
-    low = (age // 10) * 10
-    return f"{low}–{low + 9}"
 
 
 class ProposalSerializer(serializers.Serializer):
@@ -63,6 +59,10 @@ class NominationSerializer(serializers.ModelSerializer):
     village_code = serializers.CharField(source="village.code")
     village_name = serializers.CharField(source="village.name")
     sponsor = serializers.SerializerMethodField()
+    checks = serializers.SerializerMethodField()
+    flags = serializers.SerializerMethodField()
+    conflict_of_interest = serializers.SerializerMethodField()
+    reject_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = Nomination
@@ -99,6 +99,30 @@ class NominationSerializer(serializers.ModelSerializer):
     def get_sponsor(self, obj) -> dict:
         s = obj.sponsor
         return {"id": s.pk, "full_name": s.full_name, "agency": s.agency.short_name or s.agency.name}
+
+    # Checks, flags and an automatic rejection's reason as the caller may see them (nominations.SELF_CODES): a
+    # sponsor's answer says nothing about whether the NIK belongs to a worker or who pays. Pass the request in the
+    # context; without it only the sponsor's view is given.
+    def _user(self):
+        return getattr(self.context.get("request"), "user", None)
+
+    def _seen(self, obj) -> dict:
+        cache = self.context.setdefault("_checks_seen", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = nomination_checks_seen_by(obj, self._user())
+        return cache[obj.pk]
+
+    def get_checks(self, obj) -> dict:
+        return self._seen(obj)
+
+    def get_flags(self, obj) -> list[str]:
+        return [f["code"] for f in self._seen(obj).get("flags", [])]
+
+    def get_conflict_of_interest(self, obj) -> bool:
+        return bool(self._seen(obj).get("conflict_of_interest"))
+
+    def get_reject_reason(self, obj) -> str:
+        return nomination_reject_reason_seen_by(obj, self._user())
 
 
 class RejectSerializer(serializers.Serializer):

@@ -117,7 +117,7 @@ class SponsorNominations(APIView):
     @extend_schema(responses=NominationSerializer(many=True), summary="My nominations")
     def get(self, request):
         qs = scope(Nomination.objects.select_related("sponsor__agency", "occupation", "village"), request.user)
-        return Response(NominationSerializer(qs[:100], many=True).data)
+        return Response(NominationSerializer(qs[:100], many=True, context={"request": request}).data)
 
     @extend_schema(
         request=NominationCreateSerializer,
@@ -129,7 +129,9 @@ class SponsorNominations(APIView):
         data = NominationCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         nomination = nominations.nomination_submit(sponsor=sponsor, actor=request.user, **data.validated_data)
-        return Response(NominationSerializer(nomination).data, status=status.HTTP_201_CREATED)
+        return Response(
+            NominationSerializer(nomination, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class AdminNominationList(generics.ListAPIView):
@@ -163,7 +165,7 @@ class AdminNominationVerify(APIView):
     )
     def post(self, request, pk: int):
         nomination = nominations.nomination_verify(nomination=_nomination(request, pk), actor=request.user)
-        return Response(NominationSerializer(nomination).data)
+        return Response(NominationSerializer(nomination, context={"request": request}).data)
 
 
 class AdminNominationReject(APIView):
@@ -176,7 +178,7 @@ class AdminNominationReject(APIView):
         nomination = nominations.nomination_reject(
             nomination=_nomination(request, pk), reason=data.validated_data["reason"], actor=request.user
         )
-        return Response(NominationSerializer(nomination).data)
+        return Response(NominationSerializer(nomination, context={"request": request}).data)
 
 
 RUN_PREVIEW_DESCRIPTION = """Solves on the regency's current state: the maximum covered priority weight, then the least

@@ -22,7 +22,8 @@ from sponsorship.matching.models import Nomination
 from sponsorship.matching.selectors import regency_config
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, age_on, mask_nik, normalize_phone, parse_nik
-from sponsorship.people.models import Occupation, Sponsor, Sponsorship, Worker, WorkerConsent
+from sponsorship.people.models import Occupation, Role, Sponsor, Sponsorship, Worker, WorkerConsent
+from sponsorship.people.scoping import role_of, scope
 from sponsorship.people.services.people import _village, worker_create
 from sponsorship.people.services.sponsorships import sponsorship_start
 
@@ -54,9 +55,10 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
             }
         )
     existing = Worker.objects.filter(nik_hash=nomination.nik_hash).first()
+    # Asked whether or not the worker exists, so the time an answer takes does not tell either.
+    active = Sponsorship.objects.filter(worker__nik_hash=nomination.nik_hash, status=Sponsorship.Status.ACTIVE).first()
     existing_info = None
     if existing is not None:
-        active = Sponsorship.objects.filter(worker=existing, status=Sponsorship.Status.ACTIVE).first()
         existing_info = {
             "worker_id": existing.pk,
             "current_payer": existing.current_payer,
@@ -113,6 +115,58 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
         "existing_worker": existing_info,
         "checked_at": timezone.now().isoformat(),
     }
+
+
+# What each role sees of the checks (issue 14: a sponsor's answer said whether a NIK belonged to a worker and who
+# paid, even in another regency). A sponsor sees only what follows from their own input and themself; an agency
+# admin also sees facts about a worker their agency sponsors now; a regency admin (and a superuser) sees all: they
+# are who such cases are routed to. The codes about other people below are hidden from the others, so a NIK that
+# belongs to someone out of the caller's scope answers exactly as a NIK nobody has.
+SELF_CODES = frozenset(
+    {"age_limit", "other_regency", "already_yours", "relative", "same_phone", "same_village_surname"}
+)
+REGENCY_CHECK = "regency_check"
+
+
+def _sees_everything(user) -> bool:
+    return role_of(user) in ("superuser", Role.REGENCY_ADMIN)
+
+
+def _worker_visible(checks: dict, user) -> bool:
+    existing = (checks or {}).get("existing_worker")
+    if not existing or role_of(user) != Role.AGENCY_ADMIN:
+        return False
+    return scope(Worker.objects.filter(pk=existing["worker_id"]), user).exists()
+
+
+def hidden_blocking(checks: dict, user) -> list[dict]:
+    """The blocking results `user` may not be told (facts about someone outside their scope)."""
+    if _sees_everything(user) or _worker_visible(checks, user):
+        return []
+    return [b for b in (checks or {}).get("blocking", []) if b["code"] not in SELF_CODES]
+
+
+def nomination_checks_seen_by(nomination: Nomination, user) -> dict:
+    """The nomination's checks as `user` may see them (see SELF_CODES)."""
+    checks = dict(nomination.checks or {})
+    if _sees_everything(user) or _worker_visible(checks, user):
+        return checks
+    seen = {
+        "blocking": [b for b in checks.get("blocking", []) if b["code"] in SELF_CODES],
+        "flags": [f for f in checks.get("flags", []) if f["code"] in SELF_CODES | {REGENCY_CHECK}],
+        "conflict_of_interest": checks.get("conflict_of_interest", False),
+        "checked_at": checks.get("checked_at"),
+    }
+    if role_of(user) == Role.AGENCY_ADMIN:
+        seen["age"] = checks.get("age")
+    return seen
+
+
+def nomination_reject_reason_seen_by(nomination: Nomination, user) -> str:
+    """An automatic rejection's reason names other people's facts ("another sponsor pays"): others get a pointer."""
+    if nomination.reject_reason and hidden_blocking(nomination.checks, user):
+        return gettext("The regency admin could not accept this nomination; ask them for the reason.")
+    return nomination.reject_reason
 
 
 def nomination_submit(
@@ -222,6 +276,25 @@ def nomination_verify(*, nomination: Nomination, actor=None) -> Nomination:
     if nomination.status != Nomination.Status.SUBMITTED:
         raise ConflictError(_("This nomination has already been decided."), code="already_decided")
     checks = nomination_checks(nomination)
+    if hidden_blocking(checks, actor):
+        # The answer would tell this admin about someone outside their scope: pass it to the regency admin instead
+        # (who may see them) and say only that.
+        if REGENCY_CHECK not in nomination.flags:
+            flags = [*nomination.flags, REGENCY_CHECK]
+            checks["flags"] = [
+                *checks["flags"],
+                {"code": REGENCY_CHECK, "message": gettext("Passed to the regency admin for a check.")},
+            ]
+            with transaction.atomic():
+                Nomination.objects.filter(pk=nomination.pk, status=Nomination.Status.SUBMITTED).update(
+                    checks=checks, flags=flags
+                )
+                audit_record(actor=actor, action="nomination.referred", obj=nomination, after={"to": "regency_admin"})
+        raise ConflictError(
+            _("This nomination needs a check by the regency admin; it has been passed on to them."),
+            code=REGENCY_CHECK,
+            extra={"nomination_id": nomination.pk},
+        )
     if checks["blocking"]:
         reason = "; ".join(b["message"] for b in checks["blocking"])
         with transaction.atomic():

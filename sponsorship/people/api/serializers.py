@@ -1,6 +1,8 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sponsorship.people.identifiers import mask_nik, mask_phone
+from sponsorship.core.periods import local_today
+from sponsorship.people.identifiers import age_band, age_on, mask_nik, mask_phone
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker
 from sponsorship.regions.models import Region
 
@@ -57,11 +59,26 @@ class SponsorSerializer(serializers.ModelSerializer):
         return mask_phone(obj.phone)
 
 
+def sees_birth_date(user, worker) -> bool:
+    """Who gets a worker's birth date and sex: the worker themself and a superuser. Everyone else (sponsors,
+    agency and regency admins) gets an age band: the birth date and sex are digits 7-12 of the NIK, so next to the
+    village code they rebuild a masked NIK (issue 14). An admin who must see the clear NIK uses the audited data
+    export (people/services/privacy.py)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser or (worker.user_id is not None and worker.user_id == user.pk))
+
+
 class WorkerSerializer(serializers.ModelSerializer):
-    """Output: NIK and phone are always masked here (UU PDP data minimisation)."""
+    """Output: NIK (serial only) and phone are always masked here (UU PDP data minimisation); birth date and sex
+    only for the worker themself and a superuser (`sees_birth_date`), an age band for everyone. Pass the request
+    in the context: without it nobody sees the birth date."""
 
     nik = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
+    birth_date = serializers.SerializerMethodField()
+    sex = serializers.SerializerMethodField()
+    age_band = serializers.SerializerMethodField()
     occupation = serializers.CharField(source="occupation.code", read_only=True)
     village_code = serializers.CharField(source="village.code", read_only=True)
     village_name = serializers.CharField(source="village.name", read_only=True)
@@ -74,6 +91,7 @@ class WorkerSerializer(serializers.ModelSerializer):
             "full_name",
             "birth_date",
             "sex",
+            "age_band",
             "phone",
             "occupation",
             "village_code",
@@ -89,6 +107,21 @@ class WorkerSerializer(serializers.ModelSerializer):
 
     def get_phone(self, obj) -> str:
         return mask_phone(obj.phone)
+
+    def _sees(self, obj) -> bool:
+        request = self.context.get("request")
+        return sees_birth_date(getattr(request, "user", None), obj)
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_birth_date(self, obj):
+        return obj.birth_date if self._sees(obj) else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sex(self, obj):
+        return obj.sex if self._sees(obj) else None
+
+    def get_age_band(self, obj) -> str:
+        return age_band(age_on(obj.birth_date, local_today())) if obj.birth_date else ""
 
 
 class ConsentInputSerializer(serializers.Serializer):

@@ -135,7 +135,7 @@ class WorkerListCreate(generics.ListAPIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         worker = people.worker_create(actor=request.user, **values)
-        return Response(WorkerSerializer(worker).data, status=status.HTTP_201_CREATED)
+        return Response(WorkerSerializer(worker, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class WorkerDetail(APIView):
@@ -146,7 +146,7 @@ class WorkerDetail(APIView):
 
     @extend_schema(responses=WorkerSerializer)
     def get(self, request, pk: int):
-        return Response(WorkerSerializer(access_worker(request.user, pk)).data)
+        return Response(WorkerSerializer(access_worker(request.user, pk), context={"request": request}).data)
 
     @extend_schema(request=WorkerUpdateSerializer, responses=WorkerSerializer)
     def patch(self, request, pk: int):
@@ -154,4 +154,4 @@ class WorkerDetail(APIView):
         data = WorkerUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         worker = people.worker_update(worker=worker, actor=request.user, **data.validated_data)
-        return Response(WorkerSerializer(worker).data)
+        return Response(WorkerSerializer(worker, context={"request": request}).data)

@@ -12,8 +12,11 @@ from django.utils import timezone
 
 from backend.api.errors import ApplicationError
 from sponsorship.dashboard.models import ImportBatch
+from sponsorship.matching.models import Nomination
+from sponsorship.matching.services.nominations import nomination_submit
 from sponsorship.people.crypto import keyed_hash
-from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
+from sponsorship.people.models import Agency, Occupation, Role, Sponsor, Sponsorship, Worker
+from sponsorship.people.scoping import role_of, scope
 from sponsorship.people.services import people
 from sponsorship.people.services.sponsorships import sponsorship_start
 from sponsorship.regions.models import Region
@@ -50,8 +53,34 @@ def _apply_sponsor(row: dict, actor) -> str:
     return "updated"
 
 
+def _refer_to_regency_admin(row: dict, actor) -> str:
+    """An agency admin's row whose NIK belongs to a worker outside their scope: neither written nor explained to
+    them (that would tell them about that worker); it becomes a nomination by the row's ASN, which the regency
+    admin checks with everything in view. Counted as the row of a new worker, as the preview showed it."""
+    nomination_submit(
+        sponsor=Sponsor.objects.get(nip=row["sponsor_nip"]),
+        nik=row["nik"],
+        full_name=row["full_name"],
+        occupation=Occupation.objects.get(pk=row["occupation_id"]),
+        village=Region.objects.get(pk=row["village_id"]),
+        relationship=Nomination.Relationship.OTHER,
+        consent_channel=row["consent_channel"],
+        consent_text_version=row["consent_version"],
+        consent_collected_at=timezone.make_aware(dt.datetime.fromisoformat(row["consent_date"])),
+        phone=row["phone"] or "",
+        actor=actor,
+    )
+    return "created"
+
+
 def _apply_worker(row: dict, actor) -> str:
     current = Worker.objects.select_for_update().filter(nik_hash=keyed_hash(row["nik"])).first()
+    if (
+        current is not None
+        and role_of(actor) == Role.AGENCY_ADMIN
+        and not scope(Worker.objects.filter(pk=current.pk), actor).exists()
+    ):
+        return _refer_to_regency_admin(row, actor)
     outcome = "unchanged"
     if current is None:
         current = people.worker_create(

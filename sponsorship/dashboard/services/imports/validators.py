@@ -22,6 +22,7 @@ from sponsorship.people.identifiers import (
     parse_nip,
 )
 from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
+from sponsorship.people.scoping import scope as people_scope
 from sponsorship.regions.models import RegencyConfig
 
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optional
@@ -278,10 +279,18 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
             nip__in=[c["sponsor_nip"] for c in candidates if c["sponsor_nip"]]
         ).select_related("agency")
     }
+    # An agency admin is told nothing about a worker outside their scope (issue 14): such a NIK reads exactly as a
+    # new one (the same checks, "create"); at confirm the row goes to the regency admin as a nomination.
+    hidden: set[int] = set()
+    if scope.agency is not None:
+        found = {w.pk for w in existing.values()}
+        hidden = found - set(people_scope(Worker.objects.filter(pk__in=found), scope.user).values_list("pk", flat=True))
     planned: dict[int, int] = {}  # sponsor -> new sponsorships this file would add
     valid = []
     for c in candidates:
         current = existing.get(c.pop("nik_hash"))
+        if current is not None and current.pk in hidden:
+            current = None
         row = c["row"]
         if current is not None and _regency_id_of(current) != scope.regency.pk:
             problems.append(Problem(row, headers["nik"], "NIK ini terdaftar sebagai pekerja di kabupaten/kota lain."))
