@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Sum
 from django.test import TestCase
 
+from backend.api.errors import ApplicationError
 from sponsorship.billing.models import (
     CoverageMonth,
     CreditEntry,
@@ -123,7 +124,9 @@ def test_paid_twice_but_the_credit_was_already_spent_the_invoice_is_payable_agai
 
 
 # ---- (b) taken back after it was remitted to BPJS ---------------------------------------------------------------
-def test_coverage_reversed_after_remittance_is_reclaimed_in_the_next_file(invoice, family, api, sim, http, client, tmp_path):
+def test_coverage_reversed_after_remittance_is_reclaimed_in_the_next_file(
+    invoice, family, api, sim, http, client, tmp_path
+):
     sponsor, workers = family
     order_id = api(sponsor.user).post(f"/api/v1/sponsor/invoices/{invoice.pk}/pay/").json()["order_id"]
     settle(sim, http, client, order_id, "permata_va")
@@ -145,7 +148,7 @@ def test_coverage_reversed_after_remittance_is_reclaimed_in_the_next_file(invoic
     assert sum(int(r[7]) for r in rows[1:]) == -25_200
     assert set(RemittanceClawback.objects.values_list("claimed_in_id", flat=True)) == {january.batch.pk}
     # never reclaimed twice
-    with pytest.raises(Exception):
+    with pytest.raises(ApplicationError):
         remittance_export(period=D(2027, 1, 1), out_dir=tmp_path)
 
 

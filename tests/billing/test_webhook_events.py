@@ -61,9 +61,7 @@ def test_a_second_partial_refund_of_the_same_amount_is_applied(invoice, api, sim
     assert PaymentAttempt.objects.get(order_id=order_id).refunded_amount_idr == 16_800
 
 
-def test_the_simulator_sends_two_equal_partial_refunds_as_four_distinct_notifications(
-    invoice, api, sim, http, client
-):
+def test_the_simulator_sends_two_equal_partial_refunds_as_four_distinct_notifications(invoice, api, sim, http, client):
     """What the simulator itself would POST (the status record as a notification, before and after the bank
     confirmed each refund): four different events, none a duplicate of another."""
     order_id = paid(api, sim, http, client, invoice)

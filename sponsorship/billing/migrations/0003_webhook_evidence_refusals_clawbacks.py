@@ -5,77 +5,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_labels'),
-        ('people', '0002_labels'),
+        ("billing", "0002_labels"),
+        ("people", "0002_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='paymentnotification',
-            name='raw_bytes',
+            model_name="paymentnotification",
+            name="raw_bytes",
             field=models.BinaryField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='remittancebatch',
-            name='clawback_idr',
-            field=models.PositiveBigIntegerField(default=0, help_text='Reclaimed (shown negative in the file)'),
+            model_name="remittancebatch",
+            name="clawback_idr",
+            field=models.PositiveBigIntegerField(default=0, help_text="Reclaimed (shown negative in the file)"),
         ),
         migrations.AddField(
-            model_name='remittancebatch',
-            name='clawback_rows',
+            model_name="remittancebatch",
+            name="clawback_rows",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='paymentnotification',
-            name='state',
-            field=models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('duplicate', 'Duplicate'), ('rejected', 'Rejected (signature/format)'), ('unknown_order', 'Unknown order'), ('failed', 'Processing failed'), ('other_deployment', "Another deployment's order (ignored)")], db_index=True, default='received', max_length=16),
+            model_name="paymentnotification",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received"),
+                    ("processed", "Processed"),
+                    ("duplicate", "Duplicate"),
+                    ("rejected", "Rejected (signature/format)"),
+                    ("unknown_order", "Unknown order"),
+                    ("failed", "Processing failed"),
+                    ("other_deployment", "Another deployment's order (ignored)"),
+                ],
+                db_index=True,
+                default="received",
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='RefusedNotification',
+            name="RefusedNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('remote_ip', models.CharField(blank=True, max_length=45)),
-                ('reason', models.CharField(choices=[('too_large', 'Body too large'), ('rate_limited', 'Too many requests'), ('rejected_not_stored', 'Rejected; body not kept (too many)')], max_length=24)),
-                ('window_start', models.DateTimeField(help_text='The minute these requests arrived in')),
-                ('count', models.PositiveIntegerField(default=1, help_text='Refused in that minute (at least)')),
-                ('largest_bytes', models.PositiveBigIntegerField(default=0)),
-                ('first_at', models.DateTimeField()),
-                ('last_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("remote_ip", models.CharField(blank=True, max_length=45)),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("too_large", "Body too large"),
+                            ("rate_limited", "Too many requests"),
+                            ("rejected_not_stored", "Rejected; body not kept (too many)"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("window_start", models.DateTimeField(help_text="The minute these requests arrived in")),
+                ("count", models.PositiveIntegerField(default=1, help_text="Refused in that minute (at least)")),
+                ("largest_bytes", models.PositiveBigIntegerField(default=0)),
+                ("first_at", models.DateTimeField()),
+                ("last_at", models.DateTimeField()),
             ],
             options={
-                'verbose_name': 'refused notification',
-                'verbose_name_plural': 'refused notifications',
-                'db_table': 'sponsorship_refusednotification',
-                'ordering': ['-window_start'],
-                'constraints': [models.UniqueConstraint(fields=('remote_ip', 'reason', 'window_start'), name='refusednotification_one_per_minute')],
+                "verbose_name": "refused notification",
+                "verbose_name_plural": "refused notifications",
+                "db_table": "sponsorship_refusednotification",
+                "ordering": ["-window_start"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("remote_ip", "reason", "window_start"), name="refusednotification_one_per_minute"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RemittanceClawback',
+            name="RemittanceClawback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField()),
-                ('jkk_idr', models.PositiveIntegerField()),
-                ('jkm_idr', models.PositiveIntegerField()),
-                ('jht_idr', models.PositiveIntegerField(default=0)),
-                ('amount_idr', models.PositiveIntegerField(help_text='What was remitted and is reclaimed')),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('attempt', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.paymentattempt')),
-                ('claimed_in', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='clawbacks', to='billing.remittancebatch')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='remittance_clawbacks', to='billing.invoice')),
-                ('remitted_in', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.remittancebatch')),
-                ('sponsor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='people.sponsor')),
-                ('worker', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='remittance_clawbacks', to='people.worker')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField()),
+                ("jkk_idr", models.PositiveIntegerField()),
+                ("jkm_idr", models.PositiveIntegerField()),
+                ("jht_idr", models.PositiveIntegerField(default=0)),
+                ("amount_idr", models.PositiveIntegerField(help_text="What was remitted and is reclaimed")),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="billing.paymentattempt",
+                    ),
+                ),
+                (
+                    "claimed_in",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clawbacks",
+                        to="billing.remittancebatch",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="remittance_clawbacks",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "remitted_in",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="billing.remittancebatch"
+                    ),
+                ),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="people.sponsor"
+                    ),
+                ),
+                (
+                    "worker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="remittance_clawbacks",
+                        to="people.worker",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'remittance clawback',
-                'verbose_name_plural': 'remittance clawbacks',
-                'db_table': 'sponsorship_remittanceclawback',
-                'ordering': ['created_at'],
-                'indexes': [models.Index(fields=['claimed_in'], name='clawback_unclaimed')],
+                "verbose_name": "remittance clawback",
+                "verbose_name_plural": "remittance clawbacks",
+                "db_table": "sponsorship_remittanceclawback",
+                "ordering": ["created_at"],
+                "indexes": [models.Index(fields=["claimed_in"], name="clawback_unclaimed")],
             },
         ),
     ]

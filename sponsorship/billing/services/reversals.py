@@ -112,9 +112,10 @@ def _unspent_second_payment(attempt: PaymentAttempt, invoice: Invoice) -> tuple[
         .order_by("settled_at", "pk")
     )
     for other in others:
+        paid = other.paid_amount_idr or 0
         credit = CreditEntry.objects.filter(attempt=other)
         surplus = credit.filter(kind=CreditEntry.Kind.SURPLUS).values_list("amount_idr", flat=True).first()
-        if surplus == other.paid_amount_idr and not credit.filter(kind=CreditEntry.Kind.REVERSED).exists():
+        if surplus is not None and surplus == paid and not credit.filter(kind=CreditEntry.Kind.REVERSED).exists():
             balance = CreditEntry.objects.filter(sponsor_id=invoice.sponsor_id).aggregate(total=Sum("amount_idr"))
             if (balance["total"] or 0) >= surplus:
                 return other, "credit"
@@ -123,7 +124,7 @@ def _unspent_second_payment(attempt: PaymentAttempt, invoice: Invoice) -> tuple[
                 attempt=other,
                 status=RefundCase.Status.OPEN,
                 reason=RefundCase.Reason.DOUBLE_PAYMENT,
-                amount_idr=other.paid_amount_idr,
+                amount_idr=paid,
                 refund_key="",
             )
             .select_for_update()
