@@ -1,7 +1,9 @@
 """Issue 13 defect 3 and issue 14 (webhook): hostile bytes never give a 5xx and are kept as evidence; the body
 size and the request rate are capped before anything is stored; another deployment's orders are ignored."""
 
+import datetime as dt
 import json
+import time
 
 import pytest
 from django.test import Client, TestCase
@@ -31,6 +33,12 @@ def paid_order(family, gateway_settings, api, sim, http):
 
 def body_of(payload: dict) -> bytes:
     return json.dumps(payload).encode()
+
+
+def away_from_a_minute_boundary():
+    """The limits count per clock minute: start a burst early in one, so it is counted in one."""
+    while dt.datetime.now(dt.UTC).second >= 50:
+        time.sleep(0.5)
 
 
 @pytest.mark.django_db
@@ -85,6 +93,7 @@ def test_rate_per_address_is_capped_before_storing(paid_order, settings):
 
     cache.clear()
     settings.MIDTRANS_NOTIFICATION_RATE_PER_MINUTE = 5
+    away_from_a_minute_boundary()
     junk = body_of({"order_id": "x", "status_code": "200", "gross_amount": "1.00", "signature_key": "nope"})
     answers = [post_raw(junk).status_code for _ in range(40)]
     assert answers[:5] == [403] * 5 and set(answers[5:]) == {429}
@@ -98,11 +107,34 @@ def test_rate_per_address_is_capped_before_storing(paid_order, settings):
 
 
 @pytest.mark.django_db
+def test_rate_limit_on_real_redis_counts_across_requests(paid_order, settings):
+    """Production counts in Redis (one pipelined INCR + EXPIRE per request), shared by every process."""
+    import os
+    import uuid
+
+    url = os.environ.get("REDIS_TEST_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true requires REDIS_TEST_URL")
+        pytest.skip("REDIS_TEST_URL not set")
+    settings.CACHES = {
+        "default": {"BACKEND": "backend.cache.DegradingRedisCache", "LOCATION": url, "KEY_PREFIX": uuid.uuid4().hex}
+    }
+    settings.MIDTRANS_NOTIFICATION_RATE_PER_MINUTE = 3
+    away_from_a_minute_boundary()
+    junk = body_of({"order_id": "x", "status_code": "200", "gross_amount": "1.00", "signature_key": "nope"})
+    answers = [post_raw(junk, REMOTE_ADDR="10.20.30.40").status_code for _ in range(6)]
+    assert answers == [403, 403, 403, 429, 429, 429]
+    assert RefusedNotification.objects.get(reason="rate_limited").count == 2  # written at the 1st and 2nd
+
+
+@pytest.mark.django_db
 def test_rejected_bodies_are_kept_only_up_to_an_allowance_then_counted(paid_order, settings):
     from django.core.cache import cache
 
     cache.clear()
     settings.MIDTRANS_REJECTED_KEPT_PER_MINUTE = 3
+    away_from_a_minute_boundary()
     junk = body_of({"order_id": "x", "status_code": "200", "gross_amount": "1.00", "signature_key": "nope"})
     assert [post_raw(junk).status_code for _ in range(10)] == [403] * 10
     assert PaymentNotification.objects.count() == 3

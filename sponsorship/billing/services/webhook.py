@@ -29,7 +29,8 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -168,12 +169,29 @@ def _minute(now) -> int:
 
 
 def _count(key: str) -> int:
-    """This request's number in its minute for this key (shared by every process through the cache)."""
-    cache.add(key, 0, timeout=120)
+    """This request's number in its minute for this key, shared by every process through the cache.
+
+    On Redis one round trip (INCR + EXPIRE pipelined: Django's incr alone costs two, after an add); a Redis
+    outage answers 0, i.e. no limit for a while, like every throttle here (backend/cache.py logs it)."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        import redis
+
+        full = backend.make_and_validate_key(key)
+        try:
+            with backend._cache.get_client(full, write=True).pipeline(transaction=False) as pipe:
+                pipe.incr(full)
+                pipe.expire(full, 120)
+                seen, _ = pipe.execute()
+            return int(seen)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            logger.error("cache unavailable: the webhook's rate limit is off for now")
+            return 0
+    backend.add(key, 0, timeout=120)
     try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr, or the cache is down (it then answers 0/None)
-        cache.set(key, 1, timeout=120)
+        return int(backend.incr(key))
+    except ValueError:  # expired between add and incr
+        backend.set(key, 1, timeout=120)
         return 1
 
 
