@@ -121,3 +121,61 @@ def test_reconciliation_heals_a_missed_chargeback_and_leaves_old_payments_alone(
     assert invoice.status == "refunded" and not CoverageMonth.objects.exists()
     PaymentAttempt.objects.filter(order_id=order_id).update(settled_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
     assert payments_reconcile_returns(days=30) == {}
+
+
+def test_reconciliation_heals_a_missed_bank_reversal(invoice, api, sim, http, client):
+    order_id = paid(api, sim, http, client, invoice, method="permata_va")
+    sim_control(http, sim, "reverse", {"order_id": order_id})  # its notification is lost
+    assert payments_reconcile_returns(days=30) == {"reversed": 1}
+    invoice.refresh_from_db()
+    assert invoice.status == "issued" and not CoverageMonth.objects.exists()
+
+
+def test_a_refund_total_the_gateway_does_not_list_yet_is_unconfirmed_and_does_not_block_the_real_one(
+    invoice, api, sim, http, client
+):
+    """The signature covers only order id, status code and gross amount: a copy with a bigger refund total is
+    'signed' too. We book what the status API lists, and such a row gives up its key."""
+    order_id = paid(api, sim, http, client, invoice)
+    sim_control(http, sim, "refund", {"order_id": order_id, "amount": 8_400, "refund_key": "dash-1"})
+    real = notification_from_status(order_id, status_code="200")
+    inflated = {**real, "refund_amount": "25200.00"}
+    assert post_note(client, inflated).json()["status"] == "accepted"
+    row = PaymentNotification.objects.get(transaction_status="partial_refund")
+    assert row.outcome.startswith("unconfirmed_partial_refund") and row.dedupe_key is None
+    assert PaymentAttempt.objects.get(order_id=order_id).refunded_amount_idr == 8_400  # the gateway's word
+    assert post_note(client, real).json()["status"] == "accepted"
+    assert PaymentAttempt.objects.get(order_id=order_id).refunded_amount_idr == 8_400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_equal_partial_refunds_posted_by_the_simulator_over_http(
+    family, gateway_settings, api, sim, http, live_server, settings
+):
+    """No hand-made notifications: the simulator posts its own signed refund notifications to this server."""
+    import time
+
+    from tests.factories import restore_reference_rows
+
+    restore_reference_rows()
+    settings.PUBLIC_BASE_URL = live_server.url  # checkouts carry X-Override-Notification to this server
+    billing_run(period=DEC_2026, notify=False)
+    invoice = Invoice.objects.get()
+
+    def wait_for(predicate, what):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    order_id = checkout(api, invoice)
+    sim_control(http, sim, "pay", {"order_id": order_id, "method": "gopay"})
+    wait_for(lambda: Invoice.objects.get(pk=invoice.pk).status == "paid", "the settlement")
+    for key in ("dash-1", "dash-2"):
+        sim_control(http, sim, "refund", {"order_id": order_id, "amount": 8_400, "refund_key": key})
+    rows = PaymentNotification.objects.filter(transaction_status="partial_refund")
+    wait_for(lambda: rows.count() == 4 and not rows.filter(state="received").exists(), "4 processed notifications")
+    assert set(rows.values_list("state", flat=True)) == {"processed"}  # four events, no duplicate among them
+    assert PaymentAttempt.objects.get(order_id=order_id).refunded_amount_idr == 16_800
