@@ -131,6 +131,18 @@ def test_reconciliation_heals_a_missed_bank_reversal(invoice, api, sim, http, cl
     assert invoice.status == "issued" and not CoverageMonth.objects.exists()
 
 
+def test_va_payments_are_asked_about_for_a_few_days_only(invoice, api, sim, http, client):
+    """A VA payment cannot be refunded or charged back, only reversed within minutes: no nightly status call for
+    it after REVERSAL_WINDOW_DAYS, while e-wallet payments are checked for the whole window."""
+    order_id = paid(api, sim, http, client, invoice, method="bca_va")
+    assert payments_reconcile_returns(days=30) == {"in_agreement": 1}
+    ten_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    PaymentAttempt.objects.filter(order_id=order_id).update(settled_at=ten_days_ago)
+    assert payments_reconcile_returns(days=30) == {}
+    PaymentAttempt.objects.filter(order_id=order_id).update(payment_type="gopay")
+    assert payments_reconcile_returns(days=30) == {"in_agreement": 1}
+
+
 def test_a_refund_total_the_gateway_does_not_list_yet_is_unconfirmed_and_does_not_block_the_real_one(
     invoice, api, sim, http, client
 ):

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sponsorship.billing.gateways import get_gateway
-from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound
+from sponsorship.billing.gateways.base import REFUNDABLE_PAYMENT_TYPES, GatewayUnavailable, TransactionNotFound
 from sponsorship.billing.models import PaymentAttempt, PaymentNotification
 from sponsorship.billing.services.reversals import MONEY_RETURNED
 from sponsorship.billing.services.settlement import REPLAYABLE, notifications_process, payment_apply_status
@@ -96,6 +96,13 @@ def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -
     return counts
 
 
+REVERSAL_WINDOW_DAYS = 3  # a provider reversal (Permata VA, Mandiri bill) comes ~1-5 minutes after settlement
+
+
+def _settled_since(since) -> Q:
+    return Q(settled_at__gte=since) | Q(settled_at__isnull=True, updated_at__gte=since)
+
+
 def payments_reconcile_returns(*, days: int | None = None, gateway=None) -> dict:
     """Nightly: compare what the gateway says went back (refunded / charged back amount, a bank reversal) with
     what we booked, for payments settled (or flagged, or partly refunded) within `days`; book the difference.
@@ -104,10 +111,12 @@ def payments_reconcile_returns(*, days: int | None = None, gateway=None) -> dict
     One status call per payment in the window; `payment_apply_status` does the rest (idempotent)."""
     gateway = gateway or get_gateway()
     days = settings.PAYMENT_RECONCILE_RETURNS_DAYS if days is None else days
-    since = timezone.now() - dt.timedelta(days=days)
-    qs = PaymentAttempt.objects.filter(status__in=[S.SETTLED, S.FLAGGED, S.REFUNDED]).filter(
-        Q(settled_at__gte=since) | Q(settled_at__isnull=True, updated_at__gte=since)
-    )
+    now = timezone.now()
+    # Only e-wallet / QRIS / card payments can be refunded or charged back; the others (VA, Mandiri bill) only
+    # reversed by their bank, within minutes of the settlement: those are asked about for a few days only.
+    refundable = Q(payment_type__in=REFUNDABLE_PAYMENT_TYPES) & _settled_since(now - dt.timedelta(days=days))
+    reversible = _settled_since(now - dt.timedelta(days=min(days, REVERSAL_WINDOW_DAYS)))
+    qs = PaymentAttempt.objects.filter(status__in=[S.SETTLED, S.FLAGGED, S.REFUNDED]).filter(refundable | reversible)
     counts: dict[str, int] = {}
     for attempt in qs.order_by("pk").iterator(chunk_size=200):
         try:
