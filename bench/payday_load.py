@@ -69,6 +69,7 @@ def django_env(args) -> dict:
         "THROTTLE_USER": "100000000/min",
         "THROTTLE_ANON": "100000000/min",
         "THROTTLE_LOGIN": "100000000/min",
+        "MIDTRANS_NOTIFICATION_RATE_PER_MINUTE": "100000000",  # the simulator posts everything from 127.0.0.1
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "NO_PROXY": "127.0.0.1,localhost",

@@ -80,6 +80,7 @@ def main():
     os.environ.setdefault("THROTTLE_USER", "10000000/min")
     os.environ.setdefault("JWT_ACCESS_MINUTES", "240")
     os.environ.setdefault("MIDTRANS_SERVER_KEY", KEY)
+    os.environ.setdefault("MIDTRANS_NOTIFICATION_RATE_PER_MINUTE", "100000000")  # one address sends everything
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
@@ -109,13 +110,15 @@ def main():
         trivial = lambda i: environ("GET", "/healthz")  # noqa: E731
         expect = 200
     else:
+        from django.conf import settings as django_settings
+
         from sponsorship.billing.gateways.midtrans import signature
         from sponsorship.billing.services import webhook
 
         webhook._enqueue = lambda ids: None  # unknown orders are never enqueued anyway
 
         def make(i):
-            order = f"PROFILE-{uuid.uuid4().hex[:12]}"
+            order = f"{django_settings.MIDTRANS_ORDER_PREFIX}-PROFILE-{uuid.uuid4().hex[:12]}"  # ours, unknown
             body = {
                 "order_id": order,
                 "status_code": "200",

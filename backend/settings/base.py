@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that differs between machines comes from the environment."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,6 @@ REST_FRAMEWORK: dict[str, Any] = {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
-        "webhook": env.str("THROTTLE_WEBHOOK", default="100000/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -280,6 +280,23 @@ PAYMENT_ATTEMPT_REUSE_MINUTES = env.int("PAYMENT_ATTEMPT_REUSE_MINUTES", default
 # wake-up is lost is processed by the sweep.
 PAYMENT_WAKEUP_WINDOW_MS = env.int("PAYMENT_WAKEUP_WINDOW_MS", default=100)
 PAYMENT_RECONCILE_AFTER_MINUTES = env.int("PAYMENT_RECONCILE_AFTER_MINUTES", default=30)
+# The nightly check of money gone back at the gateway (refunds, chargebacks, bank reversals) looks at payments
+# settled within this many days (GoPay/QRIS refund windows are 7-180 days; card chargebacks up to ~120).
+PAYMENT_RECONCILE_RETURNS_DAYS = env.int("PAYMENT_RECONCILE_RETURNS_DAYS", default=180)
+# Every order id starts with "<prefix>-": two deployments on one Midtrans merchant never issue the same order id,
+# and the webhook ignores another deployment's notifications. Required in production (production.py).
+MIDTRANS_ORDER_PREFIX = env.str("MIDTRANS_ORDER_PREFIX", default="DEV")
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.~-]{0,15}", MIDTRANS_ORDER_PREFIX or "-"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("MIDTRANS_ORDER_PREFIX: 1-16 of A-Z a-z 0-9 _ . ~ - (it starts every Midtrans order id)")
+# The webhook refuses before storing anything: bodies over this size (a Midtrans notification is 1-3 KB) with
+# 413, and more than this many requests a minute from one address with 429 (Midtrans retries both). Of the
+# bodies it rejects (bad signature, not JSON) it keeps at most this many a minute per address in full; beyond
+# that only a count (RefusedNotification).
+MIDTRANS_NOTIFICATION_MAX_BYTES = env.int("MIDTRANS_NOTIFICATION_MAX_BYTES", default=32 * 1024)
+MIDTRANS_NOTIFICATION_RATE_PER_MINUTE = env.int("MIDTRANS_NOTIFICATION_RATE_PER_MINUTE", default=1200)
+MIDTRANS_REJECTED_KEPT_PER_MINUTE = env.int("MIDTRANS_REJECTED_KEPT_PER_MINUTE", default=60)
 BILLING_ISSUE_DAYS_BEFORE = env.int("BILLING_ISSUE_DAYS_BEFORE", default=10)
 BILLING_DUE_DAY = env.int("BILLING_DUE_DAY", default=15)
 BILLING_MAX_PREPAY_MONTHS = 12

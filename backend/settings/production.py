@@ -44,3 +44,8 @@ X_FRAME_OPTIONS = "DENY"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)  # noqa: F405
 
 PUSH_PROVIDER = env.str("PUSH_PROVIDER", default="fcm")
+
+# Each deployment its own order-id prefix (two on one Midtrans merchant must never issue the same order id).
+MIDTRANS_ORDER_PREFIX = env.str("MIDTRANS_ORDER_PREFIX", default="")
+if not MIDTRANS_ORDER_PREFIX or MIDTRANS_ORDER_PREFIX == "DEV":
+    raise ImproperlyConfigured("MIDTRANS_ORDER_PREFIX must be set in the environment (e.g. PGU-SIDOARJO)")

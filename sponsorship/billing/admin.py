@@ -14,7 +14,9 @@ from .models import (
     PaymentNotification,
     PremiumRate,
     RefundCase,
+    RefusedNotification,
     RemittanceBatch,
+    RemittanceClawback,
 )
 from .services import premium_rates
 
@@ -143,6 +145,38 @@ class PaymentNotificationAdmin(admin.ModelAdmin):
     list_filter = ["state", "transaction_status", "signature_valid"]
     search_fields = ["order_id", "transaction_id"]
     readonly_fields = [f.name for f in PaymentNotification._meta.fields]
+
+
+@admin.register(RefusedNotification)
+class RefusedNotificationAdmin(admin.ModelAdmin):
+    """Webhook requests refused before storing (too large, too many): evidence only, never edited."""
+
+    list_display = ["window_start", "remote_ip", "reason", "count", "largest_bytes", "last_at"]
+    list_filter = ["reason"]
+    search_fields = ["remote_ip"]
+    readonly_fields = [f.name for f in RefusedNotification._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RemittanceClawback)
+class RemittanceClawbackAdmin(admin.ModelAdmin):
+    """Remitted worker-months whose payment was taken back; the next remittance export reclaims them."""
+
+    list_display = ["worker", "month", "amount_idr", "reason", "remitted_in", "claimed_in", "created_at"]
+    list_filter = ["month"]
+    raw_id_fields = ["worker", "sponsor", "invoice", "attempt", "remitted_in", "claimed_in"]
+    readonly_fields = [f.name for f in RemittanceClawback._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CoverageMonth)

@@ -12,6 +12,11 @@ BEAT_SCHEDULE = {
         "task": "sponsorship.tasks.reconcile_payments",
         "schedule": crontab(minute="*/15"),
     },
+    "reconcile-payment-returns": {
+        # Money gone back at the gateway (refund, chargeback, reversal) whose notification we never processed.
+        "task": "sponsorship.tasks.reconcile_payment_returns",
+        "schedule": crontab(minute=40, hour=2),
+    },
     "sweep-payment-notifications": {
         # Stored Midtrans notifications whose processing task never ran or failed (with backoff).
         "task": "sponsorship.tasks.sweep_payment_notifications",

@@ -7,7 +7,12 @@ from celery import shared_task
 
 from .reminders import admin_digests_send, reminders_scan
 from .services.billing import billing_run, invoices_notify_issued, periods_to_bill
-from .services.reconciliation import notifications_replay, notifications_sweep, payments_reconcile
+from .services.reconciliation import (
+    notifications_replay,
+    notifications_sweep,
+    payments_reconcile,
+    payments_reconcile_returns,
+)
 from .services.settlement import notifications_process
 
 
@@ -25,6 +30,12 @@ def run_billing() -> int:
 @shared_task(name="sponsorship.tasks.reconcile_payments")
 def reconcile_payments() -> dict:
     return payments_reconcile()
+
+
+@shared_task(name="sponsorship.tasks.reconcile_payment_returns")
+def reconcile_payment_returns() -> dict:
+    """Nightly: refunds, chargebacks and reversals at the gateway that we have not booked."""
+    return payments_reconcile_returns()
 
 
 @shared_task(name="sponsorship.tasks.replay_notifications")

@@ -86,7 +86,7 @@ def test_remittance_export_marks_rows_and_is_audited_then_import_sets_kpj(family
     result = remittance_export(period=D(2026, 12, 1), out_dir=tmp_path)
     assert result.batch.rows == 3 and result.batch.total_idr == 25_200
     rows = list(csv.reader(result.csv_path.open()))
-    assert rows[0] == ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"] and len(rows) == 4
+    assert rows[0] == ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total", "Keterangan"] and len(rows) == 4
     assert {r[0] for r in rows[1:]} == {w.nik for w in workers}
     assert load_workbook(result.xlsx_path).active.max_row == 4
     assert not CoverageMonth.objects.filter(remittance__isnull=True).exists()

@@ -142,7 +142,7 @@ def test_rejections_answer_the_same_on_both_paths(two_paid_orders, settings, lea
     def unknown(tag):  # a different order per path: the second copy of one would be a duplicate
         return signed(
             {
-                "order_id": f"NOPE-{tag}-{language}",
+                "order_id": f"TEST-NOPE-{tag}-{language}",
                 "status_code": "200",
                 "gross_amount": "25200.00",
                 "transaction_status": "settlement",

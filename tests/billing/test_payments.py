@@ -166,7 +166,8 @@ def test_forged_signature_is_403_and_changes_nothing(invoice, api, sim, http, cl
 
 def test_recorded_reference_payloads(db, client, gateway_settings):
     """Verbatim docs samples: their signatures are illustrative (reference §10.5), so they are refused;
-    re-signed with our key they are authentic but name orders we never created: 404 and logged."""
+    re-signed with our key they are authentic but their order ids lack this deployment's prefix: 200 "ignored"
+    (another deployment's), stored and logged; with our prefix, an order we never created: 404 and logged."""
     bca_settlement = {
         "va_numbers": [{"va_number": "333333333333333", "bank": "bca"}],
         "transaction_time": "2021-06-23 11:27:20",
@@ -207,7 +208,10 @@ def test_recorded_reference_payloads(db, client, gateway_settings):
     }
     for sample in (bca_settlement, qris_expire):
         assert post_note(client, sample).status_code == 403
-        assert post_note(client, signed(sample)).status_code == 404
+        assert post_note(client, signed(sample)).json() == {"status": "ignored"}
+        ours = signed({**sample, "order_id": f"TEST-{sample['order_id']}"})
+        assert post_note(client, ours).status_code == 404
+    assert PaymentNotification.objects.filter(state="other_deployment").count() == 2
     assert PaymentNotification.objects.filter(state="unknown_order").count() == 2
     assert post_note(client, {"numeric": 1}).status_code == 403
     assert client.post(NOTIFY, data="not json", content_type="application/json").status_code == 400

@@ -119,9 +119,20 @@ class WorkerCoverage(APIView):
 @csrf_exempt
 @require_POST
 def midtrans_notification(request):
-    """Unauthenticated by design (Midtrans cannot authenticate); trust comes from the signature + status API."""
+    """Unauthenticated by design (Midtrans cannot authenticate); trust comes from the signature + status API.
+
+    The rate and the declared size are checked before the body is read (webhook.notification_refusal)."""
+    remote_ip = request.META.get("REMOTE_ADDR")
+    refused = webhook.notification_refusal(remote_ip=remote_ip, declared_bytes=_content_length(request))
+    if refused is not None:
+        return JsonResponse(refused.body, status=refused.status)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("cookie", "authorization")}
-    answer = webhook.notification_receive(
-        raw_body=request.body, headers=headers, remote_ip=request.META.get("REMOTE_ADDR")
-    )
+    answer = webhook.notification_receive(raw_body=request.body, headers=headers, remote_ip=remote_ip)
     return JsonResponse(answer.body, status=answer.status)
+
+
+def _content_length(request) -> int | None:
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return None

@@ -1,6 +1,6 @@
 from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, Sector
-from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch
-from .payments import PaymentAttempt, PaymentNotification
+from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch, RemittanceClawback
+from .payments import PaymentAttempt, PaymentNotification, RefusedNotification
 
 __all__ = [
     "CoverageMonth",
@@ -13,6 +13,8 @@ __all__ = [
     "PaymentNotification",
     "PremiumRate",
     "RefundCase",
+    "RefusedNotification",
     "RemittanceBatch",
+    "RemittanceClawback",
     "Sector",
 ]

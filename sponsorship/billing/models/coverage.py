@@ -21,6 +21,9 @@ class RemittanceBatch(models.Model):
     )
     rows = models.PositiveIntegerField(default=0)
     total_idr = models.PositiveBigIntegerField(default=0)
+    # Worker-months remitted earlier whose payment was taken back, reclaimed in this file as negative lines.
+    clawback_rows = models.PositiveIntegerField(default=0)
+    clawback_idr = models.PositiveBigIntegerField(default=0, help_text="Reclaimed (shown negative in the file)")
     file_name = models.CharField(max_length=200, blank=True)
 
     class Meta:
@@ -65,6 +68,40 @@ class CoverageMonth(models.Model):
 
     def __str__(self):
         return f"{self.worker_id} {self.month:%Y-%m}"
+
+
+class RemittanceClawback(models.Model):
+    """A worker-month remitted to BPJS whose payment was then taken back (bank reversal, refund, chargeback).
+
+    The coverage row is gone; this row keeps what was paid to BPJS so the next remittance file reclaims it as a
+    negative line with its reason (`claimed_in`). One per remitted coverage row removed.
+    """
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="remittance_clawbacks")
+    month = models.DateField()
+    sponsor = models.ForeignKey(Sponsor, null=True, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="remittance_clawbacks")
+    attempt = models.ForeignKey(PaymentAttempt, null=True, on_delete=models.PROTECT, related_name="+")
+    jkk_idr = models.PositiveIntegerField()
+    jkm_idr = models.PositiveIntegerField()
+    jht_idr = models.PositiveIntegerField(default=0)
+    amount_idr = models.PositiveIntegerField(help_text="What was remitted and is reclaimed")
+    reason = models.CharField(max_length=200)
+    remitted_in = models.ForeignKey(RemittanceBatch, on_delete=models.PROTECT, related_name="+")
+    claimed_in = models.ForeignKey(
+        RemittanceBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="clawbacks"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("remittance clawback")
+        verbose_name_plural = _("remittance clawbacks")
+        db_table = "sponsorship_remittanceclawback"
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["claimed_in"], name="clawback_unclaimed")]
+
+    def __str__(self):
+        return f"-{self.amount_idr} {self.worker_id} {self.month:%Y-%m}"
 
 
 class CreditEntry(models.Model):

@@ -128,9 +128,13 @@ class PaymentNotification(models.Model):
         REJECTED = "rejected", _("Rejected (signature/format)")
         UNKNOWN_ORDER = "unknown_order", _("Unknown order")
         FAILED = "failed", _("Processing failed")
+        OTHER_DEPLOYMENT = "other_deployment", _("Another deployment's order (ignored)")
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # The body as text when it is exactly that (UTF-8 without NUL, every real Midtrans notification); otherwise a
+    # readable rendering here and the exact bytes in raw_bytes (PostgreSQL text cannot hold NUL or invalid UTF-8).
     raw_body = models.TextField()
+    raw_bytes = models.BinaryField(null=True, blank=True)
     headers = models.JSONField(default=dict)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
     order_id = models.CharField(max_length=64, blank=True, db_index=True)
@@ -139,7 +143,9 @@ class PaymentNotification(models.Model):
     status_code = models.CharField(max_length=8, blank=True)
     gross_amount = models.CharField(max_length=24, blank=True)
     signature_valid = models.BooleanField(null=True)
-    # Set only on the first copy of (order, transaction, status): the database dedupes, not exists().
+    # Set only on the first copy of one event (webhook.event_key: status, amounts, fraud status and the refund
+    # list): the database dedupes, not exists(). Released (NULL) when the status API did not confirm the event,
+    # so a later genuine copy is processed afresh.
     dedupe_key = models.CharField(max_length=160, null=True, blank=True, unique=True)
     duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(max_length=16, choices=State.choices, default=State.RECEIVED, db_index=True)
@@ -156,3 +162,39 @@ class PaymentNotification(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.transaction_status} ({self.state})"
+
+    def body_bytes(self) -> bytes:
+        """The body exactly as received."""
+        return bytes(self.raw_bytes) if self.raw_bytes is not None else self.raw_body.encode()
+
+
+class RefusedNotification(models.Model):
+    """Webhook requests refused before anything of them was stored (too large, too many from one address, more
+    rejected bodies than are kept): one small row per (address, reason, minute) as evidence, no body."""
+
+    class Reason(models.TextChoices):
+        TOO_LARGE = "too_large", _("Body too large")
+        RATE_LIMITED = "rate_limited", _("Too many requests")
+        REJECTED_NOT_STORED = "rejected_not_stored", _("Rejected; body not kept (too many)")
+
+    remote_ip = models.CharField(max_length=45, blank=True)
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    window_start = models.DateTimeField(help_text="The minute these requests arrived in")
+    count = models.PositiveIntegerField(default=1, help_text="Refused in that minute (at least)")
+    largest_bytes = models.PositiveBigIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("refused notification")
+        verbose_name_plural = _("refused notifications")
+        db_table = "sponsorship_refusednotification"
+        ordering = ["-window_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["remote_ip", "reason", "window_start"], name="refusednotification_one_per_minute"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.remote_ip} {self.reason} x{self.count}"

@@ -97,7 +97,7 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
         if wait_for is None:
             seq = PaymentAttempt.objects.filter(invoice=invoice).count() + 1
             attempt = PaymentAttempt.objects.create(
-                invoice=invoice, order_id=f"{invoice.number}-{seq}", amount_idr=invoice.amount_idr, status=S.CREATING
+                invoice=invoice, order_id=order_id_for(invoice, seq), amount_idr=invoice.amount_idr, status=S.CREATING
             )
             audit_record(
                 actor=actor,
@@ -132,6 +132,12 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
     transition(PaymentAttempt, attempt.pk, to=S.OPEN, snap_token=session.token, redirect_url=session.redirect_url)
     attempt.refresh_from_db()
     return PaymentStart(attempt, False)
+
+
+def order_id_for(invoice: Invoice, seq: int) -> str:
+    """The deployment's prefix first (MIDTRANS_ORDER_PREFIX): two deployments on one Midtrans merchant never
+    issue the same order id, and each webhook can tell the other's notifications apart."""
+    return f"{settings.MIDTRANS_ORDER_PREFIX}-{invoice.number}-{seq}"
 
 
 def _wait_for_checkout(attempt: PaymentAttempt) -> PaymentStart:

@@ -7,7 +7,7 @@ invoice) — the caller books it as credit or a refund case.
 
 import logging
 
-from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt
+from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine, PaymentAttempt, RemittanceClawback
 
 logger = logging.getLogger(__name__)
 
@@ -38,26 +38,58 @@ def coverage_record_invoice(*, invoice: Invoice, paid_at, attempt: PaymentAttemp
     return [line for line in lines if line.pk not in mine]
 
 
-def coverage_remove_invoice(*, invoice: Invoice) -> list[dict]:
+def coverage_remove_invoice(*, invoice: Invoice, reason: str = "", attempt: PaymentAttempt | None = None) -> list[dict]:
     """Delete the coverage rows a payment of this invoice bought (the payment was reversed/refunded).
 
     Returns what was removed (for the audit row). Rows already remitted to BPJS are removed too (the worker is
-    not protected by money we no longer hold) and logged as an error: an admin reclaims them from BPJS.
-    The worker's status is derived from these rows, so it changes with them.
+    not protected by money we no longer hold), and each becomes a RemittanceClawback: the next remittance file
+    reclaims it from BPJS as a negative line with `reason`. The worker's status is derived from these rows, so
+    it changes with them.
     """
     rows = list(
         CoverageMonth.objects.select_for_update()
         .filter(invoice=invoice)
         .order_by("worker_id", "month")
-        .values("id", "worker_id", "month", "amount_idr", "attempt_id", "remitted_at", "remittance_id")
+        .values(
+            "id",
+            "worker_id",
+            "month",
+            "sponsor_id",
+            "amount_idr",
+            "jkk_idr",
+            "jkm_idr",
+            "jht_idr",
+            "attempt_id",
+            "remitted_at",
+            "remittance_id",
+        )
     )
     if not rows:
         return []
     CoverageMonth.objects.filter(pk__in=[r["id"] for r in rows]).delete()
     remitted = [r for r in rows if r["remitted_at"] is not None]
     if remitted:
+        RemittanceClawback.objects.bulk_create(
+            [
+                RemittanceClawback(
+                    worker_id=r["worker_id"],
+                    month=r["month"],
+                    sponsor_id=r["sponsor_id"],
+                    invoice=invoice,
+                    attempt_id=r["attempt_id"] or (attempt.pk if attempt else None),
+                    jkk_idr=r["jkk_idr"],
+                    jkm_idr=r["jkm_idr"],
+                    jht_idr=r["jht_idr"],
+                    amount_idr=r["amount_idr"],
+                    reason=(reason or f"{invoice.number}: pembayaran dibatalkan")[:200],
+                    remitted_in_id=r["remittance_id"],
+                )
+                for r in remitted
+            ]
+        )
         logger.error(
-            "invoice %s: %d removed coverage months were already remitted to BPJS (batches %s)",
+            "invoice %s: %d removed coverage months were already remitted to BPJS (batches %s); "
+            "the next remittance file reclaims them",
             invoice.number,
             len(remitted),
             sorted({r["remittance_id"] for r in remitted}),

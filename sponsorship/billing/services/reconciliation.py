@@ -1,15 +1,18 @@
-"""Catching up with the gateway: notifications never processed or failed (the sweep, replay_notifications) and
-attempts waiting too long for a notification (payments_reconcile asks the status API)."""
+"""Catching up with the gateway: notifications never processed or failed (the sweep, replay_notifications),
+attempts waiting too long for a notification (payments_reconcile asks the status API), and money that went back
+at the gateway without our hearing of it (payments_reconcile_returns: refunds, chargebacks, bank reversals)."""
 
 import datetime as dt
 import logging
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from sponsorship.billing.gateways import get_gateway
-from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound
+from sponsorship.billing.gateways.base import REFUNDABLE_PAYMENT_TYPES, GatewayUnavailable, TransactionNotFound
 from sponsorship.billing.models import PaymentAttempt, PaymentNotification
+from sponsorship.billing.services.reversals import MONEY_RETURNED
 from sponsorship.billing.services.settlement import REPLAYABLE, notifications_process, payment_apply_status
 from sponsorship.core.transitions import transition
 
@@ -89,5 +92,48 @@ def payments_reconcile(*, older_than_minutes: int | None = None, gateway=None) -
         except GatewayUnavailable as exc:
             logger.warning("reconcile %s: %s", attempt.order_id, exc)
             outcome = "gateway_unavailable"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+REVERSAL_WINDOW_DAYS = 3  # a provider reversal (Permata VA, Mandiri bill) comes ~1-5 minutes after settlement
+
+
+def _settled_since(since) -> Q:
+    return Q(settled_at__gte=since) | Q(settled_at__isnull=True, updated_at__gte=since)
+
+
+def payments_reconcile_returns(*, days: int | None = None, gateway=None) -> dict:
+    """Nightly: compare what the gateway says went back (refunded / charged back amount, a bank reversal) with
+    what we booked, for payments settled (or flagged, or partly refunded) within `days`; book the difference.
+
+    This heals a refund or chargeback whose notification never arrived or was lost; in agreement, nothing moves.
+    One status call per payment in the window; `payment_apply_status` does the rest (idempotent)."""
+    gateway = gateway or get_gateway()
+    days = settings.PAYMENT_RECONCILE_RETURNS_DAYS if days is None else days
+    now = timezone.now()
+    # Only e-wallet / QRIS / card payments can be refunded or charged back; the others (VA, Mandiri bill) only
+    # reversed by their bank, within minutes of the settlement: those are asked about for a few days only.
+    refundable = Q(payment_type__in=REFUNDABLE_PAYMENT_TYPES) & _settled_since(now - dt.timedelta(days=days))
+    reversible = _settled_since(now - dt.timedelta(days=min(days, REVERSAL_WINDOW_DAYS)))
+    qs = PaymentAttempt.objects.filter(status__in=[S.SETTLED, S.FLAGGED, S.REFUNDED]).filter(refundable | reversible)
+    counts: dict[str, int] = {}
+    for attempt in qs.order_by("pk").iterator(chunk_size=200):
+        try:
+            status = gateway.get_status(attempt.order_id)
+        except (GatewayUnavailable, TransactionNotFound) as exc:
+            logger.warning("reconcile returns %s: %s", attempt.order_id, exc)
+            outcome = "gateway_unavailable"
+        else:
+            returned = status.refunded_amount_idr or sum(r.amount_idr for r in status.refunds)
+            ts = status.transaction_status
+            if ts in MONEY_RETURNED and returned != attempt.refunded_amount_idr:
+                outcome = payment_apply_status(attempt=attempt, status=status)
+                logger.error("reconcile: %s on %s was not booked (%s)", ts, attempt.order_id, outcome)
+            elif ts == "deny" and attempt.status == S.SETTLED:
+                outcome = payment_apply_status(attempt=attempt, status=status)
+                logger.error("reconcile: bank reversal of %s was not booked (%s)", attempt.order_id, outcome)
+            else:
+                outcome = "in_agreement"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -2,6 +2,9 @@
 
 The export is a personal-data export (NIK): it is audited with who, when, how many rows and the file.
 Rows are marked remitted in the same transaction that selects them, so two exports never pay BPJS twice.
+Worker-months remitted earlier whose payment was then taken back (RemittanceClawback, written when the coverage
+row is removed) are reclaimed in the next export, whatever its period: a negative line with the reason in the
+last column (Keterangan), claimed by that batch only, so a clawback is never reclaimed twice.
 """
 
 import csv
@@ -16,14 +19,14 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from backend.api.errors import ApplicationError
-from sponsorship.billing.models import CoverageMonth, RemittanceBatch
+from sponsorship.billing.models import CoverageMonth, RemittanceBatch, RemittanceClawback
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
 from sponsorship.people.identifiers import IdentifierError, normalize_kpj
 from sponsorship.people.models import Worker
 from sponsorship.people.services.people import nik_lookup_hash
 
-HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"]
+HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total", "Keterangan"]
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,30 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
             .filter(month=period, remittance__isnull=True)
             .order_by("worker__full_name", "worker_id")
         )
-        if not rows:
+        clawbacks = list(
+            RemittanceClawback.objects.select_for_update(of=("self",))
+            .select_related("worker")
+            .filter(claimed_in__isnull=True)
+            .order_by("month", "worker__full_name", "pk")
+        )
+        if not rows and not clawbacks:
             raise ApplicationError(
                 f"Tidak ada bulan-pekerja terbayar yang belum diremitansi untuk {period:%Y-%m}.",
                 code="nothing_to_remit",
             )
         total = sum(r.amount_idr for r in rows)
+        reclaimed = sum(c.amount_idr for c in clawbacks)
         batch = RemittanceBatch.objects.create(
             period=period,
             rows=len(rows),
             total_idr=total,
+            clawback_rows=len(clawbacks),
+            clawback_idr=reclaimed,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         now = timezone.now()
         CoverageMonth.objects.filter(pk__in=[r.pk for r in rows]).update(remittance=batch, remitted_at=now)
+        RemittanceClawback.objects.filter(pk__in=[c.pk for c in clawbacks]).update(claimed_in=batch)
         table = [
             [
                 r.worker.nik,
@@ -68,8 +81,22 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
                 r.jkm_idr,
                 r.jht_idr,
                 r.amount_idr,
+                "",
             ]
             for r in rows
+        ] + [
+            [
+                c.worker.nik,
+                c.worker.full_name,
+                c.worker.kpj,
+                f"{c.month:%Y-%m}",
+                -c.jkk_idr,
+                -c.jkm_idr,
+                -c.jht_idr,
+                -c.amount_idr,
+                f"Koreksi (remitansi #{c.remitted_in_id}): {c.reason}"[:255],
+            ]
+            for c in clawbacks
         ]
         stem = f"remitansi-{period:%Y%m}-{batch.pk}"
         csv_path, xlsx_path = out / f"{stem}.csv", out / f"{stem}.xlsx"
@@ -97,6 +124,8 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
                 "period": period.isoformat(),
                 "rows": len(rows),
                 "total_idr": total,
+                "clawback_rows": len(clawbacks),
+                "clawback_idr": reclaimed,
                 "files": [csv_path.name, xlsx_path.name],
             },
         )

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from sponsorship.billing import locks
@@ -39,6 +40,9 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
     - the attempt paid the invoice: its coverage rows are removed, the invoice goes back to `issued` (bank
       reversal: payable again, its applied credit stays on it) or to `refunded` (the applied credit is
       restored, the worker-months can be billed again);
+    - unless the invoice was paid twice and the other payment's money is still with us unspent (surplus credit
+      untouched, or an open double-payment refund case): then that payment moves onto the invoice, which stays
+      paid with its coverage (`_move_onto_invoice`), and nothing is removed;
     - any surplus it bought (credit on the next invoice) is cancelled with a negative `reversed` entry, and
       its open refund cases are closed: there is nothing left to give back.
     """
@@ -47,10 +51,18 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
         "invoice": None,
         "credit_reversed_idr": 0,
         "refund_cases_closed": [],
+        "moved_to": None,
     }
     now = timezone.now()
-    if _paid_the_invoice(attempt, invoice):
-        done["coverage_removed"] = coverage_remove_invoice(invoice=invoice)
+    paid_it = _paid_the_invoice(attempt, invoice)
+    second = _unspent_second_payment(attempt, invoice) if paid_it else None
+    if second is not None:
+        # Paid twice, and the first payment is gone: the second one pays the invoice instead of being surplus.
+        done["moved_to"] = _move_onto_invoice(invoice=invoice, first=attempt, second=second[0], held_as=second[1])
+    elif paid_it:
+        done["coverage_removed"] = coverage_remove_invoice(
+            invoice=invoice, reason=f"{attempt.order_id}: {why}", attempt=attempt
+        )
         fields: dict[str, Any] = {"status": invoice_to}
         if invoice_to == Invoice.Status.ISSUED:
             fields["paid_at"] = None
@@ -89,6 +101,71 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
     return done
 
 
+def _unspent_second_payment(attempt: PaymentAttempt, invoice: Invoice) -> tuple[PaymentAttempt, str] | None:
+    """Another settled payment of this invoice, of the invoice's amount, whose money we still hold unspent:
+    its surplus credit is untouched (the sponsor's balance still covers it) or its double-payment refund case is
+    still open and was never sent to the gateway. Locked (after `attempt`, under the same sponsor lock)."""
+    others = (
+        PaymentAttempt.objects.select_for_update()
+        .filter(invoice=invoice, status=S.SETTLED, paid_amount_idr=invoice.amount_idr)
+        .exclude(pk=attempt.pk)
+        .order_by("settled_at", "pk")
+    )
+    for other in others:
+        paid = other.paid_amount_idr or 0
+        credit = CreditEntry.objects.filter(attempt=other)
+        surplus = credit.filter(kind=CreditEntry.Kind.SURPLUS).values_list("amount_idr", flat=True).first()
+        if surplus is not None and surplus == paid and not credit.filter(kind=CreditEntry.Kind.REVERSED).exists():
+            balance = CreditEntry.objects.filter(sponsor_id=invoice.sponsor_id).aggregate(total=Sum("amount_idr"))
+            if (balance["total"] or 0) >= surplus:
+                return other, "credit"
+        case = (
+            RefundCase.objects.filter(
+                attempt=other,
+                status=RefundCase.Status.OPEN,
+                reason=RefundCase.Reason.DOUBLE_PAYMENT,
+                amount_idr=paid,
+                refund_key="",
+            )
+            .select_for_update()
+            .first()
+        )
+        if case is not None:
+            return other, "refund_case"
+    return None
+
+
+def _move_onto_invoice(*, invoice: Invoice, first: PaymentAttempt, second: PaymentAttempt, held_as: str) -> str:
+    """The invoice stays paid, now by `second`; its coverage rows stay (re-pointed), and what `second` was held
+    as (surplus credit, an open refund case) is taken back, since that money now pays the invoice."""
+    why = f"{second.order_id} kini membayar {invoice.number} ({first.order_id} dibatalkan)"
+    Invoice.objects.filter(pk=invoice.pk).update(paid_at=second.settled_at)
+    CoverageMonth.objects.filter(invoice=invoice).update(attempt=second, paid_at=second.settled_at)
+    if held_as == "credit":
+        CreditEntry.objects.create(
+            sponsor_id=invoice.sponsor_id,
+            kind=CreditEntry.Kind.REVERSED,
+            amount_idr=-(second.paid_amount_idr or 0),
+            attempt=second,
+            invoice=invoice,
+            note=why[:255],
+        )
+    else:
+        for case in locks.lock_refund_cases(
+            RefundCase.objects.filter(attempt=second, status=RefundCase.Status.OPEN, refund_key="")
+        ):
+            transition(
+                RefundCase,
+                case.pk,
+                to=RefundCase.Status.RESOLVED,
+                from_=RefundCase.Status.OPEN,
+                resolved_at=timezone.now(),
+                note=(case.note + f"\nDitutup: {why}").strip(),
+            )
+    logger.warning("%s: %s", invoice.number, why)
+    return f"{second.order_id} ({held_as})"
+
+
 def payment_reverse(*, attempt: PaymentAttempt, status: TransactionStatus) -> str:
     """A bank reversal (settlement → deny, Permata VA / Mandiri bill): treat as not paid.
 
@@ -119,9 +196,9 @@ def payment_reverse(*, attempt: PaymentAttempt, status: TransactionStatus) -> st
         "bank reversal on %s: %d coverage months removed, invoice %s",
         attempt.order_id,
         len(done["coverage_removed"]),
-        done["invoice"] or "unchanged",
+        done["invoice"] or ("paid by " + done["moved_to"] if done.get("moved_to") else "unchanged"),
     )
-    return "reversed"
+    return "reversed" + ("+moved" if done.get("moved_to") else "")
 
 
 def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus) -> str:
@@ -178,7 +255,7 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
         elif outside > 0:
             done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.REFUNDED, why=why)
             keep = paid - total
-            if keep > 0 and done.get("invoice"):
+            if keep > 0 and (done.get("invoice") or done.get("moved_to")):
                 CreditEntry.objects.create(
                     sponsor_id=invoice.sponsor_id,
                     kind=CreditEntry.Kind.RESTORED,
@@ -210,4 +287,4 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
             outside,
             len(done.get("coverage_removed", [])),
         )
-    return f"{target}" + ("+undone" if done.get("invoice") else "")
+    return f"{target}" + ("+undone" if done.get("invoice") else "") + ("+moved" if done.get("moved_to") else "")

@@ -7,8 +7,10 @@ paid; what fails stays replayable (reconciliation: the sweep and replay_notifica
 (reversal, refund, chargeback) is in reversals.
 """
 
+import json
 import logging
 import traceback
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -250,6 +252,14 @@ def notification_process(*, note_id: int, gateway=None) -> str:
                 if status.order_id and status.order_id != note.order_id:
                     raise _ProcessingFailed(f"status API answered order {status.order_id}")
                 outcome = payment_apply_status(attempt=attempt, status=status)
+                if not _confirms(note, status):
+                    # The gateway does not (yet) say what this notification says (a settlement while it still
+                    # answers pending, a refund total it does not list yet). We acted on the gateway's word; the
+                    # row gives up its dedupe key, so the genuine notification that follows is processed afresh
+                    # instead of being taken for a copy of this one.
+                    outcome = f"unconfirmed_{status.transaction_status}:{outcome}"
+                    _mark(note_id, N.PROCESSED, outcome=outcome[:120], error="", dedupe_key=None)
+                    return outcome
             _mark(note_id, N.PROCESSED, outcome=outcome[:120], error="")
         return outcome
     except _ProcessingFailed as exc:
@@ -259,6 +269,22 @@ def notification_process(*, note_id: int, gateway=None) -> str:
         logger.exception("notification %s failed", note_id)
         _mark(note_id, N.FAILED, error=traceback.format_exc()[-4000:], outcome="internal_error")
     return "failed"
+
+
+def _confirms(note: PaymentNotification, status: TransactionStatus) -> bool:
+    """The status API agrees with what the notification claims: the same status and, for money going back, at
+    least the refunded total it claims."""
+    if note.transaction_status != status.transaction_status:
+        return False
+    if note.transaction_status not in MONEY_RETURNED:
+        return True
+    try:
+        claimed = json.loads(note.raw_body).get("refund_amount") or 0
+        claimed_idr = Decimal(str(claimed))
+    except (ValueError, AttributeError, ArithmeticError):
+        return False
+    gateway_total = status.refunded_amount_idr or sum(r.amount_idr for r in status.refunds)
+    return gateway_total >= claimed_idr
 
 
 def _cannot_change(attempt_status: str, notified_status: str) -> bool:

@@ -21,6 +21,8 @@ class Command(BaseCommand):
             raise CommandError("period must be YYYY-MM") from None
         except ApplicationError as exc:
             raise CommandError(str(exc.message)) from None
+        batch = result.batch
+        reclaimed = f", {batch.clawback_rows} reclaimed (-Rp {batch.clawback_idr:,})" if batch.clawback_rows else ""
         self.stdout.write(
-            f"{result.batch.rows} rows, Rp {result.batch.total_idr:,}: {result.csv_path}, {result.xlsx_path}"
+            f"{batch.rows} rows, Rp {batch.total_idr:,}{reclaimed}: {result.csv_path}, {result.xlsx_path}"
         )
