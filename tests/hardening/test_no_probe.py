@@ -237,3 +237,15 @@ def test_an_agency_admins_import_of_an_out_of_scope_nik_goes_to_the_regency_admi
     nomination = Nomination.objects.get(nik_hash=free.nik_hash)
     assert nomination.sponsor == cast["sponsor"] and nomination.status == Nomination.Status.SUBMITTED
     assert nomination.checks["existing_worker"]["worker_id"] == free.pk
+
+
+def test_an_admins_own_rejection_reason_still_reaches_the_sponsor(cast):
+    covered = factories.make_worker(village_code="35.02.17.1002", full_name="Diampu OPD Lain")
+    factories.sponsor_worker(cast["other_sponsor"], covered)
+    nomination_id = _nominate(cast["sponsor"], covered.nik).json()["id"]
+    rejected = as_user(cast["regency_admin"]).post(
+        f"/api/v1/admin/nominations/{nomination_id}/reject/", {"reason": "Data ganda"}, format="json"
+    )
+    assert rejected.status_code == 200
+    mine = as_user(cast["sponsor"].user).get("/api/v1/sponsor/nominations/").json()
+    assert next(n for n in mine if n["id"] == nomination_id)["reject_reason"] == "Data ganda"

@@ -301,3 +301,61 @@ def _multipart(data):
     from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
     return {"data": encode_multipart(BOUNDARY, data), "content_type": MULTIPART_CONTENT}
+
+
+# ---------- issue 14: what each role sees, and who keeps a worker after a move --------------------------------
+
+# Of the first worker: "full" = birth date and sex, "band" = an age band only (birth date and sex are NIK digits
+# 7-12: next to the village code they rebuilt a masked NIK); None = no access (401/404). The NIK shows its serial.
+DISCLOSURE = row(None, "full", None, "band", None, "band", None, "band", "full")
+
+
+def test_what_each_role_sees_of_a_worker(regency):
+    world = build_world(with_money=False)
+    worker = world.objects["worker"]
+    for role in ROLES:
+        response = client_as(world.user(role)).get(f"/api/v1/workers/{worker.pk}/")
+        if DISCLOSURE[role] is None:
+            assert response.status_code in (401, 404), role
+            continue
+        body = response.json()
+        assert body["nik"] == "*" * 12 + worker.nik[-4:], role
+        assert body["age_band"], role
+        shown = "full" if body["birth_date"] is not None and body["sex"] is not None else "band"
+        assert shown == DISCLOSURE[role], f"{role}: {body['birth_date']!r} {body['sex']!r}"
+
+
+# After the first worker moves from the sponsor (agency A) to the other sponsor (agency B), only the live
+# sponsorship gives access: the old agency admin and the old sponsor lose the worker, the new ones get it.
+MOVED = {
+    ("worker-detail", "GET"): row(401, 200, 404, 404, 200, 404, 200, 200, 200),
+    ("worker-detail", "PATCH"): only({AA: 404, OA: 200, RA: 200, SU: 200}),
+    ("worker-coverage", "GET"): row(401, 200, 404, 404, 200, 404, 200, 200, 200),
+    ("admin-worker-data-export", "GET"): only({AA: 404, OA: 200, RA: 200, SU: 200}),
+}
+
+
+@pytest.mark.parametrize("name,method", list(MOVED), ids=[f"{m} {n}" for n, m in MOVED])
+def test_after_a_move_only_the_live_sponsorship_gives_access(name, method, regency):
+    from sponsorship.people.models import Sponsorship
+    from sponsorship.people.services.sponsorships import sponsorship_end
+
+    world = build_world(with_money=False)
+    worker, other_sponsor = world.objects["worker"], world.objects["other_sponsor"]
+    live = Sponsorship.objects.get(worker=worker, status=Sponsorship.Status.ACTIVE)
+    sponsorship_end(sponsorship=live, reason=Sponsorship.EndReason.SPONSOR_REQUEST)
+    factories.sponsor_worker(other_sponsor, worker)
+    url, body = call(world, name, method)
+    observed = {}
+    for role in ROLES:
+        cache.clear()
+        with transaction.atomic():
+            response = getattr(client_as(world.user(role)), method.lower())(url, body, format="json")
+            transaction.set_rollback(True)
+        observed[role] = response.status_code
+    wrong = {
+        r: f"expected {MOVED[(name, method)][r]}, got {observed[r]}"
+        for r in ROLES
+        if MOVED[(name, method)][r] != observed[r]
+    }
+    assert not wrong, f"{method} {url}: {wrong}"

@@ -35,7 +35,7 @@ def test_every_identifier_parser_refuses_non_ascii_digits(table):
         parse(value)  # the ASCII form is fine
         with pytest.raises(IdentifierError) as caught:
             parse(value.translate(table))
-        assert "0-9" in str(caught.value.message)
+        assert "angka" in str(caught.value.message)  # "... hanya boleh berisi angka (0-9)"
 
 
 @pytest.mark.django_db

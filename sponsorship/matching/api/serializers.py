@@ -107,7 +107,7 @@ class NominationSerializer(serializers.ModelSerializer):
         return getattr(self.context.get("request"), "user", None)
 
     def _seen(self, obj) -> dict:
-        cache = self.context.setdefault("_checks_seen", {})
+        cache: dict[int, dict] = self.__dict__.setdefault("_checks_seen", {})  # per answer (the list shares it)
         if obj.pk not in cache:
             cache[obj.pk] = nomination_checks_seen_by(obj, self._user())
         return cache[obj.pk]

@@ -164,9 +164,10 @@ def nomination_checks_seen_by(nomination: Nomination, user) -> dict:
 
 def nomination_reject_reason_seen_by(nomination: Nomination, user) -> str:
     """An automatic rejection's reason names other people's facts ("another sponsor pays"): others get a pointer."""
-    if nomination.reject_reason and hidden_blocking(nomination.checks, user):
+    reason = nomination.reject_reason or ""
+    if reason and any(b["message"] in reason for b in hidden_blocking(nomination.checks, user)):
         return gettext("The regency admin could not accept this nomination; ask them for the reason.")
-    return nomination.reject_reason
+    return reason  # an admin's own words are for the sponsor
 
 
 def nomination_submit(
@@ -276,7 +277,7 @@ def nomination_verify(*, nomination: Nomination, actor=None) -> Nomination:
     if nomination.status != Nomination.Status.SUBMITTED:
         raise ConflictError(_("This nomination has already been decided."), code="already_decided")
     checks = nomination_checks(nomination)
-    if hidden_blocking(checks, actor):
+    if actor is not None and hidden_blocking(checks, actor):  # None: the system itself, which sees everything
         # The answer would tell this admin about someone outside their scope: pass it to the regency admin instead
         # (who may see them) and say only that.
         if REGENCY_CHECK not in nomination.flags:

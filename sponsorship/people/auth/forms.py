@@ -12,11 +12,11 @@ class _LockoutMixin:
     locked = ""
 
     def clean(self):
-        username = self.cleaned_data.get("username")  # type: ignore[attr-defined]
-        if username and is_locked(username, client_ip(self.request)):  # type: ignore[attr-defined]
+        username = self.cleaned_data.get("username")
+        if username and is_locked(username, client_ip(self.request)):
             self.locked = locked_message()
             raise forms.ValidationError(self.locked, code="login_locked")
-        return super().clean()  # type: ignore[misc]
+        return super().clean()
 
 
 class LockoutAuthenticationForm(_LockoutMixin, AuthenticationForm):
