@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from .models import MANDATORY_KINDS, Kind, Notification, NotificationPreference
+from .models import MANDATORY_KINDS, Channel, ContactChannel, Kind, Notification, NotificationPreference
 
 # Held rows wait for the end of quiet hours; the inbox shows them once they go out, like the push.
 INBOX_HIDDEN = [Notification.Status.HELD]
@@ -30,3 +30,24 @@ def preferences_for(user) -> list[dict]:
         }
         for kind, label in Kind.choices
     ]
+
+
+def contact_channels_for(user) -> list[dict]:
+    """The caller's own channels: consent (with when and from where) and whether it is the preferred one."""
+    rows = {row.channel: row for row in ContactChannel.objects.filter(user=user)}
+    out = []
+    for channel, label in Channel.choices:
+        row = rows.get(channel)
+        active = bool(row and row.granted and row.withdrawn_at is None)
+        out.append(
+            {
+                "channel": channel,
+                "label": str(label),
+                "consent": True if channel == Channel.PUSH else active,
+                "consent_at": row.consent_at if row else None,
+                "consent_source": row.consent_source if row else "",
+                "withdrawn_at": row.withdrawn_at if row else None,
+                "preferred": bool(row and row.rank == 0),
+            }
+        )
+    return out
