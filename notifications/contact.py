@@ -20,9 +20,7 @@ def contact_consent_set(
 ) -> ContactChannel:
     """Record consent to (or its withdrawal from) WhatsApp or SMS; the row keeps when and from where."""
     if channel not in PHONE_CHANNELS:
-        raise ApplicationError(
-            gettext_lazy("Consent is recorded for WhatsApp and SMS only."), code="invalid_channel"
-        )
+        raise ApplicationError(gettext_lazy("Consent is recorded for WhatsApp and SMS only."), code="invalid_channel")
     now = now or timezone.now()
     with transaction.atomic():
         row, _ = ContactChannel.objects.select_for_update().get_or_create(user=user, channel=channel)

@@ -43,8 +43,7 @@ def inbound_handle(*, sender: str, text: str, language: str = "id") -> str:
             users = users_for_phone(sender)
             count = contact_consent_withdraw_users(user_ids=users, channels=PHONE_CHANNELS, source="whatsapp_stop")
             reply = gettext(
-                "You will no longer receive WhatsApp or SMS messages from Pengampu. Reply MULAI to receive them "
-                "again."
+                "You will no longer receive WhatsApp or SMS messages from Pengampu. Reply MULAI to receive them again."
             )
             outcome = f"stop: {count} withdrawn"
         elif command in START_WORDS:

@@ -106,7 +106,9 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "-created_at"], name="notif_inbox_idx"),
             models.Index(fields=["recipient"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
             # Delivery receipts find their row by the provider's message id.
-            models.Index(fields=["provider_message_id"], name="notif_provider_msg_idx", condition=~Q(provider_message_id="")),
+            models.Index(
+                fields=["provider_message_id"], name="notif_provider_msg_idx", condition=~Q(provider_message_id="")
+            ),
         ]
 
     def __str__(self):

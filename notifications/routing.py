@@ -80,7 +80,9 @@ def contacts_for(user_ids: Iterable[int]) -> dict[int, Contact]:
     for source in _CONTACT_SOURCES:
         for uid, contact in source(user_ids).items():
             old = out.get(uid)
-            out[uid] = Contact(role=contact.role or (old.role if old else ""), phone=contact.phone or (old and old.phone))
+            out[uid] = Contact(
+                role=contact.role or (old.role if old else ""), phone=contact.phone or (old and old.phone)
+            )
     return {uid: out.get(uid, Contact()) for uid in user_ids}
 
 

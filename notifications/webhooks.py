@@ -126,7 +126,11 @@ def twilio_status_receive(
         return WebhookResult(400)
     with transaction.atomic():
         row = _record(
-            "twilio", f"twilio:{sid}:{status}", "status", {"id": sid, "status": status, "error": params.get("ErrorCode", "")}, now
+            "twilio",
+            f"twilio:{sid}:{status}",
+            "status",
+            {"id": sid, "status": status, "error": params.get("ErrorCode", "")},
+            now,
         )
         if row is None:
             return WebhookResult(200, 0, 1)
@@ -171,7 +175,9 @@ def receipt_apply(*, provider_message_id: str, status: str, at: dt.datetime, err
             return "stale"
         route = routes_for([row.recipient_id])[row.recipient_id]
         row.delivery_status = "failed"
-        if fall_back(row, allowed_channels(route, row.kind), error=f"{row.channel} receipt: {error}", now=timezone.now()):
+        if fall_back(
+            row, allowed_channels(route, row.kind), error=f"{row.channel} receipt: {error}", now=timezone.now()
+        ):
             row.save()
             pk = row.pk
             from .services import enqueue_send

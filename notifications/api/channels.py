@@ -67,7 +67,10 @@ class ContactChannels(APIView):
     def get(self, request):
         return Response({"channels": selectors.contact_channels_for(request.user)})
 
-    @extend_schema(request=ContactChannelsIn, responses=inline_serializer("ContactChannelsSet", {"channels": serializers.ListField()}))
+    @extend_schema(
+        request=ContactChannelsIn,
+        responses=inline_serializer("ContactChannelsSet", {"channels": serializers.ListField()}),
+    )
     def put(self, request):
         data = ContactChannelsIn(data=request.data)
         data.is_valid(raise_exception=True)

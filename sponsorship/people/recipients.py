@@ -39,8 +39,8 @@ def recipient_contacts(user_ids: set[int]) -> dict[int, Contact]:
     roles = dict(Profile.objects.filter(user_id__in=ids_in(user_ids)).values_list("user_id", "role"))
     phones: dict[int, str] = {}
     for model in (Sponsor, Worker):
-        for uid, phone in model.objects.filter(user_id__in=ids_in(user_ids)).exclude(phone_hash="").values_list(
-            "user_id", "phone"
+        for uid, phone in (
+            model.objects.filter(user_id__in=ids_in(user_ids)).exclude(phone_hash="").values_list("user_id", "phone")
         ):
             phones[uid] = phone
     return {uid: Contact(role=roles.get(uid, ""), phone=phones.get(uid)) for uid in user_ids}
