@@ -4,9 +4,8 @@ import time
 
 import pytest
 
-from notifications.channels import FAILED, RETRY, SENT, UNREACHABLE, ChannelMessage
+from notifications.channels import FAILED, RETRY, SENT, UNREACHABLE, ChannelMessage, whatsapp
 from notifications.channels import sms as twilio
-from notifications.channels import whatsapp
 from notifications.channels.ratelimit import RateLimiter
 from tests.channel_fixtures import TWILIO_CALLBACK, TWILIO_SID, TWILIO_TOKEN, WA_SECRET, WA_TOKEN
 
