@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import requests
+import requests.adapters
 
 from .base import FAILED, RETRY, SENT, UNREACHABLE, ChannelMessage, ChannelResult
 
@@ -55,7 +56,12 @@ class TwilioSMS:
 
     def __init__(self, options: TwilioOptions, session: requests.Session | None = None) -> None:
         self.options = options
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # One pooled connection per sending thread (notifications.channel_sending runs up to 8-16).
+            session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+            session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+        self.session = session
         self.session.auth = (options.account_sid, options.auth_token)
         self.url = f"{options.base_url.rstrip('/')}/2010-04-01/Accounts/{options.account_sid}/Messages.json"
 

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 
 import requests
+import requests.adapters
 
 from .base import FAILED, RETRY, SENT, UNREACHABLE, ChannelMessage, ChannelResult
 
@@ -50,7 +51,12 @@ class WhatsAppCloud:
 
     def __init__(self, options: WhatsAppOptions, session: requests.Session | None = None) -> None:
         self.options = options
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # One pooled connection per sending thread (notifications.channel_sending runs up to 8-16).
+            session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+            session.mount("https://", requests.adapters.HTTPAdapter(pool_maxsize=32))
+        self.session = session
         self.session.headers.update({"Authorization": f"Bearer {options.access_token}"})
         self.url = f"{options.base_url.rstrip('/')}/{options.api_version}/{options.phone_number_id}/messages"
 
