@@ -180,7 +180,8 @@ def run(args) -> int:
     send_s = time.perf_counter() - t_send
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT channel, status, count(*) FROM notifications_notification WHERE id = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT channel, status, count(*) FROM notifications_notification WHERE id = ANY(%s) "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
             [created],
         )
         outcome = cur.fetchall()

@@ -81,7 +81,7 @@ def contacts_for(user_ids: Iterable[int]) -> dict[int, Contact]:
         for uid, contact in source(user_ids).items():
             old = out.get(uid)
             out[uid] = Contact(
-                role=contact.role or (old.role if old else ""), phone=contact.phone or (old and old.phone)
+                role=contact.role or (old.role if old else ""), phone=contact.phone or (old.phone if old else None)
             )
     return {uid: out.get(uid, Contact()) for uid in user_ids}
 
@@ -129,8 +129,8 @@ def routes_for(user_ids: Iterable[int]) -> dict[int, Route]:
                 if uid in with_device:
                     usable.append(ch)
             elif ch in configured and contact.phone:
-                row = rows.get(ch)
-                if row is not None and row.granted and row.withdrawn_at is None:
+                consent_row = rows.get(ch)
+                if consent_row is not None and consent_row.granted and consent_row.withdrawn_at is None:
                     usable.append(ch)
         routes[uid] = Route(tuple(usable), contact.phone, contact.role)
     return routes

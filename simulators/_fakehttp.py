@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class Bucket:
@@ -51,7 +52,7 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    fake = None  # set per server subclass
+    fake: Any = None  # set per server subclass
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - stdlib signature
         pass

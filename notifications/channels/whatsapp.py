@@ -79,7 +79,7 @@ class WhatsAppCloud:
                     "parameters": [{"type": "text", "text": str(message.params[0])}],
                 }
             )
-        template = {"name": message.template, "language": {"code": message.language or "id"}}
+        template: dict[str, object] = {"name": message.template, "language": {"code": message.language or "id"}}
         if components:
             template["components"] = components
         return {**base, "type": "template", "template": template}

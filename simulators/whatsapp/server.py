@@ -170,7 +170,7 @@ class FakeWhatsApp(Running):
             message = next((m for m in self.messages if m.id == message_id), None)
             if message is not None:
                 message.statuses.append(status)
-        item = {
+        item: dict[str, object] = {
             "id": message_id,
             "status": status,
             "timestamp": str(int(time.time())),
