@@ -122,3 +122,30 @@ def fall_back(row: Notification, allowed: tuple[str, ...], *, error: str, now: d
     row.provider_message_id, row.delivery_status = "", ""
     row.last_error = ((row.last_error + "; ") if row.last_error else "") + error[:500]
     return True
+
+
+def save_accepted(rows: list[Notification]) -> None:
+    """Record rows a provider accepted: one statement with a column of values per array parameter."""
+    import json
+
+    from .services import _array_cursor
+
+    table = Notification._meta.db_table
+    sql = (
+        f"UPDATE {table} AS t SET status = 'sent', claimed_at = NULL, delivery_status = 'sent', "  # noqa: S608 - only the table name is interpolated
+        "sent_at = r.sent_at, provider_message_id = r.mid, channel = r.ch, channels_tried = r.tried::jsonb, "
+        "last_error = r.err FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], "
+        "%b::timestamptz[]) AS r(id, mid, ch, tried, err, sent_at) WHERE t.id = r.id"
+    )
+    with _array_cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                [r.pk for r in rows],
+                [r.provider_message_id for r in rows],
+                [r.channel for r in rows],
+                [json.dumps(list(r.channels_tried)) for r in rows],
+                [r.last_error or "" for r in rows],
+                [r.sent_at for r in rows],
+            ],
+        )

@@ -312,7 +312,12 @@ def _save(rows: list[Notification]) -> None:
     groups: dict[tuple, list[int]] = defaultdict(list)
     routed = [row for row in rows if row.channel]
     if routed:  # rows that went through a route carry per-row channel state
-        Notification.objects.bulk_update(routed, channel_sending.SAVED_FIELDS, batch_size=500)
+        accepted = [r for r in routed if r.status == Status.SENT and r.channel != "push"]
+        if accepted:  # the common case: one UPDATE … FROM unnest(arrays), not a 500-way CASE per column
+            channel_sending.save_accepted(accepted)
+        others = [r for r in routed if not (r.status == Status.SENT and r.channel != "push")]
+        if others:
+            Notification.objects.bulk_update(others, channel_sending.SAVED_FIELDS, batch_size=500)
     for row in rows:
         if row.channel:
             continue
