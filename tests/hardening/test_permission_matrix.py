@@ -136,7 +136,6 @@ MATRIX.update(
         ("contact-channels", "GET"): everyone(200),
         ("contact-channels", "PUT"): everyone(200),
         # Provider webhooks: no auth by design, the signature is the authentication (unsigned: 403).
-        ("whatsapp-webhook", "GET"): everyone(403, anonymous=403),
         ("whatsapp-webhook", "POST"): everyone(403, anonymous=403),
         ("twilio-status", "POST"): everyone(403, anonymous=403),
         # --- hardening: data-subject requests ---------------------------------------------------------------
