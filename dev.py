@@ -155,6 +155,23 @@ def start(args):
     env.setdefault("MIDTRANS_SERVER_KEY", "SB-Mid-server-LOCALDEMO")
     env.setdefault("MIDTRANS_CLIENT_KEY", "SB-Mid-client-LOCALDEMO")
     env.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    # WhatsApp and SMS go to the local fakes (inboxes in the browser); sign-in codes arrive on the fake WhatsApp.
+    wa_port, sms_port = env.get("WHATSAPP_FAKE_PORT", "8767"), env.get("SMS_FAKE_PORT", "8768")
+    for key, value in {
+        "WHATSAPP_PROVIDER": "meta",
+        "WHATSAPP_API_BASE_URL": f"http://{host}:{wa_port}",
+        "WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+        "WHATSAPP_ACCESS_TOKEN": "dev-whatsapp-token",
+        "WHATSAPP_APP_SECRET": "dev-whatsapp-app-secret",
+        "WHATSAPP_VERIFY_TOKEN": "dev-verify-token",
+        "SMS_PROVIDER": "twilio",
+        "TWILIO_API_BASE_URL": f"http://{host}:{sms_port}",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 31 + "1",
+        "TWILIO_AUTH_TOKEN": "dev-twilio-auth-token",
+        "TWILIO_STATUS_CALLBACK_URL": f"{env['PUBLIC_BASE_URL']}/api/v1/channels/sms/twilio/status/",
+        "WORKER_OTP_PROVIDER": "channels",
+    }.items():
+        env.setdefault(key, value)
     stop_on_sigterm()
     database = start_database(env, ROOT / "var" / "pgdata")
     try:
@@ -192,6 +209,47 @@ def serve(env, host, port, sim_port):
                 env=env,
             )
         )
+    if env["WHATSAPP_PROVIDER"] == "meta" and env["WHATSAPP_API_BASE_URL"].startswith(f"http://{host}:"):
+        wa_port = env["WHATSAPP_API_BASE_URL"].rsplit(":", 1)[1]
+        webhook = f"{env['PUBLIC_BASE_URL']}/api/v1/channels/whatsapp/webhook/"
+        children.append(
+            subprocess.Popen(
+                [
+                    str(PY),
+                    "-m",
+                    "simulators.whatsapp",
+                    "--port",
+                    wa_port,
+                    "--access-token",
+                    env["WHATSAPP_ACCESS_TOKEN"],
+                    "--app-secret",
+                    env["WHATSAPP_APP_SECRET"],
+                    "--webhook-url",
+                    webhook,
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+    if env["SMS_PROVIDER"] == "twilio" and env["TWILIO_API_BASE_URL"].startswith(f"http://{host}:"):
+        sms_port = env["TWILIO_API_BASE_URL"].rsplit(":", 1)[1]
+        children.append(
+            subprocess.Popen(
+                [
+                    str(PY),
+                    "-m",
+                    "simulators.sms",
+                    "--port",
+                    sms_port,
+                    "--account-sid",
+                    env["TWILIO_ACCOUNT_SID"],
+                    "--auth-token",
+                    env["TWILIO_AUTH_TOKEN"],
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
     if (ROOT / "notifications" / "management" / "commands" / "run_scheduler.py").exists():
         children.append(subprocess.Popen([str(PY), "manage.py", "run_scheduler"], cwd=ROOT, env=env))
     print(
@@ -203,6 +261,8 @@ Pengampu is starting:
   Health:                  http://{host}:{port}/healthz
   Midtrans simulator:      http://{host}:{sim_port}/  (pay demo invoices: see README, "Pay a demo invoice")
   Scheduler:               manage.py run_scheduler (billing, reminders, outbox); pushes print here
+  Fake WhatsApp inbox:     {env["WHATSAPP_API_BASE_URL"]}/  (worker sign-in codes, reminders; send STATUS)
+  Fake SMS inbox:          {env["TWILIO_API_BASE_URL"]}/
 Logins (password demo-pengampu): admin, admin.kabupaten, admin.opd, asn.demo, pekerja.demo
 Press Ctrl+C to stop.
 """,

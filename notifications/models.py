@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     WORKER_LAPSED = "worker_lapsed", _("Protection lapsed")
     WORKER_NEW_SPONSOR = "worker_new_sponsor", _("New sponsor")
     ADMIN_DIGEST = "admin_digest", _("Daily digest")
+    TIP = "tip", _("Tip")
 
 
 # Receipts are records of money moving; a user cannot switch them off.
@@ -86,6 +87,14 @@ class Notification(models.Model):
     collapse_key = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Channels (notifications.channels): the text's placeholders in order, for WhatsApp templates; the channel
+    # being tried (blank: the route's first), those already tried, and the provider's delivery receipts.
+    params = models.JSONField(default=list, blank=True)
+    channel = models.CharField(max_length=16, blank=True)
+    channels_tried = models.JSONField(default=list, blank=True)
+    provider_message_id = models.CharField(max_length=128, blank=True)
+    delivery_status = models.CharField(max_length=16, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -96,6 +105,10 @@ class Notification(models.Model):
             models.Index(fields=["next_attempt_at"], name="notif_due_idx", condition=Q(status__in=["pending", "held"])),
             models.Index(fields=["recipient", "-created_at"], name="notif_inbox_idx"),
             models.Index(fields=["recipient"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
+            # Delivery receipts find their row by the provider's message id.
+            models.Index(
+                fields=["provider_message_id"], name="notif_provider_msg_idx", condition=~Q(provider_message_id="")
+            ),
         ]
 
     def __str__(self):
@@ -117,3 +130,62 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user} {self.kind}={'on' if self.enabled else 'off'}"
+
+
+class Channel(models.TextChoices):
+    PUSH = "push", _("App push")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    SMS = "sms", _("SMS")
+
+
+class ContactChannel(models.Model):
+    """A person's consent to be contacted on one channel (UU 27/2022), and its rank in their route.
+
+    Consent is recorded with when and from where (`consent_source`: "app", "in_person", "import", ...) and
+    withdrawn the same way (a STOP/BERHENTI reply is `withdrawn_source="whatsapp_stop"`); the row is never
+    deleted, so the proof outlives the withdrawal. Push needs no row: registering a phone is the consent.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contact_channels")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    granted = models.BooleanField(default=False)
+    consent_source = models.CharField(max_length=32, blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_source = models.CharField(max_length=32, blank=True)
+    # 0 = preferred; null = the role's default order (notifications.routing).
+    rank = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact channel")
+        verbose_name_plural = _("contact channels")
+        constraints = [models.UniqueConstraint(fields=["user", "channel"], name="contact_channel_unique_user_channel")]
+
+    def __str__(self):
+        return f"{self.user_id} {self.channel}={'yes' if self.granted else 'no'}"
+
+
+class ChannelEvent(models.Model):
+    """One event from a provider's webhook (a delivery receipt or an inbound message), stored before it is trusted.
+
+    `key` dedupes: the provider's message id and status (a receipt) or its inbound message id, so a retried
+    webhook changes nothing. A body whose signature fails is kept too (valid=False, key "invalid:<uuid>").
+    """
+
+    provider = models.CharField(max_length=16)
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16)  # status | inbound | invalid
+    payload = models.JSONField(default=dict)
+    valid = models.BooleanField(default=True)
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("channel event")
+        verbose_name_plural = _("channel events")
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.provider} {self.kind} {self.key}"

@@ -22,9 +22,12 @@ from django.db.models import F, Q
 from django.dispatch import receiver
 from django.utils import timezone
 
+from . import channel_sending
+from .channels import configured_channels
 from .models import Device, Notification
 from .providers import DEACTIVATE, FAILED, RETRY, SENT, PushMessage, PushProvider, get_provider
 from .providers.base import TargetKind
+from .routing import allowed_channels, next_channel, routes_for
 from .services import ids_in, quiet_hours_end, timezones_for
 
 logger = logging.getLogger(__name__)
@@ -154,6 +157,10 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
     ):
         devices[device.user_id].append(device)
     zones = _LazyZones(recipients)  # needed only for late rows and retries: usually never queried
+    # WhatsApp/SMS configured: each row follows its recipient's route (push only otherwise, as before).
+    routes = routes_for(recipients) if configured_channels() else {}
+    allowed: dict[int, tuple[str, ...]] = {}
+    channel_jobs: list[tuple[Notification, str, str]] = []  # (row, channel, phone)
     messages: list[PushMessage] = []
     targets: list[tuple[Notification, Device | None]] = []  # None: console fallback, no device
     done: list[Notification] = []
@@ -173,6 +180,21 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             report.held += 1
             done.append(row)
             continue
+        route = routes.get(row.recipient_id)
+        if route is not None:
+            allowed[row.pk] = allowed_channels(route, row.kind)
+            current = row.channel if row.channel in allowed[row.pk] else None
+            current = current or next_channel(allowed[row.pk], row.channels_tried)
+            if current is None and row.channels_tried:  # every channel the policy allows was tried
+                _finish(row, Status.FAILED, error=row.last_error or "no channel reached the recipient")
+                report.failed += 1
+                done.append(row)
+                continue
+            if current is not None:
+                row.channel = current
+                if current != "push":
+                    channel_jobs.append((row, current, route.phone or ""))
+                    continue
         pending = [d for d in devices.get(row.recipient_id, []) if d.pk not in row.delivered_device_ids]
         if not pending:
             if row.delivered_device_ids:
@@ -252,12 +274,19 @@ def _deliver(ids: list[int], *, provider: PushProvider, now: dt.datetime) -> Sen
             report.retry += 1
         elif row.delivered_device_ids or console_only:
             _finish(row, Status.SENT, now=now, error=errors)
+            if row.channel:
+                row.channels_tried = [*row.channels_tried, row.channel]
+                row.delivery_status = "sent"
             report.sent += 1
+        elif row.channel and channel_sending.fall_back(row, allowed.get(row.pk, ()), error=errors, now=now):
+            report.retry += 1
         else:
             _finish(row, Status.FAILED, error=errors or "no device accepted the message")
             report.failed += 1
         done.append(row)
 
+    if channel_jobs:
+        done += channel_sending.deliver(channel_jobs, allowed=allowed, now=now, report=report, zones=zones)
     _save(done)
     logger.info("outbox: %s", report)
     return report
@@ -281,7 +310,17 @@ def _save(rows: list[Notification]) -> None:
     group replaces the 500-way CASE that bulk_update builds (10x slower). Rows going round again
     (retry, held) are few and keep their per-row state, so they are saved one by one."""
     groups: dict[tuple, list[int]] = defaultdict(list)
+    routed = [row for row in rows if row.channel]
+    if routed:  # rows that went through a route carry per-row channel state
+        accepted = [r for r in routed if r.status == Status.SENT and r.channel != "push"]
+        if accepted:  # the common case: one UPDATE … FROM unnest(arrays), not a 500-way CASE per column
+            channel_sending.save_accepted(accepted)
+        others = [r for r in routed if not (r.status == Status.SENT and r.channel != "push")]
+        if others:
+            Notification.objects.bulk_update(others, channel_sending.SAVED_FIELDS, batch_size=500)
     for row in rows:
+        if row.channel:
+            continue
         if row.status in (Status.SENT, Status.FAILED, Status.SKIPPED):
             groups[(row.status, row.last_error, row.sent_at)].append(row.pk)
         else:

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from backend.api.errors import ApplicationError
 
 from .models import MANDATORY_KINDS, Device, Kind, Notification, NotificationPreference
-from .texts import TEMPLATES, render
+from .texts import TEMPLATES, render, render_params
 
 QUIET_START_HOUR = 21  # no push from 21:00 ...
 QUIET_END_HOUR = 6  # ... until 06:00, in the recipient's regency time zone
@@ -156,6 +156,7 @@ def notify(
         collapse_key=(collapse_key or "")[:100],
         expires_at=expires_at,
         created_at=now,
+        params=render_params(kind, context, language),
     )
     try:
         with transaction.atomic():  # a savepoint: a lost dedupe race must not break the caller's transaction
@@ -238,6 +239,7 @@ def notify_bulk(requests: list[NotifyRequest], *, now: dt.datetime | None = None
                 release or now,
                 (r.collapse_key or "")[:100],
                 r.expires_at,
+                json.dumps(render_params(r.kind, r.context, language), ensure_ascii=False),
             )
         )
     created = []
@@ -286,8 +288,22 @@ _INSERT_COLUMNS = (
     "next_attempt_at",
     "collapse_key",
     "expires_at",
+    "params",
 )
-_ARRAY_TYPES = ("bigint", "text", "text", "text", "text", "text", "text", "text", "timestamptz", "text", "timestamptz")
+_ARRAY_TYPES = (
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "timestamptz",
+    "text",
+)
 
 
 def _insert_rows(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
@@ -298,9 +314,10 @@ def _insert_rows(rows: list[tuple], now: dt.datetime) -> list[tuple[int, str]]:
     arrays = ", ".join(f"%b::{kind}[]" for kind in _ARRAY_TYPES)  # binary: no per-element escaping
     names = ", ".join(_INSERT_COLUMNS)
     sql = (
-        f"INSERT INTO {table} ({names}, attempts, last_error, delivered_device_ids, created_at) "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
+        f"INSERT INTO {table} ({names}, attempts, last_error, delivered_device_ids, created_at, "  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
+        f"channel, channels_tried, provider_message_id, delivery_status) "
         f"SELECT recipient_id, kind, title, body, language, data::jsonb, dedupe_key, status, next_attempt_at, "
-        f"collapse_key, expires_at, 0, '', '[]'::jsonb, %s "
+        f"collapse_key, expires_at, params::jsonb, 0, '', '[]'::jsonb, %s, '', '[]'::jsonb, '', '' "
         f"FROM unnest({arrays}) AS r({names}) "
         f"ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, status"
     )

@@ -7,6 +7,7 @@ than failing a send: a slightly poorer text beats a lost reminder.
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.utils import translation
@@ -74,7 +75,12 @@ TEMPLATES: dict[str, Template] = {
         _("Daily digest"),
         _("%(workers)s workers at risk, %(days)s bills overdue, %(amount_idr)s in total."),
     ),
+    "tip": Template(
+        _("A tip from Pengampu"),
+        _("%(text)s"),
+    ),
 }
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 class _Context(dict):
@@ -103,3 +109,17 @@ def render(kind: str, context: dict, language: str = "id") -> tuple[str, str]:
     values = _prepare(context, language)
     with translation.override(language):
         return str(template.title) % values, str(template.body) % values
+
+
+def render_params(kind: str, context: dict, language: str = "id") -> list[str]:
+    """The body's placeholder values in the order they appear in `language`'s text.
+
+    A WhatsApp template is approved per language with numbered parameters ({{1}}, {{2}}, ...) standing where this
+    body has its placeholders, so the order follows the translated text, not the English one.
+    """
+    template = TEMPLATES[kind]
+    language = formats.language_of(language or "id")
+    values = _prepare(context, language)
+    with translation.override(language):
+        body = str(template.body)
+    return [str(values[name]) for name in _PLACEHOLDER.findall(body)]

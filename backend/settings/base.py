@@ -321,9 +321,33 @@ NOTIFICATIONS_CONSOLE_WITHOUT_DEVICE = env.bool("NOTIFICATIONS_CONSOLE_WITHOUT_D
 NOTIFICATIONS_ADMIN_DIGEST = env.bool("NOTIFICATIONS_ADMIN_DIGEST", default=False)
 # ---- end NOTIFICATIONS -----------------------------------------------------------------------------
 
+# ---- CHANNELS (issue 16): WhatsApp and SMS beside push; see notifications/channels/__init__.py ----------
+WHATSAPP_PROVIDER = env.str("WHATSAPP_PROVIDER", default="")  # "" (off) | meta | console
+WHATSAPP_API_BASE_URL = env.str("WHATSAPP_API_BASE_URL", default="https://graph.facebook.com")
+WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="")
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
+WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=10.0)
+# Approved template names: "<prefix><kind>" for each notification kind (utility), and the sign-in code's
+# authentication template (copy-code button).
+WHATSAPP_TEMPLATE_PREFIX = env.str("WHATSAPP_TEMPLATE_PREFIX", default="pengampu_")
+WHATSAPP_OTP_TEMPLATE = env.str("WHATSAPP_OTP_TEMPLATE", default="pengampu_kode_masuk")
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="")  # "" (off) | twilio | console
+TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="https://api.twilio.com")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+TWILIO_SENDER = env.str("TWILIO_SENDER", default="PENGAMPU")  # registered alphanumeric sender ID or MG… SID
+TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
+SMS_TIMEOUT_SECONDS = env.float("SMS_TIMEOUT_SECONDS", default=10.0)
+# ---- end CHANNELS --------------------------------------------------------------------------------------
+
 # --- dashboard (issue 6): worker sign-in, HR dashboard, imports --------------------------------------
-# Worker sign-in: NIK + date of birth, then a one-time code to the registered phone when an SMS provider
-# is set ("console" prints the code to the log, for development; "" = no code step).
+# Worker sign-in: NIK + date of birth, then a one-time code to the registered phone.
+# "channels": WhatsApp authentication template, then SMS (notifications.channels); "console": printed on the
+# dev console (stdout, never the log), development only; "": no code step (NIK + birth date alone). Production
+# accepts only "channels" with WhatsApp or SMS configured (backend/settings/production.py).
 WORKER_OTP_PROVIDER = env.str("WORKER_OTP_PROVIDER", default="console")
 WORKER_OTP_TTL_SECONDS = env.int("WORKER_OTP_TTL_SECONDS", default=300)
 WORKER_OTP_MAX_ATTEMPTS = env.int("WORKER_OTP_MAX_ATTEMPTS", default=5)

@@ -49,3 +49,23 @@ PUSH_PROVIDER = env.str("PUSH_PROVIDER", default="fcm")
 MIDTRANS_ORDER_PREFIX = env.str("MIDTRANS_ORDER_PREFIX", default="")
 if not MIDTRANS_ORDER_PREFIX or MIDTRANS_ORDER_PREFIX == "DEV":
     raise ImproperlyConfigured("MIDTRANS_ORDER_PREFIX must be set in the environment (e.g. PGU-SIDOARJO)")
+# Worker sign-in codes and reminders need a real channel: no console, no code-less sign-in (issue 14.1).
+WORKER_OTP_PROVIDER = env.str("WORKER_OTP_PROVIDER", default="channels")
+if WORKER_OTP_PROVIDER != "channels":
+    raise ImproperlyConfigured(
+        'WORKER_OTP_PROVIDER must be "channels" in production (the console provider and sign-in without a code '
+        "are for development only)"
+    )
+for _name in ("WHATSAPP_PROVIDER", "SMS_PROVIDER"):
+    if globals()[_name] == "console":
+        raise ImproperlyConfigured(f"{_name}=console is for development only")
+_whatsapp_ready = WHATSAPP_PROVIDER == "meta" and all(  # noqa: F405
+    (WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET)  # noqa: F405
+)
+_sms_ready = SMS_PROVIDER == "twilio" and all((TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_SENDER))  # noqa: F405
+if not (_whatsapp_ready or _sms_ready):
+    raise ImproperlyConfigured(
+        "No channel can deliver worker sign-in codes: set WHATSAPP_PROVIDER=meta with WHATSAPP_PHONE_NUMBER_ID, "
+        "WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET, and/or SMS_PROVIDER=twilio with TWILIO_ACCOUNT_SID, "
+        "TWILIO_AUTH_TOKEN and TWILIO_SENDER"
+    )

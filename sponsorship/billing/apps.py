@@ -15,3 +15,10 @@ class BillingConfig(AppConfig):
         from .selectors import billing  # noqa: F401  registers who may see which rows
 
         register_personal_data(export={"coverage_months": coverage_months})
+
+        from notifications.inbound import register_inbound_command
+
+        from .whatsapp_commands import help_reply, status_reply
+
+        register_inbound_command(("STATUS", "CEK"), status_reply)
+        register_inbound_command(("BANTUAN", "HELP", "TOLONG"), help_reply)

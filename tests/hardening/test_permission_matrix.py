@@ -133,6 +133,11 @@ MATRIX.update(
         ("notification-preferences", "GET"): everyone(200),
         ("notification-preferences", "PUT"): everyone(200),
         ("notification-read", "POST"): row(401, 404, 404, 200, 404, 404, 404, 404, 404),
+        ("contact-channels", "GET"): everyone(200),
+        ("contact-channels", "PUT"): everyone(200),
+        # Provider webhooks: no auth by design, the signature is the authentication (unsigned: 403).
+        ("whatsapp-webhook", "POST"): everyone(403, anonymous=403),
+        ("twilio-status", "POST"): everyone(403, anonymous=403),
         # --- hardening: data-subject requests ---------------------------------------------------------------
         ("worker-my-data", "GET"): only({W: 200, OW: 200, SU: 403}),
         ("worker-my-data-erase", "POST"): only({W: 200, OW: 200, SU: 403}),

@@ -27,6 +27,11 @@ PROD_ENV = {
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu"),
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "MIDTRANS_ORDER_PREFIX": "PGU-PONOROGO",
+    # Production refuses to start without a real channel for worker sign-in codes (tests/people/test_signin_codes.py).
+    "WHATSAPP_PROVIDER": "meta",
+    "WHATSAPP_PHONE_NUMBER_ID": "100000000000001",
+    "WHATSAPP_ACCESS_TOKEN": "token",
+    "WHATSAPP_APP_SECRET": "secret",
 }
 
 

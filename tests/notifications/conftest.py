@@ -163,3 +163,12 @@ def fcm_settings(settings, fake_fcm):
 @pytest.fixture
 def fcm_provider(make_fcm_provider):
     return make_fcm_provider()
+
+
+from tests.channel_fixtures import (  # noqa: E402,F401  (fixtures)
+    channel_settings,
+    fake_twilio,
+    fake_twilio_server,
+    fake_whatsapp,
+    fake_whatsapp_server,
+)

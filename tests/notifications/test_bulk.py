@@ -76,7 +76,8 @@ def test_a_key_written_by_a_concurrent_scan_is_skipped_not_an_error():
     users = plain_users(2)
     [theirs] = notify_bulk(requests_for(users[:1]), now=NOON)
     rows = [
-        (u.pk, "invoice_due_soon", "t", "b", "id", {"a": "1"}, f"k-{u.pk}", "pending", NOON, "", None) for u in users
+        (u.pk, "invoice_due_soon", "t", "b", "id", {"a": "1"}, f"k-{u.pk}", "pending", NOON, "", None, "[]")
+        for u in users
     ]
     with transaction.atomic():
         created = services._insert_rows(rows, NOON)

@@ -259,3 +259,10 @@ def import_template(request, scope, kind, fmt):
     if kind not in ImportBatch.Kind.values or fmt not in FORMATS:
         return HttpResponse("Templat tidak dikenal.", status=404)
     return template_response(kind, fmt)
+
+
+@admin_page
+def reach(request, scope):
+    from sponsorship.dashboard.selectors.reach import reach_summary
+
+    return render(request, "dashboard/reach.html", {"scope": scope, "nav": "reach", "reach": reach_summary(scope)})

@@ -121,7 +121,8 @@ class WorkerSignInView(APIView):
                     "challenge": result.challenge,
                     "expires_in": result.expires_in,
                     "message": _(
-                        "If the data match, a 6-digit sign-in code has been sent by SMS to the registered phone."
+                        "If the data match, a 6-digit sign-in code has been sent by WhatsApp or SMS to the registered "
+                        "phone."
                     ),
                 }
             ).data,

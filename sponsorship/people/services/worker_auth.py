@@ -6,7 +6,9 @@ Rules that keep NIKs from being enumerated:
 - only a challenge bound to a real worker with the right date of birth can ever be verified;
 - attempts are throttled per IP and per NIK hash (see sponsorship.people.api.worker_auth) and each one is
   written to the audit log with its outcome, never with the NIK itself (only a prefix of its keyed hash).
-Without an SMS provider (`WORKER_OTP_PROVIDER = ""`) NIK + date of birth alone sign in, as the issue allows.
+The code goes out by WhatsApp, else SMS (`WORKER_OTP_PROVIDER = "channels"`, notifications.otp), or to the dev
+console ("console"). `""` (NIK + date of birth alone) and "console" are refused by production settings.
+No code is ever written to a log: it exists in clear only in memory, in the provider request and on the phone.
 """
 
 import datetime as dt
@@ -25,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from backend.api.errors import ApplicationError
+from notifications.otp import otp_send
 from sponsorship.core.audit import audit_record
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, mask_phone, parse_nik
@@ -47,13 +50,29 @@ def _code_hash(token: str, code: str) -> str:
 
 
 def _send_code(worker: Worker, code: str) -> None:
+    """Deliver the code after commit. It never goes through `logging` (issue 14.1): no handler, file or log
+    service ever sees it; only the outcome is logged and audited."""
     provider = settings.WORKER_OTP_PROVIDER
     if provider == "console":
-        # Development only: the code goes to the server log instead of an SMS.
-        logger.warning("worker sign-in code for %s: %s", mask_phone(worker.phone), code)
-        print(f"[SMS console] kode masuk Pengampu untuk {mask_phone(worker.phone)}: {code}", flush=True)
-    else:  # a real SMS gateway would be plugged in here, behind the same small interface
+        # Development only (production settings refuse it): the dev console, not the log.
+        print(f"[SMS console] kode masuk Pengampu untuk {mask_phone(worker.phone)}: {code}", flush=True)  # noqa: T201
+        return
+    if provider != "channels":
         raise ApplicationError(_("The SMS service is not configured."), code="sms_unavailable", status_code=503)
+    delivery = otp_send(phone=worker.phone, code=code, ttl_seconds=settings.WORKER_OTP_TTL_SECONDS)
+    audit_record(
+        actor=None,
+        action="worker_auth.request",
+        object_type="worker",
+        object_id=worker.pk,
+        extra={
+            "outcome": "code_sent" if delivery.channel else "code_undelivered",
+            "channel": delivery.channel or "",
+            "errors": list(delivery.errors),
+        },
+    )
+    if delivery.channel is None:
+        logger.warning("worker sign-in code for worker %s reached no channel: %s", worker.pk, delivery.errors)
 
 
 def _hash_of(nik: str) -> str | None:

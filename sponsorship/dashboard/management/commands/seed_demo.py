@@ -10,7 +10,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from notifications.contact import contact_consent_set
 from sponsorship.dashboard.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, OCCUPATION_WEIGHTS, SURNAMES
+from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.identifiers import mask_phone
 from sponsorship.people.models import Agency, Occupation, Profile, Role, Sponsor, Sponsorship, Worker
 from sponsorship.people.services.people import sponsor_create, worker_create
 from sponsorship.people.services.sponsorships import sponsorship_start
@@ -202,7 +205,11 @@ class Command(BaseCommand):
             started_at=timezone.now() - dt.timedelta(days=75),
         )
         first_worker.user = self._user("pekerja.demo", Role.WORKER)
-        first_worker.save(update_fields=["user"])
+        first_worker.phone = first_worker.phone or "+6281200000001"
+        first_worker.phone_hash = keyed_hash(first_worker.phone)
+        first_worker.save(update_fields=["user", "phone", "phone_hash"])
+        # Consent to WhatsApp, collected in person with the roster (reminders reach the fake WhatsApp's inbox).
+        contact_consent_set(user=first_worker.user, channel="whatsapp", granted=True, source="in_person")
         by_village = {}
         for w in free_workers:
             by_village.setdefault(w.village_id, []).append(w)
@@ -252,5 +259,5 @@ class Command(BaseCommand):
         if worker is not None:  # synthetic data: the worker app's own sign-in (POST /api/v1/worker/auth/)
             self.stdout.write(
                 f"  worker sign-in:  NIK {worker.nik}, birth date {worker.birth_date:%Y-%m-%d} "
-                "(the one-time code is printed in this console)\n"
+                f"(the one-time code arrives on the fake WhatsApp inbox for {mask_phone(worker.phone)})\n"
             )
