@@ -18,6 +18,8 @@ from sponsorship.people.services import people
 from sponsorship.people.services.sponsorships import sponsorship_start
 from sponsorship.regions.models import Region
 
+from .dtsen import apply_dtsen
+
 
 def _apply_sponsor(row: dict, actor) -> str:
     current = Sponsor.objects.select_for_update().filter(nip=row["nip"]).first()
@@ -99,6 +101,7 @@ def _apply_worker(row: dict, actor) -> str:
 _APPLIERS: dict[str, Callable[[dict, Any], str]] = {
     ImportBatch.Kind.SPONSORS: _apply_sponsor,
     ImportBatch.Kind.WORKERS: _apply_worker,
+    ImportBatch.Kind.DTSEN: apply_dtsen,
 }
 
 

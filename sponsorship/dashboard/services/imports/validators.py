@@ -23,6 +23,7 @@ from sponsorship.people.identifiers import (
 from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
 from sponsorship.regions.models import RegencyConfig
 
+from .dtsen import validate_dtsen
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optional
 from .readers import SPONSOR_COLUMNS, WORKER_COLUMNS, Problem, squash
 
@@ -365,6 +366,7 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
 _VALIDATORS: dict[str, Callable[..., tuple[list[dict], list[Problem]]]] = {
     ImportBatch.Kind.SPONSORS: _validate_sponsors,
     ImportBatch.Kind.WORKERS: _validate_workers,
+    ImportBatch.Kind.DTSEN: validate_dtsen,
 }
 
 
