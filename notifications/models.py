@@ -19,6 +19,7 @@ class Kind(models.TextChoices):
     WORKER_LAPSED = "worker_lapsed", _("Protection lapsed")
     WORKER_NEW_SPONSOR = "worker_new_sponsor", _("New sponsor")
     ADMIN_DIGEST = "admin_digest", _("Daily digest")
+    DTSEN_ROUND_DUE = "dtsen_round_due", _("DTSEN ranking round due")
 
 
 # Receipts are records of money moving; a user cannot switch them off.

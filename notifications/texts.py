@@ -74,6 +74,13 @@ TEMPLATES: dict[str, Template] = {
         _("Daily digest"),
         _("%(workers)s workers at risk, %(days)s bills overdue, %(amount_idr)s in total."),
     ),
+    "dtsen_round_due": Template(
+        _("New DTSEN deciles are due"),
+        _(
+            "Import the new DTSEN ranking round for %(regency)s from the social office "
+            "(last round: %(last_round)s). Matching uses the latest deciles."
+        ),
+    ),
 }
 
 

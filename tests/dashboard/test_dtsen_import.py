@@ -116,3 +116,22 @@ def test_agency_admin_cannot_import_deciles(regency, agency_admin):
     with pytest.raises(ApplicationError) as exc:
         preview(agency_admin, xlsx_bytes([HEADER, [1, factories.make_nik(), "", 3, "01/10/2026"]]))
     assert exc.value.status_code == 403
+
+
+def test_quarterly_reminder_when_a_round_is_due(regency, regency_admin):
+    from backend.celery import app, beat_schedule
+    from notifications.models import Notification
+    from sponsorship.dashboard.services.dtsen_reminders import dtsen_reminders_send
+
+    entry = beat_schedule()["dtsen-round-reminder"]
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery of every app's tasks
+    assert entry["task"] in app.tasks
+    assert dtsen_reminders_send(today=dt.date(2026, 10, 5)) == 0  # no cut-off, no round: not a DTSEN regency
+    DecileRound.objects.create(regency=regency, ranked_on=dt.date(2026, 7, 1))
+    assert dtsen_reminders_send(today=dt.date(2026, 9, 30)) == 0  # due 1 October
+    assert dtsen_reminders_send(today=dt.date(2026, 10, 1)) == 1
+    assert dtsen_reminders_send(today=dt.date(2026, 10, 2)) == 0  # once per due round
+    note = Notification.objects.get(recipient=regency_admin, kind="dtsen_round_due")
+    assert "DTSEN" in note.title and "Juli 2026" in note.body
+    DecileRound.objects.create(regency=regency, ranked_on=dt.date(2026, 10, 1))
+    assert dtsen_reminders_send(today=dt.date(2026, 11, 1)) == 0

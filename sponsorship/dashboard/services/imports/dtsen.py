@@ -156,3 +156,10 @@ def row_report(kind: str, valid: list[dict], problems: list[Problem]) -> dict:
                 }
             )
     return {"counts": counts, "rows": rows}
+
+
+def dtsen_result_text(result: dict) -> str:
+    return _(
+        "Imported: %(changed)s deciles changed, %(unchanged)s unchanged, %(not_found)s not found among the workers, "
+        "%(skipped)s invalid rows skipped."
+    ) % {k: result.get(k, 0) for k in ("changed", "unchanged", "not_found", "skipped")}
