@@ -5,8 +5,20 @@ the same markup serves the dashboard page (with our own dashboard.js for clicks)
 """
 
 import math
+from statistics import median
 
-RADIUS = 7
+RADIUS = 7  # the largest dot; dense maps (or a small report map) get smaller ones so neighbours do not overlap
+MIN_RADIUS = 2.5
+
+
+def _radius(xy: list[tuple[float, float]]) -> float:
+    """A dot radius of 0.4 × the median distance to the nearest neighbour (n² over a regency's ≤ ~500 villages)."""
+    if len(xy) < 2:
+        return RADIUS
+    nearest = []
+    for i, (x, y) in enumerate(xy):
+        nearest.append(min(math.hypot(x - u, y - v) for j, (u, v) in enumerate(xy) if j != i))
+    return round(max(MIN_RADIUS, min(RADIUS, 0.4 * median(nearest))), 1)
 
 
 def svg_layout(points: list[dict], *, width: int = 640, max_height: int = 640, pad: int = 18) -> dict:
@@ -29,4 +41,4 @@ def svg_layout(points: list[dict], *, width: int = 640, max_height: int = 640, p
         x = pad + (p["lon"] - min(lons)) * scale_x * k
         y = pad + (max(lats) - p["lat"]) * k
         out.append({**p, "x": round(x, 1), "y": round(y, 1)})
-    return {"width": width, "height": height, "points": out, "r": RADIUS}
+    return {"width": width, "height": height, "points": out, "r": _radius([(p["x"], p["y"]) for p in out])}

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from backend.api.errors import ApplicationError
 from backend.formats import period_label
 from sponsorship.core.audit import audit_record
-from sponsorship.core.periods import local_today, month_end, month_start
+from sponsorship.core.periods import add_months, local_today, month_end, month_start
 from sponsorship.dashboard import selectors as dashboard
 from sponsorship.dashboard.selectors.bpjs import counted_by_bpjs
 from sponsorship.dashboard.selectors.deciles import decile_rounds, decile_worklist, flagged_workers
@@ -57,8 +57,9 @@ def map_village(request, scope, code):
 
 
 def _report_month(text: str) -> dt.date:
+    """?month=YYYY-MM; by default the last complete month (a monthly report is made after the month ends)."""
     if not text:
-        return month_start(local_today())
+        return add_months(month_start(local_today()), -1)
     try:
         return dt.datetime.strptime(text, "%Y-%m").date()  # noqa: DTZ007 - a calendar month
     except ValueError:
@@ -100,6 +101,8 @@ def monthly_report(request, scope):
             "league": [] if narrowed.agency else league[:10],
             "league_size": len(league),
             "own_rank": own_rank,
+            "agencies": [] if scope.agency else map_filters(scope)["agencies"],
+            "month_value": f"{month:%Y-%m}",
             **_map_context(narrowed, "", width=330, max_height=300),
         },
     )

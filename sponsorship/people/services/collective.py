@@ -59,7 +59,7 @@ def collective_group_save(
 
 def worker_collective_group_set(*, worker: Worker, group: CollectiveGroup | None, actor=None) -> Worker:
     with transaction.atomic():
-        current = Worker.objects.select_for_update().select_related("village__parent").get(pk=worker.pk)
+        current = Worker.objects.select_for_update(of=("self",)).select_related("village__parent").get(pk=worker.pk)
         if group is not None and current.village.parent.parent_id != group.regency_id:  # type: ignore[union-attr]
             raise ApplicationError(_("The group is not in the worker's regency."), code="invalid")
         if current.collective_group_id != (group.pk if group else None):
