@@ -4,20 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_alter_device_options_alter_notification_options_and_more'),
+        ("notifications", "0002_alter_device_options_alter_notification_options_and_more"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('invoice_issued', 'Bill issued'), ('invoice_due_soon', 'Bill due soon'), ('invoice_due_today', 'Bill due today'), ('invoice_overdue', 'Bill overdue'), ('coverage_lapsing', "Worker's protection ending soon"), ('payment_received', 'Payment received'), ('matching_proposal', 'A new worker proposal'), ('worker_protected', 'You are protected'), ('worker_at_risk', 'Protection at risk'), ('worker_lapsed', 'Protection lapsed'), ('worker_new_sponsor', 'New sponsor'), ('admin_digest', 'Daily digest'), ('dtsen_round_due', 'DTSEN ranking round due')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invoice_issued", "Bill issued"),
+                    ("invoice_due_soon", "Bill due soon"),
+                    ("invoice_due_today", "Bill due today"),
+                    ("invoice_overdue", "Bill overdue"),
+                    ("coverage_lapsing", "Worker's protection ending soon"),
+                    ("payment_received", "Payment received"),
+                    ("matching_proposal", "A new worker proposal"),
+                    ("worker_protected", "You are protected"),
+                    ("worker_at_risk", "Protection at risk"),
+                    ("worker_lapsed", "Protection lapsed"),
+                    ("worker_new_sponsor", "New sponsor"),
+                    ("admin_digest", "Daily digest"),
+                    ("dtsen_round_due", "DTSEN ranking round due"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationpreference',
-            name='kind',
-            field=models.CharField(choices=[('invoice_issued', 'Bill issued'), ('invoice_due_soon', 'Bill due soon'), ('invoice_due_today', 'Bill due today'), ('invoice_overdue', 'Bill overdue'), ('coverage_lapsing', "Worker's protection ending soon"), ('payment_received', 'Payment received'), ('matching_proposal', 'A new worker proposal'), ('worker_protected', 'You are protected'), ('worker_at_risk', 'Protection at risk'), ('worker_lapsed', 'Protection lapsed'), ('worker_new_sponsor', 'New sponsor'), ('admin_digest', 'Daily digest'), ('dtsen_round_due', 'DTSEN ranking round due')], max_length=32),
+            model_name="notificationpreference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invoice_issued", "Bill issued"),
+                    ("invoice_due_soon", "Bill due soon"),
+                    ("invoice_due_today", "Bill due today"),
+                    ("invoice_overdue", "Bill overdue"),
+                    ("coverage_lapsing", "Worker's protection ending soon"),
+                    ("payment_received", "Payment received"),
+                    ("matching_proposal", "A new worker proposal"),
+                    ("worker_protected", "You are protected"),
+                    ("worker_at_risk", "Protection at risk"),
+                    ("worker_lapsed", "Protection lapsed"),
+                    ("worker_new_sponsor", "New sponsor"),
+                    ("admin_digest", "Daily digest"),
+                    ("dtsen_round_due", "DTSEN ranking round due"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

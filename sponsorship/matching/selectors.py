@@ -128,11 +128,14 @@ def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, no
     now = now or timezone.now()
     config = config or regency_config(regency)
     today = timezone.localdate(now)
-    within_cutoff = Q() if config.decile_cutoff is None else Q(welfare_decile__isnull=True) | Q(
-        welfare_decile__lte=config.decile_cutoff
+    within_cutoff = (
+        Q()
+        if config.decile_cutoff is None
+        else Q(welfare_decile__isnull=True) | Q(welfare_decile__lte=config.decile_cutoff)
     )
     return (
-        Worker.objects.filter(within_cutoff).filter(
+        Worker.objects.filter(within_cutoff)
+        .filter(
             village__parent__parent=regency,
             current_payer=Worker.Payer.NONE,
             anonymized_at__isnull=True,

@@ -15,7 +15,7 @@ from sponsorship.billing.services.remittance import remittance_export, remittanc
 from sponsorship.core.periods import add_months, local_today, month_start
 from sponsorship.dashboard.selectors import AdminScope
 from sponsorship.dashboard.selectors.bpjs import counted_by_bpjs
-from sponsorship.people.models import CollectiveGroup, Worker
+from sponsorship.people.models import Worker
 from sponsorship.people.services.collective import collective_group_save, worker_collective_group_set
 from tests import factories
 
@@ -28,8 +28,12 @@ D = dt.date
 def test_remittance_carries_the_collective_code_and_records_it_on_the_worker(family, regency, tmp_path):
     sponsor, workers = family
     agency_group = collective_group_save(
-        regency=regency, funder="asn_sponsors", agency=sponsor.agency, name="ASN Peduli Disdikbud",
-        code="WDH-3502-001", source_code="SG",
+        regency=regency,
+        funder="asn_sponsors",
+        agency=sponsor.agency,
+        name="ASN Peduli Disdikbud",
+        code="WDH-3502-001",
+        source_code="SG",
     )
     corporate = collective_group_save(
         regency=regency, funder="corporate", name="CSR Bank Jatim", code="WDH-3502-CSR", source_code="SC"

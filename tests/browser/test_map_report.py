@@ -35,9 +35,10 @@ def test_map_renders_and_a_click_lists_the_village(live_server, page, screenshot
     page.select_option("select[name=district]", "35.02.17")
     page.click("[data-testid=map-filters] button")
     page.wait_for_selector("html[data-map=ready]")
-    assert page.locator("[data-testid=coverage-map] circle.v").count() == Region.objects.filter(
-        parent__code="35.02.17"
-    ).count()
+    assert (
+        page.locator("[data-testid=coverage-map] circle.v").count()
+        == Region.objects.filter(parent__code="35.02.17").count()
+    )
 
 
 def test_map_is_readable_on_a_phone(live_server, browser, screenshot, demo_regency):  # noqa: F811

@@ -135,3 +135,34 @@ def test_quarterly_reminder_when_a_round_is_due(regency, regency_admin):
     assert "DTSEN" in note.title and "Juli 2026" in note.body
     DecileRound.objects.create(regency=regency, ranked_on=dt.date(2026, 10, 1))
     assert dtsen_reminders_send(today=dt.date(2026, 11, 1)) == 0
+
+
+def test_decile_history_is_in_the_access_export_and_gone_after_erasure(regency, regency_admin):
+    from sponsorship.people.services.deciles import decile_round_get, worker_decile_record
+    from sponsorship.people.services.privacy import worker_anonymise, worker_data_export
+
+    w = factories.make_worker(decile=4)
+    worker_kk_set(worker=w, kk=KK)
+    round_ = decile_round_get(regency=regency, ranked_on=dt.date(2026, 7, 1))
+    assert worker_decile_record(worker_id=w.pk, round_=round_, decile=2, cutoff=None) == "changed"
+    exported = worker_data_export(worker=Worker.objects.get(pk=w.pk), actor=regency_admin)
+    assert exported["welfare_deciles"] == [{"ranked_on": "2026-07-01", "source": "dtsen", "decile": 2}]
+    worker_anonymise(worker=w, actor=regency_admin, reason="request")
+    w.refresh_from_db()
+    assert (w.kk_hash, w.welfare_decile) == ("", None)
+    assert not WorkerDecile.objects.filter(worker=w).exists()
+
+
+def test_dtsen_upload_through_the_api_answers_the_row_report(api, regency_admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    w = factories.make_worker(decile=5)
+    upload = SimpleUploadedFile("dtsen.csv", csv_bytes([HEADER, [1, w.nik, "", 2, "01/10/2026"]]))
+    response = api(regency_admin).post("/api/v1/admin/imports/", {"kind": "dtsen", "file": upload}, format="multipart")
+    assert response.status_code == 201, response.content
+    assert response.json()["report"]["counts"]["changed"] == 1
+    batch_id = response.json()["id"]
+    confirmed = api(regency_admin).post(f"/api/v1/admin/imports/{batch_id}/confirm/", {}, format="json")
+    assert confirmed.status_code == 200 and confirmed.json()["result"]["changed"] == 1
+    template = api(regency_admin).get("/api/v1/admin/imports/templates/dtsen/?download=csv")
+    assert template.status_code == 200 and "Tanggal Pemeringkatan" in template.content.decode("utf-8-sig")

@@ -43,9 +43,7 @@ def test_map_draws_every_village_coloured_by_coverage(regency_admin, pledges):
     assert len(points) == villages  # the test region file has centres for every village
     assert points["35.02.17.1001"] == "min"  # 2 of a target of 100
     district = web(regency_admin).get("/dashboard/map/?district=35.02.01").content.decode()
-    assert set(circles(district)) == set(
-        Region.objects.filter(parent__code="35.02.01").values_list("code", flat=True)
-    )
+    assert set(circles(district)) == set(Region.objects.filter(parent__code="35.02.01").values_list("code", flat=True))
 
 
 def test_a_village_without_centre_is_placed_at_its_workers_mean_only_with_three(regency_admin, agency):
@@ -78,7 +76,7 @@ def test_monthly_report_for_the_regency_and_for_an_agency(regency_admin, agency_
     html = page.content.decode()
     assert page.status_code == 200 and 'data-testid="monthly-report"' in html
     assert "Kabupaten Ponorogo" in html and 'data-testid="report-league"' in html
-    assert 'size: A4 portrait' in open("sponsorship/dashboard/static/dashboard/report.css").read()
+    assert "size: A4 portrait" in open("sponsorship/dashboard/static/dashboard/report.css").read()
     assert "<svg" in html and len(circles(html)) > 0
     agency_page = web(agency_admin).get("/dashboard/reports/monthly/").content.decode()
     assert agency.name in agency_page and 'data-testid="report-rank"' in agency_page

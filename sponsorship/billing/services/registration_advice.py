@@ -76,7 +76,13 @@ class Rejection:
     advice: str
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "worker_id": self.worker_id, "nik": self.nik, "reason": self.reason, "advice": self.advice}
+        return {
+            "line": self.line,
+            "worker_id": self.worker_id,
+            "nik": self.nik,
+            "reason": self.reason,
+            "advice": self.advice,
+        }
 
 
 def rejection(*, line: int, worker_id: int, nik: str, reason: str) -> Rejection:

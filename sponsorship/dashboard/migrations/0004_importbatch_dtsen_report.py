@@ -4,20 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dashboard', '0003_labels'),
+        ("dashboard", "0003_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='report',
+            model_name="importbatch",
+            name="report",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='kind',
-            field=models.CharField(choices=[('sponsors', 'Sponsor data (ASN)'), ('workers', 'Vulnerable worker data'), ('dtsen', 'DTSEN welfare deciles')], max_length=10),
+            model_name="importbatch",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sponsors", "Sponsor data (ASN)"),
+                    ("workers", "Vulnerable worker data"),
+                    ("dtsen", "DTSEN welfare deciles"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

@@ -23,7 +23,7 @@ def flagged_workers(scope: AdminScope) -> QuerySet:
 def decile_worklist(scope: AdminScope) -> list[dict]:
     workers = list(flagged_workers(scope).select_related("village").order_by("village__name", "full_name")[:500])
     ids = [w.pk for w in workers]
-    previous = {}
+    previous: dict[int, WorkerDecile] = {}
     for h in WorkerDecile.objects.filter(worker_id__in=ids).order_by("worker_id", "-round__ranked_on"):
         previous.setdefault(h.worker_id, h)
     sponsors = {
@@ -47,7 +47,7 @@ def decile_worklist(scope: AdminScope) -> list[dict]:
 
 
 def decile_rounds(scope: AdminScope, limit: int = 8) -> list[dict]:
-    return list(
+    rows = (
         DecileRound.objects.filter(regency=scope.regency)
         .annotate(
             workers=Count("worker_deciles"),
@@ -56,3 +56,4 @@ def decile_rounds(scope: AdminScope, limit: int = 8) -> list[dict]:
         .order_by("-ranked_on")
         .values("id", "ranked_on", "source", "workers", "above", "created_at")[:limit]
     )
+    return [dict(r) for r in rows]

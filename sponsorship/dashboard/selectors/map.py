@@ -49,9 +49,10 @@ def coverage_map(scope: AdminScope, *, district_code: str = "") -> dict:
     default = default_village_target(scope.regency)
     targets = dict(VillageTarget.objects.filter(village_id__in=ids).values_list("village_id", "target"))
     registered = dict(
-        Worker.objects.filter(village_id__in=ids).values_list("village_id").annotate(n=Count("id")).values_list(
-            "village_id", "n"
-        )
+        Worker.objects.filter(village_id__in=ids)
+        .values_list("village_id")
+        .annotate(n=Count("id"))
+        .values_list("village_id", "n")
     )
     covered = dict(
         scope.active_sponsorships()
@@ -99,9 +100,9 @@ def map_filters(scope: AdminScope) -> dict:
     return {
         "agencies": list(scope.agencies().order_by("name").values("id", "name", "short_name")),
         "districts": list(
-            Region.objects.filter(parent=scope.regency, level=Region.Level.DISTRICT).order_by("name").values(
-                "code", "name"
-            )
+            Region.objects.filter(parent=scope.regency, level=Region.Level.DISTRICT)
+            .order_by("name")
+            .values("code", "name")
         ),
     }
 
@@ -129,6 +130,7 @@ def village_detail(scope: AdminScope, user, village_code: str) -> dict:
     for w in workers.select_related("occupation").order_by("full_name")[:200]:
         s = active.get(w.pk)
         in_scope = s is not None and s["sponsor__agency_id"] in visible_agencies
+        agency = (s["sponsor__agency__short_name"] or s["sponsor__agency__name"]) if s is not None and in_scope else ""
         out.append(
             {
                 "worker_id": w.pk,
@@ -136,7 +138,7 @@ def village_detail(scope: AdminScope, user, village_code: str) -> dict:
                 "occupation": w.occupation.name,
                 "decile": w.welfare_decile,
                 "covered": in_scope,
-                "agency": (s["sponsor__agency__short_name"] or s["sponsor__agency__name"]) if in_scope else "",
+                "agency": agency,
             }
         )
     return {

@@ -29,7 +29,9 @@ def dtsen_round_due_on(config: RegencyConfig, last_round: dt.date | None, today:
 def dtsen_reminders_send(*, today: dt.date | None = None, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     today = today or timezone.localdate(now)
-    last = dict(DecileRound.objects.values("regency_id").annotate(last=Max("ranked_on")).values_list("regency_id", "last"))
+    last = dict(
+        DecileRound.objects.values("regency_id").annotate(last=Max("ranked_on")).values_list("regency_id", "last")
+    )
     requests = []
     for config in RegencyConfig.objects.select_related("regency"):
         last_round = last.get(config.regency_id)

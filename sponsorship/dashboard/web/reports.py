@@ -129,7 +129,10 @@ def decile_decide(request, scope, worker_id):
     worker = get_object_or_404(flagged_workers(scope), pk=worker_id)
     try:
         decile_review_decide(
-            worker=worker, decision=request.POST.get("decision", ""), actor=request.user, ip=request.META.get("REMOTE_ADDR")
+            worker=worker,
+            decision=request.POST.get("decision", ""),
+            actor=request.user,
+            ip=request.META.get("REMOTE_ADDR"),
         )
         messages.success(request, _("Decision saved."))
     except ApplicationError as exc:

@@ -16,10 +16,10 @@ from backend.api.errors import ApplicationError
 from sponsorship.dashboard import selectors as dashboard
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors.bpjs import counted_by_bpjs
-from sponsorship.dashboard.services.imports.dtsen import dtsen_result_text
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
+from sponsorship.dashboard.services.imports.dtsen import dtsen_result_text
 
 LOGIN_URL = "dashboard:login"
 

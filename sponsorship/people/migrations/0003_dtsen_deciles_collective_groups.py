@@ -6,99 +6,196 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0002_labels'),
-        ('regions', '0003_regencyconfig_dtsen_bpjs'),
+        ("people", "0002_labels"),
+        ("regions", "0003_regencyconfig_dtsen_bpjs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='worker',
-            name='decile_review',
-            field=models.CharField(blank=True, choices=[('pending', 'Above the cut-off: admin to decide'), ('kept', 'Kept by the admin'), ('ended', 'Sponsorship ended by the admin')], db_index=True, max_length=8),
+            model_name="worker",
+            name="decile_review",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("pending", "Above the cut-off: admin to decide"),
+                    ("kept", "Kept by the admin"),
+                    ("ended", "Sponsorship ended by the admin"),
+                ],
+                db_index=True,
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='worker',
-            name='kk_hash',
+            model_name="worker",
+            name="kk_hash",
             field=models.CharField(blank=True, db_index=True, editable=False, max_length=64),
         ),
         migrations.CreateModel(
-            name='CollectiveGroup',
+            name="CollectiveGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('funder', models.CharField(choices=[('asn_sponsors', 'ASN sponsors'), ('regency_budget', 'Regency budget (APBD)'), ('village_fund', 'Village funds'), ('corporate', 'Corporate (CSR)'), ('bank', 'Bank')], max_length=16)),
-                ('name', models.CharField(max_length=150)),
-                ('code', models.CharField(help_text='The wadah number the branch issued', max_length=30, verbose_name='BPJS group code')),
-                ('source_code', models.CharField(choices=[('SG', 'SG: government'), ('SA', 'SA: village fund (APBDes)'), ('SD', 'SD: village fund (Dana Desa)'), ('SL', 'SL: other village funds'), ('SC', 'SC: corporate'), ('SB', 'SB: banking')], max_length=2)),
-                ('active', models.BooleanField(default=True)),
-                ('agency', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='collective_groups', to='people.agency')),
-                ('regency', models.ForeignKey(limit_choices_to={'level': 2}, on_delete=django.db.models.deletion.PROTECT, related_name='collective_groups', to='regions.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "funder",
+                    models.CharField(
+                        choices=[
+                            ("asn_sponsors", "ASN sponsors"),
+                            ("regency_budget", "Regency budget (APBD)"),
+                            ("village_fund", "Village funds"),
+                            ("corporate", "Corporate (CSR)"),
+                            ("bank", "Bank"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=150)),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="The wadah number the branch issued", max_length=30, verbose_name="BPJS group code"
+                    ),
+                ),
+                (
+                    "source_code",
+                    models.CharField(
+                        choices=[
+                            ("SG", "SG: government"),
+                            ("SA", "SA: village fund (APBDes)"),
+                            ("SD", "SD: village fund (Dana Desa)"),
+                            ("SL", "SL: other village funds"),
+                            ("SC", "SC: corporate"),
+                            ("SB", "SB: banking"),
+                        ],
+                        max_length=2,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="collective_groups",
+                        to="people.agency",
+                    ),
+                ),
+                (
+                    "regency",
+                    models.ForeignKey(
+                        limit_choices_to={"level": 2},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="collective_groups",
+                        to="regions.region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'collective group',
-                'verbose_name_plural': 'collective groups',
-                'ordering': ['regency_id', 'funder', 'name'],
+                "verbose_name": "collective group",
+                "verbose_name_plural": "collective groups",
+                "ordering": ["regency_id", "funder", "name"],
             },
         ),
         migrations.AddField(
-            model_name='worker',
-            name='collective_group',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='workers', to='people.collectivegroup'),
+            model_name="worker",
+            name="collective_group",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="workers",
+                to="people.collectivegroup",
+            ),
         ),
         migrations.CreateModel(
-            name='DecileRound',
+            name="DecileRound",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ranked_on', models.DateField(help_text='Ranking date given by the social office')),
-                ('source', models.CharField(choices=[('dtsen', 'DTSEN')], default='dtsen', max_length=10)),
-                ('file_name', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('regency', models.ForeignKey(limit_choices_to={'level': 2}, on_delete=django.db.models.deletion.PROTECT, related_name='decile_rounds', to='regions.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ranked_on", models.DateField(help_text="Ranking date given by the social office")),
+                ("source", models.CharField(choices=[("dtsen", "DTSEN")], default="dtsen", max_length=10)),
+                ("file_name", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "regency",
+                    models.ForeignKey(
+                        limit_choices_to={"level": 2},
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="decile_rounds",
+                        to="regions.region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'decile round',
-                'verbose_name_plural': 'decile rounds',
-                'ordering': ['-ranked_on'],
+                "verbose_name": "decile round",
+                "verbose_name_plural": "decile rounds",
+                "ordering": ["-ranked_on"],
             },
         ),
         migrations.CreateModel(
-            name='WorkerDecile',
+            name="WorkerDecile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('decile', models.PositiveSmallIntegerField()),
-                ('previous_decile', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('above_cutoff', models.BooleanField(default=False)),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('round', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='worker_deciles', to='people.decileround')),
-                ('worker', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decile_history', to='people.worker')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("decile", models.PositiveSmallIntegerField()),
+                ("previous_decile", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("above_cutoff", models.BooleanField(default=False)),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "round",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="worker_deciles",
+                        to="people.decileround",
+                    ),
+                ),
+                (
+                    "worker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="decile_history", to="people.worker"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'worker decile',
-                'verbose_name_plural': 'worker deciles',
-                'ordering': ['worker_id', '-round__ranked_on'],
+                "verbose_name": "worker decile",
+                "verbose_name_plural": "worker deciles",
+                "ordering": ["worker_id", "-round__ranked_on"],
             },
         ),
         migrations.AddConstraint(
-            model_name='collectivegroup',
-            constraint=models.UniqueConstraint(fields=('regency', 'code'), name='collectivegroup_unique_code'),
+            model_name="collectivegroup",
+            constraint=models.UniqueConstraint(fields=("regency", "code"), name="collectivegroup_unique_code"),
         ),
         migrations.AddConstraint(
-            model_name='collectivegroup',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True)), fields=('regency', 'funder', 'agency'), name='collectivegroup_one_active_per_funder', nulls_distinct=False),
+            model_name="collectivegroup",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True)),
+                fields=("regency", "funder", "agency"),
+                name="collectivegroup_one_active_per_funder",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='decileround',
-            constraint=models.UniqueConstraint(fields=('regency', 'ranked_on'), name='decileround_one_per_date'),
+            model_name="decileround",
+            constraint=models.UniqueConstraint(fields=("regency", "ranked_on"), name="decileround_one_per_date"),
         ),
         migrations.AddConstraint(
-            model_name='workerdecile',
-            constraint=models.UniqueConstraint(fields=('worker', 'round'), name='workerdecile_one_per_round'),
+            model_name="workerdecile",
+            constraint=models.UniqueConstraint(fields=("worker", "round"), name="workerdecile_one_per_round"),
         ),
         migrations.AddConstraint(
-            model_name='workerdecile',
-            constraint=models.CheckConstraint(condition=models.Q(('decile__gte', 1), ('decile__lte', 10)), name='workerdecile_1_10'),
+            model_name="workerdecile",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("decile__gte", 1), ("decile__lte", 10)), name="workerdecile_1_10"
+            ),
         ),
     ]

@@ -30,11 +30,16 @@ class CollectiveGroup(models.Model):
         SB = "SB", _("SB: banking")
 
     regency = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="collective_groups", limit_choices_to={"level": Region.Level.REGENCY}
+        Region,
+        on_delete=models.PROTECT,
+        related_name="collective_groups",
+        limit_choices_to={"level": Region.Level.REGENCY},
     )
     funder = models.CharField(max_length=16, choices=Funder.choices)
     # An agency's own wadah, when the branch registered one per OPD; empty: the funder's regency-wide group.
-    agency = models.ForeignKey(Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="collective_groups")
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="collective_groups"
+    )
     name = models.CharField(max_length=150)
     code = models.CharField("BPJS group code", max_length=30, help_text="The wadah number the branch issued")
     source_code = models.CharField(max_length=2, choices=SourceCode.choices)

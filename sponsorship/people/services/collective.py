@@ -18,8 +18,17 @@ GROUP_FIELDS = ["funder", "agency", "name", "code", "source_code", "active"]
 
 
 def collective_group_save(
-    *, regency: Region, funder: str, name: str, code: str, source_code: str, agency: Agency | None = None,
-    group: CollectiveGroup | None = None, active: bool = True, actor=None, ip: str | None = None,
+    *,
+    regency: Region,
+    funder: str,
+    name: str,
+    code: str,
+    source_code: str,
+    agency: Agency | None = None,
+    group: CollectiveGroup | None = None,
+    active: bool = True,
+    actor=None,
+    ip: str | None = None,
 ) -> CollectiveGroup:
     """Create (group=None) or change a regency's collective group; one active group per funder (and agency)."""
     problems = {}
@@ -33,7 +42,13 @@ def collective_group_save(
         problems["agency"] = [str(_("The agency is not in this regency."))]
     if problems:
         raise ApplicationError(_("The collective group cannot be saved."), code="invalid", extra={"fields": problems})
-    values = {"funder": funder, "agency": agency, "name": name.strip(), "code": code.strip(), "source_code": source_code}
+    values = {
+        "funder": funder,
+        "agency": agency,
+        "name": name.strip(),
+        "code": code.strip(),
+        "source_code": source_code,
+    }
     try:
         with transaction.atomic():
             if group is None:
@@ -46,12 +61,17 @@ def collective_group_save(
                     setattr(group, key, value)
                 group.save()
             audit_record(
-                actor=actor, action="collective_group.save", obj=group, before=before,
-                after=snapshot(group, GROUP_FIELDS), ip=ip,
+                actor=actor,
+                action="collective_group.save",
+                obj=group,
+                before=before,
+                after=snapshot(group, GROUP_FIELDS),
+                ip=ip,
             )
     except IntegrityError:
         raise ApplicationError(
-            _("This regency already has an active group for this funder, or that group code."), code="conflict",
+            _("This regency already has an active group for this funder, or that group code."),
+            code="conflict",
             status_code=409,
         ) from None
     return group
@@ -66,8 +86,11 @@ def worker_collective_group_set(*, worker: Worker, group: CollectiveGroup | None
             before = current.collective_group_id
             Worker.objects.filter(pk=current.pk).update(collective_group=group)
             audit_record(
-                actor=actor, action="worker.collective_group", obj=current,
-                before={"collective_group": before}, after={"collective_group": group.pk if group else None},
+                actor=actor,
+                action="worker.collective_group",
+                obj=current,
+                before={"collective_group": before},
+                after={"collective_group": group.pk if group else None},
             )
     worker.refresh_from_db()
     return worker

@@ -4,25 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('regions', '0002_labels'),
+        ("regions", "0002_labels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='regencyconfig',
-            name='bpjs_counted_months',
+            model_name="regencyconfig",
+            name="bpjs_counted_months",
             field=models.PositiveSmallIntegerField(default=6),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='decile_cutoff',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Highest welfare decile the programme serves (e.g. 4 for deciles 1-4); empty: no cut-off', null=True),
+            model_name="regencyconfig",
+            name="decile_cutoff",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Highest welfare decile the programme serves (e.g. 4 for deciles 1-4); empty: no cut-off",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='dtsen_round_months',
-            field=models.PositiveSmallIntegerField(default=3, help_text='Months between DTSEN ranking rounds (the admins are reminded when one is due)'),
+            model_name="regencyconfig",
+            name="dtsen_round_months",
+            field=models.PositiveSmallIntegerField(
+                default=3, help_text="Months between DTSEN ranking rounds (the admins are reminded when one is due)"
+            ),
         ),
     ]

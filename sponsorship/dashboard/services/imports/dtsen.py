@@ -138,7 +138,7 @@ def row_report(kind: str, valid: list[dict], problems: list[Problem]) -> dict:
         return {}
     counts = {"matched": 0, "not_found": 0, "invalid": len({p.row for p in problems}), "unchanged": 0, "changed": 0}
     counts["flagged"] = 0
-    rows = []
+    rows: list[dict] = []
     for r in valid:
         counts[r["outcome"]] += 1
         if r["worker_id"] is not None:

@@ -23,8 +23,8 @@ from sponsorship.people.identifiers import (
 from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
 from sponsorship.regions.models import RegencyConfig
 
-from .dtsen import validate_dtsen
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optional
+from .dtsen import validate_dtsen
 from .readers import SPONSOR_COLUMNS, WORKER_COLUMNS, Problem, squash
 
 CONSENT_CHANNELS = {
