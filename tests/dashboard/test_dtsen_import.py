@@ -166,3 +166,21 @@ def test_dtsen_upload_through_the_api_answers_the_row_report(api, regency_admin)
     assert confirmed.status_code == 200 and confirmed.json()["result"]["changed"] == 1
     template = api(regency_admin).get("/api/v1/admin/imports/templates/dtsen/?download=csv")
     assert template.status_code == 200 and "Tanggal Pemeringkatan" in template.content.decode("utf-8-sig")
+
+
+def test_dtsen_import_in_the_web_dashboard_shows_the_row_report(regency_admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    w = factories.make_worker(decile=5)
+    client = Client()
+    client.force_login(regency_admin)
+    rows = [HEADER, [1, w.nik, "", 2, "01/10/2026"], [2, factories.make_nik(), "", 3, "01/10/2026"]]
+    upload = SimpleUploadedFile("dtsen.xlsx", xlsx_bytes(rows))
+    response = client.post("/dashboard/imports/", {"kind": "dtsen", "file": upload})
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="dtsen-report"' in page and 'data-testid="dtsen-not-found"' in page
+    done = client.post(response.url, {"action": "all"}, follow=True).content.decode()
+    assert "1 desil berubah" in done and "1 tidak ditemukan" in done
+    assert Worker.objects.get(pk=w.pk).welfare_decile == 2

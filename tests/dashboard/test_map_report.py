@@ -95,6 +95,8 @@ def test_decile_decisions_from_the_dashboard(regency_admin, agency_admin, pledge
     w_theirs = Sponsorship.objects.filter(sponsor=theirs).first().worker
     Worker.objects.filter(pk__in=[w_mine.pk, w_theirs.pk]).update(decile_review=DecileReview.PENDING, welfare_decile=8)
     DecileRound.objects.create(regency=w_mine.village.parent.parent, ranked_on=dt.date(2026, 10, 1))
+    summary = web(agency_admin).get("/dashboard/").content.decode()
+    assert 'data-testid="kpi-decile-flagged"' in summary and 'data-testid="kpi-counted"' in summary
     agency_page = web(agency_admin).get("/dashboard/deciles/").content.decode()
     assert "Pekerja Saya" in agency_page and w_theirs.full_name not in agency_page
     assert web(agency_admin).post(f"/dashboard/deciles/{w_theirs.pk}/", {"decision": "end"}).status_code == 404

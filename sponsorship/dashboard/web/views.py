@@ -16,6 +16,7 @@ from backend.api.errors import ApplicationError
 from sponsorship.dashboard import selectors as dashboard
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors.bpjs import counted_by_bpjs
+from sponsorship.dashboard.selectors.deciles import flagged_workers
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
@@ -76,6 +77,7 @@ def index(request, scope):
             "on_time": dashboard.table_extra("money", scope).get("on_time"),
             "arrears": dashboard.build_table("arrears", scope).rows[:5],
             "counted": dashboard.cached(scope, "counted_by_bpjs", {}, lambda: counted_by_bpjs(scope)),
+            "decile_flagged": flagged_workers(scope).count(),
         },
     )
 

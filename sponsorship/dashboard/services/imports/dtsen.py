@@ -22,7 +22,7 @@ from sponsorship.regions.models import Region
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell
 from .readers import DTSEN_COLUMNS, Problem
 
-REPORT_ROWS = 5000  # rows listed in the report; the counts cover every row
+REPORT_ROWS = 5000  # matched rows (and not-found row numbers) listed in the report; the counts cover every row
 
 
 def _nik(cells: RowCells, today: dt.date) -> str:
@@ -139,11 +139,15 @@ def row_report(kind: str, valid: list[dict], problems: list[Problem]) -> dict:
     counts = {"matched": 0, "not_found": 0, "invalid": len({p.row for p in problems}), "unchanged": 0, "changed": 0}
     counts["flagged"] = 0
     rows: list[dict] = []
+    not_found: list[int] = []
     for r in valid:
         counts[r["outcome"]] += 1
-        if r["worker_id"] is not None:
-            counts["matched"] += 1
-            counts["flagged"] += bool(r.get("flagged"))
+        if r["worker_id"] is None:
+            if len(not_found) < REPORT_ROWS:
+                not_found.append(r["row"])
+            continue
+        counts["matched"] += 1
+        counts["flagged"] += bool(r.get("flagged"))
         if len(rows) < REPORT_ROWS:
             rows.append(
                 {
@@ -155,7 +159,7 @@ def row_report(kind: str, valid: list[dict], problems: list[Problem]) -> dict:
                     "flagged": bool(r.get("flagged")),
                 }
             )
-    return {"counts": counts, "rows": rows}
+    return {"counts": counts, "rows": rows, "not_found_rows": not_found}
 
 
 def dtsen_result_text(result: dict) -> str:
