@@ -184,3 +184,46 @@ def test_dtsen_import_in_the_web_dashboard_shows_the_row_report(regency_admin):
     done = client.post(response.url, {"action": "all"}, follow=True).content.decode()
     assert "1 desil berubah" in done and "1 tidak ditemukan" in done
     assert Worker.objects.get(pk=w.pk).welfare_decile == 2
+
+
+def test_the_worker_roster_takes_a_family_card_number_for_dtsen_matching(regency_admin):
+    from .test_imports import WORKER_HEADER
+
+    header = [*WORKER_HEADER, "No. KK"]
+    nik = factories.make_nik()
+    row = [1, nik, "Paijo", "Petani", "", "", "35.02.17.1001", "", 6, "", "Tatap muka", "01/02/2026", "2026.1", "", KK]
+    batch = imports.import_preview(
+        actor=regency_admin,
+        scope=admin_scope(regency_admin),
+        kind=ImportBatch.Kind.WORKERS,
+        file_name="w.xlsx",
+        content=xlsx_bytes(
+            [
+                header,
+                row,
+                [
+                    2,
+                    factories.make_nik(),
+                    "Bad",
+                    "Petani",
+                    "",
+                    "",
+                    "35.02.17.1001",
+                    "",
+                    "",
+                    "",
+                    "Tatap muka",
+                    "01/02/2026",
+                    "2026.1",
+                    "",
+                    "12345",
+                ],
+            ]
+        ),
+    )
+    assert [p["column"] for p in batch.problems] == ["No. KK"]
+    imports.import_confirm(batch=batch, actor=regency_admin, mode=ImportBatch.Mode.VALID_ONLY)
+    worker = Worker.objects.get(full_name="Paijo")
+    assert worker.kk_hash and KK not in str(Worker.objects.filter(pk=worker.pk).values().first())
+    dtsen = preview(regency_admin, xlsx_bytes([HEADER, [1, "", KK, 2, "01/10/2026"]]))
+    assert dtsen.report["counts"]["changed"] == 1

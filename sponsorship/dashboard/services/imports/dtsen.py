@@ -32,7 +32,8 @@ def _nik(cells: RowCells, today: dt.date) -> str:
     return parse_nik(digits_cell(raw, "NIK"), today=today).nik
 
 
-def _kk(cells: RowCells) -> str:
+def kk_cell(cells: RowCells) -> str:
+    """The optional "No. KK" cell (the DTSEN file and the worker roster): "" or 16 digits."""
     raw = cells.raw("kk")
     if raw in (None, ""):
         return ""
@@ -72,7 +73,7 @@ def validate_dtsen(rows, index, lookups: Lookups) -> tuple[list[dict], list[Prob
     for row_no, values in rows:
         cells = RowCells(row_no, values, index, headers)
         nik = cells.parse("nik", _nik, cells, today)
-        kk = cells.parse("kk", _kk, cells)
+        kk = cells.parse("kk", kk_cell, cells)
         decile = cells.parse("decile", _decile, cells)
         ranked_on = cells.parse("ranked_on", _ranked_on, cells, today)
         if nik == "" and kk == "":

@@ -119,6 +119,15 @@ WORKER_COLUMNS = [
     ),
     Column("full_name", "Nama Lengkap", True, ("nama", "namalengkap", "namapekerja"), width=28),
     Column(
+        "kk",
+        "No. KK",
+        False,
+        ("nokk", "kk", "nomorkk", "nomorkartukeluarga"),
+        text=True,
+        width=20,
+        note="Opsional: 16 digit Kartu Keluarga, untuk mencocokkan desil DTSEN per keluarga (hanya disimpan tersandi).",
+    ),
+    Column(
         "occupation",
         "Pekerjaan",
         True,
