@@ -36,14 +36,15 @@ ADVICE: tuple[tuple[tuple[str, ...], Promise], ...] = (
         ("nik", "dukcapil", "kependudukan", "ktp"),
         _(
             "The NIK did not match the population registry (Dukcapil): check it against the worker's e-KTP and "
-            "family card, correct the worker's data; the month goes out again in the next remittance."
+            "family card, correct the worker's data, and send the correction to the branch for the month already "
+            "remitted."
         ),
     ),
     (
         ("lengkap", "incomplete", "data", "alamat", "nama", "tanggallahir"),
         _(
             "Incomplete or mismatched data (name, birth date, address): correct the worker's data as on the "
-            "e-KTP; the month goes out again in the next remittance."
+            "e-KTP, and send the correction to the branch for the month already remitted."
         ),
     ),
 )
