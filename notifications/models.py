@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     WORKER_NEW_SPONSOR = "worker_new_sponsor", _("New sponsor")
     ADMIN_DIGEST = "admin_digest", _("Daily digest")
     TIP = "tip", _("Tip")
+    DTSEN_ROUND_DUE = "dtsen_round_due", _("DTSEN ranking round due")
 
 
 # Receipts are records of money moving; a user cannot switch them off.

@@ -79,6 +79,13 @@ TEMPLATES: dict[str, Template] = {
         _("A tip from Pengampu"),
         _("%(text)s"),
     ),
+    "dtsen_round_due": Template(
+        _("New DTSEN deciles are due"),
+        _(
+            "Import the new DTSEN ranking round for %(regency)s from the social office "
+            "(last round: %(last_round)s). Matching uses the latest deciles."
+        ),
+    ),
 }
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -14,6 +14,7 @@ class ImportBatch(models.Model):
     class Kind(models.TextChoices):
         SPONSORS = "sponsors", _("Sponsor data (ASN)")
         WORKERS = "workers", _("Vulnerable worker data")
+        DTSEN = "dtsen", _("DTSEN welfare deciles")
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Waiting for confirmation")
@@ -40,6 +41,8 @@ class ImportBatch(models.Model):
     # The validated rows hold NIK/NIP and phone numbers: encrypted at rest like the columns they become.
     payload = EncryptedTextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    # Row-level outcome of a preview beyond its problems (DTSEN: matched, not found, unchanged, changed).
+    report = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 

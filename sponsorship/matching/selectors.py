@@ -123,12 +123,19 @@ def recently_unsponsored(now=None):
 
 
 def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, now=None) -> QuerySet:
-    """Unmatched workers who may be proposed: nobody pays, consent on record, under the age limit."""
+    """Unmatched workers who may be proposed: nobody pays, consent on record, under the age limit, and not
+    ranked above the regency's decile cut-off (an unknown decile stays eligible until the registry answers)."""
     now = now or timezone.now()
     config = config or regency_config(regency)
     today = timezone.localdate(now)
+    within_cutoff = (
+        Q()
+        if config.decile_cutoff is None
+        else Q(welfare_decile__isnull=True) | Q(welfare_decile__lte=config.decile_cutoff)
+    )
     return (
-        Worker.objects.filter(
+        Worker.objects.filter(within_cutoff)
+        .filter(
             village__parent__parent=regency,
             current_payer=Worker.Payer.NONE,
             anonymized_at__isnull=True,

@@ -5,12 +5,23 @@ from django.contrib import admin
 from django.db import transaction
 
 from backend.api.errors import ApplicationError
+from sponsorship.core.service_admin import ServiceModelAdmin
 
 from .auth.forms import LockoutAdminAuthenticationForm
 from .crypto import keyed_hash
 from .identifiers import IdentifierError, is_ascii_digits, mask_nik, mask_phone, parse_nik
-from .models import Agency, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
-from .services import people
+from .models import (
+    Agency,
+    CollectiveGroup,
+    DecileRound,
+    Occupation,
+    Profile,
+    Sponsor,
+    Sponsorship,
+    Worker,
+    WorkerConsent,
+)
+from .services import collective, people
 
 # The admin login shares the lockout of every sign-in (people/auth/lockout.py).
 admin.site.login_form = LockoutAdminAuthenticationForm
@@ -178,3 +189,53 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__username"]
     raw_id_fields = ["user", "agency", "regency"]
+
+
+@admin.register(CollectiveGroup)
+class CollectiveGroupAdmin(ServiceModelAdmin):
+    """BPJS collective groups (wadah): saved through people/services/collective.py (validated, audited)."""
+
+    list_display = ["name", "code", "source_code", "funder", "agency", "regency", "active"]
+    list_filter = ["funder", "source_code", "active"]
+    raw_id_fields = ["regency", "agency"]
+    fields = ["regency", "funder", "agency", "name", "code", "source_code", "active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["regency"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # workers and remittance rows name the group: deactivate it instead
+
+    def service_create(self, request, values):
+        return collective.collective_group_save(
+            regency=values["regency"],
+            funder=values["funder"],
+            agency=values.get("agency"),
+            name=values["name"],
+            code=values["code"],
+            source_code=values["source_code"],
+            active=values.get("active", True),
+            **self.service_kwargs(request),
+        )
+
+    def service_update(self, request, obj, changes):
+        values = {k: getattr(obj, k) for k in ("funder", "agency", "name", "code", "source_code", "active")}
+        values.update(changes)
+        return collective.collective_group_save(
+            regency=obj.regency, group=obj, **values, **self.service_kwargs(request)
+        )
+
+
+@admin.register(DecileRound)
+class DecileRoundAdmin(admin.ModelAdmin):
+    """DTSEN rounds are written by the decile import only."""
+
+    list_display = ["ranked_on", "regency", "source", "created_by", "created_at"]
+    list_filter = ["source"]
+    readonly_fields = ["regency", "ranked_on", "source", "file_name", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -64,6 +64,17 @@ class RegencyConfig(models.Model):
     decline_cooldown_days = models.PositiveIntegerField(default=90)
     village_target = models.PositiveIntegerField(default=100, help_text="Default target of covered workers per village")
     max_new_member_age = models.PositiveSmallIntegerField(default=65)
+    # DTSEN (Inpres 4/2025): BPS re-ranks households quarterly; each regency picks its own cut-off (1, 1-4, 1-5).
+    decile_cutoff = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Highest welfare decile the programme serves (e.g. 4 for deciles 1-4); empty: no cut-off",
+    )
+    dtsen_round_months = models.PositiveSmallIntegerField(
+        default=3, help_text="Months between DTSEN ranking rounds (the admins are reminded when one is due)"
+    )
+    # BPJS branches count a worker towards their targets only after this many contribution months [UNVERIFIED].
+    bpjs_counted_months = models.PositiveSmallIntegerField(default=6)
 
     class Meta:
         verbose_name = _("regency settings")

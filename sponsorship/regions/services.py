@@ -152,6 +152,9 @@ REGENCY_CONFIG_FIELDS = (
     "decline_cooldown_days",
     "village_target",
     "max_new_member_age",
+    "decile_cutoff",
+    "dtsen_round_months",
+    "bpjs_counted_months",
 )
 # Whole-number settings: (lowest, highest). The upper bounds only catch typing slips (an extra zero).
 REGENCY_CONFIG_RANGES = {
@@ -159,6 +162,8 @@ REGENCY_CONFIG_RANGES = {
     "decline_cooldown_days": (0, 3_650),
     "village_target": (0, 100_000),  # as the dashboard's per-village target
     "max_new_member_age": (1, 100),
+    "dtsen_round_months": (1, 12),
+    "bpjs_counted_months": (1, 24),
 }
 
 
@@ -173,6 +178,9 @@ def regency_config_problems(*, values: dict) -> dict[str, str | Promise]:
                 "low": f"{low:,}".replace(",", "."),
                 "high": f"{high:,}".replace(",", "."),
             }
+    cutoff = values.get("decile_cutoff")
+    if cutoff is not None and (not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 1 <= cutoff <= 10):
+        problems["decile_cutoff"] = gettext_lazy("The decile cut-off must be empty or 1–10.")
     return problems
 
 

@@ -86,7 +86,21 @@ def test_remittance_export_marks_rows_and_is_audited_then_import_sets_kpj(family
     result = remittance_export(period=D(2026, 12, 1), out_dir=tmp_path)
     assert result.batch.rows == 3 and result.batch.total_idr == 25_200
     rows = list(csv.reader(result.csv_path.open()))
-    assert rows[0] == ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total", "Keterangan"] and len(rows) == 4
+    assert rows[0] == [
+        "NIK",
+        "Nama",
+        "KPJ",
+        "Periode",
+        "JKK",
+        "JKM",
+        "JHT",
+        "Total",
+        "Kode Wadah",
+        "Sumber Dana",
+        "Keterangan",
+    ]
+    assert len(rows) == 4
+    assert rows[0][:8] == ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"] and len(rows) == 4
     assert {r[0] for r in rows[1:]} == {w.nik for w in workers}
     assert load_workbook(result.xlsx_path).active.max_row == 4
     assert not CoverageMonth.objects.filter(remittance__isnull=True).exists()
@@ -95,7 +109,7 @@ def test_remittance_export_marks_rows_and_is_audited_then_import_sets_kpj(family
         remittance_export(period=D(2026, 12, 1), out_dir=tmp_path)  # never twice
     results = tmp_path / "hasil.csv"
     results.write_text(f"NIK,KPJ,Status\n{workers[0].nik},12345678901,terdaftar\n0000,1,x\n")
-    assert remittance_import_results(path=results) == {"updated": 1, "unknown_nik": 0, "invalid": 1}
+    assert remittance_import_results(path=results) == {"updated": 1, "unknown_nik": 0, "invalid": 1, "rejected": []}
     workers[0].refresh_from_db()
     assert workers[0].kpj == "12345678901"
     assert CoverageMonth.objects.filter(worker=workers[0], registration_status="terdaftar").count() == 1

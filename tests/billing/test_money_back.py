@@ -147,7 +147,7 @@ def test_coverage_reversed_after_remittance_is_reclaimed_in_the_next_file(
     rows = list(csv.reader(january.csv_path.open()))
     assert rows[0][-1] == "Keterangan" and len(rows) == 4
     assert {r[0] for r in rows[1:]} == {w.nik for w in workers}
-    assert all(int(r[7]) < 0 and r[3] == "2026-12" and "Koreksi" in r[8] for r in rows[1:])
+    assert all(int(r[7]) < 0 and r[3] == "2026-12" and "Koreksi" in r[-1] for r in rows[1:])
     assert sum(int(r[7]) for r in rows[1:]) == -25_200
     assert set(RemittanceClawback.objects.values_list("claimed_in_id", flat=True)) == {january.batch.pk}
     # never reclaimed twice

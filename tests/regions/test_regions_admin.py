@@ -17,6 +17,9 @@ def config_form(config: RegencyConfig, **override) -> dict:
         "decline_cooldown_days": str(config.decline_cooldown_days),
         "village_target": str(config.village_target),
         "max_new_member_age": str(config.max_new_member_age),
+        "decile_cutoff": "" if config.decile_cutoff is None else str(config.decile_cutoff),
+        "dtsen_round_months": str(config.dtsen_round_months),
+        "bpjs_counted_months": str(config.bpjs_counted_months),
     }
     data.update(override)
     return data
@@ -113,3 +116,12 @@ def test_adding_a_region_derives_level_and_parent(admin_client, regency):
     assert AuditLog.objects.get(action="region.create").after["code"] == "35.02.17.2999"
     response = admin_client.post(reverse("admin:regions_region_add"), {"code": "35.02.88.2001", "name": "Yatim"})
     assert response.status_code == 200 and "code" in response.context["adminform"].form.errors
+
+
+def test_the_decile_cutoff_is_a_regency_setting_checked_in_the_admin(admin_client, regency):
+    config = RegencyConfig.objects.get(regency=regency)
+    url = reverse("admin:regions_regencyconfig_change", args=[config.pk])
+    assert admin_client.post(url, config_form(config, decile_cutoff="11")).status_code == 200  # the form shows why
+    assert RegencyConfig.objects.get(pk=config.pk).decile_cutoff is None
+    assert admin_client.post(url, config_form(config, decile_cutoff="4")).status_code == 302
+    assert RegencyConfig.objects.get(pk=config.pk).decile_cutoff == 4

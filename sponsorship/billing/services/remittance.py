@@ -24,9 +24,18 @@ from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
 from sponsorship.people.identifiers import IdentifierError, normalize_kpj
 from sponsorship.people.models import Worker
+from sponsorship.people.services.collective import collective_groups_for_months
 from sponsorship.people.services.people import nik_lookup_hash
 
-HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total", "Keterangan"]
+from .registration_advice import is_rejected, rejection
+
+# "Kode Wadah" / "Sumber Dana": the BPJS collective group and source code (SG, SA, SD, SL, SC, SB) of the row;
+# "Keterangan": why a negative line reclaims a month already remitted.
+HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total", "Kode Wadah", "Sumber Dana", "Keterangan"]
+
+
+def _group_cells(group) -> list[str]:
+    return [group.code, group.source_code] if group is not None else ["", ""]
 
 
 @dataclass(frozen=True)
@@ -43,13 +52,13 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
     with transaction.atomic():
         rows = list(
             CoverageMonth.objects.select_for_update(of=("self",))
-            .select_related("worker")
+            .select_related("worker__village__parent", "sponsor")
             .filter(month=period, remittance__isnull=True)
             .order_by("worker__full_name", "worker_id")
         )
         clawbacks = list(
             RemittanceClawback.objects.select_for_update(of=("self",))
-            .select_related("worker")
+            .select_related("worker__collective_group")
             .filter(claimed_in__isnull=True)
             .order_by("month", "worker__full_name", "pk")
         )
@@ -69,6 +78,7 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         now = timezone.now()
+        groups = collective_groups_for_months(rows)
         CoverageMonth.objects.filter(pk__in=[r.pk for r in rows]).update(remittance=batch, remitted_at=now)
         RemittanceClawback.objects.filter(pk__in=[c.pk for c in clawbacks]).update(claimed_in=batch)
         table = [
@@ -81,6 +91,7 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
                 r.jkm_idr,
                 r.jht_idr,
                 r.amount_idr,
+                *_group_cells(groups[r.pk]),
                 "",
             ]
             for r in rows
@@ -94,6 +105,7 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
                 -c.jkm_idr,
                 -c.jht_idr,
                 -c.amount_idr,
+                *_group_cells(c.worker.collective_group),
                 f"Koreksi (remitansi #{c.remitted_in_id}): {c.reason}"[:255],
             ]
             for c in clawbacks
@@ -134,12 +146,15 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
 
 
 def remittance_import_results(*, path: str | Path, actor=None) -> dict:
-    """CSV from BPJS with columns NIK, KPJ, Status (and optionally Periode): sets KPJ numbers and results."""
-    counts = {"updated": 0, "unknown_nik": 0, "invalid": 0}
+    """CSV from BPJS with columns NIK, KPJ, Status (and optionally Periode, Alasan): sets KPJ numbers and results.
+
+    A rejected registration (Status "Ditolak", …) sets no KPJ; it is listed under "rejected" with BPJS's reason
+    (column Alasan / Keterangan) and what to do next (billing/services/registration_advice.py)."""
+    counts: dict = {"updated": 0, "unknown_nik": 0, "invalid": 0, "rejected": []}
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         fields = {name.lower().strip(): name for name in reader.fieldnames or []}
-        for line in reader:
+        for line_no, line in enumerate(reader, start=2):
             get = lambda key, line=line: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
             try:
                 worker = Worker.objects.filter(nik_hash=nik_lookup_hash(get("nik"))).first()
@@ -149,28 +164,34 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
             if worker is None:
                 counts["unknown_nik"] += 1
                 continue
+            status = get("status")[:40]
+            rejected = is_rejected(status)
             with transaction.atomic():
                 before = worker.kpj
-                if get("kpj"):
+                if get("kpj") and not rejected:
                     try:
                         worker.kpj = normalize_kpj(get("kpj"))
                     except IdentifierError:
                         counts["invalid"] += 1
                         continue
                     worker.save(update_fields=["kpj", "updated_at"])
-                status = get("status")[:40]
                 if status:
                     months = CoverageMonth.objects.filter(worker=worker, remittance__isnull=False)
                     if get("periode"):
                         month = dt.datetime.strptime(get("periode"), "%Y-%m").date()  # noqa: DTZ007 - a date
                         months = months.filter(month=month)
                     months.update(registration_status=status)
+                reason = get("alasan") or get("keterangan") or get("reason")
                 audit_record(
                     actor=actor,
                     action="worker.kpj_import",
                     obj=worker,
                     before={"kpj": before},
-                    after={"kpj": worker.kpj, "status": status},
+                    after={"kpj": worker.kpj, "status": status, **({"reason": reason[:300]} if rejected else {})},
+                )
+            if rejected:
+                counts["rejected"].append(
+                    rejection(line=line_no, worker_id=worker.pk, nik=worker.nik, reason=reason).as_dict()
                 )
             counts["updated"] += 1
     return counts

@@ -48,6 +48,7 @@ class BatchOutput(serializers.ModelSerializer):
             "error_rows",
             "problems",
             "result",
+            "report",
             "created_at",
             "applied_at",
         ]

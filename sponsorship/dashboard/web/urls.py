@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import reports, views
 
 app_name = "dashboard"
 
@@ -15,6 +15,11 @@ urlpatterns = [
     path("reach/", views.reach, name="reach"),
     path("arrears/<int:sponsor_id>/remind/", views.remind, name="remind"),
     path("export/<str:table>.<str:fmt>", views.export, name="export"),
+    path("map/", reports.map_page, name="map"),
+    path("map/villages/<str:code>.json", reports.map_village, name="map-village"),
+    path("reports/monthly/", reports.monthly_report, name="report-monthly"),
+    path("deciles/", reports.deciles, name="deciles"),
+    path("deciles/<int:worker_id>/", reports.decile_decide, name="decile-decide"),
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/templates/<str:kind>.<str:fmt>", views.import_template, name="import-template"),

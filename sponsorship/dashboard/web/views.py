@@ -15,10 +15,13 @@ from django.views.decorators.http import require_POST
 from backend.api.errors import ApplicationError
 from sponsorship.dashboard import selectors as dashboard
 from sponsorship.dashboard.models import ImportBatch
+from sponsorship.dashboard.selectors.bpjs import counted_by_bpjs
+from sponsorship.dashboard.selectors.deciles import flagged_workers
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
 from sponsorship.people.auth.forms import LockoutAuthenticationForm
+from sponsorship.dashboard.services.imports.dtsen import dtsen_result_text
 
 LOGIN_URL = "dashboard:login"
 
@@ -83,6 +86,8 @@ def index(request, scope):
             "money": money,
             "on_time": dashboard.table_extra("money", scope).get("on_time"),
             "arrears": dashboard.build_table("arrears", scope).rows[:5],
+            "counted": dashboard.cached(scope, "counted_by_bpjs", {}, lambda: counted_by_bpjs(scope)),
+            "decile_flagged": flagged_workers(scope).count(),
         },
     )
 
@@ -231,11 +236,14 @@ def import_detail(request, scope, pk):
                 messages.info(request, "Impor dibatalkan; tidak ada data yang diubah.")
             else:
                 result = imports.import_confirm(batch=batch, actor=request.user, mode=action or "all", ip=_ip(request))
-                messages.success(
-                    request,
-                    f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
-                    f"{result['unchanged']} tetap, {result['skipped']} dilewati.",
-                )
+                if batch.kind == ImportBatch.Kind.DTSEN:
+                    messages.success(request, dtsen_result_text(result))
+                else:
+                    messages.success(
+                        request,
+                        f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
+                        f"{result['unchanged']} tetap, {result['skipped']} dilewati.",
+                    )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
         return redirect("dashboard:import-detail", pk=batch.pk)

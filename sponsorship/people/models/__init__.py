@@ -1,10 +1,15 @@
 from .accounts import Profile, Role
-from .people import Agency, Occupation, Sex, Sponsor, Worker, WorkerConsent
+from .collective import CollectiveGroup
+from .deciles import DecileRound, WorkerDecile
+from .people import Agency, DecileReview, Occupation, Sex, Sponsor, Worker, WorkerConsent
 from .signin import WorkerSignInChallenge
 from .sponsorships import Sponsorship
 
 __all__ = [
     "Agency",
+    "CollectiveGroup",
+    "DecileReview",
+    "DecileRound",
     "Occupation",
     "Profile",
     "Role",
@@ -13,5 +18,6 @@ __all__ = [
     "Sponsorship",
     "Worker",
     "WorkerConsent",
+    "WorkerDecile",
     "WorkerSignInChallenge",
 ]

@@ -113,6 +113,12 @@ class Occupation(models.Model):
         return self.name
 
 
+class DecileReview(models.TextChoices):
+    PENDING = "pending", _("Above the cut-off: admin to decide")
+    KEPT = "kept", _("Kept by the admin")
+    ENDED = "ended", _("Sponsorship ended by the admin")
+
+
 class Worker(models.Model):
     class Payer(models.TextChoices):
         NONE = "none", _("None yet")
@@ -134,6 +140,13 @@ class Worker(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     welfare_decile = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Keyed hash of the family card (KK) number: DTSEN ranks households, some files name only the KK.
+    kk_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # A DTSEN round put the worker above the regency's cut-off: flagged, never dropped; an admin decides.
+    decile_review = models.CharField(max_length=8, choices=DecileReview.choices, blank=True, db_index=True)
+    collective_group = models.ForeignKey(
+        "people.CollectiveGroup", null=True, blank=True, on_delete=models.PROTECT, related_name="workers"
+    )
     kpj = models.CharField("KPJ", max_length=11, blank=True)
     current_payer = models.CharField(max_length=16, choices=Payer.choices, default=Payer.NONE)
     user = models.OneToOneField(

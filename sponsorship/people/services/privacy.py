@@ -25,7 +25,7 @@ from notifications.models import Device, Notification
 from sponsorship.core.audit import audit_record
 from sponsorship.core.models import AuditLog
 from sponsorship.people.identifiers import mask_nik
-from sponsorship.people.models import Sponsorship, Worker, WorkerConsent, WorkerSignInChallenge
+from sponsorship.people.models import Sponsorship, Worker, WorkerConsent, WorkerDecile, WorkerSignInChallenge
 
 DSR_SLA = dt.timedelta(hours=72)
 
@@ -89,6 +89,10 @@ def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behal
             }
             for c in WorkerConsent.objects.filter(worker=worker).order_by("collected_at")
         ],
+        "welfare_deciles": [
+            {"ranked_on": _iso(h.round.ranked_on), "source": h.round.source, "decile": h.decile}
+            for h in WorkerDecile.objects.filter(worker=worker).select_related("round").order_by("round__ranked_on")
+        ],
         # The sponsor is another person: only what the worker may see (first name when the sponsor agreed).
         "sponsorships": [
             {
@@ -151,12 +155,15 @@ def worker_anonymise(*, worker: Worker, actor, reason: str, ip: str | None = Non
             lon=None,
             kpj="",
             welfare_decile=None,
+            kk_hash="",
+            decile_review="",
             current_payer=Worker.Payer.NONE,
             birth_date=dt.date(locked.birth_date.year, 1, 1),
             anonymized_at=now,
             updated_at=now,
         )
         WorkerConsent.objects.filter(worker=locked, withdrawn_at__isnull=True).update(withdrawn_at=now)
+        WorkerDecile.objects.filter(worker=locked).delete()  # a household's welfare ranking over time
         _erase_copies(locked, old_hash)
         # Audit rows keep what happened, not who it was: names in old snapshots are redacted.
         for row in AuditLog.objects.filter(object_type="people.worker", object_id=str(locked.pk)):

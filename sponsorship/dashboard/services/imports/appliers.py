@@ -18,8 +18,11 @@ from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.models import Agency, Occupation, Role, Sponsor, Sponsorship, Worker
 from sponsorship.people.scoping import role_of, scope
 from sponsorship.people.services import people
+from sponsorship.people.services.deciles import worker_kk_set
 from sponsorship.people.services.sponsorships import sponsorship_start
 from sponsorship.regions.models import Region
+
+from .dtsen import apply_dtsen
 
 
 def _apply_sponsor(row: dict, actor) -> str:
@@ -114,6 +117,9 @@ def _apply_worker(row: dict, actor) -> str:
         if changes:
             current = people.worker_update(worker=current, actor=actor, source="import", **changes)
             outcome = "updated"
+    if row.get("kk") and current.kk_hash != keyed_hash(row["kk"]):
+        worker_kk_set(worker=current, kk=row["kk"], actor=actor)
+        outcome = "created" if outcome == "created" else "updated"
     if row.get("sponsor_nip"):
         sponsor = Sponsor.objects.get(nip=row["sponsor_nip"])
         holding = Sponsorship.objects.filter(worker=current, status=Sponsorship.Status.ACTIVE).first()
@@ -128,6 +134,7 @@ def _apply_worker(row: dict, actor) -> str:
 _APPLIERS: dict[str, Callable[[dict, Any], str]] = {
     ImportBatch.Kind.SPONSORS: _apply_sponsor,
     ImportBatch.Kind.WORKERS: _apply_worker,
+    ImportBatch.Kind.DTSEN: apply_dtsen,
 }
 
 

@@ -19,6 +19,7 @@ from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import AdminScope, dashboard_invalidate
 
 from .appliers import apply_row
+from .dtsen import row_report
 from .readers import COLUMNS, read_rows
 from .validators import validate_rows
 
@@ -41,6 +42,7 @@ def import_preview(
         else:
             valid, problems = validate_rows(kind, table.rows, table.index, scope)
     total = len(table.rows)
+    report = row_report(kind, valid, problems)
     with transaction.atomic():
         batch = ImportBatch.objects.create(
             kind=kind,
@@ -52,6 +54,7 @@ def import_preview(
             valid_rows=len(valid),
             problems=[p.as_dict() for p in problems],
             payload=json.dumps(valid, default=str),
+            report=report,
         )
         audit_record(
             actor=actor,
@@ -97,7 +100,8 @@ def _confirm(*, batch, actor, mode, ip):
         for row in rows:
             try:
                 with transaction.atomic():  # a savepoint per row
-                    counts[apply_row(locked.kind, row, actor)] += 1
+                    outcome = apply_row(locked.kind, row, actor)
+                    counts[outcome] = counts.get(outcome, 0) + 1
             except ApplicationError as exc:
                 late_problems.append({"row": row["row"], "column": "", "problem": str(exc.message)})
                 if mode == ImportBatch.Mode.ALL:

@@ -119,6 +119,15 @@ WORKER_COLUMNS = [
     ),
     Column("full_name", "Nama Lengkap", True, ("nama", "namalengkap", "namapekerja"), width=28),
     Column(
+        "kk",
+        "No. KK",
+        False,
+        ("nokk", "kk", "nomorkk", "nomorkartukeluarga"),
+        text=True,
+        width=20,
+        note="Opsional: 16 digit Kartu Keluarga, untuk mencocokkan desil DTSEN per keluarga (hanya disimpan tersandi).",
+    ),
+    Column(
         "occupation",
         "Pekerjaan",
         True,
@@ -190,9 +199,49 @@ WORKER_COLUMNS = [
     ),
 ]
 
+# The social office's DTSEN extract: one household member (NIK) or household (KK) per row.
+DTSEN_COLUMNS = [
+    Column("no", "No", width=5, note="Nomor urut (boleh kosong, tidak diimpor)."),
+    Column(
+        "nik",
+        "NIK",
+        False,
+        ("nik", "noktp", "nomorindukkependudukan", "nikart"),
+        text=True,
+        width=20,
+        note="16 digit. Isi NIK atau No. KK (salah satu cukup).",
+    ),
+    Column(
+        "kk",
+        "No. KK",
+        False,
+        ("nokk", "kk", "nomorkk", "nomorkartukeluarga", "kartukeluarga"),
+        text=True,
+        width=20,
+        note="16 digit nomor Kartu Keluarga; berlaku untuk semua pekerja satu KK.",
+    ),
+    Column(
+        "decile",
+        "Desil (1-10)",
+        True,
+        ("desil", "desil110", "desilnasional", "desildtsen", "desilkesejahteraan"),
+        width=10,
+        note="Desil DTSEN, 1 = paling miskin.",
+    ),
+    Column(
+        "ranked_on",
+        "Tanggal Pemeringkatan",
+        True,
+        ("tanggalpemeringkatan", "tglpemeringkatan", "tanggalperingkat", "periodepemeringkatan", "tanggal"),
+        width=16,
+        note="DD/MM/YYYY, tanggal pemeringkatan BPS/Dinas Sosial.",
+    ),
+]
+
 COLUMNS: dict[str, list[Column]] = {
     ImportBatch.Kind.SPONSORS: SPONSOR_COLUMNS,
     ImportBatch.Kind.WORKERS: WORKER_COLUMNS,
+    ImportBatch.Kind.DTSEN: DTSEN_COLUMNS,
 }
 
 
@@ -284,7 +333,10 @@ def _map_header(columns: list[Column], header: list, row_no: int) -> tuple[dict[
         for col in columns
         if col.required and col.key not in index
     ]
-    if not any(k in index for k in ("village", "village_code")):
+    if any(col.key == "kk" for col in columns) and not any(k in index for k in ("nik", "kk")):
+        problems.append(Problem(row_no, "NIK / No. KK", "Kolom 'NIK' atau 'No. KK' harus ada."))
+    places = any(col.key == "village" for col in columns)  # the DTSEN file has no place columns
+    if places and not any(k in index for k in ("village", "village_code")):
         problems.append(
             Problem(
                 row_no,

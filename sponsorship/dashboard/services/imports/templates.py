@@ -16,6 +16,7 @@ from .readers import COLUMNS
 TEMPLATE_TITLES: dict[str, str] = {
     ImportBatch.Kind.SPONSORS: "Templat impor data ASN pengampu",
     ImportBatch.Kind.WORKERS: "Templat impor data pekerja rentan",
+    ImportBatch.Kind.DTSEN: "Templat impor desil DTSEN dari Dinas Sosial",
 }
 
 

@@ -26,6 +26,7 @@ from sponsorship.people.scoping import scope as people_scope
 from sponsorship.regions.models import RegencyConfig
 
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optional
+from .dtsen import kk_cell, validate_dtsen
 from .readers import SPONSOR_COLUMNS, WORKER_COLUMNS, Problem, squash
 
 CONSENT_CHANNELS = {
@@ -221,6 +222,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
         consent_date = cells.parse("consent_date", _consent_date, cells, today)
         version = cells.text("consent_version")[:20]
         sponsor_nip = cells.parse("sponsor_nip", digits_cell, cells.raw("sponsor_nip"), "NIP")
+        kk = cells.parse("kk", kk_cell, cells)
         if info is not None:
             cells.once_in_file("nik", info.nik, seen, f"NIK {mask_nik(info.nik)}")
         if cells.problems:
@@ -243,6 +245,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
                 "consent_date": consent_date.isoformat() if consent_date else None,
                 "consent_version": version,
                 "sponsor_nip": sponsor_nip or "",
+                "kk": kk or "",
             }
         )
     return candidates, problems
@@ -375,6 +378,7 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
 _VALIDATORS: dict[str, Callable[..., tuple[list[dict], list[Problem]]]] = {
     ImportBatch.Kind.SPONSORS: _validate_sponsors,
     ImportBatch.Kind.WORKERS: _validate_workers,
+    ImportBatch.Kind.DTSEN: validate_dtsen,
 }
 
 
