@@ -20,8 +20,8 @@ from sponsorship.dashboard.selectors.deciles import flagged_workers
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
-from sponsorship.people.auth.forms import LockoutAuthenticationForm
 from sponsorship.dashboard.services.imports.dtsen import dtsen_result_text
+from sponsorship.people.auth.forms import LockoutAuthenticationForm
 
 LOGIN_URL = "dashboard:login"
 
