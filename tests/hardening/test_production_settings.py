@@ -66,6 +66,8 @@ def test_manage_py_keeps_defaulting_to_dev():
         ("PII_HASH_KEY", published.DEV_PII_HASH_KEY),
         ("PII_HASH_KEY", published.TEST_PII_HASH_KEY),
     ],
+    # Stable ids: one value holds a key generated at import, which differs between pytest-xdist workers.
+    ids=["secret-dev", "secret-test", "secret-insecure", "pii-dev", "pii-fresh-then-test", "hash-dev", "hash-test"],
 )
 def test_production_refuses_published_keys(name, value):
     result = _manage("check", env={**PROD_ENV, name: value})
