@@ -56,3 +56,8 @@ DROP TRIGGER IF EXISTS sponsorship_dash_sponsor_move ON sponsorship_sponsor;
 CREATE TRIGGER sponsorship_dash_sponsor_move AFTER UPDATE OF agency_id ON sponsorship_sponsor
     FOR EACH ROW WHEN (OLD.agency_id IS DISTINCT FROM NEW.agency_id)
     EXECUTE FUNCTION sponsorship_dash_sponsor_move();
+
+-- a regency's zone decides which payments were on time
+DROP TRIGGER IF EXISTS sponsorship_dash_zone_changed ON sponsorship_regencyconfig;
+CREATE TRIGGER sponsorship_dash_zone_changed AFTER INSERT OR DELETE OR UPDATE OF timezone, regency_id
+    ON sponsorship_regencyconfig FOR EACH STATEMENT EXECUTE FUNCTION sponsorship_dash_zone_changed();
