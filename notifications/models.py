@@ -19,10 +19,11 @@ class Kind(models.TextChoices):
     WORKER_LAPSED = "worker_lapsed", _("Protection lapsed")
     WORKER_NEW_SPONSOR = "worker_new_sponsor", _("New sponsor")
     ADMIN_DIGEST = "admin_digest", _("Daily digest")
+    LEDGER_ALERT = "ledger_alert", _("Ledger check alert")
 
 
-# Receipts are records of money moving; a user cannot switch them off.
-MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED})
+# Receipts are records of money moving, and a broken ledger is an admin's duty to know: no one switches them off.
+MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED, Kind.LEDGER_ALERT})
 
 
 class Device(models.Model):

@@ -74,6 +74,13 @@ TEMPLATES: dict[str, Template] = {
         _("Daily digest"),
         _("%(workers)s workers at risk, %(days)s bills overdue, %(amount_idr)s in total."),
     ),
+    "ledger_alert": Template(
+        _("Ledger check failed: %(regency)s"),
+        _(
+            "Last night's ledger check found %(violations)s problems (%(checks)s). "
+            "Run manage.py check_ledger --regency %(regency_code)s for the details."
+        ),
+    ),
 }
 
 

@@ -26,12 +26,14 @@ FUNCTIONS = {
     "sponsorship_dash_sponsor_move",
     "sponsorship_dash_local_date",
     "sponsorship_dash_zone_changed",
+    "sponsorship_dash_recompute",
 }
 TRIGGERS = FUNCTIONS - {
     "sponsorship_dash_add",
     "sponsorship_dash_sponsor_months",
     "sponsorship_dash_rebuild",
     "sponsorship_dash_local_date",
+    "sponsorship_dash_recompute",
 }
 INDEXES = {
     "sponsorship_dash_agency_month_pkey",
@@ -103,7 +105,7 @@ def test_installing_twice_leaves_every_definition_unchanged(history):  # noqa: F
             "sponsorship_dash_invoice_del",
             "sponsorship_dash_invoice_upd",
             "sponsorship_dash_sponsor_months",
-            "sponsorship_dash_rebuild",
+            "sponsorship_dash_recompute",
             "sponsorship_dash_local_date",
         ]
     )

@@ -62,14 +62,13 @@ RETURNS TABLE (month date, outstanding_idr bigint, collected_idr bigint, remitte
     ) parts GROUP BY month
 $$;
 
--- Recomputes the whole table from the raw rows (installer, tests, an operator in doubt).
-CREATE OR REPLACE FUNCTION sponsorship_dash_rebuild() RETURNS void LANGUAGE sql AS $$
-    LOCK TABLE sponsorship_dash_agency_month IN EXCLUSIVE MODE;
-    DELETE FROM sponsorship_dash_agency_month;
-    INSERT INTO sponsorship_dash_agency_month (agency_id, month, outstanding_idr, collected_idr,
-                                               remitted_idr, paid_invoices, paid_on_time)
-    SELECT agency_id, month, COALESCE(SUM(o), 0), COALESCE(SUM(c), 0), COALESCE(SUM(r), 0),
-           COALESCE(SUM(p), 0), COALESCE(SUM(t), 0)
+-- What the table should hold, straight from the raw rows: the rebuild writes it, `manage.py check_ledger` compares
+-- it with the table (read-only). One row per agency and month with any figure.
+CREATE OR REPLACE FUNCTION sponsorship_dash_recompute()
+RETURNS TABLE (agency_id bigint, month date, outstanding_idr bigint, collected_idr bigint, remitted_idr bigint,
+               paid_invoices integer, paid_on_time integer) LANGUAGE sql STABLE AS $$
+    SELECT agency_id, month, COALESCE(SUM(o), 0)::bigint, COALESCE(SUM(c), 0)::bigint, COALESCE(SUM(r), 0)::bigint,
+           COALESCE(SUM(p), 0)::integer, COALESCE(SUM(t), 0)::integer
     FROM (
         SELECT s.agency_id, l.month, SUM(l.amount_idr) AS o, 0 AS c, 0 AS r, 0 AS p, 0 AS t
         FROM sponsorship_invoiceline l JOIN sponsorship_invoice i ON i.id = l.invoice_id
@@ -87,6 +86,15 @@ CREATE OR REPLACE FUNCTION sponsorship_dash_rebuild() RETURNS void LANGUAGE sql 
         FROM sponsorship_invoice i JOIN sponsorship_sponsor s ON s.id = i.sponsor_id
         WHERE i.status = 'paid' GROUP BY s.agency_id, date_trunc('month', i.due_date)
     ) parts GROUP BY agency_id, month;
+$$;
+
+-- Recomputes the whole table from the raw rows (installer, tests, an operator in doubt).
+CREATE OR REPLACE FUNCTION sponsorship_dash_rebuild() RETURNS void LANGUAGE sql AS $$
+    LOCK TABLE sponsorship_dash_agency_month IN EXCLUSIVE MODE;
+    DELETE FROM sponsorship_dash_agency_month;
+    INSERT INTO sponsorship_dash_agency_month (agency_id, month, outstanding_idr, collected_idr,
+                                               remitted_idr, paid_invoices, paid_on_time)
+    SELECT * FROM sponsorship_dash_recompute();
 $$;
 
 -- Trigger functions. PL/pgSQL cannot name a transition table that the firing trigger does not define, even in a

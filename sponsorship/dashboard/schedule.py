@@ -1,0 +1,12 @@
+"""The dashboard's entries in the beat schedule (times in CELERY_TIMEZONE, Asia/Jakarta); each task is idempotent."""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    "check-ledger": {
+        # After the day's payments and the billing run (00:30), before admins start work; read-only apart from
+        # its audit row and the alerts (one per admin per day).
+        "task": "sponsorship.dashboard.tasks.check_ledger",
+        "schedule": crontab(minute=15, hour=2),
+    },
+}

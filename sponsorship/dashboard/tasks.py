@@ -1,0 +1,11 @@
+"""Celery tasks of the dashboard: each only calls a service."""
+
+from celery import shared_task
+
+from .services.ledger import ledger_check_nightly
+
+
+@shared_task(name="sponsorship.dashboard.tasks.check_ledger")
+def check_ledger() -> dict[str, int]:
+    """Nightly: every invariant per regency; records the result and alerts the regency admins when one breaks."""
+    return ledger_check_nightly()
