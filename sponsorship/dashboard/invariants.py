@@ -354,7 +354,7 @@ def _figures_of(scope: AdminScope, today: dt.date) -> list[Violation]:
                     {"figure": "expected = collected + outstanding + written off", **a},
                 )
             )
-    pairs = (
+    pairs: tuple[tuple[str, Callable[..., Any], Callable[..., Any]], ...] = (
         ("on_time_rate", money_figures.on_time_rate, money_figures.on_time_rate_raw),
         ("agency_money", money_figures.agency_money, money_figures.agency_money_raw),
         ("arrears_worklist", money_figures.arrears_worklist, money_figures.arrears_worklist_raw),
@@ -367,7 +367,7 @@ def _figures_of(scope: AdminScope, today: dt.date) -> list[Violation]:
 
 
 # ---- 6. gateway amounts (paid, refunded) equal ours (optional: one status call per payment) ------------------
-GATEWAY_STATES = {
+GATEWAY_STATES: dict[str, tuple[str, ...]] = {
     PaymentAttempt.Status.SETTLED: ("settlement", "capture"),
     PaymentAttempt.Status.FLAGGED: ("settlement", "capture"),
     PaymentAttempt.Status.REFUNDED: ("refund", "partial_refund", "partial_chargeback"),

@@ -176,10 +176,18 @@ class LedgerMachine(RuleBasedStateMachine):
     def _settled(self, methods):
         return self._attempts([PaymentAttempt.Status.SETTLED], methods)
 
-    @precondition(lambda self: self._settled(REFUNDABLE))
+    def _refundable(self):
+        return [
+            a
+            for a in self._attempts([PaymentAttempt.Status.SETTLED, PaymentAttempt.Status.REFUNDED], REFUNDABLE)
+            if a.refunded_amount_idr < (a.paid_amount_idr or 0)
+        ]
+
+    @precondition(lambda self: self._refundable())
     @rule(data=st.data())
     def refund(self, data):
-        attempt = data.draw(st.sampled_from(self._settled(REFUNDABLE)))
+        """The whole (rest of the) payment refunded from the Midtrans dashboard."""
+        attempt = data.draw(st.sampled_from(self._refundable()))
         if self._sim("refund", {"order_id": attempt.order_id}):
             self._deliver(attempt.order_id)
         self.steps.append(f"refund {attempt.order_id}")
@@ -187,6 +195,10 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._settled(REFUNDABLE))
     @rule(data=st.data(), part=st.sampled_from((0.25, 0.5)))
     def partial_refund(self, data, part):
+        # KNOWN(issue 13 defect 2): a second partial refund on the same transaction is stored as a duplicate of the
+        # first (the webhook's dedupe key is order|transaction|status|code|gross amount) and never applied; until
+        # the webhook branch lands, only a settled payment gets a partial refund (then a full refund or a
+        # chargeback may follow: their status differs).
         attempt = data.draw(st.sampled_from(self._settled(REFUNDABLE)))
         amount = max(int(attempt.paid_amount_idr * part), 1)
         if self._sim("refund", {"order_id": attempt.order_id, "amount": amount}):
@@ -202,7 +214,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.steps.append(f"reversal {attempt.order_id}")
 
     def _charge_backable(self):
-        return self._attempts([PaymentAttempt.Status.SETTLED], METHODS)
+        return self._attempts([PaymentAttempt.Status.SETTLED, PaymentAttempt.Status.REFUNDED], METHODS)
 
     @precondition(lambda self: self._charge_backable())
     @rule(data=st.data(), partial=st.booleans())
@@ -264,7 +276,7 @@ class LedgerMachine(RuleBasedStateMachine):
     # ---- the invariants, after every step -----------------------------------------------------------------
     @invariant()
     def ledger_holds(self):
-        report = ledger_check(regency=self.regency)
+        report = ledger_check(regency=self.regency, gateway=True)  # the simulator's amounts too
         known = _known(report)
         broken = [v for v in report.violations if v not in known]
         assert not broken, {"steps": self.steps, "violations": [(v.check, v.rows, v.differs) for v in broken]}
