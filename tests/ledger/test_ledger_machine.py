@@ -338,12 +338,16 @@ def _credit_already_spent(attempt: PaymentAttempt) -> bool:
 
 def _bought_surplus(attempt: PaymentAttempt) -> bool:
     """KNOWN(issue 13 defect 6): a PARTIAL refund or chargeback of a payment that only bought surplus (the second
-    payment of a double-paid invoice, booked as credit) takes the whole surplus credit back, not the part
-    returned: the sponsor loses the rest (webhook branch: double payment reversal, partial chargeback). Such
-    payments get only full refunds and chargebacks in this machine until then."""
-    from sponsorship.billing.models import CreditEntry
+    payment of a double-paid invoice, booked as credit, or as a refund case once the sponsor stopped) takes the
+    whole surplus back (reverses the credit, closes the case), not the part returned: the sponsor loses the rest
+    (webhook branch: double payment reversal, partial chargeback). Such payments get only full refunds and
+    chargebacks in this machine until then."""
+    from sponsorship.billing.models import CreditEntry, RefundCase
 
-    return CreditEntry.objects.filter(attempt=attempt, kind="surplus").exists()
+    return (
+        CreditEntry.objects.filter(attempt=attempt, kind="surplus").exists()
+        or RefundCase.objects.filter(attempt=attempt).exists()
+    )
 
 
 def _payment_type(method: str) -> str:
