@@ -51,3 +51,10 @@ def test_on_time_uses_the_regency_zone_near_midnight(agency, regency, regency_ad
     config.timezone = zone
     config.save()
     assert _rate(scope) == (2, 1)
+    # other settings change: nothing to recompute; the row goes: the regency is WIB again
+    RegencyConfig.objects.filter(regency=regency).update(village_target=7)
+    assert _rate(scope) == (2, 1)
+    RegencyConfig.objects.filter(regency=regency).delete()
+    assert _rate(scope) == (2, 2)
+    RegencyConfig.objects.create(regency=regency, timezone=zone)
+    assert _rate(scope) == (2, 1)

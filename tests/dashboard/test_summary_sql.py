@@ -28,13 +28,16 @@ FUNCTIONS = {
     "sponsorship_dash_zone_changed",
     "sponsorship_dash_recompute",
 }
-TRIGGERS = FUNCTIONS - {
-    "sponsorship_dash_add",
-    "sponsorship_dash_sponsor_months",
-    "sponsorship_dash_rebuild",
-    "sponsorship_dash_local_date",
-    "sponsorship_dash_recompute",
-}
+TRIGGERS = (
+    FUNCTIONS
+    - {
+        "sponsorship_dash_add",
+        "sponsorship_dash_sponsor_months",
+        "sponsorship_dash_rebuild",
+        "sponsorship_dash_local_date",
+        "sponsorship_dash_recompute",
+    }
+) | {"sponsorship_dash_zone_added", "sponsorship_dash_zone_removed"}
 INDEXES = {
     "sponsorship_dash_agency_month_pkey",
     "sponsorship_invoice_open_due",

@@ -315,7 +315,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- a regency changing its zone changes which payments were on time: recompute (a rare admin action)
+-- a regency changing its zone changes which payments were on time: recompute everything (a rare admin action;
+-- the row triggers fire only when the zone itself changes)
 CREATE OR REPLACE FUNCTION sponsorship_dash_zone_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM sponsorship_dash_rebuild();
