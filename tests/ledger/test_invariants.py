@@ -153,3 +153,25 @@ def test_the_schedule_runs_the_job_nightly():
     entry = beat_schedule()["check-ledger"]
     assert entry["task"] == check_ledger.name
     assert entry["schedule"].hour == {2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_runs_in_a_read_only_snapshot(regency, capsys, monkeypatch):
+    """Outside a caller's transaction (as on a server) the command's transaction is REPEATABLE READ READ ONLY:
+    a check that tried to write would fail instead of changing production data."""
+    from sponsorship.dashboard import invariants
+
+    seen = {}
+
+    def spy(ctx):
+        with connection.cursor() as cur:
+            cur.execute("SHOW transaction_read_only")
+            seen["read_only"] = cur.fetchone()[0]
+            cur.execute("SHOW transaction_isolation")
+            seen["isolation"] = cur.fetchone()[0]
+        return []
+
+    monkeypatch.setitem(invariants.CHECKS, "probe", spy)
+    call_command("check_ledger", "--json")
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+    assert seen == {"read_only": "on", "isolation": "repeatable read"}
