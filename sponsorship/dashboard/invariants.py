@@ -299,7 +299,7 @@ SELECT COALESCE(t.agency_id, r.agency_id) AS agency_id, COALESCE(t.month, r.mont
 FROM (SELECT * FROM sponsorship_dash_agency_month
       WHERE outstanding_idr <> 0 OR collected_idr <> 0 OR remitted_idr <> 0
          OR paid_invoices <> 0 OR paid_on_time <> 0) t
-FULL OUTER JOIN sponsorship_dash_recompute() r ON r.agency_id = t.agency_id AND r.month = t.month
+FULL OUTER JOIN sponsorship_dash_recompute(%(regency)s::bigint) r ON r.agency_id = t.agency_id AND r.month = t.month
 WHERE (%(regency)s::bigint IS NULL OR COALESCE(t.agency_id, r.agency_id) IN
        (SELECT id FROM sponsorship_agency WHERE regency_id = %(regency)s::bigint))
   AND ROW(t.outstanding_idr, t.collected_idr, t.remitted_idr, t.paid_invoices, t.paid_on_time)

@@ -12,6 +12,7 @@
 -- Changing a result type needs a DROP first (the "expected" column left the summary in issue 13).
 DROP FUNCTION IF EXISTS sponsorship_dash_sponsor_months(bigint);
 DROP FUNCTION IF EXISTS sponsorship_dash_sponsor_months(bigint, bigint);
+DROP FUNCTION IF EXISTS sponsorship_dash_recompute();
 
 -- The calendar date of a moment in the zone of an agency's regency.
 CREATE OR REPLACE FUNCTION sponsorship_dash_local_date(at_ts timestamptz, agency bigint) RETURNS date
@@ -63,8 +64,8 @@ RETURNS TABLE (month date, outstanding_idr bigint, collected_idr bigint, remitte
 $$;
 
 -- What the table should hold, straight from the raw rows: the rebuild writes it, `manage.py check_ledger` compares
--- it with the table (read-only). One row per agency and month with any figure.
-CREATE OR REPLACE FUNCTION sponsorship_dash_recompute()
+-- it with the table (read-only), for one regency (`reg`) or all (NULL). One row per agency and month with any figure.
+CREATE OR REPLACE FUNCTION sponsorship_dash_recompute(reg bigint DEFAULT NULL)
 RETURNS TABLE (agency_id bigint, month date, outstanding_idr bigint, collected_idr bigint, remitted_idr bigint,
                paid_invoices integer, paid_on_time integer) LANGUAGE sql STABLE AS $$
     SELECT agency_id, month, COALESCE(SUM(o), 0)::bigint, COALESCE(SUM(c), 0)::bigint, COALESCE(SUM(r), 0)::bigint,
@@ -73,18 +74,20 @@ RETURNS TABLE (agency_id bigint, month date, outstanding_idr bigint, collected_i
         SELECT s.agency_id, l.month, SUM(l.amount_idr) AS o, 0 AS c, 0 AS r, 0 AS p, 0 AS t
         FROM sponsorship_invoiceline l JOIN sponsorship_invoice i ON i.id = l.invoice_id
              JOIN sponsorship_sponsor s ON s.id = i.sponsor_id
-        WHERE i.status = 'issued'
+        WHERE i.status = 'issued' AND (reg IS NULL OR s.agency_id IN (SELECT a.id FROM sponsorship_agency a WHERE a.regency_id = reg))
         GROUP BY s.agency_id, l.month
         UNION ALL
         SELECT s.agency_id, c.month, 0, SUM(c.amount_idr),
                SUM(c.amount_idr) FILTER (WHERE c.remitted_at IS NOT NULL), 0, 0
         FROM sponsorship_coveragemonth c JOIN sponsorship_sponsor s ON s.id = c.sponsor_id
+        WHERE true AND (reg IS NULL OR s.agency_id IN (SELECT a.id FROM sponsorship_agency a WHERE a.regency_id = reg))
         GROUP BY s.agency_id, c.month
         UNION ALL
         SELECT s.agency_id, date_trunc('month', i.due_date)::date, 0, 0, 0, COUNT(*),
                COUNT(*) FILTER (WHERE sponsorship_dash_local_date(i.paid_at, s.agency_id) <= i.due_date)
         FROM sponsorship_invoice i JOIN sponsorship_sponsor s ON s.id = i.sponsor_id
-        WHERE i.status = 'paid' GROUP BY s.agency_id, date_trunc('month', i.due_date)
+        WHERE i.status = 'paid' AND (reg IS NULL OR s.agency_id IN (SELECT a.id FROM sponsorship_agency a WHERE a.regency_id = reg))
+        GROUP BY s.agency_id, date_trunc('month', i.due_date)
     ) parts GROUP BY agency_id, month;
 $$;
 
@@ -94,7 +97,7 @@ CREATE OR REPLACE FUNCTION sponsorship_dash_rebuild() RETURNS void LANGUAGE sql 
     DELETE FROM sponsorship_dash_agency_month;
     INSERT INTO sponsorship_dash_agency_month (agency_id, month, outstanding_idr, collected_idr,
                                                remitted_idr, paid_invoices, paid_on_time)
-    SELECT * FROM sponsorship_dash_recompute();
+    SELECT * FROM sponsorship_dash_recompute(NULL);
 $$;
 
 -- Trigger functions. PL/pgSQL cannot name a transition table that the firing trigger does not define, even in a
