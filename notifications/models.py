@@ -21,10 +21,11 @@ class Kind(models.TextChoices):
     ADMIN_DIGEST = "admin_digest", _("Daily digest")
     TIP = "tip", _("Tip")
     DTSEN_ROUND_DUE = "dtsen_round_due", _("DTSEN ranking round due")
+    LEDGER_ALERT = "ledger_alert", _("Ledger check alert")
 
 
-# Receipts are records of money moving; a user cannot switch them off.
-MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED})
+# Receipts are records of money moving, and a broken ledger is an admin's duty to know: no one switches them off.
+MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED, Kind.LEDGER_ALERT})
 
 
 class Device(models.Model):

@@ -86,6 +86,13 @@ TEMPLATES: dict[str, Template] = {
             "(last round: %(last_round)s). Matching uses the latest deciles."
         ),
     ),
+    "ledger_alert": Template(
+        _("Ledger check failed: %(regency)s"),
+        _(
+            "Last night's ledger check found %(violations)s problems (%(checks)s). "
+            "Run manage.py check_ledger --regency %(regency_code)s for the details."
+        ),
+    ),
 }
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

@@ -80,6 +80,7 @@ class AuditAction(models.TextChoices):
     IMPORT_DISCARD = "import.discard"
     EXPORT_PERSONAL_DATA = "export.personal_data"
     EXPORT_REPORT = "export.report"
+    LEDGER_CHECK = "ledger.check"
 
 
 def audit_record(

@@ -1,4 +1,4 @@
-"""The dashboard's entries in the beat schedule (times in CELERY_TIMEZONE, Asia/Jakarta)."""
+"""The dashboard's entries in the beat schedule (times in CELERY_TIMEZONE, Asia/Jakarta); each task is idempotent."""
 
 from celery.schedules import crontab
 
@@ -7,5 +7,11 @@ BEAT_SCHEDULE = {
         # Daily; the dedupe key (admin, regency, due month) makes every run after the first a no-op.
         "task": "sponsorship.tasks.remind_dtsen_round",
         "schedule": crontab(minute=15, hour=7),
+    },
+    "check-ledger": {
+        # After the day's payments and the billing run (00:30), before admins start work; read-only apart from
+        # its audit row and the alerts (one per admin per day).
+        "task": "sponsorship.dashboard.tasks.check_ledger",
+        "schedule": crontab(minute=15, hour=2),
     },
 }

@@ -22,7 +22,7 @@ from .test_money_views import history  # noqa: F401  (fixture)
 def table() -> dict:
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT agency_id, month, expected_idr, outstanding_idr, collected_idr, remitted_idr, "
+            f"SELECT agency_id, month, outstanding_idr, collected_idr, remitted_idr, "
             f"paid_invoices, paid_on_time FROM {money.SUMMARY_TABLE}"
         )
         return {(r[0], r[1]): r[2:] for r in cur.fetchall() if any(r[2:])}

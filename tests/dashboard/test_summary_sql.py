@@ -24,14 +24,27 @@ FUNCTIONS = {
     "sponsorship_dash_invoice_del",
     "sponsorship_dash_invoice_upd",
     "sponsorship_dash_sponsor_move",
+    "sponsorship_dash_local_date",
+    "sponsorship_dash_zone_changed",
+    "sponsorship_dash_recompute",
 }
-TRIGGERS = FUNCTIONS - {"sponsorship_dash_add", "sponsorship_dash_sponsor_months", "sponsorship_dash_rebuild"}
+TRIGGERS = (
+    FUNCTIONS
+    - {
+        "sponsorship_dash_add",
+        "sponsorship_dash_sponsor_months",
+        "sponsorship_dash_rebuild",
+        "sponsorship_dash_local_date",
+        "sponsorship_dash_recompute",
+    }
+) | {"sponsorship_dash_zone_added", "sponsorship_dash_zone_removed"}
 INDEXES = {
     "sponsorship_dash_agency_month_pkey",
     "sponsorship_invoice_open_due",
     "sponsorship_worker_village_id_id",
     "sponsorship_sponsorship_active_worker",
     "sponsorship_coveragemonth_month_cover",
+    "sponsorship_invoice_refunded",
 }
 
 
@@ -79,22 +92,24 @@ def test_installing_twice_leaves_every_definition_unchanged(history):  # noqa: F
     assert [c[0] for c in before["columns"]] == [
         "agency_id",
         "month",
-        "expected_idr",
         "outstanding_idr",
         "collected_idr",
         "remitted_idr",
         "paid_invoices",
         "paid_on_time",
     ]
-    # the on-time rule (WIB date of the payment) is the one 0007 set, in all five places
-    on_time = [name for name, sql in before["functions"].items() if "AT TIME ZONE 'Asia/Jakarta'" in sql]
+    # the on-time rule (the payment's date in the regency's zone) is written once, and used in all five places
+    zoned = [name for name, sql in before["functions"].items() if "AT TIME ZONE" in sql]
+    assert zoned == ["sponsorship_dash_local_date"]
+    on_time = [name for name, sql in before["functions"].items() if "sponsorship_dash_local_date(" in sql]
     assert sorted(on_time) == sorted(
         [
             "sponsorship_dash_invoice_ins",
             "sponsorship_dash_invoice_del",
             "sponsorship_dash_invoice_upd",
             "sponsorship_dash_sponsor_months",
-            "sponsorship_dash_rebuild",
+            "sponsorship_dash_recompute",
+            "sponsorship_dash_local_date",
         ]
     )
     assert not any("AT TIME ZONE 'UTC'" in sql for sql in before["functions"].values())
@@ -132,7 +147,7 @@ def test_the_command_reinstalls_dropped_triggers_and_rebuilds(history, regency_a
 @pytest.mark.django_db
 def test_no_rebuild_leaves_the_rows_alone(history):  # noqa: F811
     with connection.cursor() as cur:
-        cur.execute("UPDATE sponsorship_dash_agency_month SET expected_idr = expected_idr + 1")
+        cur.execute("UPDATE sponsorship_dash_agency_month SET outstanding_idr = outstanding_idr + 1")
     drifted = table()
     settle()
     call_command("install_summary_sql", "--no-rebuild")

@@ -70,10 +70,11 @@ class MoneyRow(serializers.Serializer):
     month = serializers.DateField(help_text="First day of the coverage month")
     # A field named label: DRF's serializer metaclass takes it out of the class, the stubs see Field.label.
     label = serializers.CharField(help_text="e.g. Desember 2026")  # type: ignore[assignment]
-    expected_idr = serializers.IntegerField()
+    expected_idr = serializers.IntegerField(help_text="collected + outstanding + written off (docs/figures.md)")
     collected_idr = serializers.IntegerField()
     remitted_idr = serializers.IntegerField()
     outstanding_idr = serializers.IntegerField()
+    written_off_idr = serializers.IntegerField(help_text="Money returned (refund, chargeback) and not billed again")
     on_time_pct = serializers.FloatField(**PCT)
 
 

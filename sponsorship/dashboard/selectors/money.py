@@ -1,19 +1,24 @@
 """Money figures of the dashboard, from the billing ledger (invoices, lines, coverage months).
 
-Definitions (all integer rupiah, per coverage month M, for the scope's ASN):
-- expected: premiums billed for M (invoice lines of M on invoices that are not void);
-- collected: premiums paid for M (coverage months M, i.e. lines whose invoice is paid);
+Each figure is defined once, in words, in docs/figures.md (all integer rupiah of premiums, per coverage month M,
+for the scope's ASN):
+- collected: coverage months M (worker-months paid and kept);
 - remitted: of those, the ones already sent to BPJS in a remittance batch;
-- outstanding: premiums for M on invoices still unpaid (issued);
-- on time: of the invoices due in M (and already due), the share paid by the end of their due date.
+- outstanding: lines of M on invoices still unpaid (issued);
+- written off: lines of M on refunded invoices (money returned: refund, chargeback) whose worker-month is neither
+  covered nor on a live invoice any more (not billed again), each worker-month once (its latest refunded line);
+- expected = collected + outstanding + written off, by construction (`_expected`): a month billed again after
+  a refund counts once, on its latest bill;
+- on time: of the invoices that still stand (issued or paid; not void, not refunded) due in the window and
+  already due or paid, the share paid by the end of the due date in the regency's zone.
 """
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Count, DateField, DateTimeField, F, Func, Max, Min, Q, Sum, Value
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
 from backend.formats import period_label as month_label
@@ -73,30 +78,60 @@ def money_by_month(scope: AdminScope, *, today: dt.date | None = None, months: i
         month: rest
         for month, *rest in _summary(
             scope,
-            "SUM(expected_idr), SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
+            "SUM(collected_idr), SUM(remitted_idr), SUM(outstanding_idr)",
             "month >= %s AND month <= %s",
             [start, end],
             "month",
         )
     }
+    written_off = written_off_by_month(scope, start, end)
     on_time = _on_time_by_month(scope, start, today)
     rows = []
     for m in window:
-        expected, collected, remitted, outstanding = (int(v or 0) for v in sums.get(m, (0, 0, 0, 0)))
-        rows.append(_money_row(m, expected, collected, remitted, outstanding, on_time.get(m)))
+        collected, remitted, outstanding = (int(v or 0) for v in sums.get(m, (0, 0, 0)))
+        rows.append(_money_row(m, collected, remitted, outstanding, written_off.get(m, 0), on_time.get(m)))
     return rows
 
 
-def _money_row(m, expected, collected, remitted, outstanding, on_time_pct) -> dict:
+def _expected(*, collected: int, outstanding: int, written_off: int) -> int:
+    """The one definition of "expected": what was asked for M and still stands, paid, owed or given up."""
+    return collected + outstanding + written_off
+
+
+def _money_row(m, collected, remitted, outstanding, written_off, on_time_pct) -> dict:
     return {
         "month": m.isoformat(),
         "label": month_label(m),
-        "expected_idr": expected,
+        "expected_idr": _expected(collected=collected, outstanding=outstanding, written_off=written_off),
         "collected_idr": collected,
         "remitted_idr": remitted,
         "outstanding_idr": outstanding,
+        "written_off_idr": written_off,
         "on_time_pct": on_time_pct,
     }
+
+
+# Lines of refunded invoices whose worker-month was not billed again: for each such line, no coverage row and no
+# line on a live invoice for that worker-month, and no later refunded line for it (each worker-month counts once,
+# on the sponsor of its latest refunded invoice). Starts from the few refunded invoices (partial index).
+_WRITTEN_OFF_SQL = """
+    SELECT l.month, SUM(l.amount_idr)
+    FROM sponsorship_invoice i JOIN sponsorship_invoiceline l ON l.invoice_id = i.id
+    WHERE i.status = 'refunded' AND i.sponsor_id IN ({sponsors}) AND l.month >= %s AND l.month <= %s
+      AND NOT EXISTS (SELECT 1 FROM sponsorship_coveragemonth c WHERE c.worker_id = l.worker_id AND c.month = l.month)
+      AND NOT EXISTS (SELECT 1 FROM sponsorship_invoiceline l2 JOIN sponsorship_invoice i2 ON i2.id = l2.invoice_id
+                      WHERE l2.worker_id = l.worker_id AND l2.month = l.month
+                        AND (i2.status IN ('issued', 'paid')
+                             OR (i2.status = 'refunded' AND (i2.issued_at, i2.id) > (i.issued_at, i.id))))
+    GROUP BY l.month"""
+
+
+def written_off_by_month(scope: AdminScope, start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """{month: rupiah written off} for the scope's ASN (the definition; there is no summary of it)."""
+    sponsors_sql, sponsors_params = _sponsor_ids(scope).query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(_WRITTEN_OFF_SQL.format(sponsors=sponsors_sql), [*sponsors_params, start, end])
+        return {month: int(total or 0) for month, total in cur.fetchall()}
 
 
 def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> list[dict]:
@@ -105,15 +140,17 @@ def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, month
     window = last_months(today, months)
     start, end = window[0], window[-1]
     lines = (
-        InvoiceLine.objects.filter(invoice__sponsor_id__in=_sponsor_ids(scope), month__gte=start, month__lte=end)
-        .values("month")
-        .annotate(
-            expected=Sum("amount_idr", filter=~Q(invoice__status=Invoice.Status.VOID)),
-            outstanding=Sum("amount_idr", filter=Q(invoice__status=Invoice.Status.ISSUED)),
+        InvoiceLine.objects.filter(
+            invoice__sponsor_id__in=_sponsor_ids(scope),
+            invoice__status=Invoice.Status.ISSUED,
+            month__gte=start,
+            month__lte=end,
         )
+        .values("month")
+        .annotate(outstanding=Sum("amount_idr"))
     )
-    expected = {r["month"]: r["expected"] or 0 for r in lines}
     outstanding = {r["month"]: r["outstanding"] or 0 for r in lines}
+    written_off = written_off_by_month(scope, start, end)
     cover = CoverageMonth.objects.filter(sponsor_id__in=_sponsor_ids(scope), month__gte=start, month__lte=end)
     collected = {}
     remitted = {}
@@ -127,29 +164,39 @@ def money_by_month_raw(scope: AdminScope, *, today: dt.date | None = None, month
     return [
         _money_row(
             m,
-            expected.get(m, 0) or 0,
             collected.get(m, 0),
             remitted.get(m, 0),
             outstanding.get(m, 0) or 0,
+            written_off.get(m, 0),
             on_time.get(m),
         )
         for m in window
     ]
 
 
-# "Paid on time" compares the payment's date in Jakarta (WIB) with the due date: a payment at 02:00 WIB on the
-# day after the due date is still the previous day in UTC, and late. Same zone as the summary triggers
-# (migration 0007_billfix_refunds_wib_on_time).
-ON_TIME_ZONE = ZoneInfo("Asia/Jakarta")
+# "Paid on time" compares the payment's date in the regency's zone (RegencyConfig.timezone; WIB without a config
+# row) with the due date: a payment at 00:30 WITA on the day after the due date is still the due date in Jakarta,
+# and late. The summary's SQL says the same in sponsorship_dash_local_date (summary_functions.sql).
+DEFAULT_ZONE = "Asia/Jakarta"
+ON_TIME_ZONE = ZoneInfo(DEFAULT_ZONE)
+# The invoices "on time" judges: those that still stand. Void ones were cancelled, refunded ones had their money
+# returned (their months, when billed again, are judged on the new invoice).
+STANDING = (Invoice.Status.ISSUED, Invoice.Status.PAID)
 
 
 def _paid_day():
-    return TruncDate("paid_at", tzinfo=ON_TIME_ZONE)
+    zone = Coalesce(F("sponsor__agency__regency__config__timezone"), Value(DEFAULT_ZONE))
+    return Cast(Func(zone, F("paid_at"), function="timezone", output_field=DateTimeField()), DateField())
+
+
+def _standing_due(invoices, today):
+    """Invoices that still stand and are already due (or paid): the population of the on-time rate."""
+    return invoices.filter(status__in=STANDING).filter(Q(due_date__lt=today) | Q(status="paid"))
 
 
 def _on_time_counts(invoices, today):
     """Invoices already due (or paid): how many, and how many paid by the end of the due date (local time)."""
-    due = invoices.exclude(status="void").filter(Q(due_date__lt=today) | Q(status="paid"))
+    due = _standing_due(invoices, today)
     return due.annotate(paid_day=_paid_day()).aggregate(
         total=Count("id"), on_time=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date")))
     )
@@ -177,10 +224,7 @@ def _on_time_by_month(scope, start, today) -> dict:
 
 def _on_time_by_month_raw(scope, start, today) -> dict:
     rows = (
-        _invoices(scope)
-        .exclude(status="void")
-        .filter(due_date__gte=start)
-        .filter(Q(due_date__lt=today) | Q(status="paid"))
+        _standing_due(_invoices(scope).filter(due_date__gte=start), today)
         .annotate(m=TruncMonth("due_date"), paid_day=_paid_day())
         .values("m")
         .annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))
@@ -239,10 +283,7 @@ def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months:
     start = last_months(today, months)[0]
     out: dict[int, dict] = {}
     due = (
-        _invoices(scope)
-        .exclude(status="void")
-        .filter(due_date__gte=start)
-        .filter(Q(due_date__lt=today) | Q(status="paid"))
+        _standing_due(_invoices(scope).filter(due_date__gte=start), today)
         .annotate(paid_day=_paid_day())
         .values("sponsor__agency_id")
         .annotate(total=Count("id"), ok=Count("id", filter=Q(status="paid", paid_day__lte=F("due_date"))))

@@ -91,6 +91,7 @@ TABLES: dict[str, TableSpec] = {
             ("collected_idr", "Terbayar (Rp)"),
             ("remitted_idr", "Disetor ke BPJS (Rp)"),
             ("outstanding_idr", "Belum dibayar (Rp)"),
+            ("written_off_idr", "Dihapuskan (Rp)"),
             ("on_time_pct", "% tepat waktu"),
         ],
         _money_rows,

@@ -56,3 +56,18 @@ DROP TRIGGER IF EXISTS sponsorship_dash_sponsor_move ON sponsorship_sponsor;
 CREATE TRIGGER sponsorship_dash_sponsor_move AFTER UPDATE OF agency_id ON sponsorship_sponsor
     FOR EACH ROW WHEN (OLD.agency_id IS DISTINCT FROM NEW.agency_id)
     EXECUTE FUNCTION sponsorship_dash_sponsor_move();
+
+-- a regency's zone decides which payments were on time: a change of it (not of the other settings) rebuilds
+DROP TRIGGER IF EXISTS sponsorship_dash_zone_changed ON sponsorship_regencyconfig;
+CREATE TRIGGER sponsorship_dash_zone_changed AFTER UPDATE OF timezone, regency_id ON sponsorship_regencyconfig
+    FOR EACH ROW WHEN ((OLD.timezone, OLD.regency_id) IS DISTINCT FROM (NEW.timezone, NEW.regency_id))
+    EXECUTE FUNCTION sponsorship_dash_zone_changed();
+-- a regency without a config row is WIB: adding or removing a WIB row changes nothing
+DROP TRIGGER IF EXISTS sponsorship_dash_zone_added ON sponsorship_regencyconfig;
+CREATE TRIGGER sponsorship_dash_zone_added AFTER INSERT ON sponsorship_regencyconfig
+    FOR EACH ROW WHEN (NEW.timezone IS DISTINCT FROM 'Asia/Jakarta')
+    EXECUTE FUNCTION sponsorship_dash_zone_changed();
+DROP TRIGGER IF EXISTS sponsorship_dash_zone_removed ON sponsorship_regencyconfig;
+CREATE TRIGGER sponsorship_dash_zone_removed AFTER DELETE ON sponsorship_regencyconfig
+    FOR EACH ROW WHEN (OLD.timezone IS DISTINCT FROM 'Asia/Jakarta')
+    EXECUTE FUNCTION sponsorship_dash_zone_changed();
