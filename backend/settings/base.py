@@ -314,5 +314,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
 )
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+# An XLSX is a zip: its parts may expand to at most this much, and no part at more than this ratio (a zip bomb).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024)
+IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 = always compute
 # --- end dashboard ------------------------------------------------------------------------------------

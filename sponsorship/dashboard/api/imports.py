@@ -82,7 +82,7 @@ class ImportListCreate(APIView):
             scope=admin_scope(request.user),
             kind=data.validated_data["kind"],
             file_name=upload.name,
-            content=upload.read(),
+            content=imports.upload_content(upload),
             ip=request.META.get("REMOTE_ADDR"),
         )
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)

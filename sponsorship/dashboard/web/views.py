@@ -192,7 +192,7 @@ def import_list(request, scope):
                     scope=scope,
                     kind=kind,
                     file_name=upload.name,
-                    content=upload.read(),
+                    content=imports.upload_content(upload),
                     ip=_ip(request),
                 )
                 return redirect("dashboard:import-detail", pk=batch.pk)

@@ -5,7 +5,7 @@ batches holds the services the API and web pages call, templates the blank files
 """
 
 from .batches import import_confirm, import_discard, import_preview
-from .readers import COLUMNS, FileProblem
+from .readers import COLUMNS, FileProblem, upload_content
 from .templates import template_csv, template_xlsx
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "import_preview",
     "template_csv",
     "template_xlsx",
+    "upload_content",
 ]
