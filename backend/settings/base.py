@@ -42,6 +42,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # REMOTE_ADDR becomes the client's address, believing X-Forwarded-For only as far as TRUSTED_PROXY_* say
+    # (backend/client_ip.py); every throttle, lockout and audit row reads it.
+    "backend.client_ip.ClientIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Midtrans webhook and the worker status (bearer token) are answered here, without the rest of this
     # list; see backend/lean.py for what is kept. LEAN_PATHS=false sends them through the whole stack.
@@ -168,6 +171,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "webhook": env.str("THROTTLE_WEBHOOK", default="100000/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR, which ClientIpMiddleware has set; never on X-Forwarded-For directly.
+    "NUM_PROXIES": 0,
 }
 
 from datetime import timedelta  # noqa: E402
@@ -209,6 +214,11 @@ SPECTACULAR_SETTINGS = {
 # Keys are separate from SECRET_KEY in production; comma-separated lists allow rotation (first encrypts).
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
+
+# The proxies in front of the service (backend/client_ip.py): how many write X-Forwarded-For, or their networks.
+# Neither: X-Forwarded-For is ignored. Production behind a proxy must set one (deploy check pengampu.E001).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_CIDRS = env.list("TRUSTED_PROXY_CIDRS", default=[])
 
 # Login brute-force protection (sponsorship/api/auth.py): after LOGIN_LOCKOUT_ATTEMPTS failures for one
 # username from one IP within LOGIN_LOCKOUT_SECONDS, that pair is refused (429) until the window ends.

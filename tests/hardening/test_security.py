@@ -24,6 +24,7 @@ PROD_ENV = {
     "ALLOWED_HOSTS": "pengampu.ponorogokab.go.id",
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu"),
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
