@@ -165,9 +165,14 @@ def remind(request, scope, sponsor_id):
 def export(request, scope, table, fmt):
     if table not in dashboard.TABLES or fmt not in FORMATS:
         return HttpResponse("Tabel atau format tidak dikenal.", status=404)
-    params = {k: v for k, v in request.GET.items() if k != "regency"}
+    params = {k: v for k, v in request.GET.items() if k not in ("regency", "sep")}
     data = dashboard.build_table(table, scope, params)
-    out = table_export(actor=request.user, table=data, fmt=fmt, filters=params, ip=_ip(request))
+    try:
+        out = table_export(
+            actor=request.user, table=data, fmt=fmt, filters=params, ip=_ip(request), sep=request.GET.get("sep", "comma")
+        )
+    except ApplicationError as exc:
+        return HttpResponse(str(exc.message), status=400)
     response = HttpResponse(out.content, content_type=out.content_type)
     response["Content-Disposition"] = f'attachment; filename="{out.file_name}"'
     return response
