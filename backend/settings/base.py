@@ -45,6 +45,8 @@ MIDDLEWARE = [
     # REMOTE_ADDR becomes the client's address, believing X-Forwarded-For only as far as TRUSTED_PROXY_* say
     # (backend/client_ip.py); every throttle, lockout and audit row reads it.
     "backend.client_ip.ClientIpMiddleware",
+    # Bodies past DATA_UPLOAD_MAX_MEMORY_SIZE (413) and NUL in the URL (400), before any view (backend/request_guard.py).
+    "backend.request_guard.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Midtrans webhook and the worker status (bearer token) are answered here, without the rest of this
     # list; see backend/lean.py for what is kept. LEAN_PATHS=false sends them through the whole stack.
@@ -153,6 +155,12 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bounded in size and depth, no NUL, no bare scalar (backend/api/parsers.py); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.StandardPagination",
     # Aware datetimes in plain-dict answers are written in TIME_ZONE (+07:00), like serializer fields.
     "DEFAULT_RENDERER_CLASSES": ["backend.api.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],

@@ -16,8 +16,8 @@ HOSTILE = [
     "@SUM(A1)",
     "\t=1",
     "\r=1",
-    " =HYPERLINK(\"http://x\")",
-    "Siti;=HYPERLINK(\"http://x\",\"klik\")",
+    ' =HYPERLINK("http://x")',
+    'Siti;=HYPERLINK("http://x","klik")',
     "Siti; =cmd|' /C calc'!A0",
     'Siti;"=1+1"',
     "Agus,+1",
@@ -87,5 +87,3 @@ def web_client():
         return client
 
     return make
-
-

@@ -101,7 +101,9 @@ class SummaryView(APIView):
 
 
 @extend_schema(
-    parameters=[REGENCY, DOWNLOAD, SEP], responses=table_responses(out.AgencyTable), summary="Agencies (OPD) league table"
+    parameters=[REGENCY, DOWNLOAD, SEP],
+    responses=table_responses(out.AgencyTable),
+    summary="Agencies (OPD) league table",
 )
 class AgencyLeagueView(TableView):
     table = "agencies"

@@ -169,7 +169,12 @@ def export(request, scope, table, fmt):
     data = dashboard.build_table(table, scope, params)
     try:
         out = table_export(
-            actor=request.user, table=data, fmt=fmt, filters=params, ip=_ip(request), sep=request.GET.get("sep", "comma")
+            actor=request.user,
+            table=data,
+            fmt=fmt,
+            filters=params,
+            ip=_ip(request),
+            sep=request.GET.get("sep", "comma"),
         )
     except ApplicationError as exc:
         return HttpResponse(str(exc.message), status=400)

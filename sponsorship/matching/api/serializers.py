@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from backend.api import fields
 from sponsorship.matching.models import MatchingRun, Nomination
 from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
 from sponsorship.people.models import Occupation, WorkerConsent
@@ -53,7 +54,7 @@ class NominationCreateSerializer(serializers.Serializer):
     relationship = serializers.ChoiceField(choices=Nomination.Relationship.choices)
     consent_channel = serializers.ChoiceField(choices=WorkerConsent.Channel.choices)
     consent_text_version = serializers.CharField(max_length=20)
-    consent_collected_at = serializers.DateTimeField(required=False)
+    consent_collected_at = fields.DateTimeField(required=False)
 
 
 class NominationSerializer(serializers.ModelSerializer):

@@ -23,7 +23,7 @@ from sponsorship.matching.selectors import regency_config
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import IdentifierError, age_on, mask_nik, normalize_phone, parse_nik
 from sponsorship.people.models import Occupation, Sponsor, Sponsorship, Worker, WorkerConsent
-from sponsorship.people.services.people import _village, worker_create
+from sponsorship.people.services.people import _village, consent_time_check, worker_create
 from sponsorship.people.services.sponsorships import sponsorship_start
 
 
@@ -145,6 +145,7 @@ def nomination_submit(
         raise _field_error(
             "consent_channel", _("How the worker's consent was obtained and the text version are required.")
         )
+    consent_time_check(consent_collected_at, field="consent_collected_at")
     if sponsor.status != Sponsor.Status.ACTIVE:
         raise ConflictError(_("This sponsor is not active."), code="sponsor_inactive")
     if sponsor.free_capacity <= 0:

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from backend.api import fields
 from sponsorship.people.identifiers import mask_nik, mask_phone
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker
 from sponsorship.regions.models import Region
@@ -94,7 +95,7 @@ class WorkerSerializer(serializers.ModelSerializer):
 class ConsentInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["in_person", "paper", "phone", "app"])
     text_version = serializers.CharField(max_length=20)
-    collected_at = serializers.DateTimeField(required=False)
+    collected_at = fields.DateTimeField(required=False)
 
 
 class WorkerCreateSerializer(serializers.Serializer):

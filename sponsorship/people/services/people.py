@@ -40,6 +40,22 @@ def _field_error(field, exc: IdentifierError):
     return ApplicationError(exc.message, code="invalid", extra={"fields": {field: [str(exc.message)]}})
 
 
+# A consent recorded before this date is a typing error (year 0001 even overflowed the time zone arithmetic).
+CONSENT_EARLIEST = dt.date(2000, 1, 1)
+
+
+def consent_time_check(collected_at, *, field: str = "consent.collected_at") -> None:
+    """Refuse a consent time before CONSENT_EARLIEST or in the future (a clear 400, not a 500)."""
+    if collected_at is None:
+        return
+    day = collected_at.date() if isinstance(collected_at, dt.datetime) else collected_at
+    if day < CONSENT_EARLIEST or day > timezone.localdate() + dt.timedelta(days=1):
+        message = _("The consent date must lie between %(earliest)s and today.") % {
+            "earliest": CONSENT_EARLIEST.strftime("%d/%m/%Y")
+        }
+        raise ApplicationError(message, code="invalid", extra={"fields": {field: [str(message)]}})
+
+
 def nik_lookup_hash(nik_text: str) -> str:
     """Normalise and hash a NIK for lookups; raises ApplicationError for a malformed NIK."""
     try:
@@ -201,6 +217,7 @@ def worker_create(
             ),
             extra={"fields": {"consent": [str(_("Required."))]}},
         )
+    consent_time_check(consent.get("collected_at"))
     village = _village(village)
     nik_hash = keyed_hash(info.nik)
     if Worker.objects.filter(nik_hash=nik_hash).exists():

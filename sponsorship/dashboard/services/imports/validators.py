@@ -21,6 +21,7 @@ from sponsorship.people.identifiers import (
     parse_nip,
 )
 from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
+from sponsorship.people.services.people import CONSENT_EARLIEST
 from sponsorship.regions.models import RegencyConfig
 
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optional
@@ -93,7 +94,7 @@ def _validate_sponsors(rows, index, lookups: Lookups) -> tuple[list[dict], list[
     for row_no, values in rows:
         cells = RowCells(row_no, values, index, headers)
         info = cells.parse("nip", _sponsor_nip, cells)
-        name = cells.full_name(max_length=150)
+        name = cells.full_name(max_length=Sponsor._meta.get_field("full_name").max_length)
         agency = cells.parse("agency", _sponsor_agency, cells, lookups)
         village = cells.village(lookups)
         phone = cells.phone()
@@ -193,6 +194,8 @@ def _consent_date(cells: RowCells, today: dt.date) -> dt.date | None:
     day = date_cell(cells.raw("consent_date"))
     if day and day > today:
         raise CellError("Tanggal persetujuan tidak boleh di masa depan.")
+    if day and day < CONSENT_EARLIEST:
+        raise CellError(f"Tanggal persetujuan tidak boleh sebelum {CONSENT_EARLIEST:%d/%m/%Y}.")
     return day
 
 
@@ -209,7 +212,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
     for row_no, values in rows:
         cells = RowCells(row_no, values, index, headers)
         info = cells.parse("nik", _worker_nik, cells, today)
-        name = cells.full_name()
+        name = cells.full_name(max_length=Worker._meta.get_field("full_name").max_length)
         occupation = cells.parse("occupation", _worker_occupation, cells, occupations)
         village = cells.village(lookups)
         phone = cells.phone()
