@@ -65,7 +65,9 @@ class JSONParser(parsers.JSONParser):
             text = codecs.decode(raw, encoding)
             data = json.loads(text, parse_constant=drf_json.strict_constant if self.strict else None)
         except (ValueError, RecursionError):
-            raise ParseError(_("The request body could not be read. Make sure it is valid JSON."), code="parse_error")
+            raise ParseError(
+                _("The request body could not be read. Make sure it is valid JSON."), code="parse_error"
+            ) from None
         if not isinstance(data, dict | list):
             raise ParseError(_("The request body must be a JSON object."), code="parse_error")
         if has_nul(data):

@@ -45,7 +45,7 @@ MIDDLEWARE = [
     # REMOTE_ADDR becomes the client's address, believing X-Forwarded-For only as far as TRUSTED_PROXY_* say
     # (backend/client_ip.py); every throttle, lockout and audit row reads it.
     "backend.client_ip.ClientIpMiddleware",
-    # Bodies past DATA_UPLOAD_MAX_MEMORY_SIZE (413) and NUL in the URL (400), before any view (backend/request_guard.py).
+    # Bodies past DATA_UPLOAD_MAX_MEMORY_SIZE (413) and NUL in the URL (400), before any view (request_guard.py).
     "backend.request_guard.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Midtrans webhook and the worker status (bearer token) are answered here, without the rest of this
