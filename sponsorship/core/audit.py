@@ -70,6 +70,7 @@ class AuditAction(models.TextChoices):
     # dashboard
     ARREARS_REMIND = "arrears.remind"
     IMPORT_PREVIEW = "import.preview"
+    IMPORT_CONFIRM = "import.confirm"
     IMPORT_APPLY = "import.apply"
     IMPORT_DISCARD = "import.discard"
     EXPORT_PERSONAL_DATA = "export.personal_data"

@@ -230,12 +230,23 @@ def import_detail(request, scope, pk):
                 imports.import_discard(batch=batch, actor=request.user, ip=_ip(request))
                 messages.info(request, "Impor dibatalkan; tidak ada data yang diubah.")
             else:
-                result = imports.import_confirm(batch=batch, actor=request.user, mode=action or "all", ip=_ip(request))
-                messages.success(
-                    request,
-                    f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
-                    f"{result['unchanged']} tetap, {result['skipped']} dilewati.",
+                done = imports.import_confirm_request(
+                    batch=batch, actor=request.user, mode=action or "all", ip=_ip(request)
                 )
+                done.refresh_from_db()
+                result = done.result
+                if done.status == ImportBatch.Status.APPLIED:
+                    messages.success(
+                        request,
+                        f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
+                        f"{result['unchanged']} tetap, {result['skipped']} dilewati.",
+                    )
+                elif done.status == ImportBatch.Status.APPLYING:
+                    messages.info(request, "Impor sedang diproses; halaman ini menampilkan kemajuannya.")
+                else:
+                    messages.error(
+                        request, "Impor dibatalkan seluruhnya: ada baris yang gagal disimpan. Lihat laporan."
+                    )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
         return redirect("dashboard:import-detail", pk=batch.pk)
@@ -246,6 +257,7 @@ def import_detail(request, scope, pk):
             "scope": scope,
             "nav": "imports",
             "batch": batch,
+            "progress": imports.import_progress(batch),
             "problems": batch.problems[:500],
             "more_problems": max(len(batch.problems) - 500, 0),
         },
