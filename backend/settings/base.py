@@ -228,6 +228,12 @@ PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 TRUSTED_PROXY_CIDRS = env.list("TRUSTED_PROXY_CIDRS", default=[])
 
+# Retention (UU PDP), enforced daily by sponsorship.people.tasks.enforce_personal_data_retention: the personal-data
+# access log is kept this many days; a worker whose last sponsorship ended this many days ago (and who has no other
+# payer) is anonymised (payments and coverage are kept, without the person).
+PDP_ACCESS_LOG_RETENTION_DAYS = env.int("PDP_ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
+PDP_ENDED_WORKER_RETENTION_DAYS = env.int("PDP_ENDED_WORKER_RETENTION_DAYS", default=2 * 365)
+
 # Login brute-force protection (sponsorship/api/auth.py): after LOGIN_LOCKOUT_ATTEMPTS failures for one
 # username from one IP within LOGIN_LOCKOUT_SECONDS, that pair is refused (429) until the window ends.
 LOGIN_LOCKOUT_ATTEMPTS = env.int("LOGIN_LOCKOUT_ATTEMPTS", default=5)

@@ -8,7 +8,7 @@ from backend.api.errors import ApplicationError
 
 from .crypto import keyed_hash
 from .identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
-from .models import Agency, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
+from .models import Agency, Occupation, PersonalDataAccess, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
 from .services import people
 
 
@@ -174,3 +174,22 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__username"]
     raw_id_fields = ["user", "agency", "regency"]
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    """Read-only: the access log is append-only (the retention job alone deletes old rows)."""
+
+    list_display = ["at", "actor", "actor_role", "subject_type", "subject_id", "fields", "purpose", "channel"]
+    list_filter = ["purpose", "channel", "actor_role"]
+    search_fields = ["subject_id", "note"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -21,6 +21,7 @@ from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
 from sponsorship.people.identifiers import IdentifierError, normalize_kpj
 from sponsorship.people.models import Worker
+from sponsorship.people.services.access_log import personal_data_access_record, worker_regency_id
 from sponsorship.people.services.people import nik_lookup_hash
 
 HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"]
@@ -40,7 +41,7 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
     with transaction.atomic():
         rows = list(
             CoverageMonth.objects.select_for_update(of=("self",))
-            .select_related("worker")
+            .select_related("worker__village__parent")
             .filter(month=period, remittance__isnull=True)
             .order_by("worker__full_name", "worker_id")
         )
@@ -88,6 +89,14 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
             cell.number_format = "@"  # keep NIK as text (16 digits would lose precision as a number)
         book.save(xlsx_path)
         RemittanceBatch.objects.filter(pk=batch.pk).update(file_name=stem)
+        personal_data_access_record(  # the file carries every listed worker's clear NIK
+            actor=actor,
+            subjects=[("people.worker", r.worker_id, worker_regency_id(r.worker)) for r in rows],
+            fields=["nik"],
+            purpose="bpjs_remittance",
+            channel="file",
+            note=stem,
+        )
         audit_record(
             actor=actor,
             action="personal_data.export",

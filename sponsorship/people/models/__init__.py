@@ -1,3 +1,4 @@
+from .access_log import PersonalDataAccess
 from .accounts import Profile, Role
 from .people import Agency, Occupation, Sex, Sponsor, Worker, WorkerConsent
 from .signin import WorkerSignInChallenge
@@ -6,6 +7,7 @@ from .sponsorships import Sponsorship
 __all__ = [
     "Agency",
     "Occupation",
+    "PersonalDataAccess",
     "Profile",
     "Role",
     "Sex",
