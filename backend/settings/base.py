@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
 # Keys are separate from SECRET_KEY in production; comma-separated lists allow rotation (first encrypts).
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
+# While `manage.py rotate_pii_keys` re-hashes: the previous hash key(s), so lookups still find rows not yet re-hashed.
+PII_HASH_KEYS_PREVIOUS = env.list("PII_HASH_KEYS_PREVIOUS", default=[])
 
 # The proxies in front of the service (backend/client_ip.py): how many write X-Forwarded-For, or their networks.
 # Neither: X-Forwarded-For is ignored. Production behind a proxy must set one (deploy check pengampu.E001).

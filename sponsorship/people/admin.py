@@ -6,7 +6,7 @@ from django.db import transaction
 
 from backend.api.errors import ApplicationError
 
-from .crypto import keyed_hash
+from .crypto import keyed_hashes
 from .identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
 from .models import Agency, Occupation, PersonalDataAccess, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
 from .services import people
@@ -143,7 +143,7 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
         term = search_term.strip().replace(" ", "")
         if term.isdigit() and len(term) == 16:
             try:
-                return queryset.filter(nik_hash=keyed_hash(parse_nik(term).nik)), False
+                return queryset.filter(nik_hash__in=keyed_hashes(parse_nik(term).nik)), False
             except IdentifierError:
                 pass
         return super().get_search_results(request, queryset, search_term)

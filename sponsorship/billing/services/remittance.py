@@ -20,9 +20,8 @@ from sponsorship.billing.models import CoverageMonth, RemittanceBatch
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
 from sponsorship.people.identifiers import IdentifierError, normalize_kpj
-from sponsorship.people.models import Worker
 from sponsorship.people.services.access_log import personal_data_access_record, worker_regency_id
-from sponsorship.people.services.people import nik_lookup_hash
+from sponsorship.people.services.people import worker_find_by_nik
 
 HEADER = ["NIK", "Nama", "KPJ", "Periode", "JKK", "JKM", "JHT", "Total"]
 
@@ -122,7 +121,7 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
         for line in reader:
             get = lambda key, line=line: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
             try:
-                worker = Worker.objects.filter(nik_hash=nik_lookup_hash(get("nik"))).first()
+                worker = worker_find_by_nik(get("nik"))
             except ApplicationError:
                 counts["invalid"] += 1
                 continue

@@ -20,7 +20,7 @@ from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition
 from sponsorship.matching.models import Nomination
 from sponsorship.matching.selectors import regency_config
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import IdentifierError, age_on, mask_nik, normalize_phone, parse_nik
 from sponsorship.people.models import Occupation, Sponsor, Sponsorship, Worker, WorkerConsent
 from sponsorship.people.services.people import _village, consent_time_check, worker_create
@@ -53,7 +53,7 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
                 % {"age": age, "max_new_member_age": config.max_new_member_age},
             }
         )
-    existing = Worker.objects.filter(nik_hash=nomination.nik_hash).first()
+    existing = Worker.objects.filter(nik_hash__in=keyed_hashes(nomination.nik)).first()
     existing_info = None
     if existing is not None:
         active = Sponsorship.objects.filter(worker=existing, status=Sponsorship.Status.ACTIVE).first()
@@ -96,9 +96,9 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
             }
         )
     flags.extend(coi)
-    others = Nomination.objects.filter(nik_hash=nomination.nik_hash, status=Nomination.Status.SUBMITTED).exclude(
-        sponsor=sponsor
-    )
+    others = Nomination.objects.filter(
+        nik_hash__in=keyed_hashes(nomination.nik), status=Nomination.Status.SUBMITTED
+    ).exclude(sponsor=sponsor)
     if nomination.pk:
         others = others.exclude(pk=nomination.pk)
     if others.exists():

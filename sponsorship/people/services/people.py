@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
 from sponsorship.core.audit import audit_record, snapshot
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import (
     IdentifierError,
     mask_nik,
@@ -182,7 +182,12 @@ def sponsor_create(
 
 
 def worker_find_by_nik(nik_text: str) -> Worker | None:
-    return Worker.objects.filter(nik_hash=nik_lookup_hash(nik_text)).first()
+    """The worker with this NIK (under the current or a previous hash key); raises for a malformed NIK."""
+    try:
+        nik = parse_nik(nik_text).nik
+    except IdentifierError as exc:
+        raise _field_error("nik", exc) from None
+    return Worker.objects.filter(nik_hash__in=keyed_hashes(nik)).first()
 
 
 @transaction.atomic
@@ -220,7 +225,7 @@ def worker_create(
     consent_time_check(consent.get("collected_at"))
     village = _village(village)
     nik_hash = keyed_hash(info.nik)
-    if Worker.objects.filter(nik_hash=nik_hash).exists():
+    if Worker.objects.filter(nik_hash__in=keyed_hashes(info.nik)).exists():
         raise ConflictError(_("This NIK is already registered."), code="duplicate_nik")
     try:
         with transaction.atomic():

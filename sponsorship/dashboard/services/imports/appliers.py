@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from backend.api.errors import ApplicationError
 from sponsorship.dashboard.models import ImportBatch
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hashes
 from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
 from sponsorship.people.services import people
 from sponsorship.people.services.sponsorships import sponsorship_start
@@ -51,7 +51,7 @@ def _apply_sponsor(row: dict, actor) -> str:
 
 
 def _apply_worker(row: dict, actor) -> str:
-    current = Worker.objects.select_for_update().filter(nik_hash=keyed_hash(row["nik"])).first()
+    current = Worker.objects.select_for_update().filter(nik_hash__in=keyed_hashes(row["nik"])).first()
     outcome = "unchanged"
     if current is None:
         current = people.worker_create(

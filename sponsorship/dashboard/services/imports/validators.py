@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import AdminScope
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import (
     IdentifierError,
     age_on,
@@ -262,16 +262,15 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     max_age = config.max_new_member_age if config else 65
     today = timezone.localdate()
     candidates, problems = _worker_candidates(rows, index, lookups, today)
-    existing = {
-        w.nik_hash: w
-        for w in Worker.objects.filter(nik_hash__in=[c["nik_hash"] for c in candidates]).select_related(
-            "village__parent"
-        )
-    }
+    # Every hash of each NIK (current key, then previous ones while rotate_pii_keys runs).
+    hashes = {c["nik_hash"]: keyed_hashes(c["nik"]) for c in candidates}
+    every_hash = [h for hs in hashes.values() for h in hs]
+    found = {w.nik_hash: w for w in Worker.objects.filter(nik_hash__in=every_hash).select_related("village__parent")}
+    existing = {key: next((found[h] for h in hs if h in found), None) for key, hs in hashes.items()}
     active = {
         s.worker_id: s
         for s in Sponsorship.objects.filter(
-            status=Sponsorship.Status.ACTIVE, worker__nik_hash__in=[c["nik_hash"] for c in candidates]
+            status=Sponsorship.Status.ACTIVE, worker__nik_hash__in=every_hash
         ).select_related("sponsor")
     }
     sponsors = {
