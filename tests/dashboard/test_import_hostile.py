@@ -136,3 +136,20 @@ def test_utf16_csv_with_a_bom_is_decoded_and_without_one_is_refused(regency_admi
     with pytest.raises(imports.FileProblem) as exc:
         preview(regency_admin, "sponsors", "asn.csv", text.encode("utf-16-le"))
     assert exc.value.code == "unreadable_file"
+
+
+@pytest.mark.django_db
+def test_cells_found_by_the_fuzz_are_row_problems(regency_admin, agency):
+    """An infinite number where a NIK goes and a superscript decile raised OverflowError / ValueError (a 500)."""
+    from openpyxl import Workbook
+
+    from .test_imports import WORKER_HEADER
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(WORKER_HEADER)
+    ws.append([1, float("inf"), "Sri", "petani", "", "", "35.02.17.1001", "", "²", "", "Tatap muka", "01/01/2026"])
+    out = io.BytesIO()
+    wb.save(out)
+    batch = preview(regency_admin, "workers", "w.xlsx", out.getvalue())
+    assert {p["column"] for p in batch.problems} >= {"NIK", "Desil Kesejahteraan (1-10)"}

@@ -174,7 +174,7 @@ def _decile(cells: RowCells) -> int | None:
     text = cells.text("decile")
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= 10:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 10:  # "²".isdigit() is True
         raise CellError(f"Desil harus angka 1–10 (tertulis '{text}').")
     return int(text)
 
