@@ -50,6 +50,8 @@ PAGES = {
         admins(302, other_agency=404),
     ),
     ("import-template", "GET"): (lambda w: {"kind": "workers", "fmt": "csv"}, None, admins()),
+    # the data-protection officer only (a regency admin with the permission; none in the world but the superuser)
+    ("personal-data-access", "GET"): (None, None, {**admins(403), SU: 200}),
 }
 METHODS = {"index": ["GET"], "login": ["GET"], "logout": ["POST"], "village-target": ["POST"], "remind": ["POST"]}
 

@@ -57,6 +57,17 @@ def test_an_on_behalf_export_is_logged_with_who_and_why_and_the_officer_sees_it(
     assert api(opd).get("/api/v1/admin/personal-data-access/").status_code == 403
 
 
+def test_the_officers_dashboard_page(regency, client):
+    worker = factories.make_worker()
+    worker_access_record(actor=None, worker=worker, fields=["nik"], purpose="complaint", channel="api", note="aduan 7")
+    client.force_login(_dpo(regency))
+    page = client.get("/dashboard/personal-data-access/")
+    assert page.status_code == 200 and "aduan 7" in page.content.decode()
+    assert "/dashboard/personal-data-access/" in client.get("/dashboard/").content.decode()  # in the menu
+    client.force_login(factories.make_user("admin.biasa", Role.REGENCY_ADMIN, regency=regency))
+    assert client.get("/dashboard/personal-data-access/").status_code == 403
+
+
 def test_the_officer_sees_only_their_regency(regency, api):
     from sponsorship.regions.models import Region
 

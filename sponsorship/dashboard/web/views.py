@@ -18,6 +18,8 @@ from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.services import imports
 from sponsorship.dashboard.services.actions import arrears_remind, village_target_set
 from sponsorship.dashboard.services.exports import FORMATS, table_export
+from sponsorship.people.models import PersonalDataAccess
+from sponsorship.people.selectors import accesses_for, is_data_protection_officer
 
 LOGIN_URL = "dashboard:login"
 
@@ -181,6 +183,28 @@ def export(request, scope, table, fmt):
     response = HttpResponse(out.content, content_type=out.content_type)
     response["Content-Disposition"] = f'attachment; filename="{out.file_name}"'
     return response
+
+
+@admin_page
+def personal_data_access(request, scope):
+    """The regency's personal-data access log, for its data-protection officer (others: 403)."""
+    if not is_data_protection_officer(request.user):
+        return HttpResponseForbidden(render_to_string("dashboard/403.html", request=request))
+    rows = accesses_for(request.user)
+    purpose = request.GET.get("purpose", "")
+    if purpose in PersonalDataAccess.Purpose.values:
+        rows = rows.filter(purpose=purpose)
+    return render(
+        request,
+        "dashboard/personal_data_access.html",
+        {
+            "scope": scope,
+            "nav": "personal_data",
+            "rows": rows[:500],
+            "purposes": PersonalDataAccess.Purpose.choices,
+            "purpose": purpose,
+        },
+    )
 
 
 def _batches(scope):

@@ -10,31 +10,13 @@ from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import BasePermission
 
-from sponsorship.people.models import PersonalDataAccess, Role
-from sponsorship.people.scoping import profile_of, role_of
-
-
-def is_data_protection_officer(user) -> bool:
-    role = role_of(user)
-    if role == "superuser":
-        return True
-    return role == Role.REGENCY_ADMIN and user.has_perm("people.view_personaldataaccess")
+from sponsorship.people.models import PersonalDataAccess
+from sponsorship.people.selectors import accesses_for, is_data_protection_officer
 
 
 class IsDataProtectionOfficer(BasePermission):
     def has_permission(self, request, view):
         return is_data_protection_officer(request.user)
-
-
-def accesses_for(user):
-    """The access rows a data-protection officer may read: their regency's (a superuser: all)."""
-    qs = PersonalDataAccess.objects.select_related("actor")
-    if getattr(user, "is_superuser", False):
-        return qs
-    profile = profile_of(user)
-    if profile is None or not is_data_protection_officer(user):
-        return qs.none()
-    return qs.filter(regency_id=profile.regency_id)
 
 
 class AccessOutput(serializers.ModelSerializer):
