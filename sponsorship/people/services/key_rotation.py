@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from cryptography.fernet import Fernet, InvalidToken
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 
 from sponsorship.core.audit import audit_record
 from sponsorship.people.crypto import EncryptedTextField, keyed_hash
@@ -43,7 +43,7 @@ class RotationReport:
         return sum(t.rotated for t in self.tables)
 
 
-def encrypted_models() -> list[tuple[type, list[str], dict[str, str]]]:
+def encrypted_models() -> list[tuple[type[models.Model], list[str], dict[str, str]]]:
     """[(model, encrypted field names, {clear field: hash field})] for every model holding encrypted columns."""
     out = []
     for model in apps.get_models():
@@ -88,8 +88,12 @@ def pii_keys_rotate(
             continue
         table = TableRotation(label=label, last_pk=(start_after or {}).get(label))
         report.tables.append(table)
-        pk_name = model._meta.pk.attname
-        raw_columns = ", ".join(connection.ops.quote_name(model._meta.get_field(n).column) for n in encrypted)
+        pk_field = model._meta.pk
+        assert pk_field is not None
+        pk_name, quote = pk_field.attname, connection.ops.quote_name
+        columns = {f.name: str(f.column) for f in model._meta.concrete_fields}
+        raw_columns = ", ".join(quote(columns[n]) for n in encrypted)
+        pk_column, db_table = quote(str(pk_field.column)), quote(model._meta.db_table)
         while True:
             with transaction.atomic():
                 qs = model._base_manager.select_for_update().order_by(pk_name)
@@ -102,9 +106,7 @@ def pii_keys_rotate(
                 # The stored ciphertext (the model attribute holds the decrypted text).
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        f"SELECT {connection.ops.quote_name(model._meta.pk.column)}, {raw_columns} "  # noqa: S608
-                        f"FROM {connection.ops.quote_name(model._meta.db_table)} "
-                        f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = ANY(%s)",
+                        f"SELECT {pk_column}, {raw_columns} FROM {db_table} WHERE {pk_column} = ANY(%s)",  # noqa: S608
                         [pks],
                     )
                     raw = {r[0]: dict(zip(encrypted, r[1:], strict=True)) for r in cursor.fetchall()}
