@@ -7,6 +7,7 @@ Messages are in Indonesian by default and in English when the request says `Acce
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -58,9 +59,13 @@ def _generic_message(exc):
     if isinstance(exc, exceptions.Throttled):
         return _("Too many requests. Try again in %(seconds)s seconds.") % {"seconds": int(exc.wait or 1)}
     if isinstance(exc, exceptions.ParseError):
+        if exc.detail and str(exc.detail) != str(exceptions.ParseError.default_detail):
+            return exc.detail  # our parser's own message (nested too deeply, NUL, not an object)
         return _("The request body could not be read. Make sure it is valid JSON.")
     if isinstance(exc, exceptions.UnsupportedMediaType):
         return _("This content type is not supported.")
+    if getattr(exc, "default_code", "") == "request_too_large":
+        return exc.detail
     if isinstance(exc, exceptions.NotAcceptable):
         return _("The requested response format is not available.")
     if isinstance(exc, exceptions.ValidationError):
@@ -100,6 +105,12 @@ def exception_handler(exc, context):
         return Response(error_body(exc.message, code=exc.code, extra=exc.extra), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, RequestDataTooBig):  # a form or multipart field past DATA_UPLOAD_MAX_MEMORY_SIZE
+        from backend.api.parsers import RequestTooLarge
+
+        exc = RequestTooLarge()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(_("The request has too many fields or files."))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -43,6 +43,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # REMOTE_ADDR becomes the client's address, believing X-Forwarded-For only as far as TRUSTED_PROXY_* say
+    # (backend/client_ip.py); every throttle, lockout and audit row reads it.
+    "backend.client_ip.ClientIpMiddleware",
+    # Bodies past DATA_UPLOAD_MAX_MEMORY_SIZE (413) and NUL in the URL (400), before any view (request_guard.py).
+    "backend.request_guard.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The Midtrans webhook and the worker status (bearer token) are answered here, without the rest of this
     # list; see backend/lean.py for what is kept. LEAN_PATHS=false sends them through the whole stack.
@@ -154,6 +159,12 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bounded in size and depth, no NUL, no bare scalar (backend/api/parsers.py); forms and uploads as DRF's.
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.StandardPagination",
     # Aware datetimes in plain-dict answers are written in TIME_ZONE (+07:00), like serializer fields.
     "DEFAULT_RENDERER_CLASSES": ["backend.api.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
@@ -171,6 +182,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "login": env.str("THROTTLE_LOGIN", default="10/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttles key on REMOTE_ADDR, which ClientIpMiddleware has set; never on X-Forwarded-For directly.
+    "NUM_PROXIES": 0,
 }
 
 from datetime import timedelta  # noqa: E402
@@ -212,6 +225,19 @@ SPECTACULAR_SETTINGS = {
 # Keys are separate from SECRET_KEY in production; comma-separated lists allow rotation (first encrypts).
 PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[])
 PII_HASH_KEY = env.str("PII_HASH_KEY", default="")
+# While `manage.py rotate_pii_keys` re-hashes: the previous hash key(s), so lookups still find rows not yet re-hashed.
+PII_HASH_KEYS_PREVIOUS = env.list("PII_HASH_KEYS_PREVIOUS", default=[])
+
+# The proxies in front of the service (backend/client_ip.py): how many write X-Forwarded-For, or their networks.
+# Neither: X-Forwarded-For is ignored. Production behind a proxy must set one (deploy check pengampu.E001).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_CIDRS = env.list("TRUSTED_PROXY_CIDRS", default=[])
+
+# Retention (UU PDP), enforced daily by sponsorship.people.tasks.enforce_personal_data_retention: the personal-data
+# access log is kept this many days; a worker whose last sponsorship ended this many days ago (and who has no other
+# payer) is anonymised (payments and coverage are kept, without the person).
+PDP_ACCESS_LOG_RETENTION_DAYS = env.int("PDP_ACCESS_LOG_RETENTION_DAYS", default=5 * 365)
+PDP_ENDED_WORKER_RETENTION_DAYS = env.int("PDP_ENDED_WORKER_RETENTION_DAYS", default=2 * 365)
 
 # Login brute-force protection (sponsorship/people/auth/lockout.py), the same for the JWT endpoint, the dashboard and
 # the admin: after LOGIN_LOCKOUT_ATTEMPTS failures for one username from one IP within LOGIN_LOCKOUT_SECONDS, that
@@ -359,5 +385,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(
 )
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
+# An XLSX is a zip: its parts may expand to at most this much, and no part at more than this ratio (a zip bomb).
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=100 * 1024 * 1024)
+IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 = always compute
 # --- end dashboard ------------------------------------------------------------------------------------

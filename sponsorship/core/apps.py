@@ -13,3 +13,6 @@ class CoreConfig(AppConfig):
     label = "sponsorship"
     verbose_name = _("Sponsorship")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from backend import checks  # noqa: F401  (registers the project's deploy checks)

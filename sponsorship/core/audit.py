@@ -32,6 +32,8 @@ class AuditAction(models.TextChoices):
     WORKER_AUTH_SIGNED_IN = "worker_auth.signed_in"
     AUTH_LOGIN_LOCKED = "auth.login_locked"
     PERSONAL_DATA_EXPORT = "personal_data.export"
+    PERSONAL_DATA_RETENTION = "personal_data.retention"
+    PII_KEYS_ROTATE = "pii_keys.rotate"
     # regions and settings
     REGION_CREATE = "region.create"
     REGION_UPDATE = "region.update"
@@ -76,6 +78,7 @@ class AuditAction(models.TextChoices):
     # dashboard
     ARREARS_REMIND = "arrears.remind"
     IMPORT_PREVIEW = "import.preview"
+    IMPORT_CONFIRM = "import.confirm"
     IMPORT_APPLY = "import.apply"
     IMPORT_DISCARD = "import.discard"
     EXPORT_PERSONAL_DATA = "export.personal_data"

@@ -18,6 +18,7 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Waiting for confirmation")
+        APPLYING = "applying", _("Being imported")
         APPLIED = "applied", _("Imported")
         DISCARDED = "discarded", _("Cancelled")
 
@@ -25,7 +26,14 @@ class ImportBatch(models.Model):
         ALL = "all", _("All or nothing")
         VALID_ONLY = "valid_only", _("Valid rows only")
 
-    TRANSITIONS = {Status.PREVIEWED: {Status.APPLIED, Status.DISCARDED}, Status.APPLIED: set(), Status.DISCARDED: set()}
+    # APPLYING: confirmed, the rows are being written by a task; an all-or-nothing batch whose row failed while
+    # saving goes back to PREVIEWED with the problem in its report.
+    TRANSITIONS = {
+        Status.PREVIEWED: {Status.APPLYING, Status.APPLIED, Status.DISCARDED},
+        Status.APPLYING: {Status.APPLIED, Status.PREVIEWED},
+        Status.APPLIED: set(),
+        Status.DISCARDED: set(),
+    }
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEWED, db_index=True)
@@ -43,6 +51,12 @@ class ImportBatch(models.Model):
     result = models.JSONField(default=dict, blank=True)
     # Row-level outcome of a preview beyond its problems (DTSEN: matched, not found, unchanged, changed).
     report = models.JSONField(default=dict, blank=True)
+    # Rows written so far by the confirm task (live figure in the cache while it runs; see services/imports).
+    progress_done = models.PositiveIntegerField(default=0)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 

@@ -14,4 +14,9 @@ BEAT_SCHEDULE = {
         "task": "sponsorship.dashboard.tasks.check_ledger",
         "schedule": crontab(minute=15, hour=2),
     },
+    "sweep-applying-imports": {
+        # Confirmed imports whose apply task was lost (broker down, worker killed) are queued again.
+        "task": "sponsorship.dashboard.tasks.sweep_applying_imports",
+        "schedule": crontab(minute="*/5"),
+    },
 }

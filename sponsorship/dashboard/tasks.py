@@ -1,8 +1,9 @@
-"""Celery tasks of the dashboard: each only calls a service."""
+"""Celery tasks of the dashboard: each only fetches and calls a service."""
 
 from celery import shared_task
 
 from .services.dtsen_reminders import dtsen_reminders_send
+from .services.imports import import_apply_queued, import_applying_sweep
 from .services.ledger import ledger_check_nightly
 
 
@@ -15,3 +16,14 @@ def remind_dtsen_round() -> int:
 def check_ledger() -> dict[str, int]:
     """Nightly: every invariant per regency; records the result and alerts the regency admins when one breaks."""
     return ledger_check_nightly()
+
+
+@shared_task(name="sponsorship.dashboard.tasks.apply_import_batch", acks_late=True, ignore_result=True)
+def apply_import_batch(batch_id: int, actor_id: int | None = None, ip: str | None = None) -> dict | None:
+    """Write a confirmed import's rows (idempotent: an applied batch, or one another worker holds, is skipped)."""
+    return import_apply_queued(batch_id=batch_id, actor_id=actor_id, ip=ip)
+
+
+@shared_task(name="sponsorship.dashboard.tasks.sweep_applying_imports", ignore_result=True)
+def sweep_applying_imports() -> int:
+    return import_applying_sweep()

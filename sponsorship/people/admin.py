@@ -8,13 +8,14 @@ from backend.api.errors import ApplicationError
 from sponsorship.core.service_admin import ServiceModelAdmin
 
 from .auth.forms import LockoutAdminAuthenticationForm
-from .crypto import keyed_hash
+from .crypto import keyed_hashes
 from .identifiers import IdentifierError, is_ascii_digits, mask_nik, mask_phone, parse_nik
 from .models import (
     Agency,
     CollectiveGroup,
     DecileRound,
     Occupation,
+    PersonalDataAccess,
     Profile,
     Sponsor,
     Sponsorship,
@@ -158,7 +159,7 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
         term = search_term.strip().replace(" ", "")
         if is_ascii_digits(term) and len(term) == 16:
             try:
-                return queryset.filter(nik_hash=keyed_hash(parse_nik(term).nik)), False
+                return queryset.filter(nik_hash__in=keyed_hashes(parse_nik(term).nik)), False
             except IdentifierError:
                 pass
         return super().get_search_results(request, queryset, search_term)
@@ -233,8 +234,19 @@ class DecileRoundAdmin(admin.ModelAdmin):
     list_display = ["ranked_on", "regency", "source", "created_by", "created_at"]
     list_filter = ["source"]
     readonly_fields = ["regency", "ranked_on", "source", "file_name", "created_by", "created_at"]
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    """Read-only: the access log is append-only (the retention job alone deletes old rows)."""
+
+    list_display = ["at", "actor", "actor_role", "subject_type", "subject_id", "fields", "purpose", "channel"]
+    list_filter = ["purpose", "channel", "actor_role"]
+    search_fields = ["subject_id", "note"]
+    date_hierarchy = "at"
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

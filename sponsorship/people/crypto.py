@@ -2,7 +2,8 @@
 
 An encrypted column cannot be searched or made unique, so each protected value has a sibling
 `<name>_hash` column holding HMAC-SHA256(PII_HASH_KEY, value). Keys come from settings; several
-encryption keys can be listed for rotation (the first one encrypts).
+encryption keys can be listed for rotation (the first one encrypts), and previous hash keys are listed in
+PII_HASH_KEYS_PREVIOUS while `manage.py rotate_pii_keys` re-encrypts and re-hashes (docs/security.md).
 """
 
 import hashlib
@@ -34,10 +35,26 @@ def decrypt(token: str) -> str:
 
 
 def keyed_hash(value: str) -> str:
+    """The value's hash under the current key: what is written, and what a unique constraint compares."""
     key = settings.PII_HASH_KEY
     if not key:
         raise ImproperlyConfigured("PII_HASH_KEY is empty")
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def keyed_hashes(value: str) -> list[str]:
+    """The value's hash under the current key, then under each previous one (PII_HASH_KEYS_PREVIOUS).
+
+    Lookups use all of them (`nik_hash__in=keyed_hashes(nik)`), so a row still hashed with the old key is found
+    while `manage.py rotate_pii_keys` re-hashes the table in batches.
+    """
+    current = keyed_hash(value)
+    previous = [
+        hmac.new(k.encode(), value.encode(), hashlib.sha256).hexdigest()
+        for k in getattr(settings, "PII_HASH_KEYS_PREVIOUS", [])
+        if k
+    ]
+    return [current, *(h for h in previous if h != current)]
 
 
 class EncryptedTextField(models.TextField):

@@ -360,7 +360,9 @@ def test_templates_are_readable_by_the_importer(regency_admin, regency):
 
 # -- HTTP --------------------------------------------------------------------------------------------------
 @pytest.mark.django_db
-def test_import_api_preview_confirm_and_permissions(api, regency_admin, agency, sponsor):
+def test_import_api_preview_confirm_and_permissions(
+    api, regency_admin, agency, sponsor, django_capture_on_commit_callbacks
+):
     content = xlsx_bytes(sponsor_rows(agency.name) + [[9, "123", "", "", "", "", "", "", "", ""]])
     client = api(regency_admin)
     r = client.post(
@@ -375,8 +377,12 @@ def test_import_api_preview_confirm_and_permissions(api, regency_admin, agency, 
     pk = body["id"]
     r = client.post(f"/api/v1/admin/imports/{pk}/confirm/", {"mode": "all"}, format="json")
     assert r.status_code == 409 and r.json()["code"] == "has_problems"
-    r = client.post(f"/api/v1/admin/imports/{pk}/confirm/", {"mode": "valid_only"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):  # the apply task is queued after commit (eager here)
+        r = client.post(f"/api/v1/admin/imports/{pk}/confirm/", {"mode": "valid_only"}, format="json")
+    assert r.status_code == 202 and r.json()["status"] == "applying"
+    r = client.get(f"/api/v1/admin/imports/{pk}/")
     assert r.status_code == 200 and r.json()["status"] == "applied"
+    assert r.json()["progress"] == {"done": 2, "total": 2}
     assert r.json()["result"]["created"] == 2
     # Sponsors and workers cannot import; an agency admin of another agency cannot see the batch.
     assert api(sponsor.user).post("/api/v1/admin/imports/", {"kind": "sponsors"}).status_code == 403

@@ -143,6 +143,8 @@ MATRIX.update(
         ("worker-my-data-erase", "POST"): only({W: 200, OW: 200, SU: 403}),
         ("admin-worker-data-export", "GET"): only({**ADMINS_OWN}),
         ("admin-worker-anonymise", "POST"): only({RA: 200, SU: 200}),
+        # the data-protection officer is a regency admin with people.view_personaldataaccess (none in the world)
+        ("admin-personal-data-access", "GET"): only({SU: 200}),
     }
 )
 

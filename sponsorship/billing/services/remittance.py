@@ -24,8 +24,9 @@ from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
 from sponsorship.people.identifiers import IdentifierError, normalize_kpj
 from sponsorship.people.models import Worker
+from sponsorship.people.services.access_log import personal_data_access_record, worker_regency_id
 from sponsorship.people.services.collective import collective_groups_for_months
-from sponsorship.people.services.people import nik_lookup_hash
+from sponsorship.people.services.people import worker_find_by_nik
 
 from .registration_advice import is_rejected, rejection
 
@@ -127,6 +128,14 @@ def remittance_export(*, period: dt.date, actor=None, out_dir: str | Path | None
             cell.number_format = "@"  # keep NIK as text (16 digits would lose precision as a number)
         book.save(xlsx_path)
         RemittanceBatch.objects.filter(pk=batch.pk).update(file_name=stem)
+        personal_data_access_record(  # the file carries every listed worker's clear NIK
+            actor=actor,
+            subjects=[("people.worker", r.worker_id, worker_regency_id(r.worker)) for r in rows],
+            fields=["nik"],
+            purpose="bpjs_remittance",
+            channel="file",
+            note=stem,
+        )
         audit_record(
             actor=actor,
             action="personal_data.export",
@@ -157,7 +166,7 @@ def remittance_import_results(*, path: str | Path, actor=None) -> dict:
         for line_no, line in enumerate(reader, start=2):
             get = lambda key, line=line: (line.get(fields.get(key, ""), "") or "").strip()  # noqa: E731
             try:
-                worker = Worker.objects.filter(nik_hash=nik_lookup_hash(get("nik"))).first()
+                worker = worker_find_by_nik(get("nik"))
             except ApplicationError:
                 counts["invalid"] += 1
                 continue

@@ -4,12 +4,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from backend.api.errors import ApplicationError
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import admin_scope
 from sponsorship.dashboard.services import imports
@@ -31,9 +32,19 @@ class ProblemOutput(serializers.Serializer):
     problem = serializers.CharField()
 
 
+class ProgressOutput(serializers.Serializer):
+    done = serializers.IntegerField(help_text="Rows written so far")
+    total = serializers.IntegerField(help_text="Rows to write")
+
+
 class BatchOutput(serializers.ModelSerializer):
     problems = ProblemOutput(many=True)
     error_rows = serializers.IntegerField()
+    progress = serializers.SerializerMethodField()
+
+    @extend_schema_field(ProgressOutput)
+    def get_progress(self, obj) -> dict:
+        return imports.import_progress(obj)
 
     class Meta:
         model = ImportBatch
@@ -49,6 +60,7 @@ class BatchOutput(serializers.ModelSerializer):
             "problems",
             "result",
             "report",
+            "progress",
             "created_at",
             "applied_at",
         ]
@@ -83,7 +95,7 @@ class ImportListCreate(APIView):
             scope=admin_scope(request.user),
             kind=data.validated_data["kind"],
             file_name=upload.name,
-            content=upload.read(),
+            content=imports.upload_content(upload),
             ip=request.META.get("REMOTE_ADDR"),
         )
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
@@ -108,18 +120,31 @@ class ImportConfirm(APIView):
 
     @extend_schema(
         request=ConfirmInput,
-        responses=BatchOutput,
+        responses={200: BatchOutput, 202: BatchOutput},
         summary="Apply a previewed import: mode all (all-or-nothing, default) or valid_only",
+        description=(
+            "The rows are written by a background task: 202 with status `applying` and `progress` while it runs "
+            "(poll the import), 200 when it has finished. Confirming again while it runs answers the same batch."
+        ),
     )
     def post(self, request, pk: int):
         batch = get_object_or_404(batches_for(request.user), pk=pk)
         data = ConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
-        imports.import_confirm(
+        imports.import_confirm_request(
             batch=batch, actor=request.user, mode=data.validated_data["mode"], ip=request.META.get("REMOTE_ADDR")
         )
         batch.refresh_from_db()
-        return Response(BatchOutput(batch).data)
+        if batch.status == ImportBatch.Status.PREVIEWED and batch.result.get("rolled_back"):
+            # eager run (no broker): the all-or-nothing apply already failed and was rolled back
+            raise ApplicationError(
+                _("The import was rolled back: a row failed while saving. See the report."),
+                code="rolled_back",
+                status_code=409,
+                extra={"problems": batch.result.get("late_problems", [])},
+            )
+        code = status.HTTP_202_ACCEPTED if batch.status == ImportBatch.Status.APPLYING else status.HTTP_200_OK
+        return Response(BatchOutput(batch).data, status=code)
 
 
 @extend_schema(
@@ -135,8 +160,6 @@ class ImportTemplate(APIView):
 
     def get(self, request, kind: str):
         if kind not in ImportBatch.Kind.values:
-            from backend.api.errors import ApplicationError
-
             raise ApplicationError(_("Unknown template kind."), status_code=404, code="not_found")
         return template_response(kind, request.query_params.get("download", "xlsx"))
 

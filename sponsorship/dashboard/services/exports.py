@@ -1,12 +1,16 @@
 """Every dashboard table as XLSX or CSV; each export is written to the audit log (who, when, what, rows).
 
-Cells that a spreadsheet would run as a formula (=, +, -, @ at the start) are prefixed with an apostrophe,
-so an exported name like "=HYPERLINK(...)" cannot execute on the admin's machine.
+Cells that a spreadsheet would run as a formula (=, +, -, @, tab or CR at the start) are prefixed with an
+apostrophe, so an exported name like "=HYPERLINK(...)" cannot execute on the admin's machine. In CSV the same is
+done after every ';' and ',' inside a cell: Excel in an Indonesian locale splits a comma-separated file on ';'
+(its list separator), so "Siti;=HYPERLINK(...)" would start a cell of its own. CSV comes ','-separated or, for
+Indonesian Excel, ';'-separated (`sep="semicolon"`).
 """
 
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -15,6 +19,11 @@ from django.utils.translation import gettext_lazy
 from backend.api.errors import ApplicationError
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import local_today
+
+SEPARATORS = {"comma": ",", "semicolon": ";"}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A dangerous character at the start of a piece that Excel may split off: after ; or , (spaces and a quote allowed).
+_INNER_FORMULA = re.compile(r'([;,\t\r\n][\s"]*)([=+\-@])')
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -41,7 +50,7 @@ class ExportFile:
 
 
 def _safe(value):
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value.lstrip(" ")[:1] in FORMULA_START:
         return "'" + value
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)
@@ -50,12 +59,19 @@ def _safe(value):
     return value
 
 
-def _csv(table: Table) -> bytes:
+def _safe_csv(value):
+    value = _safe(value)
+    if isinstance(value, str):
+        value = _INNER_FORMULA.sub(lambda m: m.group(1) + "'" + m.group(2), value)
+    return value
+
+
+def _csv(table: Table, sep: str = "comma") -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([header for _, header in table.columns])
+    writer = csv.writer(out, delimiter=SEPARATORS[sep], quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([_safe_csv(header) for _, header in table.columns])
     for row in table.rows:
-        writer.writerow([_safe(row.get(key)) for key, _ in table.columns])
+        writer.writerow([_safe_csv(row.get(key)) for key, _ in table.columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 correctly
 
 
@@ -80,10 +96,14 @@ def _xlsx(table: Table) -> bytes:
     return out.getvalue()
 
 
-def table_export(*, actor, table: Table, fmt: str, filters: dict | None = None, ip: str | None = None) -> ExportFile:
+def table_export(
+    *, actor, table: Table, fmt: str, filters: dict | None = None, ip: str | None = None, sep: str = "comma"
+) -> ExportFile:
     if fmt not in FORMATS:
         raise ApplicationError(gettext_lazy("The export format must be xlsx or csv."), code="invalid")
-    content = _xlsx(table) if fmt == "xlsx" else _csv(table)
+    if sep not in SEPARATORS:
+        raise ApplicationError(gettext_lazy("The CSV separator must be comma or semicolon."), code="invalid")
+    content = _xlsx(table) if fmt == "xlsx" else _csv(table, sep)
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -94,6 +114,7 @@ def table_export(*, actor, table: Table, fmt: str, filters: dict | None = None, 
             extra={
                 "table": table.name,
                 "format": fmt,
+                **({"separator": sep} if fmt == "csv" else {}),
                 "rows": len(table.rows),
                 "filters": filters or {},
                 "personal": table.personal,

@@ -23,4 +23,5 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/templates/<str:kind>.<str:fmt>", views.import_template, name="import-template"),
+    path("personal-data-access/", views.personal_data_access, name="personal-data-access"),
 ]

@@ -22,6 +22,8 @@ from sponsorship.dashboard.services.actions import arrears_remind, village_targe
 from sponsorship.dashboard.services.exports import FORMATS, table_export
 from sponsorship.dashboard.services.imports.dtsen import dtsen_result_text
 from sponsorship.people.auth.forms import LockoutAuthenticationForm
+from sponsorship.people.models import PersonalDataAccess
+from sponsorship.people.selectors import accesses_for, is_data_protection_officer
 
 LOGIN_URL = "dashboard:login"
 
@@ -180,12 +182,44 @@ def remind(request, scope, sponsor_id):
 def export(request, scope, table, fmt):
     if table not in dashboard.TABLES or fmt not in FORMATS:
         return HttpResponse("Tabel atau format tidak dikenal.", status=404)
-    params = {k: v for k, v in request.GET.items() if k != "regency"}
+    params = {k: v for k, v in request.GET.items() if k not in ("regency", "sep")}
     data = dashboard.build_table(table, scope, params)
-    out = table_export(actor=request.user, table=data, fmt=fmt, filters=params, ip=_ip(request))
+    try:
+        out = table_export(
+            actor=request.user,
+            table=data,
+            fmt=fmt,
+            filters=params,
+            ip=_ip(request),
+            sep=request.GET.get("sep", "comma"),
+        )
+    except ApplicationError as exc:
+        return HttpResponse(str(exc.message), status=400)
     response = HttpResponse(out.content, content_type=out.content_type)
     response["Content-Disposition"] = f'attachment; filename="{out.file_name}"'
     return response
+
+
+@admin_page
+def personal_data_access(request, scope):
+    """The regency's personal-data access log, for its data-protection officer (others: 403)."""
+    if not is_data_protection_officer(request.user):
+        return HttpResponseForbidden(render_to_string("dashboard/403.html", request=request))
+    rows = accesses_for(request.user)
+    purpose = request.GET.get("purpose", "")
+    if purpose in PersonalDataAccess.Purpose.values:
+        rows = rows.filter(purpose=purpose)
+    return render(
+        request,
+        "dashboard/personal_data_access.html",
+        {
+            "scope": scope,
+            "nav": "personal_data",
+            "rows": rows[:500],
+            "purposes": PersonalDataAccess.Purpose.choices,
+            "purpose": purpose,
+        },
+    )
 
 
 def _batches(scope):
@@ -207,7 +241,7 @@ def import_list(request, scope):
                     scope=scope,
                     kind=kind,
                     file_name=upload.name,
-                    content=upload.read(),
+                    content=imports.upload_content(upload),
                     ip=_ip(request),
                 )
                 return redirect("dashboard:import-detail", pk=batch.pk)
@@ -235,14 +269,24 @@ def import_detail(request, scope, pk):
                 imports.import_discard(batch=batch, actor=request.user, ip=_ip(request))
                 messages.info(request, "Impor dibatalkan; tidak ada data yang diubah.")
             else:
-                result = imports.import_confirm(batch=batch, actor=request.user, mode=action or "all", ip=_ip(request))
-                if batch.kind == ImportBatch.Kind.DTSEN:
+                done = imports.import_confirm_request(
+                    batch=batch, actor=request.user, mode=action or "all", ip=_ip(request)
+                )
+                done.refresh_from_db()
+                result = done.result
+                if done.status == ImportBatch.Status.APPLIED and batch.kind == ImportBatch.Kind.DTSEN:
                     messages.success(request, dtsen_result_text(result))
-                else:
+                elif done.status == ImportBatch.Status.APPLIED:
                     messages.success(
                         request,
                         f"Impor selesai: {result['created']} baru, {result['updated']} diperbarui, "
                         f"{result['unchanged']} tetap, {result['skipped']} dilewati.",
+                    )
+                elif done.status == ImportBatch.Status.APPLYING:
+                    messages.info(request, "Impor sedang diproses; halaman ini menampilkan kemajuannya.")
+                else:
+                    messages.error(
+                        request, "Impor dibatalkan seluruhnya: ada baris yang gagal disimpan. Lihat laporan."
                     )
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
@@ -254,6 +298,7 @@ def import_detail(request, scope, pk):
             "scope": scope,
             "nav": "imports",
             "batch": batch,
+            "progress": imports.import_progress(batch),
             "problems": batch.problems[:500],
             "more_problems": max(len(batch.problems) - 500, 0),
         },

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from backend.api import fields
 from sponsorship.matching.models import MatchingRun, Nomination
 from sponsorship.matching.services.nominations import nomination_checks_seen_by, nomination_reject_reason_seen_by
 from sponsorship.people.identifiers import age_band, age_on, mask_nik, mask_phone
@@ -49,7 +50,7 @@ class NominationCreateSerializer(serializers.Serializer):
     relationship = serializers.ChoiceField(choices=Nomination.Relationship.choices)
     consent_channel = serializers.ChoiceField(choices=WorkerConsent.Channel.choices)
     consent_text_version = serializers.CharField(max_length=20)
-    consent_collected_at = serializers.DateTimeField(required=False)
+    consent_collected_at = fields.DateTimeField(required=False)
 
 
 class NominationSerializer(serializers.ModelSerializer):

@@ -20,11 +20,11 @@ from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition
 from sponsorship.matching.models import Nomination
 from sponsorship.matching.selectors import regency_config
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import IdentifierError, age_on, mask_nik, normalize_phone, parse_nik
 from sponsorship.people.models import Occupation, Role, Sponsor, Sponsorship, Worker, WorkerConsent
 from sponsorship.people.scoping import role_of, scope
-from sponsorship.people.services.people import _village, worker_create
+from sponsorship.people.services.people import _village, consent_time_check, worker_create
 from sponsorship.people.services.sponsorships import sponsorship_start
 
 
@@ -54,9 +54,9 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
                 % {"age": age, "max_new_member_age": config.max_new_member_age},
             }
         )
-    existing = Worker.objects.filter(nik_hash=nomination.nik_hash).first()
+    existing = Worker.objects.filter(nik_hash__in=keyed_hashes(nomination.nik)).first()
     # Asked whether or not the worker exists, so the time an answer takes does not tell either.
-    active = Sponsorship.objects.filter(worker__nik_hash=nomination.nik_hash, status=Sponsorship.Status.ACTIVE).first()
+    active = Sponsorship.objects.filter(worker__nik_hash__in=keyed_hashes(nomination.nik), status=Sponsorship.Status.ACTIVE).first()
     existing_info = None
     if existing is not None:
         existing_info = {
@@ -98,9 +98,9 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
             }
         )
     flags.extend(coi)
-    others = Nomination.objects.filter(nik_hash=nomination.nik_hash, status=Nomination.Status.SUBMITTED).exclude(
-        sponsor=sponsor
-    )
+    others = Nomination.objects.filter(
+        nik_hash__in=keyed_hashes(nomination.nik), status=Nomination.Status.SUBMITTED
+    ).exclude(sponsor=sponsor)
     if nomination.pk:
         others = others.exclude(pk=nomination.pk)
     if others.exists():
@@ -200,6 +200,7 @@ def nomination_submit(
         raise _field_error(
             "consent_channel", _("How the worker's consent was obtained and the text version are required.")
         )
+    consent_time_check(consent_collected_at, field="consent_collected_at")
     if sponsor.status != Sponsor.Status.ACTIVE:
         raise ConflictError(_("This sponsor is not active."), code="sponsor_inactive")
     if sponsor.free_capacity <= 0:

@@ -1,14 +1,14 @@
 """Data-subject requests (UU PDP): a worker exports or deletes their own data; an admin does it on their behalf."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.errors import ApplicationError
 from sponsorship.people.api.permissions import IsAdmin, IsRegencyAdmin, IsWorker
-from sponsorship.people.models import Worker
+from sponsorship.people.models import PersonalDataAccess, Worker
 from sponsorship.people.scoping import access_worker
 from sponsorship.people.services.privacy import worker_anonymise, worker_data_export
 
@@ -92,11 +92,32 @@ class MyDataEraseView(APIView):
 class AdminWorkerDataView(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=ExportOut, summary="Export a worker's data on their behalf (audited)")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "purpose",
+                str,
+                enum=PersonalDataAccess.Purpose.values,
+                required=False,
+                description="Why the clear NIK and phone are read (default data_subject_request); "
+                "written to the personal-data access log",
+            ),
+            OpenApiParameter("note", str, required=False, description="Required with purpose=other"),
+        ],
+        responses=ExportOut,
+        summary="Export a worker's data on their behalf (audited, and logged as a read of the clear NIK/phone)",
+    )
     def get(self, request, pk: int):
         worker = access_worker(request.user, pk)
         return Response(
-            worker_data_export(worker=worker, actor=request.user, on_behalf=True, ip=request.META.get("REMOTE_ADDR"))
+            worker_data_export(
+                worker=worker,
+                actor=request.user,
+                on_behalf=True,
+                ip=request.META.get("REMOTE_ADDR"),
+                purpose=request.query_params.get("purpose", PersonalDataAccess.Purpose.DATA_SUBJECT_REQUEST),
+                note=request.query_params.get("note", "")[:300],
+            )
         )
 
 

@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from backend.api import fields
 from sponsorship.core.periods import local_today
 from sponsorship.people.identifiers import age_band, age_on, mask_nik, mask_phone
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker
@@ -127,7 +128,7 @@ class WorkerSerializer(serializers.ModelSerializer):
 class ConsentInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=["in_person", "paper", "phone", "app"])
     text_version = serializers.CharField(max_length=20)
-    collected_at = serializers.DateTimeField(required=False)
+    collected_at = fields.DateTimeField(required=False)
 
 
 class WorkerCreateSerializer(serializers.Serializer):

@@ -38,7 +38,9 @@ class WorkerAuthNikThrottle(_LiveRateThrottle):
 
     def get_cache_key(self, request, view):
         data = request.data if hasattr(request, "data") else {}
-        nik_hash = worker_auth.nik_hash_for_throttle(data.get("nik")) if "nik" in data else None
+        if not isinstance(data, dict) or "nik" not in data:  # a list body: the serializer says what is wrong
+            return None
+        nik_hash = worker_auth.nik_hash_for_throttle(data.get("nik"))
         if nik_hash is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": nik_hash}

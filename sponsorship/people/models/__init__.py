@@ -1,3 +1,4 @@
+from .access_log import PersonalDataAccess
 from .accounts import Profile, Role
 from .collective import CollectiveGroup
 from .deciles import DecileRound, WorkerDecile
@@ -11,6 +12,7 @@ __all__ = [
     "DecileReview",
     "DecileRound",
     "Occupation",
+    "PersonalDataAccess",
     "Profile",
     "Role",
     "Sex",

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ApplicationError, ConflictError
 from sponsorship.core.audit import audit_record, snapshot
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import (
     IdentifierError,
     mask_nik,
@@ -38,6 +38,22 @@ UNSET: Any = _Unset()
 
 def _field_error(field, exc: IdentifierError):
     return ApplicationError(exc.message, code="invalid", extra={"fields": {field: [str(exc.message)]}})
+
+
+# A consent recorded before this date is a typing error (year 0001 even overflowed the time zone arithmetic).
+CONSENT_EARLIEST = dt.date(2000, 1, 1)
+
+
+def consent_time_check(collected_at, *, field: str = "consent.collected_at") -> None:
+    """Refuse a consent time before CONSENT_EARLIEST or in the future (a clear 400, not a 500)."""
+    if collected_at is None:
+        return
+    day = collected_at.date() if isinstance(collected_at, dt.datetime) else collected_at
+    if day < CONSENT_EARLIEST or day > timezone.localdate() + dt.timedelta(days=1):
+        message = _("The consent date must lie between %(earliest)s and today.") % {
+            "earliest": CONSENT_EARLIEST.strftime("%d/%m/%Y")
+        }
+        raise ApplicationError(message, code="invalid", extra={"fields": {field: [str(message)]}})
 
 
 def nik_lookup_hash(nik_text: str) -> str:
@@ -178,7 +194,12 @@ def sponsor_create(
 
 
 def worker_find_by_nik(nik_text: str) -> Worker | None:
-    return Worker.objects.filter(nik_hash=nik_lookup_hash(nik_text)).first()
+    """The worker with this NIK (under the current or a previous hash key); raises for a malformed NIK."""
+    try:
+        nik = parse_nik(nik_text).nik
+    except IdentifierError as exc:
+        raise _field_error("nik", exc) from None
+    return Worker.objects.filter(nik_hash__in=keyed_hashes(nik)).first()
 
 
 @transaction.atomic
@@ -213,10 +234,11 @@ def worker_create(
             ),
             extra={"fields": {"consent": [str(_("Required."))]}},
         )
+    consent_time_check(consent.get("collected_at"))
     village = _village(village)
     _check_village_writable(village, actor)
     nik_hash = keyed_hash(info.nik)
-    if Worker.objects.filter(nik_hash=nik_hash).exists():
+    if Worker.objects.filter(nik_hash__in=keyed_hashes(info.nik)).exists():
         raise ConflictError(_("This NIK is already registered."), code="duplicate_nik")
     try:
         with transaction.atomic():

@@ -57,8 +57,20 @@ def _iso(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behalf: bool = False) -> dict:
-    """Everything we hold about one worker, in clear (it goes to the person), written to the audit log."""
+def worker_data_export(
+    *,
+    worker: Worker,
+    actor,
+    ip: str | None = None,
+    on_behalf: bool = False,
+    purpose: str = "data_subject_request",
+    note: str = "",
+) -> dict:
+    """Everything we hold about one worker, in clear (it goes to the person), written to the audit log and, as a
+    read of the clear NIK and phone, to the personal-data access log (with the purpose the admin gave)."""
+    from sponsorship.people.services.access_log import purpose_check, worker_access_record
+
+    purpose_check(purpose, note)
     data = {
         "generated_at": timezone.now().isoformat(),
         "worker": {
@@ -119,6 +131,15 @@ def worker_data_export(*, worker: Worker, actor, ip: str | None = None, on_behal
         obj=worker,
         ip=ip,
         extra={"on_behalf": on_behalf, "purpose": "data_subject_access", "nik": mask_nik(worker.nik or "")},
+    )
+    worker_access_record(
+        actor=actor,
+        worker=worker,
+        fields=[f for f in ("nik", "phone") if getattr(worker, f)],
+        purpose=purpose,
+        channel="api",
+        ip=ip,
+        note=note,
     )
     return data
 

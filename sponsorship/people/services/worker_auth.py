@@ -29,7 +29,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from backend.api.errors import ApplicationError
 from notifications.otp import otp_send
 from sponsorship.core.audit import audit_record
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import IdentifierError, mask_phone, parse_nik
 from sponsorship.people.models import Profile, Role, Worker, WorkerSignInChallenge
 
@@ -117,7 +117,7 @@ def worker_signin_request(*, nik: str, birth_date: dt.date, ip: str | None = Non
             actor=None, action="worker_auth.request", object_type="worker", ip=ip, extra={"outcome": "malformed_nik"}
         )
         raise _invalid("nik", _("The NIK format is not valid (16 digits)."))
-    worker = Worker.objects.filter(nik_hash=nik_hash, anonymized_at__isnull=True).first()
+    worker = Worker.objects.filter(nik_hash__in=keyed_hashes(parse_nik(nik).nik), anonymized_at__isnull=True).first()
     # The worker whose NIK and birth date both match; None when either does not.
     matched = worker if worker is not None and worker.birth_date == birth_date else None
     outcome = "matched" if matched else ("wrong_birth_date" if worker else "unknown_nik")

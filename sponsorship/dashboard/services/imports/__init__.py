@@ -4,16 +4,29 @@ readers (file, columns, header, limits) → validators (rows → problems) → a
 batches holds the services the API and web pages call, templates the blank files to fill in.
 """
 
-from .batches import import_confirm, import_discard, import_preview
-from .readers import COLUMNS, FileProblem
+from .batches import (
+    import_apply_queued,
+    import_applying_sweep,
+    import_confirm,
+    import_confirm_request,
+    import_discard,
+    import_preview,
+    import_progress,
+)
+from .readers import COLUMNS, FileProblem, upload_content
 from .templates import template_csv, template_xlsx
 
 __all__ = [
     "COLUMNS",
     "FileProblem",
+    "import_apply_queued",
+    "import_applying_sweep",
     "import_confirm",
+    "import_confirm_request",
+    "import_progress",
     "import_discard",
     "import_preview",
     "template_csv",
     "template_xlsx",
+    "upload_content",
 ]

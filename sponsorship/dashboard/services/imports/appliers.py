@@ -14,7 +14,7 @@ from backend.api.errors import ApplicationError
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.matching.models import Nomination
 from sponsorship.matching.services.nominations import nomination_submit
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hashes
 from sponsorship.people.models import Agency, Occupation, Role, Sponsor, Sponsorship, Worker
 from sponsorship.people.scoping import role_of, scope
 from sponsorship.people.services import people
@@ -77,7 +77,7 @@ def _refer_to_regency_admin(row: dict, actor) -> str:
 
 
 def _apply_worker(row: dict, actor) -> str:
-    current = Worker.objects.select_for_update().filter(nik_hash=keyed_hash(row["nik"])).first()
+    current = Worker.objects.select_for_update().filter(nik_hash__in=keyed_hashes(row["nik"])).first()
     if (
         current is not None
         and role_of(actor) == Role.AGENCY_ADMIN
@@ -117,7 +117,7 @@ def _apply_worker(row: dict, actor) -> str:
         if changes:
             current = people.worker_update(worker=current, actor=actor, source="import", **changes)
             outcome = "updated"
-    if row.get("kk") and current.kk_hash != keyed_hash(row["kk"]):
+    if row.get("kk") and current.kk_hash not in keyed_hashes(row["kk"]):
         worker_kk_set(worker=current, kk=row["kk"], actor=actor)
         outcome = "created" if outcome == "created" else "updated"
     if row.get("sponsor_nip"):

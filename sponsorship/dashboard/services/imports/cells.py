@@ -2,6 +2,7 @@
 villages and agencies to look names up in, and a row's problems collected cell by cell."""
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class CellError(Exception):
 
 def digits_cell(value, label: str) -> str:
     """NIK/NIP must be text: Excel keeps only 15 significant digits of a number, so the last ones are lost."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CellError(f"{label} tidak valid (tertulis {value}).")
     if isinstance(value, float | int) and not isinstance(value, bool):
         if len(str(int(value))) >= 16:
             raise CellError(

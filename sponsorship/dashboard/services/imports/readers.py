@@ -3,9 +3,11 @@
 Nothing here looks at the database; the rows come out as (row number, raw cell values) for the validators.
 """
 
+import codecs
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -266,42 +268,118 @@ class FileProblem(ApplicationError):
 
 
 # -- reading files -----------------------------------------------------------------------------------------
+# Bounds that hold while reading, whatever the file claims about itself: a forged `<dimension ref="A1:XFD2002"/>`
+# would make openpyxl pad every row to 16,384 cells, a row numbered 1,048,576 would make it yield a million blank
+# rows before it, and a few KB of deflated XML can expand to gigabytes (a zip bomb).
+MAX_COLUMNS = 64  # the widest template has 14 columns; what lies further right is never read
+SHEET_ROW_LIMIT = 1_048_576  # Excel's own last row; a row number past it is a forged file
+
+
+def _too_many_rows() -> FileProblem:
+    return FileProblem(
+        f"Terlalu banyak baris; maks. {settings.IMPORT_MAX_ROWS} per berkas.",
+        code="too_many_rows",
+    )
+
+
+def _check_zip(content: bytes) -> None:
+    """Refuse an XLSX whose parts expand beyond IMPORT_MAX_UNCOMPRESSED_BYTES or at a zip-bomb ratio."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip: load_workbook below says the file cannot be read
+    # zipfile never inflates a member past its declared file_size, so these figures bound the real work.
+    total = sum(m.file_size for m in members)
+    bomb = any(
+        m.file_size > 1024 * 1024 and m.file_size > settings.IMPORT_MAX_ZIP_RATIO * max(m.compress_size, 1)
+        for m in members
+    )
+    if total > settings.IMPORT_MAX_UNCOMPRESSED_BYTES or bomb:
+        raise FileProblem(
+            "Isi berkas XLSX terlalu besar setelah dibuka (kemungkinan berkas rusak atau dimanipulasi). "
+            "Simpan ulang sebagai .xlsx biasa atau CSV, atau bagi menjadi beberapa berkas.",
+            code="file_too_large",
+        )
+
+
+def _bounded_rows(rows, *, blank=None) -> list[tuple[int, list]]:
+    """Number the rows, drop blank ones as they come and stop past the row limit (header + data rows)."""
+    kept: list[tuple[int, list]] = []
+    limit = settings.IMPORT_MAX_ROWS + 1
+    for i, values in enumerate(rows, start=1):
+        if i > SHEET_ROW_LIMIT:
+            raise _too_many_rows()
+        if values is blank or _blank(values):
+            continue
+        if len(kept) >= limit:
+            raise _too_many_rows()
+        kept.append((i, list(values[:MAX_COLUMNS])))
+    return kept
+
+
 def _read_xlsx(content: bytes) -> list[tuple[int, list]]:
+    _check_zip(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        # Ignore the <dimension> the file declares (it may be forged) and never read past MAX_COLUMNS.
+        sheet.reset_dimensions()
+        blank = (None,) * MAX_COLUMNS
+        try:
+            return _bounded_rows(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), blank=blank)
+        finally:
+            workbook.close()
+    except FileProblem:
+        raise
     except Exception:  # openpyxl raises many kinds for a broken or non-xlsx file
         raise FileProblem(
             "Berkas XLSX tidak dapat dibaca. Simpan ulang sebagai Excel Workbook (.xlsx) atau CSV.",
             code="unreadable_file",
         ) from None
-    sheet = workbook.worksheets[0]
-    rows = [(i, list(values)) for i, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    workbook.close()
-    return rows
+
+
+def _decode_csv(content: bytes) -> str:
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # "Unicode Text" from Excel: UTF-16 with a byte-order mark (and tabs between columns).
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    elif content[:3] == codecs.BOM_UTF8 or b"\x00" not in content[:4096]:
+        try:
+            return content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" not in content:
+        # Older Excel on Windows saves "CSV" in the ANSI code page; cp1252 leaves five bytes undefined.
+        try:
+            return content.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    raise FileProblem(
+        "Berkas CSV tidak dapat dibaca: pengodean karakternya tidak dikenali (berkas UTF-16 tanpa penanda, "
+        "atau bukan berkas teks). Simpan ulang dari Excel sebagai 'CSV UTF-8 (Comma delimited)'.",
+        code="unreadable_file",
+    )
 
 
 def _read_csv(content: bytes) -> list[tuple[int, list]]:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
+    text = _decode_csv(content)
     first = text.split("\n", 1)[0]
     # Excel in an Indonesian locale writes ";" between columns.
     delimiter = max([",", ";", "\t"], key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return [(i, row) for i, row in enumerate(reader, start=1)]
+        return _bounded_rows(reader)
     except csv.Error as exc:
         raise FileProblem(f"Berkas CSV rusak: {exc}", code="unreadable_file") from None
 
 
 def read_table(file_name: str, content: bytes) -> list[tuple[int, list]]:
+    """The file's non-blank rows, numbered as the spreadsheet shows them, at most IMPORT_MAX_ROWS + 1."""
     if len(content) > settings.IMPORT_MAX_BYTES:
-        raise FileProblem(
-            f"Berkas terlalu besar (maks. {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB).", code="file_too_large"
-        )
+        raise file_too_large()
     name = (file_name or "").lower()
     if name.endswith(".xlsx") or content[:2] == b"PK":
         return _read_xlsx(content)
@@ -312,6 +390,22 @@ def read_table(file_name: str, content: bytes) -> list[tuple[int, list]]:
             "Format .xls (Excel 97-2003) tidak didukung. Simpan ulang sebagai .xlsx atau CSV.", code="unsupported_file"
         )
     raise FileProblem("Jenis berkas tidak didukung: unggah .xlsx atau .csv.", code="unsupported_file")
+
+
+def upload_content(upload) -> bytes:
+    """An uploaded file's bytes, refused by its size before it is read into memory."""
+    if upload.size is None or upload.size > settings.IMPORT_MAX_BYTES:
+        raise file_too_large()
+    return upload.read(settings.IMPORT_MAX_BYTES + 1)
+
+
+def file_too_large() -> FileProblem:
+    """The upload's size is checked before it is read into memory (the API and the web page call this too)."""
+    return FileProblem(
+        f"Berkas terlalu besar (maks. {settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB).",
+        code="file_too_large",
+        status_code=413,
+    )
 
 
 def _blank(values) -> bool:
@@ -358,7 +452,7 @@ class Table:
 
 def read_rows(kind: str, file_name: str, content: bytes) -> Table:
     """Read the file, map its header row to `COLUMNS[kind]` and apply the row limit."""
-    table = [(n, v) for n, v in read_table(file_name, content) if not _blank(v)]
+    table = read_table(file_name, content)
     if not table:
         raise FileProblem("Berkas kosong: tidak ada baris judul maupun data.", code="empty_file")
     header_no, header = table[0]
@@ -369,7 +463,5 @@ def read_rows(kind: str, file_name: str, content: bytes) -> Table:
     if not rows:
         raise FileProblem("Berkas hanya berisi baris judul; belum ada data.", code="empty_file")
     if len(rows) > settings.IMPORT_MAX_ROWS:
-        raise FileProblem(
-            f"Terlalu banyak baris ({len(rows)}); maks. {settings.IMPORT_MAX_ROWS} per berkas.", code="too_many_rows"
-        )
+        raise _too_many_rows()
     return Table(index, rows, [])

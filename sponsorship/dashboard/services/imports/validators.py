@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import AdminScope
-from sponsorship.people.crypto import keyed_hash
+from sponsorship.people.crypto import keyed_hash, keyed_hashes
 from sponsorship.people.identifiers import (
     IdentifierError,
     age_on,
@@ -23,6 +23,7 @@ from sponsorship.people.identifiers import (
 )
 from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
 from sponsorship.people.scoping import scope as people_scope
+from sponsorship.people.services.people import CONSENT_EARLIEST
 from sponsorship.regions.models import RegencyConfig
 
 from .cells import CellError, Lookups, RowCells, date_cell, digits_cell, optional
@@ -96,7 +97,7 @@ def _validate_sponsors(rows, index, lookups: Lookups) -> tuple[list[dict], list[
     for row_no, values in rows:
         cells = RowCells(row_no, values, index, headers)
         info = cells.parse("nip", _sponsor_nip, cells)
-        name = cells.full_name(max_length=150)
+        name = cells.full_name(max_length=Sponsor._meta.get_field("full_name").max_length)
         agency = cells.parse("agency", _sponsor_agency, cells, lookups)
         village = cells.village(lookups)
         phone = cells.phone()
@@ -196,6 +197,8 @@ def _consent_date(cells: RowCells, today: dt.date) -> dt.date | None:
     day = date_cell(cells.raw("consent_date"))
     if day and day > today:
         raise CellError("Tanggal persetujuan tidak boleh di masa depan.")
+    if day and day < CONSENT_EARLIEST:
+        raise CellError(f"Tanggal persetujuan tidak boleh sebelum {CONSENT_EARLIEST:%d/%m/%Y}.")
     return day
 
 
@@ -212,7 +215,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
     for row_no, values in rows:
         cells = RowCells(row_no, values, index, headers)
         info = cells.parse("nik", _worker_nik, cells, today)
-        name = cells.full_name()
+        name = cells.full_name(max_length=Worker._meta.get_field("full_name").max_length)
         occupation = cells.parse("occupation", _worker_occupation, cells, occupations)
         village = cells.village(lookups)
         phone = cells.phone()
@@ -264,16 +267,15 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     max_age = config.max_new_member_age if config else 65
     today = timezone.localdate()
     candidates, problems = _worker_candidates(rows, index, lookups, today)
-    existing = {
-        w.nik_hash: w
-        for w in Worker.objects.filter(nik_hash__in=[c["nik_hash"] for c in candidates]).select_related(
-            "village__parent"
-        )
-    }
+    # Every hash of each NIK (current key, then previous ones while rotate_pii_keys runs).
+    hashes = {c["nik_hash"]: keyed_hashes(c["nik"]) for c in candidates}
+    every_hash = [h for hs in hashes.values() for h in hs]
+    found = {w.nik_hash: w for w in Worker.objects.filter(nik_hash__in=every_hash).select_related("village__parent")}
+    existing = {key: next((found[h] for h in hs if h in found), None) for key, hs in hashes.items()}
     active = {
         s.worker_id: s
         for s in Sponsorship.objects.filter(
-            status=Sponsorship.Status.ACTIVE, worker__nik_hash__in=[c["nik_hash"] for c in candidates]
+            status=Sponsorship.Status.ACTIVE, worker__nik_hash__in=every_hash
         ).select_related("sponsor")
     }
     sponsors = {
