@@ -10,8 +10,12 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from sponsorship.people.services.privacy import register_personal_data
+        from sponsorship.people.services.sponsorships import EndHandler, register_end_handler
 
         from .privacy import coverage_months
         from .selectors import billing  # noqa: F401  registers who may see which rows
+        from .services.handover import handover_lock, handover_release
 
         register_personal_data(export={"coverage_months": coverage_months})
+        # Ending a sponsorship releases its unpaid later months (the hand-over rule, docs/money-rules.md).
+        register_end_handler(EndHandler(lock=handover_lock, ended=handover_release))

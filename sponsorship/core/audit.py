@@ -27,6 +27,7 @@ class AuditAction(models.TextChoices):
     WORKER_AUTH_SIGNED_IN = "worker_auth.signed_in"
     AUTH_LOGIN_LOCKED = "auth.login_locked"
     PERSONAL_DATA_EXPORT = "personal_data.export"
+    LIFE_EVENT_RECORD = "life_event.record"
     # regions and settings
     REGION_CREATE = "region.create"
     REGION_UPDATE = "region.update"
@@ -56,6 +57,7 @@ class AuditAction(models.TextChoices):
     INVOICE_ISSUE_ARREARS = "invoice.issue_arrears"
     INVOICE_VOID = "invoice.void"
     INVOICE_SETTLE_BY_CREDIT = "invoice.settle_by_credit"
+    INVOICE_HANDOVER_RELEASE = "invoice.handover_release"
     PAYMENT_START = "payment.start"
     PAYMENT_SETTLE = "payment.settle"
     PAYMENT_REVERSED = "payment.reversed"

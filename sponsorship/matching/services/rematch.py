@@ -21,7 +21,7 @@ from sponsorship.core.transitions import transition, transition_many
 from sponsorship.matching import selectors as sel
 from sponsorship.matching.models import Proposal
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
-from sponsorship.people.services.sponsorships import sponsorship_end
+from sponsorship.people.services.sponsorships import sponsorship_end, sponsorship_end_prepare
 
 LEAVE_REASONS: dict[str, Sponsorship.EndReason] = {
     Sponsor.Status.LEFT: Sponsorship.EndReason.SPONSOR_LEFT,
@@ -140,7 +140,9 @@ def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=
     now = now or timezone.now()
     proposals = []
     with transaction.atomic():
-        # The status moves first, so re-matching can never pick the leaving sponsor.
+        # Billing's locks first (one lock order), then the status moves, so re-matching never picks the leaving
+        # sponsor.
+        sponsorship_end_prepare(sponsor_id=sponsor.pk)
         moved = transition(Sponsor, sponsor.pk, to=status)
         if not moved:
             raise ConflictError(_("This sponsor is no longer active."), code="sponsor_inactive")
