@@ -19,10 +19,19 @@ class Kind(models.TextChoices):
     WORKER_LAPSED = "worker_lapsed", _("Protection lapsed")
     WORKER_NEW_SPONSOR = "worker_new_sponsor", _("New sponsor")
     ADMIN_DIGEST = "admin_digest", _("Daily digest")
+    WORKER_DIED_FAMILY = "worker_died_family", _("How the family claims the death benefit")
+    WORKER_DIED_FAMILY_SCHOLARSHIP = (
+        "worker_died_family_scholarship",
+        _("How the family claims the death benefit and the scholarship"),
+    )
+    SPONSORED_WORKER_DIED = "sponsored_worker_died", _("A sponsored worker passed away")
+    SPONSORSHIP_ENDED = "sponsorship_ended", _("Sponsorship ended")
+    WORKER_SPONSOR_LEFT = "worker_sponsor_left", _("Sponsor left; finding a new one")
 
 
-# Receipts are records of money moving; a user cannot switch them off.
-MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED})
+# Receipts are records of money moving, and a family must learn how to claim the death benefit: a user cannot
+# switch them off.
+MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED, Kind.WORKER_DIED_FAMILY, Kind.WORKER_DIED_FAMILY_SCHOLARSHIP})
 
 
 class Device(models.Model):

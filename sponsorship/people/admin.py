@@ -5,11 +5,12 @@ from django.contrib import admin
 from django.db import transaction
 
 from backend.api.errors import ApplicationError
+from sponsorship.core.service_admin import ServiceModelAdmin
 
 from .crypto import keyed_hash
 from .identifiers import IdentifierError, mask_nik, mask_phone, parse_nik
-from .models import Agency, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
-from .services import people
+from .models import Agency, LifeEvent, Occupation, Profile, Sponsor, Sponsorship, Worker, WorkerConsent
+from .services import life_events, people
 
 
 class ServiceAdminForm(forms.ModelForm):
@@ -174,3 +175,40 @@ class ProfileAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__username"]
     raw_id_fields = ["user", "agency", "regency"]
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(ServiceModelAdmin):
+    """Declaring a life event here runs the same service as the API (state, sponsorships ended through the
+    hand-over rule, re-matching, notifications, audit). Recorded events are never edited or deleted."""
+
+    list_display = ["recorded_at", "kind", "worker", "sponsor", "occurred_on", "recorded_by"]
+    list_filter = ["kind"]
+    raw_id_fields = ["worker", "sponsor"]
+    fields = ["kind", "worker", "sponsor", "occurred_on", "other_payer", "evidence_note", "sponsor_may_be_told"]
+    list_select_related = ["worker", "sponsor", "recorded_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.fields, "recorded_by", "recorded_at", "ended_sponsorships"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "recorded_by", "recorded_at", "ended_sponsorships"] if obj else self.fields
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def service_create(self, request, values: dict):
+        result = life_events.life_event_record(
+            kind=values["kind"],
+            worker=values.get("worker"),
+            sponsor=values.get("sponsor"),
+            occurred_on=values.get("occurred_on"),
+            other_payer=values.get("other_payer") or "",
+            evidence_note=values.get("evidence_note") or "",
+            sponsor_may_be_told=bool(values.get("sponsor_may_be_told")),
+            actor=request.user,
+        )
+        return result.event
