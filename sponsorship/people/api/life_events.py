@@ -70,6 +70,9 @@ class LifeEventOut(serializers.Serializer):
 
 
 class LifeEventRow(serializers.ModelSerializer):
+    kind = serializers.CharField(help_text="One of the life event kinds (see the POST endpoints)")
+    other_payer = serializers.CharField(help_text="For 'another payer': self or regency_budget")
+
     class Meta:
         model = LifeEvent
         fields = ["id", "kind", "occurred_on", "worker", "sponsor", "other_payer", "recorded_at", "ended_sponsorships"]

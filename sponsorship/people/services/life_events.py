@@ -190,8 +190,8 @@ def life_event_record(
                 "rematch_proposals": len(result.rematched),
             },
         )
-        if kind == K.WORKER_DIED:
-            result.family_notice = family_notice(event.worker_id)
+        if kind == K.WORKER_DIED and worker is not None:
+            result.family_notice = family_notice(worker.pk)
         transaction.on_commit(lambda: life_event_notify(event_id=event.pk))
     return result
 
@@ -288,13 +288,14 @@ def life_event_notify(*, event_id: int) -> int:
     event = LifeEvent.objects.select_related("worker__user", "sponsor__user").get(pk=event_id)
     sent = 0
     with transaction.atomic():
-        if event.kind == K.WORKER_DIED and event.worker.user_id:
-            facts = family_notice(event.worker_id)
+        deceased = event.worker if event.kind == K.WORKER_DIED else None
+        if deceased is not None and deceased.user is not None:
+            facts = family_notice(deceased.pk)
             sent += bool(
                 notify(
-                    user=event.worker.user,
+                    user=deceased.user,
                     kind="worker_died_family_scholarship" if facts["scholarship_eligible"] else "worker_died_family",
-                    context={"worker_name": event.worker.full_name, "amount_idr": facts["jkm_idr"]},
+                    context={"worker_name": deceased.full_name, "amount_idr": facts["jkm_idr"]},
                     dedupe_key=f"life_event:{event.pk}:family",
                     data={"screen": "claims"},
                 )
@@ -333,18 +334,19 @@ def life_event_notify(*, event_id: int) -> int:
 def workers_past_age_limit(*, today: dt.date | None = None) -> list[Worker]:
     """Active workers whose month of reaching their regency's age limit (`max_new_member_age`) has begun."""
     today = today or local_today()
-    limits = dict(RegencyConfig.objects.values_list("regency_id", "max_new_member_age"))
-    default = RegencyConfig._meta.get_field("max_new_member_age").get_default()
+    limits: dict[int, int] = dict(RegencyConfig.objects.values_list("regency_id", "max_new_member_age"))
+    default = int(RegencyConfig._meta.get_field("max_new_member_age").get_default())
     this_month = month_start(today)
     # Born on or before the last day of this month, `limit` years back: prefilter with the smallest limit.
     cutoff = _years_before(add_months(this_month, 1) - dt.timedelta(days=1), min([default, *limits.values()]))
     rows = Worker.objects.filter(status=Worker.Status.ACTIVE, birth_date__lte=cutoff, anonymized_at__isnull=True)
-    return [
-        worker
-        for worker in rows.select_related("village__parent").order_by("pk")
-        if month_start(_years_before(worker.birth_date, -limits.get(worker.village.parent.parent_id, default)))
-        <= this_month
-    ]
+    reached = []
+    for worker in rows.select_related("village__parent").order_by("pk"):
+        district = worker.village.parent
+        limit = limits.get(district.parent_id, default) if district and district.parent_id else default
+        if month_start(_years_before(worker.birth_date, -limit)) <= this_month:
+            reached.append(worker)
+    return reached
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
