@@ -234,3 +234,19 @@ def test_reissue_uses_credit_and_restores_what_the_old_one_used(two_workers):
     new = Invoice.objects.get(replaces=with_credit)
     assert new.credit_applied_idr == 5_000 and new.amount_idr == new.subtotal_idr - 5_000
     assert sum(CreditEntry.objects.filter(sponsor=c).values_list("amount_idr", flat=True)) == 0
+
+
+def test_money_returned_on_a_payment_that_paid_the_reissue_takes_its_coverage_back(two_workers, api, sim, http, client):
+    """A refund made outside Pengampu of the forwarded payment undoes it like any payment: the reissue's coverage
+    is removed and the surplus credit it bought is reversed (nothing is left with the sponsor)."""
+    c, d, w1, w2, s1, old = two_workers
+    order_id = open_checkout(api, old)
+    end_and_hand_over(s1, d, w1, dt.date(2026, 12, 3))
+    settle(sim, http, client, order_id, method="gopay")  # a VA cannot be refunded
+    new = Invoice.objects.get(replaces=old)
+    assert PaymentAttempt.objects.get(order_id=order_id).invoice_id == new.pk
+    sim_control(http, sim, "refund", {"order_id": order_id})
+    assert post_note(client, notification_from_status(order_id, status_code="200")).status_code == 200
+    new.refresh_from_db()
+    assert new.status == Invoice.Status.REFUNDED and not CoverageMonth.objects.exists()
+    assert sum(CreditEntry.objects.filter(sponsor=c).values_list("amount_idr", flat=True)) == 0

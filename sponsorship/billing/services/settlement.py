@@ -146,6 +146,9 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
             # Hand-over: the voided invoice was reissued with the lines its sponsor still owes; the late payment
             # pays the reissue and the released months' money is surplus (docs/money-rules.md).
             transition(Invoice, reissue.pk, to=Invoice.Status.PAID, from_=Invoice.Status.ISSUED, paid_at=now)
+            # The attempt now belongs to the invoice it paid, so its receipt, a later refund, reversal or
+            # chargeback act on the reissue like on any payment (the audit row below keeps the voided number).
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(invoice=reissue)
             surplus = coverage_record_invoice(invoice=reissue, paid_at=now, attempt=attempt)
             outcome += f"+reissue_{reissue.number}"
             booked = _book_surplus(
