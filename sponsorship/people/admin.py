@@ -114,8 +114,8 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     form = WorkerAdminForm
 
-    list_display = ["full_name", "masked_nik", "occupation", "village", "welfare_decile", "current_payer"]
-    list_filter = ["current_payer", "occupation", "welfare_decile", "occupation__is_transport"]
+    list_display = ["full_name", "masked_nik", "occupation", "village", "welfare_decile", "current_payer", "status"]
+    list_filter = ["status", "current_payer", "occupation", "welfare_decile", "occupation__is_transport"]
     search_fields = ["full_name", "village__name", "village__code", "kpj"]
     raw_id_fields = ["village"]
     readonly_fields = [
@@ -127,6 +127,7 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
         "anonymized_at",
         "user",
         "created_by",
+        "status",  # moved by life events only (Life events → Add)
     ]
     exclude = ["nik", "phone", "phone_hash"]
     inlines = [ConsentInline]

@@ -246,3 +246,14 @@ def test_django_admin_declares_through_the_service(world, client):
     assert event.recorded_by == admin_user and event.ended_sponsorships == [sponsorship.pk]
     assert Worker.objects.get(pk=w.pk).status == "moved_away"
     assert client.get(f"/admin/people/lifeevent/{event.pk}/change/").status_code == 200
+
+
+def test_a_worker_who_left_the_scheme_cannot_be_sponsored_again(world, api, regency_admin):
+    from backend.api.errors import ConflictError
+    from sponsorship.people.services.sponsorships import sponsorship_start
+
+    c, d, w, sponsorship, invoice = world
+    declare(api(regency_admin), f"/api/v1/admin/workers/{w.pk}/life-events/", kind="worker_moved_away")
+    with pytest.raises(ConflictError):
+        sponsorship_start(sponsor=d, worker=w, source="admin")
+    assert api(regency_admin).get(f"/api/v1/workers/{w.pk}/").json()["status"] == "moved_away"

@@ -28,6 +28,7 @@ from sponsorship.people.models import Sponsor, Sponsorship, Worker
 
 WORKER_TAKEN = _("This worker has just been taken by another sponsor.")
 NO_CAPACITY = _("You have no free sponsorship capacity.")
+WORKER_GONE = _("This worker can no longer be sponsored.")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=No
     with transaction.atomic():
         if sponsor.status != Sponsor.Status.ACTIVE:
             raise ConflictError(_("This sponsor is not active."), code="sponsor_inactive")
+        # A worker who died, took a formal job, reached the age limit or moved away is never sponsored again.
+        if Worker.objects.filter(pk=worker.pk).exclude(status=Worker.Status.ACTIVE).exists():
+            raise ConflictError(WORKER_GONE, code="worker_inactive")
         took_slot = Sponsor.objects.filter(
             pk=sponsor.pk,
             status=Sponsor.Status.ACTIVE,
