@@ -250,3 +250,52 @@ def test_money_returned_on_a_payment_that_paid_the_reissue_takes_its_coverage_ba
     new.refresh_from_db()
     assert new.status == Invoice.Status.REFUNDED and not CoverageMonth.objects.exists()
     assert sum(CreditEntry.objects.filter(sponsor=c).values_list("amount_idr", flat=True)) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_billing_run_and_a_sponsorship_end_in_parallel_never_leave_the_month_with_the_old_sponsor(agency):
+    """The race that matters: the run reads C's sponsorship as active while it ends. The hand-over takes the billing
+    lock (shared) before it moves anything, so either the run bills C and the end releases it, or the end comes
+    first and the run skips it: never a live line of the ended sponsorship, never a deadlock."""
+    import threading
+
+    from tests.factories import restore_reference_rows
+
+    restore_reference_rows()
+    pairs = []
+    for i in range(6):
+        c = factories.make_sponsor(agency=agency, full_name=f"Cahyo {i}")
+        w = factories.make_worker(full_name=f"Pekerja {i}")
+        pairs.append(
+            sponsorship_start(sponsor=c, worker=w, source="admin", started_at=dt.datetime(2026, 6, 1, tzinfo=WIB))
+        )
+    barrier, errors = threading.Barrier(len(pairs) + 1), []
+
+    def run():
+        from django.db import connection as conn
+
+        try:
+            barrier.wait()
+            billing_run(period=dt.date(2026, 12, 1), notify=False)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    def end(sponsorship):
+        from django.db import connection as conn
+
+        try:
+            barrier.wait()
+            sponsorship_end(sponsorship=sponsorship, reason="other", ended_at=dt.datetime(2026, 12, 2, 9, tzinfo=WIB))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=run)] + [threading.Thread(target=end, args=(s,)) for s in pairs]
+    [t.start() for t in threads]
+    [t.join(30) for t in threads]
+    assert not errors, errors
+    assert Sponsorship.objects.filter(status="active").count() == 0
+    assert not InvoiceLine.objects.filter(invoice__status__in=["issued", "paid"]).exists()
