@@ -22,10 +22,21 @@ class Kind(models.TextChoices):
     TIP = "tip", _("Tip")
     DTSEN_ROUND_DUE = "dtsen_round_due", _("DTSEN ranking round due")
     LEDGER_ALERT = "ledger_alert", _("Ledger check alert")
+    WORKER_DIED_FAMILY = "worker_died_family", _("How the family claims the death benefit")
+    WORKER_DIED_FAMILY_SCHOLARSHIP = (
+        "worker_died_family_scholarship",
+        _("How the family claims the death benefit and the scholarship"),
+    )
+    SPONSORED_WORKER_DIED = "sponsored_worker_died", _("A sponsored worker passed away")
+    SPONSORSHIP_ENDED = "sponsorship_ended", _("Sponsorship ended")
+    WORKER_SPONSOR_LEFT = "worker_sponsor_left", _("Sponsor left; finding a new one")
 
 
-# Receipts are records of money moving, and a broken ledger is an admin's duty to know: no one switches them off.
-MANDATORY_KINDS = frozenset({Kind.PAYMENT_RECEIVED, Kind.LEDGER_ALERT})
+# Receipts are records of money moving, a broken ledger is an admin's duty to know, and a family must learn how to
+# claim the death benefit: no one switches them off.
+MANDATORY_KINDS = frozenset(
+    {Kind.PAYMENT_RECEIVED, Kind.LEDGER_ALERT, Kind.WORKER_DIED_FAMILY, Kind.WORKER_DIED_FAMILY_SCHOLARSHIP}
+)
 
 
 class Device(models.Model):

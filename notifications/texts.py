@@ -71,6 +71,44 @@ TEMPLATES: dict[str, Template] = {
         _("You have a sponsor"),
         _("%(sponsor_name)s will pay your BPJS Ketenagakerjaan premium."),
     ),
+    # life events (sponsorship/people/services/life_events.py)
+    "worker_died_family": Template(
+        _("Our condolences"),
+        _(
+            "%(worker_name)s was protected by BPJS Ketenagakerjaan. The family can claim the JKM death benefit of "
+            "%(amount_idr)s at a BPJS Ketenagakerjaan office or in the JMO app: bring the KPJ card, e-KTP, KK, the "
+            "death certificate and the heir letter. A work accident is reported to BPJS within 2x24 hours."
+        ),
+    ),
+    "worker_died_family_scholarship": Template(
+        _("Our condolences"),
+        _(
+            "%(worker_name)s was protected by BPJS Ketenagakerjaan. The family can claim the JKM death benefit of "
+            "%(amount_idr)s and a scholarship for up to 2 children at a BPJS Ketenagakerjaan office or in the JMO "
+            "app: bring the KPJ card, e-KTP, KK, the death certificate and the heir letter."
+        ),
+    ),
+    "sponsored_worker_died": Template(
+        _("%(worker_name)s has passed away"),
+        _(
+            "Thank you, %(sponsor_name)s, for protecting %(worker_name)s. The family has been told how to claim the "
+            "benefit. Billing for %(worker_name)s has stopped; you can choose another worker in the app."
+        ),
+    ),
+    "sponsorship_ended": Template(
+        _("Your sponsorship of %(worker_name)s has ended"),
+        _(
+            "Thank you, %(sponsor_name)s. %(worker_name)s no longer needs your sponsorship and billing for them has "
+            "stopped. You can choose another worker in the app."
+        ),
+    ),
+    "worker_sponsor_left": Template(
+        _("We are finding you a new sponsor"),
+        _(
+            "%(worker_name)s, your sponsor can no longer pay your premium. Paid months stay protected; we are "
+            "finding you a new sponsor."
+        ),
+    ),
     "admin_digest": Template(
         _("Daily digest"),
         _("%(workers)s workers at risk, %(days)s bills overdue, %(amount_idr)s in total."),

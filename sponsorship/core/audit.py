@@ -34,6 +34,7 @@ class AuditAction(models.TextChoices):
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_RETENTION = "personal_data.retention"
     PII_KEYS_ROTATE = "pii_keys.rotate"
+    LIFE_EVENT_RECORD = "life_event.record"
     # regions and settings
     REGION_CREATE = "region.create"
     REGION_UPDATE = "region.update"
@@ -64,6 +65,7 @@ class AuditAction(models.TextChoices):
     INVOICE_ISSUE_ARREARS = "invoice.issue_arrears"
     INVOICE_VOID = "invoice.void"
     INVOICE_SETTLE_BY_CREDIT = "invoice.settle_by_credit"
+    INVOICE_HANDOVER_RELEASE = "invoice.handover_release"
     PAYMENT_START = "payment.start"
     PAYMENT_SETTLE = "payment.settle"
     PAYMENT_REVERSED = "payment.reversed"

@@ -138,6 +138,7 @@ def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, no
         .filter(
             village__parent__parent=regency,
             current_payer=Worker.Payer.NONE,
+            status=Worker.Status.ACTIVE,
             anonymized_at__isnull=True,
             birth_date__gt=_years_before(today, config.max_new_member_age),
         )

@@ -14,6 +14,7 @@ from .models import (
     Agency,
     CollectiveGroup,
     DecileRound,
+    LifeEvent,
     Occupation,
     PersonalDataAccess,
     Profile,
@@ -22,7 +23,7 @@ from .models import (
     Worker,
     WorkerConsent,
 )
-from .services import collective, people
+from .services import collective, life_events, people
 
 # The admin login shares the lockout of every sign-in (people/auth/lockout.py).
 admin.site.login_form = LockoutAdminAuthenticationForm
@@ -129,8 +130,8 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     form = WorkerAdminForm
 
-    list_display = ["full_name", "masked_nik", "occupation", "village", "welfare_decile", "current_payer"]
-    list_filter = ["current_payer", "occupation", "welfare_decile", "occupation__is_transport"]
+    list_display = ["full_name", "masked_nik", "occupation", "village", "welfare_decile", "current_payer", "status"]
+    list_filter = ["status", "current_payer", "occupation", "welfare_decile", "occupation__is_transport"]
     search_fields = ["full_name", "village__name", "village__code", "kpj"]
     raw_id_fields = ["village"]
     readonly_fields = [
@@ -142,6 +143,7 @@ class WorkerAdmin(ServiceSaveMixin, admin.ModelAdmin):
         "anonymized_at",
         "user",
         "created_by",
+        "status",  # moved by life events only (Life events → Add)
     ]
     exclude = ["nik", "phone", "phone_hash"]
     inlines = [ConsentInline]
@@ -234,6 +236,8 @@ class DecileRoundAdmin(admin.ModelAdmin):
     list_display = ["ranked_on", "regency", "source", "created_by", "created_at"]
     list_filter = ["source"]
     readonly_fields = ["regency", "ranked_on", "source", "file_name", "created_by", "created_at"]
+
+
 @admin.register(PersonalDataAccess)
 class PersonalDataAccessAdmin(admin.ModelAdmin):
     """Read-only: the access log is append-only (the retention job alone deletes old rows)."""
@@ -251,3 +255,40 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LifeEvent)
+class LifeEventAdmin(ServiceModelAdmin):
+    """Declaring a life event here runs the same service as the API (state, sponsorships ended through the
+    hand-over rule, re-matching, notifications, audit). Recorded events are never edited or deleted."""
+
+    list_display = ["recorded_at", "kind", "worker", "sponsor", "occurred_on", "recorded_by"]
+    list_filter = ["kind"]
+    raw_id_fields = ["worker", "sponsor"]
+    fields = ["kind", "worker", "sponsor", "occurred_on", "other_payer", "evidence_note", "sponsor_may_be_told"]
+    list_select_related = ["worker", "sponsor", "recorded_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.fields, "recorded_by", "recorded_at", "ended_sponsorships"] if obj else []
+
+    def get_fields(self, request, obj=None):
+        return [*self.fields, "recorded_by", "recorded_at", "ended_sponsorships"] if obj else self.fields
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def service_create(self, request, values: dict):
+        result = life_events.life_event_record(
+            kind=values["kind"],
+            worker=values.get("worker"),
+            sponsor=values.get("sponsor"),
+            occurred_on=values.get("occurred_on"),
+            other_payer=values.get("other_payer") or "",
+            evidence_note=values.get("evidence_note") or "",
+            sponsor_may_be_told=bool(values.get("sponsor_may_be_told")),
+            actor=request.user,
+        )
+        return result.event

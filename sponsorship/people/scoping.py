@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.db.models import Model, Q, QuerySet
 
-from sponsorship.people.models import Agency, Profile, Role, Sponsor, Sponsorship, Worker
+from sponsorship.people.models import Agency, LifeEvent, Profile, Role, Sponsor, Sponsorship, Worker
 
 # model -> role -> (profile, user) -> Q
 _RULES: dict[type[Model], dict[str, Callable]] = {}
@@ -93,6 +93,20 @@ register_scope(
     agency_admin=lambda p, u: Q(sponsorships__sponsor__agency_id=p.agency_id, sponsorships__status=LIVE),
     sponsor=lambda p, u: Q(sponsorships__sponsor__user=u, sponsorships__status=LIVE),
     worker=lambda p, u: Q(user=u),
+)
+
+# Life events: an admin sees those of the workers and sponsors in their scope (the same rules as above).
+register_scope(
+    LifeEvent,
+    distinct=True,
+    regency_admin=lambda p, u: (
+        Q(worker__village__parent__parent_id=p.regency_id) | Q(sponsor__agency__regency_id=p.regency_id)
+    ),
+    agency_admin=lambda p, u: (
+        Q(worker__sponsorships__sponsor__agency_id=p.agency_id) | Q(sponsor__agency_id=p.agency_id)
+    ),
+    sponsor=lambda p, u: Q(sponsor__user=u) | Q(worker__sponsorships__sponsor__user=u),
+    worker=lambda p, u: Q(worker__user=u),
 )
 
 

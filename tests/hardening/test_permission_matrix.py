@@ -145,6 +145,13 @@ MATRIX.update(
         ("admin-worker-anonymise", "POST"): only({RA: 200, SU: 200}),
         # the data-protection officer is a regency admin with people.view_personaldataaccess (none in the world)
         ("admin-personal-data-access", "GET"): only({SU: 200}),
+        # --- life events ------------------------------------------------------------------------------------
+        ("admin-worker-life-event", "POST"): only({AA: 201, OA: 404, RA: 201, SU: 201}),
+        ("admin-sponsor-life-event", "POST"): only({AA: 201, OA: 404, RA: 201, SU: 201}),
+        ("admin-life-event-list", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("sponsor-life-event", "POST"): only({S: 201, OS: 201, SU: 404}),  # superuser has no sponsor account
+        ("sponsor-worker-life-event", "POST"): only({S: 201, OS: 404, SU: 404}),  # only a worker you sponsor now
+        ("worker-life-event", "POST"): only({W: 201, OW: 201, SU: 404}),
     }
 )
 
@@ -212,6 +219,14 @@ REQUESTS = {
     "matching-run-detail": (_kw(pk=lambda w: w.objects["matching_run"].pk), None),
     "matching-run-apply": (_kw(pk=lambda w: w.objects["matching_run"].pk), None),
     "admin-sponsor-leave": (_kw(pk=lambda w: w.objects["sponsor"].pk), lambda w: {"status": "left"}),
+    "admin-worker-life-event": (_kw(pk=lambda w: w.objects["worker"].pk), lambda w: {"kind": "worker_moved_away"}),
+    "admin-sponsor-life-event": (_kw(pk=lambda w: w.objects["sponsor"].pk), lambda w: {"kind": "sponsor_retired"}),
+    "sponsor-life-event": (None, lambda w: {"kind": "sponsor_retired"}),
+    "sponsor-worker-life-event": (
+        _kw(pk=lambda w: w.objects["worker"].pk),
+        lambda w: {"kind": "worker_formal_job"},
+    ),
+    "worker-life-event": (None, lambda w: {"kind": "worker_moved_away"}),
     "device-register": (None, lambda w: {"token": "hardening-device-token-0001", "platform": "android"}),
     "device-detail": (_kw(token="hardening-device-token-0001"), None),
     "notification-preferences": (None, lambda w: {"preferences": [{"kind": "invoice_issued", "enabled": False}]}),

@@ -93,14 +93,19 @@ class StatementPayment(serializers.Serializer):
     period_label = serializers.CharField()
     months = serializers.IntegerField()
     paid_at = serializers.DateTimeField()
-    amount_idr = serializers.IntegerField()
+    total_idr = serializers.IntegerField(help_text="Premiums paid for by this invoice = credit_idr + cash_idr")
+    credit_idr = serializers.IntegerField(help_text="Paid from the sponsor's credit (an earlier overpayment)")
+    cash_idr = serializers.IntegerField(help_text="Paid through the payment gateway")
+    amount_idr = serializers.IntegerField(help_text="Same as cash_idr (kept for older clients)")
     receipt_url = serializers.CharField()
 
 
 class SponsorStatementOut(serializers.Serializer):
     year = serializers.IntegerField()
     sponsor = StatementSponsor()
-    total_idr = serializers.IntegerField()
+    total_idr = serializers.IntegerField(help_text="Everything paid for = the sum of the per-worker amounts")
+    cash_idr = serializers.IntegerField(help_text="Of the total: paid through the payment gateway")
+    credit_idr = serializers.IntegerField(help_text="Of the total: paid from the sponsor's credit")
     worker_months = serializers.IntegerField()
     workers = StatementWorker(many=True)
     payments = StatementPayment(many=True)

@@ -119,6 +119,12 @@ class Invoice(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     batch = models.CharField(max_length=36, blank=True, db_index=True, help_text="Billing run that issued it")
+    # Hand-over (docs/money-rules.md): an unpaid invoice that lost lines when a sponsorship ended is voided and
+    # reissued with the lines that remain; the reissue points back at it. A late payment of the voided one pays
+    # its live reissue and the rest is surplus.
+    replaces = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by", editable=False
+    )
 
     class Meta:
         verbose_name = _("invoice")

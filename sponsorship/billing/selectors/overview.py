@@ -331,7 +331,11 @@ def sponsor_receipt(sponsor: Sponsor, invoice_id: int) -> dict | None:
 
 
 def sponsor_statement(sponsor: Sponsor, year: int) -> dict:
-    """Annual statement: what was paid in `year` (by payment date), per month and per worker."""
+    """Annual statement: what was paid in `year` (by payment date), per month and per worker.
+
+    Every amount is the full premium of what was paid for: `total_idr` = the sum of the per-worker amounts = the
+    invoices' subtotals; of it, `cash_idr` came through the gateway and `credit_idr` from the sponsor's credit
+    (an earlier overpayment), shown apart so the total never contradicts its lines (issue 13, defect 5)."""
     invoices = Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.PAID, paid_at__year=year)
     lines = InvoiceLine.objects.filter(invoice__in=invoices)
     per_worker = list(
@@ -345,6 +349,9 @@ def sponsor_statement(sponsor: Sponsor, year: int) -> dict:
             "period_label": period_label(i.period),
             "months": i.months,
             "paid_at": i.paid_at,
+            "total_idr": i.subtotal_idr,
+            "credit_idr": i.credit_applied_idr,
+            "cash_idr": i.amount_idr,
             "amount_idr": i.amount_idr,
             "receipt_url": _receipt_url(i.pk),
         }
@@ -353,7 +360,9 @@ def sponsor_statement(sponsor: Sponsor, year: int) -> dict:
     return {
         "year": year,
         "sponsor": {"name": sponsor.full_name, "nip": sponsor.nip, "agency": sponsor.agency.name},
-        "total_idr": sum(i["amount_idr"] for i in per_invoice),
+        "total_idr": sum(i["total_idr"] for i in per_invoice),
+        "cash_idr": sum(i["cash_idr"] for i in per_invoice),
+        "credit_idr": sum(i["credit_idr"] for i in per_invoice),
         "worker_months": sum(w["months"] for w in per_worker),
         "workers": [
             {"name": w["worker__full_name"], "months": w["months"], "amount_idr": w["amount_idr"]} for w in per_worker

@@ -23,7 +23,6 @@ from sponsorship.billing.models import CoverageMonth, RemittanceBatch, Remittanc
 from sponsorship.core.audit import audit_record
 from sponsorship.core.periods import month_start
 from sponsorship.people.identifiers import IdentifierError, normalize_kpj
-from sponsorship.people.models import Worker
 from sponsorship.people.services.access_log import personal_data_access_record, worker_regency_id
 from sponsorship.people.services.collective import collective_groups_for_months
 from sponsorship.people.services.people import worker_find_by_nik

@@ -144,6 +144,26 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
             )
             if booked:
                 outcome += f"+surplus_{booked}"
+        elif (reissue := _live_reissue_of(invoice)) is not None and reissue.amount_idr <= paid:
+            # Hand-over: the voided invoice was reissued with the lines its sponsor still owes; the late payment
+            # pays the reissue and the released months' money is surplus (docs/money-rules.md).
+            transition(Invoice, reissue.pk, to=Invoice.Status.PAID, from_=Invoice.Status.ISSUED, paid_at=now)
+            # The attempt now belongs to the invoice it paid, so its receipt, a later refund, reversal or
+            # chargeback act on the reissue like on any payment (the audit row below keeps the voided number).
+            PaymentAttempt.objects.filter(pk=attempt.pk).update(invoice=reissue)
+            surplus = coverage_record_invoice(invoice=reissue, paid_at=now, attempt=attempt)
+            outcome += f"+reissue_{reissue.number}"
+            booked = _book_surplus(
+                attempt=attempt,
+                sponsor_id=invoice.sponsor_id,
+                amount=paid - reissue.amount_idr + sum(line.amount_idr for line in surplus),
+                reason=RefundCase.Reason.VOID_INVOICE_PAID,
+                note=f"{invoice.number} diterbitkan ulang sebagai {reissue.number}",
+            )
+            if booked:
+                outcome += f"+surplus_{booked}"
+            reissue_id = reissue.pk
+            transaction.on_commit(lambda: _notify_receipt(reissue_id))
         else:
             # The invoice was already paid by another attempt, or voided: all of it is surplus.
             reason = (
@@ -167,6 +187,23 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
         if outcome == "settled":
             transaction.on_commit(lambda: _notify_receipt(invoice.pk))
     return outcome
+
+
+def _live_reissue_of(invoice: Invoice) -> Invoice | None:
+    """The end of a voided invoice's reissue chain (hand-over), locked, if it is still unpaid. The caller holds the
+    sponsor's lock; the reissues are that sponsor's later invoices (id order kept)."""
+    if invoice.status != Invoice.Status.VOID:
+        return None
+    current = invoice
+    for _ in range(24):  # one step per ended sponsorship; bounded all the same
+        following = Invoice.objects.filter(replaces=current).order_by("pk").first()
+        if following is None:
+            break
+        current = following
+    if current.pk == invoice.pk or current.status != Invoice.Status.ISSUED:
+        return None
+    locked = locks.lock_invoices(Invoice.objects.filter(pk=current.pk, status=Invoice.Status.ISSUED))
+    return locked[0] if locked else None
 
 
 def invoice_settle_by_credit(*, invoice: Invoice) -> bool:

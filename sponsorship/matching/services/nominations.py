@@ -56,7 +56,9 @@ def nomination_checks(nomination: Nomination, *, today=None) -> dict:
         )
     existing = Worker.objects.filter(nik_hash__in=keyed_hashes(nomination.nik)).first()
     # Asked whether or not the worker exists, so the time an answer takes does not tell either.
-    active = Sponsorship.objects.filter(worker__nik_hash__in=keyed_hashes(nomination.nik), status=Sponsorship.Status.ACTIVE).first()
+    active = Sponsorship.objects.filter(
+        worker__nik_hash__in=keyed_hashes(nomination.nik), status=Sponsorship.Status.ACTIVE
+    ).first()
     existing_info = None
     if existing is not None:
         existing_info = {

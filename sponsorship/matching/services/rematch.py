@@ -17,10 +17,11 @@ from django.utils.translation import gettext_lazy as _
 from backend.api.errors import ConflictError
 from notifications.services import notify
 from sponsorship.core.audit import audit_record
-from sponsorship.core.transitions import transition, transition_many
+from sponsorship.core.transitions import transition_many
 from sponsorship.matching import selectors as sel
 from sponsorship.matching.models import Proposal
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.people.models import LifeEvent, Sponsor, Sponsorship, Worker
+from sponsorship.people.services.life_events import life_event_record
 from sponsorship.people.services.sponsorships import sponsorship_end
 
 LEAVE_REASONS: dict[str, Sponsorship.EndReason] = {
@@ -133,30 +134,31 @@ def sponsorship_end_and_rematch(*, sponsorship: Sponsorship, reason: str, actor=
         )
 
 
+LEAVE_KINDS: dict[str, str] = {
+    Sponsor.Status.LEFT: LifeEvent.Kind.SPONSOR_LEFT_SERVICE,
+    Sponsor.Status.RETIRED: LifeEvent.Kind.SPONSOR_RETIRED,
+}
+
+
 def sponsor_leave(*, sponsor: Sponsor, status: str = Sponsor.Status.LEFT, actor=None, now=None) -> list[Proposal]:
-    """The sponsor leaves the scheme (moved away, retired): end every sponsorship, re-match each worker."""
-    if status not in LEAVE_REASONS:
+    """The sponsor leaves the scheme (left the civil service, retired): the life event of that name ends every
+    sponsorship and re-matches each worker (people/services/life_events.py)."""
+    if status not in LEAVE_KINDS:
         raise ConflictError(_("Unknown leave status."), code="invalid")
-    now = now or timezone.now()
-    proposals = []
-    with transaction.atomic():
-        # The status moves first, so re-matching can never pick the leaving sponsor.
-        moved = transition(Sponsor, sponsor.pk, to=status)
-        if not moved:
-            raise ConflictError(_("This sponsor is no longer active."), code="sponsor_inactive")
-        audit_record(
-            actor=actor, action="sponsor.leave", obj=sponsor, before={"status": "active"}, after={"status": status}
-        )
-        transition_many(Proposal.objects.filter(sponsor=sponsor), to=Proposal.Status.WITHDRAWN, decided_at=now)
-        for sponsorship in list(
-            Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE).select_related("worker")
-        ):
-            sponsorship_end(sponsorship=sponsorship, reason=LEAVE_REASONS[status], actor=actor, ended_at=now)
-            proposal = rematch_worker(worker=sponsorship.worker, exclude_sponsor_ids=[sponsor.pk], actor=actor, now=now)
-            if proposal is not None:
-                proposals.append(proposal)
+    result = life_event_record(kind=LEAVE_KINDS[status], sponsor=sponsor, actor=actor, now=now or timezone.now())
     sponsor.refresh_from_db()
-    return proposals
+    return list(result.rematched)
+
+
+def offers_withdraw(*, worker_ids, sponsor_ids, now=None) -> int:
+    """Withdraw the open offers of these workers and to these sponsors (a life event made them void)."""
+    if not worker_ids and not sponsor_ids:
+        return 0
+    return transition_many(
+        Proposal.objects.filter(Q(worker_id__in=list(worker_ids)) | Q(sponsor_id__in=list(sponsor_ids))),
+        to=Proposal.Status.WITHDRAWN,
+        decided_at=now or timezone.now(),
+    )
 
 
 # -- notifications ----------------------------------------------------------------------------------

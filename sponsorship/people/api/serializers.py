@@ -100,6 +100,7 @@ class WorkerSerializer(serializers.ModelSerializer):
             "welfare_decile",
             "kpj",
             "current_payer",
+            "status",
             "created_at",
         ]
 

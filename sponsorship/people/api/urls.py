@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import auth, views, worker_auth
+from . import auth, life_events, views, worker_auth
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="token-obtain"),
@@ -14,5 +14,23 @@ urlpatterns = [
     path("sponsors/<int:pk>/", views.SponsorDetail.as_view(), name="sponsor-detail"),
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),
     path("workers/<int:pk>/", views.WorkerDetail.as_view(), name="worker-detail"),
+    path(
+        "admin/workers/<int:pk>/life-events/",
+        life_events.AdminWorkerLifeEvent.as_view(),
+        name="admin-worker-life-event",
+    ),
+    path(
+        "admin/sponsors/<int:pk>/life-events/",
+        life_events.AdminSponsorLifeEvent.as_view(),
+        name="admin-sponsor-life-event",
+    ),
+    path("admin/life-events/", life_events.AdminLifeEventList.as_view(), name="admin-life-event-list"),
+    path("sponsor/life-events/", life_events.SponsorOwnLifeEvent.as_view(), name="sponsor-life-event"),
+    path(
+        "sponsor/workers/<int:pk>/life-events/",
+        life_events.SponsorWorkerLifeEvent.as_view(),
+        name="sponsor-worker-life-event",
+    ),
+    path("worker/life-events/", life_events.WorkerOwnLifeEvent.as_view(), name="worker-life-event"),
     path("", include("sponsorship.people.api.privacy_urls")),
 ]

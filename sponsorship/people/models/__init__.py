@@ -2,6 +2,7 @@ from .access_log import PersonalDataAccess
 from .accounts import Profile, Role
 from .collective import CollectiveGroup
 from .deciles import DecileRound, WorkerDecile
+from .life_events import LifeEvent
 from .people import Agency, DecileReview, Occupation, Sex, Sponsor, Worker, WorkerConsent
 from .signin import WorkerSignInChallenge
 from .sponsorships import Sponsorship
@@ -11,6 +12,7 @@ __all__ = [
     "CollectiveGroup",
     "DecileReview",
     "DecileRound",
+    "LifeEvent",
     "Occupation",
     "PersonalDataAccess",
     "Profile",

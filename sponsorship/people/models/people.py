@@ -44,11 +44,20 @@ class Sponsor(models.Model):
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
-        LEFT = "left", _("Left")
+        LEFT = "left", _("Left")  # left the civil service
         RETIRED = "retired", _("Retired")
+        MOVED = "moved", _("Moved to another regency")
+        DECEASED = "deceased", _("Deceased")
 
-    # A sponsor who leaves (moves away, retires) ends every sponsorship; a returning ASN is registered again.
-    TRANSITIONS = {Status.ACTIVE: {Status.LEFT, Status.RETIRED}, Status.LEFT: set(), Status.RETIRED: set()}
+    # A sponsor who leaves (retires, dies, moves to another regency, leaves the civil service: a life event,
+    # people/services/life_events.py) ends every sponsorship; a returning ASN is registered again.
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.LEFT, Status.RETIRED, Status.MOVED, Status.DECEASED},
+        Status.LEFT: {Status.DECEASED},
+        Status.RETIRED: {Status.DECEASED},
+        Status.MOVED: {Status.DECEASED},
+        Status.DECEASED: set(),
+    }
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sponsor"
@@ -126,6 +135,23 @@ class Worker(models.Model):
         REGENCY_BUDGET = "regency_budget", _("Regency budget (APBD)")
         SPONSOR = "sponsor", _("Another sponsor")
 
+    class Status(models.TextChoices):
+        """Whether the worker can still be sponsored here; each other state is set by a life event."""
+
+        ACTIVE = "active", _("Active")
+        DECEASED = "deceased", _("Deceased")
+        FORMAL_JOB = "formal_job", _("Formal job (wage-earner member)")
+        AGED_OUT = "aged_out", _("Reached the age limit")
+        MOVED_AWAY = "moved_away", _("Moved away")
+
+    TRANSITIONS = {
+        Status.ACTIVE: {Status.DECEASED, Status.FORMAL_JOB, Status.AGED_OUT, Status.MOVED_AWAY},
+        Status.FORMAL_JOB: {Status.DECEASED},
+        Status.AGED_OUT: {Status.DECEASED},
+        Status.MOVED_AWAY: {Status.DECEASED},
+        Status.DECEASED: set(),
+    }
+
     nik = EncryptedTextField("NIK")
     nik_hash = models.CharField(max_length=64, unique=True, editable=False)
     full_name = models.CharField(max_length=150)
@@ -149,6 +175,7 @@ class Worker(models.Model):
     )
     kpj = models.CharField("KPJ", max_length=11, blank=True)
     current_payer = models.CharField(max_length=16, choices=Payer.choices, default=Payer.NONE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="worker"
     )

@@ -4,7 +4,17 @@
 - the capacity counter moves with a conditional UPDATE (`active_sponsorships < capacity`) and a check
   constraint, so two accepts for the same sponsor can never exceed its capacity.
 A loser gets ConflictError (HTTP 409) and nothing is half-written.
+
+Ending a sponsorship also has consequences in apps above this one (billing releases the ended sponsor's unpaid
+invoice lines for the months after the end: docs/money-rules.md, "Hand-over"). They register an
+`EndHandler` at start-up (`register_end_handler`), so the import still points down: `lock` runs first in the
+transaction (billing takes its locks in its own order before we touch any row), `ended` after the state moved,
+in the same transaction, so money and coverage are never half-written.
 """
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -18,12 +28,37 @@ from sponsorship.people.models import Sponsor, Sponsorship, Worker
 
 WORKER_TAKEN = _("This worker has just been taken by another sponsor.")
 NO_CAPACITY = _("You have no free sponsorship capacity.")
+WORKER_GONE = _("This worker can no longer be sponsored.")
+
+
+@dataclass(frozen=True)
+class EndHandler:
+    lock: Callable[[int], None]  # sponsor id: take the handler's locks (before any row of ours is written)
+    ended: Callable[..., None]  # (sponsorship=, actor=): act on the ended sponsorship, same transaction
+
+
+_END_HANDLERS: list[EndHandler] = []
+
+
+def register_end_handler(handler: EndHandler) -> None:
+    if handler not in _END_HANDLERS:
+        _END_HANDLERS.append(handler)
+
+
+def sponsorship_end_prepare(*, sponsor_id: int) -> None:
+    """Take the registered handlers' locks for this sponsor. Callers that change the sponsor's row before ending
+    its sponsorships (a sponsor leaving) call this first, inside their transaction, to keep one lock order."""
+    for handler in _END_HANDLERS:
+        handler.lock(sponsor_id)
 
 
 def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=None, started_at=None) -> Sponsorship:
     with transaction.atomic():
         if sponsor.status != Sponsor.Status.ACTIVE:
             raise ConflictError(_("This sponsor is not active."), code="sponsor_inactive")
+        # A worker who died, took a formal job, reached the age limit or moved away is never sponsored again.
+        if Worker.objects.filter(pk=worker.pk).exclude(status=Worker.Status.ACTIVE).exists():
+            raise ConflictError(WORKER_GONE, code="worker_inactive")
         took_slot = Sponsor.objects.filter(
             pk=sponsor.pk,
             status=Sponsor.Status.ACTIVE,
@@ -55,9 +90,12 @@ def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=No
     return sponsorship
 
 
-def sponsorship_end(*, sponsorship: Sponsorship, reason: str, actor=None, ended_at=None) -> bool:
-    """End an active sponsorship. Returns False when it had already ended (another process won)."""
+def sponsorship_end(*, sponsorship: Sponsorship, reason: str, actor: Any = None, ended_at=None) -> bool:
+    """End an active sponsorship. Returns False when it had already ended (another process won).
+
+    The registered end handlers run in the same transaction (billing: the hand-over rule)."""
     with transaction.atomic():
+        sponsorship_end_prepare(sponsor_id=sponsorship.sponsor_id)
         ended = transition(
             Sponsorship,
             sponsorship.pk,
@@ -80,5 +118,8 @@ def sponsorship_end(*, sponsorship: Sponsorship, reason: str, actor=None, ended_
             before={"status": "active"},
             after={"status": "ended", "reason": reason},
         )
+        sponsorship.refresh_from_db()
+        for handler in _END_HANDLERS:
+            handler.ended(sponsorship=sponsorship, actor=actor)
     sponsorship.refresh_from_db()
     return True
