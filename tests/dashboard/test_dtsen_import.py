@@ -153,7 +153,7 @@ def test_decile_history_is_in_the_access_export_and_gone_after_erasure(regency, 
     assert not WorkerDecile.objects.filter(worker=w).exists()
 
 
-def test_dtsen_upload_through_the_api_answers_the_row_report(api, regency_admin):
+def test_dtsen_upload_through_the_api_answers_the_row_report(api, regency_admin, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     w = factories.make_worker(decile=5)
@@ -162,13 +162,16 @@ def test_dtsen_upload_through_the_api_answers_the_row_report(api, regency_admin)
     assert response.status_code == 201, response.content
     assert response.json()["report"]["counts"]["changed"] == 1
     batch_id = response.json()["id"]
-    confirmed = api(regency_admin).post(f"/api/v1/admin/imports/{batch_id}/confirm/", {}, format="json")
-    assert confirmed.status_code == 200 and confirmed.json()["result"]["changed"] == 1
+    with django_capture_on_commit_callbacks(execute=True):  # the confirm task runs after the commit
+        confirmed = api(regency_admin).post(f"/api/v1/admin/imports/{batch_id}/confirm/", {}, format="json")
+    assert confirmed.status_code == 202, confirmed.content
+    applied = api(regency_admin).get(f"/api/v1/admin/imports/{batch_id}/").json()
+    assert applied["status"] == "applied" and applied["result"]["changed"] == 1
     template = api(regency_admin).get("/api/v1/admin/imports/templates/dtsen/?download=csv")
     assert template.status_code == 200 and "Tanggal Pemeringkatan" in template.content.decode("utf-8-sig")
 
 
-def test_dtsen_import_in_the_web_dashboard_shows_the_row_report(regency_admin):
+def test_dtsen_import_in_the_web_dashboard_shows_the_row_report(regency_admin, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.test import Client
 
@@ -181,7 +184,9 @@ def test_dtsen_import_in_the_web_dashboard_shows_the_row_report(regency_admin):
     assert response.status_code == 302
     page = client.get(response.url).content.decode()
     assert 'data-testid="dtsen-report"' in page and 'data-testid="dtsen-not-found"' in page
-    done = client.post(response.url, {"action": "all"}, follow=True).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # the confirm task runs after the commit
+        client.post(response.url, {"action": "all"})
+    done = client.get(response.url).content.decode()
     assert "1 desil berubah" in done and "1 tidak ditemukan" in done
     assert Worker.objects.get(pk=w.pk).welfare_decile == 2
 

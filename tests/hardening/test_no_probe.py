@@ -186,7 +186,7 @@ def _roster(rows: list[str]) -> bytes:
 
 
 def _row(n, nik, nip, name):
-    return f"{n},{nik},{name},petani,,,35.02.17.1003,081355556666,3,,in_person,2026-01-05,2026.1,{nip}"
+    return f"{n},{nik},{name},,petani,,,35.02.17.1003,081355556666,3,,in_person,2026-01-05,2026.1,{nip}"
 
 
 def test_an_agency_admins_import_preview_is_the_same_whoever_the_nik_belongs_to(cast, other_regency_worker):

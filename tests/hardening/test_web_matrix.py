@@ -50,10 +50,24 @@ PAGES = {
         admins(302, other_agency=404),
     ),
     ("import-template", "GET"): (lambda w: {"kind": "workers", "fmt": "csv"}, None, admins()),
+    ("reach", "GET"): (None, None, admins()),
+    ("map", "GET"): (None, None, admins()),
+    ("map-village", "GET"): (lambda w: {"code": "35.02.17.1001"}, None, admins()),
+    ("report-monthly", "GET"): (None, None, admins()),
+    ("deciles", "GET"): (None, None, admins()),
+    # only a worker flagged by a DTSEN round can be decided on: the world has none, so an admin gets 404
+    ("decile-decide", "POST"): (lambda w: {"worker_id": w.objects["worker"].pk}, {"decision": "keep"}, admins(404)),
     # the data-protection officer only (a regency admin with the permission; none in the world but the superuser)
     ("personal-data-access", "GET"): (None, None, {**admins(403), SU: 200}),
 }
-METHODS = {"index": ["GET"], "login": ["GET"], "logout": ["POST"], "village-target": ["POST"], "remind": ["POST"]}
+METHODS = {
+    "index": ["GET"],
+    "login": ["GET"],
+    "logout": ["POST"],
+    "village-target": ["POST"],
+    "remind": ["POST"],
+    "decile-decide": ["POST"],
+}
 
 
 def _pages():

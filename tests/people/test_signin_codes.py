@@ -1,6 +1,7 @@
 """Worker sign-in codes over WhatsApp (authentication template) or SMS; never in a log; production refuses the
 console provider and a deployment without a delivery channel (issue 14.1)."""
 
+import base64
 import logging
 import os
 import secrets
@@ -91,7 +92,9 @@ def _prod_env(**extra):
             "DJANGO_SETTINGS_MODULE": "backend.settings.production",
             "SECRET_KEY": secrets.token_urlsafe(64),
             "PII_HASH_KEY": secrets.token_urlsafe(32),
-            "PII_ENCRYPTION_KEYS": "ZGV2LW9ubHktcGlpLWtleS0zMi1ieXRlcy1sb25nISE=",
+            # A fresh key: production refuses the published dev/test keys.
+            "PII_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "MIDTRANS_ORDER_PREFIX": "PGU-PONOROGO",
             "ALLOWED_HOSTS": "pengampu.ponorogokab.go.id",
             "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu"),
             "REDIS_URL": "redis://127.0.0.1:6379/0",

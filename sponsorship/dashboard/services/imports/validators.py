@@ -288,8 +288,8 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
     # new one (the same checks, "create"); at confirm the row goes to the regency admin as a nomination.
     hidden: set[int] = set()
     if scope.agency is not None:
-        found = {w.pk for w in existing.values()}
-        hidden = found - set(people_scope(Worker.objects.filter(pk__in=found), scope.user).values_list("pk", flat=True))
+        known = {w.pk for w in existing.values() if w is not None}
+        hidden = known - set(people_scope(Worker.objects.filter(pk__in=known), scope.user).values_list("pk", flat=True))
     planned: dict[int, int] = {}  # sponsor -> new sponsorships this file would add
     valid = []
     for c in candidates:
