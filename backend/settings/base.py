@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "sponsorship.billing",
     "sponsorship.dashboard",
     "notifications",
+    # The installable mobile app for sponsors and workers (/app/): a client of /api/v1/, imports no domain app.
+    "pwa",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +122,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pengampu"}}
+
+# Username first; the app's ASN sign-in also takes the 18-digit NIP (sponsorship/people/auth_backends.py).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "sponsorship.people.auth_backends.NipBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -316,3 +324,10 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=50_000)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 = always compute
 # --- end dashboard ------------------------------------------------------------------------------------
+
+# The installable app (/app/, pwa/): the consent text version its nomination form shows and records, the BPJS
+# Ketenagakerjaan contact on its accident screen, and the VAPID public key browsers subscribe to push with
+# (Firebase console → Cloud Messaging → Web Push certificates; empty: the browser's default push service).
+APP_CONSENT_TEXT_VERSION = env.str("APP_CONSENT_TEXT_VERSION", default="2026.1")
+APP_BPJS_PHONE = env.str("APP_BPJS_PHONE", default="175")
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")

@@ -137,3 +137,8 @@ class MatchingRunSerializer(serializers.Serializer):
 
 class SponsorLeaveSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["left", "retired"])
+
+
+class LeaveRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    confirm = serializers.BooleanField()
