@@ -29,6 +29,7 @@ self.addEventListener('fetch', function (event) {
   if (request.method !== 'GET') return;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (url.pathname === '/app/' && url.searchParams.has('lang') && request.mode !== 'navigate') return;  // switch: server
   if (request.mode === 'navigate' && url.pathname === '/app/') {
     event.respondWith(shell(event, url));
   } else if (SHELL_URLS.indexOf(url.pathname) >= 0) {
