@@ -200,7 +200,9 @@
       nodes = [note(e.message, 'bad'), button(t('retry'), render, { class: 'secondary' })];
     }
     if (my !== seq) return;
-    main.replaceChildren.apply(main, [].concat(nodes));
+    var frag = document.createDocumentFragment();
+    add(frag, nodes);  // screens return nested arrays with nulls for what they leave out
+    main.replaceChildren(frag);
     main.setAttribute('aria-busy', 'false');
     document.documentElement.setAttribute('data-ready', name);
     var flashed = LS.getItem('pa.flash');
@@ -656,9 +658,16 @@
   };
   SCREENS.mydata = async function () {
     var d = await api('worker/my-data/');
-    var person = d.worker || d.person || {};
-    var rows = Object.keys(person).filter(function (k) { var v = person[k]; return v !== null && typeof v !== 'object'; })
-      .map(function (k) { return h('div', { class: 'kv' }, h('dt', {}, k.replace(/_/g, ' ')), h('dd', {}, String(person[k]))); });
+    var person = d.worker || {};
+    var shown = ['full_name', 'nik', 'birth_date', 'phone', 'occupation', 'village_name', 'kpj', 'welfare_decile'];
+    var rows = shown.filter(function (k) { return person[k] !== null && person[k] !== undefined && person[k] !== ''; })
+      .map(function (k) {
+        var v = k === 'birth_date' ? fmtDate(person[k]) : String(person[k]);
+        return h('div', { class: 'kv' }, h('dt', {}, t('field_' + k)), h('dd', {}, v));
+      });
+    var consents = (d.consents || []).map(function (c) {
+      return h('li', {}, t('consent_record', { date: fmtDate(c.collected_at), channel: t('channel_' + c.channel), version: c.text_version }));
+    });
     var exportBtn = button(t('export'), function () {
       var blob = new Blob([JSON.stringify(d, null, 2)], { type: 'application/json' });
       var a = h('a', { href: URL.createObjectURL(blob), download: 'pengampu-data-saya.json' });
@@ -671,7 +680,9 @@
         .then(function () { signOut(t('erased')); }).catch(function (e) { out.replaceChildren(note(e.message, 'bad')); }));
     }, { class: 'danger', 'data-testid': 'erase' });
     return [h('h1', {}, t('mydata_title')), h('p', { class: 'lead' }, t('mydata_lead')),
-      card('', h('dl', { 'data-testid': 'mydata' }, rows)), exportBtn,
+      card('', h('dl', { 'data-testid': 'mydata' }, rows)),
+      consents.length ? card('', h('h2', {}, t('consents_title')), h('ul', {}, consents)) : null,
+      h('p', { class: 'muted' }, t('export_lead')), exportBtn,
       card('', h('h2', {}, t('erase_title')), h('p', {}, t('erase_lead')), erase, out),
       languageCard(),
       card('', button(t('sign_out'), function () { signOut(); }, { class: 'secondary', 'data-testid': 'sign-out' }))];
