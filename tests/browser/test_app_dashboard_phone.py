@@ -26,7 +26,10 @@ def regency_with_history():
     villages = ["35.02.17.1001", "35.02.17.1002", "35.02.01.2001"]
     for i in range(6):
         sponsor = factories.make_sponsor(
-            agency=agencies[i % 3], capacity=2, full_name=f"Aparatur Sipil Negara Uji Nomor {i}", village_code=villages[i % 3]
+            agency=agencies[i % 3],
+            capacity=2,
+            full_name=f"Aparatur Sipil Negara Uji Nomor {i}",
+            village_code=villages[i % 3],
         )
         for j in range(2):
             worker = factories.make_worker(full_name=f"Pekerja Informal {i}-{j}", village_code=villages[(i + j) % 3])
@@ -39,7 +42,9 @@ def regency_with_history():
 
 @pytest.fixture
 def phone_page(browser):
-    context = browser.new_context(viewport={"width": PHONE_WIDTH, "height": 844}, is_mobile=True, has_touch=True, locale="id-ID")
+    context = browser.new_context(
+        viewport={"width": PHONE_WIDTH, "height": 844}, is_mobile=True, has_touch=True, locale="id-ID"
+    )
     page = context.new_page()
     yield page
     context.close()
@@ -64,7 +69,13 @@ def test_every_dashboard_page_fits_a_390px_phone(live_server, phone_page, screen
     page.wait_for_url(f"{base}/dashboard/")
     page.goto(f"{base}/dashboard/coverage/")
     district = page.locator("[data-testid=coverage] tbody tr >> nth=0 >> a").get_attribute("href")
-    pages = ["/dashboard/", "/dashboard/coverage/", "/dashboard/coverage/" + district, "/dashboard/money/", "/dashboard/arrears/"]
+    pages = [
+        "/dashboard/",
+        "/dashboard/coverage/",
+        "/dashboard/coverage/" + district,
+        "/dashboard/money/",
+        "/dashboard/arrears/",
+    ]
     pages.append("/dashboard/imports/")
     batch = ImportBatch.objects.order_by("-pk").first()
     if batch is not None:
