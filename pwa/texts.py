@@ -193,4 +193,5 @@ TEXTS = {
     "channel_phone": _("by phone"),
     "channel_app": _("in the app"),
     "export_lead": _("Download everything we hold about you as one file (JSON)."),
+    "updated_at": _("Updated %(time)s"),
 }

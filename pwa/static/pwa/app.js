@@ -73,6 +73,8 @@
   function jwtExp(token) {
     try { return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp || 0; } catch (e) { return 0; }
   }
+  var lastWrite = 0;  // after a change, reads skip the service worker's last-seen copy for a while
+  var readPaths = {};  // API paths the current screen read: a 'fresh' message from the worker redraws it once
   var refreshing = null;
   function refreshTokens() {
     // true: refreshed; false: the refresh token is no longer valid (sign in again); 'offline': try later.
@@ -106,13 +108,17 @@
     var headers = { Accept: opts.html ? 'text/html' : 'application/json', 'Accept-Language': C.lang };
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     if (access && !opts.anon) headers.Authorization = 'Bearer ' + access;
+    var method = opts.method || 'GET';
+    var url = path.charAt(0) === '/' ? path : C.api + path;
     var res;
     try {
-      res = await fetch(path.charAt(0) === '/' ? path : C.api + path, {
-        method: opts.method || 'GET', headers: headers,
+      res = await fetch(url, {
+        method: method, headers: headers, cache: method === 'GET' && (opts.fresh || Date.now() - lastWrite < 60000) ? 'no-cache' : 'default',
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body)
       });
     } catch (e) { throw new ApiError(t('offline_error'), 0); }
+    if (method === 'GET') readPaths[new URL(url, location.href).pathname] = true;
+    else if (res.ok) lastWrite = Date.now();
     if (res.status === 401 && !opts.anon && !opts.retried) {
       var ok = await refreshTokens();
       if (ok === true) return api(path, Object.assign({}, opts, { retried: true }));
@@ -186,8 +192,10 @@
         'data-testid': 'tab-' + tab[0] }, t(tab[1]));
     }));
   }
-  async function render() {
+  var redrawn = false;
+  async function render(isRedraw) {
     var my = ++seq;
+    if (isRedraw !== true) { readPaths = {}; redrawn = false; }
     var name = currentRoute();
     drawTabs(name);
     document.body.setAttribute('data-screen', name);
@@ -210,7 +218,9 @@
   }
 
   function savedBanner(body) {
-    return body && body._savedAt ? note(t('offline_saved', { time: fmtDateTime(body._savedAt) }), 'warn saved') : null;
+    if (!body || !body._savedAt) return null;
+    if (!navigator.onLine) return note(t('offline_saved', { time: fmtDateTime(body._savedAt) }), 'warn saved');
+    return h('p', { class: 'muted saved' }, t('updated_at', { time: fmtDateTime(body._savedAt) }));
   }
   var STATE_CLASS = { protected: 'ok', grace: 'warn', lapsed: 'bad', not_enrolled: 'idle' };
 
@@ -471,7 +481,7 @@
     }
     var ov = null;
     for (var i = 0; i < 40; i++) {
-      ov = await api('sponsor/overview/');
+      ov = await api('sponsor/overview/', { fresh: true });
       var open = ((ov.owed && ov.owed.invoices) || []).some(function (inv) { return inv.invoice_id === invoiceId; });
       if (!open) break;
       ov = null;
@@ -695,6 +705,10 @@
   window.addEventListener('hashchange', render);
   document.getElementById('lang').addEventListener('click', function () { switchLanguage(C.lang === 'en' ? 'id' : 'en'); });
   if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.addEventListener('message', function (ev) {
+      var m = ev.data || {};
+      if (m.type === 'fresh' && readPaths[m.path] && !redrawn) { redrawn = true; render(true); }
+    });
     navigator.serviceWorker.register(C.sw_url, { scope: '/app/' }).catch(function (e) { console.warn('service worker', e); });
   }
   online();

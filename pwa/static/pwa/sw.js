@@ -57,22 +57,38 @@ function shell(event, url) {
   });
 }
 
+function saveLastSeen(request, response) {
+  return response.clone().blob().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.set('X-Pengampu-Saved', new Date().toISOString());
+    return caches.open(API_CACHE).then(function (cache) {
+      return cache.put(request.url, new Response(body, { status: 200, headers: headers }));
+    });
+  });
+}
+
 function lastSeen(event, request) {
-  return fetch(request).then(function (response) {
-    if (response.ok) {
-      var copy = response.clone();
-      event.waitUntil(copy.blob().then(function (body) {
-        var headers = new Headers(copy.headers);
-        headers.set('X-Pengampu-Saved', new Date().toISOString());
-        return caches.open(API_CACHE).then(function (cache) {
-          return cache.put(request.url, new Response(body, { status: 200, headers: headers }));
-        });
-      }));
-    }
+  // The app asks for fresh data (cache: 'no-cache') right after it changed something: network first then.
+  // Otherwise what was last seen is shown at once and refreshed in the background; the app is told (message
+  // 'fresh') only when the answer changed, so a weak connection never keeps a person waiting for their status.
+  var network = fetch(request).then(function (response) {
+    if (response.ok) event.waitUntil(saveLastSeen(request, response));
     return response;
-  }).catch(function () {
-    return caches.open(API_CACHE).then(function (cache) { return cache.match(request.url); })
-      .then(function (hit) { return hit || Response.error(); });
+  });
+  return caches.open(API_CACHE).then(function (cache) { return cache.match(request.url); }).then(function (hit) {
+    if (!hit) return network.catch(function () { return Response.error(); });
+    if (request.cache === 'no-cache' || request.cache === 'reload') {
+      return network.catch(function () { return hit; });
+    }
+    event.waitUntil(Promise.all([hit.clone().text(), network.then(function (r) { return r.clone().text(); })])
+      .then(function (texts) {
+        if (texts[0] === texts[1]) return;
+        var path = new URL(request.url).pathname;
+        return self.clients.matchAll({ type: 'window' }).then(function (list) {
+          list.forEach(function (c) { c.postMessage({ type: 'fresh', path: path }); });
+        });
+      }).catch(function () {}));
+    return hit;
   });
 }
 
