@@ -222,8 +222,8 @@ def main():
         ),
     ]
     print(
-        f"\nSlow 3G ({SLOW_3G['latency']} ms, {SLOW_3G['downloadThroughput'] // 1000} KB/s), CPU {CPU_SLOWDOWN}× slower, "
-        f"390×844, Chromium headless; medians of {args.runs} runs"
+        f"\nSlow 3G ({SLOW_3G['latency']} ms, {SLOW_3G['downloadThroughput'] // 1000} KB/s), "
+        f"CPU {CPU_SLOWDOWN}× slower, 390×844, Chromium headless; medians of {args.runs} runs"
     )
     print(f"{'':36} {'app /app/':>11} {'baseline':>11} {'app/base':>9} {'budget':>8}  ok")
     failed = False
