@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "sponsorship.dashboard.models.ImportBatch.Kind",
         "NotificationKindEnum": "notifications.models.Kind",
         "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
+        "SponsorStatusEnum": "sponsorship.people.models.people.Sponsor.Status",
     },
 }
 

@@ -163,6 +163,17 @@ def test_sponsor_signs_in_with_nip_accepts_a_proposal_pays_on_the_simulator_and_
     page.wait_for_selector("[data-testid=payments]")
     assert invoice.number in page.inner_text("[data-testid=payments]")
     assert no_horizontal_scroll(page)
+
+    # Prepay two months for both workers, on the simulator again.
+    page.click("[data-testid=tab-pay]")
+    page.select_option("[data-testid=prepay-months]", "2")
+    page.click("[data-testid=prepay]")
+    page.wait_for_url(re.compile(re.escape(midtrans.base_url) + r"/snap/v4/redirection/.*"))
+    page.locator("button[name=method]").first.click()
+    page.click("button.pay")
+    page.wait_for_selector("[data-testid=paid-ok]", timeout=60_000)
+    prepaid = Invoice.objects.filter(sponsor=sponsor, kind=Invoice.Kind.PREPAY).get()
+    assert prepaid.status == Invoice.Status.PAID and prepaid.months >= 2  # and any unbilled earlier month
     assert page.js_errors == []
 
 
@@ -285,3 +296,36 @@ def test_app_is_installable_manifest_icons_and_service_worker(live_server, phone
     cdp = phone_context.new_cdp_session(page)
     errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
     assert [e for e in errors if e["errorId"] != "in-incognito"] == [], errors
+
+
+def test_sponsor_nominates_someone_they_know_with_the_consent_record(live_server, phone, screenshot, sponsor_world):
+    from sponsorship.matching.models import Nomination
+
+    sponsor, _known, _nearby = sponsor_world
+    Sponsor.objects.filter(pk=sponsor.pk).update(contact_consent=True)
+    page, base = phone, live_server.url
+    page.goto(f"{base}/app/")
+    page.fill("input[name=username]", sponsor.nip)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("[data-testid=signin]")
+    page.wait_for_selector("html[data-ready=home]")
+    page.click("[data-testid=tab-nearby]")
+    page.click("[data-testid=go-nominate]")
+    page.wait_for_selector("html[data-ready=nominate]")
+    nik = factories.make_nik("35.02.17.1002", sex="F", birth=dt.date(1970, 5, 9))
+    page.fill("input[name=nik]", nik)
+    page.fill("input[name=full_name]", "Tukiyem Rahayu")
+    page.select_option("select[name=occupation]", "petani")
+    page.fill("input[name=village]", "35.02.17.1002")
+    page.select_option("select[name=relationship]", "household_helper")
+    page.select_option("select[name=consent_channel]", "in_person")
+    assert "2026.1" in page.inner_text("main")  # the version of the text read out
+    page.check("input[name=consent_given]")
+    screenshot(page, "app-sponsor-nominate")
+    page.click("[data-testid=nominate-send]")
+    page.wait_for_selector("text=Usulan untuk Tukiyem Rahayu terkirim")
+    nomination = Nomination.objects.get(sponsor=sponsor)
+    assert nomination.full_name == "Tukiyem Rahayu" and nomination.relationship == "household_helper"
+    assert nomination.consent_channel == "in_person" and nomination.consent_text_version == "2026.1"
+    assert nomination.consent_collected_at is not None
+    assert no_horizontal_scroll(page)

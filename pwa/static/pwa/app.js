@@ -342,7 +342,7 @@
   };
 
   function proposalCard(p) {
-    var why = p.priority_reason || p.reason || p.why || (Array.isArray(p.reasons) ? p.reasons.join(', ') : '');
+    var why = p.why || '';
     var accept = button(t('accept'), function () {
       busy(accept, api('sponsor/proposals/' + p.id + '/accept/', { method: 'POST' }).then(function () {
         flash(t('accepted', { name: p.first_name }), 'ok'); go('home');
@@ -475,6 +475,8 @@
     var invoiceId = Number(params.get('paid'));
     var status = params.get('transaction_status') || '';
     history.replaceState(null, '', '/app/#/home');
+    lastWrite = Date.now();  // money just moved: read from the network, not the last-seen copy
+    redrawn = true;  // and no background redraw may replace this screen
     var head = h('div', { 'aria-live': 'polite' }, note(t('checking_payment')));
     if (status && status !== 'settlement' && status !== 'capture' && status !== 'pending') {
       return [h('h1', {}, t('pay_title')), note(t('payment_not_done'), 'bad'), button(t('back_home'), function () { go('home'); })];

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from sponsorship.matching.models import MatchingRun, Nomination
+from sponsorship.matching.models import MatchingRun, Nomination, Proposal
 from sponsorship.people.identifiers import age_on, mask_nik, mask_phone
 from sponsorship.people.models import Occupation, WorkerConsent
 
@@ -22,6 +22,7 @@ class ProposalSerializer(serializers.Serializer):
     village = serializers.CharField(source="worker.village.name")
     distance_m = serializers.SerializerMethodField()
     age_band = serializers.SerializerMethodField()
+    why = serializers.SerializerMethodField(help_text="Why this worker is a priority, in plain words")
 
     def get_first_name(self, obj) -> str:
         return obj.worker.first_name
@@ -38,6 +39,19 @@ class ProposalSerializer(serializers.Serializer):
         from django.utils import timezone
 
         return age_band(age_on(obj.worker.birth_date, timezone.localdate()))
+
+    def get_why(self, obj) -> str:
+        """The reasons behind the ranking (matching/selectors.py: same village, lowest deciles, re-matching),
+        never the decile's source record itself."""
+        reasons = []
+        if obj.source == Proposal.Source.REMATCH:
+            reasons.append(_("their previous sponsor stopped: their protection must not lapse"))
+        decile = obj.worker.welfare_decile
+        if decile is not None and decile <= 4:
+            reasons.append(_("among the poorest households (welfare decile %(decile)s of 10)") % {"decile": decile})
+        if obj.same_village:
+            reasons.append(_("lives in your village"))
+        return "; ".join(str(r) for r in reasons)
 
 
 class DeclineSerializer(serializers.Serializer):
