@@ -163,6 +163,13 @@ def test_sponsor_signs_in_with_nip_accepts_a_proposal_pays_on_the_simulator_and_
     page.wait_for_selector("[data-testid=payments]")
     assert invoice.number in page.inner_text("[data-testid=payments]")
     assert no_horizontal_scroll(page)
+    with page.expect_popup() as popup:  # the printable receipt, fetched with the token, opened in a new tab
+        page.locator("[data-testid=payments] button").first.click()
+    receipt = popup.value
+    receipt.wait_for_url(re.compile(r"^blob:"))
+    receipt.wait_for_load_state()
+    assert invoice.number in receipt.inner_text("body")
+    receipt.close()
 
     # Prepay two months for both workers, on the simulator again.
     page.click("[data-testid=tab-pay]")
@@ -329,3 +336,21 @@ def test_sponsor_nominates_someone_they_know_with_the_consent_record(live_server
     assert nomination.consent_channel == "in_person" and nomination.consent_text_version == "2026.1"
     assert nomination.consent_collected_at is not None
     assert no_horizontal_scroll(page)
+
+
+def test_worker_erases_own_data_from_the_app(live_server, phone, protected_worker, capsys):
+    from sponsorship.people.models import Worker
+
+    worker, nik = protected_worker
+    sign_in_worker(phone, live_server.url, nik, worker.birth_date, capsys)
+    phone.click("[data-testid=tab-mydata]")
+    phone.wait_for_selector("[data-testid=mydata]")
+    assert "Sumarni Lestari" in phone.inner_text("[data-testid=mydata]")
+    with phone.expect_download() as download:
+        phone.click("[data-testid=export]")
+    assert nik in download.value.path().read_text()
+    phone.on("dialog", lambda dialog: dialog.accept())
+    phone.click("[data-testid=erase]")
+    phone.wait_for_selector("html[data-ready=signin]")
+    assert "Data Anda sudah dihapus." in phone.inner_text("body")
+    assert Worker.objects.get(pk=worker.pk).anonymized_at is not None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import transaction
 
-from notifications.models import Device
+from notifications.models import Device, NotificationPreference
 from notifications.services import notify
 from simulators.fcm import FakeFCM
 from sponsorship.core.periods import local_today
@@ -99,10 +99,17 @@ def test_service_worker_registers_a_web_device_and_the_push_matches_the_inbox(
         assert message["webpush"]["notification"]["title"] == message["notification"]["title"]
         assert "INV-UJI-1" in message["webpush"]["notification"]["body"]
 
-        page.reload()
+        page.reload()  # the last-seen (empty) inbox first, then redrawn once the fresh one arrives
         page.wait_for_selector("[data-testid=inbox]")
         inbox = page.inner_text("[data-testid=inbox]")
         assert message["notification"]["title"] in inbox and "INV-UJI-1" in inbox
         screenshot(page, "app-sponsor-inbox-push")
+
+        # Preferences: switch one kind off; receipts stay on (mandatory).
+        toggle = page.locator("label.check", has_text="Tagihan terbit").locator("input")
+        toggle.uncheck()
+        page.wait_for_selector("text=Tersimpan.")
+        assert NotificationPreference.objects.get(user=user, kind="invoice_issued").enabled is False
+        assert page.locator("label.check", has_text="selalu aktif").locator("input").is_disabled()
     finally:
         context.close()

@@ -110,6 +110,8 @@
     if (access && !opts.anon) headers.Authorization = 'Bearer ' + access;
     var method = opts.method || 'GET';
     var url = path.charAt(0) === '/' ? path : C.api + path;
+    // Noted before the request: the worker's 'fresh' message may arrive before this read resolves.
+    if (method === 'GET') readPaths[new URL(url, location.href).pathname] = true;
     var res;
     try {
       res = await fetch(url, {
@@ -117,8 +119,7 @@
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body)
       });
     } catch (e) { throw new ApiError(t('offline_error'), 0); }
-    if (method === 'GET') readPaths[new URL(url, location.href).pathname] = true;
-    else if (res.ok) lastWrite = Date.now();
+    if (method !== 'GET' && res.ok) lastWrite = Date.now();
     if (res.status === 401 && !opts.anon && !opts.retried) {
       var ok = await refreshTokens();
       if (ok === true) return api(path, Object.assign({}, opts, { retried: true }));
@@ -490,6 +491,9 @@
       await new Promise(function (r) { setTimeout(r, 1500); });
     }
     LS.removeItem('pa.paying');
+    // Read once more: the overview's statements are not one snapshot, so the answer that no longer lists the
+    // invoice may still show the workers as they were a moment before the payment settled.
+    if (ov) ov = await api('sponsor/overview/', { fresh: true });
     if (!ov) {
       head.replaceChildren(note(status === 'pending' ? t('payment_pending') : t('payment_waiting'), 'warn'));
       return [h('h1', {}, t('pay_title')), head, button(t('back_home'), function () { go('home'); })];

@@ -70,17 +70,18 @@ function saveLastSeen(request, response) {
 function lastSeen(event, request) {
   // The app asks for fresh data (cache: 'no-cache') right after it changed something: network first then.
   // Otherwise what was last seen is shown at once and refreshed in the background; the app is told (message
-  // 'fresh') only when the answer changed, so a weak connection never keeps a person waiting for their status.
-  var network = fetch(request).then(function (response) {
-    if (response.ok) event.waitUntil(saveLastSeen(request, response));
-    return response;
-  });
+  // 'fresh', sent once the new copy is saved) only when the answer changed, so a weak connection never keeps
+  // a person waiting for their status.
+  var network = fetch(request);
+  var saved = network.then(function (response) { return response.ok ? saveLastSeen(request, response) : null; });
+  event.waitUntil(saved.catch(function () {}));
   return caches.open(API_CACHE).then(function (cache) { return cache.match(request.url); }).then(function (hit) {
     if (!hit) return network.catch(function () { return Response.error(); });
     if (request.cache === 'no-cache' || request.cache === 'reload') {
       return network.catch(function () { return hit; });
     }
-    event.waitUntil(Promise.all([hit.clone().text(), network.then(function (r) { return r.clone().text(); })])
+    var before = hit.clone().text();
+    event.waitUntil(Promise.all([before, network.then(function (r) { return r.clone().text(); }), saved])
       .then(function (texts) {
         if (texts[0] === texts[1]) return;
         var path = new URL(request.url).pathname;
