@@ -43,15 +43,17 @@ class ProposalSerializer(serializers.Serializer):
     def get_why(self, obj) -> str:
         """The reasons behind the ranking (matching/selectors.py: same village, lowest deciles, re-matching),
         never the decile's source record itself."""
-        reasons = []
+        reasons: list[str] = []
         if obj.source == Proposal.Source.REMATCH:
-            reasons.append(_("their previous sponsor stopped: their protection must not lapse"))
+            reasons.append(str(_("their previous sponsor stopped: their protection must not lapse")))
         decile = obj.worker.welfare_decile
         if decile is not None and decile <= 4:
-            reasons.append(_("among the poorest households (welfare decile %(decile)s of 10)") % {"decile": decile})
+            reasons.append(
+                str(_("among the poorest households (welfare decile %(decile)s of 10)") % {"decile": decile})
+            )
         if obj.same_village:
-            reasons.append(_("lives in your village"))
-        return "; ".join(str(r) for r in reasons)
+            reasons.append(str(_("lives in your village")))
+        return "; ".join(reasons)
 
 
 class DeclineSerializer(serializers.Serializer):
