@@ -258,6 +258,7 @@ Pengampu is starting:
   Web API docs (offline):  http://{host}:{port}/api/docs/
   Django admin:            http://{host}:{port}/admin/
   HR dashboard:            http://{host}:{port}/dashboard/
+  App (ASN and workers):   http://{host}:{port}/app/  (phone-sized; installable; sign in as asn.demo or with the NIK)
   Health:                  http://{host}:{port}/healthz
   Midtrans simulator:      http://{host}:{sim_port}/  (pay demo invoices: see README, "Pay a demo invoice")
   Scheduler:               manage.py run_scheduler (billing, reminders, outbox); pushes print here

@@ -23,4 +23,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("dashboard/", include("sponsorship.dashboard.web.urls")),
+    path("app/", include("pwa.urls")),
 ]

@@ -66,7 +66,7 @@ def test_matching_sponsor_accepts_two_and_admin_applies_a_run(demo):
     assert listing.status_code == 200, listing.content
     proposals = listing.json()["results"]
     assert len(proposals) >= 2, listing.json()
-    assert set(proposals[0]) == {"id", "first_name", "occupation", "village", "distance_m", "age_band"}
+    assert set(proposals[0]) == {"id", "first_name", "occupation", "village", "distance_m", "age_band", "why"}
     for proposal in proposals[:2]:
         accepted = asn.post(f"/api/v1/sponsor/proposals/{proposal['id']}/accept/")
         assert accepted.status_code == 201, accepted.content

@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "sponsorship.billing",
     "sponsorship.dashboard",
     "notifications",
+    # The installable mobile app for sponsors and workers (/app/): a client of /api/v1/, imports no domain app.
+    "pwa",
 ]
 
 MIDDLEWARE = [
@@ -127,7 +129,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pengampu"}}
 
-# One lockout for every sign-in (JWT, dashboard, admin): sponsorship/people/auth/lockout.py.
+# One lockout for every sign-in (JWT, dashboard, admin, the app's sign-in with a username or the 18-digit NIP):
+# sponsorship/people/auth/lockout.py.
 AUTHENTICATION_BACKENDS = ["sponsorship.people.auth.lockout.LockoutModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -218,6 +221,7 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "sponsorship.dashboard.models.ImportBatch.Kind",
         "NotificationKindEnum": "notifications.models.Kind",
         "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
+        "SponsorStatusEnum": "sponsorship.people.models.people.Sponsor.Status",
     },
 }
 
@@ -390,3 +394,10 @@ IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default
 IMPORT_MAX_ZIP_RATIO = env.int("IMPORT_MAX_ZIP_RATIO", default=100)
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 = always compute
 # --- end dashboard ------------------------------------------------------------------------------------
+
+# The installable app (/app/, pwa/): the consent text version its nomination form shows and records, the BPJS
+# Ketenagakerjaan contact on its accident screen, and the VAPID public key browsers subscribe to push with
+# (Firebase console → Cloud Messaging → Web Push certificates; empty: the browser's default push service).
+APP_CONSENT_TEXT_VERSION = env.str("APP_CONSENT_TEXT_VERSION", default="2026.1")
+APP_BPJS_PHONE = env.str("APP_BPJS_PHONE", default="175")
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")

@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 500  # send_each refuses more
 MAX_TTL_SECONDS = 28 * 24 * 3600  # FCM's maximum (and default) TTL
 APNS_COLLAPSE_ID_MAX_BYTES = 64
+WEB_ICON = "/app/icons/icon-192.png"  # the installable web app's icon (pwa/), shown by browsers with the push
+WEB_OPEN_PATH = "/app/"  # the service worker opens this (plus #inbox) when the notification is tapped
 INVALID_TOKEN_PHRASE = "not a valid fcm registration token"  # noqa: S105 - an FCM error text, not a secret
 
 _RETRYABLE = (
@@ -203,7 +205,22 @@ def build_message(push: PushMessage, now: datetime) -> messaging.Message:
         data={str(k): "" if v is None else str(v) for k, v in push.data.items()},
         android=android,
         apns=messaging.APNSConfig(headers=apns_headers),
+        webpush=_webpush(push, ttl),
         **target,
+    )
+
+
+def _webpush(push: PushMessage, ttl: int | None) -> messaging.WebpushConfig:
+    """The same message for a browser (the installable app registers its devices with platform "web"):
+    Web Push headers (TTL, Urgency) and a notification the app's service worker shows with the app's icon."""
+    headers = {"Urgency": "high" if push.priority == "high" else "normal"}
+    if ttl is not None:
+        headers["TTL"] = str(ttl)
+    return messaging.WebpushConfig(
+        headers=headers,
+        notification=messaging.WebpushNotification(
+            title=push.title, body=push.body, icon=WEB_ICON, tag=push.collapse_key, data={"url": WEB_OPEN_PATH}
+        ),
     )
 
 

@@ -14,6 +14,7 @@ class AuditAction(models.TextChoices):
     SPONSOR_CREATE = "sponsor.create"
     SPONSOR_UPDATE = "sponsor.update"
     SPONSOR_LEAVE = "sponsor.leave"
+    SPONSOR_LEAVE_REQUEST = "sponsor.leave_request"  # asked in the app; an admin ends it (sponsor.leave)
     WORKER_CREATE = "worker.create"
     WORKER_UPDATE = "worker.update"
     WORKER_KPJ_IMPORT = "worker.kpj_import"

@@ -20,7 +20,7 @@ from django.utils.translation.template import templatize
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "locale" / "id" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
-SOURCES = ("backend", "sponsorship", "notifications")  # simulators are stand-alone fakes, not translated
+SOURCES = ("backend", "sponsorship", "notifications", "pwa")  # simulators are stand-alone fakes, not translated
 SKIP = {"migrations", "__pycache__", "static"}
 KEYWORDS = {
     "_": None,

@@ -94,6 +94,10 @@ MATRIX.update(
         ("worker-auth", "POST"): everyone(202, anonymous=202),  # 202: a one-time code was sent
         ("worker-status", "GET"): only({W: 200, OW: 200, SU: 404}),
         ("sponsor-overview", "GET"): only({S: 200, OS: 200, SU: 404}),
+        # --- the app (pwa) ----------------------------------------------------------------------------------
+        ("sponsor-profile", "GET"): only({S: 200, OS: 200, SU: 403}),  # superuser has no sponsor account
+        ("sponsor-profile", "PATCH"): only({S: 200, OS: 200, SU: 403}),
+        ("sponsor-leave-request", "POST"): only({S: 202, OS: 202, SU: 403}),
         ("sponsor-receipt", "GET"): only({S: 200, OS: 404, SU: 404}),
         ("sponsor-statement", "GET"): only({S: 200, OS: 200, SU: 404}),
         ("admin-dashboard-summary", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
@@ -185,6 +189,8 @@ REQUESTS = {
     "invoice-detail": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), None),
     "invoice-pay": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), None),
     "invoice-prepay": (None, lambda w: {"months": 2}),
+    "sponsor-profile": (None, lambda w: {"capacity": 3, "contact_consent": True}),
+    "sponsor-leave-request": (None, lambda w: {"confirm": True, "reason": "pindah tugas"}),
     "invoice-void": (_kw(pk=lambda w: w.objects["invoices"]["open"].pk), lambda w: {"reason": "salah tagih"}),
     "worker-coverage": (_kw(pk=lambda w: w.objects["worker"].pk), None),
     "midtrans-notification": (None, lambda w: {"order_id": "nope"}),

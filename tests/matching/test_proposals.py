@@ -55,8 +55,9 @@ def test_proposal_shows_only_what_a_sponsor_needs(api, town, sponsor):
     w = worker(NEAR, full_name="Karto Wiyono Saputro", phone="081299998888")
     response = api(sponsor.user).get(URL)
     item = response.json()["results"][0]
-    assert set(item) == {"id", "first_name", "occupation", "village", "distance_m", "age_band"}
+    assert set(item) == {"id", "first_name", "occupation", "village", "distance_m", "age_band", "why"}
     assert item["first_name"] == "Karto"
+    assert item["why"] == "termasuk rumah tangga termiskin (desil kesejahteraan 3 dari 10)"  # not same village
     assert item["village"] == "Brotonegaran"
     assert item["distance_m"] == 1100  # 1,110 m rounded to 100 m
     assert item["age_band"] == "40–49"

@@ -59,6 +59,15 @@ class PayResponse(PayOut):
     reused = serializers.BooleanField(help_text="True when an open payment attempt was reused (answered 200)")
 
 
+class PayIn(serializers.Serializer):
+    return_path = serializers.RegexField(
+        r"^/(?![/\\])[^\s#]*$",
+        max_length=300,
+        required=False,
+        help_text="A path on this service (e.g. /app/?paid=1) the payment page links back to; no other host",
+    )
+
+
 class PrepayIn(serializers.Serializer):
     months = serializers.IntegerField(min_value=1, max_value=12)
 

@@ -14,6 +14,7 @@ from sponsorship.billing.api.serializers import (
     CoverageStatusOut,
     InvoiceDetailOut,
     InvoiceOut,
+    PayIn,
     PayOut,
     PayResponse,
     PrepayIn,
@@ -54,15 +55,19 @@ class InvoicePay(APIView):
     permission_classes = [IsSponsor]
 
     @extend_schema(
-        request=None,
+        request=PayIn,
         responses={201: PayResponse, 200: PayResponse},
         summary="Start paying an invoice through Midtrans Snap: token and redirect URL",
     )
     def post(self, request, pk):
+        data = PayIn(data=request.data)
+        data.is_valid(raise_exception=True)
         invoice = access_invoice(request.user, pk)
         if invoice.sponsor.user_id != request.user.pk and not request.user.is_superuser:
             raise ApplicationError(_("Only the invoice's sponsor can pay it."), code="forbidden", status_code=403)
-        started = checkout.payment_start(invoice=invoice, actor=request.user)
+        return_path = data.validated_data.get("return_path")
+        finish_url = request.build_absolute_uri(return_path) if return_path else ""
+        started = checkout.payment_start(invoice=invoice, actor=request.user, finish_url=finish_url)
         body = PayOut(started.attempt).data
         body["reused"] = started.reused
         return Response(body, status=status.HTTP_200_OK if started.reused else status.HTTP_201_CREATED)

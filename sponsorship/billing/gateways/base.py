@@ -33,6 +33,7 @@ class CheckoutRequest:
     notification_url: str = ""
     idempotency_key: str = ""
     expiry_hours: int = 24
+    finish_url: str = ""  # where the payment page sends the payer back (Snap callbacks.finish)
 
 
 @dataclass(frozen=True)

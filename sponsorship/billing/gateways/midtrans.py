@@ -177,6 +177,8 @@ class MidtransGateway:
             "enabled_payments": list(settings.MIDTRANS_ENABLED_PAYMENTS),
             "page_expiry": {"duration": request.expiry_hours, "unit": "hours"},
         }
+        if request.finish_url:
+            params["callbacks"] = {"finish": request.finish_url}
         for index, value in enumerate(request.custom_fields[:3], start=1):
             params[f"custom_field{index}"] = value[:255]
         snap = self._client(midtransclient.Snap, headers)

@@ -39,7 +39,7 @@ def _notification_url() -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("midtrans-notification")
 
 
-def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt) -> CheckoutRequest:
+def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt, *, finish_url: str = "") -> CheckoutRequest:
     items = [
         Item(
             id=f"W{line.worker_id}-{line.month:%Y%m}",
@@ -67,11 +67,13 @@ def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt) -> CheckoutR
         ),
         notification_url=_notification_url(),
         idempotency_key=attempt.order_id,
+        finish_url=finish_url,
     )
 
 
-def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart:
-    """Open (or reuse) the one live checkout of an invoice. Gateway failures leave the invoice payable."""
+def payment_start(*, invoice: Invoice, actor=None, gateway=None, finish_url: str = "") -> PaymentStart:
+    """Open (or reuse) the one live checkout of an invoice. Gateway failures leave the invoice payable.
+    `finish_url`: where the payment page sends the payer back (a hint for the browser, never proof of payment)."""
     gateway = gateway or get_gateway()
     reuse_after = timezone.now() - dt.timedelta(minutes=settings.PAYMENT_ATTEMPT_REUSE_MINUTES)
     with transaction.atomic():
@@ -109,7 +111,7 @@ def payment_start(*, invoice: Invoice, actor=None, gateway=None) -> PaymentStart
         return _wait_for_checkout(wait_for)
 
     try:
-        session = gateway.create_checkout(checkout_request_for(invoice, attempt))
+        session = gateway.create_checkout(checkout_request_for(invoice, attempt, finish_url=finish_url))
     except GatewayUnavailable as exc:
         transition(PaymentAttempt, attempt.pk, to=S.GATEWAY_FAILED, error=str(exc)[:2000])
         logger.warning("snap create failed for %s: %s", attempt.order_id, exc)

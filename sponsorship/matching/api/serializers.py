@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from backend.api import fields
-from sponsorship.matching.models import MatchingRun, Nomination
+from sponsorship.matching.models import MatchingRun, Nomination, Proposal
 from sponsorship.matching.services.nominations import nomination_checks_seen_by, nomination_reject_reason_seen_by
 from sponsorship.people.identifiers import age_band, age_on, mask_nik, mask_phone
 from sponsorship.people.models import Occupation, WorkerConsent
@@ -19,6 +19,7 @@ class ProposalSerializer(serializers.Serializer):
     village = serializers.CharField(source="worker.village.name")
     distance_m = serializers.SerializerMethodField()
     age_band = serializers.SerializerMethodField()
+    why = serializers.SerializerMethodField(help_text="Why this worker is a priority, in plain words")
 
     def get_first_name(self, obj) -> str:
         return obj.worker.first_name
@@ -35,6 +36,21 @@ class ProposalSerializer(serializers.Serializer):
         from django.utils import timezone
 
         return age_band(age_on(obj.worker.birth_date, timezone.localdate()))
+
+    def get_why(self, obj) -> str:
+        """The reasons behind the ranking (matching/selectors.py: same village, lowest deciles, re-matching),
+        never the decile's source record itself."""
+        reasons: list[str] = []
+        if obj.source == Proposal.Source.REMATCH:
+            reasons.append(str(_("their previous sponsor stopped: their protection must not lapse")))
+        decile = obj.worker.welfare_decile
+        if decile is not None and decile <= 4:
+            reasons.append(
+                str(_("among the poorest households (welfare decile %(decile)s of 10)") % {"decile": decile})
+            )
+        if obj.same_village:
+            reasons.append(str(_("lives in your village")))
+        return "; ".join(reasons)
 
 
 class DeclineSerializer(serializers.Serializer):
@@ -162,3 +178,8 @@ class MatchingRunSerializer(serializers.Serializer):
 
 class SponsorLeaveSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["left", "retired"])
+
+
+class LeaveRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    confirm = serializers.BooleanField()

@@ -7,6 +7,7 @@ urlpatterns = [
     path("sponsor/proposals/<int:pk>/accept/", v.ProposalAccept.as_view(), name="proposal-accept"),
     path("sponsor/proposals/<int:pk>/decline/", v.ProposalDecline.as_view(), name="proposal-decline"),
     path("sponsor/nominations/", v.SponsorNominations.as_view(), name="sponsor-nominations"),
+    path("sponsor/leave-request/", v.SponsorLeaveRequest.as_view(), name="sponsor-leave-request"),
     path("admin/nominations/", v.AdminNominationList.as_view(), name="admin-nomination-list"),
     path("admin/nominations/<int:pk>/verify/", v.AdminNominationVerify.as_view(), name="admin-nomination-verify"),
     path("admin/nominations/<int:pk>/reject/", v.AdminNominationReject.as_view(), name="admin-nomination-reject"),

@@ -18,6 +18,7 @@ from sponsorship.people.scoping import profile_of, scope
 
 from .serializers import (
     DeclineSerializer,
+    LeaveRequestSerializer,
     MatchingRunCreateSerializer,
     MatchingRunSerializer,
     NominationCreateSerializer,
@@ -264,3 +265,24 @@ class AdminSponsorLeave(APIView):
         data.is_valid(raise_exception=True)
         made = rematch.sponsor_leave(sponsor=sponsor, status=data.validated_data["status"], actor=request.user)
         return Response({"sponsor_id": sponsor.pk, "status": sponsor.status, "rematch_proposals": len(made)})
+
+
+class SponsorLeaveRequest(APIView):
+    """The sponsor asks to leave; the agency admin ends the sponsorships with the hand-over (admin leave)."""
+
+    permission_classes = [IsSponsor]
+
+    @extend_schema(
+        request=LeaveRequestSerializer,
+        responses={202: inline_serializer("LeaveRequested", {"status": drf_serializers.CharField()})},
+        summary="Ask to leave the scheme: recorded for the agency admin, who arranges the hand-over",
+    )
+    def post(self, request):
+        data = LeaveRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data["confirm"]:
+            raise ApplicationError(_("Please confirm that you want to leave the scheme."), code="not_confirmed")
+        new = rematch.sponsor_leave_request(
+            sponsor=_sponsor_of(request), reason=data.validated_data["reason"], actor=request.user
+        )
+        return Response({"status": "requested" if new else "already_requested"}, status=status.HTTP_202_ACCEPTED)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from backend.api.errors import ConflictError
 from notifications.services import notify
 from sponsorship.core.audit import audit_record
+from sponsorship.core.models import AuditLog
 from sponsorship.core.transitions import transition_many
 from sponsorship.matching import selectors as sel
 from sponsorship.matching.models import Proposal
@@ -159,6 +160,22 @@ def offers_withdraw(*, worker_ids, sponsor_ids, now=None) -> int:
         to=Proposal.Status.WITHDRAWN,
         decided_at=now or timezone.now(),
     )
+
+
+def sponsor_leave_request(*, sponsor: Sponsor, reason: str, actor=None) -> bool:
+    """The sponsor asks, in the app, to leave the scheme. Nothing ends yet: the request is recorded for the
+    agency admin, who decides the date and the hand-over (`sponsor_leave`), so no worker is dropped by a tap.
+    False when the same request is already open (asked before and the sponsor is still active)."""
+    if sponsor.status != Sponsor.Status.ACTIVE:
+        raise ConflictError(_("This sponsor is no longer active."), code="sponsor_inactive")
+    with transaction.atomic():
+        Sponsor.objects.select_for_update().filter(pk=sponsor.pk).first()  # one request at a time per sponsor
+        if AuditLog.objects.filter(
+            action="sponsor.leave_request", object_type=sponsor._meta.label_lower, object_id=str(sponsor.pk)
+        ).exists():
+            return False
+        audit_record(actor=actor, action="sponsor.leave_request", obj=sponsor, extra={"reason": reason[:300]})
+    return True
 
 
 # -- notifications ----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import auth, life_events, views, worker_auth
+from . import auth, life_events, sponsor_profile, views, worker_auth
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="token-obtain"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("regions/", views.RegionList.as_view(), name="region-list"),
     path("occupations/", views.OccupationList.as_view(), name="occupation-list"),
     path("agencies/", views.AgencyList.as_view(), name="agency-list"),
+    path("sponsor/profile/", sponsor_profile.SponsorProfileView.as_view(), name="sponsor-profile"),
     path("sponsors/", views.SponsorList.as_view(), name="sponsor-list"),
     path("sponsors/<int:pk>/", views.SponsorDetail.as_view(), name="sponsor-detail"),
     path("workers/", views.WorkerListCreate.as_view(), name="worker-list"),

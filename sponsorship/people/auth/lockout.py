@@ -9,6 +9,7 @@ address, so nobody can lock a real user out from another address.
 
 import hashlib
 import logging
+import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -72,6 +73,24 @@ def locked_message() -> str:
     ) % {"minutes": minutes}
 
 
+_NIP = re.compile(r"\d{18}")
+
+
+def account_name(username) -> str:
+    """The username a sign-in names. The app's ASN screen also takes the 18-digit NIP / NI PPPK (spaces or dots
+    allowed): it names its sponsor's account, so the NIP and the username share one lockout counter. Anything else
+    (a username made of digits too) is taken as it is."""
+    text = str(username)
+    nip = re.sub(r"[\s.]", "", text)
+    if _NIP.fullmatch(nip) and nip.isascii():
+        from sponsorship.people.models import Sponsor
+
+        sponsor = Sponsor.objects.filter(nip=nip, user__isnull=False).select_related("user").first()
+        if sponsor is not None:
+            return sponsor.user.get_username()
+    return text
+
+
 class LockoutModelBackend(ModelBackend):
     """Django's username/password backend behind the lockout. While locked, the password is not even checked."""
 
@@ -80,6 +99,7 @@ class LockoutModelBackend(ModelBackend):
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if username is None or password is None:
             return None
+        username = account_name(username)
         ip = client_ip(request)
         if is_locked(username, ip):
             raise PermissionDenied  # authenticate() stops here: no other backend is asked
