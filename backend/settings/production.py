@@ -32,7 +32,19 @@ if len(SECRET_KEY) < 50:  # noqa: F405  (check --deploy's own threshold; HS256 J
 if PII_HASH_KEY == SECRET_KEY or SECRET_KEY in PII_ENCRYPTION_KEYS:  # noqa: F405
     raise ImproperlyConfigured("PII_HASH_KEY and PII_ENCRYPTION_KEYS must differ from SECRET_KEY")
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the HTTPS proxy (the usual deployment) the client's address is read from X-Forwarded-For only as far as
+# TRUSTED_PROXY_COUNT / TRUSTED_PROXY_CIDRS say (backend/client_ip.py); without either every client would share the
+# proxy's address: per-IP throttles global, the sign-in lockout per username (anyone locks anyone out). Refuse to
+# start. BEHIND_PROXY=false is for a service that terminates TLS itself (no proxy header is then believed).
+BEHIND_PROXY = env.bool("BEHIND_PROXY", default=True)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if not (TRUSTED_PROXY_COUNT or TRUSTED_PROXY_CIDRS):  # noqa: F405
+        raise ImproperlyConfigured(
+            "Behind a proxy (BEHIND_PROXY=true, the default) set TRUSTED_PROXY_COUNT (how many proxies write "
+            "X-Forwarded-For in front of the service, e.g. 1) or TRUSTED_PROXY_CIDRS (their networks); "
+            "BEHIND_PROXY=false if the service terminates TLS itself"
+        )
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 BODY_METHODS = ("POST", "PUT", "PATCH")
 ENDPOINTS = [(n, m, r) for n, m, r in api_endpoints() if m in BODY_METHODS]
 # The Midtrans webhook takes any body as evidence and answers from the signature (the webhook branch's area).
-SKIP = {"midtrans-notification"}
+SKIP: set[str] = set()  # the Midtrans webhook answers hostile bytes with a JSON 4xx too (issue 13 defect 3)
 
 HOSTILE = {
     "nested": b"[" * 100_000 + b"]" * 100_000,

@@ -95,3 +95,15 @@ def test_a_jwt_signed_with_the_published_dev_key_is_refused_in_production():
     result = _python("import backend.wsgi; " + code, WITHOUT_MODULE)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "STATUS 401" in result.stdout
+
+
+def test_production_behind_a_proxy_refuses_to_start_without_a_trusted_proxy_setting():
+    """Issue 14: behind the HTTPS proxy without TRUSTED_PROXY_* every client shares the proxy's address (per-IP
+    throttles global, the lockout per username): production refuses to start instead of running like that."""
+    env = {k: v for k, v in PROD_ENV.items() if not k.startswith("TRUSTED_PROXY")}
+    refused = _manage("check", env=env)
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured" in refused.stderr and "TRUSTED_PROXY_COUNT" in refused.stderr
+    # A service that terminates TLS itself believes no proxy header and needs no such setting.
+    direct = _manage("check", env={**env, "BEHIND_PROXY": "false"})
+    assert direct.returncode == 0, direct.stderr[-2000:]

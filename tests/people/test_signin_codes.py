@@ -95,6 +95,7 @@ def _prod_env(**extra):
             # A fresh key: production refuses the published dev/test keys.
             "PII_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "MIDTRANS_ORDER_PREFIX": "PGU-PONOROGO",
+            "TRUSTED_PROXY_COUNT": "1",
             "ALLOWED_HOSTS": "pengampu.ponorogokab.go.id",
             "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu"),
             "REDIS_URL": "redis://127.0.0.1:6379/0",
