@@ -62,6 +62,7 @@ class AuditAction(models.TextChoices):
     INVOICE_ISSUE_ARREARS = "invoice.issue_arrears"
     INVOICE_VOID = "invoice.void"
     INVOICE_SETTLE_BY_CREDIT = "invoice.settle_by_credit"
+    INVOICE_CREDIT_TAKEN_BACK = "invoice.credit_taken_back"
     PAYMENT_START = "payment.start"
     PAYMENT_SETTLE = "payment.settle"
     PAYMENT_REVERSED = "payment.reversed"
