@@ -138,7 +138,7 @@ def _take_back_credit(*, attempt: PaymentAttempt, invoice: Invoice, amount: int,
                 sponsor_id=sponsor_id,
                 credit_applied_idr__gt=0,
                 status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID],
-            ).exclude(pk=invoice.pk)
+            )
         )
         for other in sorted(holders, key=lambda i: i.pk, reverse=True):
             if balance >= amount:
@@ -168,35 +168,44 @@ def _give_credit_back(invoice: Invoice, *, why: str) -> int:
     cash = [
         a for a in PaymentAttempt.objects.select_for_update().filter(invoice=invoice) if _paid_the_invoice(a, invoice)
     ]
-    coverage_remove_invoice(invoice=invoice, reason=why, attempt=cash[0] if cash else None)
+    removed = coverage_remove_invoice(invoice=invoice, reason=why, attempt=cash[0] if cash else None)
     if not transition(Invoice, invoice.pk, to=Invoice.Status.REFUNDED, from_=Invoice.Status.PAID):
         return 0
-    gained = invoice.credit_applied_idr
-    CreditEntry.objects.create(
-        sponsor_id=invoice.sponsor_id,
-        kind=CreditEntry.Kind.RESTORED,
-        amount_idr=invoice.credit_applied_idr,
-        invoice=invoice,
-        note=f"Tagihan {invoice.number} dikembalikan ({why})"[:255],
-    )
+    # What the balance gets back is exactly what the coverage was worth (surplus lines were credited at payment
+    # time already): the cash that paid for it first (tied to its payment, so a later refund of that payment
+    # takes it from there), the rest was credit.
+    gained = sum(r["amount_idr"] for r in removed)
+    cash_part = 0
     for attempt in cash[:1]:
-        kept = (attempt.paid_amount_idr or 0) - attempt.refunded_amount_idr
-        if kept > 0:
+        own_surplus = (
+            CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.SURPLUS)
+            .values_list("amount_idr", flat=True)
+            .first()
+        ) or 0
+        cash_part = max(min(gained, (attempt.paid_amount_idr or 0) - attempt.refunded_amount_idr - own_surplus), 0)
+        if cash_part:
             CreditEntry.objects.create(
                 sponsor_id=invoice.sponsor_id,
                 kind=CreditEntry.Kind.RESTORED,
-                amount_idr=kept,
+                amount_idr=cash_part,
                 invoice=invoice,
                 attempt=attempt,
                 note=f"{attempt.order_id}: {invoice.number} dikembalikan"[:255],
             )
-            gained += kept
+    if gained - cash_part > 0:
+        CreditEntry.objects.create(
+            sponsor_id=invoice.sponsor_id,
+            kind=CreditEntry.Kind.RESTORED,
+            amount_idr=gained - cash_part,
+            invoice=invoice,
+            note=f"Tagihan {invoice.number} dikembalikan ({why})"[:255],
+        )
     audit_record(
         actor=None,
         action=AuditAction.INVOICE_CREDIT_TAKEN_BACK,
         obj=invoice,
         before={"status": "paid"},
-        after={"status": "refunded", "why": why, "credit_back_idr": gained},
+        after={"status": "refunded", "why": why, "credit_back_idr": gained, "coverage_removed": len(removed)},
     )
     return gained
 
@@ -343,7 +352,9 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
         kept = CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.RESTORED).first()
         if outside > 0 and kept is not None:
             # a further partial refund after this payment was already undone: less of it stays as credit
-            more = min(total - previous, kept.amount_idr)
+            # (what this payment still holds as credit: its surplus and what was kept, less what already went)
+            left = CreditEntry.objects.filter(attempt=attempt).aggregate(total=Sum("amount_idr"))["total"] or 0
+            more = min(total - previous, left)
             if more > 0:
                 done = _take_back_credit(attempt=attempt, invoice=invoice, amount=more, why=f"{ts} tambahan")
         elif outside > 0:
