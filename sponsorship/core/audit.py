@@ -62,7 +62,6 @@ class AuditAction(models.TextChoices):
     INVOICE_ISSUE_ARREARS = "invoice.issue_arrears"
     INVOICE_VOID = "invoice.void"
     INVOICE_SETTLE_BY_CREDIT = "invoice.settle_by_credit"
-    INVOICE_CREDIT_TAKEN_BACK = "invoice.credit_taken_back"
     PAYMENT_START = "payment.start"
     PAYMENT_SETTLE = "payment.settle"
     PAYMENT_REVERSED = "payment.reversed"
@@ -74,6 +73,7 @@ class AuditAction(models.TextChoices):
     REFUND_FAILED = "refund.failed"
     REFUND_MANUAL_TRANSFER = "refund.manual_transfer"
     REFUND_RESOLVE = "refund.resolve"
+    INVOICE_CREDIT_TAKEN_BACK = "invoice.credit_taken_back"  # money going back took its credit (reversals)
     # dashboard
     ARREARS_REMIND = "arrears.remind"
     IMPORT_PREVIEW = "import.preview"

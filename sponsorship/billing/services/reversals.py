@@ -145,6 +145,9 @@ def _take_back_credit(*, attempt: PaymentAttempt, invoice: Invoice, amount: int,
                 break
             balance += _give_credit_back(other, why=f"kredit dari {attempt.order_id} ditarik: {why}")
             given_back.append(other.number)
+            logger.warning(
+                "%s: credit already spent; %s (%s) gave it back", attempt.order_id, other.number, other.status
+            )
         out["credit_taken_from_invoices"] = given_back
     CreditEntry.objects.create(
         sponsor_id=sponsor_id,
