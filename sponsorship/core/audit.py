@@ -78,6 +78,7 @@ class AuditAction(models.TextChoices):
     REFUND_FAILED = "refund.failed"
     REFUND_MANUAL_TRANSFER = "refund.manual_transfer"
     REFUND_RESOLVE = "refund.resolve"
+    INVOICE_CREDIT_TAKEN_BACK = "invoice.credit_taken_back"  # money going back took its credit (reversals)
     # dashboard
     ARREARS_REMIND = "arrears.remind"
     IMPORT_PREVIEW = "import.preview"

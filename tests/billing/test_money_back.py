@@ -183,3 +183,110 @@ def test_partial_chargeback_undoes_the_payment_and_keeps_the_rest_as_credit_for_
     assert CoverageMonth.objects.filter(invoice=again).count() == 3
     assert worker_coverage_status(workers[0], today=D(2026, 12, 20)).state == "protected"
     assert credit_balance(sponsor) == 0
+
+
+# ---- (d) part of a payment that only bought surplus goes back (issue 13 defect 6) ------------------------------
+def refund_part(sim, http, client, order_id, amount):
+    sim_control(http, sim, "refund", {"order_id": order_id, "amount": amount})
+    note = notification_from_status(order_id, status_code="200")
+    assert post_note(client, note).status_code == 200
+    return note
+
+
+def test_partial_refunds_of_a_surplus_payment_take_back_only_what_was_returned(
+    invoice, two_checkouts, family, sim, http, client
+):
+    """The second payment of a double payment is the sponsor's credit; refunded in part (twice, the same amount,
+    from the Midtrans dashboard), only the refunded part leaves the credit."""
+    from sponsorship.dashboard.invariants import ledger_check
+
+    sponsor, _ = family
+    first, second = two_checkouts
+    settle(sim, http, client, first, "bca_va")
+    settle(sim, http, client, second, "gopay")
+    assert credit_balance(sponsor) == 25_200
+    assert refund_part(sim, http, client, second, 8_400)["transaction_status"] == "partial_refund"
+    assert PaymentAttempt.objects.get(order_id=second).refunded_amount_idr == 8_400
+    assert credit_balance(sponsor) == 16_800  # the rest stays the sponsor's credit
+    refund_part(sim, http, client, second, 8_400)  # a second equal partial refund is a new event (defect 2)
+    assert PaymentAttempt.objects.get(order_id=second).refunded_amount_idr == 16_800
+    assert credit_balance(sponsor) == 8_400
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and CoverageMonth.objects.filter(invoice=invoice).count() == 3
+    assert ledger_check(gateway=True).ok
+
+
+def test_partial_chargeback_of_a_surplus_payment_held_as_a_refund_case_reduces_the_case(
+    invoice, two_checkouts, family, sim, http, client
+):
+    from sponsorship.dashboard.invariants import ledger_check
+
+    sponsor, _ = family
+    first, second = two_checkouts
+    settle(sim, http, client, first, "bca_va")
+    for s in Sponsorship.objects.filter(sponsor=sponsor, status="active"):
+        sponsorship_end(sponsorship=s, reason="sponsor_request")
+    settle(sim, http, client, second, "gopay")
+    case = RefundCase.objects.get(attempt__order_id=second)
+    assert case.status == "open" and case.amount_idr == 25_200
+    sim_control(http, sim, "chargeback", {"order_id": second, "amount": 10_000})
+    assert post_note(client, notification_from_status(second, status_code="200")).status_code == 200
+    case.refresh_from_db()
+    assert case.status == "open" and case.amount_idr - case.refunded_amount_idr == 15_200  # still owed back
+    assert PaymentAttempt.objects.get(order_id=second).status == "charged_back"
+    assert ledger_check(gateway=True).ok
+
+
+# ---- (e) money goes back after its credit was spent on another invoice (issue 13 defect 6) ---------------------
+def test_credit_already_spent_on_a_paid_invoice_that_invoice_is_undone_and_billed_again(
+    invoice, two_checkouts, family, api, sim, http, client
+):
+    """The rule (docs/money-rules.md): the credit balance never goes negative. What is missing is taken back from
+    the invoices the credit went to, newest first: a paid one is undone as in a refund (coverage removed,
+    invoice refunded, its credit and cash back in the balance), an unpaid one is voided; the months are billed
+    again by the next run, with whatever credit is left."""
+    from sponsorship.dashboard.invariants import ledger_check
+
+    sponsor, workers = family
+    first, second = two_checkouts
+    settle(sim, http, client, first, "bca_va")
+    settle(sim, http, client, second, "gopay")
+    billing_run(period=D(2027, 1, 1), notify=False)  # the surplus credit pays most of January
+    january = Invoice.objects.get(sponsor=sponsor, period=D(2027, 1, 1))
+    assert (january.status, january.credit_applied_idr, january.amount_idr) == ("issued", 25_200, 16_800)
+    cash = api(sponsor.user).post(f"/api/v1/sponsor/invoices/{january.pk}/pay/").json()["order_id"]
+    settle(sim, http, client, cash, "bca_va")  # the sponsor pays the rest: January is paid and covered
+    assert CoverageMonth.objects.filter(invoice=january).count() == 3 and credit_balance(sponsor) == 0
+    sim_control(http, sim, "refund", {"order_id": second})  # the whole second payment refunded
+    assert post_note(client, notification_from_status(second, status_code="200")).status_code == 200
+    # January gives back its credit (25,200) and its cash (16,800); the refund takes 25,200: never negative
+    assert credit_balance(sponsor) == 16_800
+    january.refresh_from_db()
+    assert january.status == "refunded" and not CoverageMonth.objects.filter(invoice=january).exists()
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and CoverageMonth.objects.filter(invoice=invoice).count() == 3  # untouched
+    assert ledger_check(gateway=True).ok
+    rebill = billing_run(period=D(2027, 1, 1), notify=False)
+    assert (rebill.invoices, rebill.lines) == (1, 3)
+    again = Invoice.objects.get(sponsor=sponsor, period=D(2027, 1, 1), status="issued")
+    assert (again.credit_applied_idr, again.amount_idr) == (16_800, 25_200)  # only the refunded part owed again
+    assert ledger_check().ok
+
+
+def test_credit_already_spent_on_an_unpaid_invoice_that_invoice_is_voided(
+    invoice, two_checkouts, family, sim, http, client
+):
+    from sponsorship.billing.services.billing import invoice_create_prepay
+    from sponsorship.dashboard.invariants import ledger_check
+
+    sponsor, _ = family
+    first, second = two_checkouts
+    settle(sim, http, client, first, "bca_va")
+    settle(sim, http, client, second, "gopay")
+    prepay = invoice_create_prepay(sponsor=sponsor, months=2)  # the surplus credit pays half of it
+    assert prepay.status == "issued" and prepay.credit_applied_idr == 25_200
+    refund_part(sim, http, client, second, 10_000)
+    prepay.refresh_from_db()
+    assert prepay.status == "void"
+    assert credit_balance(sponsor) == 15_200  # the credit came back from the voided invoice, less the refund
+    assert ledger_check(gateway=True).ok

@@ -125,7 +125,7 @@ class LedgerMachine(RuleBasedStateMachine):
             payment_type__in=[_payment_type(m) for m in methods],
             invoice__sponsor__in=self.sponsors,
         ).order_by("pk")
-        return [a for a in attempts if not _credit_already_spent(a)]
+        return list(attempts)
 
     # ---- rules: billing -----------------------------------------------------------------------------------
     @rule()
@@ -212,18 +212,18 @@ class LedgerMachine(RuleBasedStateMachine):
             self._deliver(attempt.order_id)
         self.steps.append(f"refund {attempt.order_id}")
 
-    def _partly_returnable(self, methods):
-        return [a for a in self._settled(methods) if not _bought_surplus(a)]
-
-    @precondition(lambda self: self._partly_returnable(REFUNDABLE))
-    @rule(data=st.data(), part=st.sampled_from((0.25, 0.5)))
-    def partial_refund(self, data, part):
-        # KNOWN(issue 13 defect 2): a second partial refund on the same transaction is stored as a duplicate of the
-        # first (the webhook's dedupe key is order|transaction|status|code|gross amount) and never applied; until
-        # the webhook branch lands, only a settled payment gets a partial refund (then a full refund or a
-        # chargeback may follow: their status differs).
-        attempt = data.draw(st.sampled_from(self._partly_returnable(REFUNDABLE)))
-        amount = max(int(attempt.paid_amount_idr * part), 1)
+    @precondition(lambda self: self._refundable())
+    @rule(data=st.data(), part=st.sampled_from((0.25, 0.5)), seen=st.booleans())
+    def partial_refund(self, data, part, seen):
+        """Part of a payment refunded from the Midtrans dashboard: any payment that still has money to return
+        (one that paid an invoice, bought only surplus, or was refunded in part before), any number of times; the
+        same amount again is a new event (the dedupe key tells them apart)."""
+        attempt = data.draw(st.sampled_from(self._refundable()))
+        left = (attempt.paid_amount_idr or 0) - attempt.refunded_amount_idr
+        amount = (
+            attempt.refunded_amount_idr if seen and attempt.refunded_amount_idr else int(attempt.paid_amount_idr * part)
+        )
+        amount = max(min(amount, left), 1)
         if self._sim("refund", {"order_id": attempt.order_id, "amount": amount}):
             self._deliver(attempt.order_id)
         self.steps.append(f"partial_refund {attempt.order_id} {amount}")
@@ -244,7 +244,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def chargeback(self, data, partial):
         attempt = data.draw(st.sampled_from(self._charge_backable()))
         body = {"order_id": attempt.order_id}
-        if partial and not _bought_surplus(attempt):  # KNOWN(issue 13 defect 6): see _bought_surplus
+        if partial:
             body["amount"] = max(attempt.paid_amount_idr // 2, 1)
         if self._sim("chargeback", body):
             self._deliver(attempt.order_id)
@@ -318,36 +318,6 @@ def _known(report) -> list:
         if v.check == "worker_status" and v.differs.get("problem") == "month_stranded_on_another_sponsor":
             out.append(v)
     return out
-
-
-def _credit_already_spent(attempt: PaymentAttempt) -> bool:
-    """KNOWN(issue 13 defect 6): money going back on a payment whose credit (the surplus of a double payment, or
-    what a partial refund left as credit) was already applied to another invoice takes that credit back anyway,
-    so the sponsor's credit balance goes negative while an open invoice still counts it (webhook branch: double
-    payment reversal, partial chargeback). Such payments get no further money back in this machine until then."""
-    from django.db.models import Sum
-
-    from sponsorship.billing.models import CreditEntry
-
-    mine = CreditEntry.objects.filter(attempt=attempt, kind__in=["surplus", "restored"]).aggregate(s=Sum("amount_idr"))
-    if not mine["s"]:
-        return False
-    balance = CreditEntry.objects.filter(sponsor_id=attempt.invoice.sponsor_id).aggregate(s=Sum("amount_idr"))["s"]
-    return (balance or 0) < mine["s"]
-
-
-def _bought_surplus(attempt: PaymentAttempt) -> bool:
-    """KNOWN(issue 13 defect 6): a PARTIAL refund or chargeback of a payment that only bought surplus (the second
-    payment of a double-paid invoice, booked as credit, or as a refund case once the sponsor stopped) takes the
-    whole surplus back (reverses the credit, closes the case), not the part returned: the sponsor loses the rest
-    (webhook branch: double payment reversal, partial chargeback). Such payments get only full refunds and
-    chargebacks in this machine until then."""
-    from sponsorship.billing.models import CreditEntry, RefundCase
-
-    return (
-        CreditEntry.objects.filter(attempt=attempt, kind="surplus").exists()
-        or RefundCase.objects.filter(attempt=attempt).exists()
-    )
 
 
 def _payment_type(method: str) -> str:

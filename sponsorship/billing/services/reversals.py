@@ -34,7 +34,9 @@ def _paid_the_invoice(attempt: PaymentAttempt, invoice: Invoice) -> bool:
     )
 
 
-def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str, why: str) -> dict:
+def _undo_payment(
+    *, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str, why: str, returned: int | None = None
+) -> dict:
     """The money of a settled attempt is gone: take back what it bought (caller holds the locks).
 
     - the attempt paid the invoice: its coverage rows are removed, the invoice goes back to `issued` (bank
@@ -44,7 +46,11 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
       untouched, or an open double-payment refund case): then that payment moves onto the invoice, which stays
       paid with its coverage (`_move_onto_invoice`), and nothing is removed;
     - any surplus it bought (credit on the next invoice) is cancelled with a negative `reversed` entry, and
-      its open refund cases are closed: there is nothing left to give back.
+      its open refund cases are closed: there is nothing left to give back;
+    - but a payment that paid no invoice (it only bought surplus: the second half of a double payment, or the
+      cash of an invoice undone because its credit was taken back) loses only what went back: `returned`
+      (the gateway's cumulative refunded / charged-back total; None = all of it, a bank reversal) leaves its
+      credit or its open refund case, the rest stays the sponsor's.
     """
     done: dict[str, Any] = {
         "coverage_removed": [],
@@ -77,18 +83,27 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
                 note=f"Tagihan {invoice.number} dikembalikan ({why})",
             )
         done["invoice"] = f"paid->{invoice_to}"
-    surplus = CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.SURPLUS).first()
-    if surplus is not None and not CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.REVERSED).exists():
-        CreditEntry.objects.create(
-            sponsor_id=surplus.sponsor_id,
-            kind=CreditEntry.Kind.REVERSED,
-            amount_idr=-surplus.amount_idr,
-            attempt=attempt,
-            invoice=invoice,
-            note=f"{attempt.order_id}: {why}",
-        )
-        done["credit_reversed_idr"] = surplus.amount_idr
+    mine = CreditEntry.objects.filter(attempt=attempt)
+    kinds = [CreditEntry.Kind.SURPLUS] if paid_it else [CreditEntry.Kind.SURPLUS, CreditEntry.Kind.RESTORED]
+    held = mine.filter(kind__in=kinds).aggregate(total=Sum("amount_idr"))["total"] or 0
+    gone = -(mine.filter(kind=CreditEntry.Kind.REVERSED).aggregate(total=Sum("amount_idr"))["total"] or 0)
+    whole = paid_it or returned is None
+    more = (held if whole else min(returned or 0, held)) - gone
+    if more > 0:
+        done.update(_take_back_credit(attempt=attempt, invoice=invoice, amount=more, why=why))
+        done["credit_reversed_idr"] = more
     for case in locks.lock_refund_cases(RefundCase.objects.filter(attempt=attempt, status=RefundCase.Status.OPEN)):
+        # the case holds this payment's money, never sent back through Pengampu: part of it went back outside
+        # (cumulative `returned`), so the case keeps what we still hold; all of it gone closes the case
+        keep = 0 if whole or case.refund_key else min(case.amount_idr, (attempt.paid_amount_idr or 0) - (returned or 0))
+        if keep > 0:
+            if keep < case.amount_idr:
+                RefundCase.objects.filter(pk=case.pk).update(
+                    amount_idr=keep,
+                    note=(case.note + f"\n{attempt.order_id}: sisa Rp {keep} setelah {why}").strip(),
+                )
+                done["refund_cases_reduced"] = [*done.get("refund_cases_reduced", []), case.pk]
+            continue
         transition(
             RefundCase,
             case.pk,
@@ -99,6 +114,103 @@ def _undo_payment(*, attempt: PaymentAttempt, invoice: Invoice, invoice_to: str,
         )
         done["refund_cases_closed"].append(case.pk)
     return done
+
+
+def _credit_balance(sponsor_id: int) -> int:
+    return CreditEntry.objects.filter(sponsor_id=sponsor_id).aggregate(total=Sum("amount_idr"))["total"] or 0
+
+
+def _take_back_credit(*, attempt: PaymentAttempt, invoice: Invoice, amount: int, why: str) -> dict:
+    """`amount` of the sponsor's credit is gone (the payment that brought it was reversed or returned): a negative
+    `reversed` entry (tied to `attempt`). The balance never goes negative: when it holds less than `amount`, the
+    credit was already applied to other invoices, and those give it back, newest first, until the balance covers
+    it — an unpaid one is voided (its credit restored; its months are billed again by the next run), a paid one
+    is undone as a refund would undo it (coverage removed and reclaimed, invoice `refunded`, its applied credit
+    and the cash that paid it back in the balance; its months are billed again, with whatever credit is left).
+    Caller holds the sponsor's lock (so no other transaction holds these invoices)."""
+    sponsor_id = invoice.sponsor_id
+    out: dict[str, Any] = {}
+    balance = _credit_balance(sponsor_id)
+    if balance < amount:
+        given_back = []
+        holders = locks.lock_invoices(
+            Invoice.objects.filter(
+                sponsor_id=sponsor_id,
+                credit_applied_idr__gt=0,
+                status__in=[Invoice.Status.ISSUED, Invoice.Status.PAID],
+            )
+        )
+        for other in sorted(holders, key=lambda i: i.pk, reverse=True):
+            if balance >= amount:
+                break
+            balance += _give_credit_back(other, why=f"kredit dari {attempt.order_id} ditarik: {why}")
+            given_back.append(other.number)
+            logger.warning(
+                "%s: credit already spent; %s (%s) gave it back", attempt.order_id, other.number, other.status
+            )
+        out["credit_taken_from_invoices"] = given_back
+    CreditEntry.objects.create(
+        sponsor_id=sponsor_id,
+        kind=CreditEntry.Kind.REVERSED,
+        amount_idr=-amount,
+        attempt=attempt,
+        invoice=invoice,
+        note=f"{attempt.order_id}: {why}"[:255],
+    )
+    if balance < amount:  # nothing left to take it from (cannot happen while the ledger holds): say so loudly
+        logger.error("%s: credit balance of sponsor %s short by Rp %s", attempt.order_id, sponsor_id, amount - balance)
+    return out
+
+
+def _give_credit_back(invoice: Invoice, *, why: str) -> int:
+    """The credit applied to this (locked) invoice goes back to the balance; returns what the balance gained."""
+    if invoice.status == Invoice.Status.ISSUED:
+        from sponsorship.billing.services.billing import _void_locked  # billing imports settlement imports us
+
+        return invoice.credit_applied_idr if _void_locked(invoice=invoice, reason=why, actor=None) else 0
+    cash = [
+        a for a in PaymentAttempt.objects.select_for_update().filter(invoice=invoice) if _paid_the_invoice(a, invoice)
+    ]
+    removed = coverage_remove_invoice(invoice=invoice, reason=why, attempt=cash[0] if cash else None)
+    if not transition(Invoice, invoice.pk, to=Invoice.Status.REFUNDED, from_=Invoice.Status.PAID):
+        return 0
+    # What the balance gets back is exactly what the coverage was worth (surplus lines were credited at payment
+    # time already): the cash that paid for it first (tied to its payment, so a later refund of that payment
+    # takes it from there), the rest was credit.
+    gained = sum(r["amount_idr"] for r in removed)
+    cash_part = 0
+    for attempt in cash[:1]:
+        own_surplus = (
+            CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.SURPLUS)
+            .values_list("amount_idr", flat=True)
+            .first()
+        ) or 0
+        cash_part = max(min(gained, (attempt.paid_amount_idr or 0) - attempt.refunded_amount_idr - own_surplus), 0)
+        if cash_part:
+            CreditEntry.objects.create(
+                sponsor_id=invoice.sponsor_id,
+                kind=CreditEntry.Kind.RESTORED,
+                amount_idr=cash_part,
+                invoice=invoice,
+                attempt=attempt,
+                note=f"{attempt.order_id}: {invoice.number} dikembalikan"[:255],
+            )
+    if gained - cash_part > 0:
+        CreditEntry.objects.create(
+            sponsor_id=invoice.sponsor_id,
+            kind=CreditEntry.Kind.RESTORED,
+            amount_idr=gained - cash_part,
+            invoice=invoice,
+            note=f"Tagihan {invoice.number} dikembalikan ({why})"[:255],
+        )
+    audit_record(
+        actor=None,
+        action=AuditAction.INVOICE_CREDIT_TAKEN_BACK,
+        obj=invoice,
+        before={"status": "paid"},
+        after={"status": "refunded", "why": why, "credit_back_idr": gained, "coverage_removed": len(removed)},
+    )
+    return gained
 
 
 def _unspent_second_payment(attempt: PaymentAttempt, invoice: Invoice) -> tuple[PaymentAttempt, str] | None:
@@ -243,17 +355,15 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
         kept = CreditEntry.objects.filter(attempt=attempt, kind=CreditEntry.Kind.RESTORED).first()
         if outside > 0 and kept is not None:
             # a further partial refund after this payment was already undone: less of it stays as credit
-            more = min(total - previous, kept.amount_idr)
+            # (what this payment still holds as credit: its surplus and what was kept, less what already went)
+            left = CreditEntry.objects.filter(attempt=attempt).aggregate(total=Sum("amount_idr"))["total"] or 0
+            more = min(total - previous, left)
             if more > 0:
-                CreditEntry.objects.create(
-                    sponsor_id=invoice.sponsor_id,
-                    kind=CreditEntry.Kind.REVERSED,
-                    amount_idr=-more,
-                    invoice=invoice,
-                    note=f"{attempt.order_id}: {ts} tambahan",
-                )
+                done = _take_back_credit(attempt=attempt, invoice=invoice, amount=more, why=f"{ts} tambahan")
         elif outside > 0:
-            done = _undo_payment(attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.REFUNDED, why=why)
+            done = _undo_payment(
+                attempt=attempt, invoice=invoice, invoice_to=Invoice.Status.REFUNDED, why=why, returned=outside
+            )
             keep = paid - total
             if keep > 0 and (done.get("invoice") or done.get("moved_to")):
                 CreditEntry.objects.create(
