@@ -14,9 +14,8 @@ Months: the world starts billing November 2026 (its due date, 16 Nov, has passed
 and "a month passes" moves the billing run to the next month (up to March 2027). Payments happen at the real
 moment, so on-time judgements are real ones.
 
-Rules that hit a defect owned by another branch skip that case in their precondition with a
-`# KNOWN(issue 13 defect N): ...` comment; the lead lifts them once those branches are merged.
-Life-event rules (a worker dies, a sponsor retires, …) go in the marked section below.
+Life events (a worker dies, gets a formal job or another payer, moves away; a sponsor retires, dies, moves or
+leaves the civil service) end sponsorships through the hand-over rule in the middle of all of this.
 """
 
 import datetime as dt
@@ -38,7 +37,8 @@ from sponsorship.dashboard.invariants import ledger_check
 from sponsorship.matching.models import Proposal
 from sponsorship.matching.services.proposals import proposal_accept
 from sponsorship.matching.services.rematch import rematch_worker, sponsorship_end_and_rematch
-from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.people.models import LifeEvent, Sponsor, Sponsorship, Worker
+from sponsorship.people.services.life_events import life_event_record
 from sponsorship.regions.models import Region
 from tests import factories
 
@@ -67,6 +67,18 @@ METHODS = ("gopay", "other_qris", "bca_va", "permata_va")
 REFUNDABLE = ("gopay", "other_qris")  # refunds through the API / dashboard (reference §3.8)
 REVERSIBLE = ("permata_va",)  # banks reverse these settlements
 STALE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+WORKER_EVENTS = (
+    LifeEvent.Kind.WORKER_DIED,
+    LifeEvent.Kind.WORKER_FORMAL_JOB,
+    LifeEvent.Kind.WORKER_OTHER_PAYER,
+    LifeEvent.Kind.WORKER_MOVED_AWAY,
+)
+SPONSOR_EVENTS = (
+    LifeEvent.Kind.SPONSOR_RETIRED,
+    LifeEvent.Kind.SPONSOR_DIED,
+    LifeEvent.Kind.SPONSOR_MOVED,
+    LifeEvent.Kind.SPONSOR_LEFT_SERVICE,
+)
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -290,8 +302,38 @@ class LedgerMachine(RuleBasedStateMachine):
         self.steps.append(f"accept w{self.workers.index(proposal.worker)} s{self._s(proposal.sponsor_id)}")
 
     # ---- rules: life events -------------------------------------------------------------------------------
-    # (added by the lead after the hand-over branch merges: a worker dies, gets a formal job, turns 65, moves;
-    #  a sponsor retires, dies, moves or leaves the civil service)
+    def _live_workers(self):
+        return list(
+            Worker.objects.filter(pk__in=[w.pk for w in self.workers], status=Worker.Status.ACTIVE).order_by("pk")
+        )
+
+    @precondition(lambda self: self._live_workers())
+    @rule(data=st.data(), kind=st.sampled_from(WORKER_EVENTS))
+    def worker_life_event(self, data, kind):
+        """Through the same service as the API: sponsorships end by the hand-over rule, billing stops."""
+        worker = data.draw(st.sampled_from(self._live_workers()))
+        with suppress(ApplicationError):  # e.g. a worker already out of the scheme: refused cleanly
+            life_event_record(
+                kind=kind,
+                worker=worker,
+                other_payer=Worker.Payer.SELF if kind == LifeEvent.Kind.WORKER_OTHER_PAYER else "",
+                evidence_note="surat keterangan",
+                sponsor_may_be_told=True,
+            )
+        self.steps.append(f"{kind} w{self.workers.index(worker)}")
+
+    def _live_sponsors(self):
+        return list(
+            Sponsor.objects.filter(pk__in=[s.pk for s in self.sponsors], status=Sponsor.Status.ACTIVE).order_by("pk")
+        )
+
+    @precondition(lambda self: self._live_sponsors())
+    @rule(data=st.data(), kind=st.sampled_from(SPONSOR_EVENTS))
+    def sponsor_life_event(self, data, kind):
+        sponsor = data.draw(st.sampled_from(self._live_sponsors()))
+        with suppress(ApplicationError):
+            life_event_record(kind=kind, sponsor=sponsor, evidence_note="SK pensiun / akta")
+        self.steps.append(f"{kind} s{self._s(sponsor.pk)}")
 
     def _s(self, sponsor_id: int) -> int:
         return [s.pk for s in self.sponsors].index(sponsor_id)
@@ -308,16 +350,12 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 def _known(report) -> list:
-    """Violations caused by defects other branches are fixing (issue 13), listed here until they merge."""
-    out = []
-    for v in report.violations:
-        if os.environ.get("LEDGER_MACHINE_STEPS"):
+    """Violations of a defect not fixed yet, each with its issue; none today (issue 13's hand-over, dedupe and
+    money-going-back defects are fixed and their filters lifted)."""
+    if os.environ.get("LEDGER_MACHINE_STEPS"):
+        for v in report.violations:
             print("VIOLATION", v.check, v.rows, v.differs)  # noqa: T201
-        # KNOWN(issue 13 defect 1): ending a sponsorship leaves its unpaid lines for later months on the old
-        # sponsor's open invoice; the new sponsor is never billed for them (hand-over branch).
-        if v.check == "worker_status" and v.differs.get("problem") == "month_stranded_on_another_sponsor":
-            out.append(v)
-    return out
+    return []
 
 
 def _payment_type(method: str) -> str:
