@@ -410,7 +410,7 @@ FIREBASE_WEB_CONFIG_KEYS = ("apiKey", "projectId", "messagingSenderId", "appId")
 
 
 def firebase_web_config(raw: str) -> dict[str, str]:
-    """FIREBASE_WEB_CONFIG text -> the four keys the SDK's messaging needs ({} when unset); refuses a bad one at start."""
+    """FIREBASE_WEB_CONFIG text -> the four keys the SDK needs ({} when unset); a bad one stops the start."""
     import json
 
     from django.core.exceptions import ImproperlyConfigured

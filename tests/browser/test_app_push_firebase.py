@@ -39,7 +39,11 @@ FCM_TOKEN = FID + ":APA91bHUjiPengampuRegistrationToken_0123456789-abcdefghijklm
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/" + "subscription-from-the-browser-0123"
 FAKE_PUSH_MANAGER = f"""
 (function () {{
-  function bytes(n, seed) {{ var a = new Uint8Array(n); for (var i = 0; i < n; i++) a[i] = (i * 7 + seed) % 256; return a.buffer; }}
+  function bytes(n, seed) {{
+    var a = new Uint8Array(n);
+    for (var i = 0; i < n; i++) a[i] = (i * 7 + seed) % 256;
+    return a.buffer;
+  }}
   function makeSub(options) {{
     return {{ endpoint: '{ENDPOINT}', expirationTime: null, options: options || {{}},
       getKey: function (name) {{ return name === 'p256dh' ? bytes(65, 4) : bytes(16, 9); }},
