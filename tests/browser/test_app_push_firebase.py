@@ -189,6 +189,47 @@ def test_firebase_sdk_loads_on_demand_and_its_token_gets_the_push(
         assert "INV-FCM-WEB-1" in message["webpush"]["notification"]["body"]
         assert message["webpush"]["fcm_options"]["link"] == "https://pengampu.example.id/app/#/inbox"
 
+        # The browser gets FCM's Web Push payload (its shape for a message with a webpush notification); the
+        # app's own service worker shows it, opening the link when tapped. Delivered through DevTools, the way
+        # a push service would hand it to Chromium.
+        cdp = context.new_cdp_session(page)
+        registrations: list[dict] = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        cdp.send("ServiceWorker.enable")
+        deadline = time.monotonic() + 5
+        while not registrations and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        [registration_id] = {r["registrationId"] for r in registrations if r["scopeURL"].endswith("/app/")}
+        webpush_notification = message["webpush"]["notification"]
+        payload = {
+            "notification": webpush_notification,
+            "data": message["data"],
+            "fcmOptions": message["webpush"]["fcm_options"],
+            "from": WEB_CONFIG["messagingSenderId"],
+            "priority": "normal",
+            "fcmMessageId": sent.message_name.rsplit("/", 1)[-1],
+        }
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": live_server.url, "registrationId": registration_id, "data": json.dumps(payload)},
+        )
+        shown: list = []
+        deadline = time.monotonic() + 10
+        while not shown and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+            shown = page.evaluate(
+                """() => navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>
+                     list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url})))"""
+            )
+        assert shown == [
+            {
+                "title": webpush_notification["title"],
+                "body": webpush_notification["body"],
+                "tag": webpush_notification.get("tag", ""),
+                "url": "https://pengampu.example.id/app/#/inbox",
+            }
+        ]
+
         page.reload()
         page.wait_for_selector("[data-testid=inbox]")
         page.wait_for_selector("[data-testid=inbox] >> text=INV-FCM-WEB-1")
