@@ -86,7 +86,7 @@ def account_name(username) -> str:
         from sponsorship.people.models import Sponsor
 
         sponsor = Sponsor.objects.filter(nip=nip, user__isnull=False).select_related("user").first()
-        if sponsor is not None:
+        if sponsor is not None and sponsor.user is not None:
             return sponsor.user.get_username()
     return text
 
