@@ -36,6 +36,7 @@ WEB_CONFIG = {
 VAPID_KEY = base64.urlsafe_b64encode(b"\x04" + bytes(range(1, 65))).decode().rstrip("=")
 FID = "cUjiPengampuFid0123456"
 FCM_TOKEN = FID + ":APA91bHUjiPengampuRegistrationToken_0123456789-abcdefghijklmnopqrstuvwxyz"
+FCM_TOKEN_2 = FID + ":APA91bHUjiPengampuRefreshedToken_9876543210-zyxwvutsrqponmlkjihgfedcba"
 ENDPOINT = "https://fcm.googleapis.com/fcm/send/" + "subscription-from-the-browser-0123"
 FAKE_PUSH_MANAGER = f"""
 (function () {{
@@ -45,10 +46,11 @@ FAKE_PUSH_MANAGER = f"""
     return a.buffer;
   }}
   function makeSub(options) {{
-    return {{ endpoint: '{ENDPOINT}', expirationTime: null, options: options || {{}},
+    var endpoint = '{ENDPOINT}' + (localStorage.getItem('test.rotated') || '');  // the push service rotated it
+    return {{ endpoint: endpoint, expirationTime: null, options: options || {{}},
       getKey: function (name) {{ return name === 'p256dh' ? bytes(65, 4) : bytes(16, 9); }},
       unsubscribe: function () {{ window.__sub = null; return Promise.resolve(true); }},
-      toJSON: function () {{ return {{ endpoint: '{ENDPOINT}' }}; }} }};
+      toJSON: function () {{ return {{ endpoint: endpoint }}; }} }};
   }}
   PushManager.prototype.getSubscription = function () {{ return Promise.resolve(window.__sub || null); }};
   PushManager.prototype.subscribe = function (options) {{
@@ -90,6 +92,7 @@ class Google:
     def __init__(self):
         self.installations: list[dict] = []
         self.registrations: list[dict] = []
+        self.issued = 0
 
     def installation(self, route):
         request = route.request
@@ -111,9 +114,21 @@ class Google:
     def registration(self, route):
         request = route.request
         self.registrations.append(
-            {"url": request.url, "headers": request.headers, "body": json.loads(request.post_data or "{}")}
+            {
+                "method": request.method,
+                "url": request.url,
+                "headers": request.headers,
+                "body": json.loads(request.post_data or "{}"),
+            }
         )
-        route.fulfill(status=200, content_type="application/json", body=json.dumps({"token": FCM_TOKEN}))
+        # POST registrations: a new token each time (PATCH registrations/{token}: an update, the same answer);
+        # DELETE registrations/{token}: an empty answer.
+        if request.method == "DELETE":
+            route.fulfill(status=200, content_type="application/json", body="{}")
+            return
+        self.issued += 1
+        token = FCM_TOKEN if self.issued == 1 else FCM_TOKEN_2
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"token": token}))
 
 
 def test_firebase_sdk_loads_on_demand_and_its_token_gets_the_push(
@@ -193,13 +208,13 @@ def test_firebase_sdk_loads_on_demand_and_its_token_gets_the_push(
         # app's own service worker shows it, opening the link when tapped. Delivered through DevTools, the way
         # a push service would hand it to Chromium.
         cdp = context.new_cdp_session(page)
-        registrations: list[dict] = []
-        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        sw_registrations: list[dict] = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: sw_registrations.extend(e["registrations"]))
         cdp.send("ServiceWorker.enable")
         deadline = time.monotonic() + 5
-        while not registrations and time.monotonic() < deadline:
+        while not sw_registrations and time.monotonic() < deadline:
             page.wait_for_timeout(100)
-        [registration_id] = {r["registrationId"] for r in registrations if r["scopeURL"].endswith("/app/")}
+        [registration_id] = {r["registrationId"] for r in sw_registrations if r["scopeURL"].endswith("/app/")}
         webpush_notification = message["webpush"]["notification"]
         payload = {
             "notification": webpush_notification,
@@ -243,5 +258,20 @@ def test_firebase_sdk_loads_on_demand_and_its_token_gets_the_push(
         assert len(google.registrations) == registrations  # the SDK kept its token (IndexedDB)
         assert Device.objects.filter(user=user).count() == 1
         assert Device.objects.get(user=user).last_seen_at == before
+
+        # The push service rotated the subscription: on the next start the SDK drops its registration with
+        # Google and gets another token, which the app registers; the old one is left to FCM's UNREGISTERED.
+        page.evaluate("localStorage.setItem('test.rotated', '-rotated')")
+        page.reload()
+        page.wait_for_selector("[data-testid=inbox]")
+        deadline = time.monotonic() + 15
+        while not Device.objects.filter(token=FCM_TOKEN_2).exists() and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        dropped, renewed = google.registrations[-2:]
+        assert dropped["method"] == "DELETE" and dropped["url"].endswith("/registrations/" + FCM_TOKEN)
+        assert renewed["method"] == "POST" and renewed["body"]["web"]["endpoint"] == ENDPOINT + "-rotated"
+        refreshed = Device.objects.get(token=FCM_TOKEN_2)
+        assert (refreshed.user, refreshed.platform, refreshed.active) == (user, "web", True)
+        assert page.evaluate("localStorage.getItem('pa.push_token')") == FCM_TOKEN_2
     finally:
         context.close()
