@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils import translation
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
@@ -25,6 +26,9 @@ LANG_COOKIE = "pengampu_app_lang"
 LANGUAGES = ("id", "en")
 ICONS = {"icon-192.png", "icon-512.png", "icon-maskable-512.png"}
 THEME = "#1f6f50"
+# The Firebase JS SDK (vendored, see vendor/firebase/README.md), loaded by the app only when push is switched on
+# with FIREBASE_WEB_CONFIG set: never part of the first load.
+FIREBASE_SDK = ("pwa/vendor/firebase/firebase-app-compat.js", "pwa/vendor/firebase/firebase-messaging-compat.js")
 
 
 def _read(name: str) -> str:
@@ -74,6 +78,8 @@ def shell(request):
             "consent_version": settings.APP_CONSENT_TEXT_VERSION,
             "bpjs_phone": settings.APP_BPJS_PHONE,
             "vapid_public_key": settings.WEBPUSH_VAPID_PUBLIC_KEY,
+            "firebase": settings.FIREBASE_WEB_CONFIG or None,
+            "firebase_sdk": [static(name) for name in FIREBASE_SDK] if settings.FIREBASE_WEB_CONFIG else [],
         }
         response = render(
             request,

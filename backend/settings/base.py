@@ -401,3 +401,38 @@ DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=300)  # 0 =
 APP_CONSENT_TEXT_VERSION = env.str("APP_CONSENT_TEXT_VERSION", default="2026.1")
 APP_BPJS_PHONE = env.str("APP_BPJS_PHONE", default="175")
 WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+
+
+# Push in production (docs/app.md): the Firebase web app's config (JSON with apiKey, projectId, messagingSenderId,
+# appId; Firebase console → Project settings → Your apps → Web). Set: the app loads the vendored Firebase SDK when
+# push is switched on and registers its FCM registration token; empty: the browser's push subscription (dev, tests).
+FIREBASE_WEB_CONFIG_KEYS = ("apiKey", "projectId", "messagingSenderId", "appId")
+
+
+def firebase_web_config(raw: str) -> dict[str, str]:
+    """FIREBASE_WEB_CONFIG text -> the four keys the SDK needs ({} when unset); a bad one stops the start."""
+    import json
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FIREBASE_WEB_CONFIG is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured("FIREBASE_WEB_CONFIG must be a JSON object")
+    missing = [k for k in FIREBASE_WEB_CONFIG_KEYS if not isinstance(value.get(k), str) or not value[k]]
+    if missing:
+        raise ImproperlyConfigured(f"FIREBASE_WEB_CONFIG lacks {', '.join(missing)}")
+    return {k: value[k] for k in FIREBASE_WEB_CONFIG_KEYS}
+
+
+FIREBASE_WEB_CONFIG = firebase_web_config(env.str("FIREBASE_WEB_CONFIG", default=""))
+# The page a tapped push opens (WebpushConfig.fcm_options.link); FCM takes only an absolute https URL, so it is
+# derived from PUBLIC_BASE_URL when that is https, else left out (the service worker then opens the inbox itself).
+FCM_WEB_LINK = env.str(
+    "FCM_WEB_LINK",
+    default=PUBLIC_BASE_URL.rstrip("/") + "/app/#/inbox" if PUBLIC_BASE_URL.startswith("https://") else "",
+)

@@ -64,6 +64,7 @@ _FCM_SETTINGS: dict[str, tuple[str, Any]] = {
     "FCM_HTTP_STATUS_RETRIES": ("http_status_retries", int),
     "FCM_RESPECT_RETRY_AFTER": ("respect_retry_after", "bool"),
     "FCM_SENDER_MISMATCH_MIN_BATCH": ("sender_mismatch_min_batch", int),
+    "FCM_WEB_LINK": ("web_link", str),
 }
 
 

@@ -71,6 +71,13 @@ class FCMOptions:
     http_status_retries: int = 4  # SDK default: 4 retries on 500/503 with backoff
     respect_retry_after: bool = False  # True = block the worker on 429 Retry-After (SDK default)
     sender_mismatch_min_batch: int = 20  # safety valve threshold, see FCMProvider.send
+    # WebpushConfig.fcm_options.link: the absolute https URL a tapped browser push opens (FCM refuses any other);
+    # None: left out, the app's service worker opens the inbox itself.
+    web_link: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.web_link and not self.web_link.startswith("https://"):
+            raise ValueError("web_link (FCM_WEB_LINK) must be an https URL: FCM refuses any other")
 
 
 class FCMProvider:
@@ -131,7 +138,7 @@ class FCMProvider:
                 app.credential.get_access_token()
 
     def _send_chunk(self, chunk: list[PushMessage]) -> list[PushResult]:
-        fcm_messages = build_messages(chunk)
+        fcm_messages = build_messages(chunk, web_link=self.options.web_link)
         try:
             self._ensure_access_token()
             batch = messaging.send_each(fcm_messages, app=self.app)
@@ -177,15 +184,15 @@ class FCMProvider:
 
 
 # -- message building ---------------------------------------------------------
-def build_messages(pushes: Sequence[PushMessage], now: datetime | None = None):
+def build_messages(pushes: Sequence[PushMessage], now: datetime | None = None, web_link: str | None = None):
     """PushMessages -> firebase_admin Messages (Message(token=) warning silenced here only)."""
     now = now or datetime.now(UTC)
     with _WARNINGS_LOCK, warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
-        return [build_message(p, now) for p in pushes]
+        return [build_message(p, now, web_link=web_link) for p in pushes]
 
 
-def build_message(push: PushMessage, now: datetime) -> messaging.Message:
+def build_message(push: PushMessage, now: datetime, web_link: str | None = None) -> messaging.Message:
     ttl, expires_at = _lifespan(push, now)
     android = messaging.AndroidConfig(
         collapse_key=push.collapse_key,
@@ -205,14 +212,15 @@ def build_message(push: PushMessage, now: datetime) -> messaging.Message:
         data={str(k): "" if v is None else str(v) for k, v in push.data.items()},
         android=android,
         apns=messaging.APNSConfig(headers=apns_headers),
-        webpush=_webpush(push, ttl),
+        webpush=_webpush(push, ttl, web_link),
         **target,
     )
 
 
-def _webpush(push: PushMessage, ttl: int | None) -> messaging.WebpushConfig:
+def _webpush(push: PushMessage, ttl: int | None, web_link: str | None = None) -> messaging.WebpushConfig:
     """The same message for a browser (the installable app registers its devices with platform "web"):
-    Web Push headers (TTL, Urgency) and a notification the app's service worker shows with the app's icon."""
+    Web Push headers (TTL, Urgency), a notification the app's service worker shows with the app's icon, and
+    (when configured) fcm_options.link, the page a tap opens; FCM delivers it to the browser as fcmOptions.link."""
     headers = {"Urgency": "high" if push.priority == "high" else "normal"}
     if ttl is not None:
         headers["TTL"] = str(ttl)
@@ -221,6 +229,7 @@ def _webpush(push: PushMessage, ttl: int | None) -> messaging.WebpushConfig:
         notification=messaging.WebpushNotification(
             title=push.title, body=push.body, icon=WEB_ICON, tag=push.collapse_key, data={"url": WEB_OPEN_PATH}
         ),
+        fcm_options=messaging.WebpushFCMOptions(link=web_link) if web_link else None,
     )
 
 

@@ -466,3 +466,14 @@ class socket_free_port:
 
     def __exit__(self, *exc) -> None:
         pass
+
+
+def test_webpush_link_only_when_configured_and_only_https():
+    from notifications.providers.fcm import FCMOptions
+
+    [plain] = fcm_module.build_messages([reminder("tok-web")])
+    assert plain.webpush.fcm_options is None  # no link: the app's service worker opens the inbox
+    [linked] = fcm_module.build_messages([reminder("tok-web")], web_link="https://p.example/app/#/inbox")
+    assert linked.webpush.fcm_options.link == "https://p.example/app/#/inbox"
+    with pytest.raises(ValueError, match="https"):
+        FCMOptions(web_link="http://p.example/app/")

@@ -244,3 +244,28 @@ def test_expired_rows_are_skipped_and_rows_without_phone_stay_in_the_inbox(fcm_s
     notify(user=no_phone.user, kind="invoice_due_soon", context=CTX, dedupe_key="nophone", now=NOON)
     assert Notification.objects.get(dedupe_key="nophone").status == "skipped"
     assert fake.attempts() == []
+
+
+WEB_TOKEN = "cUjiPengampuFid0123456:APA91bHUjiPengampuRegistrationToken_0123456789"  # an FCM web registration token
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_web_device_gets_the_webpush_link_and_is_deactivated_when_fcm_forgets_it(fcm_settings, agency, settings):
+    fake = fcm_settings
+    settings.FCM_WEB_LINK = "https://pengampu.example.id/app/#/inbox"
+    sponsor = factories.make_sponsor(agency=agency)
+    device_register(user=sponsor.user, token=WEB_TOKEN, platform="web", app_version="web-1", now=NOON)
+    notify(user=sponsor.user, kind="invoice_due_soon", context=CTX, dedupe_key="web-1", now=NOON)
+    [sent] = fake.sends()
+    webpush = sent.message["webpush"]
+    assert sent.message["token"] == WEB_TOKEN
+    assert webpush["fcm_options"] == {"link": "https://pengampu.example.id/app/#/inbox"}
+    assert webpush["notification"]["title"] == sent.message["notification"]["title"]
+    assert webpush["notification"]["body"] == sent.message["notification"]["body"]
+
+    # The browser dropped its subscription (site data cleared, permission revoked): FCM answers UNREGISTERED.
+    fake.reset()
+    fake.set_token_error(WEB_TOKEN, "UNREGISTERED")
+    notify(user=sponsor.user, kind="invoice_due_today", context=CTX, dedupe_key="web-2", now=NOON)
+    device = Device.objects.get(token=WEB_TOKEN)
+    assert not device.active and device.deactivation_reason == "UNREGISTERED"

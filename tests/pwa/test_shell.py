@@ -75,3 +75,55 @@ def test_service_worker_is_versioned_and_scoped_to_the_app():
 
 def test_unknown_icon_is_404():
     assert Client().get("/app/icons/evil.png").status_code == 404
+
+
+WEB_CONFIG = {
+    "apiKey": "AIzaSyUjiPengampuWebKey0123456789abcde",
+    "projectId": "pengampu-uji",
+    "messagingSenderId": "123456789012",
+    "appId": "1:123456789012:web:0a1b2c3d4e5f60718293a4",
+}
+
+
+def _config(html: str) -> dict:
+    return json.loads(re.search(r'<script id="cfg" type="application/json">(.*?)</script>', html, re.S).group(1))
+
+
+def test_with_firebase_web_config_the_shell_names_the_sdk_but_does_not_carry_it(settings):
+    settings.FIREBASE_WEB_CONFIG = WEB_CONFIG
+    settings.WEBPUSH_VAPID_PUBLIC_KEY = "BPengampuVapidKey"
+    response = Client().get("/app/", HTTP_ACCEPT_ENCODING="gzip")
+    html = gzip.decompress(response.content).decode()
+    config = _config(html)
+    assert config["firebase"] == WEB_CONFIG and config["vapid_public_key"] == "BPengampuVapidKey"
+    assert config["firebase_sdk"] == [
+        "/static/pwa/vendor/firebase/firebase-app-compat.js",
+        "/static/pwa/vendor/firebase/firebase-messaging-compat.js",
+    ]
+    # Not in the first-load bytes: no script tag for it, none of its code (its own markers), still small.
+    assert re.findall(r"<script src=", html) == []
+    assert "fcmregistrations.googleapis.com" not in html and "Cannot instantiate firebase" not in html
+    assert len(response.content) < 40_000
+    for url in config["firebase_sdk"]:  # the files it names are served by the service (no CDN)
+        served = Client().get(url)
+        assert served.status_code == 200
+        body = b"".join(served.streaming_content) if served.streaming else served.content
+        assert b"firebase" in body and b"gstatic.com" not in body
+
+
+def test_without_firebase_web_config_the_app_keeps_the_subscription_path(settings):
+    settings.FIREBASE_WEB_CONFIG = {}
+    config = _config(Client().get("/app/").content.decode())
+    assert config["firebase"] is None and config["firebase_sdk"] == []
+
+
+def test_firebase_web_config_is_checked_when_the_settings_load():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from backend.settings.base import firebase_web_config
+
+    assert firebase_web_config("") == {}
+    assert firebase_web_config(json.dumps({**WEB_CONFIG, "authDomain": "x.firebaseapp.com"})) == WEB_CONFIG
+    for bad in ("{not json", "[1]", json.dumps({"apiKey": "k", "projectId": "p"})):
+        with pytest.raises(ImproperlyConfigured):
+            firebase_web_config(bad)

@@ -157,7 +157,7 @@
     }
   }
   function clearSession() {
-    ['pa.access', 'pa.refresh', 'pa.role', 'pa.me'].forEach(function (k) { LS.removeItem(k); });
+    ['pa.access', 'pa.refresh', 'pa.role', 'pa.me', 'pa.push_token'].forEach(function (k) { LS.removeItem(k); });
     if (window.caches) caches.delete('pa-api');
   }
   function signOut(message) {
@@ -551,7 +551,12 @@
       })) : null];
   };
 
-  // -- web push: the browser's subscription, registered as a device (platform web) by the service worker -------
+  // -- web push: a device token registered (platform web) by the service worker ------------------------------------
+  // With C.firebase (production) the vendored Firebase SDK, loaded only now (never with the shell), turns the
+  // browser's push subscription into an FCM registration token (getToken: Google's installations and
+  // fcmregistrations endpoints); real FCM accepts nothing else. Without it (dev, tests with the fake FCM) the
+  // subscription endpoint's last segment. The token is asked for again on each start with permission granted and
+  // registered only when it changed (pa.push_token), so a refreshed token replaces the old one.
   function urlB64(base64) {
     var pad = '='.repeat((4 - base64.length % 4) % 4);
     var raw = atob((base64 + pad).replace(/-/g, '+').replace(/_/g, '/'));
@@ -562,23 +567,57 @@
     var m = /^https:\/\/fcm\.googleapis\.com\/fcm\/send\/(.+)$/.exec(sub.endpoint);
     return m ? m[1] : sub.endpoint;
   }
+  var firebaseLoad = null;
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement('script');
+      s.src = src;
+      s.async = false;  // inserted together, run in order: the app first, then messaging
+      s.onload = resolve;
+      s.onerror = function () { reject(new Error('cannot load ' + src)); };
+      document.head.appendChild(s);
+    });
+  }
+  function firebaseMessaging() {
+    if (!firebaseLoad) {
+      firebaseLoad = Promise.all(C.firebase_sdk.map(loadScript)).then(function () {
+        if (!window.firebase.apps.length) window.firebase.initializeApp(C.firebase);
+        return window.firebase.messaging();
+      });
+      firebaseLoad.catch(function () { firebaseLoad = null; });  // a weak connection: try again next time
+    }
+    return firebaseLoad;
+  }
+  async function deviceToken(reg) {
+    if (C.firebase) {
+      var messaging = await firebaseMessaging();
+      var options = { serviceWorkerRegistration: reg };
+      if (C.vapid_public_key) options.vapidKey = C.vapid_public_key;
+      return messaging.getToken(options);
+    }
+    var sub = await reg.pushManager.getSubscription();
+    if (!sub) {
+      var subscribe = { userVisibleOnly: true };
+      if (C.vapid_public_key) subscribe.applicationServerKey = urlB64(C.vapid_public_key);
+      sub = await reg.pushManager.subscribe(subscribe);
+    }
+    return pushToken(sub);
+  }
   async function registerPush(ask) {
     if (!('serviceWorker' in navigator) || !('PushManager' in window) || !('Notification' in window)) return { ok: false, reason: t('push_unsupported') };
     var perm = Notification.permission;
     if (perm !== 'granted' && ask) perm = await Notification.requestPermission();
     if (perm !== 'granted') return { ok: false, reason: t('push_denied') };
     var reg = await navigator.serviceWorker.ready;
-    var sub = await reg.pushManager.getSubscription();
-    if (!sub) {
-      var options = { userVisibleOnly: true };
-      if (C.vapid_public_key) options.applicationServerKey = urlB64(C.vapid_public_key);
-      sub = await reg.pushManager.subscribe(options);
-    }
+    var token = await deviceToken(reg);
+    if (!token) return { ok: false, reason: t('push_failed') };
+    if (!ask && LS.getItem('pa.push_token') === token) return { ok: true };  // unchanged: nothing to register
     var answer = await new Promise(function (resolve) {
       var ch = new MessageChannel();
       ch.port1.onmessage = function (ev) { resolve(ev.data); };
-      reg.active.postMessage({ type: 'register-device', token: pushToken(sub), access: LS.getItem('pa.access'), lang: C.lang }, [ch.port2]);
+      reg.active.postMessage({ type: 'register-device', token: token, access: LS.getItem('pa.access'), lang: C.lang }, [ch.port2]);
     });
+    if (answer && answer.ok) LS.setItem('pa.push_token', token);
     return answer && answer.ok ? { ok: true } : { ok: false, reason: t('push_failed') };
   }
   function registerPushQuietly() {
@@ -717,6 +756,9 @@
     });
     navigator.serviceWorker.register(C.sw_url, { scope: '/app/' }).catch(function (e) { console.warn('service worker', e); });
   }
+  // Signed in with push allowed: ask for the token again once the app is up (the SDK, if any, loads after the
+  // first screen), and register it if it changed.
+  if (role()) window.addEventListener('load', function () { setTimeout(registerPushQuietly, 1500); });
   online();
   render();
 })();

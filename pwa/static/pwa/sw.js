@@ -3,7 +3,8 @@
    - the last-seen status (worker status, sponsor overview, inbox) is fetched from the network first and kept,
      so the app opens offline on a weak connection and says how old what it shows is;
    - push messages are shown as notifications; tapping one opens the inbox;
-   - the device (the browser's push subscription) is registered with the API from here, platform "web". */
+   - the device token (an FCM registration token from the Firebase SDK in the page when FIREBASE_WEB_CONFIG is set,
+     else the push subscription's) is registered with the API from here, platform "web". */
 var VERSION = '__VERSION__';
 var SHELL = 'pa-shell-' + VERSION;
 var API_CACHE = 'pa-api';
@@ -115,20 +116,25 @@ function registerDevice(msg) {
 }
 
 self.addEventListener('push', function (event) {
+  // FCM's Web Push payload: {notification: {title, body, icon, tag, data}, data, fcmOptions: {link}, from, ...}
+  // (the server's WebpushConfig). This handler shows it itself, so the Firebase SDK is never needed in here.
   var payload = {};
   try { payload = event.data ? event.data.json() : {}; } catch (e) { payload = { notification: { body: event.data.text() } }; }
   var n = payload.notification || payload;
   var data = n.data || payload.data || {};
+  var link = (payload.fcmOptions && payload.fcmOptions.link) || n.click_action || data.url || '/app/';
   event.waitUntil(self.registration.showNotification(n.title || 'Pengampu', {
     body: n.body || '', icon: n.icon || '/app/icons/icon-192.png', badge: '/app/icons/icon-192.png', tag: n.tag || undefined,
-    data: { url: data.url || '/app/' }
+    data: { url: link }
   }));
 });
 
 self.addEventListener('notificationclick', function (event) {
   event.notification.close();
+  // Only a page of this app opens (a link elsewhere is ignored); no screen named: the inbox.
   var target = new URL((event.notification.data && event.notification.data.url) || '/app/', self.location.origin);
-  target.hash = '#/inbox';
+  if (target.origin !== self.location.origin || target.pathname.indexOf('/app/') !== 0) target = new URL('/app/', self.location.origin);
+  if (!target.hash || target.hash === '#') target.hash = '#/inbox';
   event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then(function (list) {
     for (var i = 0; i < list.length; i++) {
       if (list[i].url.indexOf(self.location.origin + '/app/') === 0) {
