@@ -114,6 +114,19 @@ def test_deploy_check_refuses_a_proxy_header_without_a_trusted_proxy_setting():
     env = {k: v for k, v in PROD_ENV.items() if not k.startswith("TRUSTED_PROXY")}
     result = _manage("check", "--deploy", env=env)
     assert result.returncode != 0
-    assert "pengampu.E001" in result.stderr + result.stdout
+    # production.py refuses first (ImproperlyConfigured); the deploy check E001 guards any other settings module
+    # that trusts a proxy header
+    out = result.stderr + result.stdout
+    assert "pengampu.E001" in out or ("ImproperlyConfigured" in out and "TRUSTED_PROXY_COUNT" in out), out[-2000:]
     ok = _manage("check", "--deploy", env={**env, "TRUSTED_PROXY_CIDRS": "10.0.0.0/8"})
     assert "pengampu.E001" not in ok.stderr + ok.stdout
+
+
+def test_the_deploy_check_itself_flags_a_proxy_header_without_a_trusted_proxy(settings):
+    from backend.checks import trusted_proxy_check
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.TRUSTED_PROXY_COUNT, settings.TRUSTED_PROXY_CIDRS = 0, []
+    assert [e.id for e in trusted_proxy_check()] == ["pengampu.E001"]
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert trusted_proxy_check() == []
