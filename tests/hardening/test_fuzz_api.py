@@ -14,6 +14,13 @@ import re
 
 import pytest
 import schemathesis
+
+# Imported here, at collection, not lazily inside a test: pytest rewrites (re-parses) schemathesis' modules, since
+# it is a plugin, and in CI that parse failed inside from_wsgi's first call with CPython 3.11's "AST constructor
+# recursion depth mismatch" (its AST state is process-wide; likely a live-server or simulator thread of an earlier
+# test compiling at the same time). At collection no other thread runs.
+import schemathesis.generation.jsonschema.strategy  # noqa: F401
+import schemathesis.specs.openapi.schemas  # noqa: F401
 from django.core.cache import cache
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
