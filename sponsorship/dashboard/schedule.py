@@ -5,7 +5,7 @@ from celery.schedules import crontab
 BEAT_SCHEDULE = {
     "dtsen-round-reminder": {
         # Daily; the dedupe key (admin, regency, due month) makes every run after the first a no-op.
-        "task": "sponsorship.tasks.remind_dtsen_round",
+        "task": "sponsorship.dashboard.tasks.remind_dtsen_round",
         "schedule": crontab(minute=15, hour=7),
     },
     "check-ledger": {

@@ -7,7 +7,7 @@ from .services.imports import import_apply_queued, import_applying_sweep
 from .services.ledger import ledger_check_nightly
 
 
-@shared_task(name="sponsorship.tasks.remind_dtsen_round", ignore_result=True)
+@shared_task(name="sponsorship.dashboard.tasks.remind_dtsen_round", ignore_result=True)
 def remind_dtsen_round() -> int:
     return dtsen_reminders_send()
 

@@ -11,7 +11,7 @@ def enforce_personal_data_retention() -> dict:
     return personal_data_retention_run()
 
 
-@shared_task(name="sponsorship.tasks.end_cover_at_age_limit", acks_late=True, ignore_result=True)
+@shared_task(name="sponsorship.people.tasks.end_cover_at_age_limit", acks_late=True, ignore_result=True)
 def end_cover_at_age_limit() -> int:
     """Daily: workers who reached their regency's age limit this month are aged out (a life event)."""
     return workers_end_cover_at_age_limit()

@@ -14,12 +14,25 @@ import logging
 import signal
 import time
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from backend.celery import app, beat_schedule
 
 logger = logging.getLogger(__name__)
+
+
+def import_task_modules() -> None:
+    """Register every installed app's tasks (as a Celery worker's autodiscovery does): a task's name does not always
+    name its module (the kept legacy names "sponsorship.tasks.*"), so importing by name alone missed some."""
+    for config in apps.get_app_configs():
+        module = f"{config.name}.tasks"
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
 
 
 class Command(BaseCommand):
@@ -35,6 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--only", nargs="*", help="Entry names to run (default: all)")
 
     def handle(self, *args, **opts):
+        import_task_modules()
         entries = {name: e for name, e in beat_schedule().items() if not opts["only"] or name in opts["only"]}
         self._stop = False
         signal.signal(signal.SIGTERM, lambda *a: setattr(self, "_stop", True))

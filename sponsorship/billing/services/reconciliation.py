@@ -118,10 +118,14 @@ def payments_reconcile_returns(*, days: int | None = None, gateway=None) -> dict
     reversible = _settled_since(now - dt.timedelta(days=min(days, REVERSAL_WINDOW_DAYS)))
     qs = PaymentAttempt.objects.filter(status__in=[S.SETTLED, S.FLAGGED, S.REFUNDED]).filter(refundable | reversible)
     counts: dict[str, int] = {}
+    unknown: list[str] = []  # settled here, unknown to the gateway: one summary line, not one per payment
     for attempt in qs.order_by("pk").iterator(chunk_size=200):
         try:
             status = gateway.get_status(attempt.order_id)
-        except (GatewayUnavailable, TransactionNotFound) as exc:
+        except TransactionNotFound:
+            unknown.append(attempt.order_id)
+            outcome = "unknown_to_gateway"
+        except GatewayUnavailable as exc:
             logger.warning("reconcile returns %s: %s", attempt.order_id, exc)
             outcome = "gateway_unavailable"
         else:
@@ -136,4 +140,10 @@ def payments_reconcile_returns(*, days: int | None = None, gateway=None) -> dict
             else:
                 outcome = "in_agreement"
         counts[outcome] = counts.get(outcome, 0) + 1
+    if unknown:
+        logger.warning(
+            "reconcile returns: %s settled payments are unknown to the gateway (e.g. %s)",
+            len(unknown),
+            ", ".join(unknown[:10]),
+        )
     return counts
