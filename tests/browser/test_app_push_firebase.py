@@ -272,6 +272,7 @@ def test_firebase_sdk_loads_on_demand_and_its_token_gets_the_push(
         assert renewed["method"] == "POST" and renewed["body"]["web"]["endpoint"] == ENDPOINT + "-rotated"
         refreshed = Device.objects.get(token=FCM_TOKEN_2)
         assert (refreshed.user, refreshed.platform, refreshed.active) == (user, "web", True)
-        assert page.evaluate("localStorage.getItem('pa.push_token')") == FCM_TOKEN_2
+        # the app keeps the token once the service worker's registration answered (just after the row exists)
+        page.wait_for_function(f"localStorage.getItem('pa.push_token') === {FCM_TOKEN_2!r}", timeout=10_000)
     finally:
         context.close()
