@@ -1,10 +1,8 @@
 """Worker sign-in codes over WhatsApp (authentication template) or SMS; never in a log; production refuses the
 console provider and a deployment without a delivery channel (issue 14.1)."""
 
-import base64
 import logging
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +12,7 @@ from rest_framework.test import APIClient
 
 from sponsorship.core.models import AuditLog
 from tests import factories
+from tests.hardening.test_security import PROD_ENV
 
 URL = "/api/v1/worker/auth/"
 PHONE = "+6281234567890"
@@ -86,21 +85,10 @@ def test_no_sign_in_code_reaches_any_log_record(
 
 
 def _prod_env(**extra):
+    """The production environment of tests/hardening (fresh keys, order prefix, trusted proxy) without any code
+    channel: each case adds the channel settings it is about."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PII_", "SECRET", "WHATSAPP_", "SMS_", "TWILIO_"))}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "backend.settings.production",
-            "SECRET_KEY": secrets.token_urlsafe(64),
-            "PII_HASH_KEY": secrets.token_urlsafe(32),
-            # A fresh key: production refuses the published dev/test keys.
-            "PII_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-            "MIDTRANS_ORDER_PREFIX": "PGU-PONOROGO",
-            "TRUSTED_PROXY_COUNT": "1",
-            "ALLOWED_HOSTS": "pengampu.ponorogokab.go.id",
-            "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pengampu"),
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-        }
-    )
+    env.update({k: v for k, v in PROD_ENV.items() if not k.startswith(("WHATSAPP_", "SMS_", "TWILIO_"))})
     env.pop("WORKER_OTP_PROVIDER", None)
     env.update(extra)
     return env

@@ -9,7 +9,6 @@ address, so nobody can lock a real user out from another address.
 
 import hashlib
 import logging
-import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,6 +16,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext
+
+from sponsorship.people.identifiers import IdentifierError, ascii_digits
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def locked_message() -> str:
     ) % {"minutes": minutes}
 
 
-_NIP = re.compile(r"\d{18}")
+NIP_LENGTH = 18  # NIP (PNS) and NI PPPK alike
 
 
 def account_name(username) -> str:
@@ -81,8 +82,11 @@ def account_name(username) -> str:
     allowed): it names its sponsor's account, so the NIP and the username share one lockout counter. Anything else
     (a username made of digits too) is taken as it is."""
     text = str(username)
-    nip = re.sub(r"[\s.]", "", text)
-    if _NIP.fullmatch(nip) and nip.isascii():
+    try:
+        nip = ascii_digits(text, "NIP")
+    except IdentifierError:
+        return text
+    if len(nip) == NIP_LENGTH:
         from sponsorship.people.models import Sponsor
 
         sponsor = Sponsor.objects.filter(nip=nip, user__isnull=False).select_related("user").first()
