@@ -1,6 +1,7 @@
 from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, Sector
 from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch, RemittanceClawback
 from .payments import PaymentAttempt, PaymentNotification, RefusedNotification
+from .protection import ProtectionAction
 
 __all__ = [
     "CoverageMonth",
@@ -12,6 +13,7 @@ __all__ = [
     "PaymentAttempt",
     "PaymentNotification",
     "PremiumRate",
+    "ProtectionAction",
     "RefundCase",
     "RefusedNotification",
     "RemittanceBatch",
