@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sponsorship.matching.models import Proposal
 from sponsorship.people.models import Sponsor, Sponsorship, Worker, WorkerConsent
+from sponsorship.people.services.match_priority import flagged_for_matching
 from sponsorship.regions.models import RegencyConfig, Region
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -112,6 +113,8 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 
 def recently_unsponsored(now=None):
+    """About to lapse: the sponsorship ended recently, or the worker is flagged to be offered first (a bridge fund
+    pays for now, a budget cohort ends; people/models/match_priority.py)."""
     now = now or timezone.now()
     return Exists(
         Sponsorship.objects.filter(
@@ -119,7 +122,7 @@ def recently_unsponsored(now=None):
             status=Sponsorship.Status.ENDED,
             ended_at__gte=now - dt.timedelta(days=RECENTLY_UNSPONSORED_DAYS),
         )
-    )
+    ) | flagged_for_matching(timezone.localdate(now))
 
 
 def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, now=None) -> QuerySet:
@@ -137,11 +140,12 @@ def eligible_workers(regency: Region, *, config: RegencyConfig | None = None, no
         Worker.objects.filter(within_cutoff)
         .filter(
             village__parent__parent=regency,
-            current_payer=Worker.Payer.NONE,
             status=Worker.Status.ACTIVE,
             anonymized_at__isnull=True,
             birth_date__gt=_years_before(today, config.max_new_member_age),
         )
+        # Nobody pays yet, or someone pays for now and the worker is flagged to be offered first.
+        .filter(Q(current_payer=Worker.Payer.NONE) | flagged_for_matching(today))
         .filter(Exists(WorkerConsent.objects.filter(worker=OuterRef("pk"), withdrawn_at__isnull=True)))
         .exclude(Exists(Sponsorship.objects.filter(worker=OuterRef("pk"), status=Sponsorship.Status.ACTIVE)))
     )

@@ -6,30 +6,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0004_merge_branches'),
-        ('people', '0004_merge_branches'),
+        ("billing", "0004_merge_branches"),
+        ("people", "0004_merge_branches"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProtectionAction',
+            name="ProtectionAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reminded_sponsor', 'Sponsor reminded'), ('reminded_worker', 'Worker reminded'), ('bridged', 'Paid by a bridge fund'), ('bridge_ended', 'Bridge fund stopped paying'), ('handed_over', 'Self-pay link sent'), ('self_paid', 'Paid by the worker'), ('offered', 'Offered to new sponsors'), ('rematched', 'New sponsor found'), ('benefit_notified', 'Sponsor told about a benefit')], max_length=20)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('worker', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='protection_actions', to='people.worker')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reminded_sponsor", "Sponsor reminded"),
+                            ("reminded_worker", "Worker reminded"),
+                            ("bridged", "Paid by a bridge fund"),
+                            ("bridge_ended", "Bridge fund stopped paying"),
+                            ("handed_over", "Self-pay link sent"),
+                            ("self_paid", "Paid by the worker"),
+                            ("offered", "Offered to new sponsors"),
+                            ("rematched", "New sponsor found"),
+                            ("benefit_notified", "Sponsor told about a benefit"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "worker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="protection_actions",
+                        to="people.worker",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'protection action',
-                'verbose_name_plural': 'protection actions',
-                'db_table': 'sponsorship_protectionaction',
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['worker', '-at'], name='protaction_worker_at')],
+                "verbose_name": "protection action",
+                "verbose_name_plural": "protection actions",
+                "db_table": "sponsorship_protectionaction",
+                "ordering": ["-at"],
+                "indexes": [models.Index(fields=["worker", "-at"], name="protaction_worker_at")],
             },
         ),
     ]

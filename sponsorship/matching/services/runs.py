@@ -36,6 +36,7 @@ from sponsorship.matching import selectors as sel
 from sponsorship.matching.models import MatchingRun, Proposal
 from sponsorship.matching.services.proposals import TTL
 from sponsorship.people.models import Sponsor, Sponsorship, Worker
+from sponsorship.people.services.match_priority import flagged_worker_ids
 from sponsorship.regions.models import Region
 
 
@@ -299,7 +300,9 @@ def _apply_pairs_sql(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_days:
     lapsing_sql, lapsing_p = _sql(
         Sponsorship.objects.filter(
             status=Sponsorship.Status.ENDED, ended_at__gte=now - dt.timedelta(days=sel.RECENTLY_UNSPONSORED_DAYS)
-        ).values("worker_id")
+        )
+        .values("worker_id")
+        .union(flagged_worker_ids(timezone.localdate(now)), all=True)
     )
     room_sql, room_p = _sql(sel.sponsors_with_room(run.regency).values("pk"))
     prio_sql, prio_p = _priority_sql(policy)

@@ -3,6 +3,7 @@ from .accounts import Profile, Role
 from .collective import CollectiveGroup
 from .deciles import DecileRound, WorkerDecile
 from .life_events import LifeEvent
+from .match_priority import MatchPriority
 from .people import Agency, DecileReview, Occupation, Sex, Sponsor, Worker, WorkerConsent
 from .signin import WorkerSignInChallenge
 from .sponsorships import Sponsorship
@@ -13,6 +14,7 @@ __all__ = [
     "DecileReview",
     "DecileRound",
     "LifeEvent",
+    "MatchPriority",
     "Occupation",
     "PersonalDataAccess",
     "Profile",
