@@ -93,7 +93,7 @@ def populate(args):
     from sponsorship.regions.services import import_regions
 
     call_command("migrate", verbosity=0)
-    import_regions(ROOT / "sponsorship" / "demo" / "ponorogo_regions.csv", only="35.02")
+    import_regions(ROOT / "sponsorship" / "dashboard" / "demo" / "ponorogo_regions.csv", only="35.02")
     from sponsorship.regions.models import RegencyConfig
 
     regency = Region.objects.get(code="35.02")
