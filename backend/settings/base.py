@@ -326,6 +326,8 @@ if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.~-]{0,15}", MIDTRANS_ORDER_PREFIX o
 # that only a count (RefusedNotification).
 MIDTRANS_NOTIFICATION_MAX_BYTES = env.int("MIDTRANS_NOTIFICATION_MAX_BYTES", default=32 * 1024)
 MIDTRANS_NOTIFICATION_RATE_PER_MINUTE = env.int("MIDTRANS_NOTIFICATION_RATE_PER_MINUTE", default=1200)
+# The WhatsApp and Twilio webhooks: the same per-address limit, before the body is read.
+CHANNEL_WEBHOOK_RATE_PER_MINUTE = env.int("CHANNEL_WEBHOOK_RATE_PER_MINUTE", default=1200)
 MIDTRANS_REJECTED_KEPT_PER_MINUTE = env.int("MIDTRANS_REJECTED_KEPT_PER_MINUTE", default=60)
 BILLING_ISSUE_DAYS_BEFORE = env.int("BILLING_ISSUE_DAYS_BEFORE", default=10)
 BILLING_DUE_DAY = env.int("BILLING_DUE_DAY", default=15)

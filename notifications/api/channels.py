@@ -5,8 +5,12 @@ unauthenticated: the signature is the authentication. 403 on a bad signature, 40
 the provider sends, 200 otherwise (duplicates included, so the provider stops retrying).
 """
 
+import logging
+
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -19,6 +23,28 @@ from notifications import contact, selectors, webhooks
 from notifications.models import Channel
 
 MAX_WEBHOOK_BYTES = 256 * 1024  # Meta batches up to a few hundred events; far below this
+logger = logging.getLogger("notifications.webhooks")
+
+
+def _flooded(request, provider: str) -> JsonResponse | None:
+    """429 when one address sends more than CHANNEL_WEBHOOK_RATE_PER_MINUTE requests a minute, checked before the
+    body is read or a signature computed (an HMAC per forged request is work an attacker gets for free). The
+    counter lives in the cache; without it the limit is off (backend/cache.py degrades, it never fails)."""
+    ip = request.META.get("REMOTE_ADDR") or ""
+    key = f"chwh:{provider}:{ip}:{timezone.now():%Y%m%d%H%M}"
+    cache.add(key, 0, timeout=120)
+    try:
+        seen = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=120)
+        seen = 1
+    if seen > settings.CHANNEL_WEBHOOK_RATE_PER_MINUTE:
+        if seen == settings.CHANNEL_WEBHOOK_RATE_PER_MINUTE + 1:  # one line per address and minute
+            logger.warning("%s webhook: over %d requests this minute from %s", provider, seen - 1, ip or "?")
+        response = JsonResponse({"message": "too many requests"}, status=429)
+        response["Retry-After"] = "60"
+        return response
+    return None
 
 
 @csrf_exempt
@@ -33,6 +59,8 @@ def whatsapp_webhook(request):
         ):
             return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
         return HttpResponseForbidden("verification failed")
+    if (flooded := _flooded(request, "whatsapp")) is not None:
+        return flooded
     body = request.body
     if len(body) > MAX_WEBHOOK_BYTES:
         return JsonResponse({"message": "body too large"}, status=413)
@@ -43,6 +71,8 @@ def whatsapp_webhook(request):
 @csrf_exempt
 @require_http_methods(["POST"])
 def twilio_status_webhook(request):
+    if (flooded := _flooded(request, "twilio")) is not None:
+        return flooded
     if len(request.body) > MAX_WEBHOOK_BYTES:
         return JsonResponse({"message": "body too large"}, status=413)
     url = settings.TWILIO_STATUS_CALLBACK_URL or request.build_absolute_uri()
