@@ -16,8 +16,8 @@ from sponsorship.billing.models import CoverageMonth, RemittanceBatch
 from sponsorship.core.models import AuditLog
 from sponsorship.dashboard import tasks
 from sponsorship.dashboard.models import Job
-from sponsorship.dashboard.services import jobs
 from sponsorship.dashboard.selectors import admin_scope
+from sponsorship.dashboard.services import jobs
 from sponsorship.people.models import Role
 from tests import factories
 
@@ -134,10 +134,9 @@ def test_a_job_interrupted_too_often_fails(agency, regency_admin, no_worker):
 
 @pytest.fixture
 def paid_month(sponsor):
+    from sponsorship.billing.models import Invoice
     from sponsorship.billing.services.billing import billing_run
     from tests.billing.test_coverage_remittance import _pay
-
-    from sponsorship.billing.models import Invoice
 
     for name in ("Slamet Riyadi", "Siti Aminah"):
         factories.sponsor_worker(sponsor, factories.make_worker(full_name=name))

@@ -122,7 +122,9 @@ def test_a_solve_whose_worker_died_is_queued_again_by_the_sweep(people, town, re
     assert run.status == "preview" and run.attempts == 2 and run.preview["covered_total"] == 3
 
 
-def test_a_run_interrupted_too_often_fails_and_is_not_the_answer_any_more(people, town, regency_admin, large, no_worker):
+def test_a_run_interrupted_too_often_fails_and_a_new_request_makes_a_new_run(
+    people, town, regency_admin, large, no_worker
+):
     run, _ = runs.matching_run_request(regency=town, radius_m=5000, actor=regency_admin)
     stale = timezone.now() - timezone.timedelta(minutes=10)
     MatchingRun.objects.filter(pk=run.pk).update(status="solving", heartbeat_at=stale, attempts=3)

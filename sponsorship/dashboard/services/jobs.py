@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -169,13 +170,15 @@ def job_run(*, job_id: int) -> str | None:
 
 
 def _scope_of(job: Job) -> AdminScope:
+    assert job.regency is not None  # every export job is made with a scope
     return AdminScope(regency=job.regency, agency=job.agency, user=job.requested_by)
 
 
 def _run_export(job: Job) -> None:
     params = job.params
     _step(job.pk, stage="reading", done=0, total=3)
-    table = build_table(params["table"], _scope_of(job), params["filters"])
+    # The selectors' Table has the fields exports' Table reads (as the synchronous download passes it).
+    table: Any = build_table(params["table"], _scope_of(job), params["filters"])
     _step(job.pk, stage="writing", done=1, total=3)
     export = table_export(
         actor=job.requested_by, table=table, fmt=params["format"], filters=params["filters"], sep=params["sep"]
@@ -235,8 +238,7 @@ def job_sweep(*, now=None) -> int:
     cutoff = now - STALE_AFTER
     lost = list(
         Job.objects.filter(
-            Q(status=Job.Status.QUEUED, created_at__lt=cutoff)
-            | Q(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff)
+            Q(status=Job.Status.QUEUED, created_at__lt=cutoff) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=cutoff)
         ).values_list("pk", flat=True)
     )
     for job_id in lost:

@@ -5,45 +5,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('matching', '0002_labels'),
-        ('regions', '0003_regencyconfig_dtsen_bpjs'),
+        ("matching", "0002_labels"),
+        ("regions", "0003_regencyconfig_dtsen_bpjs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='matchingrun',
-            name='matchingrun_applied_has_time',
+            model_name="matchingrun",
+            name="matchingrun_applied_has_time",
         ),
         migrations.AddField(
-            model_name='matchingrun',
-            name='attempts',
+            model_name="matchingrun",
+            name="attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='matchingrun',
-            name='error',
+            model_name="matchingrun",
+            name="error",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='matchingrun',
-            name='heartbeat_at',
+            model_name="matchingrun",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='matchingrun',
-            name='progress',
+            model_name="matchingrun",
+            name="progress",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AlterField(
-            model_name='matchingrun',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('solving', 'Solving'), ('preview', 'Preview'), ('applying', 'Being applied'), ('applied', 'Applied'), ('failed', 'Failed')], db_index=True, default='preview', max_length=8),
+            model_name="matchingrun",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("solving", "Solving"),
+                    ("preview", "Preview"),
+                    ("applying", "Being applied"),
+                    ("applied", "Applied"),
+                    ("failed", "Failed"),
+                ],
+                db_index=True,
+                default="preview",
+                max_length=8,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='matchingrun',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('applied_at__isnull', True), ('status__in', ['queued', 'solving', 'preview', 'applying', 'failed'])), models.Q(('applied_at__isnull', False), ('status', 'applied')), _connector='OR'), name='matchingrun_applied_has_time'),
+            model_name="matchingrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("applied_at__isnull", True),
+                        ("status__in", ["queued", "solving", "preview", "applying", "failed"]),
+                    ),
+                    models.Q(("applied_at__isnull", False), ("status", "applied")),
+                    _connector="OR",
+                ),
+                name="matchingrun_applied_has_time",
+            ),
         ),
     ]

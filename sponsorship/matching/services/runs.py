@@ -23,8 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import time
 import threading
+import time
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 
@@ -233,12 +233,15 @@ def matching_run_preview(
     existing = _existing(regency, fingerprint)
     if existing is not None:
         return existing, False
-    return _preview_inline(regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1)
+    return _preview_inline(
+        regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1
+    )
 
 
 def _preview_inline(regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1):
-    preview, pairs = _solve(rows, radius_m=radius_m, solver_policy=solver_policy, distance=distance, options=options,
-                            read_s=t1 - t0)  # fmt: skip
+    preview, pairs = _solve(
+        rows, radius_m=radius_m, solver_policy=solver_policy, distance=distance, options=options, read_s=t1 - t0
+    )
     with transaction.atomic():
         run = MatchingRun.objects.create(
             regency=regency,
