@@ -390,6 +390,34 @@ def run_open_loop(args, port, mix, weights, samples, statuses, stop_at, send, no
     return samples, statuses, time.perf_counter() - began, notified
 
 
+def per_route_cost(users, labels, n: int) -> None:
+    """Each read route n times in this process through the Django test client (no network, one thread): the
+    median CPU time of this Python process (time.process_time: what the load cannot inflate much) and the wall
+    time (CPU + database + waiting for a core). The writes (pay, notification) are left to the load."""
+    import statistics
+
+    from django.test import Client
+
+    client = Client()
+    rnd = random.Random(3)
+    print(f"\nper-route cost in process ({n} calls each, one thread, load average {os.getloadavg()[0]:.1f}):")
+    print(f"{'endpoint':22} {'CPU ms':>8} {'wall ms':>8}")
+    for label, method, path, _, who in MIX:
+        if method != "GET" or label not in labels:
+            continue
+        cpu, wall = [], []
+        for _ in range(n):
+            who_now = rnd.choice(["sponsor", "worker"]) if who == "any" else who
+            headers = {}
+            if who_now not in ("anonymous", "midtrans"):
+                headers["HTTP_AUTHORIZATION"] = f"Bearer {rnd.choice(users[who_now])[0]}"
+            c0, w0 = time.process_time(), time.perf_counter()
+            client.get(path, **headers)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+        print(f"{label:22} {statistics.median(cpu) * 1000:8.1f} {statistics.median(wall) * 1000:8.1f}")
+
+
 class WaitSampler:
     """Polls pg_stat_activity every 20 ms while the load runs: what the bench database's busy backends wait on."""
 
@@ -508,12 +536,17 @@ def main():
         "--threads", type=int, default=0, help="threads per gunicorn worker (default: gunicorn.conf.py)"
     )
     parser.add_argument(
-        "--rate", type=float, default=0, help="open loop: requests per second offered (0: closed loop, the default)"
+        "--rate",
+        default="0",
+        help="open loop: requests per second offered, or several comma-separated run in turn (0: closed loop)",
     )
     parser.add_argument(
         "--gunicorn",
         default="",
         help="comma-separated gunicorn shapes WORKERSxTHREADS to run in turn on the same data, e.g. 2x8,4x2",
+    )
+    parser.add_argument(
+        "--per-route", type=int, default=0, help="first time each read route N times in process (CPU and wall ms)"
     )
     parser.add_argument(
         "--keep-data",
@@ -536,11 +569,15 @@ def main():
     print("preparing database …", flush=True)
     users = prepare(args, env)
     labels = existing_routes()
+    if args.per_route:
+        per_route_cost(users, labels, args.per_route)
     shapes = [tuple(int(x) for x in shape.lower().split("x")) for shape in args.gunicorn.split(",") if shape]
+    rates = [float(rate) for rate in str(args.rate).split(",") if rate]
     ok = True
     for shape in shapes or [None]:
-        args.shape = shape
-        ok = run_one(args, env, users, labels) and ok
+        for rate in rates or [0.0]:
+            args.shape, args.rate = shape, rate
+            ok = run_one(args, env, users, labels) and ok
     sys.exit(0 if ok else 1)
 
 
