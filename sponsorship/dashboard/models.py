@@ -98,6 +98,15 @@ class VillageTarget(models.Model):
         return f"{self.village.name}: {self.target}"
 
 
+def job_storage():
+    """Where job files live: JOB_FILES_DIR (default var/jobs, beside var/remittance), never the web root.
+    In production point it at a volume, or replace it by an object store behind the same Storage API."""
+    from django.core.files.storage import FileSystemStorage
+
+    location = getattr(settings, "JOB_FILES_DIR", None) or str(settings.BASE_DIR / "var" / "jobs")
+    return FileSystemStorage(location=location)
+
+
 class Job(models.Model):
     """A piece of long work asked for by an admin and done by a Celery task: a dashboard export or the BPJS
     remittance file (docs/long-work.md). Matching runs and import batches carry the same bookkeeping on their
@@ -106,7 +115,7 @@ class Job(models.Model):
     Idempotent: `key` is a hash of the kind, the parameters and the scope; while a job with that key is queued or
     running for the same requester, asking again answers that job (a partial unique index makes this hold under
     races). Resumable: the task writes `heartbeat_at` while it works; the sweep queues a job whose heartbeat is
-    stale again, and each kind's work is idempotent. The result file is stored in the default storage and served
+    stale again, and each kind's work is idempotent. The result file is stored in JOB_FILES_DIR and served
     only to the requester.
     """
 
@@ -143,7 +152,7 @@ class Job(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True)
     result = models.JSONField(default=dict, blank=True)
-    file = models.FileField(upload_to="jobs/%Y/%m/", blank=True)
+    file = models.FileField(upload_to="%Y/%m/", storage=job_storage, blank=True)
     file_name = models.CharField(max_length=200, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -39,7 +39,7 @@ def no_worker(settings):
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.JOB_FILES_DIR = str(tmp_path / "jobs")
     settings.REMITTANCE_DIR = str(tmp_path / "remittance")
 
 
@@ -166,3 +166,27 @@ def test_the_remittance_file_as_a_job_marks_rows_once(api, paid_month, django_ca
     again = client.get(f"{JOBS}{again['id']}/").json()
     assert again["status"] == "failed" and "2026-12" in again["error"]
     assert RemittanceBatch.objects.count() == 1
+
+
+def test_the_background_work_page_prepares_a_file_and_lists_it_for_its_requester_only(
+    agency, regency, regency_admin, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(regency_admin)
+    page = client.get("/dashboard/jobs/")
+    assert page.status_code == 200 and "Pekerjaan latar" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # no broker: prepared in-process after commit
+        posted = client.post("/dashboard/jobs/", {"table": "agencies", "format": "csv"})
+    assert posted.status_code == 302 and posted.url == "/dashboard/jobs/"
+    job = Job.objects.get(requested_by=regency_admin)
+    assert job.status == "done"
+    listed = client.get("/dashboard/jobs/").content.decode()
+    assert f"/dashboard/jobs/{job.pk}/download/" in listed
+    assert client.get(f"/dashboard/jobs/{job.pk}/download/").status_code == 200
+    colleague = factories.make_user("admin.kab.3", Role.REGENCY_ADMIN, regency=regency)
+    other = Client()
+    other.force_login(colleague)
+    assert other.get(f"/dashboard/jobs/{job.pk}/download/").status_code == 404
+    assert f"/dashboard/jobs/{job.pk}/download/" not in other.get("/dashboard/jobs/").content.decode()

@@ -4,7 +4,7 @@
    parameters, scope) or creates one QUEUED; its task is queued after commit (eager where there is no broker).
 2. `job_run` is the task's work: it claims the job (QUEUED → RUNNING, or a RUNNING one whose heartbeat is stale)
    with a compare-and-swap update, so two deliveries never both work; it writes {done, total} and the heartbeat
-   at every stage, stores the file in the default storage and marks the job DONE.
+   at every stage, stores the file (JOB_FILES_DIR) and marks the job DONE.
 3. `job_sweep` (every 5 minutes) queues again the jobs whose message was lost or whose worker died.
 Each kind's work is idempotent: an export is a read (done again from the start); the remittance marks its rows
 and records the job DONE in one transaction, so a retry after a crash either finds nothing done or finds it all.
