@@ -16,6 +16,16 @@ Endpoints that are not in this checkout are skipped with a note.
 
   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/pengampu_bench REDIS_URL=redis://127.0.0.1:6379/3 \
   python bench/payday_load.py [--duration 20] [--concurrency 16] [--sponsors 300 --workers-seed 900]
+
+Two ways to load (docs/performance.md, "The payday rush"):
+  closed loop (default): CONCURRENCY clients each send the next request as soon as the last one answered; the
+      server sets the rate, and the latency mostly measures the queue in front of it;
+  open loop (--rate R): requests arrive at R per second (Poisson) whatever the server does, as real phones do;
+      latency counts from the planned send time, so time spent waiting for a free client counts too (no
+      coordinated omission). This is how an SLO ("p99 < 300 ms at R req/s") is stated.
+--gunicorn 2x8,4x2 runs the same load against each gunicorn shape (workers x threads) in turn, on the same data,
+one after the other in one run, so they compare under the same machine load. A sampler polls pg_stat_activity
+every 20 ms during the load and reports what the busy backends were waiting on (Lock = row/tuple lock waits).
 """
 
 import argparse
@@ -84,6 +94,8 @@ def prepare(args, env) -> dict:
     admin_url = args.database_url.rsplit("/", 1)[0] + "/postgres"
     import psycopg
 
+    if args.keep_data:  # the database of an earlier run, seeded and billed: only the tokens are minted again
+        return _prepare_django(args, env, seed=False)
     with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{db}"')
@@ -105,6 +117,10 @@ def prepare(args, env) -> dict:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    return _prepare_django(args, env, seed=True)
+
+
+def _prepare_django(args, env, *, seed: bool) -> dict:
     os.environ.update(
         {
             k: v
@@ -136,7 +152,7 @@ def prepare(args, env) -> dict:
         from sponsorship.core.periods import add_months, local_today, month_start
 
         this_month = month_start(local_today())
-        for period in (this_month, add_months(this_month, 1)):  # sponsorships started after the 15th: next month
+        for period in (this_month, add_months(this_month, 1)) if seed else ():  # started after the 15th: next month
             billing_run(period=period, notify=True)
         invoices = {}
         for invoice in Invoice.objects.filter(status="issued").order_by("period", "pk"):
@@ -150,7 +166,7 @@ def prepare(args, env) -> dict:
     from sponsorship.people.models import Profile
 
     User = get_user_model()
-    for sponsor in Sponsor.objects.filter(user=None).order_by("pk")[:200]:
+    for sponsor in Sponsor.objects.filter(user=None).order_by("pk")[: 200 if seed else 0]:
         user = User.objects.create_user(f"bench.{sponsor.pk}", password=None)
         Profile.objects.create(user=user, role=Role.SPONSOR)
         sponsor.user = user
@@ -181,10 +197,11 @@ def gunicorn_cmd(args, port) -> list:
         cmd += ["-c", str(GUNICORN_CONF)]  # the production settings; flags below override only when given
     else:
         cmd += ["--worker-class", "gthread", "--threads", "4", "-w", "3"]
-    if args.workers:
-        cmd += ["-w", str(args.workers)]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
+    workers, threads = getattr(args, "shape", None) or (args.workers, args.threads)
+    if workers:
+        cmd += ["-w", str(workers)]
+    if threads:
+        cmd += ["--threads", str(threads)]
     return cmd
 
 
@@ -289,37 +306,43 @@ def run_load(args, port, users, labels, sim_url, duration):
         session = requests.Session()
         session.trust_env = False
         while time.perf_counter() < stop_at:
-            label, method, path, _, who = rnd.choices(mix, weights)[0]
-            headers = {}
-            invoice = None
-            if who == "any":
-                who = rnd.choice(["sponsor", "worker"])
-            if who not in ("anonymous", "midtrans"):
-                token, invoice = rnd.choice(users[who])
-                headers["Authorization"] = f"Bearer {token}"
-            if "{invoice}" in path:
-                if not invoice:
-                    continue
-                path = path.format(invoice=invoice)
-            body = None
-            if who == "midtrans":
-                body = midtrans_notification(session, rnd)
-                if body is None:
-                    continue
-                headers["Content-Type"] = "application/json"
-            started = time.perf_counter()
-            try:
-                response = session.request(
-                    method, f"http://127.0.0.1:{port}{path}", headers=headers, data=body, timeout=10
-                )
-                code = response.status_code
-                if label == "pay" and code in (200, 201):
-                    paid_orders.append(response.json()["order_id"])
-            except requests.RequestException:
-                code = "error"
-            samples[label].append(time.perf_counter() - started)
-            statuses[label][code] += 1
+            send(session, rnd, rnd.choices(mix, weights)[0], None)
 
+    def send(session, rnd, choice, planned):
+        """One request; latency from `planned` (open loop: the arrival time) or from the send."""
+        label, method, path, _, who = choice
+        prep_began = time.perf_counter()
+        headers = {}
+        invoice = None
+        if who == "any":
+            who = rnd.choice(["sponsor", "worker"])
+        if who not in ("anonymous", "midtrans"):
+            token, invoice = rnd.choice(users[who])
+            headers["Authorization"] = f"Bearer {token}"
+        if "{invoice}" in path:
+            if not invoice:
+                return
+            path = path.format(invoice=invoice)
+        body = None
+        if who == "midtrans":
+            body = midtrans_notification(session, rnd)
+            if body is None:
+                return
+            headers["Content-Type"] = "application/json"
+        # Open loop: from the arrival, less the untimed preparation (a notification's pay on the simulator).
+        started = time.perf_counter() if planned is None else planned + (time.perf_counter() - prep_began)
+        try:
+            response = session.request(method, f"http://127.0.0.1:{port}{path}", headers=headers, data=body, timeout=10)
+            code = response.status_code
+            if label == "pay" and code in (200, 201):
+                paid_orders.append(response.json()["order_id"])
+        except requests.RequestException:
+            code = "error"
+        samples[label].append(time.perf_counter() - started)
+        statuses[label][code] += 1
+
+    if args.rate:
+        return run_open_loop(args, port, mix, weights, samples, statuses, stop_at, send, notified)
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.concurrency)]
     began = time.perf_counter()
     for t in threads:
@@ -327,6 +350,118 @@ def run_load(args, port, users, labels, sim_url, duration):
     for t in threads:
         t.join()
     return samples, statuses, time.perf_counter() - began, notified
+
+
+def run_open_loop(args, port, mix, weights, samples, statuses, stop_at, send, notified):
+    """Poisson arrivals at args.rate per second; a pool of args.concurrency senders (a phone does not wait for
+    another phone). An arrival that finds every sender busy waits, and that wait is part of its latency."""
+    import queue
+
+    import requests
+
+    rnd = random.Random(7)
+    arrivals: queue.Queue = queue.Queue()
+
+    def sender(seed):
+        session = requests.Session()
+        session.trust_env = False
+        local = random.Random(seed)
+        while True:
+            item = arrivals.get()
+            if item is None:
+                return
+            send(session, local, *item)
+
+    pool = [threading.Thread(target=sender, args=(i,), daemon=True) for i in range(args.concurrency)]
+    for t in pool:
+        t.start()
+    began = time.perf_counter()
+    planned = began
+    while planned < stop_at:
+        planned += rnd.expovariate(args.rate)
+        delay = planned - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        arrivals.put((rnd.choices(mix, weights)[0], planned))
+    for _ in pool:
+        arrivals.put(None)
+    for t in pool:
+        t.join()
+    return samples, statuses, time.perf_counter() - began, notified
+
+
+def per_route_cost(users, labels, n: int) -> None:
+    """Each read route n times in this process through the Django test client (no network, one thread): the
+    median CPU time of this Python process (time.process_time: what the load cannot inflate much) and the wall
+    time (CPU + database + waiting for a core). The writes (pay, notification) are left to the load."""
+    import statistics
+
+    from django.test import Client
+
+    client = Client()
+    rnd = random.Random(3)
+    print(f"\nper-route cost in process ({n} calls each, one thread, load average {os.getloadavg()[0]:.1f}):")
+    print(f"{'endpoint':22} {'CPU ms':>8} {'wall ms':>8}")
+    for label, method, path, _, who in MIX:
+        if method != "GET" or label not in labels:
+            continue
+        cpu, wall = [], []
+        for _ in range(n):
+            who_now = rnd.choice(["sponsor", "worker"]) if who == "any" else who
+            headers = {}
+            if who_now not in ("anonymous", "midtrans"):
+                headers["HTTP_AUTHORIZATION"] = f"Bearer {rnd.choice(users[who_now])[0]}"
+            c0, w0 = time.process_time(), time.perf_counter()
+            client.get(path, **headers)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+        print(f"{label:22} {statistics.median(cpu) * 1000:8.1f} {statistics.median(wall) * 1000:8.1f}")
+
+
+class WaitSampler:
+    """Polls pg_stat_activity every 20 ms while the load runs: what the bench database's busy backends wait on."""
+
+    def __init__(self, database_url: str):
+        self.url = database_url.replace("postgres://", "postgresql://")
+        self.db = database_url.rsplit("/", 1)[1]
+        self.counts: collections.Counter = collections.Counter()
+        self.locks: collections.Counter = collections.Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self):
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.02):
+                rows = conn.execute(
+                    "SELECT coalesce(wait_event_type, 'CPU'), coalesce(wait_event, ''), left(query, 70) "
+                    "FROM pg_stat_activity WHERE datname = %s AND state = 'active' AND pid <> pg_backend_pid()",
+                    [self.db],
+                ).fetchall()
+                self.samples += 1
+                for kind, event, query in rows:
+                    self.counts[kind if kind != "IO" else f"IO:{event}"] += 1
+                    if kind == "Lock":
+                        self.locks[f"{event}: {' '.join(query.split())}"] += 1
+
+    def report(self):
+        busy = sum(self.counts.values())
+        print(
+            f"database: {busy / max(self.samples, 1):.2f} busy backends on average ({self.samples} samples); "
+            + ", ".join(f"{k} {v / max(busy, 1):.0%}" for k, v in self.counts.most_common(6))
+        )
+        for what, n in self.locks.most_common(3):
+            print(f"  lock wait {n / max(self.samples, 1):.2f} backends avg: {what}")
 
 
 def check_money(notified, timeout=120.0) -> bool:
@@ -373,8 +508,9 @@ def report(samples, statuses, elapsed, args):
     trivial = samples.get("healthz (trivial)")
     base50, base99 = (pct(trivial, 0.5), pct(trivial, 0.99)) if trivial else (None, None)
     total = sum(len(v) for v in samples.values())
+    mode = f"open loop, offered {args.rate:g} req/s" if args.rate else f"closed loop, {args.concurrency} clients"
     print(
-        f"\npayday load: {elapsed:.1f} s, {args.concurrency} clients, {' '.join(gunicorn_cmd(args, 0)[3:])}, "
+        f"\npayday load: {elapsed:.1f} s, {mode}, {' '.join(gunicorn_cmd(args, 0)[3:])}, "
         f"Celery prefork x {args.celery_workers}; {total} requests, {total / elapsed:.0f} req/s total; "
         f"load average {open('/proc/loadavg').read().split()[0]}"
     )
@@ -399,6 +535,24 @@ def main():
     parser.add_argument(
         "--threads", type=int, default=0, help="threads per gunicorn worker (default: gunicorn.conf.py)"
     )
+    parser.add_argument(
+        "--rate",
+        default="0",
+        help="open loop: requests per second offered, or several comma-separated run in turn (0: closed loop)",
+    )
+    parser.add_argument(
+        "--gunicorn",
+        default="",
+        help="comma-separated gunicorn shapes WORKERSxTHREADS to run in turn on the same data, e.g. 2x8,4x2",
+    )
+    parser.add_argument(
+        "--per-route", type=int, default=0, help="first time each read route N times in process (CPU and wall ms)"
+    )
+    parser.add_argument(
+        "--keep-data",
+        action="store_true",
+        help="reuse the database an earlier run seeded and billed (skips the minutes of migrate + seed)",
+    )
     parser.add_argument("--celery-workers", type=int, default=1, help="prefork processes of the Celery worker")
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--sponsors", type=int, default=300)
@@ -415,17 +569,35 @@ def main():
     print("preparing database …", flush=True)
     users = prepare(args, env)
     labels = existing_routes()
+    if args.per_route:
+        per_route_cost(users, labels, args.per_route)
+    shapes = [tuple(int(x) for x in shape.lower().split("x")) for shape in args.gunicorn.split(",") if shape]
+    rates = [float(rate) for rate in str(args.rate).split(",") if rate]
+    ok = True
+    for shape in shapes or [None]:
+        for rate in rates or [0.0]:
+            args.shape, args.rate = shape, rate
+            ok = run_one(args, env, users, labels) and ok
+    sys.exit(0 if ok else 1)
+
+
+def run_one(args, env, users, labels) -> bool:
     port = free_port()
     server, worker, sim = start_server(args, env, port)
     try:
         # Warm-up (not reported): every gunicorn thread opens its DB connection and imports lazily.
         _, _, _, warm_notified = run_load(args, port, users, labels, sim.base_url, args.warmup)
-        samples, statuses, elapsed, notified = run_load(args, port, users, labels, sim.base_url, args.duration)
+        with WaitSampler(args.database_url) as waits:
+            samples, statuses, elapsed, notified = run_load(args, port, users, labels, sim.base_url, args.duration)
         notified |= warm_notified
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
         report(samples, statuses, elapsed, args)
-        ok = check_money(notified)
+        waits.report()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=40)  # graceful: in-flight requests and keep-alive connections end first
+        except subprocess.TimeoutExpired:
+            server.kill()
+        return check_money(notified)
     finally:
         if server.poll() is None:
             server.kill()
@@ -435,7 +607,6 @@ def main():
         except subprocess.TimeoutExpired:
             worker.kill()
         sim.stop()
-    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

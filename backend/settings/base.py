@@ -219,6 +219,7 @@ SPECTACULAR_SETTINGS = {
         "InvoiceKindEnum": "sponsorship.billing.models.billing.Invoice.Kind",
         "InvoiceStatusEnum": "sponsorship.billing.models.billing.Invoice.Status",
         "ImportKindEnum": "sponsorship.dashboard.models.ImportBatch.Kind",
+        "JobKindEnum": "sponsorship.dashboard.models.Job.Kind",
         "NotificationKindEnum": "notifications.models.Kind",
         "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
         "SponsorStatusEnum": "sponsorship.people.models.people.Sponsor.Status",

@@ -96,3 +96,80 @@ class VillageTarget(models.Model):
 
     def __str__(self):
         return f"{self.village.name}: {self.target}"
+
+
+def job_storage():
+    """Where job files live: JOB_FILES_DIR (default var/jobs, beside var/remittance), never the web root.
+    In production point it at a volume, or replace it by an object store behind the same Storage API."""
+    from django.core.files.storage import FileSystemStorage
+
+    location = getattr(settings, "JOB_FILES_DIR", None) or str(settings.BASE_DIR / "var" / "jobs")
+    return FileSystemStorage(location=location)
+
+
+class Job(models.Model):
+    """A piece of long work asked for by an admin and done by a Celery task: a dashboard export or the BPJS
+    remittance file (docs/long-work.md). Matching runs and import batches carry the same bookkeeping on their
+    own rows; the jobs page shows all of them.
+
+    Idempotent: `key` is a hash of the kind, the parameters and the scope; while a job with that key is queued or
+    running for the same requester, asking again answers that job (a partial unique index makes this hold under
+    races). Resumable: the task writes `heartbeat_at` while it works; the sweep queues a job whose heartbeat is
+    stale again, and each kind's work is idempotent. The result file is stored in JOB_FILES_DIR and served
+    only to the requester.
+    """
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("Report export")
+        REMITTANCE = "remittance", _("BPJS remittance file")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    TRANSITIONS = {
+        Status.QUEUED: {Status.RUNNING, Status.FAILED},
+        Status.RUNNING: {Status.DONE, Status.FAILED, Status.QUEUED},
+        Status.DONE: set(),
+        Status.FAILED: set(),
+    }
+    MAX_ATTEMPTS = 3
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    key = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    regency = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey("people.Agency", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    stage = models.CharField(max_length=20, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    file = models.FileField(upload_to="%Y/%m/", storage=job_storage, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        db_table = "sponsorship_job"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "key"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="job_one_active_per_requester_and_key",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Job #{self.pk} {self.kind} ({self.status})"

@@ -19,4 +19,9 @@ BEAT_SCHEDULE = {
         "task": "sponsorship.dashboard.tasks.sweep_applying_imports",
         "schedule": crontab(minute="*/5"),
     },
+    "sweep-jobs": {
+        # Background jobs (exports, remittance) whose message was lost or whose worker died are queued again.
+        "task": "sponsorship.dashboard.tasks.sweep_jobs",
+        "schedule": crontab(minute="*/5"),
+    },
 }

@@ -4,6 +4,7 @@ from celery import shared_task
 
 from .services.dtsen_reminders import dtsen_reminders_send
 from .services.imports import import_apply_queued, import_applying_sweep
+from .services.jobs import job_run, job_sweep
 from .services.ledger import ledger_check_nightly
 
 
@@ -27,3 +28,14 @@ def apply_import_batch(batch_id: int, actor_id: int | None = None, ip: str | Non
 @shared_task(name="sponsorship.dashboard.tasks.sweep_applying_imports", ignore_result=True)
 def sweep_applying_imports() -> int:
     return import_applying_sweep()
+
+
+@shared_task(name="sponsorship.dashboard.tasks.run_job", acks_late=True, ignore_result=True)
+def run_job(job_id: int) -> str | None:
+    """An export or the remittance file (idempotent: a finished job, or one another worker holds, is skipped)."""
+    return job_run(job_id=job_id)
+
+
+@shared_task(name="sponsorship.dashboard.tasks.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> int:
+    return job_sweep()

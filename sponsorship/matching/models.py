@@ -18,10 +18,25 @@ class MatchingRun(models.Model):
     """One regency-wide optimisation: previewed first, applied at most once (status moves only forward)."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SOLVING = "solving", _("Solving")
         PREVIEW = "preview", _("Preview")
+        APPLYING = "applying", _("Being applied")
         APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed")
 
-    TRANSITIONS = {Status.PREVIEW: {Status.APPLIED}, Status.APPLIED: set()}
+    # A large run is solved and applied by Celery tasks (services/runs.py, docs/long-work.md): QUEUED → SOLVING →
+    # PREVIEW → APPLYING → APPLIED. A solve whose worker died (stale heartbeat) goes back to QUEUED (the sweep);
+    # after MAX_ATTEMPTS it is FAILED. An apply is one transaction: a dead worker leaves it APPLYING, queued again.
+    TRANSITIONS = {
+        Status.QUEUED: {Status.SOLVING, Status.FAILED},
+        Status.SOLVING: {Status.PREVIEW, Status.QUEUED, Status.FAILED},
+        Status.PREVIEW: {Status.APPLYING, Status.APPLIED},
+        Status.APPLYING: {Status.APPLIED, Status.PREVIEW},
+        Status.APPLIED: set(),
+        Status.FAILED: set(),
+    }
+    MAX_ATTEMPTS = 3
 
     class Distance(models.TextChoices):
         # exact: the total distance minimised over every pair within the radius, proven by a dual certificate
@@ -52,6 +67,12 @@ class MatchingRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Task bookkeeping: {done, total, stage} of the solve or apply; the last sign of life of the task that holds
+    # the run (the sweep queues a run again when it is stale); solve attempts; why it failed (no personal data).
+    progress = models.JSONField(default=dict, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("matching run")
@@ -60,7 +81,8 @@ class MatchingRun(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="preview", applied_at__isnull=True) | Q(status="applied", applied_at__isnull=False),
+                condition=Q(status__in=["queued", "solving", "preview", "applying", "failed"], applied_at__isnull=True)
+                | Q(status="applied", applied_at__isnull=False),
                 name="matchingrun_applied_has_time",
             ),
         ]

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import imports as imports_api
+from . import jobs as jobs_api
 from . import views as dash
 
 urlpatterns = [
@@ -20,4 +21,7 @@ urlpatterns = [
     path("admin/imports/templates/<str:kind>/", imports_api.ImportTemplate.as_view(), name="admin-import-template"),
     path("admin/imports/<int:pk>/", imports_api.ImportDetail.as_view(), name="admin-import-detail"),
     path("admin/imports/<int:pk>/confirm/", imports_api.ImportConfirm.as_view(), name="admin-import-confirm"),
+    path("admin/jobs/", jobs_api.JobListCreate.as_view(), name="admin-jobs"),
+    path("admin/jobs/<int:pk>/", jobs_api.JobDetail.as_view(), name="admin-job-detail"),
+    path("admin/jobs/<int:pk>/download/", jobs_api.JobDownload.as_view(), name="admin-job-download"),
 ]

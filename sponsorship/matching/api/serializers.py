@@ -174,6 +174,8 @@ class MatchingRunSerializer(serializers.Serializer):
     proposals_created = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     applied_at = serializers.DateTimeField(allow_null=True)
+    progress = serializers.JSONField(help_text="{done, total, stage} of the solve or apply task")
+    error = serializers.CharField(help_text="Why a failed run failed")
 
 
 class SponsorLeaveSerializer(serializers.Serializer):

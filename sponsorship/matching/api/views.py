@@ -191,7 +191,12 @@ at regency size). The same input with another mode is a new run.
 `preview.distance`: `{"mode", "total_distance_m", "certified_optimal", "distance_gap_bound_m", "proof",
 "gap_tolerance"?, "restricted_distance_m"?, "cpu_s"?}`. `proof` is `full_flow` (small instances: one min-cost flow
 over every pair, optimal in either mode; gap 0), `certificate` (exact mode on a large instance: the gap is a proven
-bound in metres, 0 = optimal) or null (fast mode on a large instance: `distance_gap_bound_m` null)."""
+bound in metres, 0 = optimal) or null (fast mode on a large instance: `distance_gap_bound_m` null).
+
+Off the request path (docs/long-work.md): a regency with more eligible workers than `MATCHING_SYNC_MAX_WORKERS`
+(default 2,000) answers 202 with a run in status `queued`; a task solves it (`solving`, then `preview`), with
+`progress` {done, total, stage}. Poll `GET /admin/matching-runs/{id}/`. Asking again meanwhile answers the same run
+(200). Smaller regencies answer 201 with the preview at once, as before."""
 
 
 class MatchingRunListCreate(APIView):
@@ -212,18 +217,22 @@ class MatchingRunListCreate(APIView):
 
     @extend_schema(
         request=MatchingRunCreateSerializer,
-        responses={201: MatchingRunSerializer, 200: MatchingRunSerializer},
-        summary="Preview an optimal regency-wide matching (same input and mode → the same run, 200)",
+        responses={201: MatchingRunSerializer, 200: MatchingRunSerializer, 202: MatchingRunSerializer},
+        summary="Preview an optimal regency-wide matching (same input and mode → the same run, 200; large → 202)",
         description=RUN_PREVIEW_DESCRIPTION,
     )
     def post(self, request):
         regency = self._regency(request)
         data = MatchingRunCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        run, created = matching_runs.matching_run_preview(regency=regency, actor=request.user, **data.validated_data)
-        return Response(
-            MatchingRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        run, outcome = matching_runs.matching_run_request(regency=regency, actor=request.user, **data.validated_data)
+        if outcome == "queued":
+            run.refresh_from_db()  # without a broker the task has already run
+            queued = run.status in (MatchingRun.Status.QUEUED, MatchingRun.Status.SOLVING)
+            code = status.HTTP_202_ACCEPTED if queued else status.HTTP_201_CREATED
+        else:
+            code = status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK
+        return Response(MatchingRunSerializer(run).data, status=code)
 
 
 class MatchingRunDetail(APIView):
@@ -242,13 +251,19 @@ class MatchingRunApply(APIView):
 
     @extend_schema(
         request=None,
-        responses=MatchingRunSerializer,
-        summary="Apply a previewed run: proposals for sponsors, notified (idempotent)",
+        responses={200: MatchingRunSerializer, 202: MatchingRunSerializer, 409: dict},
+        summary="Apply a previewed run: proposals for sponsors, notified (idempotent; large runs → 202, a task)",
+        description=(
+            "A run with more pairs than MATCHING_SYNC_MAX_PAIRS (default 2,000) is applied by a background task: "
+            "202 with status `applying` (poll the run). 409 `not_ready` while the run is still queued or solving."
+        ),
     )
     def post(self, request, pk: int):
         run = get_object_or_404(scope(MatchingRun.objects.select_related("regency"), request.user), pk=pk)
-        run = matching_runs.matching_run_apply(run=run, actor=request.user)
-        return Response(MatchingRunSerializer(run).data)
+        run = matching_runs.matching_run_apply_request(run=run, actor=request.user)
+        run.refresh_from_db()
+        code = status.HTTP_202_ACCEPTED if run.status == MatchingRun.Status.APPLYING else status.HTTP_200_OK
+        return Response(MatchingRunSerializer(run).data, status=code)
 
 
 class AdminSponsorLeave(APIView):

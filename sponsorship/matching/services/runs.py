@@ -5,6 +5,10 @@ radius and proves it to within ``settings.MATCHING_DISTANCE_GAP_TOLERANCE`` of t
 certificate); "fast" stops after the restricted polish. The covered weight is the optimum's in both. The
 preview's ``distance`` block says which proof, if any, stands behind the total distance.
 
+Off the request path (docs/long-work.md): the API calls ``matching_run_request`` / ``matching_run_apply_request``;
+a large regency's run is QUEUED and solved by a Celery task, a large apply runs in a task too (APPLYING), both
+with progress on the run and a sweep that queues again what a dead worker left behind.
+
 Idempotence, twice over:
 - a preview is keyed by a fingerprint of everything the solver saw (the distance mode included); the same
   input returns the same run instead of a new one;
@@ -19,16 +23,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import threading
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from backend.api.errors import ConflictError
 from backend.celery import delay_or
 from notifications.services import NotifyRequest, notify_bulk
 from sponsorship.core.audit import audit_record
@@ -158,6 +166,52 @@ def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     }
 
 
+def _normalise(regency: Region, radius_m, policy: str, distance) -> tuple[int, object, str, dict]:
+    radius_m = int(radius_m or sel.regency_config(regency).matching_radius_m)
+    solver_policy = sel.policy_for(policy)
+    distance = distance or settings.MATCHING_RUN_DISTANCE
+    if distance not in MatchingRun.Distance.values:
+        raise ValueError(f"unknown distance mode {distance!r}")
+    return radius_m, solver_policy, distance, _solver_options(distance)
+
+
+def _solve(rows: sel.RunRows, *, radius_m: int, solver_policy, distance: str, options: dict, read_s: float):
+    """Solve on rows already read: (preview, pairs as little-endian int64 bytes)."""
+    from sponsorship.matching.solver.strategies import solve_matching  # on first use: see _points
+
+    t1 = time.perf_counter()
+    sponsors, workers = _points(rows)
+    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options)
+    t2 = time.perf_counter()
+    preview = _preview(rows, result, {"read": read_s, "solve": t2 - t1}, _distance_block(result, distance, options))
+    return preview, np.ascontiguousarray(result.pairs, dtype="<i8").tobytes()
+
+
+def _audit_preview(run: MatchingRun, actor) -> None:
+    audit_record(
+        actor=actor,
+        action="matching_run.preview",
+        obj=run,
+        after={
+            "radius_m": run.radius_m,
+            "policy": run.policy,
+            "distance": run.distance,
+            "covered_total": run.preview["covered_total"],
+        },
+    )
+
+
+def _existing(regency: Region, fingerprint: str) -> MatchingRun | None:
+    # A failed run is not an answer; a queued or solving one is (the same work, still under way).
+    return (
+        MatchingRun.objects.filter(regency=regency, fingerprint=fingerprint)
+        .exclude(status=MatchingRun.Status.FAILED)
+        .defer("pairs")
+        .order_by("-created_at")
+        .first()
+    )
+
+
 def matching_run_preview(
     *,
     regency: Region,
@@ -167,29 +221,27 @@ def matching_run_preview(
     actor=None,
     now=None,
 ) -> tuple[MatchingRun, bool]:
-    """Solve on the current state of the regency. Returns (run, created); unchanged input and distance mode →
-    (same run, False). ``distance``: "exact" | "fast", default ``settings.MATCHING_RUN_DISTANCE``."""
+    """Solve on the current state of the regency, in this process. Returns (run, created); unchanged input and
+    distance mode → (same run, False). ``distance``: "exact" | "fast", default ``settings.MATCHING_RUN_DISTANCE``.
+    The API calls ``matching_run_request`` (a task solves a large regency); this is the inline path."""
     now = now or timezone.now()
-    radius_m = int(radius_m or sel.regency_config(regency).matching_radius_m)
-    solver_policy = sel.policy_for(policy)
-    distance = distance or settings.MATCHING_RUN_DISTANCE
-    if distance not in MatchingRun.Distance.values:
-        raise ValueError(f"unknown distance mode {distance!r}")
-    options = _solver_options(distance)
+    radius_m, solver_policy, distance, options = _normalise(regency, radius_m, policy, distance)
     t0 = time.perf_counter()
     rows = sel.run_rows(regency, now=now)
     t1 = time.perf_counter()
     fingerprint = _fingerprint(regency, radius_m, policy, distance, options, rows)
-    existing = MatchingRun.objects.filter(regency=regency, fingerprint=fingerprint).defer("pairs").first()
+    existing = _existing(regency, fingerprint)
     if existing is not None:
         return existing, False
-    from sponsorship.matching.solver.strategies import solve_matching  # on first use: see _points
+    return _preview_inline(
+        regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1
+    )
 
-    sponsors, workers = _points(rows)
-    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options)
-    t2 = time.perf_counter()
-    preview = _preview(rows, result, {"read": t1 - t0, "solve": t2 - t1}, _distance_block(result, distance, options))
-    pairs = np.ascontiguousarray(result.pairs, dtype="<i8")
+
+def _preview_inline(regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1):
+    preview, pairs = _solve(
+        rows, radius_m=radius_m, solver_policy=solver_policy, distance=distance, options=options, read_s=t1 - t0
+    )
     with transaction.atomic():
         run = MatchingRun.objects.create(
             regency=regency,
@@ -198,24 +250,265 @@ def matching_run_preview(
             distance=distance,
             fingerprint=fingerprint,
             preview=preview,
-            pairs=pairs.tobytes(),
+            pairs=pairs,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        audit_record(
-            actor=actor,
-            action="matching_run.preview",
-            obj=run,
-            after={
-                "radius_m": radius_m,
-                "policy": policy,
-                "distance": distance,
-                "covered_total": preview["covered_total"],
-            },
-        )
+        _audit_preview(run, actor)
     preview["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
     MatchingRun.objects.filter(pk=run.pk).update(preview=preview)
     run.preview = preview
     return run, True
+
+
+# Long work off the request path (docs/long-work.md). A regency with more eligible workers than
+# MATCHING_SYNC_MAX_WORKERS is solved by the task `solve_matching_run`, and a run with more pairs than
+# MATCHING_SYNC_MAX_PAIRS is applied by `apply_matching_run`; smaller ones answer in the request as before (a
+# village-sized run solves in milliseconds, and the old 201/200 contract holds for them).
+STALE_AFTER = dt.timedelta(minutes=5)  # a solve with no heartbeat for this long: its worker is taken for dead
+HEARTBEAT_EVERY_S = 30.0
+SOLVE_STEPS = 3  # read, solve, store
+
+
+def sync_max_workers() -> int:
+    return int(getattr(settings, "MATCHING_SYNC_MAX_WORKERS", 2000))
+
+
+def sync_max_pairs() -> int:
+    return int(getattr(settings, "MATCHING_SYNC_MAX_PAIRS", 2000))
+
+
+def _actor(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def matching_run_request(
+    *,
+    regency: Region,
+    radius_m: int | None = None,
+    policy: str = sel.DEFAULT_POLICY,
+    distance: str | None = None,
+    actor=None,
+    now=None,
+) -> tuple[MatchingRun, str]:
+    """What the API calls. Returns (run, outcome): "existing" (same input and mode: the run already made or under
+    way), "created" (a small regency, solved here) or "queued" (a QUEUED run; its task solves it after commit).
+
+    The read and the fingerprint happen here (a fraction of a second for a regency) under a per-regency advisory
+    lock, so two identical requests never make two runs."""
+    now = now or timezone.now()
+    radius_m, solver_policy, distance, options = _normalise(regency, radius_m, policy, distance)
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, regency.pk])
+        t0 = time.perf_counter()
+        rows = sel.run_rows(regency, now=now)
+        t1 = time.perf_counter()
+        fingerprint = _fingerprint(regency, radius_m, policy, distance, options, rows)
+        existing = _existing(regency, fingerprint)
+        if existing is not None:
+            return existing, "existing"
+        if len(rows.worker_ids) <= sync_max_workers():
+            run, _ = _preview_inline(
+                regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1
+            )
+            return run, "created"
+        run = MatchingRun.objects.create(
+            regency=regency,
+            radius_m=radius_m,
+            policy=policy,
+            distance=distance,
+            status=MatchingRun.Status.QUEUED,
+            fingerprint=fingerprint,
+            progress={"done": 0, "total": SOLVE_STEPS, "stage": "queued"},
+            heartbeat_at=timezone.now(),
+            created_by=_actor(actor),
+        )
+        run_id = run.pk
+        transaction.on_commit(lambda: _enqueue_solve(run_id))
+    run.refresh_from_db()
+    return run, "queued"
+
+
+_LOCK_CLASS = 20_001  # pg_advisory_xact_lock(class, regency id): one matching request per regency at a time
+
+
+def _enqueue_solve(run_id: int) -> None:
+    from sponsorship.matching import tasks  # tasks imports this module
+
+    # Broker down: the run stays QUEUED and the sweep queues it again.
+    delay_or(tasks.solve_matching_run, run_id, what=f"the solve of matching run {run_id}")
+
+
+@contextmanager
+def _heartbeat(run_id: int):
+    """Beat every HEARTBEAT_EVERY_S from a thread (its own connection) while the solver works."""
+    stop = threading.Event()
+
+    def beat():
+        try:
+            while not stop.wait(HEARTBEAT_EVERY_S):
+                MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.SOLVING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"matching-run-{run_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _step(run_id: int, done: int, stage: str) -> None:
+    MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.SOLVING).update(
+        progress={"done": done, "total": SOLVE_STEPS, "stage": stage}, heartbeat_at=timezone.now()
+    )
+
+
+def matching_run_solve_queued(*, run_id: int) -> str | None:
+    """The task's work: solve a QUEUED run (or a SOLVING one whose worker died) and store its preview.
+
+    Claimed by a compare-and-swap update, so a second delivery does nothing. The rows are read again: if the
+    regency changed since the request, the run solves the newer state and says so (``preview.input_changed``).
+    Returns the run's new status, or None when there was nothing to do."""
+    now = timezone.now()
+    claimed = MatchingRun.objects.filter(
+        Q(status=MatchingRun.Status.QUEUED) | Q(status=MatchingRun.Status.SOLVING, heartbeat_at__lt=now - STALE_AFTER),
+        pk=run_id,
+    ).update(
+        status=MatchingRun.Status.SOLVING,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        progress={"done": 0, "total": SOLVE_STEPS, "stage": "reading"},
+    )
+    if not claimed:
+        return None
+    run = MatchingRun.objects.select_related("regency", "created_by").defer("pairs").get(pk=run_id)
+    if run.attempts > MatchingRun.MAX_ATTEMPTS:
+        _solve_failed(run, "the solve was interrupted too many times")
+        return MatchingRun.Status.FAILED
+    try:
+        with _heartbeat(run_id):
+            radius_m, solver_policy, distance, options = _normalise(run.regency, run.radius_m, run.policy, run.distance)
+            t0 = time.perf_counter()
+            rows = sel.run_rows(run.regency, now=timezone.now())
+            t1 = time.perf_counter()
+            fingerprint = _fingerprint(run.regency, radius_m, run.policy, distance, options, rows)
+            _step(run_id, 1, "solving")
+            preview, pairs = _solve(
+                rows, radius_m=radius_m, solver_policy=solver_policy, distance=distance, options=options, read_s=t1 - t0
+            )
+            _step(run_id, 2, "storing")
+    except Exception:
+        _solve_failed(run, "internal error while solving")
+        raise
+    if fingerprint != run.fingerprint:
+        preview["input_changed"] = True
+    preview["timings_s"]["total"] = round(time.perf_counter() - t0, 3)
+    with transaction.atomic():
+        done = MatchingRun.objects.filter(pk=run_id, status=MatchingRun.Status.SOLVING).update(
+            status=MatchingRun.Status.PREVIEW,
+            fingerprint=fingerprint,
+            preview=preview,
+            pairs=pairs,
+            progress={"done": SOLVE_STEPS, "total": SOLVE_STEPS, "stage": "done"},
+            heartbeat_at=timezone.now(),
+            error="",
+        )
+        if not done:
+            return None
+        run.preview = preview
+        _audit_preview(run, run.created_by)
+    return MatchingRun.Status.PREVIEW
+
+
+def _solve_failed(run: MatchingRun, error: str) -> None:
+    MatchingRun.objects.filter(pk=run.pk, status=MatchingRun.Status.SOLVING).update(
+        status=MatchingRun.Status.FAILED, error=error, heartbeat_at=timezone.now()
+    )
+
+
+def matching_run_apply_request(*, run: MatchingRun, actor=None) -> MatchingRun:
+    """What the API calls to apply. A run with at most MATCHING_SYNC_MAX_PAIRS pairs is applied here; a larger one
+    becomes APPLYING and the task `apply_matching_run` applies it after commit. Idempotent: an applied or applying
+    run answers as it is. A run still queued, solving or failed is a 409."""
+    with transaction.atomic():
+        locked = MatchingRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status in (MatchingRun.Status.APPLIED, MatchingRun.Status.APPLYING):
+            return locked
+        _check_appliable(locked)
+        inline = len(locked.pairs) // 24 <= sync_max_pairs()
+        if not inline:
+            MatchingRun.objects.filter(pk=locked.pk, status=MatchingRun.Status.PREVIEW).update(
+                status=MatchingRun.Status.APPLYING,
+                applied_by=_actor(actor),
+                heartbeat_at=timezone.now(),
+                progress={"done": 0, "total": 1, "stage": "queued"},
+            )
+            run_id, actor_id = locked.pk, getattr(_actor(actor), "pk", None)
+            transaction.on_commit(lambda: _enqueue_apply(run_id, actor_id))
+    if inline:
+        return matching_run_apply(run=locked, actor=actor)
+    locked.refresh_from_db()
+    return locked
+
+
+def _check_appliable(run: MatchingRun) -> None:
+    if run.status in (MatchingRun.Status.QUEUED, MatchingRun.Status.SOLVING):
+        raise ConflictError(
+            _("This run is still being computed. Apply it when its preview is ready."), code="not_ready"
+        )
+    if run.status == MatchingRun.Status.FAILED:
+        raise ConflictError(_("This run failed. Start a new run."), code="run_failed")
+
+
+def _enqueue_apply(run_id: int, actor_id: int | None) -> None:
+    from sponsorship.matching import tasks  # tasks imports this module
+
+    # Broker down: the run stays APPLYING and the sweep queues it again.
+    delay_or(tasks.apply_matching_run, run_id, actor_id, what=f"the apply of matching run {run_id}")
+
+
+def matching_run_apply_queued(*, run_id: int, actor_id: int | None = None) -> MatchingRun | None:
+    """The task's work: apply an APPLYING run. None when another worker holds it (its row lock) or it is done.
+    The apply is one transaction: a worker that dies leaves the run APPLYING with nothing written."""
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    with transaction.atomic():
+        locked = (
+            MatchingRun.objects.select_for_update(skip_locked=True)
+            .filter(pk=run_id, status=MatchingRun.Status.APPLYING)
+            .first()
+        )
+        if locked is None:
+            return None
+        return matching_run_apply(run=locked, actor=actor)
+
+
+def matching_run_sweep(*, now=None) -> int:
+    """Queue again the runs whose task was lost: QUEUED or SOLVING with a stale heartbeat (lost message, dead
+    worker) and APPLYING for over a minute that no worker holds (its row is not locked). Returns how many."""
+    now = now or timezone.now()
+    lost = list(
+        MatchingRun.objects.filter(
+            status__in=[MatchingRun.Status.QUEUED, MatchingRun.Status.SOLVING], heartbeat_at__lt=now - STALE_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for run_id in lost:
+        _enqueue_solve(run_id)
+    with transaction.atomic():
+        orphans = list(
+            MatchingRun.objects.select_for_update(skip_locked=True)
+            .filter(status=MatchingRun.Status.APPLYING, heartbeat_at__lt=now - dt.timedelta(minutes=1))
+            .values_list("pk", "applied_by_id")
+        )
+    for run_id, actor_id in orphans:
+        _enqueue_apply(run_id, actor_id)
+    return len(lost) + len(orphans)
 
 
 _PROPOSAL_COLUMNS = (
@@ -444,6 +737,7 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         locked = MatchingRun.objects.select_for_update().select_related("regency").get(pk=run.pk)
         if locked.status == MatchingRun.Status.APPLIED:
             return locked
+        _check_appliable(locked)
         pairs = run_pairs(locked)
         config = sel.regency_config(locked.regency)
         policy = sel.policy_for(locked.policy)
@@ -459,11 +753,15 @@ def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool =
         else:
             skipped = _apply_pairs_python(**kw)
         created = Proposal.objects.filter(run=locked).count()
-        MatchingRun.objects.filter(pk=locked.pk, status=MatchingRun.Status.PREVIEW).update(
+        MatchingRun.objects.filter(
+            pk=locked.pk, status__in=[MatchingRun.Status.PREVIEW, MatchingRun.Status.APPLYING]
+        ).update(
             status=MatchingRun.Status.APPLIED,
             applied_at=now,
             proposals_created=created,
-            applied_by=actor if getattr(actor, "is_authenticated", False) else None,
+            applied_by=_actor(actor) or locked.applied_by,
+            progress={"done": 1, "total": 1, "stage": "done"},
+            heartbeat_at=timezone.now(),
             preview={**locked.preview, "apply": {"created": created, "skipped": skipped}},
         )
         audit_record(
