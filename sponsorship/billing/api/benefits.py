@@ -21,11 +21,14 @@ class BenefitIn(serializers.Serializer):
 
 
 class BenefitOut(serializers.ModelSerializer):
-    sponsor_told = serializers.BooleanField(source="sponsor_told_id", read_only=True)
+    sponsor_told = serializers.SerializerMethodField()
 
     class Meta:
         model = BenefitReceived
         fields = ["id", "worker", "kind", "received_on", "amount_idr", "sponsor_may_be_told", "sponsor_told"]
+
+    def get_sponsor_told(self, row) -> bool:
+        return row.sponsor_told_id is not None
 
 
 class AdminWorkerBenefit(APIView):

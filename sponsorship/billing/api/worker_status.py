@@ -20,6 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from backend.formats import date as format_date
 from backend.formats import date_numeric, rupiah
 from backend.formats import language_of as formats_language
 from sponsorship.billing.api.overview_serializers import WorkerStatusOut
@@ -97,7 +98,7 @@ def days_left_text(f) -> str | None:
     """The clock in plain words, e.g. 'Perlindungan BPJS Anda berakhir 7 hari lagi (31 Des 2026).'"""
     if f.days_left is None or f.state != "protected" or f.protection_ends_on is None:
         return None
-    when = date_numeric(f.protection_ends_on)
+    when = format_date(f.protection_ends_on)
     if f.days_left == 0:
         return gettext("Your BPJS protection ends today (%(date)s).") % {"date": when}
     return ngettext(
