@@ -251,13 +251,12 @@ def _payment_method(invoice_ids) -> dict[int, str]:
 
 def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments_limit: int = 24) -> dict:
     today = today or local_today()
-    sponsorships = (
+    sponsorships = list(
         Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
         .select_related("worker__occupation", "worker__village")
         .order_by("started_at")
     )
     workers = []
-    sponsorships = list(sponsorships)
     clocks = clocks_for([s.worker_id for s in sponsorships], today)
     for s in sponsorships:
         w = s.worker

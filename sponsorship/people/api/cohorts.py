@@ -52,7 +52,12 @@ def _regency_id(request, code: str | None) -> int:
     regency_id = admin_regency_id(request.user)
     if regency_id is not None:
         return regency_id
-    region = Region.objects.filter(level=Region.Level.REGENCY, code=code or "").first()
+    regencies = Region.objects.filter(level=Region.Level.REGENCY)
+    region = (  # a superuser names the regency; without a code, the first regency with agencies (as the dashboard)
+        regencies.filter(code=code).first()
+        if code
+        else regencies.filter(agencies__isnull=False).distinct().order_by("code").first()
+    )
     if region is None:
         raise ApplicationError(_("Name the regency (its code, e.g. 35.02)."))
     return region.pk
@@ -89,7 +94,7 @@ class CohortListCreate(APIView):
             ip=request.META.get("REMOTE_ADDR"),
         )
         assert result.cohort is not None
-        result.cohort.member_count = result.added  # type: ignore[attr-defined]
+        result.cohort.member_count = result.added
         return Response(
             CohortImportOut(
                 {"cohort": result.cohort, "rows": result.rows, "added": result.added, "problems": result.problems}
