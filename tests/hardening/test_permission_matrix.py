@@ -253,7 +253,7 @@ REQUESTS = {
             "funder": "apbd",
             "starts_on": "2026-03-01",
             "funded_until": "2026-12-31",
-            "file": SimpleUploadedFile("nik.csv", f"nik\n{w.objects['worker'].nik}\n".encode(), "text/csv"),
+            "file": _nik_file(w),
         },
     ),
     "admin-worker-benefits": (
@@ -262,6 +262,10 @@ REQUESTS = {
     ),
 }
 MULTIPART = {("admin-imports", "POST"), ("admin-cohorts", "POST")}
+
+
+def _nik_file(world):
+    return SimpleUploadedFile("nik.csv", f"nik\n{world.objects['worker'].nik}\n".encode(), content_type="text/csv")
 
 
 def _upload():
@@ -332,7 +336,7 @@ def test_permission_matrix(name, method, route, midtrans):
         client = client_as(world.user(role))
         with transaction.atomic():
             if (name, method) in MULTIPART:
-                fresh = {**body, "file": _upload()}
+                fresh = {**body, "file": _nik_file(world) if name == "admin-cohorts" else _upload()}
                 response = client.generic(method, url, **_multipart(fresh))
             else:
                 response = getattr(client, method.lower())(url, body, format="json")
