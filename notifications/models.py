@@ -30,6 +30,10 @@ class Kind(models.TextChoices):
     SPONSORED_WORKER_DIED = "sponsored_worker_died", _("A sponsored worker passed away")
     SPONSORSHIP_ENDED = "sponsorship_ended", _("Sponsorship ended")
     WORKER_SPONSOR_LEFT = "worker_sponsor_left", _("Sponsor left; finding a new one")
+    PROTECTION_ENDING_SPONSOR = "protection_ending_sponsor", _("A worker's protection ends soon: pay the bill")
+    PROTECTION_ENDING_NO_BILL = "protection_ending_no_bill", _("A worker's protection ends soon")
+    PROTECTION_ENDING_WORKER = "protection_ending_worker", _("Your protection ends soon")
+    BENEFIT_RECEIVED_SPONSOR = "benefit_received_sponsor", _("A sponsored worker received a benefit")
 
 
 # Receipts are records of money moving, a broken ledger is an admin's duty to know, and a family must learn how to

@@ -39,6 +39,10 @@ PRIORITY: dict[str, str] = {
     "matching_proposal": NORMAL,
     "worker_protected": NORMAL,
     "worker_new_sponsor": NORMAL,
+    "protection_ending_sponsor": NORMAL,
+    "protection_ending_no_bill": NORMAL,
+    "protection_ending_worker": NORMAL,
+    "benefit_received_sponsor": NORMAL,
     "admin_digest": LOW,
     "tip": LOW,
 }

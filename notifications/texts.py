@@ -109,6 +109,35 @@ TEMPLATES: dict[str, Template] = {
             "finding you a new sponsor."
         ),
     ),
+    # days of protection left (sponsorship/billing/protection_reminders.py)
+    "protection_ending_sponsor": Template(
+        _("%(worker_name)s's protection ends in %(days)s days"),
+        _(
+            "%(worker_name)s is protected by BPJS Ketenagakerjaan until %(protected_until)s. To keep the protection "
+            "going, pay bill %(invoice_number)s (%(amount_idr)s) by %(due_date)s in the app."
+        ),
+    ),
+    "protection_ending_no_bill": Template(
+        _("%(worker_name)s's protection ends in %(days)s days"),
+        _(
+            "%(worker_name)s is protected by BPJS Ketenagakerjaan until %(protected_until)s. The next bill comes "
+            "soon; pay it, or pay months ahead in the app, to keep the protection going."
+        ),
+    ),
+    "protection_ending_worker": Template(
+        _("Your protection ends in %(days)s days"),
+        _(
+            "Your BPJS protection ends in %(days)s days (%(protected_until)s). After that date an accident or a "
+            "death is not covered. We are reminding your sponsor; you can also ask your village officer."
+        ),
+    ),
+    "benefit_received_sponsor": Template(
+        _("Your sponsorship helped %(worker_name)s's family"),
+        _(
+            "Thank you, %(sponsor_name)s. %(worker_name)s's family received the %(benefit)s benefit from BPJS "
+            "Ketenagakerjaan on %(received_on)s, because the premium you paid kept them protected."
+        ),
+    ),
     "admin_digest": Template(
         _("Daily digest"),
         _("%(workers)s workers at risk, %(days)s bills overdue, %(amount_idr)s in total."),

@@ -28,6 +28,12 @@ BEAT_SCHEDULE = {
         "task": "notifications.tasks.scan_reminders",
         "schedule": crontab(minute=5),
     },
+    "protection-clock": {
+        # Days of protection left (billing/protection_reminders.py): hourly, each regency in its own time zone;
+        # the outbox keys and CohortMember.offered_at make the extra runs no-ops.
+        "task": "sponsorship.billing.tasks.scan_protection_clock",
+        "schedule": crontab(minute=20),
+    },
     "admin-digest": {
         "task": "notifications.tasks.send_admin_digests",
         "schedule": crontab(minute=0, hour=7),

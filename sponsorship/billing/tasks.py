@@ -5,6 +5,7 @@ Task names are explicit and predate the domain layout: messages already queued u
 
 from celery import shared_task
 
+from .protection_reminders import protection_clock_scan
 from .reminders import admin_digests_send, reminders_scan
 from .services.billing import billing_run, invoices_notify_issued, periods_to_bill
 from .services.reconciliation import (
@@ -62,3 +63,9 @@ def scan_reminders():
 @shared_task(name="notifications.tasks.send_admin_digests", ignore_result=True)
 def send_admin_digests():
     return admin_digests_send()
+
+
+@shared_task(name="sponsorship.billing.tasks.scan_protection_clock")
+def scan_protection_clock() -> dict:
+    """Hourly: budget cohorts offered before their funding ends, reminders by days of protection left."""
+    return protection_clock_scan()

@@ -88,6 +88,9 @@ class AuditAction(models.TextChoices):
     EXPORT_PERSONAL_DATA = "export.personal_data"
     EXPORT_REPORT = "export.report"
     LEDGER_CHECK = "ledger.check"
+    # protection clock (budget cohorts, benefits received)
+    COHORT_IMPORT = "cohort.import"
+    BENEFIT_RECORD = "benefit.record"
 
 
 def audit_record(

@@ -156,6 +156,12 @@ MATRIX.update(
         ("sponsor-life-event", "POST"): only({S: 201, OS: 201, SU: 404}),  # superuser has no sponsor account
         ("sponsor-worker-life-event", "POST"): only({S: 201, OS: 404, SU: 404}),  # only a worker you sponsor now
         ("worker-life-event", "POST"): only({W: 201, OW: 201, SU: 404}),
+        # --- protection clock (issue 18) ------------------------------------------------------------------
+        ("admin-cohorts", "GET"): only({RA: 200, SU: 200}),
+        ("admin-cohorts", "POST"): only({RA: 201, SU: 201}),  # a regency-wide budget: not an agency's
+        ("admin-worker-benefits", "POST"): only({AA: 201, OA: 404, RA: 201, SU: 201}),
+        ("admin-dashboard-at-risk", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-dashboard-benefits", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
     }
 )
 
@@ -240,8 +246,26 @@ REQUESTS = {
     "worker-my-data-erase": (None, lambda w: {"confirm": True, "reason": "uji"}),
     "admin-worker-data-export": (_kw(pk=lambda w: w.objects["worker"].pk), None),
     "admin-worker-anonymise": (_kw(pk=lambda w: w.objects["worker"].pk), lambda w: {"confirm": True}),
+    "admin-cohorts": (
+        None,
+        lambda w: {
+            "name": "APBD 2026",
+            "funder": "apbd",
+            "starts_on": "2026-03-01",
+            "funded_until": "2026-12-31",
+            "file": _nik_file(w),
+        },
+    ),
+    "admin-worker-benefits": (
+        _kw(pk=lambda w: w.objects["worker"].pk),
+        lambda w: {"kind": "jkk", "received_on": "2026-01-05", "sponsor_may_be_told": True},
+    ),
 }
-MULTIPART = {("admin-imports", "POST")}
+MULTIPART = {("admin-imports", "POST"), ("admin-cohorts", "POST")}
+
+
+def _nik_file(world):
+    return SimpleUploadedFile("nik.csv", f"nik\n{world.objects['worker'].nik}\n".encode(), content_type="text/csv")
 
 
 def _upload():
@@ -312,7 +336,7 @@ def test_permission_matrix(name, method, route, midtrans):
         client = client_as(world.user(role))
         with transaction.atomic():
             if (name, method) in MULTIPART:
-                fresh = {**body, "file": _upload()}
+                fresh = {**body, "file": _nik_file(world) if name == "admin-cohorts" else _upload()}
                 response = client.generic(method, url, **_multipart(fresh))
             else:
                 response = getattr(client, method.lower())(url, body, format="json")

@@ -30,6 +30,8 @@ class OverviewWorker(serializers.Serializer):
     protected_until = serializers.DateField(allow_null=True)
     next_due_date = serializers.DateField(allow_null=True)
     arrears_months = serializers.IntegerField()
+    protection_ends_on = serializers.DateField(allow_null=True, help_text="Last protected day if nobody pays more")
+    days_left = serializers.IntegerField(allow_null=True, help_text="Days from today to protection_ends_on")
 
 
 class OwedInvoice(serializers.Serializer):
@@ -143,6 +145,9 @@ class WorkerStatusOut(serializers.Serializer):
     headline = serializers.CharField()
     protected_until = serializers.DateField(allow_null=True)
     next_due_date = serializers.DateField(allow_null=True)
+    protection_ends_on = serializers.DateField(allow_null=True, help_text="Last protected day if nobody pays more")
+    days_left = serializers.IntegerField(allow_null=True, help_text="Days from today to protection_ends_on")
+    days_left_text = serializers.CharField(allow_null=True)
     months_of_membership = serializers.IntegerField()
     months_of_contributions = serializers.IntegerField()
     months_paid_ahead = serializers.IntegerField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import overview_views, worker_status
+from . import benefits, overview_views, worker_status
 from . import views as v
 
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("invoices/<int:pk>/void/", v.InvoiceVoid.as_view(), name="invoice-void"),
     path("workers/<int:pk>/coverage/", v.WorkerCoverage.as_view(), name="worker-coverage"),
     path("payments/midtrans/notification/", v.midtrans_notification, name="midtrans-notification"),
+    path("admin/workers/<int:pk>/benefits/", benefits.AdminWorkerBenefit.as_view(), name="admin-worker-benefits"),
     path("worker/status/", worker_status.WorkerStatusView.as_view(), name="worker-status"),
     path("sponsor/overview/", overview_views.SponsorOverviewView.as_view(), name="sponsor-overview"),
     path("sponsor/receipts/<int:pk>/", overview_views.SponsorReceiptView.as_view(), name="sponsor-receipt"),

@@ -8,7 +8,7 @@ explanations.
 import functools
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import extend_schema
@@ -20,6 +20,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from backend.formats import date as format_date
 from backend.formats import date_numeric, rupiah
 from backend.formats import language_of as formats_language
 from sponsorship.billing.api.overview_serializers import WorkerStatusOut
@@ -91,6 +92,20 @@ def headline(f) -> str:
             "village or agency admin to re-enrol."
         )
     return gettext("You are not enrolled yet, or the first contribution has not been paid.")
+
+
+def days_left_text(f) -> str | None:
+    """The clock in plain words, e.g. 'Perlindungan BPJS Anda berakhir 7 hari lagi (31 Des 2026).'"""
+    if f.days_left is None or f.state != "protected" or f.protection_ends_on is None:
+        return None
+    when = format_date(f.protection_ends_on)
+    if f.days_left == 0:
+        return gettext("Your BPJS protection ends today (%(date)s).") % {"date": when}
+    return ngettext(
+        "Your BPJS protection ends in %(days)s day (%(date)s).",
+        "Your BPJS protection ends in %(days)s days (%(date)s).",
+        f.days_left,
+    ) % {"days": f.days_left, "date": when}
 
 
 def programmes(f) -> list[dict]:
@@ -215,6 +230,9 @@ class WorkerStatusView(APIView):
                 "headline": headline(f),
                 "protected_until": f.protected_until,
                 "next_due_date": f.next_due_date,
+                "protection_ends_on": f.protection_ends_on,
+                "days_left": f.days_left,
+                "days_left_text": days_left_text(f),
                 "months_of_membership": f.months_of_membership,
                 "months_of_contributions": f.contributions_to_date,
                 "months_paid_ahead": max(f.months_paid_total - f.contributions_to_date, 0),

@@ -21,9 +21,15 @@ from backend.formats import period_label
 from sponsorship.billing.models import CoverageMonth, Holiday, Invoice, InvoiceLine, PaymentAttempt, PremiumRate
 from sponsorship.billing.selectors.billing import sponsor_credit_idr
 from sponsorship.billing.selectors.coverage import status_holidays_from, worker_coverage_status
+from sponsorship.billing.selectors.protection_clock import (
+    active_cohort_until,
+    clock_from,
+    clocks_for,
+    cohort_until_for,
+)
 from sponsorship.billing.services.rates import RateBook
 from sponsorship.core.periods import local_today, month_start
-from sponsorship.people.models import Occupation, Profile, Sponsor, Sponsorship, Worker
+from sponsorship.people.models import Cohort, CohortMember, Occupation, Profile, Sponsor, Sponsorship, Worker
 
 JKM_FULL_AFTER_MONTHS = 3  # Permenaker 1/2025: in the first 3 months of membership only the reduced benefit
 SCHOLARSHIP_AFTER_MONTHS = 36  # contributions needed for the children's scholarship (JKM)
@@ -41,6 +47,8 @@ class WorkerFacts:
     arrears_months: int
     arrears_idr: int
     sponsor_first_name: str | None
+    protection_ends_on: dt.date | None  # last protected day (selectors/protection_clock.py)
+    days_left: int | None
     declared_income_idr: int
     jkm_full: bool
     scholarship_eligible: bool
@@ -68,7 +76,8 @@ def workers_for_status(*, today: dt.date | None = None):
     the active sponsor's first-name source when the sponsor agreed to show it (at most one active
     sponsorship per worker, by constraint), the holidays that can move a due date (a tiny uncorrelated
     subquery, evaluated once). The encrypted NIK/phone are not loaded (never shown here)."""
-    since = status_holidays_from(today or local_today())
+    today = today or local_today()
+    since = status_holidays_from(today)
     qs = Worker.objects.select_related("occupation").defer("nik", "phone")
     return qs.annotate(
         status_months=ArraySubquery(CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by().values("month")),
@@ -81,6 +90,7 @@ def workers_for_status(*, today: dt.date | None = None):
         ),
         status_holidays=ArraySubquery(Holiday.objects.filter(date__gte=since).order_by().values("date")),
         status_holidays_since=Value(since, output_field=DateField()),
+        status_cohort_until=active_cohort_until(today),
     )
 
 
@@ -117,8 +127,12 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
     hand-written statement: the ORM spent more time compiling that query than PostgreSQL running it.
     Instances are built with Model.from_db, so any field not loaded here is fetched lazily if ever read."""
     User = get_user_model()
-    since = status_holidays_from(today or local_today())
-    t = {m: m._meta.db_table for m in (Worker, User, Occupation, Profile, CoverageMonth, Sponsorship, Sponsor, Holiday)}
+    today = today or local_today()
+    since = status_holidays_from(today)
+    t = {
+        m: m._meta.db_table
+        for m in (Worker, User, Occupation, Profile, CoverageMonth, Sponsorship, Sponsor, Holiday, Cohort, CohortMember)
+    }
     sql = f"""
         SELECT w.id, w.full_name, w.kpj, w.occupation_id, w.village_id, w.user_id,
                o.id, o.code, o.name, o.is_transport,
@@ -127,11 +141,13 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
                ARRAY(SELECT cm.month FROM {t[CoverageMonth]} cm WHERE cm.worker_id = w.id),
                (SELECT s.full_name FROM {t[Sponsorship]} sp JOIN {t[Sponsor]} s ON s.id = sp.sponsor_id
                  WHERE sp.worker_id = w.id AND sp.status = %s AND s.show_name_to_workers LIMIT 1),
-               ARRAY(SELECT h.date FROM {t[Holiday]} h WHERE h.date >= %s)
+               ARRAY(SELECT h.date FROM {t[Holiday]} h WHERE h.date >= %s),
+               (SELECT max(c.funded_until) FROM {t[CohortMember]} cm JOIN {t[Cohort]} c ON c.id = cm.cohort_id
+                 WHERE cm.worker_id = w.id AND c.starts_on <= %s AND c.funded_until >= %s)
         FROM {t[Worker]} w JOIN {t[User]} u ON u.id = w.user_id JOIN {t[Occupation]} o ON o.id = w.occupation_id
              LEFT JOIN {t[Profile]} p ON p.user_id = u.id
         WHERE w.user_id = %s"""  # noqa: S608 - only table names and ORM-compiled subqueries are interpolated; values are parameters
-    row = _fetch_prepared(sql, [Sponsorship.Status.ACTIVE, since, user_id])
+    row = _fetch_prepared(sql, [Sponsorship.Status.ACTIVE, since, today, today, user_id])
     if row is None:
         return None
     db = connection.alias
@@ -151,6 +167,7 @@ def worker_status_for_user(user_id: int, *, today: dt.date | None = None) -> "Wo
     worker.user = user
     worker.status_months, worker.status_sponsor_name, worker.status_holidays = row[22], row[23], row[24]
     worker.status_holidays_since = since
+    worker.status_cohort_until = row[25]
     return worker
 
 
@@ -185,11 +202,20 @@ def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
     else:
         months = list(CoverageMonth.objects.filter(worker=worker).values_list("month", flat=True))
         status = worker_coverage_status(worker, today=today, months=months)
+    cohort_until = (
+        worker.status_cohort_until
+        if hasattr(worker, "status_cohort_until")
+        else cohort_until_for([worker.pk], today).get(worker.pk)
+    )
+    clock = clock_from(months, cohort_until, today)
+    state, protected_until = status.state, status.protected_until
+    if clock.by_cohort:  # the regency budget pays BPJS directly: protected, whatever the ledger says
+        state, protected_until = "protected", clock.ends_on
     to_date = sum(1 for m in months if m <= month_start(today))
-    enrolled = status.state in ("protected", "grace")
+    enrolled = state in ("protected", "grace")
     return WorkerFacts(
-        state=status.state,
-        protected_until=status.protected_until,
+        state=state,
+        protected_until=protected_until,
         next_due_date=status.next_due_date,
         months_of_membership=status.months_of_membership,
         contributions_to_date=to_date,
@@ -197,6 +223,8 @@ def worker_status_facts(worker, *, today: dt.date | None = None) -> WorkerFacts:
         arrears_months=status.arrears_months,
         arrears_idr=status.arrears_idr,
         sponsor_first_name=status.sponsor_first_name,
+        protection_ends_on=clock.ends_on,
+        days_left=clock.days_left,
         declared_income_idr=declared_income(today),
         jkm_full=enrolled and status.months_of_membership > JKM_FULL_AFTER_MONTHS,
         scholarship_eligible=enrolled and to_date >= SCHOLARSHIP_AFTER_MONTHS,
@@ -223,15 +251,17 @@ def _payment_method(invoice_ids) -> dict[int, str]:
 
 def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments_limit: int = 24) -> dict:
     today = today or local_today()
-    sponsorships = (
+    sponsorships = list(
         Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE)
         .select_related("worker__occupation", "worker__village")
         .order_by("started_at")
     )
     workers = []
+    clocks = clocks_for([s.worker_id for s in sponsorships], today)
     for s in sponsorships:
         w = s.worker
         st = worker_coverage_status(w, today=today)
+        clock = clocks[w.pk]
         workers.append(
             {
                 "worker_id": w.pk,
@@ -243,6 +273,8 @@ def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments
                 "protected_until": st.protected_until,
                 "next_due_date": st.next_due_date,
                 "arrears_months": st.arrears_months,
+                "protection_ends_on": clock.ends_on,
+                "days_left": clock.days_left,
             }
         )
     open_invoices = list(Invoice.objects.filter(sponsor=sponsor, status=Invoice.Status.ISSUED).order_by("due_date"))

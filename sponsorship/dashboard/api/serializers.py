@@ -138,3 +138,62 @@ class RemindResult(serializers.Serializer):
     reason = serializers.ChoiceField(
         choices=["sent", "no_arrears", "no_app_account", "notifications_unavailable", "already_sent_today_or_opted_out"]
     )
+
+
+class AtRiskAction(serializers.Serializer):
+    kind = serializers.CharField(help_text="ProtectionAction kind: reminded_sponsor, bridged, offered, ...")
+    at = serializers.DateField()
+
+
+class AtRiskRow(serializers.Serializer):
+    worker_id = serializers.IntegerField()
+    worker_name = serializers.CharField()
+    district = serializers.CharField()
+    village = serializers.CharField()
+    sponsor_name = serializers.CharField(allow_blank=True)
+    agency = serializers.CharField(allow_blank=True)
+    protected = serializers.CharField(help_text="'ya' while still protected, 'tidak' once ended (arrears payable)")
+    ends_on = serializers.DateField(help_text="Last protected day")
+    days_left = serializers.IntegerField()
+    reason = serializers.ChoiceField(
+        choices=[
+            "cohort_ending",
+            "sponsor_not_paying",
+            "sponsor_left",
+            "bridged",
+            "self_paid_not_renewed",
+            "no_sponsor",
+        ]
+    )
+    reason_label = serializers.CharField()
+    overdue_invoices = serializers.IntegerField()
+    actions = AtRiskAction(many=True)
+    actions_text = serializers.CharField(allow_blank=True)
+
+
+class AtRiskTable(DashboardTableBase):
+    rows = AtRiskRow(many=True)
+    reasons = serializers.DictField(child=serializers.IntegerField(), help_text="Workers per reason")
+    with_action = serializers.IntegerField(help_text="Workers for whom something has been done")
+
+
+class BenefitsRow(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    jkk = serializers.IntegerField()
+    jkm = serializers.IntegerField()
+    total = serializers.IntegerField()
+    amount_idr = serializers.IntegerField()
+    sponsors_told = serializers.IntegerField()
+
+
+class BenefitsTotal(serializers.Serializer):
+    jkk = serializers.IntegerField()
+    jkm = serializers.IntegerField()
+    total = serializers.IntegerField()
+    amount_idr = serializers.IntegerField()
+
+
+class BenefitsTable(DashboardTableBase):
+    rows = BenefitsRow(many=True)
+    regency_total = BenefitsTotal()

@@ -12,6 +12,8 @@ urlpatterns = [
     path("admin/dashboard/coverage/", dash.CoverageView.as_view(), name="admin-dashboard-coverage"),
     path("admin/dashboard/money/", dash.MoneyView.as_view(), name="admin-dashboard-money"),
     path("admin/dashboard/arrears/", dash.ArrearsView.as_view(), name="admin-dashboard-arrears"),
+    path("admin/dashboard/at-risk/", dash.AtRiskView.as_view(), name="admin-dashboard-at-risk"),
+    path("admin/dashboard/benefits/", dash.BenefitsView.as_view(), name="admin-dashboard-benefits"),
     path(
         "admin/dashboard/arrears/<int:sponsor_id>/remind/",
         dash.ArrearsRemindView.as_view(),

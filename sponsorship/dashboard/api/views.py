@@ -143,6 +143,29 @@ class ArrearsView(TableView):
 
 
 @extend_schema(
+    parameters=[
+        REGENCY,
+        DOWNLOAD,
+        SEP,
+        OpenApiParameter("days", int, required=False, description="Horizon in days (default 30, at most 90)"),
+    ],
+    responses=table_responses(out.AtRiskTable),
+    summary="Workers at risk of losing protection: days left, why, what has been done",
+)
+class AtRiskView(TableView):
+    table = "at_risk"
+
+
+@extend_schema(
+    parameters=[REGENCY, DOWNLOAD, SEP],
+    responses=table_responses(out.BenefitsTable),
+    summary="JKK/JKM benefits received per kecamatan, with the regency total",
+)
+class BenefitsView(TableView):
+    table = "benefits"
+
+
+@extend_schema(
     request=None,
     parameters=[REGENCY],
     responses=out.RemindResult,

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import figures
+from .at_risk import at_risk_workers, benefits_by_district, benefits_total
 from .cache import cached
 from .money import arrears_worklist, money_by_month, on_time_rate
 from .scope import AdminScope
@@ -37,6 +38,23 @@ def _money_extra(scope, params):
 
 def _arrears_rows(scope, params):
     return arrears_worklist(scope)
+
+
+def _at_risk_rows(scope, params):
+    try:
+        days = min(max(int(params.get("days", 30)), 0), 90)
+    except (TypeError, ValueError):
+        days = 30
+    rows = at_risk_workers(scope, days=days)
+    return [{**r, "protected": "ya" if r["protected"] else "tidak"} for r in rows]
+
+
+def _at_risk_extra(scope, params):
+    rows = build_table("at_risk", scope, params).rows
+    reasons: dict[str, int] = {}
+    for r in rows:
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+    return {"reasons": reasons, "with_action": sum(1 for r in rows if r["actions"])}
 
 
 TABLES: dict[str, TableSpec] = {
@@ -112,6 +130,38 @@ TABLES: dict[str, TableSpec] = {
         ],
         _arrears_rows,
         personal=True,
+    ),
+    "at_risk": TableSpec(
+        "Pekerja berisiko kehilangan perlindungan",
+        [
+            ("worker_name", "Nama pekerja"),
+            ("district", "Kecamatan"),
+            ("village", "Desa/Kelurahan"),
+            ("sponsor_name", "ASN pengampu"),
+            ("agency", "OPD"),
+            ("protected", "Masih terlindungi"),
+            ("ends_on", "Perlindungan sampai"),
+            ("days_left", "Sisa hari"),
+            ("reason_label", "Sebab"),
+            ("actions_text", "Tindakan yang sudah dilakukan"),
+        ],
+        _at_risk_rows,
+        personal=True,
+        extra=_at_risk_extra,
+    ),
+    "benefits": TableSpec(
+        "Manfaat JKK/JKM yang diterima per kecamatan",
+        [
+            ("code", "Kode"),
+            ("name", "Kecamatan"),
+            ("jkk", "JKK (kecelakaan kerja)"),
+            ("jkm", "JKM (kematian)"),
+            ("total", "Jumlah"),
+            ("amount_idr", "Nilai tercatat (Rp)"),
+            ("sponsors_told", "ASN diberi tahu"),
+        ],
+        lambda scope, params: benefits_by_district(scope),
+        extra=lambda scope, params: {"regency_total": benefits_total(scope)},
     ),
 }
 

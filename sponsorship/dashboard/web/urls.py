@@ -12,6 +12,7 @@ urlpatterns = [
     path("coverage/villages/<str:code>/target/", views.set_village_target, name="village-target"),
     path("money/", views.money, name="money"),
     path("arrears/", views.arrears, name="arrears"),
+    path("at-risk/", views.at_risk, name="at-risk"),
     path("reach/", views.reach, name="reach"),
     path("arrears/<int:sponsor_id>/remind/", views.remind, name="remind"),
     path("export/<str:table>.<str:fmt>", views.export, name="export"),

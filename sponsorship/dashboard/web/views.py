@@ -179,6 +179,24 @@ def remind(request, scope, sponsor_id):
 
 
 @admin_page
+def at_risk(request, scope):
+    extra = dashboard.table_extra("at_risk", scope)
+    return render(
+        request,
+        "dashboard/at_risk.html",
+        {
+            "scope": scope,
+            "nav": "at_risk",
+            "days": 30,
+            "table": dashboard.build_table("at_risk", scope),
+            "reasons": sorted(extra.get("reasons", {}).items()),
+            "benefits": dashboard.build_table("benefits", scope),
+            "benefits_total": dashboard.table_extra("benefits", scope).get("regency_total", {}),
+        },
+    )
+
+
+@admin_page
 def export(request, scope, table, fmt):
     if table not in dashboard.TABLES or fmt not in FORMATS:
         return HttpResponse("Tabel atau format tidak dikenal.", status=404)

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import auth, life_events, sponsor_profile, views, worker_auth
+from . import auth, cohorts, life_events, sponsor_profile, views, worker_auth
 
 urlpatterns = [
     path("auth/token/", auth.TokenObtainView.as_view(), name="token-obtain"),
@@ -25,6 +25,7 @@ urlpatterns = [
         life_events.AdminSponsorLifeEvent.as_view(),
         name="admin-sponsor-life-event",
     ),
+    path("admin/cohorts/", cohorts.CohortListCreate.as_view(), name="admin-cohorts"),
     path("admin/life-events/", life_events.AdminLifeEventList.as_view(), name="admin-life-event-list"),
     path("sponsor/life-events/", life_events.SponsorOwnLifeEvent.as_view(), name="sponsor-life-event"),
     path(

@@ -1,5 +1,6 @@
 from .access_log import PersonalDataAccess
 from .accounts import Profile, Role
+from .cohorts import BenefitReceived, Cohort, CohortMember
 from .collective import CollectiveGroup
 from .deciles import DecileRound, WorkerDecile
 from .life_events import LifeEvent
@@ -10,6 +11,9 @@ from .sponsorships import Sponsorship
 
 __all__ = [
     "Agency",
+    "BenefitReceived",
+    "Cohort",
+    "CohortMember",
     "CollectiveGroup",
     "DecileReview",
     "DecileRound",
