@@ -186,7 +186,9 @@ def matching_run_preview(
     from sponsorship.matching.solver.strategies import solve_matching  # on first use: see _points
 
     sponsors, workers = _points(rows)
-    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options)
+    # warm_start_key: the exact distance step starts from this regency's previous duals (solver/warm.py)
+    key = f"matching-regency-{regency.pk}"
+    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options, warm_start_key=key)
     t2 = time.perf_counter()
     preview = _preview(rows, result, {"read": t1 - t0, "solve": t2 - t1}, _distance_block(result, distance, options))
     pairs = np.ascontiguousarray(result.pairs, dtype="<i8")

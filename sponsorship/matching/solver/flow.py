@@ -517,7 +517,7 @@ def _polish(
                 f_all = _mcf(tails, heads, caps, costs, supplies)
                 kw["flows"] = f_all
                 kw["distance0"] = int((f_all[n_g : n_g + len(a)] * c).sum())
-                rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands)
+                rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands, loc_costs=ex["_loc_costs"])
             ws = ex.pop("_warm_state")
             if sponsor_keys is not None:
                 ex["_warm_state"] = warm_mod.WarmState(

@@ -747,6 +747,7 @@ def scaling_polish(
     exact_prices_budget=3,
     warm=None,
     warm_eps_m=8,
+    loc_costs=None,
 ):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
@@ -760,7 +761,10 @@ def scaling_polish(
     loc_used = np.zeros(len(loc_start) - 1, np.bool_)
     loc_used[g_loc] = True
     csr_nbr = nbr
-    nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m, n_bands)
+    if loc_costs is None:
+        nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m, n_bands)
+    else:  # a warm attempt's, reused by the cold start after a miss
+        nbr, dl = loc_costs
     if len(dl) and int(dl.max()) // band_m >= n_bands - 1:  # callers size n_bands from the radius
         raise ValueError("distance bands do not cover the radius: raise n_bands")
     n_bands = int(dl.max()) // band_m + 1 if len(dl) else 1  # bands in use (bound table width)
@@ -871,7 +875,7 @@ def scaling_polish(
     if warm is not None and exact_p is None:
         # Measured: routing even a 2% change from the previous duals at a fine eps is slower than the cold
         # start (docs/matching.md), so a warm start is all or nothing: the caller falls back to the cold path.
-        return None, {"cpu_warm_miss_s": round(time.process_time() - t0, 3)}
+        return None, {"cpu_warm_miss_s": round(time.process_time() - t0, 3), "_loc_costs": (nbr, dl)}
     while eps > 1 and phases < max_phases and exact_p is None:
         eps = max(eps // alpha, 1)
         acc = np.zeros(1, np.int64)
