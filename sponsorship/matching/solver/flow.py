@@ -26,6 +26,7 @@ from ortools.graph.python import min_cost_flow
 from scipy.spatial import cKDTree
 
 from sponsorship.matching.solver.geo import GeoArrays, distance_m, iter_pair_blocks
+from sponsorship.matching.solver.warm import WarmState
 
 
 @dataclass
@@ -33,7 +34,7 @@ class FlowSolution:
     sponsor_idx: np.ndarray
     worker_idx: np.ndarray
     stats: dict = field(default_factory=dict)
-    warm_state: object = None  # warm.WarmState after the exact distance step (scaling), else None
+    warm_state: WarmState | None = None  # after the exact distance step (scaling) with sponsor keys, else None
 
 
 def subset(g: GeoArrays, idx: np.ndarray) -> GeoArrays:
