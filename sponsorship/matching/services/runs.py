@@ -175,13 +175,17 @@ def _normalise(regency: Region, radius_m, policy: str, distance) -> tuple[int, o
     return radius_m, solver_policy, distance, _solver_options(distance)
 
 
-def _solve(rows: sel.RunRows, *, radius_m: int, solver_policy, distance: str, options: dict, read_s: float):
-    """Solve on rows already read: (preview, pairs as little-endian int64 bytes)."""
+def _solve(
+    rows: sel.RunRows, *, radius_m: int, solver_policy, distance: str, options: dict, read_s: float, regency_id: int
+):
+    """Solve on rows already read: (preview, pairs as little-endian int64 bytes). The exact distance step starts
+    from this regency's previous duals when they still prove the optimum (solver/warm.py)."""
     from sponsorship.matching.solver.strategies import solve_matching  # on first use: see _points
 
     t1 = time.perf_counter()
     sponsors, workers = _points(rows)
-    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options)
+    key = f"matching-regency-{regency_id}"
+    result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options, warm_start_key=key)
     t2 = time.perf_counter()
     preview = _preview(rows, result, {"read": read_s, "solve": t2 - t1}, _distance_block(result, distance, options))
     return preview, np.ascontiguousarray(result.pairs, dtype="<i8").tobytes()
@@ -240,7 +244,13 @@ def matching_run_preview(
 
 def _preview_inline(regency, rows, fingerprint, radius_m, policy, solver_policy, distance, options, actor, t0, t1):
     preview, pairs = _solve(
-        rows, radius_m=radius_m, solver_policy=solver_policy, distance=distance, options=options, read_s=t1 - t0
+        rows,
+        radius_m=radius_m,
+        solver_policy=solver_policy,
+        distance=distance,
+        options=options,
+        read_s=t1 - t0,
+        regency_id=regency.pk,
     )
     with transaction.atomic():
         run = MatchingRun.objects.create(
@@ -399,7 +409,13 @@ def matching_run_solve_queued(*, run_id: int) -> str | None:
             fingerprint = _fingerprint(run.regency, radius_m, run.policy, distance, options, rows)
             _step(run_id, 1, "solving")
             preview, pairs = _solve(
-                rows, radius_m=radius_m, solver_policy=solver_policy, distance=distance, options=options, read_s=t1 - t0
+                rows,
+                radius_m=radius_m,
+                solver_policy=solver_policy,
+                distance=distance,
+                options=options,
+                read_s=t1 - t0,
+                regency_id=run.regency_id,
             )
             _step(run_id, 2, "storing")
     except Exception:

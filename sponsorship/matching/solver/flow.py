@@ -26,6 +26,7 @@ from ortools.graph.python import min_cost_flow
 from scipy.spatial import cKDTree
 
 from sponsorship.matching.solver.geo import GeoArrays, distance_m, iter_pair_blocks
+from sponsorship.matching.solver.warm import WarmState
 
 
 @dataclass
@@ -33,6 +34,7 @@ class FlowSolution:
     sponsor_idx: np.ndarray
     worker_idx: np.ndarray
     stats: dict = field(default_factory=dict)
+    warm_state: WarmState | None = None  # after the exact distance step (scaling) with sponsor keys, else None
 
 
 def subset(g: GeoArrays, idx: np.ndarray) -> GeoArrays:
@@ -304,6 +306,8 @@ def solve_augmenting(
     max_rounds=500,
     gap_tolerance=0.0,
     distance_method="scaling",
+    warm_state=None,
+    sponsor_keys=None,
 ) -> FlowSolution:
     """Maximum covered weight exactly (augmenting paths), then least distance for that covered set.
 
@@ -382,10 +386,13 @@ def solve_augmenting(
             max_rounds=max_rounds,
             gap_tolerance=gap_tolerance,
             distance_method=distance_method,
+            warm_state=warm_state,
+            sponsor_keys=sponsor_keys,
         )
+        new_warm = pstats.pop("_warm_state", None)
         stats.update(pstats)
         stats["cpu_polish_s"] = round(time.process_time() - t_pol, 3)
-        return FlowSolution(s_ok[ps], w_ok[pw], stats)
+        return FlowSolution(s_ok[ps], w_ok[pw], stats, new_warm)
     cov = np.flatnonzero(match_s >= 0)
     return FlowSolution(s_ok[match_s[cov]], w_ok[cov], stats)
 
@@ -406,6 +413,8 @@ def _polish(
     max_rounds=60,
     gap_tolerance=0.0,
     distance_method="scaling",
+    warm_state=None,
+    sponsor_keys=None,
 ):
     """Shorter distances at the same covered count per weight class (so the same covered weight).
 
@@ -456,13 +465,22 @@ def _polish(
     uw, cls = np.unique(g_w, return_inverse=True)
     need = np.bincount(cls[ginv[cov]], minlength=len(uw)).astype(np.int64)
     n_c, n_g, n_s = len(uw), len(ug), len(cap)
+    warm_map = None
+    if exact and distance_method == "scaling" and sponsor_keys is not None:
+        from sponsorship.matching.solver import warm as warm_mod
+
+        g_key = warm_mod.location_keys(L.phi[g_loc], L.lam[g_loc])
+        if warm_state is not None:
+            warm_map = warm_mod.map_onto(warm_state, g_key=g_key, g_w=g_w, g_class=cls, s_id=sponsor_keys, c_w=uw)
+            if warm_map["mapped_rows"] < 0.5 * int(need.sum()):  # too little in common: the cold start is better
+                warm_map = None
     sink = n_c + n_g + n_s
     tails = np.concatenate([cls, n_c + a, n_c + n_g + np.arange(n_s)])
     heads = np.concatenate([n_c + np.arange(n_g), n_c + n_g + b, np.full(n_s, sink)])
     caps = np.concatenate([supply, np.minimum(supply[a], cap[b]), cap.astype(np.int64)])
     costs = np.concatenate([np.zeros(n_g, np.int64), c, np.zeros(n_s, np.int64)])
     supplies = np.concatenate([need, np.zeros(n_g + n_s, np.int64), [-int(need.sum())]])
-    f_all = _mcf(tails, heads, caps, costs, supplies)
+    f_all = np.zeros(len(tails), np.int64) if warm_map is not None else _mcf(tails, heads, caps, costs, supplies)
     stats = {"polish_arcs": len(a)}
     if exact:
         from sponsorship.matching.solver.exact import exact_polish
@@ -491,13 +509,40 @@ def _polish(
             gap_tolerance=gap_tolerance,
         )
         if distance_method == "scaling":
-            rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=int(radius) // 250 + 2)
+            n_bands = int(radius) // 250 + 2
+            rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands, warm=warm_map)
+            if rows is None:  # the previous run's flow no longer fits or is no longer optimal: cold start
+                stats["warm_miss"] = True
+                stats["cpu_warm_miss_s"] = ex["cpu_warm_miss_s"]
+                warm_map = None
+                f_all = _mcf(tails, heads, caps, costs, supplies)
+                kw["flows"] = f_all
+                kw["distance0"] = int((f_all[n_g : n_g + len(a)] * c).sum())
+                rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands, loc_costs=ex["_loc_costs"])
+            ws = ex.pop("_warm_state")
+            if sponsor_keys is not None:
+                ex["_warm_state"] = warm_mod.WarmState(
+                    g_key=g_key,
+                    g_w=g_w.astype(np.int64),
+                    p_g=ws["p_g"],
+                    s_id=np.asarray(sponsor_keys, np.int64),
+                    p_s=ws["p_s"],
+                    c_w=uw.astype(np.int64),
+                    p_c=ws["p_c"],
+                    r_g=ws["rows"][:, 0].astype(np.int64),
+                    r_s=np.asarray(sponsor_keys, np.int64)[ws["rows"][:, 1]],
+                    r_f=ws["rows"][:, 2].astype(np.int64),
+                )
+            if warm_map is not None:
+                ex["warm_mapped_groups"] = warm_map["mapped_groups"]
+                ex["warm_mapped_rows"] = warm_map["mapped_rows"]
         elif distance_method == "repair":
             rows, ex = exact_polish(**kw, max_rounds=max_rounds)
         else:
             raise ValueError("distance_method must be 'scaling' or 'repair'")
         stats.update(ex)
-        stats["distance_restricted_m"] = int((f_all[n_g : n_g + len(a)] * c).sum())
+        if warm_map is None:  # a warm start skips the restricted polish
+            stats["distance_restricted_m"] = int((f_all[n_g : n_g + len(a)] * c).sum())
         a, b, f = rows[:, 0], rows[:, 1], rows[:, 2]
     else:
         f = f_all[n_g : n_g + len(a)]

@@ -162,6 +162,51 @@ def _nb_init(rows_g, rows_j, rows_f, g_loc, garc0, loc_start, nbr, gf, head, e_n
 
 
 @nb.njit(cache=True)
+def _nb_warm_flow(rows_g, rows_j, rows_f, g_loc, g_class, g_size, garc0, s_cap, need, loc_start, nbr):
+    """The previous run's group -> sponsor flow, kept where it still fits: the arc must still exist (the sponsor
+    within the radius of the location) and each group, sponsor and class keeps within its size, capacity and
+    covered count. Returns (arc position, amount) per kept row and the group / sponsor / class totals."""
+    n = len(rows_g)
+    keep_a = np.full(n, -1, np.int64)
+    keep_t = np.zeros(n, np.int64)
+    keep_f = np.zeros(n, np.int64)
+    xg = np.zeros(len(g_loc), np.int64)
+    ys = np.zeros(len(s_cap), np.int64)
+    uc = np.zeros(len(need), np.int64)
+    for q in range(n):
+        g, j = rows_g[q], rows_j[q]
+        if g < 0 or j < 0:
+            continue
+        loc = g_loc[g]
+        for t in range(loc_start[loc], loc_start[loc + 1]):
+            if nbr[t] == j:
+                c = g_class[g]
+                f = min(rows_f[q], g_size[g] - xg[g], s_cap[j] - ys[j], need[c] - uc[c], min(g_size[g], s_cap[j]))
+                if f > 0:
+                    keep_a[q] = garc0[g] + t - loc_start[loc]
+                    keep_t[q] = t
+                    keep_f[q] = f
+                    xg[g] += f
+                    ys[j] += f
+                    uc[c] += f
+                break
+    return keep_a, keep_t, keep_f, xg, ys, uc
+
+
+@nb.njit(cache=True)
+def _nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr):
+    """CSR position of each (group, sponsor) row (the rows' arcs exist)."""
+    out = np.zeros(len(rows_g), np.int64)
+    for q in range(len(rows_g)):
+        loc = g_loc[rows_g[q]]
+        for t in range(loc_start[loc], loc_start[loc + 1]):
+            if nbr[t] == rows_j[q]:
+                out[q] = t
+                break
+    return out
+
+
+@nb.njit(cache=True)
 def _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g, gf):
     """Largest -rc over residual group -> sponsor arcs (the other arcs are optimal already)."""
     worst = np.int64(0)
@@ -530,6 +575,128 @@ def _nb_refine(
 
 
 @nb.njit(cache=True)
+def _nb_exact_prices(
+    p,
+    K,
+    x,
+    y,
+    gf,
+    g_loc,
+    g_class,
+    g_size,
+    garc0,
+    s_cap,
+    cls_start,
+    cls_groups,
+    loc_start,
+    nbr,
+    dl,
+    head,
+    e_next,
+    e_g,
+    e_t,
+    budget,
+):
+    """Price refinement: integer potentials in metres with every residual reduced cost >= 0, or failure.
+
+    Starts from floor(p / K) (an eps-optimal flow with eps < K is off by at most a metre per arc there) and runs
+    a label-correcting shortest-path pass on the implicit residual network (pi_v <= pi_u + c_uv for every
+    residual arc u -> v), queue seeded with every node. Such potentials exist iff the flow is optimal (no
+    negative cycle); ``budget`` caps the arc scans, so a non-optimal flow costs at most that much: returns
+    (pi, ok). The caller still proves optimality with the independent certificate."""
+    n_g, n_s, n_c = len(g_loc), len(s_cap), len(cls_start) - 1
+    s0, c0 = n_g, n_g + n_s
+    T = n_g + n_s + n_c
+    N = T + 1
+    pi = np.empty(N, np.int64)
+    for v in range(N):
+        pi[v] = p[v] // K
+    queue = np.empty(N + 1, np.int64)
+    inq = np.ones(N, np.bool_)
+    for v in range(N):
+        queue[v] = v
+    qh, qt, qs = 0, N, N
+    work = np.int64(0)
+    while qs > 0:
+        u = queue[qh]
+        qh = (qh + 1) % (N + 1)
+        qs -= 1
+        inq[u] = False
+        pu = pi[u]
+        if u < n_g:  # group: to its class (reverse, flow > 0), to sponsors with room
+            g = u
+            c = c0 + g_class[g]
+            if x[g] > 0 and pu < pi[c]:
+                pi[c] = pu
+                if not inq[c]:
+                    inq[c] = True
+                    queue[qt] = c
+                    qt = (qt + 1) % (N + 1)
+                    qs += 1
+            loc = g_loc[g]
+            base = garc0[g] - loc_start[loc]
+            for t in range(loc_start[loc], loc_start[loc + 1]):
+                j = nbr[t]
+                nd = pu + dl[t]
+                v = s0 + j
+                if nd < pi[v] and gf[base + t] < min(g_size[g], s_cap[j]):
+                    pi[v] = nd
+                    if not inq[v]:
+                        inq[v] = True
+                        queue[qt] = v
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+            work += loc_start[loc + 1] - loc_start[loc]
+        elif u < c0:  # sponsor: to the sink (room), back to groups it receives from
+            j = u - s0
+            if y[j] < s_cap[j] and pu < pi[T]:
+                pi[T] = pu
+                if not inq[T]:
+                    inq[T] = True
+                    queue[qt] = T
+                    qt = (qt + 1) % (N + 1)
+                    qs += 1
+            k = head[j]
+            while k >= 0:
+                g = e_g[k]
+                nd = pu - dl[e_t[k]]
+                if nd < pi[g]:
+                    pi[g] = nd
+                    if not inq[g]:
+                        inq[g] = True
+                        queue[qt] = g
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+                k = e_next[k]
+                work += 1
+        elif u < T:  # class: to its groups with room
+            c = u - c0
+            for i in range(cls_start[c], cls_start[c + 1]):
+                g = cls_groups[i]
+                if x[g] < g_size[g] and pu < pi[g]:
+                    pi[g] = pu
+                    if not inq[g]:
+                        inq[g] = True
+                        queue[qt] = g
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+            work += cls_start[c + 1] - cls_start[c]
+        else:  # sink: back to sponsors with flow
+            for j in range(n_s):
+                if y[j] > 0 and pu < pi[s0 + j]:
+                    pi[s0 + j] = pu
+                    if not inq[s0 + j]:
+                        inq[s0 + j] = True
+                        queue[qt] = s0 + j
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+            work += n_s
+        if work > budget:
+            return pi, False
+    return pi, True
+
+
+@nb.njit(cache=True)
 def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
     cnt = 0
     for a in range(len(gf)):
@@ -576,6 +743,11 @@ def scaling_polish(
     n_bands=64,
     spfa_tol_m=20,
     n_cand=32,
+    exact_prices_m=8,
+    exact_prices_budget=3,
+    warm=None,
+    warm_eps_m=8,
+    loc_costs=None,
 ):
     """From the restricted optimum (OR-Tools flows on tails/heads) to the optimum over all within-radius arcs,
     or to a proven gap <= gap_tolerance x the lower bound. Same return shape as matching_exact.exact_polish."""
@@ -589,7 +761,10 @@ def scaling_polish(
     loc_used = np.zeros(len(loc_start) - 1, np.bool_)
     loc_used[g_loc] = True
     csr_nbr = nbr
-    nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m, n_bands)
+    if loc_costs is None:
+        nbr, dl = _nb_loc_costs(loc_start, csr_nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, loc_used, band_m, n_bands)
+    else:  # a warm attempt's, reused by the cold start after a miss
+        nbr, dl = loc_costs
     if len(dl) and int(dl.max()) // band_m >= n_bands - 1:  # callers size n_bands from the radius
         raise ValueError("distance bands do not cover the radius: raise n_bands")
     n_bands = int(dl.max()) // band_m + 1 if len(dl) else 1  # bands in use (bound table width)
@@ -597,42 +772,54 @@ def scaling_polish(
     t_costs = time.process_time()
     B = int(g_size.sum() + 2 * s_cap.sum() + (s_cap * s_cap).sum())
     K = np.int64(B + 1)
-    # restricted optimum: flows and Bellman-Ford potentials
-    graph = build_graph(n_c + n_g + n_s + 1, tails, heads, caps, costs, flows, room=0)
-    # potentials within spfa_tol_m of optimal on the restricted arcs: the first phase's eps is far larger
-    pi, ok = _nb_spfa(graph["first"], graph["nxt"], graph["to"], graph["rcap"], graph["cost"], spfa_tol_m)
-    if not ok:
-        raise RuntimeError("restricted polish is not optimal (negative cycle)")
-    t_spfa = time.process_time()
-    m_g = len(tails) - n_g - n_s
-    ga, gs, gfl = tails[n_g : n_g + m_g] - n_c, heads[n_g : n_g + m_g] - n_c - n_g, flows[n_g : n_g + m_g]
-    used = gfl > 0
-    x = flows[:n_g].astype(np.int64).copy()
-    y = flows[n_g + m_g :].astype(np.int64).copy()
-    # potentials in this module's node order (groups, sponsors, classes, sink), scaled
-    p = np.concatenate([pi[n_c : n_c + n_g], pi[n_c + n_g : n_c + n_g + n_s], pi[:n_c], pi[-1:]]).astype(np.int64) * K
     gf = np.zeros(int(garc0[-1]), np.int32)
     pool = max(4 * int(s_cap.sum()), 1024)
     head = np.full(n_s, -1, np.int64)
     e_next = np.append(np.arange(1, pool), -1).astype(np.int64)
     e_a, e_g, e_t = (np.zeros(pool, np.int64) for _ in range(3))
     free_top = np.zeros(1, np.int64)
-    if not _nb_init(
-        ga[used],
-        gs[used],
-        gfl[used].astype(np.int64),
-        g_loc,
-        garc0,
-        loc_start,
-        nbr,
-        gf,
-        head,
-        e_next,
-        e_a,
-        e_g,
-        e_t,
-        free_top,
-    ):
+    ex = np.zeros(n_g + n_s + n_c + 1, np.int64)
+    if warm is None:
+        # restricted optimum: flows and Bellman-Ford potentials
+        graph = build_graph(n_c + n_g + n_s + 1, tails, heads, caps, costs, flows, room=0)
+        # potentials within spfa_tol_m of optimal on the restricted arcs: the first phase's eps is far larger
+        pi, ok = _nb_spfa(graph["first"], graph["nxt"], graph["to"], graph["rcap"], graph["cost"], spfa_tol_m)
+        if not ok:
+            raise RuntimeError("restricted polish is not optimal (negative cycle)")
+        m_g = len(tails) - n_g - n_s
+        ga, gs, gfl = tails[n_g : n_g + m_g] - n_c, heads[n_g : n_g + m_g] - n_c - n_g, flows[n_g : n_g + m_g]
+        used = gfl > 0
+        x = flows[:n_g].astype(np.int64).copy()
+        y = flows[n_g + m_g :].astype(np.int64).copy()
+        # potentials in this module's node order (groups, sponsors, classes, sink), scaled
+        p = np.concatenate([pi[n_c : n_c + n_g], pi[n_c + n_g : n_c + n_g + n_s], pi[:n_c], pi[-1:]]).astype(np.int64)
+        p *= K
+        rows_g, rows_j, rows_f = ga[used], gs[used], gfl[used].astype(np.int64)
+    else:
+        # warm start (module doc): the previous run's potentials (metres, per group / sponsor / class key; new
+        # nodes start level with their class or the sink) and its flow where it still fits; the class and sink
+        # excesses left by the changes are routed by the first phase, which starts at warm_eps_m
+        p = np.rint(np.concatenate([warm["p_g"], warm["p_s"], warm["p_c"], [0.0]]) * float(K)).astype(np.int64)
+        keep_a, _, keep_f, x, y, used_c = _nb_warm_flow(
+            warm["rows_g"],
+            warm["rows_j"],
+            warm["rows_f"],
+            g_loc,
+            g_class,
+            g_size,
+            garc0,
+            s_cap,
+            need,
+            loc_start,
+            nbr,
+        )
+        kept = keep_a >= 0
+        rows_g, rows_j, rows_f = warm["rows_g"][kept], warm["rows_j"][kept], keep_f[kept]
+        ex[n_g + n_s : n_g + n_s + n_c] = need - used_c
+        ex[-1] = int(y.sum()) - int(need.sum())
+        distance0 = int((keep_f[kept] * dl[_nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr)]).sum())
+    t_spfa = time.process_time()
+    if not _nb_init(rows_g, rows_j, rows_f, g_loc, garc0, loc_start, nbr, gf, head, e_next, e_a, e_g, e_t, free_top):
         raise RuntimeError("entry pool too small")
     order = np.argsort(g_class, kind="stable")
     cls_start = np.searchsorted(g_class[order], np.arange(n_c + 1)).astype(np.int64)
@@ -640,10 +827,11 @@ def scaling_polish(
     eps = _nb_max_violation(g_loc, garc0, g_size, s_cap, loc_start, nbr, dl, K, p, n_g, gf)
     max_violation = int(eps)
     t_init = time.process_time()
-    if eps_start_m is not None:  # start lower: the saturation step makes any eps valid (module doc)
+    if warm is not None:
+        eps = min(eps, np.int64(warm_eps_m * alpha) * K)
+    elif eps_start_m is not None:  # start lower: the saturation step makes any eps valid (module doc)
         eps = min(eps, np.int64(eps_start_m * alpha) * K)
     counters = np.zeros(8, np.int64)
-    ex = np.zeros(n_g + n_s + n_c + 1, np.int64)
     # per group: up to n_cand candidate arcs (row offsets, best q = p_j - d K first) and qx, an upper bound on q
     # over its residual arcs outside the list (valid while potentials only fall; unbuilt: +inf)
     cand = np.zeros((n_g, n_cand), np.int32)
@@ -654,7 +842,41 @@ def scaling_polish(
     phases = 0
     pcert_of = lambda p: np.concatenate([p[n_g + n_s : n_g + n_s + n_c], p[:n_g], p[n_g : n_g + n_s], p[-1:]])  # noqa
     cert_calls = 0
-    while eps > 1 and phases < max_phases:
+    price_calls, cpu_prices, exact_p = 0, 0.0, None
+    if warm is not None and not ex.any():  # the previous flow still fits as is: it may still be optimal
+        tp = time.process_time()
+        pi_m, ok = _nb_exact_prices(
+            p,
+            K,
+            x,
+            y,
+            gf,
+            g_loc,
+            g_class,
+            g_size,
+            garc0,
+            s_cap,
+            cls_start,
+            cls_groups,
+            loc_start,
+            nbr,
+            dl,
+            head,
+            e_next,
+            e_g,
+            e_t,
+            np.int64(exact_prices_budget * max(int(garc0[-1]), 1)),
+        )
+        price_calls += 1
+        cpu_prices += time.process_time() - tp
+        if ok:
+            exact_p = pi_m
+            trace.append((0, int(eps), distance, round(time.process_time() - t0, 3), -2))
+    if warm is not None and exact_p is None:
+        # Measured: routing even a 2% change from the previous duals at a fine eps is slower than the cold
+        # start (docs/matching.md), so a warm start is all or nothing: the caller falls back to the cold path.
+        return None, {"cpu_warm_miss_s": round(time.process_time() - t0, 3), "_loc_costs": (nbr, dl)}
+    while eps > 1 and phases < max_phases and exact_p is None:
         eps = max(eps // alpha, 1)
         acc = np.zeros(1, np.int64)
         while not _nb_refine(
@@ -732,9 +954,44 @@ def scaling_polish(
         trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), int(gap_now) // int(K)))
         if gap_now >= 0 and (gap_now < int(K) or gap_now <= target):
             break
+        if exact_prices_m is not None and int(eps) <= exact_prices_m * int(K) and bound >= int(K):
+            # Price refinement: the flow is often optimal long before eps x B < K (the sub-metre phases only
+            # tighten potentials). Integer potentials with no negative residual reduced cost prove it.
+            tp = time.process_time()
+            pi_m, ok = _nb_exact_prices(
+                p,
+                K,
+                x,
+                y,
+                gf,
+                g_loc,
+                g_class,
+                g_size,
+                garc0,
+                s_cap,
+                cls_start,
+                cls_groups,
+                loc_start,
+                nbr,
+                dl,
+                head,
+                e_next,
+                e_g,
+                e_t,
+                np.int64(exact_prices_budget * max(int(garc0[-1]), 1)),
+            )
+            price_calls += 1
+            cpu_prices += time.process_time() - tp
+            if ok:
+                exact_p = pi_m
+                trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), -2))
+                break
     rows = _nb_rows(g_loc, garc0, loc_start, nbr, gf)
     rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
     t_cert = time.process_time()
+    K_cert = K
+    if exact_p is not None:  # integer potentials in metres (price refinement): the certificate runs unscaled
+        p, K_cert = exact_p, np.int64(1)
     pcert = pcert_of(p)
     feasible, gap_scaled = _nb_certify(
         rows[:, 0],
@@ -754,12 +1011,12 @@ def scaling_polish(
         S.phi,
         S.lam,
         S.cos,
-        K,
+        K_cert,
     )
     t_end = time.process_time()
     if not feasible:
         raise RuntimeError("cost scaling produced an infeasible flow")
-    gap = int(gap_scaled) // int(K)  # the true gap is an integer number of metres <= gap_scaled / K
+    gap = int(gap_scaled) // int(K_cert)  # the true gap is an integer number of metres <= gap_scaled / K
     stats = {
         "certified_optimal": bool(gap == 0),
         "distance_gap_bound_m": gap,
@@ -776,6 +1033,9 @@ def scaling_polish(
         "cs_builds": int(counters[6]),
         "cs_scan_arcs": int(counters[5]),
         "cs_certify_calls": cert_calls,
+        "cs_price_refinements": price_calls,
+        "cs_exact_prices": exact_p is not None,
+        "cpu_price_refine_s": round(cpu_prices, 3),
         "cs_max_violation_m": max_violation // int(K),
         "cs_groups": n_g,
         "cs_group_arcs": int(garc0[-1]),
@@ -786,4 +1046,12 @@ def scaling_polish(
         "cpu_exact_polish_s": round(t_end - t0, 3),
         "cs_trace": trace,
     }
+    p_m = p.astype(np.float64) / float(K_cert)
+    stats["_warm_state"] = {  # for the next run's warm start (popped by the caller)
+        "p_g": p_m[:n_g] - p_m[-1],
+        "p_s": p_m[n_g : n_g + n_s] - p_m[-1],
+        "p_c": p_m[n_g + n_s : n_g + n_s + n_c] - p_m[-1],
+        "rows": rows,
+    }
+    stats["cs_warm_start"] = warm is not None
     return rows, stats

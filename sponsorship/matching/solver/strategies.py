@@ -190,6 +190,7 @@ def solve_matching(
     max_rounds: int = 500,
     gap_tolerance: float = 0.0,
     distance_method: str = "scaling",
+    warm_start_key: str | None = None,
 ) -> MatchingResult:
     """Lexicographic matching: max covered weight, then min total distance.
 
@@ -208,6 +209,11 @@ def solve_matching(
     ``distance_method``: ``"scaling"`` (warm-started cost scaling, matching_scaling.py) or ``"repair"``
     (column generation, matching_exact.py). Off by default: at regency size it costs ~6-10 s CPU for a proven
     0.5% and ~8-14 s for the optimum (docs/matching.md), beyond the 5 s end-to-end budget.
+
+    ``warm_start_key`` (e.g. ``"regency-42"``; radius and policy are added): the exact distance step (scaling)
+    starts from the previous run's duals and flow saved under that key (solver/warm.py, a file cache) and saves
+    its own; a re-run after small changes then skips the restricted polish and most cost-scaling phases. The
+    result and its certificate never depend on the saved state, only the time does.
     """
     t0 = time.perf_counter()
     inst = _canonical(sponsors, workers, radius_m, policy)
@@ -225,6 +231,12 @@ def solve_matching(
         sol = flow.solve_full(*args, **kw, big_m=_lexicographic_m(inst))
         method = "exact"
     else:
+        warm_key, warm_state = None, None
+        if warm_start_key is not None and exact_distance and distance_method == "scaling":
+            from sponsorship.matching.solver import warm
+
+            warm_key = f"{warm_start_key}-r{inst.radius_m}-{policy.name}"
+            warm_state = warm.load(warm_key)
         sol = flow.solve_augmenting(
             *args,
             **kw,
@@ -232,7 +244,11 @@ def solve_matching(
             max_rounds=max_rounds,
             gap_tolerance=gap_tolerance,
             distance_method=distance_method,
+            warm_state=warm_state,
+            sponsor_keys=inst.sponsors.ids[s_ok] if warm_key is not None else None,
         )
+        if warm_key is not None and sol.warm_state is not None:
+            warm.save(warm_key, sol.warm_state)
         method = "augmenting"
     stats = {"pairs_within_radius" if counted else "pairs_bound": pairs, **sol.stats}
     return _result(inst, sol.sponsor_idx, sol.worker_idx, method, t0, stats)
