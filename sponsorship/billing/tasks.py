@@ -7,6 +7,7 @@ from celery import shared_task
 
 from .reminders import admin_digests_send, reminders_scan
 from .services.billing import billing_run, invoices_notify_issued, periods_to_bill
+from .services.bridge import bridge_scan, pool_statements_send
 from .services.reconciliation import (
     notifications_replay,
     notifications_sweep,
@@ -62,3 +63,13 @@ def scan_reminders():
 @shared_task(name="notifications.tasks.send_admin_digests", ignore_result=True)
 def send_admin_digests():
     return admin_digests_send()
+
+
+@shared_task(name="sponsorship.tasks.run_bridge_scan")
+def run_bridge_scan() -> dict:
+    return vars(bridge_scan())
+
+
+@shared_task(name="sponsorship.tasks.send_bridge_statements")
+def send_bridge_statements() -> int:
+    return pool_statements_send()

@@ -54,15 +54,21 @@ def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt, *, finish_ur
         items.append(Item(id="KREDIT", name="Kredit kelebihan bayar", price_idr=-invoice.credit_applied_idr))
     if sum(i.price_idr * i.quantity for i in items) != attempt.amount_idr:
         raise RuntimeError(f"invoice {invoice.number}: items do not sum to {attempt.amount_idr}")
-    sponsor = invoice.sponsor
+    if invoice.payer_kind == Invoice.Payer.WORKER:  # self-pay (services/self_pay.py): first name only
+        payer = f"worker:{invoice.payer_worker_id}"
+        customer = Customer(first_name=invoice.payer_worker.full_name.split(" ")[0], email="")
+    else:
+        sponsor = invoice.sponsor
+        payer = f"sponsor:{sponsor.pk}"
+        customer = Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or "")
     return CheckoutRequest(
         order_id=attempt.order_id,
         gross_amount_idr=attempt.amount_idr,
         items=tuple(items),
-        customer=Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or ""),
+        customer=customer,
         custom_fields=(
             f"invoice:{invoice.number}",
-            f"sponsor:{sponsor.pk}",
+            payer,
             f"period:{invoice.period:%Y-%m}+{invoice.months}",
         ),
         notification_url=_notification_url(),

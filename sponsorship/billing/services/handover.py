@@ -67,16 +67,24 @@ def handover_release(*, sponsorship: Sponsorship, actor=None) -> list[Invoice]:
         return []
     reissued = []
     for invoice in locks.lock_invoices(Invoice.objects.filter(pk__in=released, status=Invoice.Status.ISSUED)):
-        replacement = _release_lines(invoice=invoice, lines=released[invoice.pk], sponsorship=sponsorship, actor=actor)
+        replacement = release_lines(
+            invoice=invoice,
+            lines=released[invoice.pk],
+            reason=RELEASE_REASON,
+            detail={"sponsorship": sponsorship.pk},
+            actor=actor,
+        )
         if replacement is not None:
             reissued.append(replacement)
     return reissued
 
 
-def _release_lines(*, invoice: Invoice, lines: list[InvoiceLine], sponsorship: Sponsorship, actor) -> Invoice | None:
+def release_lines(*, invoice: Invoice, lines: list[InvoiceLine], reason: str, detail: dict, actor) -> Invoice | None:
+    """Take `lines` off an unpaid sponsor invoice (locked by the caller): void it, reissue the rest. Also used by
+    the bridge fund when a pool pays a month the sponsor was billed for and did not pay (services/bridge.py)."""
     gone = {line.pk for line in lines}
     remaining = [line for line in invoice.lines.order_by("month", "worker_id") if line.pk not in gone]
-    _void_locked(invoice=invoice, reason=RELEASE_REASON, actor=actor)
+    _void_locked(invoice=invoice, reason=reason, actor=actor)
     replacement = None
     if remaining:
         sequence = 1
@@ -104,7 +112,7 @@ def _release_lines(*, invoice: Invoice, lines: list[InvoiceLine], sponsorship: S
         obj=invoice,
         before={"number": invoice.number, "amount_idr": invoice.amount_idr},
         after={
-            "sponsorship": sponsorship.pk,
+            **detail,
             "released": [
                 {"worker_id": line.worker_id, "month": line.month.isoformat(), "amount_idr": line.amount_idr}
                 for line in lines
