@@ -22,8 +22,8 @@ from sponsorship.regions.models import Region
 
 
 class PoolOut(serializers.ModelSerializer):
-    occupations = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    areas = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    occupations: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    areas: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta:
         model = BridgePool
@@ -86,7 +86,9 @@ def _regency(request) -> Region:
     regency_id = admin_regency_id(request.user)
     if regency_id is None:
         regency_id = request.data.get("regency_id") if hasattr(request, "data") else None
-    regency = Region.objects.filter(pk=regency_id, level=Region.Level.REGENCY).first()
+    regency = (
+        Region.objects.filter(pk=regency_id, level=Region.Level.REGENCY).first() if regency_id is not None else None
+    )
     if regency is None:
         raise ApplicationError(_("Choose the regency this pool belongs to."), code="invalid")
     return regency

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
@@ -60,7 +61,7 @@ BRIDGE_RELEASE_REASON = "Dibayar dana talangan: bulan pekerja ini tidak lagi dit
 DEFAULT_DAYS_BEFORE_LAPSE = 7
 
 # PP 50/2025's discount is not for premiums paid from the state budget (APBN/APBD; dana desa is an APBN transfer).
-POOL_FUNDING = {
+POOL_FUNDING: dict[str, str] = {
     BridgePool.Kind.REGENCY_BUDGET: FundingSource.REGENCY_BUDGET,
     BridgePool.Kind.VILLAGE_FUND: FundingSource.REGENCY_BUDGET,
     BridgePool.Kind.CSR: FundingSource.SPONSOR,
@@ -312,7 +313,7 @@ def _pay_locked(*, pool: BridgePool, worker: Worker, risk: AtRisk, premium: Prem
         invoice = line.invoice
         if invoice.status == Invoice.Status.PAID:
             raise _NotPaid("paid meanwhile")
-        if invoice.payer_kind == Invoice.Payer.SPONSOR:
+        if invoice.sponsor_id is not None:
             locks.lock_sponsor(invoice.sponsor_id)  # 3
             locked = locks.lock_invoices(Invoice.objects.filter(pk=invoice.pk, status=Invoice.Status.ISSUED))  # 4
             if not locked:
@@ -426,12 +427,13 @@ def bridge_scan(*, today: dt.date | None = None, regency_id: int | None = None) 
         for p in pools
     }
     ids = sorted(_candidate_worker_ids(today, regency_id))
-    for worker in Worker.objects.filter(pk__in=ids).select_related("occupation", "village").order_by("pk"):
+    for worker in Worker.objects.filter(pk__in=ids).select_related("occupation", "village__parent").order_by("pk"):
         risk = worker_at_risk(worker, today=today)
         if risk is None:
             continue
         result.checked += 1
-        regency = Region.objects.filter(pk=worker.village.parent_id).values_list("parent_id", flat=True).first()
+        district = worker.village.parent
+        regency = district.parent_id if district is not None else None
         paid = None
         limit_hit = False
         for pool in pools:
@@ -497,15 +499,15 @@ def pool_statement(*, pool: BridgePool, month: dt.date) -> dict:
         .select_related("worker")
         .only("invoice_id", "month", "worker__full_name", "worker_id")
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for e in entries:
-        line = lines.get(e.invoice_id)
+        line = lines.get(e.invoice_id) if e.invoice_id else None
         rows.append(
             {
                 "date": timezone.localtime(e.created_at).date(),
                 "kind": e.kind,
                 "amount_idr": e.amount_idr,
-                "reference": e.reference or (e.invoice.number if e.invoice_id else ""),
+                "reference": e.reference or (e.invoice.number if e.invoice is not None else ""),
                 "worker_id": line.worker_id if line else None,
                 "worker_first_name": line.worker.full_name.split(" ")[0] if line else "",
                 "month": line.month if line else None,

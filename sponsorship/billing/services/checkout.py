@@ -54,11 +54,12 @@ def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt, *, finish_ur
         items.append(Item(id="KREDIT", name="Kredit kelebihan bayar", price_idr=-invoice.credit_applied_idr))
     if sum(i.price_idr * i.quantity for i in items) != attempt.amount_idr:
         raise RuntimeError(f"invoice {invoice.number}: items do not sum to {attempt.amount_idr}")
-    if invoice.payer_kind == Invoice.Payer.WORKER:  # self-pay (services/self_pay.py): first name only
-        payer = f"worker:{invoice.payer_worker_id}"
-        customer = Customer(first_name=invoice.payer_worker.full_name.split(" ")[0], email="")
+    worker, sponsor = invoice.payer_worker, invoice.sponsor
+    if worker is not None:  # self-pay (services/self_pay.py): the first name only
+        payer = f"worker:{worker.pk}"
+        customer = Customer(first_name=worker.full_name.split(" ")[0], email="")
     else:
-        sponsor = invoice.sponsor
+        assert sponsor is not None  # exactly one payer (invoice_exactly_one_payer); pools never check out
         payer = f"sponsor:{sponsor.pk}"
         customer = Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or "")
     return CheckoutRequest(

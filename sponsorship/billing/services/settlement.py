@@ -46,7 +46,9 @@ def _book_surplus(
     own payment (self-pay, no sponsor) always goes back to them: a refund case."""
     if amount <= 0:
         return ""
-    if attempt is not None and (sponsor_id is None or not _sponsor_keeps_paying(sponsor_id)):
+    if sponsor_id is None or (attempt is not None and not _sponsor_keeps_paying(sponsor_id)):
+        if attempt is None:
+            return ""
         RefundCase.objects.get_or_create(
             attempt=attempt, reason=reason, defaults={"sponsor_id": sponsor_id, "amount_idr": amount, "note": note}
         )
@@ -225,7 +227,7 @@ def invoice_settle_by_credit(*, invoice: Invoice) -> bool:
             return False
         surplus = coverage_record_invoice(invoice=invoice, paid_at=now)
         amount = sum(line.amount_idr for line in surplus)
-        if amount:
+        if amount and invoice.sponsor_id is not None:  # an amount-0 invoice is a sponsor's, paid by credit
             CreditEntry.objects.create(
                 sponsor_id=invoice.sponsor_id,
                 kind=CreditEntry.Kind.RESTORED,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import reports, views
+from . import bridge, reports, views
 
 app_name = "dashboard"
 
@@ -23,5 +23,8 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/templates/<str:kind>.<str:fmt>", views.import_template, name="import-template"),
+    path("bridge-fund/", bridge.pools, name="bridge-pools"),
+    path("bridge-fund/<int:pk>/top-up/", bridge.top_up, name="bridge-pool-top-up"),
+    path("bridge-fund/<int:pk>/statement/", bridge.statement, name="bridge-pool-statement"),
     path("personal-data-access/", views.personal_data_access, name="personal-data-access"),
 ]
