@@ -199,10 +199,31 @@ def statement_csv(statement: dict) -> HttpResponse:
     return response
 
 
+class StatementRowOut(serializers.Serializer):
+    date = serializers.DateField()
+    kind = serializers.CharField()
+    amount_idr = serializers.IntegerField()
+    reference = serializers.CharField()
+    worker_id = serializers.IntegerField(allow_null=True)
+    worker_first_name = serializers.CharField()
+    month = serializers.CharField(allow_null=True)
+
+
+class StatementOut(serializers.Serializer):
+    pool = serializers.IntegerField()
+    month = serializers.CharField()
+    opening_idr = serializers.IntegerField()
+    closing_idr = serializers.IntegerField()
+    paid_idr = serializers.IntegerField()
+    worker_months = serializers.IntegerField()
+    rows = StatementRowOut(many=True)
+
+
 class PoolStatement(APIView):
     permission_classes = [IsRegencyAdmin]
 
     @extend_schema(
+        responses=StatementOut,
         parameters=[
             OpenApiParameter("month", str, description="YYYY-MM (default: this month)"),
             OpenApiParameter("download", str, description="csv: the statement file"),
