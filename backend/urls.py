@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from backend.health import healthz
+from sponsorship.billing.api.self_pay_views import self_pay_page
 
 # One include per app; each app owns its routes.
 api_v1 = [
@@ -24,4 +25,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("dashboard/", include("sponsorship.dashboard.web.urls")),
     path("app/", include("pwa.urls")),
+    # A worker's self-pay link (no account; docs/bridge-fund.md).
+    path("bayar/<str:token>/", self_pay_page, name="self-pay"),
 ]

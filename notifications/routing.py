@@ -33,6 +33,8 @@ PRIORITY: dict[str, str] = {
     "worker_lapsed": CRITICAL,
     "invoice_overdue": CRITICAL,
     "payment_received": CRITICAL,
+    "self_pay_link": CRITICAL,
+    "bridge_statement": NORMAL,
     "invoice_issued": NORMAL,
     "invoice_due_soon": NORMAL,
     "invoice_due_today": NORMAL,

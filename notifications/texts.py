@@ -138,6 +138,22 @@ TEMPLATES: dict[str, Template] = {
             "Ketenagakerjaan on %(received_on)s, because the premium you paid kept them protected."
         ),
     ),
+    # bridge fund and self-pay (sponsorship/billing/services/bridge.py, self_pay.py)
+    "self_pay_link": Template(
+        _("Keep your protection: pay %(period_label)s yourself"),
+        _(
+            "%(worker_name)s, no sponsor pays your BPJS Ketenagakerjaan premium for %(period_label)s. Pay "
+            "%(amount_idr)s here by %(due_date)s: %(url)s . Or pay in the JMO app, at a BPJS Ketenagakerjaan office, "
+            "or at a bank or PPOB outlet."
+        ),
+    ),
+    "bridge_statement": Template(
+        _("Bridge fund statement %(period_label)s"),
+        _(
+            "%(pool_name)s paid %(amount_idr)s for %(workers)s worker-months in %(period_label)s. "
+            "Balance: %(balance)s. The statement is on the dashboard."
+        ),
+    ),
     "admin_digest": Template(
         _("Daily digest"),
         _("%(workers)s workers at risk, %(days)s bills overdue, %(amount_idr)s in total."),

@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "notifications.models.Kind",
         "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
         "SponsorStatusEnum": "sponsorship.people.models.people.Sponsor.Status",
+        "BridgePoolKindEnum": "sponsorship.billing.models.bridge.BridgePool.Kind",
+        "PoolEntryKindEnum": "sponsorship.billing.models.bridge.PoolEntry.Kind",
     },
 }
 

@@ -11,15 +11,18 @@ class BillingConfig(AppConfig):
     def ready(self):
         from sponsorship.people.services.life_events import register_contribution_months
         from sponsorship.people.services.privacy import register_personal_data
-        from sponsorship.people.services.sponsorships import EndHandler, register_end_handler
+        from sponsorship.people.services.sponsorships import EndHandler, register_end_handler, register_start_handler
 
         from .privacy import contribution_months, coverage_months
         from .selectors import billing  # noqa: F401  registers who may see which rows
+        from .services.bridge import bridge_on_sponsorship_start
         from .services.handover import handover_lock, handover_release
 
         register_personal_data(export={"coverage_months": coverage_months})
         # Ending a sponsorship releases its unpaid later months (the hand-over rule, docs/money-rules.md).
         register_end_handler(EndHandler(lock=handover_lock, ended=handover_release))
+        # A new sponsor accepting stops the bridge fund and withdraws an open self-pay link (docs/bridge-fund.md).
+        register_start_handler(bridge_on_sponsorship_start)
         # A worker's paid months decide the JKM amount and the scholarship told to a family after a death.
         register_contribution_months(contribution_months)
 

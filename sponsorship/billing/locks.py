@@ -7,9 +7,12 @@ Every billing transaction takes what it needs from this list, top to bottom, nev
    out-of-order siblings arrive together); taken before any row lock;
 2. the billing advisory lock (`billing_lock`): the monthly run takes it exclusively, per-sponsor invoicing
    (prepay, arrears) shares it, so a run and a prepay never both bill a worker-month;
+2b. the per-worker advisory lock (`worker_lock`): the bridge fund and the self-pay hand-over decide one worker's
+   coming month at a time (services/bridge.py, services/self_pay.py);
 3. sponsor rows (`lock_sponsor`, `lock_sponsor_for_invoicing`); several sponsors (the run's credit holders) in
    id order;
 4. invoice rows of that sponsor (`lock_invoice`, `lock_invoices`); several in id order;
+4b. a bridge pool's row (`lock_pool`), after the invoices the pool's payment takes a month off;
 5. the payment attempt (`lock_payment` takes 3 → 4 → 5 for one attempt);
 6. refund cases of that attempt (`lock_refund_cases`), in id order; an admin refunding or resolving one case
    locks only that case (`lock_refund_case`) and nothing after it;
@@ -25,7 +28,7 @@ All locks are transaction-level: they go with the commit or rollback, so every c
 from django.db import connection
 from django.db.models import QuerySet
 
-from sponsorship.billing.models import Invoice, PaymentAttempt, RefundCase
+from sponsorship.billing.models import BridgePool, Invoice, PaymentAttempt, RefundCase
 from sponsorship.people.models import Sponsor
 
 # "PENG" + 1: the key of the billing advisory lock (2.)
@@ -45,6 +48,17 @@ def billing_lock(*, exclusive: bool) -> None:
         cursor.execute(f"SELECT {fn}(%s)", [BILLING_ADVISORY_KEY])
 
 
+def worker_lock(worker_id: int) -> None:
+    """2b. One bridge/self-pay decision per worker at a time."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"bridge:worker:{worker_id}"])
+
+
+def lock_pool(pool_id: int):
+    """4b. A bridge pool's row (its balance is read and debited under it)."""
+    return BridgePool.objects.select_for_update().get(pk=pool_id)
+
+
 def lock_sponsor(sponsor_id: int) -> Sponsor | None:
     """3. The sponsor's row (None if it does not exist)."""
     return Sponsor.objects.select_for_update().filter(pk=sponsor_id).first()
@@ -58,7 +72,8 @@ def lock_sponsor_for_invoicing(sponsor_id: int) -> Sponsor:
 
 def lock_invoice(invoice: Invoice) -> Invoice:
     """3 → 4: the invoice's sponsor, then the invoice (fresh from the database)."""
-    lock_sponsor(invoice.sponsor_id)
+    if invoice.sponsor_id is not None:
+        lock_sponsor(invoice.sponsor_id)
     return Invoice.objects.select_for_update().get(pk=invoice.pk)
 
 
@@ -70,7 +85,8 @@ def lock_invoices(queryset: QuerySet) -> list[Invoice]:
 def lock_payment(attempt: PaymentAttempt) -> tuple[Invoice, PaymentAttempt]:
     """3 → 4 → 5: sponsor, invoice, attempt (both returned fresh from the database)."""
     sponsor_id = Invoice.objects.filter(pk=attempt.invoice_id).values_list("sponsor_id", flat=True).get()
-    lock_sponsor(sponsor_id)
+    if sponsor_id is not None:  # a self-pay invoice has no sponsor: the invoice row is its lock
+        lock_sponsor(sponsor_id)
     invoice = Invoice.objects.select_for_update().get(pk=attempt.invoice_id)
     return invoice, PaymentAttempt.objects.select_for_update().get(pk=attempt.pk)
 

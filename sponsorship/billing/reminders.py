@@ -53,11 +53,13 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
         .select_related("sponsor")
         .annotate(workers=Count("lines__worker", distinct=True))
     )
-    zones = timezones_for({i.sponsor.user_id for i in invoices})
+    zones = timezones_for({i.sponsor.user_id for i in invoices if i.sponsor is not None})
     requests = []
     for invoice in invoices:
         kind, days = targets[invoice.due_date]
-        user_id = invoice.sponsor.user_id
+        sponsor = invoice.sponsor
+        assert sponsor is not None  # filtered on sponsor__user__isnull=False: self-pay links are not reminded here
+        user_id = sponsor.user_id
         assert user_id is not None  # filtered on sponsor__user__isnull=False
         tz = zones[user_id]
         # Lifetime ends with the due date (an undelivered "due in 3 days" is useless after it);
@@ -69,7 +71,7 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
                 kind=kind,
                 dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
                 context={
-                    "sponsor_name": invoice.sponsor.full_name,
+                    "sponsor_name": sponsor.full_name,
                     "amount_idr": invoice.amount_idr,
                     "due_date": invoice.due_date,
                     "invoice_id": invoice.pk,

@@ -38,4 +38,13 @@ BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_admin_digests",
         "schedule": crontab(minute=0, hour=7),
     },
+    "bridge-scan": {
+        # The bridge fund pays coming months before protection ends; the rest are handed over to self-pay.
+        "task": "sponsorship.tasks.run_bridge_scan",
+        "schedule": crontab(minute=50, hour=0),
+    },
+    "bridge-statements": {
+        "task": "sponsorship.tasks.send_bridge_statements",
+        "schedule": crontab(minute=0, hour=8, day_of_month=1),
+    },
 }

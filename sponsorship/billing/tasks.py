@@ -8,6 +8,7 @@ from celery import shared_task
 from .protection_reminders import protection_clock_scan
 from .reminders import admin_digests_send, reminders_scan
 from .services.billing import billing_run, invoices_notify_issued, periods_to_bill
+from .services.bridge import bridge_scan, pool_statements_send
 from .services.reconciliation import (
     notifications_replay,
     notifications_sweep,
@@ -69,3 +70,11 @@ def send_admin_digests():
 def scan_protection_clock() -> dict:
     """Hourly: budget cohorts offered before their funding ends, reminders by days of protection left."""
     return protection_clock_scan()
+@shared_task(name="sponsorship.tasks.run_bridge_scan")
+def run_bridge_scan() -> dict:
+    return vars(bridge_scan())
+
+
+@shared_task(name="sponsorship.tasks.send_bridge_statements")
+def send_bridge_statements() -> int:
+    return pool_statements_send()

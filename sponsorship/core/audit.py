@@ -79,6 +79,12 @@ class AuditAction(models.TextChoices):
     REFUND_MANUAL_TRANSFER = "refund.manual_transfer"
     REFUND_RESOLVE = "refund.resolve"
     INVOICE_CREDIT_TAKEN_BACK = "invoice.credit_taken_back"  # money going back took its credit (reversals)
+    BRIDGE_POOL_CREATE = "bridge_pool.create"
+    BRIDGE_POOL_UPDATE = "bridge_pool.update"
+    BRIDGE_POOL_TOP_UP = "bridge_pool.top_up"
+    BRIDGE_PAY = "bridge.pay"
+    SELF_PAY_OFFER = "self_pay.offer"
+    SELF_PAY_WITHDRAW = "self_pay.withdraw"
     # dashboard
     ARREARS_REMIND = "arrears.remind"
     IMPORT_PREVIEW = "import.preview"

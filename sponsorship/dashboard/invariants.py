@@ -197,14 +197,14 @@ SELECT 'coverage_without_paid_line' AS problem, c.worker_id, c.month, c.id AS co
 FROM sponsorship_coveragemonth c
 JOIN sponsorship_invoice i ON i.id = c.invoice_id
 LEFT JOIN sponsorship_invoiceline l ON l.id = c.line_id
-WHERE i.sponsor_id IN {_SPONSORS}
+WHERE (i.sponsor_id IN {_SPONSORS} OR (i.sponsor_id IS NULL AND c.worker_id IN {_WORKERS}))
   AND (l.id IS NULL OR l.invoice_id <> c.invoice_id OR (l.worker_id, l.month) <> (c.worker_id, c.month)
        OR l.amount_idr <> c.amount_idr OR i.status <> 'paid' OR c.sponsor_id IS DISTINCT FROM i.sponsor_id)
 UNION ALL
 SELECT 'paid_line_without_coverage', l.worker_id, l.month, NULL, l.invoice_id, l.id, i.status,
        'the invoice is paid but nobody is protected for this worker-month'
 FROM sponsorship_invoiceline l JOIN sponsorship_invoice i ON i.id = l.invoice_id
-WHERE i.status = 'paid' AND i.sponsor_id IN {_SPONSORS}
+WHERE i.status = 'paid' AND (i.sponsor_id IN {_SPONSORS} OR (i.sponsor_id IS NULL AND l.worker_id IN {_WORKERS}))
   AND NOT EXISTS (SELECT 1 FROM sponsorship_coveragemonth c WHERE c.worker_id = l.worker_id AND c.month = l.month)
 ORDER BY 2, 3
 """  # noqa: S608 - only the constant scope fragments are interpolated
@@ -406,12 +406,52 @@ def check_gateway_amounts(ctx: Ctx) -> list[Violation]:
     return out
 
 
+# ---- 6. payers other than sponsors: bridge pools and self-paying workers (docs/bridge-fund.md) -------------------
+# - a pool's balance is the sum of its ledger entries;
+# - every paid pool invoice has exactly one bridge_payment entry of minus its amount, from the same pool;
+# - a paid self-pay invoice was paid by a settled gateway payment of its amount.
+_PAYERS_SQL = f"""
+WITH pools AS (SELECT id FROM sponsorship_bridgepool
+               WHERE %(regency)s::bigint IS NULL OR regency_id = %(regency)s::bigint)
+SELECT 'pool_balance' AS problem, p.id AS pool_id, NULL::bigint AS invoice_id,
+       p.balance_idr AS stored, COALESCE(SUM(e.amount_idr), 0) AS actual
+FROM sponsorship_bridgepool p LEFT JOIN sponsorship_poolentry e ON e.pool_id = p.id
+WHERE p.id IN (SELECT id FROM pools)
+GROUP BY p.id HAVING p.balance_idr <> COALESCE(SUM(e.amount_idr), 0)
+UNION ALL
+SELECT 'pool_invoice_entries', i.pool_id, i.id, -i.amount_idr,
+       COALESCE(SUM(e.amount_idr) FILTER (WHERE e.pool_id = i.pool_id), 0)
+FROM sponsorship_invoice i LEFT JOIN sponsorship_poolentry e ON e.invoice_id = i.id AND e.kind = 'bridge_payment'
+WHERE i.payer_kind = 'pool' AND i.pool_id IN (SELECT id FROM pools)
+GROUP BY i.id HAVING COUNT(e.id) <> 1 OR i.status <> 'paid'
+    OR COALESCE(SUM(e.amount_idr) FILTER (WHERE e.pool_id = i.pool_id), 0) <> -i.amount_idr
+UNION ALL
+SELECT 'self_paid_without_payment', NULL, i.id, i.amount_idr,
+       COALESCE(MAX(a.paid_amount_idr) FILTER (WHERE a.status = 'settled'), 0)
+FROM sponsorship_invoice i LEFT JOIN sponsorship_paymentattempt a ON a.invoice_id = i.id
+WHERE i.payer_kind = 'worker' AND i.status = 'paid' AND i.payer_worker_id IN {_WORKERS}
+GROUP BY i.id HAVING NOT bool_or(a.status = 'settled' AND a.paid_amount_idr = i.amount_idr)
+    OR bool_or(a.status = 'settled') IS NULL
+ORDER BY 1, 2, 3
+"""  # noqa: S608 - only the constant scope fragments are interpolated
+
+
+def check_payers(ctx: Ctx) -> list[Violation]:
+    out = []
+    for r in _rows(_PAYERS_SQL, {"regency": ctx.regency_id}):
+        problem = r.pop("problem")
+        stored, actual = r.pop("stored"), r.pop("actual")
+        out.append(Violation("payers", r, {"problem": problem, "expected": stored, "actual": actual}))
+    return out
+
+
 CHECKS: dict[str, Callable[[Ctx], list[Violation]]] = {
     "money_balance": check_money_balance,
     "coverage_lines": check_coverage_lines,
     "double_billing": check_double_billing,
     "worker_status": check_worker_status,
     "dashboard_figures": check_dashboard_figures,
+    "payers": check_payers,
     # life-event checks go here (issue 13, after the hand-over branch merges)
 }
 GATEWAY_CHECK = "gateway_amounts"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import benefits, overview_views, worker_status
+from . import benefits, bridge_views, overview_views, worker_status
 from . import views as v
 
 urlpatterns = [
@@ -17,4 +17,8 @@ urlpatterns = [
     path("sponsor/overview/", overview_views.SponsorOverviewView.as_view(), name="sponsor-overview"),
     path("sponsor/receipts/<int:pk>/", overview_views.SponsorReceiptView.as_view(), name="sponsor-receipt"),
     path("sponsor/statements/<int:year>/", overview_views.SponsorStatementView.as_view(), name="sponsor-statement"),
+    path("admin/bridge-pools/", bridge_views.PoolList.as_view(), name="bridge-pool-list"),
+    path("admin/bridge-pools/<int:pk>/", bridge_views.PoolDetail.as_view(), name="bridge-pool-detail"),
+    path("admin/bridge-pools/<int:pk>/top-ups/", bridge_views.PoolTopUp.as_view(), name="bridge-pool-top-up"),
+    path("admin/bridge-pools/<int:pk>/statement/", bridge_views.PoolStatement.as_view(), name="bridge-pool-statement"),
 ]

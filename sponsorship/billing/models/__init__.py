@@ -1,9 +1,15 @@
 from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, Sector
+from .bridge import Bridge, BridgePool, PoolEntry
 from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch, RemittanceClawback
 from .payments import PaymentAttempt, PaymentNotification, RefusedNotification
 from .protection import ProtectionAction
+from .selfpay import SelfPayLink
 
 __all__ = [
+    "Bridge",
+    "BridgePool",
+    "PoolEntry",
+    "SelfPayLink",
     "CoverageMonth",
     "CreditEntry",
     "FundingSource",

@@ -98,7 +98,22 @@ class Invoice(models.Model):
         Status.REFUNDED: set(),
     }
 
-    sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="invoices")
+    class Payer(models.TextChoices):
+        SPONSOR = "sponsor", _("ASN sponsor")
+        POOL = "pool", _("Bridge fund")
+        WORKER = "worker", _("The worker")
+
+    # Who pays: exactly one of sponsor / pool / payer_worker, named by payer_kind (CHECK below). Sponsor
+    # invoices are everything the dashboard's agency figures count; pool and self-pay invoices have no sponsor.
+    # db_default: the billing run's set-based INSERT (services/billing.py) writes sponsor invoices without naming it.
+    payer_kind = models.CharField(max_length=8, choices=Payer.choices, default=Payer.SPONSOR, db_default=Payer.SPONSOR)
+    sponsor = models.ForeignKey(Sponsor, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices")
+    pool = models.ForeignKey(
+        "billing.BridgePool", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
+    )
+    payer_worker = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="self_paid_invoices"
+    )
     number = models.CharField(max_length=40, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.MONTHLY)
     period = models.DateField(help_text="First covered month (1st of month)")
@@ -148,6 +163,14 @@ class Invoice(models.Model):
                 condition=~Q(status="paid") | Q(paid_at__isnull=False), name="invoice_paid_has_time"
             ),
             models.CheckConstraint(condition=~Q(status="void") | ~Q(void_reason=""), name="invoice_void_has_reason"),
+            models.CheckConstraint(
+                condition=(
+                    Q(payer_kind="sponsor", sponsor__isnull=False, pool__isnull=True, payer_worker__isnull=True)
+                    | Q(payer_kind="pool", sponsor__isnull=True, pool__isnull=False, payer_worker__isnull=True)
+                    | Q(payer_kind="worker", sponsor__isnull=True, pool__isnull=True, payer_worker__isnull=False)
+                ),
+                name="invoice_exactly_one_payer",
+            ),
         ]
         indexes = [models.Index(fields=["sponsor", "status"])]
 

@@ -163,7 +163,8 @@ class RefundCase(models.Model):
         DOUBLE_PAYMENT = "double_payment", _("Double payment")
         VOID_INVOICE_PAID = "void_invoice_paid", _("Cancelled bill was paid")
 
-    sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="refund_cases")
+    # NULL when the money came from a worker paying their own premium (self-pay): it can only go back to them.
+    sponsor = models.ForeignKey(Sponsor, null=True, blank=True, on_delete=models.PROTECT, related_name="refund_cases")
     attempt = models.ForeignKey(PaymentAttempt, on_delete=models.PROTECT, related_name="refund_cases")
     reason = models.CharField(max_length=20, choices=Reason.choices)
     amount_idr = models.PositiveIntegerField()

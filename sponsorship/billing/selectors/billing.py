@@ -4,6 +4,8 @@ from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404
 
 from sponsorship.billing.models import (
+    Bridge,
+    BridgePool,
     CoverageMonth,
     CreditEntry,
     Holiday,
@@ -11,6 +13,7 @@ from sponsorship.billing.models import (
     InvoiceLine,
     PaymentAttempt,
     PaymentNotification,
+    PoolEntry,
     PremiumRate,
     RefundCase,
     RemittanceBatch,
@@ -60,3 +63,8 @@ def _everyone(p, u) -> Q:
 for _model in (PremiumRate, Holiday):
     register_scope(_model, sponsor=_everyone, worker=_everyone, agency_admin=_everyone, regency_admin=_everyone)
 _ = (PaymentNotification, RemittanceBatch)
+
+# Bridge fund pools belong to a regency: its regency admins manage them (superusers see all; others nothing).
+register_scope(BridgePool, regency_admin=lambda p, u: Q(regency_id=p.regency_id))
+register_scope(PoolEntry, regency_admin=lambda p, u: Q(pool__regency_id=p.regency_id))
+register_scope(Bridge, regency_admin=lambda p, u: Q(pool__regency_id=p.regency_id))

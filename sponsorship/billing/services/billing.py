@@ -306,7 +306,9 @@ def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
     qs = qs.annotate(workers=Count("lines__worker", distinct=True))
     requests = []
     for invoice in qs:
-        user_id = invoice.sponsor.user_id
+        sponsor = invoice.sponsor
+        assert sponsor is not None  # filtered on sponsor__user__isnull=False
+        user_id = sponsor.user_id
         assert user_id is not None  # filtered on sponsor__user__isnull=False
         requests.append(
             notifications.NotifyRequest(
@@ -314,7 +316,7 @@ def invoices_notify_issued(*, batch: str = "", invoice_ids=None) -> int:
                 kind="invoice_issued",
                 dedupe_key=f"invoice_issued:{invoice.pk}",
                 context={
-                    "sponsor_name": invoice.sponsor.full_name,
+                    "sponsor_name": sponsor.full_name,
                     "amount_idr": invoice.amount_idr,
                     "due_date": invoice.due_date,
                     "invoice_id": invoice.pk,
@@ -560,7 +562,7 @@ def _void_locked(*, invoice: Invoice, reason: str, actor) -> bool:
     PaymentAttempt.objects.filter(
         invoice=invoice, status__in=[PaymentAttempt.Status.OPEN, PaymentAttempt.Status.CREATING]
     ).update(status=PaymentAttempt.Status.SUPERSEDED)
-    if invoice.credit_applied_idr:
+    if invoice.credit_applied_idr and invoice.sponsor_id is not None:  # only sponsor invoices apply credit
         CreditEntry.objects.create(
             sponsor_id=invoice.sponsor_id,
             kind=CreditEntry.Kind.RESTORED,

@@ -54,15 +54,22 @@ def checkout_request_for(invoice: Invoice, attempt: PaymentAttempt, *, finish_ur
         items.append(Item(id="KREDIT", name="Kredit kelebihan bayar", price_idr=-invoice.credit_applied_idr))
     if sum(i.price_idr * i.quantity for i in items) != attempt.amount_idr:
         raise RuntimeError(f"invoice {invoice.number}: items do not sum to {attempt.amount_idr}")
-    sponsor = invoice.sponsor
+    worker, sponsor = invoice.payer_worker, invoice.sponsor
+    if worker is not None:  # self-pay (services/self_pay.py): the first name only
+        payer = f"worker:{worker.pk}"
+        customer = Customer(first_name=worker.full_name.split(" ")[0], email="")
+    else:
+        assert sponsor is not None  # exactly one payer (invoice_exactly_one_payer); pools never check out
+        payer = f"sponsor:{sponsor.pk}"
+        customer = Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or "")
     return CheckoutRequest(
         order_id=attempt.order_id,
         gross_amount_idr=attempt.amount_idr,
         items=tuple(items),
-        customer=Customer(first_name=sponsor.full_name.split(" ")[0], email=getattr(sponsor.user, "email", "") or ""),
+        customer=customer,
         custom_fields=(
             f"invoice:{invoice.number}",
-            f"sponsor:{sponsor.pk}",
+            payer,
             f"period:{invoice.period:%Y-%m}+{invoice.months}",
         ),
         notification_url=_notification_url(),

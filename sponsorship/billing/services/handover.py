@@ -67,29 +67,39 @@ def handover_release(*, sponsorship: Sponsorship, actor=None) -> list[Invoice]:
         return []
     reissued = []
     for invoice in locks.lock_invoices(Invoice.objects.filter(pk__in=released, status=Invoice.Status.ISSUED)):
-        replacement = _release_lines(invoice=invoice, lines=released[invoice.pk], sponsorship=sponsorship, actor=actor)
+        replacement = release_lines(
+            invoice=invoice,
+            lines=released[invoice.pk],
+            reason=RELEASE_REASON,
+            detail={"sponsorship": sponsorship.pk},
+            actor=actor,
+        )
         if replacement is not None:
             reissued.append(replacement)
     return reissued
 
 
-def _release_lines(*, invoice: Invoice, lines: list[InvoiceLine], sponsorship: Sponsorship, actor) -> Invoice | None:
+def release_lines(*, invoice: Invoice, lines: list[InvoiceLine], reason: str, detail: dict, actor) -> Invoice | None:
+    """Take `lines` off an unpaid sponsor invoice (locked by the caller): void it, reissue the rest. Also used by
+    the bridge fund when a pool pays a month the sponsor was billed for and did not pay (services/bridge.py)."""
+    assert invoice.sponsor_id is not None, "only a sponsor's invoice is released"
+    sponsor_id: int = invoice.sponsor_id
     gone = {line.pk for line in lines}
     remaining = [line for line in invoice.lines.order_by("month", "worker_id") if line.pk not in gone]
-    _void_locked(invoice=invoice, reason=RELEASE_REASON, actor=actor)
+    _void_locked(invoice=invoice, reason=reason, actor=actor)
     replacement = None
     if remaining:
         sequence = 1
         if invoice.kind == Invoice.Kind.MONTHLY:
             top = Invoice.objects.filter(
-                sponsor_id=invoice.sponsor_id, kind=Invoice.Kind.MONTHLY, period=invoice.period
+                sponsor_id=sponsor_id, kind=Invoice.Kind.MONTHLY, period=invoice.period
             ).aggregate(top=Max("sequence"))["top"]
             sequence = (top or 0) + 1
         replacement = _write_invoice(
-            sponsor_id=invoice.sponsor_id,
+            sponsor_id=sponsor_id,
             kind=invoice.kind,
             lines=[(line.worker_id, line.month, line) for line in remaining],  # the issued snapshot amounts
-            credit_available=_credit_balances([invoice.sponsor_id]).get(invoice.sponsor_id, 0),
+            credit_available=_credit_balances([sponsor_id]).get(sponsor_id, 0),
             issued_at=timezone.now(),
             due_date=invoice.due_date,  # the same debt: reissuing does not give more time
             suffix=f"-R{uuid.uuid4().hex[:6].upper()}",
@@ -104,7 +114,7 @@ def _release_lines(*, invoice: Invoice, lines: list[InvoiceLine], sponsorship: S
         obj=invoice,
         before={"number": invoice.number, "amount_idr": invoice.amount_idr},
         after={
-            "sponsorship": sponsorship.pk,
+            **detail,
             "released": [
                 {"worker_id": line.worker_id, "month": line.month.isoformat(), "amount_idr": line.amount_idr}
                 for line in lines

@@ -76,7 +76,7 @@ def _undo_payment(
         transition(Invoice, invoice.pk, to=invoice_to, from_=Invoice.Status.PAID, **fields)
         if invoice_to == Invoice.Status.REFUNDED and invoice.credit_applied_idr:
             CreditEntry.objects.create(
-                sponsor_id=invoice.sponsor_id,
+                sponsor_id=_sponsor_id(invoice),
                 kind=CreditEntry.Kind.RESTORED,
                 amount_idr=invoice.credit_applied_idr,
                 invoice=invoice,
@@ -116,6 +116,12 @@ def _undo_payment(
     return done
 
 
+def _sponsor_id(invoice: Invoice) -> int:
+    """Credit belongs to sponsors; pool and self-pay invoices never hold or give any (they apply no credit)."""
+    assert invoice.sponsor_id is not None, f"{invoice.number}: credit on an invoice without a sponsor"
+    return invoice.sponsor_id
+
+
 def _credit_balance(sponsor_id: int) -> int:
     return CreditEntry.objects.filter(sponsor_id=sponsor_id).aggregate(total=Sum("amount_idr"))["total"] or 0
 
@@ -128,7 +134,7 @@ def _take_back_credit(*, attempt: PaymentAttempt, invoice: Invoice, amount: int,
     is undone as a refund would undo it (coverage removed and reclaimed, invoice `refunded`, its applied credit
     and the cash that paid it back in the balance; its months are billed again, with whatever credit is left).
     Caller holds the sponsor's lock (so no other transaction holds these invoices)."""
-    sponsor_id = invoice.sponsor_id
+    sponsor_id = _sponsor_id(invoice)
     out: dict[str, Any] = {}
     balance = _credit_balance(sponsor_id)
     if balance < amount:
@@ -188,7 +194,7 @@ def _give_credit_back(invoice: Invoice, *, why: str) -> int:
         cash_part = max(min(gained, (attempt.paid_amount_idr or 0) - attempt.refunded_amount_idr - own_surplus), 0)
         if cash_part:
             CreditEntry.objects.create(
-                sponsor_id=invoice.sponsor_id,
+                sponsor_id=_sponsor_id(invoice),
                 kind=CreditEntry.Kind.RESTORED,
                 amount_idr=cash_part,
                 invoice=invoice,
@@ -197,7 +203,7 @@ def _give_credit_back(invoice: Invoice, *, why: str) -> int:
             )
     if gained - cash_part > 0:
         CreditEntry.objects.create(
-            sponsor_id=invoice.sponsor_id,
+            sponsor_id=_sponsor_id(invoice),
             kind=CreditEntry.Kind.RESTORED,
             amount_idr=gained - cash_part,
             invoice=invoice,
@@ -228,7 +234,7 @@ def _unspent_second_payment(attempt: PaymentAttempt, invoice: Invoice) -> tuple[
         credit = CreditEntry.objects.filter(attempt=other)
         surplus = credit.filter(kind=CreditEntry.Kind.SURPLUS).values_list("amount_idr", flat=True).first()
         if surplus is not None and surplus == paid and not credit.filter(kind=CreditEntry.Kind.REVERSED).exists():
-            balance = CreditEntry.objects.filter(sponsor_id=invoice.sponsor_id).aggregate(total=Sum("amount_idr"))
+            balance = CreditEntry.objects.filter(sponsor_id=_sponsor_id(invoice)).aggregate(total=Sum("amount_idr"))
             if (balance["total"] or 0) >= surplus:
                 return other, "credit"
         case = (
@@ -255,7 +261,7 @@ def _move_onto_invoice(*, invoice: Invoice, first: PaymentAttempt, second: Payme
     CoverageMonth.objects.filter(invoice=invoice).update(attempt=second, paid_at=second.settled_at)
     if held_as == "credit":
         CreditEntry.objects.create(
-            sponsor_id=invoice.sponsor_id,
+            sponsor_id=_sponsor_id(invoice),
             kind=CreditEntry.Kind.REVERSED,
             amount_idr=-(second.paid_amount_idr or 0),
             attempt=second,
@@ -367,7 +373,7 @@ def payment_money_returned(*, attempt: PaymentAttempt, status: TransactionStatus
             keep = paid - total
             if keep > 0 and (done.get("invoice") or done.get("moved_to")):
                 CreditEntry.objects.create(
-                    sponsor_id=invoice.sponsor_id,
+                    sponsor_id=_sponsor_id(invoice),
                     kind=CreditEntry.Kind.RESTORED,
                     amount_idr=keep,
                     invoice=invoice,

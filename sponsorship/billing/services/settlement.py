@@ -23,6 +23,7 @@ from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import GatewayUnavailable, TransactionNotFound, TransactionStatus
 from sponsorship.billing.models import CreditEntry, Invoice, PaymentAttempt, PaymentNotification, RefundCase
 from sponsorship.billing.services.coverage import coverage_record_invoice
+from sponsorship.billing.services.protection_log import record_protection_action
 from sponsorship.billing.services.reversals import MONEY_RETURNED, payment_money_returned, payment_reverse
 from sponsorship.core.audit import audit_record
 from sponsorship.core.transitions import transition, transition_many
@@ -38,11 +39,16 @@ def _sponsor_keeps_paying(sponsor_id: int) -> bool:
     return Sponsorship.objects.filter(sponsor_id=sponsor_id, status=Sponsorship.Status.ACTIVE).exists()
 
 
-def _book_surplus(*, attempt: PaymentAttempt | None, sponsor_id: int, amount: int, reason: str, note: str) -> str:
-    """Money received that buys no coverage: credit on the next invoice, or a refund case for an admin."""
+def _book_surplus(
+    *, attempt: PaymentAttempt | None, sponsor_id: int | None, amount: int, reason: str, note: str
+) -> str:
+    """Money received that buys no coverage: credit on the next invoice, or a refund case for an admin. A worker's
+    own payment (self-pay, no sponsor) always goes back to them: a refund case."""
     if amount <= 0:
         return ""
-    if attempt is not None and not _sponsor_keeps_paying(sponsor_id):
+    if sponsor_id is None or (attempt is not None and not _sponsor_keeps_paying(sponsor_id)):
+        if attempt is None:
+            return ""
         RefundCase.objects.get_or_create(
             attempt=attempt, reason=reason, defaults={"sponsor_id": sponsor_id, "amount_idr": amount, "note": note}
         )
@@ -135,6 +141,8 @@ def payment_settle(*, attempt: PaymentAttempt, status: TransactionStatus) -> str
         outcome = "settled"
         if transition(Invoice, invoice.pk, to=Invoice.Status.PAID, from_=Invoice.Status.ISSUED, paid_at=now):
             surplus = coverage_record_invoice(invoice=invoice, paid_at=now, attempt=attempt)
+            if invoice.payer_kind == Invoice.Payer.WORKER:
+                _record_self_paid(invoice=invoice, attempt=attempt, surplus=surplus, at=now)
             booked = _book_surplus(
                 attempt=attempt,
                 sponsor_id=invoice.sponsor_id,
@@ -219,7 +227,7 @@ def invoice_settle_by_credit(*, invoice: Invoice) -> bool:
             return False
         surplus = coverage_record_invoice(invoice=invoice, paid_at=now)
         amount = sum(line.amount_idr for line in surplus)
-        if amount:
+        if amount and invoice.sponsor_id is not None:  # an amount-0 invoice is a sponsor's, paid by credit
             CreditEntry.objects.create(
                 sponsor_id=invoice.sponsor_id,
                 kind=CreditEntry.Kind.RESTORED,
@@ -231,10 +239,22 @@ def invoice_settle_by_credit(*, invoice: Invoice) -> bool:
     return True
 
 
+def _record_self_paid(*, invoice: Invoice, attempt: PaymentAttempt, surplus, at) -> None:
+    """A worker paid their own premium (self-pay link): logged for the at-risk dashboard."""
+    covered = [line for line in invoice.lines.all() if line not in surplus]
+    for line in covered:
+        record_protection_action(
+            line.worker_id,
+            "self_paid",
+            detail={"invoice": invoice.number, "month": line.month.isoformat(), "amount_idr": line.amount_idr},
+            at=at,
+        )
+
+
 def _notify_receipt(invoice_id: int) -> None:
     invoice = Invoice.objects.select_related("sponsor__user").get(pk=invoice_id)
-    if invoice.sponsor.user_id is None:
-        return
+    if invoice.sponsor is None or invoice.sponsor.user_id is None:
+        return  # a self-paid invoice: the worker's status push (reminders) tells them they are protected
     with transaction.atomic():
         notify(
             user=invoice.sponsor.user,

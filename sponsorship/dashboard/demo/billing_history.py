@@ -22,6 +22,12 @@ from sponsorship.people.models import Sponsorship
 METHODS = ["bri_va", "bca_va", "bni_va", "other_qris", "gopay", "shopeepay", "echannel"]
 
 
+def _sponsor_of(invoice: Invoice) -> int:
+    """The demo writes sponsor invoices only (Invoice.sponsor is nullable for bridge-fund and self-pay payers)."""
+    assert invoice.sponsor_id is not None
+    return invoice.sponsor_id
+
+
 def _aware(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
 
@@ -113,10 +119,10 @@ def generate(
             ids = dict(Invoice.objects.filter(batch=f"synthetic-{period:%Y%m}").values_list("sponsor_id", "id"))
             line_objs = []
             for inv in invoices:
-                for worker_id, p in lines_for[inv.sponsor_id]:
+                for worker_id, p in lines_for[_sponsor_of(inv)]:
                     line_objs.append(
                         InvoiceLine(
-                            invoice_id=ids[inv.sponsor_id],
+                            invoice_id=ids[_sponsor_of(inv)],
                             worker_id=worker_id,
                             month=period,
                             rate_id=p.rate_id,
@@ -127,7 +133,7 @@ def generate(
                         )
                     )
             InvoiceLine.objects.bulk_create(line_objs, batch_size=batch_size, ignore_conflicts=True)
-            paid = {inv.sponsor_id: inv for inv in invoices if inv.paid_at}
+            paid = {_sponsor_of(inv): inv for inv in invoices if inv.paid_at}
             attempts = [
                 PaymentAttempt(
                     invoice_id=ids[s],

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import jobs, reports, views
+from . import bridge, jobs, reports, views
 
 app_name = "dashboard"
 
@@ -26,5 +26,8 @@ urlpatterns = [
     path("imports/templates/<str:kind>.<str:fmt>", views.import_template, name="import-template"),
     path("jobs/", jobs.job_list, name="jobs"),
     path("jobs/<int:pk>/download/", jobs.job_download, name="job-download"),
+    path("bridge-fund/", bridge.pools, name="bridge-pools"),
+    path("bridge-fund/<int:pk>/top-up/", bridge.top_up, name="bridge-pool-top-up"),
+    path("bridge-fund/<int:pk>/statement/", bridge.statement, name="bridge-pool-statement"),
     path("personal-data-access/", views.personal_data_access, name="personal-data-access"),
 ]

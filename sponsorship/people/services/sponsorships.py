@@ -38,6 +38,15 @@ class EndHandler:
 
 
 _END_HANDLERS: list[EndHandler] = []
+# What starting a sponsorship does in apps above (billing: the bridge fund stops paying, an open self-pay link is
+# withdrawn). Called as handler(sponsorship=, actor=) in the same transaction, after the row exists.
+StartHandler = Callable[..., None]
+_START_HANDLERS: list[StartHandler] = []
+
+
+def register_start_handler(handler: StartHandler) -> None:
+    if handler not in _START_HANDLERS:
+        _START_HANDLERS.append(handler)
 
 
 def register_end_handler(handler: EndHandler) -> None:
@@ -86,6 +95,8 @@ def sponsorship_start(*, sponsor: Sponsor, worker: Worker, source: str, actor=No
             obj=sponsorship,
             after={"sponsor": sponsor.pk, "worker": worker.pk, "source": source},
         )
+        for handler in _START_HANDLERS:
+            handler(sponsorship=sponsorship, actor=actor)
     sponsor.refresh_from_db(fields=["active_sponsorships"])
     return sponsorship
 
