@@ -30,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from backend.celery import delay_or
+from backend.observability.metrics import MATCHING_RUN_DURATION, timed_call
 from notifications.services import NotifyRequest, notify_bulk
 from sponsorship.core.audit import audit_record
 from sponsorship.matching import selectors as sel
@@ -158,6 +159,7 @@ def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     }
 
 
+@timed_call(MATCHING_RUN_DURATION, step="preview")
 def matching_run_preview(
     *,
     regency: Region,
@@ -436,6 +438,7 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     return dict(skipped)
 
 
+@timed_call(MATCHING_RUN_DURATION, step="apply")
 def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool = True) -> MatchingRun:
     """Create the run's proposals (source matching_run). Pairs that went stale since the preview (worker
     taken, sponsor full, declined pair in cooldown) are skipped. Applying twice creates nothing new."""
