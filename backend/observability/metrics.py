@@ -73,7 +73,9 @@ MATCHING_RUN_DURATION = Histogram(
     buckets=_RUN_BUCKETS,
 )
 LEDGER_CHECK_DURATION = Histogram(
-    "pengampu_ledger_check_duration_seconds", "Nightly ledger checks of every regency, end to end.", buckets=_RUN_BUCKETS
+    "pengampu_ledger_check_duration_seconds",
+    "Nightly ledger checks of every regency, end to end.",
+    buckets=_RUN_BUCKETS,
 )
 
 # The webhook outcomes a label may take (anything else is counted as "other": a label never grows unbounded).
@@ -157,7 +159,9 @@ class DatabaseCollector:
         if self._collectors is None:
             self._collectors = _app_collectors()
         errors = GaugeMetricFamily(
-            "pengampu_metrics_collector_up", "1 when an app's database figures were read at this scrape.", labels=["app"]
+            "pengampu_metrics_collector_up",
+            "1 when an app's database figures were read at this scrape.",
+            labels=["app"],
         )
         started = time.perf_counter()
         for app_name, collect in self._collectors:
@@ -178,7 +182,7 @@ class DatabaseCollector:
 
 
 _database_registry = CollectorRegistry(auto_describe=False)
-_database_registry.register(DatabaseCollector())  # type: ignore[arg-type]
+_database_registry.register(DatabaseCollector())
 
 
 def render() -> bytes:

@@ -30,7 +30,7 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     return value
 
 
-def scrub(event: dict, hint: dict | None = None) -> dict:
+def scrub(event: Any, hint: Any = None) -> Any:
     """before_send / before_breadcrumb: the event with personal-data patterns replaced."""
     return _scrub(event)
 

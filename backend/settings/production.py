@@ -2,9 +2,10 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from backend.observability.logs import logging_config
+
 from .base import *  # noqa: F401,F403
 from .base import env
-from backend.observability.logs import logging_config
 from .published import is_published
 
 DEBUG = False

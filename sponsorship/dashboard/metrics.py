@@ -21,9 +21,7 @@ def collect():
         .distinct("object_id")
         .values_list("object_id", "at", "after")
     )
-    codes = dict(
-        Region.objects.filter(pk__in=[int(r[0]) for r in rows if r[0].isdigit()]).values_list("pk", "code")
-    )
+    codes = dict(Region.objects.filter(pk__in=[int(r[0]) for r in rows if r[0].isdigit()]).values_list("pk", "code"))
     last_run = GaugeMetricFamily(
         "pengampu_ledger_check_last_run_timestamp_seconds",
         "When each regency's ledger was last checked (Unix time).",

@@ -10,7 +10,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 from backend.observability.context import get_request_id, reset_request_id, set_request_id
@@ -191,8 +190,13 @@ def test_database_gauges_outbox_payments_and_ledger(client, metrics_token, regen
     user = factories.make_user()
     for i, due in enumerate((now - timezone.timedelta(minutes=5), now + timezone.timedelta(hours=1))):
         Notification.objects.create(
-            recipient=user, kind="invoice_issued", title="t", body="b", dedupe_key=f"ops-{i}",
-            next_attempt_at=due, created_at=now - timezone.timedelta(minutes=10),
+            recipient=user,
+            kind="invoice_issued",
+            title="t",
+            body="b",
+            dedupe_key=f"ops-{i}",
+            next_attempt_at=due,
+            created_at=now - timezone.timedelta(minutes=10),
         )
     ledger_check_nightly()
     text = scrape(client)
@@ -270,7 +274,9 @@ def test_sentry_sends_an_error_without_personal_data():
     )
     try:
         result = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
             text=True,
             timeout=60,
             env={**_clean_env(), "DJANGO_SETTINGS_MODULE": "backend.settings.test"},
@@ -282,3 +288,25 @@ def test_sentry_sends_an_error_without_personal_data():
     assert "ValueError" in sent and "[Filtered]" in sent
     for secret in ("3502175603850007", "81298765432", "sumarni@example.go.id"):
         assert secret not in sent
+
+
+# ---- the Grafana dashboard --------------------------------------------------------------------------------
+def test_grafana_dashboard_queries_only_metrics_the_service_exports():
+    import backend.observability.metrics as process_metrics
+
+    dashboard = json.loads((ROOT / "docs" / "ops" / "grafana-pengampu.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(dashboard["panels"]) >= 15 and all(exprs)
+    sources = "".join(
+        (ROOT / path).read_text()
+        for path in (
+            "backend/observability/metrics.py",
+            "sponsorship/billing/metrics.py",
+            "notifications/metrics.py",
+            "sponsorship/dashboard/metrics.py",
+        )
+    )
+    used = {re.sub(r"_(bucket|sum|count|total)$", "", name) for e in exprs for name in re.findall(r"pengampu_\w+", e)}
+    missing = sorted(name for name in used if f'"{name}' not in sources)
+    assert not missing, f"the dashboard queries metrics nobody exports: {missing}"
+    assert process_metrics.HTTP_REQUEST_DURATION._name == "pengampu_http_request_duration_seconds"

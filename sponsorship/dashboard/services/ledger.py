@@ -11,7 +11,6 @@ import logging
 from django.db import transaction
 
 from backend.observability.metrics import LEDGER_CHECK_DURATION, timed_call
-
 from notifications.services import NotifyRequest, batched_sends, notify_bulk
 from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.periods import local_today
