@@ -8,6 +8,8 @@ from celery import Celery
 # without real secrets (never the dev settings with DEBUG, ALLOWED_HOSTS=* and published keys).
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.production")
 
+import backend.observability.celery  # noqa: E402,F401  (connects the request-id and timing signals)
+
 app = Celery("pengampu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -30,3 +30,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = 30
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None  # e.g. "-" (stdout); off by default: the proxy logs
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+
+
+def child_exit(server, worker):
+    """With PROMETHEUS_MULTIPROC_DIR (backend/observability/metrics.py): a dead worker's live gauges go."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -7,6 +7,9 @@ from typing import Any
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from backend.observability.logs import logging_config
+from backend.observability.sentry import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -45,6 +48,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id (X-Request-ID kept when valid, else made) on every log line and on the answer, and the
+    # latency per route for /metrics (backend/observability/).
+    "backend.observability.middleware.RequestObservabilityMiddleware",
     # REMOTE_ADDR becomes the client's address, believing X-Forwarded-For only as far as TRUSTED_PROXY_* say
     # (backend/client_ip.py); every throttle, lockout and audit row reads it.
     "backend.client_ip.ClientIpMiddleware",
@@ -278,14 +284,46 @@ if MATCHING_RUN_DISTANCE not in ("exact", "fast"):
 MATCHING_DISTANCE_GAP_TOLERANCE = env.float("MATCHING_DISTANCE_GAP_TOLERANCE", default=0.005)
 MATCHING_EXACT_ARC_LIMIT = env.int("MATCHING_EXACT_ARC_LIMIT", default=1_000_000)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs: "text" for people (the default here), "json" one object per line for collectors (production's default);
+# every line carries the request id (backend/observability/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+# Celery keeps these handlers (and their request-id filter) instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Prometheus metrics at /metrics (docs/ops/observability.md): for a scraper with `Authorization: Bearer
+# METRICS_TOKEN` or from METRICS_ALLOWED_IPS (addresses or networks); 401/404 for anyone else. Production refuses to
+# start with metrics enabled and no token.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+
+def _networks(values: list[str]) -> tuple:
+    import ipaddress
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+
+
+METRICS_ALLOWED_NETWORKS = _networks(METRICS_ALLOWED_IPS)
+
+# Error tracking: Sentry when SENTRY_DSN is set, personal data scrubbed (backend/observability/sentry.py).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+init_sentry(
+    dsn=SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
 
 # Serve static files from the apps directly when collectstatic has not run (dev, tests, benchmarks).
 WHITENOISE_USE_FINDERS = True

@@ -2,6 +2,8 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from backend.observability.logs import logging_config
+
 from .base import *  # noqa: F401,F403
 from .base import env
 from .published import is_published
@@ -81,3 +83,17 @@ if not (_whatsapp_ready or _sms_ready):
         "WHATSAPP_ACCESS_TOKEN and WHATSAPP_APP_SECRET, and/or SMS_PROVIDER=twilio with TWILIO_ACCOUNT_SID, "
         "TWILIO_AUTH_TOKEN and TWILIO_SENDER"
     )
+
+# One JSON object per log line for the collector (LOG_FORMAT=text to read them by eye).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)  # noqa: F405
+# /metrics names every route, webhook outcome and queue: only for the scraper. A token is required while it is on;
+# METRICS_ALLOWED_IPS may add the scraper's network (docs/ops/observability.md).
+if METRICS_ENABLED:  # noqa: F405
+    if len(METRICS_TOKEN) < 32 or is_published(METRICS_TOKEN):  # noqa: F405
+        raise ImproperlyConfigured(
+            "METRICS_TOKEN must be set to a generated secret of at least 32 characters while metrics are enabled "
+            "(METRICS_ENABLED=false turns /metrics off)"
+        )
+# The container's healthcheck and the scraper talk to the service directly, not through the HTTPS proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]

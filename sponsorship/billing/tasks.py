@@ -70,6 +70,8 @@ def send_admin_digests():
 def scan_protection_clock() -> dict:
     """Hourly: budget cohorts offered before their funding ends, reminders by days of protection left."""
     return protection_clock_scan()
+
+
 @shared_task(name="sponsorship.tasks.run_bridge_scan")
 def run_bridge_scan() -> dict:
     return vars(bridge_scan())

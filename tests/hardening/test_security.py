@@ -33,6 +33,8 @@ PROD_ENV = {
     "WHATSAPP_ACCESS_TOKEN": "token",
     "WHATSAPP_APP_SECRET": "secret",
     "TRUSTED_PROXY_COUNT": "1",
+    # /metrics is on by default and production refuses it without a token (tests/ops/test_observability.py).
+    "METRICS_TOKEN": secrets.token_urlsafe(32),
 }
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.errors import ApplicationError
+from backend.observability.metrics import count_webhook
 from sponsorship.billing.api.serializers import (
     CoverageStatusOut,
     InvoiceDetailOut,
@@ -130,9 +131,11 @@ def midtrans_notification(request):
     remote_ip = request.META.get("REMOTE_ADDR")
     refused = webhook.notification_refusal(remote_ip=remote_ip, declared_bytes=_content_length(request))
     if refused is not None:
+        count_webhook(refused.body.get("status", "refused"))
         return JsonResponse(refused.body, status=refused.status)
     headers = {k: v for k, v in request.headers.items() if k.lower() not in ("cookie", "authorization")}
     answer = webhook.notification_receive(raw_body=request.body, headers=headers, remote_ip=remote_ip)
+    count_webhook(answer.body.get("status", ""))
     return JsonResponse(answer.body, status=answer.status)
 
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 from backend.api.errors import ApplicationError, ConflictError
 from backend.celery import delay_or
 from backend.formats import period_label
+from backend.observability.metrics import BILLING_RUN_DURATION, timed_call
 from notifications import services as notifications
 from sponsorship.billing import locks
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
@@ -189,6 +190,7 @@ def _premium_or_none(book: RateBook, period: dt.date, sector: str):
         return None
 
 
+@timed_call(BILLING_RUN_DURATION)
 def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -> BillingRunResult:
     """Bill every active worker-month of `period` that is neither covered nor on a live invoice.
 

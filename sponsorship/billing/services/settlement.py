@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from backend.formats import period_label
+from backend.observability.metrics import count_webhook_processed
 from notifications.services import notify
 from sponsorship.billing import locks
 from sponsorship.billing.gateways import get_gateway
@@ -365,5 +366,6 @@ def notifications_process(*, note_ids, gateway=None) -> dict:
     counts: dict[str, int] = {}
     for note_id in note_ids:
         outcome = notification_process(note_id=note_id, gateway=gateway)
+        count_webhook_processed(outcome)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

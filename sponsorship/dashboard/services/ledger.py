@@ -10,6 +10,7 @@ import logging
 
 from django.db import transaction
 
+from backend.observability.metrics import LEDGER_CHECK_DURATION, timed_call
 from notifications.services import NotifyRequest, batched_sends, notify_bulk
 from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.periods import local_today
@@ -66,6 +67,7 @@ def ledger_check_regency(*, regency: Region, today: dt.date | None = None, gatew
     return report
 
 
+@timed_call(LEDGER_CHECK_DURATION)
 def ledger_check_nightly(*, today: dt.date | None = None) -> dict[str, int]:
     """Every regency with agencies: {regency code: violations} (0 = all invariants hold)."""
     out = {}

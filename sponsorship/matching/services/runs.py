@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backend.api.errors import ConflictError
 from backend.celery import delay_or
+from backend.observability.metrics import MATCHING_RUN_DURATION, timed_call
 from notifications.services import NotifyRequest, notify_bulk
 from sponsorship.core.audit import audit_record
 from sponsorship.matching import selectors as sel
@@ -216,6 +217,7 @@ def _existing(regency: Region, fingerprint: str) -> MatchingRun | None:
     )
 
 
+@timed_call(MATCHING_RUN_DURATION, step="preview")
 def matching_run_preview(
     *,
     regency: Region,
@@ -745,6 +747,7 @@ def _apply_pairs_python(*, run: MatchingRun, pairs: np.ndarray, now, cooldown_da
     return dict(skipped)
 
 
+@timed_call(MATCHING_RUN_DURATION, step="apply")
 def matching_run_apply(*, run: MatchingRun, actor=None, now=None, notify: bool = True) -> MatchingRun:
     """Create the run's proposals (source matching_run). Pairs that went stale since the preview (worker
     taken, sponsor full, declined pair in cooldown) are skipped. Applying twice creates nothing new."""
