@@ -264,10 +264,7 @@ def snapshot() -> dict[str, dict]:
     """pg_stat counters are sent by backends at transaction end and read through a snapshot: flush ours first."""
     with _cursor() as cur:
         cur.execute("SELECT pg_stat_clear_snapshot()")
-        try:
-            cur.execute("SELECT pg_stat_force_next_flush()")  # PostgreSQL 15+
-        except Exception:  # noqa: BLE001 - older servers flush on their own within 0.5 s
-            pass
+        cur.execute("SELECT pg_stat_force_next_flush()")  # PostgreSQL 15+
     time.sleep(0.6)
     with _cursor() as cur:
         cur.execute("SELECT pg_stat_clear_snapshot()")
@@ -304,8 +301,8 @@ def clean_invoices() -> None:
 
     with _cursor() as cur:
         cur.execute(
-            "TRUNCATE sponsorship_invoiceline, sponsorship_invoice, sponsorship_creditentry, notifications_notification "
-            "CASCADE"
+            "TRUNCATE sponsorship_invoiceline, sponsorship_invoice, sponsorship_creditentry, "
+            "notifications_notification CASCADE"
         )
         cur.execute("TRUNCATE sponsorship_dash_agency_month")
         cur.execute("ANALYZE sponsorship_invoice, sponsorship_invoiceline, sponsorship_sponsorship")
