@@ -80,4 +80,11 @@ def test_responses_mask_nik_and_phone(api, world, regency_admin):
 
 
 def test_role_enum_is_complete():
-    assert {r.value for r in Role} == {"sponsor", "worker", "agency_admin", "regency_admin"}
+    assert {r.value for r in Role} == {
+        "sponsor",
+        "worker",
+        "agency_admin",
+        "regency_admin",
+        "province_admin",
+        "national_admin",
+    }

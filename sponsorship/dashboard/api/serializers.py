@@ -197,3 +197,32 @@ class BenefitsTotal(serializers.Serializer):
 class BenefitsTable(DashboardTableBase):
     rows = BenefitsRow(many=True)
     regency_total = BenefitsTotal()
+
+
+class AreaRow(serializers.Serializer):
+    """One regency (province view) or one province (national view), or the total: aggregates only."""
+
+    code = serializers.CharField(help_text="Kemendagri code of the regency or province; empty in the totals")
+    name = serializers.CharField()
+    regencies = serializers.IntegerField(required=False, help_text="National view: regencies in the programme")
+    asn = serializers.IntegerField(help_text="Active ASN sponsors")
+    pledged = serializers.IntegerField(help_text="ASN with at least one active sponsorship")
+    pledged_pct = serializers.FloatField(**PCT)
+    workers_registered = serializers.IntegerField()
+    workers_covered = serializers.IntegerField(help_text="Workers with an active sponsor")
+    target = serializers.IntegerField(help_text="Sum of the village targets")
+    target_pct = serializers.FloatField(**PCT)
+    invoices_due = serializers.IntegerField(help_text="Invoices due in the last 12 months (standing, already due)")
+    paid_on_time = serializers.IntegerField()
+    on_time_pct = serializers.FloatField(**PCT)
+    arrears_idr = serializers.IntegerField(help_text="Overdue unpaid invoices, rupiah")
+    arrears_sponsors = serializers.IntegerField(help_text="ASN with overdue unpaid invoices")
+
+
+class AreaSummary(serializers.Serializer):
+    scope = serializers.CharField(help_text="Province name, or Indonesia")
+    level = serializers.ChoiceField(choices=["province", "national"])
+    province_code = serializers.CharField(allow_null=True)
+    unit = serializers.ChoiceField(choices=["regency", "province"], help_text="What each row is")
+    rows = AreaRow(many=True)
+    totals = AreaRow(help_text="The sum of the rows (percentages recomputed from the sums)")

@@ -19,6 +19,7 @@ urlpatterns = [
         dash.ArrearsRemindView.as_view(),
         name="admin-dashboard-arrears-remind",
     ),
+    path("admin/areas/summary/", dash.AreaSummaryView.as_view(), name="admin-areas-summary"),
     path("admin/imports/", imports_api.ImportListCreate.as_view(), name="admin-imports"),
     path("admin/imports/templates/<str:kind>/", imports_api.ImportTemplate.as_view(), name="admin-import-template"),
     path("admin/imports/<int:pk>/", imports_api.ImportDetail.as_view(), name="admin-import-detail"),

@@ -8,9 +8,10 @@ from rest_framework.views import APIView
 
 from sponsorship.dashboard import selectors as dashboard
 from sponsorship.dashboard.api import serializers as out
+from sponsorship.dashboard.selectors.areas import area_figures, area_scope
 from sponsorship.dashboard.services.actions import arrears_remind
 from sponsorship.dashboard.services.exports import table_export
-from sponsorship.people.api.permissions import IsAdmin
+from sponsorship.people.api.permissions import IsAdmin, IsAreaAdmin
 
 DOWNLOAD = OpenApiParameter(
     "download",
@@ -179,3 +180,20 @@ class ArrearsRemindView(APIView):
             scope=scope_of(request), sponsor_id=sponsor_id, actor=request.user, ip=request.META.get("REMOTE_ADDR")
         )
         return Response(result)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(
+            "province", str, required=False, description="National admins: one province's regencies, e.g. 35"
+        )
+    ],
+    responses=out.AreaSummary,
+    summary="Province or national figures: per regency (or province) rows and their totals, aggregates only",
+)
+class AreaSummaryView(APIView):
+    permission_classes = [IsAreaAdmin]
+
+    def get(self, request):
+        area = area_scope(request.user, province_code=request.query_params.get("province"))
+        return Response(area_figures(area))

@@ -277,6 +277,13 @@ def _add_arrears_by_agency(scope, today, out) -> None:
         entry["arrears_idr"], entry["arrears_sponsors"] = row["s"] or 0, row["n"]
 
 
+def arrears_totals(scope: AdminScope, *, today: dt.date | None = None) -> dict:
+    """The scope's arrears as two numbers (rupiah overdue, ASN owing): what the per-agency figures add up to."""
+    today = today or local_today()
+    row = _open_overdue(scope, today).aggregate(s=Sum("amount_idr"), n=Count("sponsor_id", distinct=True))
+    return {"arrears_idr": int(row["s"] or 0), "arrears_sponsors": row["n"]}
+
+
 def agency_money_raw(scope: AdminScope, *, today: dt.date | None = None, months: int = 12) -> dict[int, dict]:
     """agency_money straight from the invoices (the reference for the summary)."""
     today = today or local_today()

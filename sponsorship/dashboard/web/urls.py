@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("areas/", views.areas, name="areas"),
     path("coverage/", views.coverage, name="coverage"),
     path("coverage/villages/<str:code>/target/", views.set_village_target, name="village-target"),
     path("money/", views.money, name="money"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from backend.api.errors import ApplicationError
 from sponsorship.dashboard import selectors as dashboard
 from sponsorship.dashboard.models import ImportBatch
+from sponsorship.dashboard.selectors.areas import area_figures, area_scope, is_area_admin, is_province_admin
 from sponsorship.dashboard.selectors.bpjs import counted_by_bpjs
 from sponsorship.dashboard.selectors.deciles import flagged_workers
 from sponsorship.dashboard.services import imports
@@ -38,6 +39,8 @@ def admin_page(view):
         try:
             scope = dashboard.admin_scope(request.user, regency_code=request.GET.get("regency"))
         except PermissionDenied:
+            if is_area_admin(request.user):  # province and national admins have their own page
+                return redirect("dashboard:areas")
             return HttpResponseForbidden(render_to_string("dashboard/403.html", request=request))
         return view(request, scope, *args, **kwargs)
 
@@ -337,3 +340,25 @@ def reach(request, scope):
     from sponsorship.dashboard.selectors.reach import reach_summary
 
     return render(request, "dashboard/reach.html", {"scope": scope, "nav": "reach", "reach": reach_summary(scope)})
+
+
+def areas(request):
+    """Province and national admins (and superusers): per regency or per province aggregates, no personal data."""
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse(LOGIN_URL)}?next={request.get_full_path()}")
+    try:
+        area = area_scope(request.user, province_code=request.GET.get("province"))
+    except PermissionDenied:
+        return HttpResponseForbidden(render_to_string("dashboard/403.html", request=request))
+    figures = area_figures(area)
+    return render(
+        request,
+        "dashboard/areas.html",
+        {
+            "area": area,
+            "figures": figures,
+            "drill_down": figures["unit"] == "province",
+            # a national admin looking at one province may go back to the list of provinces
+            "can_go_up": area.province is not None and not is_province_admin(request.user),
+        },
+    )

@@ -22,3 +22,5 @@ IsSponsor = HasRole.of(Role.SPONSOR)
 IsWorker = HasRole.of(Role.WORKER)
 IsAdmin = HasRole.of(Role.AGENCY_ADMIN, Role.REGENCY_ADMIN)
 IsRegencyAdmin = HasRole.of(Role.REGENCY_ADMIN)
+# Province and national admins read aggregated figures only (sponsorship/dashboard/selectors/areas.py).
+IsAreaAdmin = HasRole.of(Role.PROVINCE_ADMIN, Role.NATIONAL_ADMIN)

@@ -15,6 +15,10 @@ class Role(models.TextChoices):
     WORKER = "worker", _("Worker")
     AGENCY_ADMIN = "agency_admin", _("Agency admin")
     REGENCY_ADMIN = "regency_admin", _("Regency admin")
+    # Aggregates only (docs/scale.md): a province admin sees the province's regencies, a national admin the
+    # provinces; neither reads a row of personal data (no rule in people.scoping, so every scoped read is empty).
+    PROVINCE_ADMIN = "province_admin", _("Province admin")
+    NATIONAL_ADMIN = "national_admin", _("National admin")
 
 
 class Profile(models.Model):
@@ -29,6 +33,14 @@ class Profile(models.Model):
         related_name="+",
         limit_choices_to={"level": Region.Level.REGENCY},
     )
+    province = models.ForeignKey(
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Region.Level.PROVINCE},
+    )
     language = models.CharField(max_length=2, choices=[("id", "Bahasa Indonesia"), ("en", "English")], default="id")
 
     class Meta:
@@ -41,6 +53,10 @@ class Profile(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(role="regency_admin") | Q(regency__isnull=False), name="profile_regency_admin_has_regency"
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="province_admin") | Q(province__isnull=False),
+                name="profile_province_admin_has_province",
             ),
         ]
 
