@@ -30,6 +30,9 @@ class Kind(models.TextChoices):
     SPONSORED_WORKER_DIED = "sponsored_worker_died", _("A sponsored worker passed away")
     SPONSORSHIP_ENDED = "sponsorship_ended", _("Sponsorship ended")
     WORKER_SPONSOR_LEFT = "worker_sponsor_left", _("Sponsor left; finding a new one")
+    PAYDAY_REMINDER = "payday_reminder", _("Payday reminder")
+    PREPAY_THIRTEENTH = "prepay_thirteenth", _("13th salary: prepay suggestion")
+    PREPAY_THR = "prepay_thr", _("THR: prepay suggestion")
 
 
 # Receipts are records of money moving, a broken ledger is an admin's duty to know, and a family must learn how to

@@ -39,6 +39,9 @@ PRIORITY: dict[str, str] = {
     "matching_proposal": NORMAL,
     "worker_protected": NORMAL,
     "worker_new_sponsor": NORMAL,
+    "payday_reminder": NORMAL,
+    "prepay_thirteenth": LOW,  # an offer, not a warning: push and the inbox only
+    "prepay_thr": LOW,
     "admin_digest": LOW,
     "tip": LOW,
 }
