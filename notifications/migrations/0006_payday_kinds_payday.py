@@ -4,20 +4,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0005_kinds_after_merge'),
+        ("notifications", "0005_kinds_after_merge"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('invoice_issued', 'Bill issued'), ('invoice_due_soon', 'Bill due soon'), ('invoice_due_today', 'Bill due today'), ('invoice_overdue', 'Bill overdue'), ('coverage_lapsing', "Worker's protection ending soon"), ('payment_received', 'Payment received'), ('matching_proposal', 'A new worker proposal'), ('worker_protected', 'You are protected'), ('worker_at_risk', 'Protection at risk'), ('worker_lapsed', 'Protection lapsed'), ('worker_new_sponsor', 'New sponsor'), ('admin_digest', 'Daily digest'), ('tip', 'Tip'), ('dtsen_round_due', 'DTSEN ranking round due'), ('ledger_alert', 'Ledger check alert'), ('worker_died_family', 'How the family claims the death benefit'), ('worker_died_family_scholarship', 'How the family claims the death benefit and the scholarship'), ('sponsored_worker_died', 'A sponsored worker passed away'), ('sponsorship_ended', 'Sponsorship ended'), ('worker_sponsor_left', 'Sponsor left; finding a new one'), ('payday_reminder', 'Payday reminder'), ('prepay_thirteenth', '13th salary: prepay suggestion'), ('prepay_thr', 'THR: prepay suggestion')], max_length=32),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invoice_issued", "Bill issued"),
+                    ("invoice_due_soon", "Bill due soon"),
+                    ("invoice_due_today", "Bill due today"),
+                    ("invoice_overdue", "Bill overdue"),
+                    ("coverage_lapsing", "Worker's protection ending soon"),
+                    ("payment_received", "Payment received"),
+                    ("matching_proposal", "A new worker proposal"),
+                    ("worker_protected", "You are protected"),
+                    ("worker_at_risk", "Protection at risk"),
+                    ("worker_lapsed", "Protection lapsed"),
+                    ("worker_new_sponsor", "New sponsor"),
+                    ("admin_digest", "Daily digest"),
+                    ("tip", "Tip"),
+                    ("dtsen_round_due", "DTSEN ranking round due"),
+                    ("ledger_alert", "Ledger check alert"),
+                    ("worker_died_family", "How the family claims the death benefit"),
+                    ("worker_died_family_scholarship", "How the family claims the death benefit and the scholarship"),
+                    ("sponsored_worker_died", "A sponsored worker passed away"),
+                    ("sponsorship_ended", "Sponsorship ended"),
+                    ("worker_sponsor_left", "Sponsor left; finding a new one"),
+                    ("payday_reminder", "Payday reminder"),
+                    ("prepay_thirteenth", "13th salary: prepay suggestion"),
+                    ("prepay_thr", "THR: prepay suggestion"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AlterField(
-            model_name='notificationpreference',
-            name='kind',
-            field=models.CharField(choices=[('invoice_issued', 'Bill issued'), ('invoice_due_soon', 'Bill due soon'), ('invoice_due_today', 'Bill due today'), ('invoice_overdue', 'Bill overdue'), ('coverage_lapsing', "Worker's protection ending soon"), ('payment_received', 'Payment received'), ('matching_proposal', 'A new worker proposal'), ('worker_protected', 'You are protected'), ('worker_at_risk', 'Protection at risk'), ('worker_lapsed', 'Protection lapsed'), ('worker_new_sponsor', 'New sponsor'), ('admin_digest', 'Daily digest'), ('tip', 'Tip'), ('dtsen_round_due', 'DTSEN ranking round due'), ('ledger_alert', 'Ledger check alert'), ('worker_died_family', 'How the family claims the death benefit'), ('worker_died_family_scholarship', 'How the family claims the death benefit and the scholarship'), ('sponsored_worker_died', 'A sponsored worker passed away'), ('sponsorship_ended', 'Sponsorship ended'), ('worker_sponsor_left', 'Sponsor left; finding a new one'), ('payday_reminder', 'Payday reminder'), ('prepay_thirteenth', '13th salary: prepay suggestion'), ('prepay_thr', 'THR: prepay suggestion')], max_length=32),
+            model_name="notificationpreference",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("invoice_issued", "Bill issued"),
+                    ("invoice_due_soon", "Bill due soon"),
+                    ("invoice_due_today", "Bill due today"),
+                    ("invoice_overdue", "Bill overdue"),
+                    ("coverage_lapsing", "Worker's protection ending soon"),
+                    ("payment_received", "Payment received"),
+                    ("matching_proposal", "A new worker proposal"),
+                    ("worker_protected", "You are protected"),
+                    ("worker_at_risk", "Protection at risk"),
+                    ("worker_lapsed", "Protection lapsed"),
+                    ("worker_new_sponsor", "New sponsor"),
+                    ("admin_digest", "Daily digest"),
+                    ("tip", "Tip"),
+                    ("dtsen_round_due", "DTSEN ranking round due"),
+                    ("ledger_alert", "Ledger check alert"),
+                    ("worker_died_family", "How the family claims the death benefit"),
+                    ("worker_died_family_scholarship", "How the family claims the death benefit and the scholarship"),
+                    ("sponsored_worker_died", "A sponsored worker passed away"),
+                    ("sponsorship_ended", "Sponsorship ended"),
+                    ("worker_sponsor_left", "Sponsor left; finding a new one"),
+                    ("payday_reminder", "Payday reminder"),
+                    ("prepay_thirteenth", "13th salary: prepay suggestion"),
+                    ("prepay_thr", "THR: prepay suggestion"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

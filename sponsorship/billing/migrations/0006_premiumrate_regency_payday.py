@@ -5,16 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0005_protection_actions'),
-        ('regions', '0004_regency_payday_schedule_payday'),
+        ("billing", "0005_protection_actions"),
+        ("regions", "0004_regency_payday_schedule_payday"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='premiumrate',
-            name='regency',
-            field=models.ForeignKey(blank=True, help_text="Empty: national rate; set: this regency's own rate", limit_choices_to={'level': 2}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='regions.region'),
+            model_name="premiumrate",
+            name="regency",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Empty: national rate; set: this regency's own rate",
+                limit_choices_to={"level": 2},
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="regions.region",
+            ),
         ),
     ]

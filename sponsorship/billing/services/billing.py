@@ -520,7 +520,13 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
                 month = max(month, add_months(max(taken[s.worker_id]), 1))
             for i in range(int(months)):
                 m = add_months(month, i)
-                lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport), regency_id=regency_id)))
+                lines.append(
+                    (
+                        s.worker_id,
+                        m,
+                        book.premium(m, sector=sector_of(s.worker.occupation.is_transport), regency_id=regency_id),
+                    )
+                )
         if not lines:
             raise ApplicationError(NOTHING_TO_BILL, code="nothing_to_bill")
         return _issue(
@@ -575,7 +581,13 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
             start = month_start(timezone.localtime(s.started_at).date())
             for m in window:
                 if m >= start and m not in covered[s.worker_id] and m not in elsewhere[s.worker_id]:
-                    lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport), regency_id=regency_id)))
+                    lines.append(
+                        (
+                            s.worker_id,
+                            m,
+                            book.premium(m, sector=sector_of(s.worker.occupation.is_transport), regency_id=regency_id),
+                        )
+                    )
         if not lines:
             raise ApplicationError(gettext_lazy("There are no arrears to pay."), code="nothing_to_bill")
         for old in superseded:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import reports, views
+from . import regency_settings, reports, views
 
 app_name = "dashboard"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
+    path("settings/", regency_settings.regency_settings_page, name="regency-settings"),
     path("coverage/", views.coverage, name="coverage"),
     path("coverage/villages/<str:code>/target/", views.set_village_target, name="village-target"),
     path("money/", views.money, name="money"),

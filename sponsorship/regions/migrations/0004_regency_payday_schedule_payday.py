@@ -5,61 +5,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('regions', '0003_regencyconfig_dtsen_bpjs'),
+        ("regions", "0003_regencyconfig_dtsen_bpjs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='regencyconfig',
-            name='billing_hour',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Local hour of the daily billing run'),
+            model_name="regencyconfig",
+            name="billing_hour",
+            field=models.PositiveSmallIntegerField(default=0, help_text="Local hour of the daily billing run"),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='payday_reminders',
-            field=models.BooleanField(default=True, help_text='Remind card/e-wallet payers on paydays'),
+            model_name="regencyconfig",
+            name="payday_reminders",
+            field=models.BooleanField(default=True, help_text="Remind card/e-wallet payers on paydays"),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='reminder_hour',
-            field=models.PositiveSmallIntegerField(default=7, help_text='Local hour of the payday reminder wave'),
+            model_name="regencyconfig",
+            name="reminder_hour",
+            field=models.PositiveSmallIntegerField(default=7, help_text="Local hour of the payday reminder wave"),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='salary_day',
-            field=models.PositiveSmallIntegerField(default=1, help_text='Day of the month ASN salaries are paid'),
+            model_name="regencyconfig",
+            name="salary_day",
+            field=models.PositiveSmallIntegerField(default=1, help_text="Day of the month ASN salaries are paid"),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='thirteenth_month',
-            field=models.PositiveSmallIntegerField(blank=True, default=6, help_text='Month the 13th salary is paid; empty: none', null=True),
+            model_name="regencyconfig",
+            name="thirteenth_month",
+            field=models.PositiveSmallIntegerField(
+                blank=True, default=6, help_text="Month the 13th salary is paid; empty: none", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='thr_month',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Month the THR is paid (Lebaran moves: set it each year); empty: none', null=True),
+            model_name="regencyconfig",
+            name="thr_month",
+            field=models.PositiveSmallIntegerField(
+                blank=True, help_text="Month the THR is paid (Lebaran moves: set it each year); empty: none", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='regencyconfig',
-            name='tpp_day',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Day of the month the TPP allowance is paid; empty: no TPP reminder', null=True),
+            model_name="regencyconfig",
+            name="tpp_day",
+            field=models.PositiveSmallIntegerField(
+                blank=True, help_text="Day of the month the TPP allowance is paid; empty: no TPP reminder", null=True
+            ),
         ),
         migrations.CreateModel(
-            name='RegencyJobRun',
+            name="RegencyJobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.CharField(max_length=32)),
-                ('local_date', models.DateField()),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('regency', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='regions.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("job", models.CharField(max_length=32)),
+                ("local_date", models.DateField()),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                (
+                    "regency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="regions.region"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'sponsorship_regencyjobrun',
-                'constraints': [models.UniqueConstraint(fields=('job', 'regency', 'local_date'), name='regencyjobrun_once_per_day')],
+                "db_table": "sponsorship_regencyjobrun",
+                "constraints": [
+                    models.UniqueConstraint(fields=("job", "regency", "local_date"), name="regencyjobrun_once_per_day")
+                ],
             },
         ),
     ]
