@@ -283,7 +283,7 @@ def _payday_bill_requests(sponsors, *, today: dt.date, tz: ZoneInfo) -> list[Not
         .annotate(workers=Count("lines__worker", distinct=True))
         .order_by("sponsor_id", "due_date", "pk")
     )
-    earliest: dict[int, Invoice] = {}
+    earliest: dict = {}  # sponsor id → their earliest unpaid invoice (annotated with workers)
     for invoice in invoices:
         earliest.setdefault(invoice.sponsor_id, invoice)
     requests = []

