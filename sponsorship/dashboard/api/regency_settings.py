@@ -20,20 +20,20 @@ class SettingsInput(serializers.Serializer):
     for the API, the dashboard page and the Django admin)."""
 
     timezone = serializers.ChoiceField(choices=RegencyConfig.Zone.choices, required=False)
-    matching_radius_m = serializers.IntegerField(required=False)
-    decline_cooldown_days = serializers.IntegerField(required=False)
-    village_target = serializers.IntegerField(required=False)
-    max_new_member_age = serializers.IntegerField(required=False)
-    decile_cutoff = serializers.IntegerField(required=False, allow_null=True)
-    dtsen_round_months = serializers.IntegerField(required=False)
-    bpjs_counted_months = serializers.IntegerField(required=False)
-    salary_day = serializers.IntegerField(required=False)
-    tpp_day = serializers.IntegerField(required=False, allow_null=True)
-    thr_month = serializers.IntegerField(required=False, allow_null=True)
-    thirteenth_month = serializers.IntegerField(required=False, allow_null=True)
+    matching_radius_m = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    decline_cooldown_days = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    village_target = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    max_new_member_age = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    decile_cutoff = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
+    dtsen_round_months = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    bpjs_counted_months = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    salary_day = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    tpp_day = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
+    thr_month = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
+    thirteenth_month = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
     payday_reminders = serializers.BooleanField(required=False)
-    billing_hour = serializers.IntegerField(required=False)
-    reminder_hour = serializers.IntegerField(required=False)
+    billing_hour = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
+    reminder_hour = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
 
 
 class RateInput(serializers.Serializer):
@@ -42,12 +42,13 @@ class RateInput(serializers.Serializer):
     valid_to = serializers.DateField(required=False, allow_null=True)
     sector = serializers.ChoiceField(choices=Sector.choices, default=Sector.ANY)
     funding_source = serializers.ChoiceField(choices=FundingSource.choices, default=FundingSource.ANY)
-    declared_income_idr = serializers.IntegerField(default=1_000_000)
-    jkk_rate_bp = serializers.IntegerField(default=100)
-    jkm_idr = serializers.IntegerField(default=6_800)
-    jht_rate_bp = serializers.IntegerField(default=200)
-    discount_pct = serializers.IntegerField(default=0)
-    priority = serializers.IntegerField(default=0)
+    # upper bounds keep a typing slip (or a fuzzer) from reaching the integer columns' limits
+    declared_income_idr = serializers.IntegerField(default=1_000_000, min_value=1, max_value=1_000_000_000)
+    jkk_rate_bp = serializers.IntegerField(default=100, min_value=0, max_value=10_000)
+    jkm_idr = serializers.IntegerField(default=6_800, min_value=0, max_value=10_000_000)
+    jht_rate_bp = serializers.IntegerField(default=200, min_value=0, max_value=10_000)
+    discount_pct = serializers.IntegerField(default=0, min_value=0, max_value=100)
+    priority = serializers.IntegerField(default=0, min_value=-1_000, max_value=1_000)
     legal_basis = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
