@@ -25,16 +25,21 @@ def regency_settings(regency: Region) -> dict:
         "settings": {name: getattr(config, name) for name in REGENCY_CONFIG_FIELDS},
         "schedule": {
             "zone": config.get_timezone_display(),
-            "billing_starts": _local_time(config.billing_hour, slot),
-            "payday_wave_starts": _local_time(config.reminder_hour, slot),
+            "billing_starts": _local_time(config.billing_hour, BILLING_TICK_MINUTE, slot),
+            "payday_wave_starts": _local_time(config.reminder_hour, PAYDAY_TICK_MINUTE, slot),
         },
         "rates": regency_rates(regency),
     }
 
 
-def _local_time(hour: int, slot_s: int) -> str:
-    # the dispatcher ticks at :30 (billing) / :10 (payday) and the slot delays the regency's task within the hour
-    return f"{hour:02d}:{slot_s // 60:02d}+"
+# the minutes of the hourly dispatchers in billing/schedule.py; the slot delays the regency's task after the tick
+BILLING_TICK_MINUTE = 30
+PAYDAY_TICK_MINUTE = 10
+
+
+def _local_time(hour: int, tick_minute: int, slot_s: int) -> str:
+    minutes = hour * 60 + tick_minute + slot_s // 60
+    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
 
 
 def regency_rates(regency: Region, *, today: dt.date | None = None) -> list[dict]:
