@@ -34,6 +34,9 @@ class Kind(models.TextChoices):
     PROTECTION_ENDING_NO_BILL = "protection_ending_no_bill", _("A worker's protection ends soon")
     PROTECTION_ENDING_WORKER = "protection_ending_worker", _("Your protection ends soon")
     BENEFIT_RECEIVED_SPONSOR = "benefit_received_sponsor", _("A sponsored worker received a benefit")
+    PAYDAY_REMINDER = "payday_reminder", _("Payday reminder")
+    PREPAY_THIRTEENTH = "prepay_thirteenth", _("13th salary: prepay suggestion")
+    PREPAY_THR = "prepay_thr", _("THR: prepay suggestion")
 
 
 # Receipts are records of money moving, a broken ledger is an admin's duty to know, and a family must learn how to

@@ -45,6 +45,9 @@ PRIORITY: dict[str, str] = {
     "protection_ending_no_bill": NORMAL,
     "protection_ending_worker": NORMAL,
     "benefit_received_sponsor": NORMAL,
+    "payday_reminder": NORMAL,
+    "prepay_thirteenth": LOW,  # an offer, not a warning: push and the inbox only
+    "prepay_thr": LOW,
     "admin_digest": LOW,
     "tip": LOW,
 }

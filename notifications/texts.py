@@ -153,6 +153,21 @@ TEMPLATES: dict[str, Template] = {
             "%(pool_name)s paid %(amount_idr)s for %(workers)s worker-months in %(period_label)s. "
             "Balance: %(balance)s. The statement is on the dashboard."
         ),
+    # payday-aware reminders (sponsorship/billing/reminders.py: payday_requests)
+    "payday_reminder": Template(
+        _("Payday: time to pay your bill"),
+        _(
+            "Bill %(invoice_number)s, %(amount_idr)s for %(workers)s workers, is due on %(due_date)s. "
+            "Pay it now while your pay is in."
+        ),
+    ),
+    "prepay_thirteenth": Template(
+        _("13th salary is in: pay %(months)s months at once?"),
+        _("Prepay %(months)s months for your %(workers)s workers, %(amount_idr)s, and keep them protected."),
+    ),
+    "prepay_thr": Template(
+        _("THR is in: pay %(months)s months at once?"),
+        _("Prepay %(months)s months for your %(workers)s workers, %(amount_idr)s, and keep them protected."),
     ),
     "admin_digest": Template(
         _("Daily digest"),

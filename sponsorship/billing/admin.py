@@ -39,6 +39,7 @@ class PremiumRateAdmin(ServiceModelAdmin):
         "priority",
     ]
     list_filter = ["sector", "funding_source"]
+    raw_id_fields = ["regency"]
     fields = list(premium_rates.RATE_FIELDS)
 
     def _last_billed(self, obj):

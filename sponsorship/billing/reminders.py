@@ -10,10 +10,17 @@ machines) writes each reminder once:
     worker:{id}:protected:{protected_until} the worker, each time a payment extends protection
     sponsorship:{id}:new_sponsor            the worker, once per sponsorship
     admin_digest:{user}:{date}              each regency admin, daily (NOTIFICATIONS_ADMIN_DIGEST)
+    invoice:{id}:reminder:{date}            also the payday reminder (never a due-soon and a payday one a day)
+    sponsor:{id}:prepay:{kind}:{year}       the prepay suggestion, once per bonus (13th salary, THR) a year
+
+Payday reminders run per regency at its local hour (regions/scheduling.py, billing/services/scheduled.py): on
+the regency's salary day and TPP day (RegencyConfig), card/e-wallet payers (selectors/payday.py) with an unpaid
+bill are reminded; in the 13th-salary and THR months, on the salary day, prepaying 12 months is suggested.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
@@ -25,9 +32,14 @@ from django.utils import timezone
 
 from backend.formats import period_label
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
-from sponsorship.billing.models import Invoice
+from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
 from sponsorship.billing.selectors.coverage import worker_coverage_status
+from sponsorship.billing.selectors.payday import payday_reminder_sponsors
+from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
+from sponsorship.core.periods import add_months, month_start
 from sponsorship.people.models import Profile, Role, Sponsorship, Worker
+from sponsorship.regions.models import RegencyConfig
+from sponsorship.regions.scheduling import config_for
 
 logger = logging.getLogger(__name__)
 
@@ -220,5 +232,141 @@ def admin_digests_send(*, today: dt.date | None = None, now: dt.datetime | None 
                 context={"workers": agg["workers"] or 0, "days": agg["n"] or 0, "amount_idr": agg["total"] or 0},
             )
         )
+    with transaction.atomic(), batched_sends():
+        return len(notify_bulk(requests, now=now))
+
+
+# ---- payday-aware reminders (issue 17) ----------------------------------------------------------------------
+PREPAY_MONTHS = 12
+# A sponsor whose workers are all paid or billed this many months ahead already prepaid: no suggestion.
+PREPAID_AHEAD_MONTHS = 6
+SALARY, TPP, THIRTEENTH, THR = "salary", "tpp", "thirteenth", "thr"
+
+
+def _day_in_month(day_of_month: int, day: dt.date) -> int:
+    # a day past the month's end (a TPP on the 31st) falls on its last day
+    return min(day_of_month, calendar.monthrange(day.year, day.month)[1])
+
+
+def paydays_on(config: RegencyConfig, day: dt.date) -> list[str]:
+    """What the regency pays its ASN on `day` (local): salary, TPP, and on the salary day of the 13th-salary or
+    THR month that bonus too."""
+    kinds = []
+    if day.day == _day_in_month(config.salary_day, day):
+        kinds.append(SALARY)
+        if config.thirteenth_month == day.month:
+            kinds.append(THIRTEENTH)
+        if config.thr_month == day.month:
+            kinds.append(THR)
+    if config.tpp_day and day.day == _day_in_month(config.tpp_day, day) and SALARY not in kinds:
+        kinds.append(TPP)
+    return kinds
+
+
+def payday_requests(*, regency_id: int, today: dt.date, now: dt.datetime | None = None) -> list[NotifyRequest]:
+    """The payday wave of one regency on its local date `today` (empty on other days)."""
+    config = config_for(regency_id)
+    kinds = paydays_on(config, today) if config.payday_reminders else []
+    if not kinds:
+        return []
+    tz = ZoneInfo(config.timezone)
+    sponsors = payday_reminder_sponsors(regency_id=regency_id)
+    requests = _payday_bill_requests(sponsors, today=today, tz=tz)
+    for bonus in (k for k in kinds if k in (THIRTEENTH, THR)):
+        requests += _prepay_requests(sponsors, bonus=bonus, today=today, regency_id=regency_id, now=now)
+    return requests
+
+
+def _payday_bill_requests(sponsors, *, today: dt.date, tz: ZoneInfo) -> list[NotifyRequest]:
+    """Each sponsor's earliest unpaid bill: pay it while the pay is in."""
+    invoices = (
+        Invoice.objects.filter(status=Invoice.Status.ISSUED, sponsor__in=sponsors)
+        .select_related("sponsor")
+        .annotate(workers=Count("lines__worker", distinct=True))
+        .order_by("sponsor_id", "due_date", "pk")
+    )
+    earliest: dict = {}  # sponsor id → their earliest unpaid invoice (annotated with workers)
+    for invoice in invoices:
+        earliest.setdefault(invoice.sponsor_id, invoice)
+    requests = []
+    for invoice in earliest.values():
+        user_id = invoice.sponsor.user_id
+        assert user_id is not None  # payday_reminder_sponsors: sponsors with an account
+        requests.append(
+            NotifyRequest(
+                user_id=user_id,
+                kind="payday_reminder",
+                # shares the invoice's daily reminder key: never a due-soon and a payday reminder the same day
+                dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
+                context={
+                    "sponsor_name": invoice.sponsor.full_name,
+                    "amount_idr": invoice.amount_idr,
+                    "due_date": invoice.due_date,
+                    "invoice_id": invoice.pk,
+                    "invoice_number": invoice.number,
+                    "workers": invoice.workers,
+                    "period_label": period_label(invoice.period),
+                },
+                data={"invoice_id": str(invoice.pk), "due_date": invoice.due_date.isoformat()},
+                collapse_key=f"invoice-{invoice.pk}",
+                expires_at=_end_of_day(today, tz),
+            )
+        )
+    return requests
+
+
+def _prepay_requests(
+    sponsors, *, bonus: str, today: dt.date, regency_id: int, now: dt.datetime | None
+) -> list[NotifyRequest]:
+    """Suggest prepaying 12 months to sponsors who have not prepaid; the amount is what 12 months would cost."""
+    rows = list(
+        Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__in=sponsors).values_list(
+            "sponsor_id", "sponsor__user_id", "worker_id", "worker__occupation__is_transport"
+        )
+    )
+    worker_ids = [r[2] for r in rows]
+    paid_through: dict[int, dt.date] = {}
+    for worker_id, month in CoverageMonth.objects.filter(worker_id__in=worker_ids).values_list("worker_id", "month"):
+        paid_through[worker_id] = max(month, paid_through.get(worker_id, month))
+    for worker_id, month in InvoiceLine.objects.filter(
+        worker_id__in=worker_ids, invoice__status__in=(Invoice.Status.ISSUED, Invoice.Status.PAID)
+    ).values_list("worker_id", "month"):
+        paid_through[worker_id] = max(month, paid_through.get(worker_id, month))
+    horizon = add_months(month_start(today), PREPAID_AHEAD_MONTHS)
+    book = RateBook.load()
+    by_sponsor: dict[int, dict] = {}
+    for sponsor_id, user_id, worker_id, transport in rows:
+        entry = by_sponsor.setdefault(sponsor_id, {"user_id": user_id, "workers": 0, "amount": 0, "prepaid": True})
+        entry["workers"] += 1
+        entry["prepaid"] &= paid_through.get(worker_id, dt.date.min) >= horizon
+        try:
+            monthly = book.premium(month_start(today), sector=sector_of(bool(transport)), regency_id=regency_id)
+            entry["amount"] += monthly.amount_idr * PREPAY_MONTHS
+        except RateMissing:
+            pass
+    requests = []
+    for sponsor_id, entry in by_sponsor.items():
+        if entry["prepaid"] or not entry["amount"]:
+            continue
+        requests.append(
+            NotifyRequest(
+                user_id=entry["user_id"],
+                kind=f"prepay_{bonus}",
+                dedupe_key=f"sponsor:{sponsor_id}:prepay:{bonus}:{today.year}",
+                context={"months": PREPAY_MONTHS, "workers": entry["workers"], "amount_idr": entry["amount"]},
+                data={"action": "prepay", "months": str(PREPAY_MONTHS)},
+                collapse_key="prepay-suggestion",
+                expires_at=(now or timezone.now()) + dt.timedelta(days=7),
+            )
+        )
+    return requests
+
+
+def payday_reminders_send(*, regency_id: int, today: dt.date, now: dt.datetime | None = None) -> int:
+    """Write one regency's payday wave to the outbox (deduped, so a second run writes nothing)."""
+    now = now or timezone.now()
+    requests = payday_requests(regency_id=regency_id, today=today, now=now)
+    if not requests:
+        return 0
     with transaction.atomic(), batched_sends():
         return len(notify_bulk(requests, now=now))

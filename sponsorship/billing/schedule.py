@@ -1,12 +1,23 @@
-"""Billing's entries in the beat schedule (times in CELERY_TIMEZONE, Asia/Jakarta); each task is idempotent."""
+"""Billing's entries in the beat schedule (times in CELERY_TIMEZONE, Asia/Jakarta); each task is idempotent.
+
+The billing run and the payday reminder wave are per regency at the regency's local hour (WIB/WITA/WIT,
+RegencyConfig.billing_hour / reminder_hour): beat fires a dispatcher hourly, which enqueues each due regency once
+a local day, spread over the hour by a stable slot (regions/scheduling.py, docs/scheduling.md).
+"""
 
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
     "billing-day": {
-        # The billing service decides whether today is a billing day; running daily is harmless.
+        # Hourly dispatcher: each regency's run at its local billing hour (default 00:30 + its slot), once a day;
+        # the billing service decides whether that local date bills a month.
         "task": "sponsorship.tasks.run_billing",
-        "schedule": crontab(minute=30, hour=0),
+        "schedule": crontab(minute=30),
+    },
+    "payday-reminders": {
+        # Hourly dispatcher: each regency's payday wave at its local reminder hour (default 07:10 + its slot).
+        "task": "notifications.tasks.dispatch_payday_reminders",
+        "schedule": crontab(minute=10),
     },
     "reconcile-payments": {
         "task": "sponsorship.tasks.reconcile_payments",

@@ -3,6 +3,8 @@
 Task names are explicit and predate the domain layout: messages already queued under them keep working.
 """
 
+import datetime as dt
+
 from celery import shared_task
 
 from .protection_reminders import protection_clock_scan
@@ -15,6 +17,7 @@ from .services.reconciliation import (
     payments_reconcile,
     payments_reconcile_returns,
 )
+from .services.scheduled import billing_dispatch, billing_run_for_regency, payday_dispatch, payday_wave_for_regency
 from .services.settlement import notifications_process
 
 
@@ -25,8 +28,30 @@ def notify_invoices_issued(batch: str) -> int:
 
 @shared_task(name="sponsorship.tasks.run_billing")
 def run_billing() -> int:
-    """Daily: this month (late additions) and next month once within the issue window."""
+    """Hourly: enqueue the billing run of each regency whose local billing hour has come (once a local day);
+    each bills this month (late additions) and next month once within the issue window."""
+    return len(billing_dispatch())
+
+
+@shared_task(name="sponsorship.tasks.run_billing_regency", acks_late=True)
+def run_billing_regency(regency_id: int, local_date: str) -> dict | None:
+    return billing_run_for_regency(regency_id=regency_id, local_date=dt.date.fromisoformat(local_date))
+
+
+@shared_task(name="sponsorship.tasks.run_billing_all")
+def run_billing_all() -> int:
+    """Every regency at once, as before the per-regency schedule (an operator's catch-up; not scheduled)."""
     return sum(billing_run(period=period).invoices for period in periods_to_bill())
+
+
+@shared_task(name="notifications.tasks.dispatch_payday_reminders", ignore_result=True)
+def dispatch_payday_reminders() -> int:
+    return len(payday_dispatch())
+
+
+@shared_task(name="notifications.tasks.send_payday_reminders", acks_late=True, ignore_result=True)
+def send_payday_reminders(regency_id: int, local_date: str) -> dict | None:
+    return payday_wave_for_regency(regency_id=regency_id, local_date=dt.date.fromisoformat(local_date))
 
 
 @shared_task(name="sponsorship.tasks.reconcile_payments")

@@ -57,7 +57,7 @@ class RegionAdmin(ServiceModelAdmin):
 
 @admin.register(RegencyConfig)
 class RegencyConfigAdmin(ServiceModelAdmin):
-    list_display = ["regency", "timezone", "matching_radius_m", "decline_cooldown_days", "village_target"]
+    list_display = ["regency", "timezone", "matching_radius_m", "village_target", "salary_day", "billing_hour"]
     raw_id_fields = ["regency"]
     fields = ["regency", *services.REGENCY_CONFIG_FIELDS]
 

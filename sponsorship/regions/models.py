@@ -75,6 +75,24 @@ class RegencyConfig(models.Model):
     )
     # BPJS branches count a worker towards their targets only after this many contribution months [UNVERIFIED].
     bpjs_counted_months = models.PositiveSmallIntegerField(default=6)
+    # Payday (issue 17): ASN salaries on the 1st, the TPP allowance on a day the regency sets, and the months
+    # the THR and the 13th salary are paid. Card/e-wallet payers are reminded on paydays; prepay is suggested
+    # in the THR and 13th-salary months (billing/reminders.py, docs/scheduling.md).
+    salary_day = models.PositiveSmallIntegerField(default=1, help_text="Day of the month ASN salaries are paid")
+    tpp_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Day of the month the TPP allowance is paid; empty: no TPP reminder"
+    )
+    thr_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Month the THR is paid (Lebaran moves: set it each year); empty: none"
+    )
+    thirteenth_month = models.PositiveSmallIntegerField(
+        null=True, blank=True, default=6, help_text="Month the 13th salary is paid; empty: none"
+    )
+    payday_reminders = models.BooleanField(default=True, help_text="Remind card/e-wallet payers on paydays")
+    # Local hours (in `timezone`) of the regency's daily jobs; each regency also gets a stable minute slot
+    # within that hour (regions/scheduling.py) so hundreds of regencies never start at the same second.
+    billing_hour = models.PositiveSmallIntegerField(default=0, help_text="Local hour of the daily billing run")
+    reminder_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour of the payday reminder wave")
 
     class Meta:
         verbose_name = _("regency settings")
@@ -83,3 +101,24 @@ class RegencyConfig(models.Model):
 
     def __str__(self):
         return f"Konfigurasi {self.regency.name}"
+
+
+class RegencyJobRun(models.Model):
+    """One regency's daily job (billing run, reminder wave) on one local date: claimed once, so a dispatcher
+    that runs hourly (or twice, or after downtime) starts each regency's job once a day."""
+
+    job = models.CharField(max_length=32)
+    regency = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    local_date = models.DateField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "sponsorship_regencyjobrun"
+        constraints = [
+            models.UniqueConstraint(fields=["job", "regency", "local_date"], name="regencyjobrun_once_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.job} {self.regency_id} {self.local_date}"

@@ -155,6 +155,13 @@ REGENCY_CONFIG_FIELDS = (
     "decile_cutoff",
     "dtsen_round_months",
     "bpjs_counted_months",
+    "salary_day",
+    "tpp_day",
+    "thr_month",
+    "thirteenth_month",
+    "payday_reminders",
+    "billing_hour",
+    "reminder_hour",
 )
 # Whole-number settings: (lowest, highest). The upper bounds only catch typing slips (an extra zero).
 REGENCY_CONFIG_RANGES = {
@@ -164,6 +171,15 @@ REGENCY_CONFIG_RANGES = {
     "max_new_member_age": (1, 100),
     "dtsen_round_months": (1, 12),
     "bpjs_counted_months": (1, 24),
+    "salary_day": (1, 31),  # a day past a month's end falls on its last day
+    "billing_hour": (0, 23),  # local hours in the regency's zone
+    "reminder_hour": (0, 23),
+}
+# Settings that may be empty (None): (lowest, highest) when set.
+REGENCY_CONFIG_OPTIONAL_RANGES = {
+    "tpp_day": (1, 31),
+    "thr_month": (1, 12),
+    "thirteenth_month": (1, 12),
 }
 
 
@@ -178,6 +194,15 @@ def regency_config_problems(*, values: dict) -> dict[str, str | Promise]:
                 "low": f"{low:,}".replace(",", "."),
                 "high": f"{high:,}".replace(",", "."),
             }
+    for name, (low, high) in REGENCY_CONFIG_OPTIONAL_RANGES.items():
+        value = values.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high):
+            problems[name] = gettext_lazy("Must be empty or a whole number %(low)s–%(high)s.") % {
+                "low": low,
+                "high": high,
+            }
+    if not isinstance(values.get("payday_reminders"), bool):
+        problems["payday_reminders"] = gettext_lazy("Must be true or false.")
     cutoff = values.get("decile_cutoff")
     if cutoff is not None and (not isinstance(cutoff, int) or isinstance(cutoff, bool) or not 1 <= cutoff <= 10):
         problems["decile_cutoff"] = gettext_lazy("The decile cut-off must be empty or 1–10.")
@@ -350,3 +375,14 @@ def region_update(*, region: Region, actor, ip: str | None = None, **changes) ->
             ip=ip,
         )
     return current
+
+
+def regency_settings_save(*, regency: Region, actor, ip: str | None = None, **values) -> RegencyConfig:
+    """A regency admin's edit of their own regency's settings: updates the row, or creates it on first save."""
+    config = RegencyConfig.objects.filter(regency=regency).first()
+    if config is None:
+        unknown = set(values) - set(REGENCY_CONFIG_FIELDS)
+        if unknown:
+            raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}", code="invalid")
+        return regency_config_create(regency=regency, actor=actor, ip=ip, **values)
+    return regency_config_update(config=config, actor=actor, ip=ip, **values)

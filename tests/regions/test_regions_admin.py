@@ -20,7 +20,16 @@ def config_form(config: RegencyConfig, **override) -> dict:
         "decile_cutoff": "" if config.decile_cutoff is None else str(config.decile_cutoff),
         "dtsen_round_months": str(config.dtsen_round_months),
         "bpjs_counted_months": str(config.bpjs_counted_months),
+        # payday and schedule (payday branch): the form carries every setting
+        "salary_day": str(config.salary_day),
+        "tpp_day": "" if config.tpp_day is None else str(config.tpp_day),
+        "thr_month": "" if config.thr_month is None else str(config.thr_month),
+        "thirteenth_month": "" if config.thirteenth_month is None else str(config.thirteenth_month),
+        "billing_hour": str(config.billing_hour),
+        "reminder_hour": str(config.reminder_hour),
     }
+    if config.payday_reminders:
+        data["payday_reminders"] = "on"
     data.update(override)
     return data
 

@@ -43,6 +43,16 @@ class PremiumRate(models.Model):
     jht_rate_bp = models.PositiveIntegerField(default=200, help_text="Used only when the worker opted into JHT")
     discount_pct = models.PositiveSmallIntegerField(default=0)
     priority = models.SmallIntegerField(default=0, help_text="Higher wins among matching rows")
+    # Empty: a national row (every regency). A regency's own row wins over national rows valid on the same month.
+    regency = models.ForeignKey(
+        "regions.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": 2},
+        help_text="Empty: national rate; set: this regency's own rate",
+    )
     legal_basis = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -30,12 +30,12 @@ from backend.observability.metrics import BILLING_RUN_DURATION, timed_call
 from notifications import services as notifications
 from sponsorship.billing import locks
 from sponsorship.billing.models import CoverageMonth, CreditEntry, Holiday, Invoice, InvoiceLine, PaymentAttempt, Sector
-from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
+from sponsorship.billing.services.rates import Premium, RateBook, RateMissing, sector_of
 from sponsorship.billing.services.settlement import invoice_settle_by_credit
 from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.models import AuditLog
 from sponsorship.core.periods import add_months, local_today, month_end, month_start, next_working_day
-from sponsorship.people.models import Occupation, Sponsor, Sponsorship, Worker
+from sponsorship.people.models import Agency, Occupation, Sponsor, Sponsorship, Worker
 
 LIVE_INVOICE = (Invoice.Status.ISSUED, Invoice.Status.PAID)
 
@@ -108,26 +108,35 @@ def _table(model) -> str:
 # No row travels to Python and back; only the two premiums (transport / other) come from the rate table.
 _RUN_SQL = """
 WITH cand AS MATERIALIZED (
-    SELECT s.sponsor_id, s.worker_id, COALESCE(o.is_transport, false) AS transport
+    SELECT s.sponsor_id, s.worker_id, COALESCE(o.is_transport, false) AS transport, ag.regency_id
     FROM {sponsorship} s
     JOIN {sponsor} sp ON sp.id = s.sponsor_id
+    JOIN {agency} ag ON ag.id = sp.agency_id
     JOIN {worker} w ON w.id = s.worker_id
     LEFT JOIN {occupation} o ON o.id = w.occupation_id
     WHERE s.status = %(active)s AND sp.status = %(sponsor_active)s
+      -- a per-regency run (regions/scheduling.py) bills only its regency's sponsors
+      AND (%(regency)s::bigint IS NULL OR ag.regency_id = %(regency)s::bigint)
       -- started in the period's month after its due date: first billed the month after (docs/money.md)
       AND NOT (s.started_at >= %(start_cutoff)s AND s.started_at < %(next_period_start)s)
       AND NOT EXISTS (SELECT 1 FROM {coverage} c WHERE c.worker_id = s.worker_id AND c.month = %(period)s)
       AND NOT EXISTS (SELECT 1 FROM {line} l JOIN {invoice} li ON li.id = l.invoice_id
                       WHERE l.worker_id = s.worker_id AND l.month = %(period)s AND li.status = ANY(%(live)s))
 ),
+-- the premiums: (regency, transport) rows for the regencies with their own rate rows, (NULL, transport) for the
+-- national rates every other regency pays
+price AS (
+    SELECT * FROM unnest(%(p_regency)s::bigint[], %(p_transport)s::boolean[], %(p_rate)s::bigint[],
+                         %(p_jkk)s::integer[], %(p_jkm)s::integer[], %(p_jht)s::integer[], %(p_amount)s::integer[])
+        AS p(regency_id, transport, rate_id, jkk_idr, jkm_idr, jht_idr, amount_idr)
+),
 priced AS (
-    SELECT sponsor_id, worker_id,
-           CASE WHEN transport THEN %(t_rate)s ELSE %(o_rate)s END AS rate_id,
-           CASE WHEN transport THEN %(t_jkk)s ELSE %(o_jkk)s END AS jkk_idr,
-           CASE WHEN transport THEN %(t_jkm)s ELSE %(o_jkm)s END AS jkm_idr,
-           CASE WHEN transport THEN %(t_jht)s ELSE %(o_jht)s END AS jht_idr,
-           CASE WHEN transport THEN %(t_amount)s ELSE %(o_amount)s END AS amount_idr
-    FROM cand
+    SELECT c.sponsor_id, c.worker_id, COALESCE(r.rate_id, d.rate_id) AS rate_id,
+           COALESCE(r.jkk_idr, d.jkk_idr) AS jkk_idr, COALESCE(r.jkm_idr, d.jkm_idr) AS jkm_idr,
+           COALESCE(r.jht_idr, d.jht_idr) AS jht_idr, COALESCE(r.amount_idr, d.amount_idr) AS amount_idr
+    FROM cand c
+    LEFT JOIN price r ON r.regency_id = c.regency_id AND r.transport = c.transport
+    LEFT JOIN price d ON d.regency_id IS NULL AND d.transport = c.transport
 ),
 sums AS (
     SELECT p.sponsor_id, SUM(p.amount_idr)::integer AS subtotal,
@@ -190,14 +199,25 @@ def _premium_or_none(book: RateBook, period: dt.date, sector: str):
         return None
 
 
+def _premium_or_none_for(book: RateBook, period: dt.date, sector: str, regency_id: int):
+    try:
+        return book.premium(period, sector=sector, regency_id=regency_id)
+    except RateMissing:
+        return None
+
+
 @timed_call(BILLING_RUN_DURATION)
-def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -> BillingRunResult:
+def billing_run(
+    *, period: dt.date, actor=None, notify: bool = True, now=None, regency_id: int | None = None
+) -> BillingRunResult:
     """Bill every active worker-month of `period` that is neither covered nor on a live invoice.
 
     One invoice per sponsor per run: the first is the month's invoice (sequence 1), a later run that finds
     worker-months added since (a worker accepted after the invoice was issued) issues a supplementary one
     (sequence 2, 3, …). A sponsorship that started in `period` after its due date is first billed the month
     after. A fixed number of queries whatever the number of sponsors (rates, holidays, lock, the run, audit).
+    `regency_id` limits the run to one regency's sponsors (the per-regency schedule); each regency's worker-months
+    are priced with its own rate rows where it has them, else the national ones.
     """
     period = month_start(period)
     now = now or timezone.now()
@@ -218,6 +238,14 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
         "t": _premium_or_none(book, period, Sector.TRANSPORT),
         "o": _premium_or_none(book, period, Sector.NON_TRANSPORT),
     }
+    own = book.regencies_with_own_rates()
+    if regency_id is not None:
+        own &= {regency_id}
+    price_rows: list[tuple[int | None, bool, Premium | None]] = [(None, True, prices["t"]), (None, False, prices["o"])]
+    for rid in sorted(own):
+        for transport, sector in ((True, Sector.TRANSPORT), (False, Sector.NON_TRANSPORT)):
+            price_rows.append((rid, transport, _premium_or_none_for(book, period, sector, rid)))
+    priced = [(rid, transport, p) for rid, transport, p in price_rows if p is not None]
     params = {
         "active": Sponsorship.Status.ACTIVE,
         "sponsor_active": Sponsor.Status.ACTIVE,
@@ -234,19 +262,22 @@ def billing_run(*, period: dt.date, actor=None, notify: bool = True, now=None) -
         "prefix": _number(period, 0)[:-6],
         "applied": CreditEntry.Kind.APPLIED,
     }
-    for key, p in prices.items():
-        params.update(
-            {
-                f"{key}_rate": p and p.rate_id,
-                f"{key}_jkk": p and p.jkk_idr,
-                f"{key}_jkm": p and p.jkm_idr,
-                f"{key}_jht": p and p.jht_idr,
-                f"{key}_amount": p and p.amount_idr,
-            }
-        )
+    params.update(
+        {
+            "regency": regency_id,
+            "p_regency": [rid for rid, _, _ in priced],
+            "p_transport": [transport for _, transport, _ in priced],
+            "p_rate": [p.rate_id for _, _, p in priced],
+            "p_jkk": [p.jkk_idr for _, _, p in priced],
+            "p_jkm": [p.jkm_idr for _, _, p in priced],
+            "p_jht": [p.jht_idr for _, _, p in priced],
+            "p_amount": [p.amount_idr for _, _, p in priced],
+        }
+    )
     tables = {
         "sponsorship": _table(Sponsorship),
         "sponsor": _table(Sponsor),
+        "agency": _table(Agency),
         "worker": _table(Worker),
         "occupation": _table(Occupation),
         "invoice": _table(Invoice),
@@ -279,7 +310,13 @@ def _billing_run_in_db(*, params: dict, tables: dict, actor, notify: bool) -> Bi
             action="billing.run",
             object_type="billing.invoice",
             object_id=batch,
-            after={"period": period.isoformat(), "invoices": invoices, "lines": lines, "amount_idr": total},
+            after={
+                "period": period.isoformat(),
+                "invoices": invoices,
+                "lines": lines,
+                "amount_idr": total,
+                **({"regency_id": params["regency"]} if params["regency"] is not None else {}),
+            },
         )
         if fully_credited:
             for invoice_id in fully_credited:
@@ -461,6 +498,11 @@ def _issue(*, sponsor: Sponsor, kind: str, lines: list, actor, today: dt.date, s
     return invoice
 
 
+def _regency_of(sponsor: Sponsor) -> int | None:
+    """The regency whose rate rows price this sponsor's invoices (their agency's)."""
+    return Agency.objects.filter(pk=sponsor.agency_id).values_list("regency_id", flat=True).first()
+
+
 NOTHING_TO_BILL = gettext_lazy("There is no month to bill for your workers.")
 
 
@@ -472,6 +514,7 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
     book = RateBook.load()
     with transaction.atomic():
         sponsor = locks.lock_sponsor_for_invoicing(sponsor.pk)
+        regency_id = _regency_of(sponsor)
         sponsorships = _active_workers(sponsor)
         taken = _taken_months([s.worker_id for s in sponsorships])
         lines = []
@@ -481,7 +524,13 @@ def invoice_create_prepay(*, sponsor: Sponsor, months: int, actor=None, today: d
                 month = max(month, add_months(max(taken[s.worker_id]), 1))
             for i in range(int(months)):
                 m = add_months(month, i)
-                lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
+                lines.append(
+                    (
+                        s.worker_id,
+                        m,
+                        book.premium(m, sector=sector_of(s.worker.occupation.is_transport), regency_id=regency_id),
+                    )
+                )
         if not lines:
             raise ApplicationError(NOTHING_TO_BILL, code="nothing_to_bill")
         return _issue(
@@ -509,6 +558,7 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
     window = window[-settings.BILLING_MAX_ARREARS_MONTHS :]
     with transaction.atomic():
         sponsor = locks.lock_sponsor_for_invoicing(sponsor.pk)
+        regency_id = _regency_of(sponsor)
         sponsorships = _active_workers(sponsor)
         worker_ids = [s.worker_id for s in sponsorships]
         superseded = locks.lock_invoices(
@@ -535,7 +585,13 @@ def invoice_create_arrears(*, sponsor: Sponsor, actor=None, today: dt.date | Non
             start = month_start(timezone.localtime(s.started_at).date())
             for m in window:
                 if m >= start and m not in covered[s.worker_id] and m not in elsewhere[s.worker_id]:
-                    lines.append((s.worker_id, m, book.premium(m, sector=sector_of(s.worker.occupation.is_transport))))
+                    lines.append(
+                        (
+                            s.worker_id,
+                            m,
+                            book.premium(m, sector=sector_of(s.worker.occupation.is_transport), regency_id=regency_id),
+                        )
+                    )
         if not lines:
             raise ApplicationError(gettext_lazy("There are no arrears to pay."), code="nothing_to_bill")
         for old in superseded:

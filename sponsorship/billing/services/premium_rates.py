@@ -37,6 +37,7 @@ RATE_FIELDS = (
     "discount_pct",
     "priority",
     "legal_basis",
+    "regency",  # empty: national; set: that regency's own row (wins over national rows, services/rates.py)
 )
 # What issued invoice lines were computed from: fixed once a line uses the rate.
 RATE_LOCKED_WHEN_USED = (
@@ -48,6 +49,7 @@ RATE_LOCKED_WHEN_USED = (
     "jkm_idr",
     "jht_rate_bp",
     "discount_pct",
+    "regency",
 )
 POSITIVE = ("declared_income_idr", "jkk_rate_bp", "jkm_idr")
 HOLIDAY_FIELDS = ("date", "name")
@@ -76,6 +78,9 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
         problems["discount_pct"] = _("Must be a whole number 0–100.")
     if not _whole(values["priority"]):
         problems["priority"] = _("Must be a whole number.")
+    regency = values.get("regency")
+    if regency is not None and getattr(regency, "level", None) != 2:
+        problems["regency"] = _("Must be a regency or city.")
     start, end = values["valid_from"], values["valid_to"]
     if start is None:
         problems["valid_from"] = _("Required.")
@@ -97,7 +102,10 @@ def premium_rate_problems(*, rate: PremiumRate | None, values: dict) -> dict[str
             ) % {"month": f"{last_billed:%Y-%m}"}
 
     overlapping = PremiumRate.objects.filter(
-        sector=values["sector"], funding_source=values["funding_source"], priority=values["priority"]
+        sector=values["sector"],
+        funding_source=values["funding_source"],
+        priority=values["priority"],
+        regency=values.get("regency"),
     )
     overlapping = overlapping.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
     if end is not None:

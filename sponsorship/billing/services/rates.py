@@ -1,8 +1,9 @@
 """Premiums come out of the PremiumRate table, never from a constant.
 
-`RateBook.load()` reads the table once; `book.premium(month, sector=..., funding_source=...)` picks
-the row valid on that month with the highest priority, then the most specific (sector and funding
-source named rather than "any"), then the latest start.
+`RateBook.load()` reads the table once; `book.premium(month, sector=..., funding_source=..., regency_id=...)`
+picks the row valid on that month: a regency's own row before any national row (a regency that sets its own
+rates gets them; national rows stay the default for every other regency), then the highest priority, then the
+most specific (sector and funding source named rather than "any"), then the latest start.
 """
 
 from dataclasses import dataclass
@@ -51,13 +52,17 @@ class RateBook:
     def load(cls) -> "RateBook":
         return cls(PremiumRate.objects.all())
 
-    def row_for(self, month, *, sector: str, funding_source: str) -> PremiumRate:
-        key = (month, sector, funding_source)
+    def regencies_with_own_rates(self) -> set[int]:
+        return {r.regency_id for r in self.rows if r.regency_id is not None}
+
+    def row_for(self, month, *, sector: str, funding_source: str, regency_id: int | None = None) -> PremiumRate:
+        key = (month, sector, funding_source, regency_id)
         if key not in self._cache:
             matches = [
                 r
                 for r in self.rows
-                if r.valid_from <= month
+                if r.regency_id in (None, regency_id)
+                and r.valid_from <= month
                 and (r.valid_to is None or r.valid_to >= month)
                 and r.sector in (sector, Sector.ANY)
                 and r.funding_source in (funding_source, FundingSource.ANY)
@@ -66,6 +71,7 @@ class RateBook:
                 raise RateMissing(f"no premium rate for {month:%Y-%m} {sector}/{funding_source}")
             matches.sort(
                 key=lambda r: (
+                    r.regency_id is not None,
                     r.priority,
                     (r.sector != Sector.ANY) + (r.funding_source != FundingSource.ANY),
                     r.valid_from,
@@ -76,9 +82,16 @@ class RateBook:
         return self._cache[key]
 
     def premium(
-        self, month, *, sector: str, funding_source: str = FundingSource.SPONSOR, with_jht: bool = False
+        self,
+        month,
+        *,
+        sector: str,
+        funding_source: str = FundingSource.SPONSOR,
+        with_jht: bool = False,
+        regency_id: int | None = None,
     ) -> Premium:
-        return premium_from_row(self.row_for(month, sector=sector, funding_source=funding_source), with_jht=with_jht)
+        row = self.row_for(month, sector=sector, funding_source=funding_source, regency_id=regency_id)
+        return premium_from_row(row, with_jht=with_jht)
 
 
 def sector_of(is_transport: bool) -> str:
@@ -86,8 +99,13 @@ def sector_of(is_transport: bool) -> str:
 
 
 def premium_for(
-    *, month, is_transport: bool, funding_source: str = FundingSource.SPONSOR, with_jht: bool = False
+    *,
+    month,
+    is_transport: bool,
+    funding_source: str = FundingSource.SPONSOR,
+    with_jht: bool = False,
+    regency_id: int | None = None,
 ) -> Premium:
     return RateBook.load().premium(
-        month, sector=sector_of(is_transport), funding_source=funding_source, with_jht=with_jht
+        month, sector=sector_of(is_transport), funding_source=funding_source, with_jht=with_jht, regency_id=regency_id
     )

@@ -4,9 +4,12 @@ from django.urls import path
 
 from . import imports as imports_api
 from . import jobs as jobs_api
+from . import regency_settings as regency_settings_api
 from . import views as dash
 
 urlpatterns = [
+    path("admin/regency-settings/", regency_settings_api.RegencySettingsView.as_view(), name="admin-regency-settings"),
+    path("admin/regency-settings/rates/", regency_settings_api.RegencyRatesView.as_view(), name="admin-regency-rates"),
     path("admin/dashboard/summary/", dash.SummaryView.as_view(), name="admin-dashboard-summary"),
     path("admin/dashboard/agencies/", dash.AgencyLeagueView.as_view(), name="admin-dashboard-agencies"),
     path("admin/dashboard/coverage/", dash.CoverageView.as_view(), name="admin-dashboard-coverage"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bridge, jobs, reports, views
+from . import bridge, jobs, regency_settings, reports, views
 
 app_name = "dashboard"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("areas/", views.areas, name="areas"),
+    path("settings/", regency_settings.regency_settings_page, name="regency-settings"),
     path("coverage/", views.coverage, name="coverage"),
     path("coverage/villages/<str:code>/target/", views.set_village_target, name="village-target"),
     path("money/", views.money, name="money"),
