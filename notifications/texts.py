@@ -153,6 +153,7 @@ TEMPLATES: dict[str, Template] = {
             "%(pool_name)s paid %(amount_idr)s for %(workers)s worker-months in %(period_label)s. "
             "Balance: %(balance)s. The statement is on the dashboard."
         ),
+    ),
     # payday-aware reminders (sponsorship/billing/reminders.py: payday_requests)
     "payday_reminder": Template(
         _("Payday: time to pay your bill"),
