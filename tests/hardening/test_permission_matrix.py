@@ -162,6 +162,25 @@ MATRIX.update(
         ("admin-worker-benefits", "POST"): only({AA: 201, OA: 404, RA: 201, SU: 201}),
         ("admin-dashboard-at-risk", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
         ("admin-dashboard-benefits", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        # --- bridge fund (issue 18): a regency's pools; the superuser must name a regency to create one ----------
+        ("bridge-pool-list", "GET"): only({RA: 200, SU: 200}),
+        ("bridge-pool-list", "POST"): only({RA: 201, SU: 400}),
+        ("bridge-pool-detail", "GET"): only({RA: 200, SU: 200}),
+        ("bridge-pool-detail", "PATCH"): only({RA: 200, SU: 200}),
+        ("bridge-pool-top-up", "POST"): only({RA: 201, SU: 201}),
+        ("bridge-pool-statement", "GET"): only({RA: 200, SU: 200}),
+        # --- regency settings (issue 20): the regency's own, never an agency's -----------------------------------
+        ("admin-regency-settings", "GET"): only({RA: 200, SU: 200}),
+        ("admin-regency-settings", "PATCH"): only({RA: 200, SU: 200}),
+        ("admin-regency-settings", "PUT"): only({RA: 200, SU: 200}),
+        ("admin-regency-rates", "POST"): only({RA: 201, SU: 201}),
+        # --- province/national figures: aggregates for area admins (none in the world) and the superuser -------
+        ("admin-areas-summary", "GET"): only({SU: 200}),
+        # --- background jobs: anyone admin may ask; a job's file is the requester's only (agency admin here) ----
+        ("admin-jobs", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-jobs", "POST"): only({AA: 202, OA: 202, RA: 202, SU: 202}),
+        ("admin-job-detail", "GET"): only({AA: 200, OA: 404, RA: 404, SU: 404}),
+        ("admin-job-download", "GET"): only({AA: 409, OA: 404, RA: 404, SU: 404}),  # 409: not finished yet
     }
 )
 
@@ -177,6 +196,19 @@ def _kw(**names):
 
 
 REQUESTS = {
+    # --- bridge fund, regency settings, jobs (issues 18 and 20) ---------------------------------------------------
+    "bridge-pool-list": (None, lambda w: {"kind": "csr", "name": "CSR Pabrik Gula"}),
+    "bridge-pool-detail": (_kw(pk=lambda w: w.objects["bridge_pool"].pk), lambda w: {"name": "CSR Bank Jatim II"}),
+    "bridge-pool-top-up": (_kw(pk=lambda w: w.objects["bridge_pool"].pk), lambda w: {"amount_idr": 201_600}),
+    "bridge-pool-statement": (_kw(pk=lambda w: w.objects["bridge_pool"].pk), None),
+    "admin-regency-settings": (None, lambda w: {"salary_day": 1, "tpp_day": 10}),
+    "admin-regency-rates": (
+        None,
+        lambda w: {"name": "Tarif Ponorogo", "valid_from": "2027-01-01", "jkk_rate_bp": 24, "jkm_idr": 6_800},
+    ),
+    "admin-jobs": (None, lambda w: {"kind": "export", "table": "agencies", "format": "csv"}),
+    "admin-job-detail": (_kw(pk=lambda w: w.objects["job"].pk), None),
+    "admin-job-download": (_kw(pk=lambda w: w.objects["job"].pk), None),
     "token-obtain": (None, lambda w: {"username": w.objects["sponsor"].user.username, "password": "secret-pass-123"}),
     "token-refresh": (None, lambda w: {"refresh": str(RefreshToken.for_user(w.objects["sponsor"].user))}),
     "sponsor-detail": (_kw(pk=lambda w: w.objects["sponsor"].pk), None),

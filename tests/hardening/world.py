@@ -88,7 +88,24 @@ def build_world(*, with_money=True) -> World:
     _optional(lambda: _import_batch(w.users["agency_admin"]), w, "import_batch")
     _optional(lambda: _notification(s1.user), w, "notification")
     _optional(lambda: _device(s1.user), w, "device")
+    _optional(lambda: _bridge_pool(regency), w, "bridge_pool")
+    _optional(lambda: _job(w.users["agency_admin"], regency, agency_a), w, "job")
     return w
+
+
+def _bridge_pool(regency):
+    from sponsorship.billing.models.bridge import BridgePool
+
+    return BridgePool.objects.create(regency=regency, kind="csr", name="CSR Bank Jatim", balance_idr=100_800)
+
+
+def _job(admin, regency, agency):
+    from sponsorship.dashboard.models import Job
+
+    return Job.objects.create(
+        kind=Job.Kind.EXPORT, key="hardening", params={"table": "agencies", "fmt": "csv"}, requested_by=admin,
+        regency=regency, agency=agency,
+    )
 
 
 def _invoices(sponsor):
