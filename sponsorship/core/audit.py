@@ -79,6 +79,22 @@ class AuditAction(models.TextChoices):
     REFUND_MANUAL_TRANSFER = "refund.manual_transfer"
     REFUND_RESOLVE = "refund.resolve"
     INVOICE_CREDIT_TAKEN_BACK = "invoice.credit_taken_back"  # money going back took its credit (reversals)
+    # payroll deduction (billing/services/payroll*.py)
+    PAYROLL_CONSENT_CREATE = "payroll_consent.create"
+    PAYROLL_CONSENT_STOP = "payroll_consent.stop"
+    PAYROLL_CONSENT_END = "payroll_consent.end"
+    PAYROLL_SETTINGS_UPDATE = "payroll_settings.update"
+    PAYROLL_LIST_PRODUCE = "payroll_list.produce"
+    PAYROLL_LIST_SEND = "payroll_list.send"
+    PAYROLL_LIST_DOWNLOAD = "payroll_list.download"
+    PAYROLL_CONFIRMATION_PREVIEW = "payroll_confirmation.preview"
+    PAYROLL_CONFIRMATION_APPLY = "payroll_confirmation.apply"
+    PAYROLL_CONFIRMATION_DISCARD = "payroll_confirmation.discard"
+    PAYROLL_DEDUCTION_SETTLE = "payroll_deduction.settle"
+    PAYROLL_DEDUCTION_MISSING = "payroll_deduction.missing"
+    PAYROLL_FALLBACK_LINK = "payroll_deduction.fallback_link"
+    PAYROLL_TRANSFER_RECORD = "payroll_transfer.record"
+    PAYROLL_TRANSFER_MISMATCH = "payroll_transfer.mismatch"
     # dashboard
     ARREARS_REMIND = "arrears.remind"
     IMPORT_PREVIEW = "import.preview"

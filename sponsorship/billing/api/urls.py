@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import overview_views, worker_status
+from . import payroll as payroll_api
 from . import views as v
 
 urlpatterns = [
@@ -16,4 +17,6 @@ urlpatterns = [
     path("sponsor/overview/", overview_views.SponsorOverviewView.as_view(), name="sponsor-overview"),
     path("sponsor/receipts/<int:pk>/", overview_views.SponsorReceiptView.as_view(), name="sponsor-receipt"),
     path("sponsor/statements/<int:year>/", overview_views.SponsorStatementView.as_view(), name="sponsor-statement"),
+    path("sponsor/payroll/consent/", payroll_api.SponsorPayrollConsent.as_view(), name="sponsor-payroll-consent"),
+    path("sponsor/payroll/consent/stop/", payroll_api.SponsorPayrollStop.as_view(), name="sponsor-payroll-stop"),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import imports as imports_api
+from . import payroll as payroll_api
 from . import views as dash
 
 urlpatterns = [
@@ -20,4 +21,29 @@ urlpatterns = [
     path("admin/imports/templates/<str:kind>/", imports_api.ImportTemplate.as_view(), name="admin-import-template"),
     path("admin/imports/<int:pk>/", imports_api.ImportDetail.as_view(), name="admin-import-detail"),
     path("admin/imports/<int:pk>/confirm/", imports_api.ImportConfirm.as_view(), name="admin-import-confirm"),
+    path("admin/payroll/settings/", payroll_api.AdminPayrollSettings.as_view(), name="admin-payroll-settings"),
+    path("admin/payroll/overview/", payroll_api.AdminPayrollOverview.as_view(), name="admin-payroll-overview"),
+    path("admin/payroll/consents/", payroll_api.AdminConsents.as_view(), name="admin-payroll-consents"),
+    path("admin/payroll/consents/<int:pk>/stop/", payroll_api.AdminConsentStop.as_view(), name="admin-payroll-consent-stop"),
+    path("admin/payroll/consents/<int:pk>/scan/", payroll_api.AdminConsentScan.as_view(), name="admin-payroll-consent-scan"),
+    path("admin/payroll/lists/", payroll_api.AdminLists.as_view(), name="admin-payroll-lists"),
+    path("admin/payroll/lists/<int:pk>/", payroll_api.AdminListDetail.as_view(), name="admin-payroll-list"),
+    path("admin/payroll/lists/<int:pk>/file/", payroll_api.AdminListFile.as_view(), name="admin-payroll-list-file"),
+    path("admin/payroll/lists/<int:pk>/send/", payroll_api.AdminListSend.as_view(), name="admin-payroll-list-send"),
+    path(
+        "admin/payroll/lists/<int:pk>/confirmations/",
+        payroll_api.AdminConfirmationUpload.as_view(),
+        name="admin-payroll-confirmation-upload",
+    ),
+    path(
+        "admin/payroll/confirmations/<int:pk>/",
+        payroll_api.AdminConfirmationDetail.as_view(),
+        name="admin-payroll-confirmation",
+    ),
+    path(
+        "admin/payroll/confirmations/<int:pk>/confirm/",
+        payroll_api.AdminConfirmationConfirm.as_view(),
+        name="admin-payroll-confirmation-confirm",
+    ),
+    path("admin/payroll/transfers/", payroll_api.AdminTransfers.as_view(), name="admin-payroll-transfers"),
 ]
