@@ -14,8 +14,7 @@ class BillingConfig(AppConfig):
         from sponsorship.people.services.sponsorships import EndHandler, register_end_handler
 
         from .privacy import contribution_months, coverage_months
-        from .selectors import billing  # noqa: F401  registers who may see which rows
-        from .selectors import payroll  # noqa: F401  the same for the payroll rail
+        from .selectors import billing, payroll  # noqa: F401  registers who may see which rows
         from .services.handover import handover_lock, handover_release
 
         register_personal_data(export={"coverage_months": coverage_months})

@@ -419,7 +419,8 @@ def check_gateway_amounts(ctx: Ctx) -> list[Violation]:
 _PAYROLL_MONEY_SQL = f"""
 SELECT d.id AS deduction_id, d.sponsor_id, d.payroll_month, d.deducted_idr, p.id AS attempt_id,
        p.paid_amount_idr, p.payment_type,
-       COALESCE((SELECT SUM(c.amount_idr) FROM sponsorship_coveragemonth c WHERE c.attempt_id = p.id), 0) AS coverage_idr,
+       COALESCE((SELECT SUM(c.amount_idr) FROM sponsorship_coveragemonth c
+                 WHERE c.attempt_id = p.id), 0) AS coverage_idr,
        COALESCE((SELECT SUM(e.amount_idr) FROM sponsorship_creditentry e
                  WHERE e.attempt_id = p.id AND e.kind = 'surplus'), 0) AS credit_idr,
        COALESCE((SELECT SUM(r.amount_idr) FROM sponsorship_refundcase r WHERE r.attempt_id = p.id), 0) AS held_idr

@@ -160,7 +160,9 @@ def test_full_cycle_over_three_months(
     assert set(lists_for(agency_admin).values_list("pk", flat=True)) == {list_a1.pk, list_a2.pk}
 
     # A late confirmation for the missing ASN settles it; the payment link is withdrawn (superseded).
-    late = _import(list_a2, [(s2.nip, amounts2[s2.pk], "TRF-A2-LATE")], actor=admin, capture=capture, name="susulan.csv")
+    late = _import(
+        list_a2, [(s2.nip, amounts2[s2.pk], "TRF-A2-LATE")], actor=admin, capture=capture, name="susulan.csv"
+    )
     assert late["outcomes"] == {"confirmed": 1}
     assert _row(s2, M2).status == "confirmed" and _covered(s2, M2)
     link.refresh_from_db()

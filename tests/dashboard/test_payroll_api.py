@@ -74,7 +74,13 @@ def asn_with_workers(agency):
 
 @pytest.mark.django_db
 def test_done_when_treasurer_file_one_missing_row_covered_protected_missing_gets_link_invariants_hold(
-    api, agency, agency_admin, asn_with_workers, sim, gateway_settings, django_capture_on_commit_callbacks  # noqa: F811
+    api,
+    agency,
+    agency_admin,
+    asn_with_workers,
+    sim,
+    gateway_settings,
+    django_capture_on_commit_callbacks,  # noqa: F811
 ):
     """An admin produces a treasurer file for an agency, imports a confirmation with one missing row, the covered
     sponsors' workers are protected, the missing one gets a payment link, and the invariants hold."""
@@ -188,7 +194,11 @@ def test_transfer_mismatch_is_an_alert_flag_and_audit(api, agency, agency_admin,
     amount = listed["rows"][0]["amount_idr"]
     upload = admin.post(
         f"/api/v1/admin/payroll/lists/{listed['id']}/confirmations/",
-        {"file": _upload("k.csv", f"NIP,Jumlah,Referensi,Tanggal\n{sponsor.nip},{amount},R1,{local_today():%d/%m/%Y}\n".encode())},
+        {
+            "file": _upload(
+                "k.csv", f"NIP,Jumlah,Referensi,Tanggal\n{sponsor.nip},{amount},R1,{local_today():%d/%m/%Y}\n".encode()
+            )
+        },
         format="multipart",
     ).json()
     admin.post(f"/api/v1/admin/payroll/confirmations/{upload['id']}/confirm/", {}, format="json")
@@ -215,15 +225,25 @@ def test_transfer_mismatch_is_an_alert_flag_and_audit(api, agency, agency_admin,
     # The same reference twice is refused; the second transfer that completes the sum clears the flag.
     dup = admin.post(
         "/api/v1/admin/payroll/transfers/",
-        {"agency_id": agency.pk, "payroll_month": f"{month:%Y-%m}", "amount_idr": 1000, "reference": "BANK-1",
-         "transfer_date": local_today().isoformat()},
+        {
+            "agency_id": agency.pk,
+            "payroll_month": f"{month:%Y-%m}",
+            "amount_idr": 1000,
+            "reference": "BANK-1",
+            "transfer_date": local_today().isoformat(),
+        },
         format="json",
     )
     assert dup.status_code == 409
     admin.post(
         "/api/v1/admin/payroll/transfers/",
-        {"agency_id": agency.pk, "payroll_month": f"{month:%Y-%m}", "amount_idr": 1000, "reference": "BANK-2",
-         "transfer_date": local_today().isoformat()},
+        {
+            "agency_id": agency.pk,
+            "payroll_month": f"{month:%Y-%m}",
+            "amount_idr": 1000,
+            "reference": "BANK-2",
+            "transfer_date": local_today().isoformat(),
+        },
         format="json",
     )
     assert set(PayrollTransfer.objects.values_list("matched", flat=True)) == {True}
@@ -241,9 +261,13 @@ def test_agency_admin_sees_and_acts_on_own_agency_only(api, agency, other_agency
     )
     assert response.status_code == 404
     own_admin = factories.make_user("admin.dik", Role.AGENCY_ADMIN, agency=agency)
-    listed = api(own_admin).post(
-        "/api/v1/admin/payroll/lists/", {"agency_id": agency.pk, "payroll_month": f"{month:%Y-%m}"}, format="json"
-    ).json()
+    listed = (
+        api(own_admin)
+        .post(
+            "/api/v1/admin/payroll/lists/", {"agency_id": agency.pk, "payroll_month": f"{month:%Y-%m}"}, format="json"
+        )
+        .json()
+    )
     assert client.get(f"/api/v1/admin/payroll/lists/{listed['id']}/").status_code == 404
     assert client.get(f"/api/v1/admin/payroll/lists/{listed['id']}/file/").status_code == 404
     assert client.get("/api/v1/admin/payroll/consents/").json() == []

@@ -71,7 +71,9 @@ class ConsentIn(serializers.Serializer):
 def _my_sponsor(user) -> Sponsor:
     sponsor = scope(Sponsor.objects.select_related("agency"), user).filter(user=user).first()
     if sponsor is None:
-        raise ApplicationError(_("Only an ASN sponsor can choose payroll deduction."), code="forbidden", status_code=403)
+        raise ApplicationError(
+            _("Only an ASN sponsor can choose payroll deduction."), code="forbidden", status_code=403
+        )
     return sponsor
 
 
@@ -120,7 +122,9 @@ class SponsorPayrollConsent(APIView):
 class SponsorPayrollStop(APIView):
     permission_classes = [IsSponsor]
 
-    @extend_schema(request=None, responses=ConsentStateOut, summary="Stop payroll deduction from the next payroll month")
+    @extend_schema(
+        request=None, responses=ConsentStateOut, summary="Stop payroll deduction from the next payroll month"
+    )
     def post(self, request):
         sponsor = _my_sponsor(request.user)
         consent = live_consent(sponsor.pk)

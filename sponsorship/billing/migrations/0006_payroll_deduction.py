@@ -6,191 +6,439 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0005_protection_actions'),
-        ('people', '0005_match_priority'),
-        ('regions', '0003_regencyconfig_dtsen_bpjs'),
+        ("billing", "0005_protection_actions"),
+        ("people", "0005_match_priority"),
+        ("regions", "0003_regencyconfig_dtsen_bpjs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PayrollConfirmation',
+            name="PayrollConfirmation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('previewed', 'Checked, waiting for confirmation'), ('applied', 'Applied'), ('discarded', 'Discarded')], default='previewed', max_length=10)),
-                ('file_name', models.CharField(max_length=200)),
-                ('file_sha256', models.CharField(max_length=64)),
-                ('rows', models.JSONField(default=list, help_text='Valid rows: row, nip, amount_idr, reference, date')),
-                ('problems', models.JSONField(default=list, help_text='row, column, problem')),
-                ('total_rows', models.PositiveIntegerField(default=0)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('applied_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("previewed", "Checked, waiting for confirmation"),
+                            ("applied", "Applied"),
+                            ("discarded", "Discarded"),
+                        ],
+                        default="previewed",
+                        max_length=10,
+                    ),
+                ),
+                ("file_name", models.CharField(max_length=200)),
+                ("file_sha256", models.CharField(max_length=64)),
+                ("rows", models.JSONField(default=list, help_text="Valid rows: row, nip, amount_idr, reference, date")),
+                ("problems", models.JSONField(default=list, help_text="row, column, problem")),
+                ("total_rows", models.PositiveIntegerField(default=0)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("applied_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payroll confirmation file',
-                'verbose_name_plural': 'payroll confirmation files',
-                'ordering': ['-created_at'],
+                "verbose_name": "payroll confirmation file",
+                "verbose_name_plural": "payroll confirmation files",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='PayrollConsent',
+            name="PayrollConsent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('salary', 'Salary deduction (potong gaji)'), ('tpp', 'Allowance deduction (potong TPP)')], max_length=8)),
-                ('channel', models.CharField(choices=[('app', 'Confirmed in the app'), ('paper', 'Paper form recorded by an admin')], max_length=8)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('stopping', 'Stop requested (deducted until the stop month)'), ('ended', 'Ended')], db_index=True, default='active', max_length=10)),
-                ('start_month', models.DateField(help_text='First payroll month deducted (1st of month)')),
-                ('end_month', models.DateField(blank=True, help_text='First payroll month NOT deducted (after a stop)', null=True)),
-                ('monthly_amount_idr', models.PositiveIntegerField(help_text="Premium × workers when signed; each list follows the sponsor's actual monthly invoice")),
-                ('golongan', models.CharField(blank=True, help_text='Civil-service grade, e.g. III/a', max_length=10)),
-                ('account_number', models.CharField(blank=True, help_text='Salary account (rekening)', max_length=30)),
-                ('consent_text_version', models.CharField(max_length=20)),
-                ('confirmed_in_app_at', models.DateTimeField(blank=True, null=True)),
-                ('scan', models.BinaryField(blank=True, null=True)),
-                ('scan_content_type', models.CharField(blank=True, max_length=40)),
-                ('scan_sha256', models.CharField(blank=True, max_length=64)),
-                ('scan_file_name', models.CharField(blank=True, max_length=120)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('stop_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payroll_consents', to='people.sponsor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("salary", "Salary deduction (potong gaji)"),
+                            ("tpp", "Allowance deduction (potong TPP)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("app", "Confirmed in the app"), ("paper", "Paper form recorded by an admin")],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("stopping", "Stop requested (deducted until the stop month)"),
+                            ("ended", "Ended"),
+                        ],
+                        db_index=True,
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("start_month", models.DateField(help_text="First payroll month deducted (1st of month)")),
+                (
+                    "end_month",
+                    models.DateField(
+                        blank=True, help_text="First payroll month NOT deducted (after a stop)", null=True
+                    ),
+                ),
+                (
+                    "monthly_amount_idr",
+                    models.PositiveIntegerField(
+                        help_text="Premium × workers when signed; each list follows the sponsor's actual monthly invoice"
+                    ),
+                ),
+                ("golongan", models.CharField(blank=True, help_text="Civil-service grade, e.g. III/a", max_length=10)),
+                ("account_number", models.CharField(blank=True, help_text="Salary account (rekening)", max_length=30)),
+                ("consent_text_version", models.CharField(max_length=20)),
+                ("confirmed_in_app_at", models.DateTimeField(blank=True, null=True)),
+                ("scan", models.BinaryField(blank=True, null=True)),
+                ("scan_content_type", models.CharField(blank=True, max_length=40)),
+                ("scan_sha256", models.CharField(blank=True, max_length=64)),
+                ("scan_file_name", models.CharField(blank=True, max_length=120)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("stop_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payroll_consents",
+                        to="people.sponsor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payroll consent',
-                'verbose_name_plural': 'payroll consents',
-                'ordering': ['-created_at'],
+                "verbose_name": "payroll consent",
+                "verbose_name_plural": "payroll consents",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='PayrollList',
+            name="PayrollList",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payroll_month', models.DateField()),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('sent', 'Sent to the treasurer'), ('returned', 'Confirmation received')], db_index=True, default='draft', max_length=10)),
-                ('rows_count', models.PositiveIntegerField(default=0)),
-                ('total_idr', models.PositiveBigIntegerField(default=0)),
-                ('produced_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('returned_at', models.DateTimeField(blank=True, null=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payroll_lists', to='people.agency')),
-                ('produced_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sent_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("payroll_month", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("sent", "Sent to the treasurer"),
+                            ("returned", "Confirmation received"),
+                        ],
+                        db_index=True,
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("rows_count", models.PositiveIntegerField(default=0)),
+                ("total_idr", models.PositiveBigIntegerField(default=0)),
+                ("produced_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("returned_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payroll_lists", to="people.agency"
+                    ),
+                ),
+                (
+                    "produced_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sent_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payroll deduction list',
-                'verbose_name_plural': 'payroll deduction lists',
-                'ordering': ['-payroll_month', 'agency_id'],
+                "verbose_name": "payroll deduction list",
+                "verbose_name_plural": "payroll deduction lists",
+                "ordering": ["-payroll_month", "agency_id"],
             },
         ),
         migrations.CreateModel(
-            name='PayrollDeduction',
+            name="PayrollDeduction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payroll_month', models.DateField()),
-                ('nip', models.CharField(max_length=18)),
-                ('full_name', models.CharField(max_length=150)),
-                ('golongan', models.CharField(blank=True, max_length=10)),
-                ('account_number', models.CharField(blank=True, max_length=30)),
-                ('kind', models.CharField(choices=[('salary', 'Salary deduction (potong gaji)'), ('tpp', 'Allowance deduction (potong TPP)')], max_length=8)),
-                ('amount_idr', models.PositiveIntegerField(help_text="To deduct: the monthly invoice's amount")),
-                ('status', models.CharField(choices=[('listed', 'Listed'), ('confirmed', 'Deducted in full'), ('short', 'Deducted a different amount'), ('missing', 'Not deducted')], db_index=True, default='listed', max_length=10)),
-                ('deducted_idr', models.PositiveIntegerField(blank=True, null=True)),
-                ('transfer_reference', models.CharField(blank=True, max_length=64)),
-                ('transfer_date', models.DateField(blank=True, null=True)),
-                ('confirmed_at', models.DateTimeField(blank=True, null=True)),
-                ('fallback_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempt', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payroll_deduction', to='billing.paymentattempt')),
-                ('confirmation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='billing.payrollconfirmation')),
-                ('consent', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='deductions', to='billing.payrollconsent')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payroll_deductions', to='billing.invoice')),
-                ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payroll_deductions', to='people.sponsor')),
-                ('payroll_list', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='billing.payrolllist')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("payroll_month", models.DateField()),
+                ("nip", models.CharField(max_length=18)),
+                ("full_name", models.CharField(max_length=150)),
+                ("golongan", models.CharField(blank=True, max_length=10)),
+                ("account_number", models.CharField(blank=True, max_length=30)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("salary", "Salary deduction (potong gaji)"),
+                            ("tpp", "Allowance deduction (potong TPP)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("amount_idr", models.PositiveIntegerField(help_text="To deduct: the monthly invoice's amount")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("listed", "Listed"),
+                            ("confirmed", "Deducted in full"),
+                            ("short", "Deducted a different amount"),
+                            ("missing", "Not deducted"),
+                        ],
+                        db_index=True,
+                        default="listed",
+                        max_length=10,
+                    ),
+                ),
+                ("deducted_idr", models.PositiveIntegerField(blank=True, null=True)),
+                ("transfer_reference", models.CharField(blank=True, max_length=64)),
+                ("transfer_date", models.DateField(blank=True, null=True)),
+                ("confirmed_at", models.DateTimeField(blank=True, null=True)),
+                ("fallback_sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "attempt",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payroll_deduction",
+                        to="billing.paymentattempt",
+                    ),
+                ),
+                (
+                    "confirmation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="billing.payrollconfirmation",
+                    ),
+                ),
+                (
+                    "consent",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="deductions",
+                        to="billing.payrollconsent",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payroll_deductions",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "sponsor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payroll_deductions",
+                        to="people.sponsor",
+                    ),
+                ),
+                (
+                    "payroll_list",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rows", to="billing.payrolllist"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payroll deduction',
-                'verbose_name_plural': 'payroll deductions',
-                'ordering': ['payroll_month', 'nip'],
+                "verbose_name": "payroll deduction",
+                "verbose_name_plural": "payroll deductions",
+                "ordering": ["payroll_month", "nip"],
             },
         ),
         migrations.AddField(
-            model_name='payrollconfirmation',
-            name='payroll_list',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='confirmations', to='billing.payrolllist'),
+            model_name="payrollconfirmation",
+            name="payroll_list",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="confirmations", to="billing.payrolllist"
+            ),
         ),
         migrations.CreateModel(
-            name='PayrollSettings',
+            name="PayrollSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('list_day', models.PositiveSmallIntegerField(default=20, help_text='Day of the month before the payroll month on which the deduction lists are produced')),
-                ('cutoff_day', models.PositiveSmallIntegerField(default=25, help_text='Payroll cut-off: after this day a stop takes effect one payroll month later')),
-                ('consent_text_version', models.CharField(default='2026.1', max_length=20)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('regency', models.OneToOneField(limit_choices_to={'level': 'regency'}, on_delete=django.db.models.deletion.CASCADE, related_name='payroll_settings', to='regions.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "list_day",
+                    models.PositiveSmallIntegerField(
+                        default=20,
+                        help_text="Day of the month before the payroll month on which the deduction lists are produced",
+                    ),
+                ),
+                (
+                    "cutoff_day",
+                    models.PositiveSmallIntegerField(
+                        default=25,
+                        help_text="Payroll cut-off: after this day a stop takes effect one payroll month later",
+                    ),
+                ),
+                ("consent_text_version", models.CharField(default="2026.1", max_length=20)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "regency",
+                    models.OneToOneField(
+                        limit_choices_to={"level": "regency"},
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="payroll_settings",
+                        to="regions.region",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payroll settings',
-                'verbose_name_plural': 'payroll settings',
+                "verbose_name": "payroll settings",
+                "verbose_name_plural": "payroll settings",
             },
         ),
         migrations.CreateModel(
-            name='PayrollTransfer',
+            name="PayrollTransfer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('payroll_month', models.DateField()),
-                ('amount_idr', models.PositiveBigIntegerField()),
-                ('reference', models.CharField(max_length=64)),
-                ('transfer_date', models.DateField()),
-                ('expected_idr', models.PositiveBigIntegerField(help_text='Sum of the confirmed deductions when recorded')),
-                ('matched', models.BooleanField(help_text='All transfers of the month equal the confirmed deductions')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True)),
-                ('agency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payroll_transfers', to='people.agency')),
-                ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("payroll_month", models.DateField()),
+                ("amount_idr", models.PositiveBigIntegerField()),
+                ("reference", models.CharField(max_length=64)),
+                ("transfer_date", models.DateField()),
+                (
+                    "expected_idr",
+                    models.PositiveBigIntegerField(help_text="Sum of the confirmed deductions when recorded"),
+                ),
+                ("matched", models.BooleanField(help_text="All transfers of the month equal the confirmed deductions")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "agency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payroll_transfers",
+                        to="people.agency",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payroll bank transfer',
-                'verbose_name_plural': 'payroll bank transfers',
-                'ordering': ['-payroll_month', 'agency_id'],
+                "verbose_name": "payroll bank transfer",
+                "verbose_name_plural": "payroll bank transfers",
+                "ordering": ["-payroll_month", "agency_id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='payrollconsent',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('sponsor',), name='payrollconsent_one_active_per_sponsor'),
+            model_name="payrollconsent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "active")),
+                fields=("sponsor",),
+                name="payrollconsent_one_active_per_sponsor",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrollconsent',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('channel', 'paper'), models.Q(('scan_sha256', ''), _negated=True)), models.Q(('channel', 'app'), ('confirmed_in_app_at__isnull', False)), _connector='OR'), name='payrollconsent_has_evidence'),
+            model_name="payrollconsent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("channel", "paper"), models.Q(("scan_sha256", ""), _negated=True)),
+                    models.Q(("channel", "app"), ("confirmed_in_app_at__isnull", False)),
+                    _connector="OR",
+                ),
+                name="payrollconsent_has_evidence",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrollconsent',
-            constraint=models.CheckConstraint(condition=models.Q(('end_month__isnull', True), ('end_month__gte', models.F('start_month')), _connector='OR'), name='payrollconsent_end_after_start'),
+            model_name="payrollconsent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end_month__isnull", True), ("end_month__gte", models.F("start_month")), _connector="OR"
+                ),
+                name="payrollconsent_end_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrolllist',
-            constraint=models.UniqueConstraint(fields=('agency', 'payroll_month'), name='payrolllist_one_per_agency_month'),
+            model_name="payrolllist",
+            constraint=models.UniqueConstraint(
+                fields=("agency", "payroll_month"), name="payrolllist_one_per_agency_month"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrolldeduction',
-            constraint=models.UniqueConstraint(fields=('payroll_month', 'sponsor'), name='payrolldeduction_one_per_month'),
+            model_name="payrolldeduction",
+            constraint=models.UniqueConstraint(
+                fields=("payroll_month", "sponsor"), name="payrolldeduction_one_per_month"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrolldeduction',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['confirmed', 'short']), _negated=True), models.Q(('attempt__isnull', False), ('deducted_idr__isnull', False)), _connector='OR'), name='payrolldeduction_settled_has_payment'),
+            model_name="payrolldeduction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["confirmed", "short"]), _negated=True),
+                    models.Q(("attempt__isnull", False), ("deducted_idr__isnull", False)),
+                    _connector="OR",
+                ),
+                name="payrolldeduction_settled_has_payment",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrollsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('list_day__gte', 1), ('list_day__lte', 28)), name='payroll_list_day_1_28'),
+            model_name="payrollsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("list_day__gte", 1), ("list_day__lte", 28)), name="payroll_list_day_1_28"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrollsettings',
-            constraint=models.CheckConstraint(condition=models.Q(('cutoff_day__gte', models.F('list_day')), ('cutoff_day__lte', 28)), name='payroll_cutoff_after_list_day'),
+            model_name="payrollsettings",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("cutoff_day__gte", models.F("list_day")), ("cutoff_day__lte", 28)),
+                name="payroll_cutoff_after_list_day",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payrolltransfer',
-            constraint=models.UniqueConstraint(fields=('agency', 'payroll_month', 'reference'), name='payrolltransfer_unique_reference'),
+            model_name="payrolltransfer",
+            constraint=models.UniqueConstraint(
+                fields=("agency", "payroll_month", "reference"), name="payrolltransfer_unique_reference"
+            ),
         ),
     ]

@@ -108,7 +108,8 @@ class PayrollConsent(models.Model):
             ),
             # Signature evidence: a stored scan (paper) or an in-app confirmation, never neither.
             models.CheckConstraint(
-                condition=(Q(channel="paper") & ~Q(scan_sha256="")) | (Q(channel="app") & Q(confirmed_in_app_at__isnull=False)),
+                condition=(Q(channel="paper") & ~Q(scan_sha256=""))
+                | (Q(channel="app") & Q(confirmed_in_app_at__isnull=False)),
                 name="payrollconsent_has_evidence",
             ),
             models.CheckConstraint(
@@ -145,7 +146,9 @@ class PayrollList(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     sent_at = models.DateTimeField(null=True, blank=True)
-    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     returned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -26,7 +26,11 @@ register_scope(
     agency_admin=lambda p, u: Q(payroll_list__agency_id=p.agency_id),
     regency_admin=lambda p, u: Q(payroll_list__agency__regency_id=p.regency_id),
 )
-for _model, _path in ((PayrollList, "agency"), (PayrollTransfer, "agency"), (PayrollConfirmation, "payroll_list__agency")):
+for _model, _path in (
+    (PayrollList, "agency"),
+    (PayrollTransfer, "agency"),
+    (PayrollConfirmation, "payroll_list__agency"),
+):
     register_scope(
         _model,
         agency_admin=lambda p, u, path=_path: Q(**{f"{path}_id": p.agency_id}),

@@ -55,7 +55,11 @@ def payroll_settings_update(*, regency: Region, actor, **changes) -> PayrollSett
     with transaction.atomic():
         current.save()
         audit_record(
-            actor=actor, action=AuditAction.PAYROLL_SETTINGS_UPDATE, obj=current, before=before, after=snapshot(current, fields)
+            actor=actor,
+            action=AuditAction.PAYROLL_SETTINGS_UPDATE,
+            obj=current,
+            before=before,
+            after=snapshot(current, fields),
         )
     return current
 
@@ -80,10 +84,10 @@ def monthly_amount_estimate(*, sponsor: Sponsor, month: dt.date) -> int:
     live = Sponsorship.objects.filter(sponsor=sponsor, status=Sponsorship.Status.ACTIVE).select_related(
         "worker__occupation"
     )
-    return sum(
-        premium_for(month=month, is_transport=bool(s.worker.occupation and s.worker.occupation.is_transport)).amount_idr
-        for s in live
-    )
+    total = 0
+    for s in live:
+        total += premium_for(month=month, is_transport=s.worker.occupation.is_transport).amount_idr
+    return total
 
 
 # ---- consents --------------------------------------------------------------------------------------------
@@ -92,9 +96,7 @@ def scan_validate(*, content: bytes, file_name: str) -> str:
     if not content:
         raise ApplicationError(_("The scan of the signed form is empty."), code="scan_empty")
     if len(content) > MAX_SCAN_BYTES:
-        raise ApplicationError(
-            _("The scan is too large (at most 2 MB)."), code="scan_too_large", status_code=413
-        )
+        raise ApplicationError(_("The scan is too large (at most 2 MB)."), code="scan_too_large", status_code=413)
     for magic, content_type in SCAN_TYPES:
         if content.startswith(magic):
             return content_type
@@ -203,7 +205,14 @@ def consent_stop(*, consent: PayrollConsent, actor, today: dt.date | None = None
         now = timezone.now()
         if effective <= consent.start_month:
             # Never deducted: it ends at once, without a month deducted.
-            transition(PayrollConsent, consent.pk, to=C.ENDED, end_month=consent.start_month, stop_requested_at=now, ended_at=now)
+            transition(
+                PayrollConsent,
+                consent.pk,
+                to=C.ENDED,
+                end_month=consent.start_month,
+                stop_requested_at=now,
+                ended_at=now,
+            )
         else:
             transition(PayrollConsent, consent.pk, to=C.STOPPING, end_month=effective, stop_requested_at=now)
         consent.refresh_from_db()
@@ -223,7 +232,12 @@ def consents_end_due(*, today: dt.date | None = None) -> int:
     for pk in PayrollConsent.objects.filter(status=C.STOPPING, end_month__lte=month).values_list("pk", flat=True):
         with transaction.atomic():
             if transition(PayrollConsent, pk, to=C.ENDED, from_=C.STOPPING, ended_at=timezone.now()):
-                audit_record(actor=None, action=AuditAction.PAYROLL_CONSENT_END, object_type="billing.payrollconsent", object_id=pk)
+                audit_record(
+                    actor=None,
+                    action=AuditAction.PAYROLL_CONSENT_END,
+                    object_type="billing.payrollconsent",
+                    object_id=pk,
+                )
                 ended += 1
     return ended
 
@@ -267,9 +281,7 @@ def payroll_list_produce(*, agency: Agency, month: dt.date, actor=None) -> Payro
                 code="list_locked",
             )
         payroll_list.rows.all().delete()
-        elsewhere = set(
-            PayrollDeduction.objects.filter(payroll_month=month).values_list("sponsor_id", flat=True)
-        )
+        elsewhere = set(PayrollDeduction.objects.filter(payroll_month=month).values_list("sponsor_id", flat=True))
         rows = []
         for consent in consents:
             if consent.sponsor_id in elsewhere:
@@ -317,8 +329,12 @@ def payroll_list_send(*, payroll_list: PayrollList, actor) -> PayrollList:
     """Mark the list sent to the treasurer: from now on it is locked."""
     with transaction.atomic():
         if not transition(
-            PayrollList, payroll_list.pk, to=PayrollList.Status.SENT, from_=PayrollList.Status.DRAFT,
-            sent_at=timezone.now(), sent_by=actor,
+            PayrollList,
+            payroll_list.pk,
+            to=PayrollList.Status.SENT,
+            from_=PayrollList.Status.DRAFT,
+            sent_at=timezone.now(),
+            sent_by=actor,
         ):
             raise ConflictError(_("This list was already marked as sent."), code="list_already_sent")
         payroll_list.refresh_from_db()

@@ -92,7 +92,13 @@ def _deduction_settle(
         actor=None,
         action=AuditAction.PAYROLL_DEDUCTION_SETTLE,
         obj=row,
-        after={"status": to, "deducted_idr": amount, "expected_idr": row.amount_idr, "outcome": outcome, "invoice": invoice.number},
+        after={
+            "status": to,
+            "deducted_idr": amount,
+            "expected_idr": row.amount_idr,
+            "outcome": outcome,
+            "invoice": invoice.number,
+        },
     )
     return to
 
@@ -143,8 +149,13 @@ def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, vali
             if row.nip not in named:
                 outcome = _mark_missing(row, confirmation) or "unchanged"
                 counts[outcome] = counts.get(outcome, 0) + 1
-        transition(PayrollList, payroll_list.pk, to=PayrollList.Status.RETURNED, from_=PayrollList.Status.SENT,
-                   returned_at=timezone.now())
+        transition(
+            PayrollList,
+            payroll_list.pk,
+            to=PayrollList.Status.RETURNED,
+            from_=PayrollList.Status.SENT,
+            returned_at=timezone.now(),
+        )
         fallback = list(
             PayrollDeduction.objects.filter(
                 payroll_list=payroll_list,
@@ -177,7 +188,9 @@ def _enqueue_fallback(row_ids: list[int]) -> None:
 def _mark_missing(row: PayrollDeduction, confirmation: PayrollConfirmation) -> str:
     if not transition(PayrollDeduction, row.pk, to=D.MISSING, from_=D.LISTED, confirmation=confirmation):
         return ""
-    audit_record(actor=None, action=AuditAction.PAYROLL_DEDUCTION_MISSING, obj=row, after={"invoice_id": row.invoice_id})
+    audit_record(
+        actor=None, action=AuditAction.PAYROLL_DEDUCTION_MISSING, obj=row, after={"invoice_id": row.invoice_id}
+    )
     return D.MISSING
 
 
@@ -296,9 +309,13 @@ def payroll_transfers_match(*, agency_id: int, month: dt.date, actor) -> bool | 
             obj=agency,
             after={"payroll_month": month.isoformat(), "received_idr": received, "confirmed_idr": expected},
         )
-        admins = Profile.objects.filter(role=Role.REGENCY_ADMIN, regency_id=agency.regency_id).values_list(
-            "user_id", flat=True
-        ).union(Profile.objects.filter(role=Role.AGENCY_ADMIN, agency_id=agency_id).values_list("user_id", flat=True))
+        admins = (
+            Profile.objects.filter(role=Role.REGENCY_ADMIN, regency_id=agency.regency_id)
+            .values_list("user_id", flat=True)
+            .union(
+                Profile.objects.filter(role=Role.AGENCY_ADMIN, agency_id=agency_id).values_list("user_id", flat=True)
+            )
+        )
         regency = agency.regency
         notify_bulk(
             [

@@ -397,7 +397,9 @@ class AdminPayrollSettings(APIView):
     @extend_schema(request=SettingsIO, responses=SettingsIO, summary="Change them (regency admins)")
     def put(self, request):
         if not IsRegencyAdmin().has_permission(request, self):
-            raise ApplicationError(_("Only a regency admin can change these settings."), code="forbidden", status_code=403)
+            raise ApplicationError(
+                _("Only a regency admin can change these settings."), code="forbidden", status_code=403
+            )
         data = SettingsIO(data=request.data)
         data.is_valid(raise_exception=True)
         current = payroll_services.payroll_settings_update(

@@ -24,8 +24,16 @@ urlpatterns = [
     path("admin/payroll/settings/", payroll_api.AdminPayrollSettings.as_view(), name="admin-payroll-settings"),
     path("admin/payroll/overview/", payroll_api.AdminPayrollOverview.as_view(), name="admin-payroll-overview"),
     path("admin/payroll/consents/", payroll_api.AdminConsents.as_view(), name="admin-payroll-consents"),
-    path("admin/payroll/consents/<int:pk>/stop/", payroll_api.AdminConsentStop.as_view(), name="admin-payroll-consent-stop"),
-    path("admin/payroll/consents/<int:pk>/scan/", payroll_api.AdminConsentScan.as_view(), name="admin-payroll-consent-scan"),
+    path(
+        "admin/payroll/consents/<int:pk>/stop/",
+        payroll_api.AdminConsentStop.as_view(),
+        name="admin-payroll-consent-stop",
+    ),
+    path(
+        "admin/payroll/consents/<int:pk>/scan/",
+        payroll_api.AdminConsentScan.as_view(),
+        name="admin-payroll-consent-scan",
+    ),
     path("admin/payroll/lists/", payroll_api.AdminLists.as_view(), name="admin-payroll-lists"),
     path("admin/payroll/lists/<int:pk>/", payroll_api.AdminListDetail.as_view(), name="admin-payroll-list"),
     path("admin/payroll/lists/<int:pk>/file/", payroll_api.AdminListFile.as_view(), name="admin-payroll-list-file"),

@@ -62,8 +62,11 @@ def confirmation_preview(*, payroll_list: PayrollList, file_name: str, content: 
             if squash(value) in aliases and key not in index:
                 index[key] = i
     problems: list[Problem] = [
-        Problem(header_no, HEADERS[key][0], _("Required column '%(column)s' not found in the header row.")
-                % {"column": HEADERS[key][0]})
+        Problem(
+            header_no,
+            HEADERS[key][0],
+            _("Required column '%(column)s' not found in the header row.") % {"column": HEADERS[key][0]},
+        )
         for key in REQUIRED
         if key not in index
     ]
