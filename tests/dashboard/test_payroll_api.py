@@ -391,3 +391,31 @@ def test_confirmation_report_rows_and_nothing_written(api, agency, agency_admin,
     assert {p["column"] for p in missing_header["problems"]} == {"NIP", "Jumlah"}
     assert admin.delete(f"/api/v1/admin/payroll/confirmations/{missing_header['id']}/").status_code == 200
     assert PayrollList.objects.get().status == "sent"
+
+
+@pytest.mark.django_db
+def test_dashboard_page_shows_figures_and_serves_the_file_in_scope(client, agency, other_agency, asn_with_workers):
+    from sponsorship.billing.services.payroll import payroll_list_produce, payroll_list_send
+
+    _consent_in_app_direct(asn_with_workers[0])
+    month = add_months(month_start(local_today()), 1)
+    payroll_list = payroll_list_produce(agency=agency, month=month)
+    payroll_list_send(payroll_list=payroll_list, actor=None)
+    own = factories.make_user("admin.opd.web", Role.AGENCY_ADMIN, agency=agency)
+    client.force_login(own)
+    page = client.get("/dashboard/payroll/", HTTP_ACCEPT_LANGUAGE="id")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Potong gaji" in html and 'data-testid="payroll-months"' in html
+    assert 'data-testid="payroll-not-returned"' not in html  # next month's salary is not paid yet
+    assert client.get(f"/dashboard/payroll/lists/{payroll_list.pk}.csv").status_code == 200
+    other = factories.make_user("admin.dinkes.web", Role.AGENCY_ADMIN, agency=other_agency)
+    client.force_login(other)
+    assert client.get(f"/dashboard/payroll/lists/{payroll_list.pk}.csv").status_code == 404
+    assert agency.name not in client.get("/dashboard/payroll/").content.decode()
+
+
+def _consent_in_app_direct(sponsor):
+    from sponsorship.billing.services.payroll import consent_create
+
+    return consent_create(sponsor=sponsor, kind="salary", actor=sponsor.user, consent_text_version="2026.1", confirmed=True)

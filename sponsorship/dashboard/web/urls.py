@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import reports, views
+from . import payroll, reports, views
 
 app_name = "dashboard"
 
@@ -23,5 +23,7 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/templates/<str:kind>.<str:fmt>", views.import_template, name="import-template"),
+    path("payroll/", payroll.payroll_page, name="payroll"),
+    path("payroll/lists/<int:pk>.<str:fmt>", payroll.payroll_file, name="payroll-file"),
     path("personal-data-access/", views.personal_data_access, name="personal-data-access"),
 ]
