@@ -418,4 +418,6 @@ def test_dashboard_page_shows_figures_and_serves_the_file_in_scope(client, agenc
 def _consent_in_app_direct(sponsor):
     from sponsorship.billing.services.payroll import consent_create
 
-    return consent_create(sponsor=sponsor, kind="salary", actor=sponsor.user, consent_text_version="2026.1", confirmed=True)
+    return consent_create(
+        sponsor=sponsor, kind="salary", actor=sponsor.user, consent_text_version="2026.1", confirmed=True
+    )
