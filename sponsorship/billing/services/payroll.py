@@ -243,13 +243,16 @@ def consents_end_due(*, today: dt.date | None = None) -> int:
 
 
 # ---- the monthly deduction list ---------------------------------------------------------------------------
-def _monthly_invoice(sponsor_id: int, month: dt.date) -> Invoice | None:
-    return (
-        Invoice.objects.filter(sponsor_id=sponsor_id, kind=Invoice.Kind.MONTHLY, period=month)
+def _monthly_invoices(sponsor_ids, month: dt.date) -> dict[int, Invoice]:
+    """Each sponsor's monthly invoice for `month` (the run's, sequence 1 first; voided ones left out): one query."""
+    out: dict[int, Invoice] = {}
+    for invoice in (
+        Invoice.objects.filter(sponsor_id__in=list(sponsor_ids), kind=Invoice.Kind.MONTHLY, period=month)
         .exclude(status=Invoice.Status.VOID)
-        .order_by("sequence")
-        .first()
-    )
+        .order_by("sponsor_id", "sequence")
+    ):
+        out.setdefault(invoice.sponsor_id, invoice)
+    return out
 
 
 def payroll_list_produce(*, agency: Agency, month: dt.date, actor=None) -> PayrollList:
@@ -267,7 +270,7 @@ def payroll_list_produce(*, agency: Agency, month: dt.date, actor=None) -> Payro
             code="list_locked",
         )
     consents = list(consents_active_in(month).filter(sponsor__agency=agency).select_related("sponsor"))
-    if any(_monthly_invoice(c.sponsor_id, month) is None for c in consents):
+    if set(c.sponsor_id for c in consents) - set(_monthly_invoices([c.sponsor_id for c in consents], month)):
         billing_run(period=month, actor=actor)
     now = timezone.now()
     with transaction.atomic():
@@ -282,11 +285,12 @@ def payroll_list_produce(*, agency: Agency, month: dt.date, actor=None) -> Payro
             )
         payroll_list.rows.all().delete()
         elsewhere = set(PayrollDeduction.objects.filter(payroll_month=month).values_list("sponsor_id", flat=True))
+        invoices = _monthly_invoices([c.sponsor_id for c in consents], month)
         rows = []
         for consent in consents:
             if consent.sponsor_id in elsewhere:
                 continue
-            invoice = _monthly_invoice(consent.sponsor_id, month)
+            invoice = invoices.get(consent.sponsor_id)
             if invoice is None or invoice.status != Invoice.Status.ISSUED or invoice.amount_idr <= 0:
                 continue
             rows.append(

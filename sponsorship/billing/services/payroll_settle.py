@@ -127,9 +127,13 @@ def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, vali
         ):
             raise ConflictError(_("This file was already applied or discarded."), code="already_applied")
         named = set()
+        by_nip = {
+            r.nip: r
+            for r in PayrollDeduction.objects.select_for_update().filter(payroll_list=payroll_list).order_by("pk")
+        }
         for item in confirmation.rows:
             named.add(item["nip"])
-            row = PayrollDeduction.objects.select_for_update().get(payroll_list=payroll_list, nip=item["nip"])
+            row = by_nip[item["nip"]]
             amount = int(item["amount_idr"])
             if row.status in PayrollDeduction.SETTLED:
                 same = row.deducted_idr == amount and row.transfer_reference == item["reference"][:64]
@@ -145,8 +149,8 @@ def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, vali
                     confirmation=confirmation,
                 )
             counts[outcome] = counts.get(outcome, 0) + 1
-        for row in PayrollDeduction.objects.select_for_update().filter(payroll_list=payroll_list, status=D.LISTED):
-            if row.nip not in named:
+        for row in by_nip.values():
+            if row.nip not in named and row.status == D.LISTED:
                 outcome = _mark_missing(row, confirmation) or "unchanged"
                 counts[outcome] = counts.get(outcome, 0) + 1
         transition(
