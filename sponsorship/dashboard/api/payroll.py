@@ -17,10 +17,17 @@ from rest_framework.views import APIView
 
 from backend.api.errors import ApplicationError
 from sponsorship.billing.api.payroll import ConsentOut
-from sponsorship.billing.models import PayrollConfirmation, PayrollDeduction, PayrollList, PayrollTransfer
+from sponsorship.billing.models import (
+    PayrollConfirmation,
+    PayrollConsent,
+    PayrollDeduction,
+    PayrollList,
+    PayrollTransfer,
+)
 from sponsorship.billing.selectors import payroll as payroll_reads
 from sponsorship.billing.services import payroll as payroll_services
 from sponsorship.billing.services import payroll_settle
+from sponsorship.dashboard.models import ImportBatch
 from sponsorship.dashboard.selectors import admin_scope
 from sponsorship.dashboard.selectors.payroll import payroll_overview
 from sponsorship.dashboard.services import payroll_import
@@ -45,7 +52,7 @@ class AdminConsentOut(ConsentOut):
 
 class PaperConsentIn(serializers.Serializer):
     sponsor_id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=[("salary", "salary"), ("tpp", "tpp")])
+    kind = serializers.ChoiceField(choices=PayrollConsent.Kind.choices)
     start_month = serializers.DateField(required=False)
     golongan = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
     account_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
@@ -138,7 +145,8 @@ class UploadIn(serializers.Serializer):
 
 
 class ConfirmIn(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=[("all", "all"), ("valid", "valid")], default="all")
+    # The roster import's modes: all or nothing, or the valid rows only.
+    mode = serializers.ChoiceField(choices=ImportBatch.Mode.choices, default=ImportBatch.Mode.ALL)
 
 
 class TransferIn(serializers.Serializer):
@@ -353,7 +361,7 @@ class AdminConfirmationConfirm(APIView):
         data = ConfirmIn(data=request.data)
         data.is_valid(raise_exception=True)
         payroll_import.confirmation_confirm(
-            confirmation=confirmation, actor=request.user, valid_only=data.validated_data["mode"] == "valid"
+            confirmation=confirmation, actor=request.user, valid_only=data.validated_data["mode"] == ImportBatch.Mode.VALID_ONLY
         )
         confirmation.refresh_from_db()
         return Response(ConfirmationOut(confirmation).data)
