@@ -270,7 +270,7 @@ def payroll_list_produce(*, agency: Agency, month: dt.date, actor=None) -> Payro
             code="list_locked",
         )
     consents = list(consents_active_in(month).filter(sponsor__agency=agency).select_related("sponsor"))
-    if set(c.sponsor_id for c in consents) - set(_monthly_invoices([c.sponsor_id for c in consents], month)):
+    if {c.sponsor_id for c in consents} - set(_monthly_invoices([c.sponsor_id for c in consents], month)):
         billing_run(period=month, actor=actor)
     now = timezone.now()
     with transaction.atomic():

@@ -361,7 +361,9 @@ class AdminConfirmationConfirm(APIView):
         data = ConfirmIn(data=request.data)
         data.is_valid(raise_exception=True)
         payroll_import.confirmation_confirm(
-            confirmation=confirmation, actor=request.user, valid_only=data.validated_data["mode"] == ImportBatch.Mode.VALID_ONLY
+            confirmation=confirmation,
+            actor=request.user,
+            valid_only=data.validated_data["mode"] == ImportBatch.Mode.VALID_ONLY,
         )
         confirmation.refresh_from_db()
         return Response(ConfirmationOut(confirmation).data)
