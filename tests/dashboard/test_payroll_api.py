@@ -421,3 +421,35 @@ def _consent_in_app_direct(sponsor):
     return consent_create(
         sponsor=sponsor, kind="salary", actor=sponsor.user, consent_text_version="2026.1", confirmed=True
     )
+
+
+@pytest.mark.django_db
+def test_valid_rows_only_leaves_a_row_with_a_problem_listed_not_missing(
+    api, agency, agency_admin, asn_with_workers, django_capture_on_commit_callbacks
+):
+    a, b, _c = asn_with_workers
+    _consent_in_app(api, a)
+    _consent_in_app(api, b)
+    month = add_months(month_start(local_today()), 1)
+    admin = api(agency_admin)
+    listed = admin.post(
+        "/api/v1/admin/payroll/lists/", {"agency_id": agency.pk, "payroll_month": f"{month:%Y-%m}"}, format="json"
+    ).json()
+    admin.post(f"/api/v1/admin/payroll/lists/{listed['id']}/send/")
+    amount = {r["nip"]: r["amount_idr"] for r in listed["rows"]}
+    today = f"{local_today():%d/%m/%Y}"
+    body = f"NIP,Jumlah,Referensi,Tanggal\n{a.nip},{amount[a.nip]},R1,{today}\n{b.nip},12x,R1,{today}\n".encode()
+    report = admin.post(
+        f"/api/v1/admin/payroll/lists/{listed['id']}/confirmations/",
+        {"file": _upload("k.csv", body)},
+        format="multipart",
+    ).json()
+    assert report["valid_rows"] == 1 and len(report["problems"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        done = admin.post(
+            f"/api/v1/admin/payroll/confirmations/{report['id']}/confirm/", {"mode": "valid_only"}, format="json"
+        )
+    assert done.status_code == 200, done.content
+    assert PayrollDeduction.objects.get(sponsor=a).status == "confirmed"
+    assert PayrollDeduction.objects.get(sponsor=b).status == "listed"  # fixed in a later file, no payment link
+    assert ledger_check(regency=agency.regency, only=["payroll", "money_balance"]).ok

@@ -126,7 +126,8 @@ def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, vali
             applied_at=timezone.now(),
         ):
             raise ConflictError(_("This file was already applied or discarded."), code="already_applied")
-        named = set()
+        # NIPs the file names on rows with problems are left as they are (not "missing") when valid rows are applied.
+        named = set((confirmation.result or {}).get("held_nips", []))
         by_nip = {
             r.nip: r
             for r in PayrollDeduction.objects.select_for_update().filter(payroll_list=payroll_list).order_by("pk")

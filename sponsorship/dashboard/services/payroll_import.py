@@ -73,6 +73,7 @@ def confirmation_preview(*, payroll_list: PayrollList, file_name: str, content: 
     listed = {r.nip: r for r in PayrollDeduction.objects.filter(payroll_list=payroll_list)}
     rows: list[dict] = []
     seen: dict[str, int] = {}
+    held: set[str] = set()
     today = local_today()
     for row_no, values in table[1:] if not problems else []:
 
@@ -125,6 +126,8 @@ def confirmation_preview(*, payroll_list: PayrollList, file_name: str, content: 
             )
         if found:
             problems += found
+            if nip in listed:
+                held.add(nip)  # named with a problem: never taken for "not deducted" when valid rows are applied
             continue
         assert amount is not None
         rows.append(
@@ -144,6 +147,7 @@ def confirmation_preview(*, payroll_list: PayrollList, file_name: str, content: 
             rows=rows,
             problems=[p.as_dict() for p in problems],
             total_rows=max(len(table) - 1, 0),
+            result={"held_nips": sorted(held)},
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         audit_record(
