@@ -39,7 +39,7 @@ from sponsorship.people.scoping import scope as scoped
 
 # ---- serializers ----------------------------------------------------------------------------------------------
 class AdminConsentOut(ConsentOut):
-    sponsor_id = serializers.IntegerField()
+    sponsor_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     sponsor_name = serializers.CharField(source="sponsor.full_name")
     has_scan = serializers.SerializerMethodField()
 
@@ -51,7 +51,7 @@ class AdminConsentOut(ConsentOut):
 
 
 class PaperConsentIn(serializers.Serializer):
-    sponsor_id = serializers.IntegerField()
+    sponsor_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     kind = serializers.ChoiceField(choices=PayrollConsent.Kind.choices)
     start_month = serializers.DateField(required=False)
     golongan = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
@@ -107,7 +107,7 @@ class ListDetailOut(ListOut):
 
 
 class ProduceIn(serializers.Serializer):
-    agency_id = serializers.IntegerField()
+    agency_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     payroll_month = serializers.CharField(help_text="YYYY-MM")
 
 
@@ -150,9 +150,9 @@ class ConfirmIn(serializers.Serializer):
 
 
 class TransferIn(serializers.Serializer):
-    agency_id = serializers.IntegerField()
+    agency_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     payroll_month = serializers.CharField(help_text="YYYY-MM")
-    amount_idr = serializers.IntegerField(min_value=1)
+    amount_idr = serializers.IntegerField(min_value=1, max_value=10**12)
     reference = serializers.CharField(max_length=64)
     transfer_date = serializers.DateField()
 
