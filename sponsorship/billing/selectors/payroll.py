@@ -87,3 +87,14 @@ def transfers_for(user) -> QuerySet:
 
 def deductions_of_sponsor(sponsor_id: int) -> QuerySet:
     return PayrollDeduction.objects.filter(sponsor_id=sponsor_id).order_by("-payroll_month")
+
+
+def payroll_payer_sponsor_ids(month: dt.date | None = None) -> QuerySet:
+    """Ids (a values queryset) of the sponsors whose live payroll consent covers `month` (default: this month).
+
+    For the payday reminder's exclusion registry (the payday branch's `register_payday_exclusion(fn)`): these
+    sponsors pay through their salary, so a "pay your invoice" nudge on payday is wrong for them.
+    """
+    from sponsorship.core.periods import local_today, month_start
+
+    return consents_active_in(month_start(month or local_today())).values_list("sponsor_id", flat=True).distinct()
