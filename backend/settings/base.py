@@ -231,6 +231,14 @@ SPECTACULAR_SETTINGS = {
         "SponsorStatusEnum": "sponsorship.people.models.people.Sponsor.Status",
         "BridgePoolKindEnum": "sponsorship.billing.models.bridge.BridgePool.Kind",
         "PoolEntryKindEnum": "sponsorship.billing.models.bridge.PoolEntry.Kind",
+        # payroll deduction (docs/payroll.md)
+        "PayrollConsentKindEnum": "sponsorship.billing.models.payroll.PayrollConsent.Kind",
+        "PayrollConsentChannelEnum": "sponsorship.billing.models.payroll.PayrollConsent.Channel",
+        "PayrollConsentStatusEnum": "sponsorship.billing.models.payroll.PayrollConsent.Status",
+        "PayrollListStatusEnum": "sponsorship.billing.models.payroll.PayrollList.Status",
+        "PayrollDeductionStatusEnum": "sponsorship.billing.models.payroll.PayrollDeduction.Status",
+        "PayrollConfirmationStatusEnum": "sponsorship.billing.models.payroll.PayrollConfirmation.Status",
+        "ImportModeEnum": "sponsorship.dashboard.models.ImportBatch.Mode",
     },
 }
 

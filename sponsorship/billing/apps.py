@@ -14,7 +14,7 @@ class BillingConfig(AppConfig):
         from sponsorship.people.services.sponsorships import EndHandler, register_end_handler, register_start_handler
 
         from .privacy import contribution_months, coverage_months
-        from .selectors import billing  # noqa: F401  registers who may see which rows
+        from .selectors import billing, payroll  # noqa: F401  registers who may see which rows
         from .services.bridge import bridge_on_sponsorship_start
         from .services.handover import handover_lock, handover_release
 
@@ -23,6 +23,11 @@ class BillingConfig(AppConfig):
         register_end_handler(EndHandler(lock=handover_lock, ended=handover_release))
         # A new sponsor accepting stops the bridge fund and withdraws an open self-pay link (docs/bridge-fund.md).
         register_start_handler(bridge_on_sponsorship_start)
+        # Sponsors on payroll deduction are not reminded on payday to pay by card (the treasurer deducts).
+        from .selectors.payday import register_payday_exclusion
+        from .selectors.payroll import payroll_payer_sponsor_ids
+
+        register_payday_exclusion(lambda sponsors: sponsors.exclude(pk__in=payroll_payer_sponsor_ids()))
         # A worker's paid months decide the JKM amount and the scholarship told to a family after a death.
         register_contribution_months(contribution_months)
 

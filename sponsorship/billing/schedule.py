@@ -33,6 +33,11 @@ BEAT_SCHEDULE = {
         "task": "sponsorship.tasks.sweep_payment_notifications",
         "schedule": crontab(minute="*"),
     },
+    "payroll-lists": {
+        # Payroll deduction (docs/payroll.md): each regency's list day decides; a produced list is left alone.
+        "task": "sponsorship.tasks.payroll_lists_due",
+        "schedule": crontab(minute=45, hour=1),
+    },
     "reminder-scan": {
         # Hourly rather than daily so WITA/WIT regencies and a scheduler that was down still get their reminders;
         # the per-day dedupe key makes the extra runs no-ops.

@@ -11,6 +11,9 @@ from .protection_reminders import protection_clock_scan
 from .reminders import admin_digests_send, reminders_scan
 from .services.billing import billing_run, invoices_notify_issued, periods_to_bill
 from .services.bridge import bridge_scan, pool_statements_send
+from .services.payroll import consents_end_due
+from .services.payroll import payroll_lists_due as lists_due
+from .services.payroll_settle import payroll_fallback_send
 from .services.reconciliation import (
     notifications_replay,
     notifications_sweep,
@@ -105,3 +108,20 @@ def run_bridge_scan() -> dict:
 @shared_task(name="sponsorship.tasks.send_bridge_statements")
 def send_bridge_statements() -> int:
     return pool_statements_send()
+
+
+@shared_task(name="sponsorship.tasks.payroll_lists_due")
+def payroll_lists_due() -> dict:
+    """From each regency's list day on: next month's deduction list of every agency with consenting ASN."""
+    consents_end_due()
+    return lists_due()
+
+
+@shared_task(name="sponsorship.tasks.payroll_fallback_links", acks_late=True)
+def payroll_fallback_links(row_ids: list[int]) -> dict:
+    """Deductions not (fully) made: a Snap payment link to each ASN."""
+    counts: dict[str, int] = {}
+    for row_id in row_ids:
+        outcome = payroll_fallback_send(row_id=row_id)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

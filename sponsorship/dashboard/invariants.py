@@ -22,7 +22,7 @@ from django.db import connection
 
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import GatewayRejected, GatewayUnavailable, TransactionNotFound
-from sponsorship.billing.models import PaymentAttempt
+from sponsorship.billing.models import PAYROLL_PAYMENT_TYPE, PaymentAttempt
 from sponsorship.core.periods import local_today
 from sponsorship.regions.models import Region
 
@@ -377,7 +377,12 @@ GATEWAY_STATES: dict[str, tuple[str, ...]] = {
 
 
 def check_gateway_amounts(ctx: Ctx) -> list[Violation]:
-    attempts = PaymentAttempt.objects.filter(status__in=list(GATEWAY_STATES)).order_by("pk")
+    # Payments settled by payroll deduction never went through the gateway (check_payroll covers them).
+    attempts = (
+        PaymentAttempt.objects.filter(status__in=list(GATEWAY_STATES))
+        .exclude(payment_type=PAYROLL_PAYMENT_TYPE)
+        .order_by("pk")
+    )
     if ctx.regency is not None:
         attempts = attempts.filter(invoice__sponsor__agency__regency=ctx.regency)
     out = []
@@ -445,6 +450,92 @@ def check_payers(ctx: Ctx) -> list[Violation]:
     return out
 
 
+# ---- 7. payroll deduction (docs/payroll.md) -----------------------------------------------------------------
+# - the money a confirmed deduction brought is what it became: the coverage its payment wrote, surplus credit, or
+#   a refund case holding it (a different amount, a month already paid) — and its payment says the same amount;
+# - no ASN's payroll month is settled twice, and no payroll payment exists without its deduction row;
+# - what the regional bank transferred for an agency's month equals what the treasurer confirmed.
+_PAYROLL_MONEY_SQL = f"""
+SELECT d.id AS deduction_id, d.sponsor_id, d.payroll_month, d.deducted_idr, p.id AS attempt_id,
+       p.paid_amount_idr, p.payment_type,
+       COALESCE((SELECT SUM(c.amount_idr) FROM sponsorship_coveragemonth c
+                 WHERE c.attempt_id = p.id), 0) AS coverage_idr,
+       COALESCE((SELECT SUM(e.amount_idr) FROM sponsorship_creditentry e
+                 WHERE e.attempt_id = p.id AND e.kind = 'surplus'), 0) AS credit_idr,
+       COALESCE((SELECT SUM(r.amount_idr) FROM sponsorship_refundcase r WHERE r.attempt_id = p.id), 0) AS held_idr
+FROM billing_payrolldeduction d
+LEFT JOIN sponsorship_paymentattempt p ON p.id = d.attempt_id
+WHERE d.status IN ('confirmed', 'short') AND d.sponsor_id IN {_SPONSORS}
+"""  # noqa: S608 - only the constant scope fragments are interpolated
+
+_PAYROLL_TWICE_SQL = f"""
+SELECT 'settled_twice' AS problem, d.nip AS order_id, d.payroll_month, COUNT(*) AS n
+FROM billing_payrolldeduction d
+WHERE d.status IN ('confirmed', 'short') AND d.sponsor_id IN {_SPONSORS}
+GROUP BY d.nip, d.payroll_month HAVING COUNT(*) > 1
+UNION ALL
+SELECT 'payroll_payment_without_deduction', p.order_id, NULL, 1
+FROM sponsorship_paymentattempt p JOIN sponsorship_invoice i ON i.id = p.invoice_id
+WHERE p.payment_type = 'payroll' AND i.sponsor_id IN {_SPONSORS}
+  AND NOT EXISTS (SELECT 1 FROM billing_payrolldeduction d WHERE d.attempt_id = p.id)
+"""  # noqa: S608 - only the constant scope fragments are interpolated
+
+_PAYROLL_TRANSFER_SQL = """
+SELECT t.agency_id, t.payroll_month, t.received_idr,
+       COALESCE((SELECT SUM(d.deducted_idr) FROM billing_payrolldeduction d
+                 JOIN billing_payrolllist l ON l.id = d.payroll_list_id
+                 WHERE l.agency_id = t.agency_id AND d.payroll_month = t.payroll_month
+                   AND d.status IN ('confirmed', 'short')), 0) AS confirmed_idr
+FROM (SELECT agency_id, payroll_month, SUM(amount_idr) AS received_idr FROM billing_payrolltransfer
+      GROUP BY agency_id, payroll_month) t
+JOIN sponsorship_agency a ON a.id = t.agency_id
+WHERE %(regency)s::bigint IS NULL OR a.regency_id = %(regency)s::bigint
+ORDER BY 1, 2
+"""
+
+
+def check_payroll(ctx: Ctx) -> list[Violation]:
+    params = {"regency": ctx.regency_id}
+    out = []
+    for r in _rows(_PAYROLL_MONEY_SQL, params):
+        rows = {"deduction_id": r["deduction_id"], "sponsor_id": r["sponsor_id"], "month": r["payroll_month"]}
+        accounted = r["coverage_idr"] + r["credit_idr"] + r["held_idr"]
+        if r["attempt_id"] is None or r["payment_type"] != "payroll":
+            out.append(Violation("payroll", rows, {"problem": "confirmed deduction without its payroll payment"}))
+        elif r["paid_amount_idr"] != r["deducted_idr"] or accounted != r["deducted_idr"]:
+            out.append(
+                Violation(
+                    "payroll",
+                    rows,
+                    {
+                        "problem": "deducted money is not what it became",
+                        "deducted_idr": r["deducted_idr"],
+                        "paid_idr": r["paid_amount_idr"],
+                        "coverage_idr": r["coverage_idr"],
+                        "credit_idr": r["credit_idr"],
+                        "refund_cases_idr": r["held_idr"],
+                    },
+                )
+            )
+    for r in _rows(_PAYROLL_TWICE_SQL, params):
+        rows = {"order_id": r["order_id"]} if r["payroll_month"] is None else {"month": r["payroll_month"]}
+        out.append(Violation("payroll", rows, {"problem": r["problem"], "count": r["n"]}))
+    for r in _rows(_PAYROLL_TRANSFER_SQL, params):
+        if r["received_idr"] != r["confirmed_idr"]:
+            out.append(
+                Violation(
+                    "payroll",
+                    {"agency_id": r["agency_id"], "month": r["payroll_month"]},
+                    {
+                        "problem": "bank transfer differs from the confirmed deductions",
+                        "received_idr": r["received_idr"],
+                        "confirmed_idr": r["confirmed_idr"],
+                    },
+                )
+            )
+    return out
+
+
 CHECKS: dict[str, Callable[[Ctx], list[Violation]]] = {
     "money_balance": check_money_balance,
     "coverage_lines": check_coverage_lines,
@@ -452,6 +543,7 @@ CHECKS: dict[str, Callable[[Ctx], list[Violation]]] = {
     "worker_status": check_worker_status,
     "dashboard_figures": check_dashboard_figures,
     "payers": check_payers,
+    "payroll": check_payroll,
     # life-event checks go here (issue 13, after the hand-over branch merges)
 }
 GATEWAY_CHECK = "gateway_amounts"

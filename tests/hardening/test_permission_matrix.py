@@ -181,6 +181,29 @@ MATRIX.update(
         ("admin-jobs", "POST"): only({AA: 202, OA: 202, RA: 202, SU: 202}),
         ("admin-job-detail", "GET"): only({AA: 200, OA: 404, RA: 404, SU: 404}),
         ("admin-job-download", "GET"): only({AA: 409, OA: 404, RA: 404, SU: 404}),  # 409: not finished yet
+        # --- payroll deduction (docs/payroll.md) ------------------------------------------------------------
+        ("sponsor-payroll-consent", "GET"): only({S: 200, OS: 200, SU: 403}),
+        ("sponsor-payroll-consent", "POST"): only({S: 409, OS: 201, SU: 403}),  # 409: the sponsor has one
+        ("sponsor-payroll-stop", "POST"): only({S: 200, OS: 404, SU: 403}),  # 404: no consent to stop
+        ("admin-payroll-settings", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-payroll-settings", "PUT"): only({RA: 200, SU: 200}),
+        ("admin-payroll-overview", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-payroll-consents", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        # the body names the other agency's sponsor (the first one has a consent already): the mirror of ADMINS_OWN
+        ("admin-payroll-consents", "POST"): only({AA: 404, OA: 201, RA: 201, SU: 201}),
+        ("admin-payroll-consent-stop", "POST"): only({**ADMINS_OWN}),
+        ("admin-payroll-consent-scan", "GET"): only({**ADMINS_OWN}),
+        ("admin-payroll-lists", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-payroll-lists", "POST"): only({**ADMINS_OWN, AA: 201, RA: 201, SU: 201}),
+        ("admin-payroll-list", "GET"): only({**ADMINS_OWN}),
+        ("admin-payroll-list-file", "GET"): only({**ADMINS_OWN}),
+        ("admin-payroll-list-send", "POST"): only({**ADMINS_OWN}),
+        ("admin-payroll-confirmation-upload", "POST"): only({**ADMINS_OWN, AA: 201, RA: 201, SU: 201}),
+        ("admin-payroll-confirmation", "GET"): only({**ADMINS_OWN}),
+        ("admin-payroll-confirmation", "DELETE"): only({**ADMINS_OWN}),
+        ("admin-payroll-confirmation-confirm", "POST"): only({**ADMINS_OWN}),
+        ("admin-payroll-transfers", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
+        ("admin-payroll-transfers", "POST"): only({**ADMINS_OWN, AA: 201, RA: 201, SU: 201}),
     }
 )
 
@@ -271,6 +294,43 @@ REQUESTS = {
         lambda w: {"kind": "worker_formal_job"},
     ),
     "worker-life-event": (None, lambda w: {"kind": "worker_moved_away"}),
+    "sponsor-payroll-consent": (
+        None,
+        lambda w: {"kind": "salary", "golongan": "III/a", "consent_text_version": _payroll_text(w), "confirm": True},
+    ),
+    "admin-payroll-settings": (None, lambda w: {"list_day": 12}),
+    "admin-payroll-consents": (
+        None,
+        lambda w: {"sponsor_id": w.objects["other_sponsor"].pk, "kind": "tpp", "scan": _scan()},
+    ),
+    "admin-payroll-consent-stop": (_kw(pk=lambda w: w.objects["payroll_consent"].pk), None),
+    "admin-payroll-consent-scan": (_kw(pk=lambda w: w.objects["payroll_consent"].pk), None),
+    "admin-payroll-lists": (
+        None,
+        lambda w: {"agency_id": w.objects["agency"].pk, "payroll_month": _month(w, 3)},
+    ),
+    "admin-payroll-list": (_kw(pk=lambda w: w.objects["payroll_list"].pk), None),
+    "admin-payroll-list-file": (_kw(pk=lambda w: w.objects["payroll_list"].pk), None),
+    "admin-payroll-list-send": (_kw(pk=lambda w: w.objects["payroll_list"].pk), None),
+    "admin-payroll-confirmation-upload": (
+        _kw(pk=lambda w: w.objects["payroll_sent_list"].pk),
+        lambda w: {"file": _confirmation_file(w)},
+    ),
+    "admin-payroll-confirmation": (_kw(pk=lambda w: w.objects["payroll_confirmation"].pk), None),
+    "admin-payroll-confirmation-confirm": (
+        _kw(pk=lambda w: w.objects["payroll_confirmation"].pk),
+        lambda w: {"mode": "all"},
+    ),
+    "admin-payroll-transfers": (
+        None,
+        lambda w: {
+            "agency_id": w.objects["agency"].pk,
+            "payroll_month": _month(w, 0),
+            "amount_idr": 16800,
+            "reference": "TRF-HARD-1",
+            "transfer_date": w.objects["payroll_month"].isoformat(),
+        },
+    ),
     "device-register": (None, lambda w: {"token": "hardening-device-token-0001", "platform": "android"}),
     "device-detail": (_kw(token="hardening-device-token-0001"), None),
     "notification-preferences": (None, lambda w: {"preferences": [{"kind": "invoice_issued", "enabled": False}]}),
@@ -298,6 +358,39 @@ MULTIPART = {("admin-imports", "POST"), ("admin-cohorts", "POST")}
 
 def _nik_file(world):
     return SimpleUploadedFile("nik.csv", f"nik\n{world.objects['worker'].nik}\n".encode(), content_type="text/csv")
+
+
+MULTIPART = {
+    ("admin-imports", "POST"),
+    ("admin-payroll-consents", "POST"),
+    ("admin-payroll-confirmation-upload", "POST"),
+}
+
+
+def _payroll_text(world) -> str:
+    from sponsorship.billing.selectors.payroll import payroll_settings_for
+
+    return payroll_settings_for(world.objects["regency"].pk).consent_text_version
+
+
+def _month(world, offset: int) -> str:
+    from sponsorship.core.periods import add_months
+
+    return f"{add_months(world.objects['payroll_month'], offset):%Y-%m}"
+
+
+def _scan():
+    from tests.hardening.world import PAYROLL_SCAN
+
+    return SimpleUploadedFile("form.pdf", PAYROLL_SCAN, content_type="application/pdf")
+
+
+def _confirmation_file(world):
+    from sponsorship.core.periods import local_today
+
+    row = world.objects["payroll_sent_list"].rows.get(sponsor=world.objects["sponsor"])
+    content = f"NIP,Jumlah,Referensi,Tanggal\n{row.nip},{row.amount_idr},TRF-2,{local_today():%d/%m/%Y}\n"
+    return SimpleUploadedFile("konfirmasi.csv", content.encode(), content_type="text/csv")
 
 
 def _upload():
@@ -369,6 +462,7 @@ def test_permission_matrix(name, method, route, midtrans):
         with transaction.atomic():
             if (name, method) in MULTIPART:
                 fresh = {**body, "file": _nik_file(world) if name == "admin-cohorts" else _upload()}
+                fresh = call(world, name, method)[1]  # a fresh upload per role (a file is read once)
                 response = client.generic(method, url, **_multipart(fresh))
             else:
                 response = getattr(client, method.lower())(url, body, format="json")

@@ -90,6 +90,10 @@ def build_world(*, with_money=True) -> World:
     _optional(lambda: _device(s1.user), w, "device")
     _optional(lambda: _bridge_pool(regency), w, "bridge_pool")
     _optional(lambda: _job(w.users["agency_admin"], regency, agency_a), w, "job")
+    try:
+        w.objects.update(_payroll(s1, w.users["agency_admin"]))
+    except ImportError:
+        pass
     return w
 
 
@@ -103,9 +107,42 @@ def _job(admin, regency, agency):
     from sponsorship.dashboard.models import Job
 
     return Job.objects.create(
-        kind=Job.Kind.EXPORT, key="hardening", params={"table": "agencies", "fmt": "csv"}, requested_by=admin,
-        regency=regency, agency=agency,
+        kind=Job.Kind.EXPORT,
+        key="hardening",
+        params={"table": "agencies", "fmt": "csv"},
+        requested_by=admin,
+        regency=regency,
+        agency=agency,
     )
+
+
+PAYROLL_SCAN = b"%PDF-1.4\n% signed consent form\n"
+
+
+def _payroll(sponsor, admin) -> dict:
+    """A paper consent (with its scan) of the first sponsor, a draft list, a sent list with a checked confirmation
+    of the first agency."""
+    from sponsorship.billing.services.payroll import consent_create, payroll_list_produce, payroll_list_send
+    from sponsorship.core.periods import add_months, local_today, month_start
+    from sponsorship.dashboard.services.payroll_import import confirmation_preview
+
+    consent = consent_create(
+        sponsor=sponsor, kind="salary", actor=admin, scan=PAYROLL_SCAN, scan_file_name="form.pdf", golongan="III/b"
+    )
+    next_month = add_months(month_start(local_today()), 1)
+    sent = payroll_list_produce(agency=sponsor.agency, month=next_month, actor=admin)
+    sent = payroll_list_send(payroll_list=sent, actor=admin)
+    draft = payroll_list_produce(agency=sponsor.agency, month=add_months(next_month, 1), actor=admin)
+    row = sent.rows.get(sponsor=sponsor)
+    content = f"NIP,Jumlah,Referensi,Tanggal\n{row.nip},{row.amount_idr},TRF-1,{local_today():%d/%m/%Y}\n".encode()
+    confirmation = confirmation_preview(payroll_list=sent, file_name="konfirmasi.csv", content=content, actor=admin)
+    return {
+        "payroll_consent": consent,
+        "payroll_list": draft,
+        "payroll_sent_list": sent,
+        "payroll_confirmation": confirmation,
+        "payroll_month": next_month,
+    }
 
 
 def _invoices(sponsor):

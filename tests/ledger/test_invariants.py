@@ -52,6 +52,7 @@ def test_a_clean_history_passes_every_check_and_the_gateway_agrees(history, rege
         "worker_status",
         "dashboard_figures",
         "payers",
+        "payroll",
         "gateway_amounts",
     ]
     assert ledger_check().ok  # every regency

@@ -634,8 +634,59 @@
   }
 
   // -- account (sponsor) ------------------------------------------------------------------------------------------
+  // Payroll deduction (potong gaji / TPP): sponsorship/billing/api/payroll.py. Null when the API refuses (not a sponsor).
+  function monthLabel(iso) {
+    if (!iso) return '';
+    return new Intl.DateTimeFormat(LOCALE, { month: 'long', year: 'numeric', timeZone: 'Asia/Jakarta' }).format(new Date(iso + 'T12:00:00+07:00'));
+  }
+  function payrollCard(st) {
+    var box = card('', h('h2', {}, t('payroll_title')));
+    function draw(st) {
+      var out = h('div', { 'aria-live': 'polite' });
+      var c = st.consent;
+      var parts = [h('h2', {}, t('payroll_title'))];
+      if (c && (c.status === 'active' || c.status === 'stopping')) {
+        parts.push(h('p', { 'data-testid': 'payroll-state' }, t(c.kind === 'tpp' ? 'payroll_on_tpp' : 'payroll_on_salary',
+          { amount: rupiah(c.monthly_amount_idr), month: monthLabel(c.start_month) })));
+        if (c.status === 'stopping') parts.push(note(t('payroll_stopping', { month: monthLabel(c.end_month) })));
+        else {
+          var stop = button(t('payroll_stop'), function () {
+            if (!window.confirm(t('payroll_stop_confirm'))) return;
+            busy(stop, api('sponsor/payroll/consent/stop/', { method: 'POST', body: {} })
+              .then(function (next) { draw(next); }).catch(function (e) { out.replaceChildren(note(e.message, 'bad')); }));
+          }, { class: 'secondary', 'data-testid': 'payroll-stop' });
+          parts.push(stop);
+        }
+      } else {
+        var kind = h('select', { name: 'kind', 'data-testid': 'payroll-kind' },
+          h('option', { value: 'salary' }, t('payroll_kind_salary')), h('option', { value: 'tpp' }, t('payroll_kind_tpp')));
+        var agree = h('input', { type: 'checkbox', 'data-testid': 'payroll-agree' });
+        var go = h('button', { type: 'submit', 'data-testid': 'payroll-submit' }, t('payroll_submit'));
+        parts.push(h('p', {}, t('payroll_lead', { amount: rupiah(st.monthly_amount_estimate_idr), month: monthLabel(st.earliest_start_month) })),
+          h('form', {
+            onsubmit: function (ev) {
+              ev.preventDefault();
+              if (!agree.checked) { out.replaceChildren(note(t('payroll_must_agree'), 'bad')); return; }
+              busy(go, api('sponsor/payroll/consent/', { method: 'POST', body: { kind: kind.value, confirm: true, consent_text_version: st.consent_text_version } })
+                .then(function (next) { draw(next); }).catch(function (e) { out.replaceChildren(note(e.message, 'bad')); }));
+            }
+          }, field(t('payroll_kind'), kind), h('p', { class: 'muted' }, st.consent_text),
+            h('label', { class: 'check' }, agree, h('span', {}, t('payroll_agree'))), go));
+      }
+      var rows = (st.deductions || []).slice(0, 6).map(function (d) {
+        return h('li', {}, monthLabel(d.payroll_month), ': ', rupiah(d.deducted_idr || d.amount_idr), ' (', d.status, ')');
+      });
+      if (rows.length) parts.push(h('ul', { class: 'muted', 'data-testid': 'payroll-history' }, rows));
+      parts.push(out);
+      box.replaceChildren.apply(box, parts);
+    }
+    draw(st);
+    return box;
+  }
+
   SCREENS.account = async function () {
     var p = await api('sponsor/profile/');
+    var payroll = await api('sponsor/payroll/consent/').catch(function () { return null; });
     var capacity = h('select', { name: 'capacity', 'data-testid': 'capacity' },
       [2, 3].map(function (n) { return h('option', { value: n, selected: p.capacity === n }, t('n_workers', { n: n })); }));
     var consent = h('input', { type: 'checkbox', checked: p.contact_consent });
@@ -662,6 +713,7 @@
       }, h('h2', {}, t('pledge_title')), field(t('pledge_question'), capacity),
         h('label', { class: 'check' }, consent, h('span', {}, t('contact_consent'))),
         h('label', { class: 'check' }, showName, h('span', {}, t('show_name_consent'))), out, save),
+      payroll ? payrollCard(payroll) : null,
       languageCard(),
       card('', button(t('sign_out'), function () { signOut(); }, { class: 'secondary', 'data-testid': 'sign-out' })),
       card('', h('h2', {}, t('leave_title')), h('p', {}, t('leave_lead')), field(t('leave_reason'), reason), leave, leaveOut)];

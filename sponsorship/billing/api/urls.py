@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import benefits, bridge_views, overview_views, worker_status
+from . import payroll as payroll_api
 from . import views as v
 
 urlpatterns = [
@@ -21,4 +22,6 @@ urlpatterns = [
     path("admin/bridge-pools/<int:pk>/", bridge_views.PoolDetail.as_view(), name="bridge-pool-detail"),
     path("admin/bridge-pools/<int:pk>/top-ups/", bridge_views.PoolTopUp.as_view(), name="bridge-pool-top-up"),
     path("admin/bridge-pools/<int:pk>/statement/", bridge_views.PoolStatement.as_view(), name="bridge-pool-statement"),
+    path("sponsor/payroll/consent/", payroll_api.SponsorPayrollConsent.as_view(), name="sponsor-payroll-consent"),
+    path("sponsor/payroll/consent/stop/", payroll_api.SponsorPayrollStop.as_view(), name="sponsor-payroll-stop"),
 ]

@@ -6,6 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0006_bridge_fund_self_pay"),
+        ("billing", "0006_payroll_deduction"),
         ("billing", "0006_premiumrate_regency_payday"),
     ]
 

@@ -2,6 +2,15 @@ from .billing import FundingSource, Holiday, Invoice, InvoiceLine, PremiumRate, 
 from .bridge import Bridge, BridgePool, PoolEntry
 from .coverage import CoverageMonth, CreditEntry, RefundCase, RemittanceBatch, RemittanceClawback
 from .payments import PaymentAttempt, PaymentNotification, RefusedNotification
+from .payroll import (
+    PAYROLL_PAYMENT_TYPE,
+    PayrollConfirmation,
+    PayrollConsent,
+    PayrollDeduction,
+    PayrollList,
+    PayrollSettings,
+    PayrollTransfer,
+)
 from .protection import ProtectionAction
 from .selfpay import SelfPayLink
 
@@ -10,6 +19,13 @@ __all__ = [
     "BridgePool",
     "PoolEntry",
     "SelfPayLink",
+    "PAYROLL_PAYMENT_TYPE",
+    "PayrollConfirmation",
+    "PayrollConsent",
+    "PayrollDeduction",
+    "PayrollList",
+    "PayrollSettings",
+    "PayrollTransfer",
     "CoverageMonth",
     "CreditEntry",
     "FundingSource",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sponsorship.billing.gateways import get_gateway
 from sponsorship.billing.gateways.base import REFUNDABLE_PAYMENT_TYPES, GatewayUnavailable, TransactionNotFound
-from sponsorship.billing.models import PaymentAttempt, PaymentNotification
+from sponsorship.billing.models import PAYROLL_PAYMENT_TYPE, PaymentAttempt, PaymentNotification
 from sponsorship.billing.services.reversals import MONEY_RETURNED
 from sponsorship.billing.services.settlement import REPLAYABLE, notifications_process, payment_apply_status
 from sponsorship.core.transitions import transition
@@ -116,7 +116,11 @@ def payments_reconcile_returns(*, days: int | None = None, gateway=None) -> dict
     # reversed by their bank, within minutes of the settlement: those are asked about for a few days only.
     refundable = Q(payment_type__in=REFUNDABLE_PAYMENT_TYPES) & _settled_since(now - dt.timedelta(days=days))
     reversible = _settled_since(now - dt.timedelta(days=min(days, REVERSAL_WINDOW_DAYS)))
-    qs = PaymentAttempt.objects.filter(status__in=[S.SETTLED, S.FLAGGED, S.REFUNDED]).filter(refundable | reversible)
+    qs = (
+        PaymentAttempt.objects.filter(status__in=[S.SETTLED, S.FLAGGED, S.REFUNDED])
+        .filter(refundable | reversible)
+        .exclude(payment_type=PAYROLL_PAYMENT_TYPE)  # settled by payroll deduction: the gateway never saw them
+    )
     counts: dict[str, int] = {}
     unknown: list[str] = []  # settled here, unknown to the gateway: one summary line, not one per payment
     for attempt in qs.order_by("pk").iterator(chunk_size=200):

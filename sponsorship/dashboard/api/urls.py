@@ -4,6 +4,7 @@ from django.urls import path
 
 from . import imports as imports_api
 from . import jobs as jobs_api
+from . import payroll as payroll_api
 from . import regency_settings as regency_settings_api
 from . import views as dash
 
@@ -30,4 +31,37 @@ urlpatterns = [
     path("admin/jobs/", jobs_api.JobListCreate.as_view(), name="admin-jobs"),
     path("admin/jobs/<int:pk>/", jobs_api.JobDetail.as_view(), name="admin-job-detail"),
     path("admin/jobs/<int:pk>/download/", jobs_api.JobDownload.as_view(), name="admin-job-download"),
+    path("admin/payroll/settings/", payroll_api.AdminPayrollSettings.as_view(), name="admin-payroll-settings"),
+    path("admin/payroll/overview/", payroll_api.AdminPayrollOverview.as_view(), name="admin-payroll-overview"),
+    path("admin/payroll/consents/", payroll_api.AdminConsents.as_view(), name="admin-payroll-consents"),
+    path(
+        "admin/payroll/consents/<int:pk>/stop/",
+        payroll_api.AdminConsentStop.as_view(),
+        name="admin-payroll-consent-stop",
+    ),
+    path(
+        "admin/payroll/consents/<int:pk>/scan/",
+        payroll_api.AdminConsentScan.as_view(),
+        name="admin-payroll-consent-scan",
+    ),
+    path("admin/payroll/lists/", payroll_api.AdminLists.as_view(), name="admin-payroll-lists"),
+    path("admin/payroll/lists/<int:pk>/", payroll_api.AdminListDetail.as_view(), name="admin-payroll-list"),
+    path("admin/payroll/lists/<int:pk>/file/", payroll_api.AdminListFile.as_view(), name="admin-payroll-list-file"),
+    path("admin/payroll/lists/<int:pk>/send/", payroll_api.AdminListSend.as_view(), name="admin-payroll-list-send"),
+    path(
+        "admin/payroll/lists/<int:pk>/confirmations/",
+        payroll_api.AdminConfirmationUpload.as_view(),
+        name="admin-payroll-confirmation-upload",
+    ),
+    path(
+        "admin/payroll/confirmations/<int:pk>/",
+        payroll_api.AdminConfirmationDetail.as_view(),
+        name="admin-payroll-confirmation",
+    ),
+    path(
+        "admin/payroll/confirmations/<int:pk>/confirm/",
+        payroll_api.AdminConfirmationConfirm.as_view(),
+        name="admin-payroll-confirmation-confirm",
+    ),
+    path("admin/payroll/transfers/", payroll_api.AdminTransfers.as_view(), name="admin-payroll-transfers"),
 ]

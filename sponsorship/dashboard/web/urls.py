@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bridge, jobs, regency_settings, reports, views
+from . import bridge, jobs, payroll, regency_settings, reports, views
 
 app_name = "dashboard"
 
@@ -31,5 +31,7 @@ urlpatterns = [
     path("bridge-fund/", bridge.pools, name="bridge-pools"),
     path("bridge-fund/<int:pk>/top-up/", bridge.top_up, name="bridge-pool-top-up"),
     path("bridge-fund/<int:pk>/statement/", bridge.statement, name="bridge-pool-statement"),
+    path("payroll/", payroll.payroll_page, name="payroll"),
+    path("payroll/lists/<int:pk>.<str:fmt>", payroll.payroll_file, name="payroll-file"),
     path("personal-data-access/", views.personal_data_access, name="personal-data-access"),
 ]

@@ -1,0 +1,347 @@
+"""Payroll deduction, part 2: the treasurer's confirmation settles invoices; what was not deducted falls back to a
+Snap payment link; the regional bank's transfer is matched to what was confirmed (docs/payroll.md).
+
+A confirmed row settles its invoice exactly like a gateway payment: a PaymentAttempt (payment_type "payroll",
+order id unique per payroll month and ASN) goes through settlement.payment_settle, so coverage months are written
+once, a month already paid becomes credit, and a different amount is flagged with a refund case — never paid.
+"""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from backend.api.errors import ApplicationError, ConflictError, GatewayError
+from backend.formats import period_label
+from notifications.services import NotifyRequest, notify, notify_bulk
+from sponsorship.billing import locks
+from sponsorship.billing.gateways.base import TransactionStatus
+from sponsorship.billing.models import (
+    PAYROLL_PAYMENT_TYPE,
+    Invoice,
+    PaymentAttempt,
+    PayrollConfirmation,
+    PayrollDeduction,
+    PayrollList,
+    PayrollTransfer,
+)
+from sponsorship.billing.services.checkout import payment_start
+from sponsorship.billing.services.settlement import payment_settle
+from sponsorship.core.audit import AuditAction, audit_record
+from sponsorship.core.periods import local_today
+from sponsorship.core.transitions import transition
+from sponsorship.people.models import Agency, Profile, Role
+
+logger = logging.getLogger(__name__)
+D = PayrollDeduction.Status
+S = PaymentAttempt.Status
+
+
+def payroll_order_id(row: PayrollDeduction) -> str:
+    """One order id per payroll month and ASN: the database refuses a second settlement of the same deduction."""
+    return f"{settings.MIDTRANS_ORDER_PREFIX}-PAYROLL-{row.payroll_month:%Y%m}-{row.sponsor_id}"
+
+
+def _deduction_settle(
+    *, row: PayrollDeduction, amount: int, reference: str, on: dt.date, confirmation: PayrollConfirmation | None
+) -> str:
+    """Settle one listed deduction with what the treasurer deducted (`amount` > 0). Caller holds the list lock."""
+    invoice = locks.lock_invoice(row.invoice)
+    # A payment link sent earlier (the row was reported missing) must not stay live beside the deduction: the
+    # money came by payroll. Should the ASN pay the link all the same, that payment becomes credit (settlement).
+    for live in PaymentAttempt.objects.filter(invoice=invoice, status__in=PaymentAttempt.LIVE):
+        transition(
+            PaymentAttempt,
+            live.pk,
+            to=S.SUPERSEDED if live.status != S.CREATING else S.GATEWAY_FAILED,
+            error="superseded by a payroll deduction",
+        )
+    attempt = PaymentAttempt.objects.create(
+        invoice=invoice,
+        order_id=payroll_order_id(row),
+        amount_idr=row.amount_idr,
+        status=S.CREATING,
+        payment_type=PAYROLL_PAYMENT_TYPE,
+    )
+    status = TransactionStatus(
+        order_id=attempt.order_id,
+        transaction_id=reference[:64],
+        transaction_status="settlement",
+        status_code="200",
+        gross_amount_idr=amount,
+        payment_type=PAYROLL_PAYMENT_TYPE,
+    )
+    outcome = payment_settle(attempt=attempt, status=status)
+    to = D.CONFIRMED if amount == row.amount_idr else D.SHORT
+    transition(
+        PayrollDeduction,
+        row.pk,
+        to=to,
+        deducted_idr=amount,
+        transfer_reference=reference[:64],
+        transfer_date=on,
+        attempt=attempt,
+        confirmation=confirmation,
+        confirmed_at=timezone.now(),
+    )
+    audit_record(
+        actor=None,
+        action=AuditAction.PAYROLL_DEDUCTION_SETTLE,
+        obj=row,
+        after={
+            "status": to,
+            "deducted_idr": amount,
+            "expected_idr": row.amount_idr,
+            "outcome": outcome,
+            "invoice": invoice.number,
+        },
+    )
+    return to
+
+
+def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, valid_only: bool = False) -> dict:
+    """Apply a previewed confirmation file, all in one transaction: each valid row settles its deduction (a row
+    already settled with the same amount changes nothing: importing a file twice is harmless); every listed ASN the
+    file does not name is reported not deducted. Afterwards, those not (fully) deducted get a payment link."""
+    if confirmation.problems and not valid_only:
+        raise ApplicationError(
+            _("The file has problems. Fix them and upload it again, or apply the valid rows only."),
+            code="has_problems",
+        )
+    counts: dict[str, int] = {}
+    fallback: list[int] = []
+    with transaction.atomic():
+        payroll_list = PayrollList.objects.select_for_update().get(pk=confirmation.payroll_list_id)
+        if payroll_list.status == PayrollList.Status.DRAFT:
+            raise ConflictError(_("Mark the list as sent before importing its confirmation."), code="list_not_sent")
+        if not transition(
+            PayrollConfirmation,
+            confirmation.pk,
+            to=PayrollConfirmation.Status.APPLIED,
+            from_=PayrollConfirmation.Status.PREVIEWED,
+            applied_at=timezone.now(),
+        ):
+            raise ConflictError(_("This file was already applied or discarded."), code="already_applied")
+        # NIPs the file names on rows with problems are left as they are (not "missing") when valid rows are applied.
+        named = set((confirmation.result or {}).get("held_nips", []))
+        by_nip = {
+            r.nip: r
+            for r in PayrollDeduction.objects.select_for_update().filter(payroll_list=payroll_list).order_by("pk")
+        }
+        for item in confirmation.rows:
+            named.add(item["nip"])
+            row = by_nip[item["nip"]]
+            amount = int(item["amount_idr"])
+            if row.status in PayrollDeduction.SETTLED:
+                same = row.deducted_idr == amount and row.transfer_reference == item["reference"][:64]
+                outcome = "unchanged" if same else "conflict_already_settled"
+            elif amount == 0:
+                outcome = _mark_missing(row, confirmation) or "unchanged"
+            else:
+                outcome = _deduction_settle(
+                    row=row,
+                    amount=amount,
+                    reference=item["reference"],
+                    on=dt.date.fromisoformat(item["date"]),
+                    confirmation=confirmation,
+                )
+            counts[outcome] = counts.get(outcome, 0) + 1
+        for row in by_nip.values():
+            if row.nip not in named and row.status == D.LISTED:
+                outcome = _mark_missing(row, confirmation) or "unchanged"
+                counts[outcome] = counts.get(outcome, 0) + 1
+        transition(
+            PayrollList,
+            payroll_list.pk,
+            to=PayrollList.Status.RETURNED,
+            from_=PayrollList.Status.SENT,
+            returned_at=timezone.now(),
+        )
+        fallback = list(
+            PayrollDeduction.objects.filter(
+                payroll_list=payroll_list,
+                status__in=[D.MISSING, D.SHORT],
+                fallback_sent_at__isnull=True,
+                invoice__status=Invoice.Status.ISSUED,
+            ).values_list("pk", flat=True)
+        )
+        result = {"outcomes": counts, "fallback_links": len(fallback)}
+        PayrollConfirmation.objects.filter(pk=confirmation.pk).update(result=result)
+        audit_record(
+            actor=actor,
+            action=AuditAction.PAYROLL_CONFIRMATION_APPLY,
+            obj=confirmation,
+            after={"list_id": payroll_list.pk, "valid_only": valid_only, **result},
+        )
+        payroll_transfers_match(agency_id=payroll_list.agency_id, month=payroll_list.payroll_month, actor=actor)
+        if fallback:
+            transaction.on_commit(lambda: _enqueue_fallback(fallback), robust=True)
+    confirmation.refresh_from_db()
+    return result
+
+
+def _enqueue_fallback(row_ids: list[int]) -> None:
+    from sponsorship.billing import tasks  # tasks imports this module
+
+    tasks.payroll_fallback_links.delay(row_ids)
+
+
+def _mark_missing(row: PayrollDeduction, confirmation: PayrollConfirmation) -> str:
+    if not transition(PayrollDeduction, row.pk, to=D.MISSING, from_=D.LISTED, confirmation=confirmation):
+        return ""
+    audit_record(
+        actor=None, action=AuditAction.PAYROLL_DEDUCTION_MISSING, obj=row, after={"invoice_id": row.invoice_id}
+    )
+    return D.MISSING
+
+
+def payroll_fallback_send(*, row_id: int, gateway=None, today: dt.date | None = None) -> str:
+    """A deduction that did not (fully) happen: open a Snap payment for the invoice and send the link to the ASN
+    before the due date. Idempotent (fallback_sent_at, the notification's dedupe key, the reused live checkout)."""
+    row = PayrollDeduction.objects.select_related("invoice", "sponsor__user").get(pk=row_id)
+    if row.fallback_sent_at is not None or row.status not in (D.MISSING, D.SHORT):
+        return "skipped"
+    invoice = row.invoice
+    if invoice.status != Invoice.Status.ISSUED:
+        return "invoice_" + invoice.status
+    try:
+        started = payment_start(invoice=invoice, actor=None, gateway=gateway)
+    except GatewayError as exc:
+        logger.warning("payroll fallback link for deduction %s not opened: %s", row_id, exc.code)
+        return "gateway_" + str(exc.code)
+    today = today or local_today()
+    with transaction.atomic():
+        if not PayrollDeduction.objects.filter(pk=row_id, fallback_sent_at__isnull=True).update(
+            fallback_sent_at=timezone.now()
+        ):
+            return "skipped"
+        user = row.sponsor.user
+        if user is not None:
+            notify(
+                user=user,
+                kind="invoice_due_soon",
+                dedupe_key=f"payroll_fallback:{row.pk}",
+                context={
+                    "sponsor_name": row.sponsor.full_name,
+                    "amount_idr": invoice.amount_idr,
+                    "due_date": invoice.due_date,
+                    "invoice_id": invoice.pk,
+                    "invoice_number": invoice.number,
+                    "days": max((invoice.due_date - today).days, 0),
+                    "workers": invoice.lines.values("worker_id").distinct().count(),
+                    "period_label": period_label(invoice.period),
+                },
+                data={
+                    "invoice_id": str(invoice.pk),
+                    "redirect_url": started.attempt.redirect_url,
+                    "reason": "payroll_" + row.status,
+                },
+                collapse_key=f"invoice-{invoice.pk}",
+            )
+        audit_record(
+            actor=None,
+            action=AuditAction.PAYROLL_FALLBACK_LINK,
+            obj=row,
+            after={"order_id": started.attempt.order_id, "notified": user is not None},
+        )
+    return "sent"
+
+
+# ---- the bank's transfer per agency ---------------------------------------------------------------------------
+def confirmed_total_idr(*, agency_id: int, month: dt.date) -> int:
+    """What the treasurer deducted for this agency's list of `month` (full and different amounts)."""
+    return (
+        PayrollDeduction.objects.filter(
+            payroll_list__agency_id=agency_id, payroll_month=month, status__in=PayrollDeduction.SETTLED
+        ).aggregate(s=Sum("deducted_idr"))["s"]
+        or 0
+    )
+
+
+def payroll_transfer_record(
+    *, agency: Agency, month: dt.date, amount_idr: int, reference: str, transfer_date: dt.date, actor
+) -> PayrollTransfer:
+    """Record money received from the regional bank for one agency's payroll month and match it."""
+    reference = reference.strip()
+    if amount_idr <= 0 or not reference:
+        raise ApplicationError(_("Enter the amount received and the transfer reference."), code="invalid_transfer")
+    with transaction.atomic():
+        if PayrollTransfer.objects.filter(agency=agency, payroll_month=month, reference=reference).exists():
+            raise ConflictError(_("This transfer reference was already recorded."), code="transfer_exists")
+        transfer = PayrollTransfer.objects.create(
+            agency=agency,
+            payroll_month=month,
+            amount_idr=amount_idr,
+            reference=reference[:64],
+            transfer_date=transfer_date,
+            expected_idr=0,
+            matched=False,
+            recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.PAYROLL_TRANSFER_RECORD,
+            obj=transfer,
+            after={"agency_id": agency.pk, "payroll_month": month.isoformat(), "amount_idr": amount_idr},
+        )
+        payroll_transfers_match(agency_id=agency.pk, month=month, actor=actor)
+    transfer.refresh_from_db()
+    return transfer
+
+
+def payroll_transfers_match(*, agency_id: int, month: dt.date, actor) -> bool | None:
+    """Compare the transfers recorded for an agency's month with the confirmed deductions. A mismatch is an
+    alert (audit + the regency's and agency's admins notified + the dashboard flag), never a silent difference.
+    None when no transfer is recorded yet."""
+    transfers = PayrollTransfer.objects.select_for_update().filter(agency_id=agency_id, payroll_month=month)
+    rows = list(transfers)
+    if not rows:
+        return None
+    expected = confirmed_total_idr(agency_id=agency_id, month=month)
+    received = sum(t.amount_idr for t in rows)
+    matched = received == expected
+    was_matched = all(t.matched for t in rows)
+    PayrollTransfer.objects.filter(pk__in=[t.pk for t in rows]).update(expected_idr=expected, matched=matched)
+    if not matched:
+        agency = Agency.objects.get(pk=agency_id)
+        audit_record(
+            actor=actor,
+            action=AuditAction.PAYROLL_TRANSFER_MISMATCH,
+            obj=agency,
+            after={"payroll_month": month.isoformat(), "received_idr": received, "confirmed_idr": expected},
+        )
+        admins = (
+            Profile.objects.filter(role=Role.REGENCY_ADMIN, regency_id=agency.regency_id)
+            .values_list("user_id", flat=True)
+            .union(
+                Profile.objects.filter(role=Role.AGENCY_ADMIN, agency_id=agency_id).values_list("user_id", flat=True)
+            )
+        )
+        regency = agency.regency
+        notify_bulk(
+            [
+                NotifyRequest(
+                    user_id=user_id,
+                    kind="ledger_alert",
+                    dedupe_key=f"payroll_transfer:{agency_id}:{month:%Y%m}:{received}:{expected}:{user_id}",
+                    context={
+                        "regency": regency.name,
+                        "regency_code": regency.code,
+                        "violations": 1,
+                        "checks": f"payroll_transfers {agency.short_name or agency.name} {month:%m/%Y}",
+                    },
+                    data={"regency": regency.code, "agency_id": str(agency_id), "payroll_month": f"{month:%Y-%m}"},
+                )
+                for user_id in admins
+            ]
+        )
+        logger.error(
+            "payroll transfer mismatch agency %s %s: received %s, confirmed %s", agency_id, month, received, expected
+        )
+    elif not was_matched:
+        logger.info("payroll transfers of agency %s %s now match", agency_id, month)
+    return matched
