@@ -7,7 +7,10 @@ from django.utils.translation import gettext_lazy as _
 TEXTS = {
     "welcome": _("Pengampu"),
     "payroll_title": _("Payroll deduction"),
-    "payroll_lead": _("Let your agency"s treasurer deduct your bill (about %(amount)s a month) from your pay, from %(month)s. Nothing to remember, no missed month."),
+    "payroll_lead": _(
+        "Let your agency's treasurer deduct your bill (about %(amount)s a month) from your pay, from %(month)s. "
+        "Nothing to remember, no missed month."
+    ),
     "payroll_kind": _("Deduct from"),
     "payroll_kind_salary": _("Salary (potong gaji)"),
     "payroll_kind_tpp": _("Allowance (potong TPP)"),

@@ -59,6 +59,35 @@ PAGES = {
     ("decile-decide", "POST"): (lambda w: {"worker_id": w.objects["worker"].pk}, {"decision": "keep"}, admins(404)),
     # the data-protection officer only (a regency admin with the permission; none in the world but the superuser)
     ("personal-data-access", "GET"): (None, None, {**admins(403), SU: 200}),
+    # province/national figures: area admins (none in the world) and the superuser; never a regency's admins
+    ("areas", "GET"): (None, None, {**admins(403), SU: 200}),
+    ("at-risk", "GET"): (None, None, admins()),
+    # the bridge fund and the regency's settings are the regency's, not an agency's
+    ("bridge-pools", "GET"): (None, None, admins(regency_only=True)),
+    ("bridge-pool-top-up", "POST"): (
+        lambda w: {"pk": w.objects["bridge_pool"].pk},
+        {"amount_idr": "201600"},
+        admins(302, regency_only=True),
+    ),
+    ("bridge-pool-statement", "GET"): (
+        lambda w: {"pk": w.objects["bridge_pool"].pk},
+        None,
+        admins(regency_only=True),
+    ),
+    ("regency-settings", "GET"): (None, None, admins(regency_only=True)),
+    ("jobs", "GET"): (None, None, admins()),
+    # a job's file is its requester's only (the agency admin's here; 409 while it is not finished)
+    ("job-download", "GET"): (
+        lambda w: {"pk": w.objects["job"].pk},
+        None,
+        {**admins(404), AA: 409},
+    ),
+    ("payroll", "GET"): (None, None, admins()),
+    ("payroll-file", "GET"): (
+        lambda w: {"pk": w.objects["payroll_list"].pk, "fmt": "csv"},
+        None,
+        admins(other_agency=404),
+    ),
 }
 METHODS = {
     "index": ["GET"],
@@ -67,6 +96,7 @@ METHODS = {
     "village-target": ["POST"],
     "remind": ["POST"],
     "decile-decide": ["POST"],
+    "bridge-pool-top-up": ["POST"],
 }
 
 
