@@ -54,7 +54,8 @@ def test_backup_drill_restores_a_complete_copy_and_the_ledger_holds(tools, capsy
     assert report["ledger_ok"] is True and {c["name"] for c in report["ledger"]["checks"]} >= {"money_balance"}
     assert report["dump_bytes"] > 0 and report["dump_seconds"] > 0 and report["restore_seconds"] > 0
     assert report["dropped"] is True and report["copy"] not in _databases()
-    assert _databases() == before
+    # No copy left behind (other databases on a shared server may come and go meanwhile).
+    assert {d for d in _databases() - before if "_drill_" in d} == set()
 
 
 @pytest.mark.django_db(transaction=True)
