@@ -251,7 +251,8 @@ def _monthly_invoices(sponsor_ids, month: dt.date) -> dict[int, Invoice]:
         .exclude(status=Invoice.Status.VOID)
         .order_by("sponsor_id", "sequence")
     ):
-        out.setdefault(invoice.sponsor_id, invoice)
+        if invoice.sponsor_id is not None:  # filtered on sponsors: always set (pool/self-pay invoices have none)
+            out.setdefault(invoice.sponsor_id, invoice)
     return out
 
 
