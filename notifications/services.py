@@ -102,14 +102,19 @@ def user_language(user) -> str:
 
 def quiet_hours_end(now: dt.datetime, tz: ZoneInfo) -> dt.datetime | None:
     """When quiet hours end if `now` falls inside them in `tz`, else None."""
+    # NOTIFICATION_QUIET_HOURS = (start, end) hours; None switches them off (tests of delivery at any wall-clock hour).
+    hours = getattr(settings, "NOTIFICATION_QUIET_HOURS", (QUIET_START_HOUR, QUIET_END_HOUR))
+    if hours is None:
+        return None
+    start, end = hours
     local = now.astimezone(tz)
-    if local.hour >= QUIET_START_HOUR:
+    if local.hour >= start:
         day = local.date() + dt.timedelta(days=1)
-    elif local.hour < QUIET_END_HOUR:
+    elif local.hour < end:
         day = local.date()
     else:
         return None
-    return dt.datetime.combine(day, dt.time(QUIET_END_HOUR), tzinfo=tz)
+    return dt.datetime.combine(day, dt.time(end), tzinfo=tz)
 
 
 # -- the outbox ---------------------------------------------------------------------------------------

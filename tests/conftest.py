@@ -99,3 +99,9 @@ def lean_calls(monkeypatch):
 
     monkeypatch.setattr(LeanPathsMiddleware, "_answer", counting)
     return calls
+
+
+@pytest.fixture
+def no_quiet_hours(settings):
+    """Push delivered at any wall-clock hour: tests of delivery must not be held by 21:00-06:00 WIB quiet hours."""
+    settings.NOTIFICATION_QUIET_HOURS = None

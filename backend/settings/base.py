@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "DevicePushIdKindEnum": "notifications.models.Device.PushIdKind",
         "SponsorStatusEnum": "sponsorship.people.models.people.Sponsor.Status",
         "BridgePoolKindEnum": "sponsorship.billing.models.bridge.BridgePool.Kind",
+        "BenefitKindEnum": "sponsorship.people.models.cohorts.BenefitReceived.Kind",
         "PoolEntryKindEnum": "sponsorship.billing.models.bridge.PoolEntry.Kind",
         # payroll deduction (docs/payroll.md)
         "PayrollConsentKindEnum": "sponsorship.billing.models.payroll.PayrollConsent.Kind",

@@ -56,7 +56,7 @@ def fcm(fake_fcm_module, settings):
 
 
 def test_service_worker_registers_a_web_device_and_the_push_matches_the_inbox(
-    fake_fcm_module, browser, live_server, fcm, screenshot
+    fake_fcm_module, browser, live_server, fcm, screenshot, no_quiet_hours
 ):
     factories.load_ponorogo()
     user = factories.make_user("asn.push", Role.SPONSOR, password=PASSWORD)

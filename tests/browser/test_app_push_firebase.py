@@ -132,7 +132,7 @@ class Google:
 
 
 def test_firebase_sdk_loads_on_demand_and_its_token_gets_the_push(
-    fake_fcm_module, browser, live_server, fcm, screenshot
+    fake_fcm_module, browser, live_server, fcm, screenshot, no_quiet_hours
 ):
     factories.load_ponorogo()
     user = factories.make_user("asn.fcmweb", Role.SPONSOR, password=PASSWORD)

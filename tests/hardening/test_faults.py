@@ -409,7 +409,7 @@ class Worker:
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_down_requests_succeed_outbox_kept_and_sent_exactly_once_when_it_returns(
-    celery_on_own_redis, own_redis, fcm_settings, gateway_settings, sim, http, api, caplog, tmp_path
+    celery_on_own_redis, own_redis, fcm_settings, gateway_settings, sim, http, api, caplog, tmp_path, no_quiet_hours
 ):
     import logging
 

@@ -83,7 +83,11 @@ class RegencySettingsView(APIView):
 class RegencyRatesView(APIView):
     permission_classes = [IsRegencyAdmin]
 
-    @extend_schema(request=RateInput, responses={201: dict}, summary="Add a premium rate row for this regency only")
+    @extend_schema(
+        request=RateInput,
+        responses={201: {"type": "array", "items": {"type": "object"}}},
+        summary="Add a premium rate row for this regency only; answers the regency's rate rows",
+    )
     def post(self, request):
         scope = _scope(request)
         data = RateInput(data=request.data)
