@@ -70,6 +70,14 @@ def _default_language():
 
 
 @pytest.fixture(autouse=True)
+def _own_matching_warm_cache(tmp_path, monkeypatch):
+    """The exact matching step warm-starts from a file cache keyed by database and regency (solver/warm.py). Ids
+    repeat across tests and runs on a fresh database, so a file left by another test made a run start warm and skip
+    the restricted polish its test measured. Every test gets its own, empty cache."""
+    monkeypatch.setenv("MATCHING_WARM_CACHE_DIR", str(tmp_path / "matching-warm"))
+
+
+@pytest.fixture(autouse=True)
 def _summary_rows_follow_the_flush(request, django_db_blocker):
     """A transactional test ends by flushing every model table; the dashboard's summary table
     (sponsorship_dash_agency_month, kept by triggers) is no model, so its rows outlived the data they summarised and

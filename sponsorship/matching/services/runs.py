@@ -185,7 +185,8 @@ def _solve(
 
     t1 = time.perf_counter()
     sponsors, workers = _points(rows)
-    key = f"matching-regency-{regency_id}"
+    # the database's name too: two databases on one machine (a test run beside the service) reuse regency ids
+    key = f"matching-{connection.settings_dict['NAME']}-regency-{regency_id}"
     result = solve_matching(sponsors, workers, radius_m=radius_m, policy=solver_policy, **options, warm_start_key=key)
     t2 = time.perf_counter()
     preview = _preview(rows, result, {"read": read_s, "solve": t2 - t1}, _distance_block(result, distance, options))
