@@ -3,6 +3,7 @@
     python bench/scale_regencies.py              # 10 regencies of bench/synthetic.py scale 1: 140k ASN, 420k workers
     python bench/scale_regencies.py --quick      # 2 regencies at scale 0.1 (1,400 ASN / 4,200 workers each), 1 repeat
     python bench/scale_regencies.py --regencies 4 --scale 0.5 --repeat 2
+    python bench/scale_regencies.py --parts coverage,areas   # only these phases (billing runs once, untimed)
 
 Database: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pengampu_scale_bench), created and
 migrated on first use; the bench's own rows (province 98) are wiped and loaded again with COPY each run.
@@ -19,12 +20,18 @@ measured in the same run), then with all of them:
   reminders  reminders_scan on the day the "due in 3 days" reminder goes out: the outbox rows for every
              invoice (the write side; sending them is bench/reminder_fanout.py's measure). Tasks that the commit
              would enqueue are dropped (no broker here)
+  coverage   the reminder scan's coverage part (billing/reminders.py: coverage_requests, set-based) over every
+             sponsored worker, after a paid history is written (months -2 for all, -1 for two thirds, the
+             current month for one third: protected, grace and lapsing workers), and notify_bulk of what it
+             asks; beside it the per-worker status (worker_coverage_status, what the scan called per worker before)
+             timed on --coverage-sample workers and extrapolated
   matching   one task per regency (matching_run_preview + matching_run_apply, notify off) on a pool of 2
              processes. The matching run is not a Celery task on main yet (the tasks branch adds it), so the
              pool is a concurrent.futures process pool calling the same service, as a Celery prefork worker with
              concurrency 2 would
-  area       the national and one province's dashboard figures (sponsorship/dashboard/selectors/areas.py),
-             cold cache
+  areas      the national and one province's dashboard figures (sponsorship/dashboard/selectors/areas.py):
+             the live computation of every regency's row (area_figures_refresh, what a cold national page
+             cost before the rows were precomputed), then the pages' reads of the precomputed rows
 PostgreSQL figures: rows inserted/updated/deleted per phase (pg_stat_user_tables deltas), table and index sizes
 (pg_total_relation_size, pg_indexes_size), dead tuples and autovacuum/autoanalyze counts, connections (peak
 during the pool phase, max_connections). Load average (the machine is shared) is printed with each phase.
@@ -103,7 +110,7 @@ def wipe() -> None:
             "sponsorship_worker, sponsorship_sponsor, sponsorship_agency, sponsorship_profile, "
             "notifications_notification, sponsorship_auditlog CASCADE"
         )
-        cur.execute("TRUNCATE sponsorship_dash_agency_month")
+        cur.execute("TRUNCATE sponsorship_dash_agency_month, sponsorship_dash_regency_figures")
         cur.execute("DELETE FROM auth_user WHERE id >= %s", [ID_STRIDE])
     RegencyConfig.objects.filter(regency__code__startswith=PROVINCE + ".").delete()
     for level in (4, 3, 2, 1):
@@ -330,20 +337,22 @@ def bench_billing(repeat: int) -> tuple[list[float], object, dict]:
     return times, result, rows
 
 
-def bench_reminders(sample: int) -> tuple[float, int, dict, float]:
+def reminder_day() -> dt.date:
+    from sponsorship.billing.models import Invoice
+
+    due = Invoice.objects.filter(period=next_period()).values_list("due_date", flat=True).first()
+    return due - dt.timedelta(days=3)
+
+
+def bench_reminders() -> tuple[float, int, dict]:
     """The invoice reminders of the day "due in 3 days" goes out (what reminders_scan writes for invoices:
-    invoice_reminder_requests + notify_bulk); on-commit send tasks are dropped (no broker). The scan's other
-    part, the workers' coverage status, asks one status per worker: timed on `sample` workers, per worker."""
+    invoice_reminder_requests + notify_bulk); on-commit send tasks are dropped (no broker)."""
     from django.db import connection, transaction
 
     from notifications.services import notify_bulk
-    from sponsorship.billing.models import Invoice
     from sponsorship.billing.reminders import invoice_reminder_requests
-    from sponsorship.billing.selectors.coverage import worker_coverage_status
-    from sponsorship.people.models import Worker
 
-    due = Invoice.objects.filter(period=next_period()).values_list("due_date", flat=True).first()
-    today = due - dt.timedelta(days=3)
+    today = reminder_day()
     # daytime in the recipients' zone, so nothing is held for quiet hours
     now = dt.datetime.combine(today, dt.time(10), tzinfo=dt.timezone(dt.timedelta(hours=7)))
     before = snapshot()
@@ -353,12 +362,99 @@ def bench_reminders(sample: int) -> tuple[float, int, dict, float]:
         connection.run_on_commit.clear()
     elapsed = time.perf_counter() - t
     rows = written(before, snapshot())
+    return elapsed, len(created), rows
+
+
+def paid_history(today: dt.date) -> int:
+    """Coverage months for the sponsored workers (each on their sponsor's next-period invoice: the scan reads only
+    the months): two months ago for all, last month for two thirds, this month for one third."""
+    from sponsorship.core.periods import add_months, month_start
+
+    current = month_start(today)
+    with _cursor() as cur:
+        cur.execute("DELETE FROM sponsorship_coveragemonth")
+        cur.execute(
+            """
+            INSERT INTO sponsorship_coveragemonth
+                (worker_id, month, sponsor_id, invoice_id, jkk_idr, jkm_idr, jht_idr, amount_idr, paid_at,
+                 registration_status)
+            SELECT l.worker_id, m.month, i.sponsor_id, i.id, l.jkk_idr, l.jkm_idr, l.jht_idr, l.amount_idr, now(), ''
+            FROM sponsorship_invoiceline l JOIN sponsorship_invoice i ON i.id = l.invoice_id
+            CROSS JOIN (VALUES (%s::date, 0), (%s::date, 1), (%s::date, 2)) AS m(month, k)
+            WHERE i.period = %s
+              AND (m.k = 0 OR (m.k = 1 AND l.worker_id %% 3 <> 0) OR (m.k = 2 AND l.worker_id %% 3 = 1))
+            """,
+            [add_months(current, -2), add_months(current, -1), current, next_period()],
+        )
+        n = cur.rowcount
+        cur.execute("ANALYZE sponsorship_coveragemonth")
+    return n
+
+
+def bench_coverage(sample: int) -> dict:
+    from collections import Counter
+
+    from django.db import connection, transaction
+
+    from notifications.services import notify_bulk
+    from sponsorship.billing.reminders import coverage_requests
+    from sponsorship.billing.selectors.coverage import worker_coverage_status
+    from sponsorship.people.models import Worker
+
+    today = reminder_day()
+    now = dt.datetime.combine(today, dt.time(10), tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    months = paid_history(today)
+    t = time.perf_counter()
+    requests = coverage_requests(today=today)
+    build_s = time.perf_counter() - t
+    t = time.perf_counter()
+    with transaction.atomic():
+        created = notify_bulk(requests, now=now)
+        connection.run_on_commit.clear()
+    write_s = time.perf_counter() - t
     workers = list(Worker.objects.filter(current_payer="sponsor").select_related("occupation").order_by("?")[:sample])
     t = time.perf_counter()
     for worker in workers:
         worker_coverage_status(worker, today=today)
     per_worker = (time.perf_counter() - t) / max(len(workers), 1)
-    return elapsed, len(created), rows, per_worker
+    return {
+        "months": months,
+        "build_s": build_s,
+        "write_s": write_s,
+        "requests": len(requests),
+        "kinds": dict(Counter(r.kind for r in requests)),
+        "created": len(created),
+        "per_worker_old": per_worker,
+        "sampled": len(workers),
+    }
+
+
+def bench_areas() -> dict:
+    from django.core.cache import cache
+
+    from sponsorship.dashboard.models import RegencyFigures
+    from sponsorship.dashboard.selectors.areas import AreaScope, area_figures
+    from sponsorship.dashboard.services.areas import area_figures_refresh
+    from sponsorship.regions.models import Region
+
+    RegencyFigures.objects.all().delete()
+    cache.clear()
+    t = time.perf_counter()
+    refreshed = area_figures_refresh()
+    t_refresh = time.perf_counter() - t
+    t = time.perf_counter()
+    national = area_figures(AreaScope(province=None))
+    t_nat = time.perf_counter() - t
+    t = time.perf_counter()
+    area_figures(AreaScope(province=Region.objects.get(code=PROVINCE)))
+    t_prov = time.perf_counter() - t
+    return {
+        "refresh_s": t_refresh,
+        "refreshed": refreshed["refreshed"],
+        "national_s": t_nat,
+        "province_s": t_prov,
+        "totals": national["totals"],
+    }
 
 
 # --- matching on a process pool --------------------------------------------------------------------------
@@ -423,28 +519,14 @@ def bench_matching(codes: list[str], pool: cf.ProcessPoolExecutor) -> tuple[floa
     return elapsed, results, sampler.peak
 
 
-def bench_areas() -> dict:
-    from django.core.cache import cache
-
-    from sponsorship.dashboard.selectors.areas import AreaScope, area_figures
-    from sponsorship.regions.models import Region
-
-    cache.clear()
-    t = time.perf_counter()
-    national = area_figures(AreaScope(province=None))
-    t_nat = time.perf_counter() - t
-    cache.clear()
-    t = time.perf_counter()
-    area_figures(AreaScope(province=Region.objects.get(code=PROVINCE)))
-    t_prov = time.perf_counter() - t
-    return {"national_s": t_nat, "province_s": t_prov, "totals": national["totals"]}
-
-
 def print_rows(label: str, rows: dict, per: int | None = None) -> None:
     total = sum(rows.values())
     per_txt = f" = {total / per:.2f} per worker-month" if per else ""
     detail = ", ".join(f"{t.removeprefix('sponsorship_')} {n:,}" for t, n in sorted(rows.items(), key=lambda x: -x[1]))
     print(f"    rows written ({label}): {total:,}{per_txt} [{detail}]")
+
+
+PARTS = ("billing", "reminders", "coverage", "matching", "areas")
 
 
 def main():
@@ -454,22 +536,33 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pool", type=int, default=2, help="matching processes (Celery concurrency)")
     parser.add_argument("--seed", type=int, default=20240101)
-    parser.add_argument("--coverage-sample", type=int, default=1000, help="workers whose status is timed")
+    parser.add_argument("--coverage-sample", type=int, default=1000, help="workers whose per-worker status is timed")
     parser.add_argument("--quick", action="store_true", help="2 regencies at scale 0.1, 1 repeat")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated phases among {','.join(PARTS)} (default all); without billing, billing runs once "
+        "untimed when reminders or coverage need its invoices",
+    )
     args = parser.parse_args()
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    if parts - set(PARTS):
+        parser.error(f"unknown parts: {', '.join(sorted(parts - set(PARTS)))}")
     if args.quick:
         args.regencies, args.scale, args.repeat, args.coverage_sample = 2, 0.1, 1, 200
     os.environ.setdefault("MATCHING_RUN_DISTANCE", "fast")
     django_setup()
     from django.db import connection
 
-    print(f"bench database {BENCH_DB.rsplit('/', 1)[1]}; {load_str()}", flush=True)
+    print(
+        f"bench database {BENCH_DB.rsplit('/', 1)[1]}; parts {','.join(p for p in PARTS if p in parts)}; {load_str()}"
+    )
     with _cursor() as cur:
         cur.execute("SHOW max_connections")
         max_conn = cur.fetchone()[0]
         cur.execute("SELECT version()")
         version = cur.fetchone()[0].split(",")[0]
-    print(f"{version}, max_connections {max_conn}")
+    print(f"{version}, max_connections {max_conn}", flush=True)
     wipe()
     results: dict[str, dict] = {}
     loaded: list[dict] = []
@@ -488,75 +581,102 @@ def main():
         load_rows = sum(written(before_load, snapshot()).values())
         n_asn = sum(i["sponsors"] for i in loaded)
         n_workers = sum(i["workers"] for i in loaded)
-        print(f"\n== {phase}: {n_asn:,} ASN, {n_workers:,} workers ({load_rows:,} rows loaded); {load_str()}")
-        times, result, bill_rows = bench_billing(args.repeat)
-        print(
-            f"  billing run: median {median(times):.2f} s over {len(times)} {[round(t, 2) for t in times]}; "
-            f"{result.invoices:,} invoices, {result.lines:,} worker-months; "
-            f"{1e6 * median(times) / max(result.lines, 1):.0f} µs per worker-month; {load_str()}",
-            flush=True,
-        )
-        print_rows("billing", bill_rows, result.lines)
-        rem_s, rem_n, rem_rows, cov_w = bench_reminders(args.coverage_sample)
         n_sponsored = sum(i["sponsored"] for i in loaded)
-        print(f"  invoice reminders (due in 3 days): {rem_s:.2f} s for {rem_n:,} outbox rows; {load_str()}", flush=True)
-        print_rows("reminders", rem_rows)
-        print(
-            f"  coverage status (the scan's other part, one lookup per worker): {1000 * cov_w:.1f} ms per worker "
-            f"over {min(args.coverage_sample, n_sponsored):,} sampled; for all {n_sponsored:,} sponsored workers "
-            f"{cov_w * n_sponsored / 60:.1f} min",
-            flush=True,
-        )
-        codes = [i["code"] for i in loaded]
-        with _cursor() as cur:
-            cur.execute("TRUNCATE sponsorship_proposal, sponsorship_matchingrun CASCADE")
-        before = snapshot()
-        connection.close()  # the pool forks: no shared connection
-        with cf.ProcessPoolExecutor(max_workers=args.pool, mp_context=ctx, initializer=_pool_init) as pool:
-            list(pool.map(time.sleep, [0] * args.pool))  # start and warm both processes before timing
-            m_s, m_res, peak = bench_matching(codes, pool)
-        m_rows = written(before, snapshot())  # the pool's backends flushed their counters when they exited
-        per_task = [x["total_s"] for x in m_res]
-        print(
-            f"  matching: {len(codes)} task(s) on a pool of {args.pool}: wall {m_s:.1f} s; per task median "
-            f"{median(per_task):.1f} s (max {max(per_task):.1f}); covered "
-            f"{sum(x['covered'] or 0 for x in m_res):,}; peak connections to the database {peak}; {load_str()}",
-            flush=True,
-        )
-        print_rows("matching", m_rows)
-        areas = bench_areas()
-        print(
-            f"  area figures (cold cache): national {areas['national_s']:.2f} s, province {areas['province_s']:.2f} s "
-            f"over {len(codes)} regencies"
-        )
-        results[phase] = {
-            "regencies": len(codes),
-            "billing": median(times),
-            "lines": result.lines,
-            "reminders": rem_s,
-            "reminder_rows": rem_n,
-            "coverage_per_worker": cov_w,
-            "matching_wall": m_s,
-            "matching_task": median(per_task),
-            "areas": areas["national_s"],
-            "rows_month": sum(bill_rows.values()) + sum(rem_rows.values()) + sum(m_rows.values()),
-        }
+        print(f"\n== {phase}: {n_asn:,} ASN, {n_workers:,} workers ({load_rows:,} rows loaded); {load_str()}")
+        res: dict = {"regencies": len(loaded), "rows_month": 0}
+        if parts & {"billing", "reminders", "coverage"}:
+            times, result, bill_rows = bench_billing(args.repeat if "billing" in parts else 1)
+            if "billing" in parts:
+                print(
+                    f"  billing run: median {median(times):.2f} s over {len(times)} {[round(t, 2) for t in times]}; "
+                    f"{result.invoices:,} invoices, {result.lines:,} worker-months; "
+                    f"{1e6 * median(times) / max(result.lines, 1):.0f} µs per worker-month; {load_str()}",
+                    flush=True,
+                )
+                print_rows("billing", bill_rows, result.lines)
+                res.update(billing=median(times), lines=result.lines)
+                res["rows_month"] += sum(bill_rows.values())
+        if "reminders" in parts:
+            rem_s, rem_n, rem_rows = bench_reminders()
+            print(
+                f"  invoice reminders (due in 3 days): {rem_s:.2f} s for {rem_n:,} outbox rows; {load_str()}",
+                flush=True,
+            )
+            print_rows("reminders", rem_rows)
+            res.update(reminders=rem_s, reminder_rows=rem_n)
+            res["rows_month"] += sum(rem_rows.values())
+        if "coverage" in parts:
+            cov = bench_coverage(args.coverage_sample)
+            print(
+                f"  coverage scan (set-based coverage_requests) over {n_sponsored:,} sponsored workers "
+                f"({cov['months']:,} paid months): {cov['build_s']:.2f} s to build {cov['requests']:,} requests "
+                f"{cov['kinds']} = {1e6 * cov['build_s'] / max(n_sponsored, 1):.0f} µs per worker; notify_bulk "
+                f"{cov['write_s']:.2f} s for {cov['created']:,} outbox rows; {load_str()}",
+                flush=True,
+            )
+            print(
+                f"  coverage status one worker at a time (what the scan did before): "
+                f"{1000 * cov['per_worker_old']:.1f} ms per worker over {cov['sampled']:,} sampled; for all "
+                f"{n_sponsored:,} sponsored workers {cov['per_worker_old'] * n_sponsored / 60:.1f} min; {load_str()}",
+                flush=True,
+            )
+            res.update(
+                coverage_scan=cov["build_s"],
+                coverage_per_worker_old=cov["per_worker_old"],
+                coverage_old_total=cov["per_worker_old"] * n_sponsored,
+            )
+        if "matching" in parts:
+            codes = [i["code"] for i in loaded]
+            with _cursor() as cur:
+                cur.execute("TRUNCATE sponsorship_proposal, sponsorship_matchingrun CASCADE")
+            before = snapshot()
+            connection.close()  # the pool forks: no shared connection
+            with cf.ProcessPoolExecutor(max_workers=args.pool, mp_context=ctx, initializer=_pool_init) as pool:
+                list(pool.map(time.sleep, [0] * args.pool))  # start and warm both processes before timing
+                m_s, m_res, peak = bench_matching(codes, pool)
+            m_rows = written(before, snapshot())  # the pool's backends flushed their counters when they exited
+            per_task = [x["total_s"] for x in m_res]
+            print(
+                f"  matching: {len(codes)} task(s) on a pool of {args.pool}: wall {m_s:.1f} s; per task median "
+                f"{median(per_task):.1f} s (max {max(per_task):.1f}); covered "
+                f"{sum(x['covered'] or 0 for x in m_res):,}; peak connections to the database {peak}; {load_str()}",
+                flush=True,
+            )
+            print_rows("matching", m_rows)
+            res.update(matching_wall=m_s, matching_task=median(per_task))
+            res["rows_month"] += sum(m_rows.values())
+        if "areas" in parts:
+            areas = bench_areas()
+            print(
+                f"  area figures: live computation of all {areas['refreshed']} regency rows (area_figures_refresh, "
+                f"what a cold national page cost before) {areas['refresh_s']:.2f} s; reading the precomputed rows: "
+                f"national {1000 * areas['national_s']:.1f} ms, province {1000 * areas['province_s']:.1f} ms; "
+                f"{load_str()}",
+                flush=True,
+            )
+            res.update(areas_refresh=areas["refresh_s"], areas_national=areas["national_s"])
+        results[phase] = res
     base, full = results["1 regency"], results[f"{args.regencies} regencies"]
     k = full["regencies"]
     print(f"\n== ratio {k} regencies / 1 regency (same run; linear would be {k}×):")
     for key, label in (
         ("billing", "billing run"),
         ("reminders", "invoice reminders"),
-        ("coverage_per_worker", "coverage status per worker"),
+        ("coverage_scan", "coverage scan, set-based"),
+        ("coverage_per_worker_old", "coverage status per worker, one at a time (before)"),
+        ("coverage_old_total", "coverage scan one worker at a time, extrapolated (before)"),
         ("matching_wall", f"matching wall time (pool of {args.pool})"),
         ("matching_task", "matching per task"),
-        ("areas", "national figures"),
+        ("areas_refresh", "area rows computed live (before: a cold national page)"),
+        ("areas_national", "national page from the precomputed rows"),
     ):
-        print(f"  {label}: {base[key]:.2f} s -> {full[key]:.2f} s = {full[key] / max(base[key], 1e-9):.2f}×")
-    print(
-        f"  rows written in a billing month (billing + reminders + matching): {base['rows_month']:,} -> "
-        f"{full['rows_month']:,}"
-    )
+        if key in base and key in full:
+            print(f"  {label}: {base[key]:.3f} s -> {full[key]:.3f} s = {full[key] / max(base[key], 1e-9):.2f}×")
+    if "matching" in parts and {"billing", "reminders"} <= parts:
+        print(
+            f"  rows written in a billing month (billing + reminders + matching): {base['rows_month']:,} -> "
+            f"{full['rows_month']:,}"
+        )
     print("\n== PostgreSQL tables after the run (total = heap + indexes + toast):")
     for name, total, heap, idx, tuples in sizes():
         print(f"  {name:34s} {tuples:>10,} rows  total {mb(total):>10}  heap {mb(heap):>10}  indexes {mb(idx):>10}")

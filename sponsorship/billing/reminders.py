@@ -27,13 +27,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from backend.formats import period_label
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
-from sponsorship.billing.selectors.coverage import worker_coverage_status
+from sponsorship.billing.selectors.coverage import coverage_statuses, status_inputs
 from sponsorship.billing.selectors.payday import payday_reminder_sponsors
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 from sponsorship.core.periods import add_months, month_start
@@ -100,73 +100,84 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
     return requests
 
 
-def coverage_requests(*, today: dt.date) -> list[NotifyRequest]:
-    """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until."""
-    sponsor_user_of = dict(
-        Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False).values_list(
-            "worker_id", "sponsor__user_id"
-        )
+COVERAGE_CHUNK = 2000  # workers per batch of the coverage scan: 3 queries each, bounded memory
+
+
+def coverage_requests(*, today: dt.date, chunk: int = COVERAGE_CHUNK) -> list[NotifyRequest]:
+    """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until.
+
+    Set-based: the workers with an app account or an active sponsor (with an account) are read in batches of
+    `chunk` by primary key; per batch one query for the workers, one for their sponsors' users and one for their
+    paid months (billing/selectors/coverage.py: coverage_statuses); holidays and rates once per scan."""
+    now = timezone.now()
+    expires = now + dt.timedelta(days=7)
+    sponsored = Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False)
+    workers = (
+        Worker.objects.filter(anonymized_at__isnull=True)
+        .filter(Q(user__isnull=False) | Q(pk__in=sponsored.values("worker_id")))
+        .select_related("occupation")
+        .only("pk", "full_name", "user_id", "occupation__is_transport")
+        .order_by("pk")
     )
-    workers = Worker.objects.filter(anonymized_at__isnull=True).filter(
-        pk__in=set(sponsor_user_of)
-    ) | Worker.objects.filter(anonymized_at__isnull=True, user__isnull=False)
-    requests = []
-    week = dt.timedelta(days=7)
-    for worker in workers.distinct().select_related("occupation").iterator(chunk_size=500):
-        status = worker_coverage_status(worker, today=today)
-        ctx = {
-            "worker_name": worker.full_name,
-            "protected_until": status.protected_until,
-            "due_date": status.next_due_date,
-            "amount_idr": status.arrears_idr,
-        }
-        sponsor_user = sponsor_user_of.get(worker.pk)
-        if status.state == "grace" and status.arrears_months >= 1:
-            if sponsor_user:
-                requests.append(
-                    NotifyRequest(
-                        user_id=sponsor_user,
-                        kind="coverage_lapsing",
-                        context=ctx,
-                        dedupe_key=f"worker:{worker.pk}:lapsing:{status.next_due_date}",
-                        data={"worker_id": str(worker.pk)},
-                        collapse_key=f"worker-{worker.pk}",
-                    )
-                )
-            if worker.user_id:
-                requests.append(
-                    NotifyRequest(
-                        user_id=worker.user_id,
-                        kind="worker_at_risk",
-                        context=ctx,
-                        dedupe_key=f"worker:{worker.pk}:at_risk:{status.next_due_date}",
-                        collapse_key="status-kepesertaan",
-                        expires_at=timezone.now() + week,
-                    )
-                )
-        elif worker.user_id and status.state == "lapsed":
-            requests.append(
-                NotifyRequest(
-                    user_id=worker.user_id,
-                    kind="worker_lapsed",
-                    context=ctx,
-                    dedupe_key=f"worker:{worker.pk}:lapsed:{status.protected_until}",
-                    collapse_key="status-kepesertaan",
-                    expires_at=timezone.now() + week,
-                )
-            )
-        elif worker.user_id and status.state == "protected":
-            requests.append(
-                NotifyRequest(
-                    user_id=worker.user_id,
-                    kind="worker_protected",
-                    context=ctx,
-                    dedupe_key=f"worker:{worker.pk}:protected:{status.protected_until}",
-                    collapse_key="status-kepesertaan",
-                    expires_at=timezone.now() + week,
-                )
-            )
+    holidays, rates = status_inputs(today)
+    requests: list[NotifyRequest] = []
+    last = 0
+    while True:
+        batch = list(workers.filter(pk__gt=last)[:chunk])
+        if not batch:
+            break
+        last = batch[-1].pk
+        ids = [w.pk for w in batch]
+        sponsor_user_of = dict(sponsored.filter(worker_id__in=ids).values_list("worker_id", "sponsor__user_id"))
+        statuses = coverage_statuses(batch, today=today, holidays=holidays, rates=rates)
+        for worker in batch:
+            requests += _coverage_worker_requests(worker, statuses[worker.pk], sponsor_user_of.get(worker.pk), expires)
     return requests
+
+
+def _coverage_worker_requests(worker: Worker, status, sponsor_user: int | None, expires: dt.datetime):
+    ctx = {
+        "worker_name": worker.full_name,
+        "protected_until": status.protected_until,
+        "due_date": status.next_due_date,
+        "amount_idr": status.arrears_idr,
+    }
+    out = []
+    if status.state == "grace" and status.arrears_months >= 1:
+        if sponsor_user:
+            out.append(
+                NotifyRequest(
+                    user_id=sponsor_user,
+                    kind="coverage_lapsing",
+                    context=ctx,
+                    dedupe_key=f"worker:{worker.pk}:lapsing:{status.next_due_date}",
+                    data={"worker_id": str(worker.pk)},
+                    collapse_key=f"worker-{worker.pk}",
+                )
+            )
+        if worker.user_id:
+            out.append(
+                NotifyRequest(
+                    user_id=worker.user_id,
+                    kind="worker_at_risk",
+                    context=ctx,
+                    dedupe_key=f"worker:{worker.pk}:at_risk:{status.next_due_date}",
+                    collapse_key="status-kepesertaan",
+                    expires_at=expires,
+                )
+            )
+    elif worker.user_id and status.state in ("lapsed", "protected"):
+        out.append(
+            NotifyRequest(
+                user_id=worker.user_id,
+                kind=f"worker_{status.state}",
+                context=ctx,
+                dedupe_key=f"worker:{worker.pk}:{status.state}:{status.protected_until}",
+                collapse_key="status-kepesertaan",
+                expires_at=expires,
+            )
+        )
+    return out
 
 
 def new_sponsor_requests(*, now: dt.datetime) -> list[NotifyRequest]:

@@ -173,3 +173,37 @@ class Job(models.Model):
 
     def __str__(self):
         return f"Job #{self.pk} {self.kind} ({self.status})"
+
+
+class RegencyFigures(models.Model):
+    """One regency's aggregates for the province and national pages, precomputed (dashboard/services/areas.py):
+    computing them live costs ~1 s per regency cold, minutes for a province, ~12 minutes for the nation. The
+    periodic task `refresh_area_figures` rewrites the stale rows; the pages read these rows and show
+    `computed_at`. Counts only: no row names a person."""
+
+    regency = models.OneToOneField(
+        Region,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="area_figures",
+        limit_choices_to={"level": Region.Level.REGENCY},
+    )
+    asn = models.PositiveIntegerField(default=0)
+    pledged = models.PositiveIntegerField(default=0)
+    workers_registered = models.PositiveIntegerField(default=0)
+    workers_covered = models.PositiveIntegerField(default=0)
+    target = models.PositiveIntegerField(default=0)
+    invoices_due = models.PositiveIntegerField(default=0)
+    paid_on_time = models.PositiveIntegerField(default=0)
+    arrears_idr = models.BigIntegerField(default=0)
+    arrears_sponsors = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(db_index=True)
+    compute_ms = models.PositiveIntegerField(default=0, help_text="How long the live computation took")
+
+    class Meta:
+        verbose_name = _("regency figures")
+        verbose_name_plural = _("regency figures")
+        db_table = "sponsorship_dash_regency_figures"
+
+    def __str__(self):
+        return f"{self.regency_id} @ {self.computed_at:%Y-%m-%d %H:%M}"

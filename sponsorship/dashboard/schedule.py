@@ -3,6 +3,12 @@
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    "refresh-area-figures": {
+        # The province/national pages' per-regency rows (dashboard/services/areas.py); stale rows only, oldest
+        # first, within a time budget, so a run never overlaps the next. Keep in step with AREA_FIGURES_EVERY_MINUTES.
+        "task": "sponsorship.dashboard.tasks.refresh_area_figures",
+        "schedule": crontab(minute="*/15"),
+    },
     "dtsen-round-reminder": {
         # Daily; the dedupe key (admin, regency, due month) makes every run after the first a no-op.
         "task": "sponsorship.dashboard.tasks.remind_dtsen_round",

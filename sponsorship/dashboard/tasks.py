@@ -1,7 +1,11 @@
 """Celery tasks of the dashboard: each only fetches and calls a service."""
 
-from celery import shared_task
+import datetime as dt
 
+from celery import shared_task
+from django.conf import settings
+
+from .services.areas import area_figures_refresh
 from .services.dtsen_reminders import dtsen_reminders_send
 from .services.imports import import_apply_queued, import_applying_sweep
 from .services.jobs import job_run, job_sweep
@@ -39,3 +43,14 @@ def run_job(job_id: int) -> str | None:
 @shared_task(name="sponsorship.dashboard.tasks.sweep_jobs", ignore_result=True)
 def sweep_jobs() -> int:
     return job_sweep()
+
+
+@shared_task(name="sponsorship.dashboard.tasks.refresh_area_figures", ignore_result=True)
+def refresh_area_figures() -> dict[str, int]:
+    """Every AREA_FIGURES_EVERY_MINUTES: the province and national pages' per-regency rows older than that, oldest
+    first, within AREA_FIGURES_BUDGET_SECONDS (what is left waits for the next run)."""
+    every = getattr(settings, "AREA_FIGURES_EVERY_MINUTES", 15)
+    return area_figures_refresh(
+        stale_after=dt.timedelta(minutes=every - 1),
+        budget_s=getattr(settings, "AREA_FIGURES_BUDGET_SECONDS", 600),
+    )

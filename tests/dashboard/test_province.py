@@ -192,3 +192,55 @@ def test_web_page_for_area_admins(land, client):
     client.force_login(area_user(Role.NATIONAL_ADMIN))
     html = client.get("/dashboard/areas/").content.decode()
     assert "Jawa Timur" in html and "Aceh" in html and "?province=35" in html
+
+
+# -- precomputed rows (dashboard/services/areas.py) --------------------------------------------------------------
+@pytest.mark.django_db
+def test_precomputed_rows_equal_a_live_computation_and_the_pages_read_them(land, api, client):
+    from django.utils import timezone
+
+    from sponsorship.dashboard.models import RegencyFigures
+    from sponsorship.dashboard.services.areas import area_figures_refresh
+
+    result = area_figures_refresh()
+    assert result == {"regencies": 3, "refreshed": 3, "left": 0}
+    stored = {f.regency.code: f for f in RegencyFigures.objects.select_related("regency")}
+    assert set(stored) == {"35.02", "35.03", "11.01"}
+    for code, figures in stored.items():
+        assert {k: getattr(figures, k) for k in SUMMED} == _regency_reference(land.regions[code])
+    # the API reads the rows: change a stored figure, the API shows it (and the totals follow)
+    RegencyFigures.objects.filter(regency__code="35.03").update(asn=1000)
+    admin = area_user(Role.PROVINCE_ADMIN, land.regions["35"])
+    body = api(admin).get(AREAS).json()
+    row = {r["code"]: r for r in body["rows"]}
+    assert row["35.03"]["asn"] == 1000 and body["totals"]["asn"] == row["35.02"]["asn"] + 1000
+    assert "11.01" not in row  # the province admin's province only
+    oldest = min(f.computed_at for f in stored.values() if f.regency.code.startswith("35"))
+    assert body["computed_at"] == body["totals"]["computed_at"]
+    assert dt.datetime.fromisoformat(body["computed_at"]) == oldest
+    national = api(area_user(Role.NATIONAL_ADMIN)).get(AREAS).json()
+    assert national["totals"]["asn"] == 1000 + sum(f.asn for f in RegencyFigures.objects.exclude(regency__code="35.03"))
+    for key in SUMMED:
+        assert national["totals"][key] == sum(r[key] for r in national["rows"])
+    # the page shows how fresh the figures are
+    client.force_login(admin)
+    html = client.get("/dashboard/areas/").content.decode()
+    assert 'data-testid="computed-at"' in html and "1.000" in html
+    # a periodic run refreshes only stale rows; a row older than that is recomputed to the live value
+    assert area_figures_refresh(stale_after=dt.timedelta(minutes=14))["refreshed"] == 0
+    RegencyFigures.objects.filter(regency__code="35.03").update(computed_at=timezone.now() - dt.timedelta(hours=1))
+    assert area_figures_refresh(stale_after=dt.timedelta(minutes=14))["refreshed"] == 1
+    assert RegencyFigures.objects.get(regency__code="35.03").asn == _regency_reference(land.regions["35.03"])["asn"]
+
+
+@pytest.mark.django_db
+def test_a_regency_without_a_row_is_computed_live_and_the_budget_leaves_the_rest_for_later(land, api):
+    from sponsorship.dashboard.models import RegencyFigures
+    from sponsorship.dashboard.services.areas import area_figures_refresh
+    from sponsorship.dashboard.tasks import refresh_area_figures
+
+    assert area_figures_refresh(budget_s=0.0) == {"regencies": 3, "refreshed": 1, "left": 2}
+    body = api(area_user(Role.NATIONAL_ADMIN)).get(AREAS).json()
+    assert body["totals"]["asn"] == Sponsor.objects.count()  # two rows live, one stored: the same sums
+    assert RegencyFigures.objects.count() == 1  # reading never writes
+    assert refresh_area_figures.apply().get() == {"regencies": 3, "refreshed": 2, "left": 0}

@@ -10,11 +10,13 @@ The current month counts as unpaid only once its due date has passed.
 """
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 
-from sponsorship.billing.models import CoverageMonth
+from sponsorship.billing.models import CoverageMonth, Holiday
 from sponsorship.billing.services.billing import due_date_for
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 from sponsorship.core.periods import add_months, local_today, month_end, month_start, months_between
@@ -124,6 +126,39 @@ def worker_coverage_status(
         arrears_idr,
         sponsor_name,
     )
+
+
+def status_inputs(today: dt.date) -> tuple[set[dt.date], RateBook]:
+    """What every status computed on `today` shares: the holidays that can move its due dates and the rate book
+    (two queries, once per scan rather than once per worker)."""
+    holidays = set(Holiday.objects.filter(date__gte=status_holidays_from(today)).values_list("date", flat=True))
+    return holidays, RateBook.load()
+
+
+def coverage_statuses(
+    workers: Sequence[Worker],
+    *,
+    today: dt.date,
+    holidays: set[dt.date] | None = None,
+    rates: RateBook | None = None,
+) -> dict[int, CoverageStatus]:
+    """worker_coverage_status() of many workers in one query (their paid months), plus status_inputs() when
+    `holidays` and `rates` are not passed. `workers` need their occupation loaded (select_related): the arrears
+    amount depends on the sector. The sponsor's first name is not looked up (None): the scans do not show it."""
+    if holidays is None or rates is None:
+        holidays, rates = status_inputs(today)
+    paid: dict[int, list[dt.date]] = defaultdict(list)
+    rows = (
+        CoverageMonth.objects.filter(worker_id__in=[w.pk for w in workers]).order_by().values_list("worker_id", "month")
+    )
+    for worker_id, month in rows:
+        paid[worker_id].append(month)
+    return {
+        w.pk: worker_coverage_status(
+            w, today=today, months=paid.get(w.pk, []), sponsor_first_name=None, holidays=holidays, rates=rates
+        )
+        for w in workers
+    }
 
 
 def status_holidays_from(today: dt.date) -> dt.date:

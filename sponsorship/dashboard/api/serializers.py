@@ -217,6 +217,11 @@ class AreaRow(serializers.Serializer):
     on_time_pct = serializers.FloatField(**PCT)
     arrears_idr = serializers.IntegerField(help_text="Overdue unpaid invoices, rupiah")
     arrears_sponsors = serializers.IntegerField(help_text="ASN with overdue unpaid invoices")
+    computed_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When these figures were computed (precomputed per regency every 15 minutes); for a province "
+        "or the totals the oldest of their regencies; null when there is no row",
+    )
 
 
 class AreaSummary(serializers.Serializer):
@@ -226,3 +231,4 @@ class AreaSummary(serializers.Serializer):
     unit = serializers.ChoiceField(choices=["regency", "province"], help_text="What each row is")
     rows = AreaRow(many=True)
     totals = AreaRow(help_text="The sum of the rows (percentages recomputed from the sums)")
+    computed_at = serializers.DateTimeField(allow_null=True, help_text="The oldest row's computed_at: how fresh")

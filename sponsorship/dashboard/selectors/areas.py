@@ -1,23 +1,29 @@
 """Figures above one regency: a province admin sees the province's regencies, a national admin the provinces.
 
 Aggregates only. Each regency row is the regency dashboard's own figures (headline, on-time rate, arrears: the
-same selectors, the same cache entries), so a province total is by construction the sum of its regency rows and
-a national total the sum of its province rows; percentages are recomputed from the summed counts, never
+same selectors), precomputed into RegencyFigures by the periodic task `refresh_area_figures`
+(dashboard/services/areas.py): a national page reads one row per regency instead of computing ~1 s per regency.
+Each row carries its `computed_at`, the totals the oldest of them; a regency without a row yet (just joined, the
+task has not run) is computed live for that request. A province total is by construction the sum of its regency
+rows and a national total the sum of its province rows; percentages are recomputed from the summed counts, never
 averaged. No row names a person: area admins have no rule in people.scoping, so every scoped read of workers,
 sponsors or invoices is empty for them, and these selectors return counts and rupiah only.
 Only regencies in the programme (with at least one agency) are listed.
 """
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import timezone
 
 from sponsorship.people.models import Role
 from sponsorship.people.scoping import profile_of
 from sponsorship.regions.models import Region
 
-from .cache import cached
+from ..models import RegencyFigures
 from .figures import headline
 from .money import arrears_totals, on_time_rate
 from .scope import AdminScope
@@ -95,15 +101,15 @@ def _with_pcts(row: dict) -> dict:
     return row
 
 
-def regency_figures(regency: Region) -> dict:
-    """One regency's aggregates: pledges, coverage against target, payment compliance, arrears."""
+def regency_figures_live(regency: Region) -> dict:
+    """One regency's aggregates computed now (no cache): pledges, coverage against target, payment compliance,
+    arrears. What RegencyFigures stores; `compute_ms` is how long it took."""
+    started = time.monotonic()
     scope = AdminScope(regency=regency, agency=None)
-    head = cached(scope, "headline", {}, lambda: headline(scope))
-    on_time = cached(scope, "on_time_rate", {}, lambda: on_time_rate(scope))
-    arrears = cached(scope, "arrears_totals", {}, lambda: arrears_totals(scope))
-    row = {
-        "code": regency.code,
-        "name": regency.name,
+    head = headline(scope)
+    on_time = on_time_rate(scope)
+    arrears = arrears_totals(scope)
+    return {
         "asn": head["asn"],
         "pledged": head["pledged"],
         "workers_registered": head["workers_registered"],
@@ -111,19 +117,41 @@ def regency_figures(regency: Region) -> dict:
         "target": head["target"],
         "invoices_due": on_time["invoices_due"],
         "paid_on_time": on_time["paid_on_time"],
-        **arrears,
+        "arrears_idr": arrears["arrears_idr"],
+        "arrears_sponsors": arrears["arrears_sponsors"],
+        "compute_ms": round(1000 * (time.monotonic() - started)),
     }
-    return _with_pcts(row)
+
+
+def _row(regency: Region, counts: dict, computed_at: dt.datetime) -> dict:
+    return _with_pcts(
+        {"code": regency.code, "name": regency.name, **{k: counts[k] for k in SUMMED}, "computed_at": computed_at}
+    )
+
+
+def regency_rows(regencies: list[Region]) -> list[dict]:
+    """The rows of `regencies` from RegencyFigures; those without a stored row are computed live."""
+    stored = {f.regency_id: f for f in RegencyFigures.objects.filter(regency__in=regencies)}
+    rows = []
+    for regency in regencies:
+        figures = stored.get(regency.pk)
+        if figures is not None:
+            rows.append(_row(regency, {k: getattr(figures, k) for k in SUMMED}, figures.computed_at))
+        else:
+            rows.append(_row(regency, regency_figures_live(regency), timezone.now()))
+    return rows
 
 
 def sum_rows(rows: list[dict], **label) -> dict:
     """The total of rows: each count summed, percentages recomputed from the sums."""
     keys = (*SUMMED, "regencies") if rows and "regencies" in rows[0] else SUMMED
     total = {key: sum(r[key] for r in rows) for key in keys}
+    # the figures are as fresh as their oldest row
+    total["computed_at"] = min((r["computed_at"] for r in rows), default=None)
     return _with_pcts({**label, **total})
 
 
-def _programme_regencies(province: Region | None):
+def programme_regencies(province: Region | None = None):
     qs = Region.objects.filter(level=Region.Level.REGENCY, agencies__isnull=False).distinct().order_by("code")
     return qs.filter(parent=province) if province else qs.select_related("parent")
 
@@ -132,25 +160,27 @@ def area_figures(area: AreaScope) -> dict:
     """Province: one row per regency in the programme. Nation: one row per province (the sum of its regencies).
     Totals are the sum of the rows."""
     if area.province is not None:
-        rows = [regency_figures(r) for r in _programme_regencies(area.province)]
+        rows = regency_rows(list(programme_regencies(area.province)))
         unit = "regency"
     else:
+        regencies = [r for r in programme_regencies(None) if r.parent is not None]
         by_province: dict[int, tuple[Region, list[dict]]] = {}
-        for regency in _programme_regencies(None):
+        for regency, row in zip(regencies, regency_rows(regencies), strict=True):
             province = regency.parent
-            if province is None:
-                continue
-            by_province.setdefault(province.pk, (province, []))[1].append(regency_figures(regency))
+            assert province is not None
+            by_province.setdefault(province.pk, (province, []))[1].append(row)
         rows = [
             sum_rows(regency_rows, code=province.code, name=province.name, regencies=len(regency_rows))
             for province, regency_rows in sorted(by_province.values(), key=lambda pr: pr[0].code)
         ]
         unit = "province"
+    totals = sum_rows(rows, code="", name=area.label)
     return {
         "scope": area.label,
         "level": area.level,
         "province_code": area.province.code if area.province else None,
         "unit": unit,
         "rows": rows,
-        "totals": sum_rows(rows, code="", name=area.label),
+        "totals": totals,
+        "computed_at": totals["computed_at"],
     }
