@@ -33,7 +33,7 @@ from django.utils import timezone
 from backend.formats import period_label
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
-from sponsorship.billing.selectors.coverage import coverage_statuses, status_inputs
+from sponsorship.billing.selectors.coverage import CoverageStatus, ScanWorker, coverage_statuses
 from sponsorship.billing.selectors.payday import payday_reminder_sponsors
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 from sponsorship.core.periods import add_months, month_start
@@ -100,42 +100,28 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
     return requests
 
 
-COVERAGE_CHUNK = 2000  # workers per batch of the coverage scan: 3 queries each, bounded memory
+COVERAGE_CHUNK = 2000  # rows per fetch of the coverage scan's one streamed statement
 
 
 def coverage_requests(*, today: dt.date, chunk: int = COVERAGE_CHUNK) -> list[NotifyRequest]:
     """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until.
 
-    Set-based: the workers with an app account or an active sponsor (with an account) are read in batches of
-    `chunk` by primary key; per batch one query for the workers, one for their sponsors' users and one for their
-    paid months (billing/selectors/coverage.py: coverage_statuses); holidays and rates once per scan."""
-    now = timezone.now()
-    expires = now + dt.timedelta(days=7)
+    Set-based: the workers with an app account or an active sponsor with an account, each with their paid months
+    and sponsor's user, in one statement streamed in chunks (billing/selectors/coverage.py: coverage_statuses);
+    holidays and rates once per scan."""
+    expires = timezone.now() + dt.timedelta(days=7)
     sponsored = Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False)
-    workers = (
-        Worker.objects.filter(anonymized_at__isnull=True)
-        .filter(Q(user__isnull=False) | Q(pk__in=sponsored.values("worker_id")))
-        .select_related("occupation")
-        .only("pk", "full_name", "user_id", "occupation__is_transport")
-        .order_by("pk")
+    workers = Worker.objects.filter(anonymized_at__isnull=True).filter(
+        Q(user__isnull=False) | Q(pk__in=sponsored.values("worker_id"))
     )
-    holidays, rates = status_inputs(today)
     requests: list[NotifyRequest] = []
-    last = 0
-    while True:
-        batch = list(workers.filter(pk__gt=last)[:chunk])
-        if not batch:
-            break
-        last = batch[-1].pk
-        ids = [w.pk for w in batch]
-        sponsor_user_of = dict(sponsored.filter(worker_id__in=ids).values_list("worker_id", "sponsor__user_id"))
-        statuses = coverage_statuses(batch, today=today, holidays=holidays, rates=rates)
-        for worker in batch:
-            requests += _coverage_worker_requests(worker, statuses[worker.pk], sponsor_user_of.get(worker.pk), expires)
+    for worker, status in coverage_statuses(workers, today=today, chunk=chunk):
+        requests += _coverage_worker_requests(worker, status, expires)
     return requests
 
 
-def _coverage_worker_requests(worker: Worker, status, sponsor_user: int | None, expires: dt.datetime):
+def _coverage_worker_requests(worker: ScanWorker, status: CoverageStatus, expires: dt.datetime) -> list[NotifyRequest]:
+    sponsor_user = worker.sponsor_user_id
     ctx = {
         "worker_name": worker.full_name,
         "protected_until": status.protected_until,

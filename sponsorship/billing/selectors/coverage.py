@@ -10,11 +10,13 @@ The current month counts as unpaid only once its due date has passed.
 """
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from sponsorship.billing.models import CoverageMonth, Holiday
 from sponsorship.billing.services.billing import due_date_for
@@ -135,30 +137,52 @@ def status_inputs(today: dt.date) -> tuple[set[dt.date], RateBook]:
     return holidays, RateBook.load()
 
 
+@dataclass(frozen=True)
+class ScanWorker:
+    """What a scan needs of a worker, read as plain values (no model instances: at national scale building them
+    cost more than the status itself)."""
+
+    pk: int
+    full_name: str
+    user_id: int | None
+    sponsor_user_id: int | None  # the active sponsor's account, if any
+    occupation: SimpleNamespace  # .is_transport: the sector the arrears amount depends on
+
+
 def coverage_statuses(
-    workers: Sequence[Worker],
-    *,
-    today: dt.date,
-    holidays: set[dt.date] | None = None,
-    rates: RateBook | None = None,
-) -> dict[int, CoverageStatus]:
-    """worker_coverage_status() of many workers in one query (their paid months), plus status_inputs() when
-    `holidays` and `rates` are not passed. `workers` need their occupation loaded (select_related): the arrears
-    amount depends on the sector. The sponsor's first name is not looked up (None): the scans do not show it."""
-    if holidays is None or rates is None:
-        holidays, rates = status_inputs(today)
-    paid: dict[int, list[dt.date]] = defaultdict(list)
+    workers: QuerySet[Worker], *, today: dt.date, chunk: int = 2000
+) -> Iterator[tuple[ScanWorker, CoverageStatus]]:
+    """worker_coverage_status() of every worker in `workers`, in ONE statement streamed `chunk` rows at a time
+    (a server-side cursor): each row carries the worker's paid months (an array) and their active sponsor's
+    user; the holidays and rates are read once (status_inputs). The sponsor's first name is not looked up
+    (None): the scans do not show it."""
+    holidays, rates = status_inputs(today)
     rows = (
-        CoverageMonth.objects.filter(worker_id__in=[w.pk for w in workers]).order_by().values_list("worker_id", "month")
-    )
-    for worker_id, month in rows:
-        paid[worker_id].append(month)
-    return {
-        w.pk: worker_coverage_status(
-            w, today=today, months=paid.get(w.pk, []), sponsor_first_name=None, holidays=holidays, rates=rates
+        workers.order_by()
+        .annotate(
+            scan_months=ArraySubquery(
+                CoverageMonth.objects.filter(worker_id=OuterRef("pk")).order_by().values("month")
+            ),
+            scan_sponsor_user=Subquery(
+                Sponsorship.objects.filter(worker_id=OuterRef("pk"), status=Sponsorship.Status.ACTIVE)
+                .order_by()
+                .values("sponsor__user_id")[:1]
+            ),
         )
-        for w in workers
-    }
+        .values_list("pk", "full_name", "user_id", "scan_sponsor_user", "occupation__is_transport", "scan_months")
+        .iterator(chunk_size=chunk)
+    )
+    for pk, full_name, user_id, sponsor_user_id, transport, months in rows:
+        worker = ScanWorker(pk, full_name, user_id, sponsor_user_id, SimpleNamespace(is_transport=transport))
+        status = worker_coverage_status(
+            worker,  # type: ignore[arg-type]  # duck-typed: only .occupation.is_transport is read
+            today=today,
+            months=months or [],
+            sponsor_first_name=None,
+            holidays=holidays,
+            rates=rates,
+        )
+        yield worker, status
 
 
 def status_holidays_from(today: dt.date) -> dt.date:
