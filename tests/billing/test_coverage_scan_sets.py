@@ -187,3 +187,68 @@ def test_the_scan_is_three_statements_whatever_the_number_of_workers(varied):
             coverage_requests(today=today, chunk=chunk)
         # holidays, rates, and the workers with their paid months and sponsor's user
         assert len(queries) == 3, [q["sql"] for q in queries.captured_queries]
+
+
+def reference_invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
+    """The invoice part before it read plain values (model instances of every invoice and sponsor)."""
+    from django.db.models import Count
+
+    from backend.formats import period_label
+    from notifications.services import timezones_for
+    from sponsorship.billing.reminders import DUE_SOON_DAYS, OVERDUE_DAYS, _end_of_day
+
+    targets = {
+        today + dt.timedelta(days=DUE_SOON_DAYS): ("invoice_due_soon", DUE_SOON_DAYS),
+        today: ("invoice_due_today", 0),
+    }
+    for days in OVERDUE_DAYS:
+        targets[today - dt.timedelta(days=days)] = ("invoice_overdue", days)
+    invoices = list(
+        Invoice.objects.filter(status=Invoice.Status.ISSUED, due_date__in=list(targets), sponsor__user__isnull=False)
+        .select_related("sponsor")
+        .annotate(workers=Count("lines__worker", distinct=True))
+    )
+    zones = timezones_for({i.sponsor.user_id for i in invoices if i.sponsor is not None})
+    requests = []
+    for invoice in invoices:
+        kind, days = targets[invoice.due_date]
+        sponsor = invoice.sponsor
+        user_id = sponsor.user_id
+        expires = _end_of_day(max(invoice.due_date, today), zones[user_id])
+        requests.append(
+            NotifyRequest(
+                user_id=user_id,
+                kind=kind,
+                dedupe_key=f"invoice:{invoice.pk}:reminder:{today}",
+                context={
+                    "sponsor_name": sponsor.full_name,
+                    "amount_idr": invoice.amount_idr,
+                    "due_date": invoice.due_date,
+                    "invoice_id": invoice.pk,
+                    "invoice_number": invoice.number,
+                    "days": days,
+                    "workers": invoice.workers,
+                    "period_label": period_label(invoice.period),
+                },
+                data={"invoice_id": str(invoice.pk), "due_date": invoice.due_date.isoformat()},
+                collapse_key=f"invoice-{invoice.pk}",
+                expires_at=expires,
+            )
+        )
+    return requests
+
+
+def test_invoice_reminders_from_plain_values_equal_the_model_instance_version(varied):
+    from sponsorship.billing.reminders import invoice_reminder_requests
+
+    current = month_start(local_today())
+    bill(add_months(current, 1))  # every sponsor (with and without an account) billed next month too
+    dues = sorted(set(Invoice.objects.filter(status=Invoice.Status.ISSUED).values_list("due_date", flat=True)))
+    seen = set()
+    for due in dues:
+        for days in (-3, 0, 3, 7):
+            today = due + dt.timedelta(days=days)
+            old = comparable(reference_invoice_reminder_requests(today=today))
+            assert comparable(invoice_reminder_requests(today=today)) == old
+            seen |= {r[1] for r in old.values()}
+    assert seen == {"invoice_due_soon", "invoice_due_today", "invoice_overdue"}
