@@ -218,7 +218,9 @@ def admin_digests_send(*, today: dt.date | None = None, now: dt.datetime | None 
         overdue = Invoice.objects.filter(
             status=Invoice.Status.ISSUED, due_date__lt=today, sponsor__agency__regency_id=profile.regency_id
         )
-        agg = overdue.aggregate(n=Count("pk"), total=Sum("amount_idr"), workers=Count("lines__worker", distinct=True))
+        # two aggregates: summed over the join with lines, a bill of three workers counted three times
+        agg = overdue.aggregate(n=Count("pk"), total=Sum("amount_idr"))
+        agg["workers"] = overdue.aggregate(workers=Count("lines__worker", distinct=True))["workers"]
         requests.append(
             NotifyRequest(
                 user_id=profile.user_id,
