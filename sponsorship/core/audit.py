@@ -94,6 +94,7 @@ class AuditAction(models.TextChoices):
     PAYROLL_LIST_SEND = "payroll_list.send"
     PAYROLL_LIST_DOWNLOAD = "payroll_list.download"
     PAYROLL_CONFIRMATION_PREVIEW = "payroll_confirmation.preview"
+    PAYROLL_CONFIRMATION_CONFIRM = "payroll_confirmation.confirm"
     PAYROLL_CONFIRMATION_APPLY = "payroll_confirmation.apply"
     PAYROLL_CONFIRMATION_DISCARD = "payroll_confirmation.discard"
     PAYROLL_DEDUCTION_SETTLE = "payroll_deduction.settle"
