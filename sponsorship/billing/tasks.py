@@ -17,6 +17,7 @@ from .services.payroll_settle import (
     payroll_applying_sweep,
     payroll_confirmation_apply_queued,
     payroll_fallback_send,
+    payroll_supplementary_link_send,
 )
 from .services.reconciliation import (
     notifications_replay,
@@ -122,11 +123,14 @@ def payroll_lists_due() -> dict:
 
 
 @shared_task(name="sponsorship.tasks.payroll_fallback_links", acks_late=True)
-def payroll_fallback_links(row_ids: list[int]) -> dict:
-    """Deductions not (fully) made: a Snap payment link to each ASN."""
+def payroll_fallback_links(row_ids: list[int], supplementary_invoice_ids: list[int] | None = None) -> dict:
+    """Deductions not (fully) made, and the listed ASN's supplementary invoices: a Snap payment link to each ASN."""
     counts: dict[str, int] = {}
     for row_id in row_ids:
         outcome = payroll_fallback_send(row_id=row_id)
+        counts[outcome] = counts.get(outcome, 0) + 1
+    for invoice_id in supplementary_invoice_ids or []:
+        outcome = "supplementary_" + payroll_supplementary_link_send(invoice_id=invoice_id)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

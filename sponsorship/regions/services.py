@@ -416,7 +416,7 @@ def regency_holidays_set(*, regency: Region, holidays: list[tuple[dt.date, str]]
     """Replace the regency's holiday calendar (paydays on these days move; payroll deadlines come earlier)."""
     if len(holidays) > 400:
         raise ApplicationError(gettext_lazy("At most 400 holidays."), code="invalid")
-    wanted = {day: name for day, name in holidays}
+    wanted = dict(holidays)
     with transaction.atomic():
         before = sorted(
             d.isoformat() for d in RegencyHoliday.objects.filter(regency=regency).values_list("date", flat=True)

@@ -118,7 +118,7 @@ def _deduction_settle(
             "invoice": invoice.number,
         },
     )
-    return to
+    return "over" if excess else to
 
 
 APPLY_CHUNK = 25  # rows settled per transaction by the apply task (progress and the resume point move per chunk)
@@ -282,7 +282,8 @@ def _confirmation_close(*, confirmation: PayrollConfirmation, payroll_list: Payr
             invoice__status=Invoice.Status.ISSUED,
         ).values_list("pk", flat=True)
     )
-    result = {"outcomes": counts, "fallback_links": len(fallback)}
+    supplementary = payroll_supplementary_invoice_ids(payroll_list)
+    result = {"outcomes": counts, "fallback_links": len(fallback), "supplementary_links": len(supplementary)}
     transition(
         PayrollConfirmation,
         confirmation.pk,
@@ -301,8 +302,8 @@ def _confirmation_close(*, confirmation: PayrollConfirmation, payroll_list: Payr
     payroll_transfers_match(
         agency_id=payroll_list.agency_id, month=payroll_list.payroll_month, actor=confirmation.confirmed_by
     )
-    if fallback:
-        transaction.on_commit(lambda: _enqueue_fallback(fallback), robust=True)
+    if fallback or supplementary:
+        transaction.on_commit(lambda: _enqueue_fallback(fallback, supplementary), robust=True)
     return result
 
 
@@ -315,10 +316,10 @@ def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, vali
     return {k: confirmation.result[k] for k in ("outcomes", "fallback_links") if k in confirmation.result}
 
 
-def _enqueue_fallback(row_ids: list[int]) -> None:
+def _enqueue_fallback(row_ids: list[int], supplementary_ids: list[int] | None = None) -> None:
     from sponsorship.billing import tasks  # tasks imports this module
 
-    tasks.payroll_fallback_links.delay(row_ids)
+    tasks.payroll_fallback_links.delay(row_ids, supplementary_ids or [])
 
 
 def _mark_missing(row: PayrollDeduction, confirmation: PayrollConfirmation) -> str:
@@ -344,40 +345,93 @@ def payroll_fallback_send(*, row_id: int, gateway=None, today: dt.date | None = 
     except GatewayError as exc:
         logger.warning("payroll fallback link for deduction %s not opened: %s", row_id, exc.code)
         return "gateway_" + str(exc.code)
-    today = today or local_today()
     with transaction.atomic():
         if not PayrollDeduction.objects.filter(pk=row_id, fallback_sent_at__isnull=True).update(
             fallback_sent_at=timezone.now()
         ):
             return "skipped"
-        user = row.sponsor.user
-        if user is not None:
-            notify(
-                user=user,
-                kind="invoice_due_soon",
-                dedupe_key=f"payroll_fallback:{row.pk}",
-                context={
-                    "sponsor_name": row.sponsor.full_name,
-                    "amount_idr": invoice.amount_idr,
-                    "due_date": invoice.due_date,
-                    "invoice_id": invoice.pk,
-                    "invoice_number": invoice.number,
-                    "days": max((invoice.due_date - today).days, 0),
-                    "workers": invoice.lines.values("worker_id").distinct().count(),
-                    "period_label": period_label(invoice.period),
-                },
-                data={
-                    "invoice_id": str(invoice.pk),
-                    "redirect_url": started.attempt.redirect_url,
-                    "reason": "payroll_" + row.status,
-                },
-                collapse_key=f"invoice-{invoice.pk}",
-            )
+        _link_notify(
+            invoice=invoice,
+            sponsor=row.sponsor,
+            redirect_url=started.attempt.redirect_url,
+            dedupe_key=f"payroll_fallback:{row.pk}",
+            reason="payroll_" + row.status,
+            today=today or local_today(),
+        )
         audit_record(
             actor=None,
             action=AuditAction.PAYROLL_FALLBACK_LINK,
             obj=row,
-            after={"order_id": started.attempt.order_id, "notified": user is not None},
+            after={"order_id": started.attempt.order_id, "notified": row.sponsor.user_id is not None},
+        )
+    return "sent"
+
+
+def _link_notify(*, invoice: Invoice, sponsor, redirect_url: str, dedupe_key: str, reason: str, today) -> None:
+    user = sponsor.user
+    if user is None:
+        return
+    notify(
+        user=user,
+        kind="invoice_due_soon",
+        dedupe_key=dedupe_key,
+        context={
+            "sponsor_name": sponsor.full_name,
+            "amount_idr": invoice.amount_idr,
+            "due_date": invoice.due_date,
+            "invoice_id": invoice.pk,
+            "invoice_number": invoice.number,
+            "days": max((invoice.due_date - today).days, 0),
+            "workers": invoice.lines.values("worker_id").distinct().count(),
+            "period_label": period_label(invoice.period),
+        },
+        data={"invoice_id": str(invoice.pk), "redirect_url": redirect_url, "reason": reason},
+        collapse_key=f"invoice-{invoice.pk}",
+    )
+
+
+# ---- supplementary invoices (a worker accepted after the month's invoice was issued) -------------------------
+def payroll_supplementary_invoice_ids(payroll_list: PayrollList) -> list[int]:
+    """The listed ASN's other unpaid monthly invoices of the payroll month (supplementary, sequence 2, 3, …):
+    never on a list (the treasurer deducts one amount per ASN, the month's invoice), so they are paid by link."""
+    return list(
+        Invoice.objects.filter(
+            kind=Invoice.Kind.MONTHLY,
+            period=payroll_list.payroll_month,
+            status=Invoice.Status.ISSUED,
+            sponsor_id__in=payroll_list.rows.values("sponsor_id"),
+        )
+        .exclude(payroll_deductions__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def payroll_supplementary_link_send(*, invoice_id: int, gateway=None, today: dt.date | None = None) -> str:
+    """Open a Snap payment for a payroll ASN's supplementary invoice and tell them: payroll deducts only the
+    month's invoice. Idempotent (the notification's dedupe key, the reused live checkout)."""
+    invoice = Invoice.objects.select_related("sponsor__user").get(pk=invoice_id)
+    if invoice.status != Invoice.Status.ISSUED or invoice.sponsor is None:
+        return "invoice_" + invoice.status
+    try:
+        started = payment_start(invoice=invoice, actor=None, gateway=gateway)
+    except GatewayError as exc:
+        logger.warning("payroll supplementary link for invoice %s not opened: %s", invoice_id, exc.code)
+        return "gateway_" + str(exc.code)
+    with transaction.atomic():
+        _link_notify(
+            invoice=invoice,
+            sponsor=invoice.sponsor,
+            redirect_url=started.attempt.redirect_url,
+            dedupe_key=f"payroll_supplementary:{invoice.pk}",
+            reason="payroll_supplementary",
+            today=today or local_today(),
+        )
+        audit_record(
+            actor=None,
+            action=AuditAction.PAYROLL_FALLBACK_LINK,
+            obj=invoice,
+            after={"order_id": started.attempt.order_id, "reason": "supplementary"},
         )
     return "sent"
 
