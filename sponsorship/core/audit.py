@@ -42,6 +42,7 @@ class AuditAction(models.TextChoices):
     REGENCY_CONFIG_CREATE = "regency_config.create"
     REGENCY_CONFIG_UPDATE = "regency_config.update"
     REGENCY_CONFIG_DELETE = "regency_config.delete"
+    REGENCY_HOLIDAYS_SET = "regency_holidays.set"
     VILLAGE_TARGET_SET = "village_target.set"
     # matching
     PROPOSAL_ACCEPT = "proposal.accept"

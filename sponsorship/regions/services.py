@@ -18,7 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
-from sponsorship.core.audit import audit_record, snapshot
+from sponsorship.core.audit import AuditAction, audit_record, snapshot
 from sponsorship.regions.models import RegencyConfig, RegencyHoliday, Region
 
 CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", re.ASCII)  # 0-9 only, not ١ or １
@@ -427,7 +427,7 @@ def regency_holidays_set(*, regency: Region, holidays: list[tuple[dt.date, str]]
         )
         audit_record(
             actor=actor,
-            action="regency_holidays.set",
+            action=AuditAction.REGENCY_HOLIDAYS_SET,
             obj=regency,
             before={"holidays": before},
             after={"holidays": sorted(d.isoformat() for d in wanted)},
