@@ -20,7 +20,6 @@ bill are reminded; in the 13th-salary and THR months, on the salary day, prepayi
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 from zoneinfo import ZoneInfo
@@ -34,10 +33,11 @@ from backend.formats import period_label
 from notifications.services import NotifyRequest, batched_sends, notify_bulk, timezones_for
 from sponsorship.billing.models import CoverageMonth, Invoice, InvoiceLine
 from sponsorship.billing.selectors.coverage import CoverageStatus, ScanWorker, coverage_statuses
-from sponsorship.billing.selectors.payday import payday_reminder_sponsors
+from sponsorship.billing.selectors.payday import closed_days, payday_reminder_sponsors
 from sponsorship.billing.services.rates import RateBook, RateMissing, sector_of
 from sponsorship.core.periods import add_months, month_start
 from sponsorship.people.models import Profile, Role, Sponsorship, Worker
+from sponsorship.regions import workdays
 from sponsorship.regions.models import RegencyConfig
 from sponsorship.regions.scheduling import config_for
 
@@ -240,22 +240,27 @@ PREPAID_AHEAD_MONTHS = 6
 SALARY, TPP, THIRTEENTH, THR = "salary", "tpp", "thirteenth", "thr"
 
 
-def _day_in_month(day_of_month: int, day: dt.date) -> int:
-    # a day past the month's end (a TPP on the 31st) falls on its last day
-    return min(day_of_month, calendar.monthrange(day.year, day.month)[1])
-
-
 def paydays_on(config: RegencyConfig, day: dt.date) -> list[str]:
     """What the regency pays its ASN on `day` (local): salary, TPP, and on the salary day of the 13th-salary or
-    THR month that bonus too."""
+    THR month that bonus too. A payday on a weekend or one of the regency's holidays moves to the next working
+    day (or the previous one: RegencyConfig.payday_shift), possibly into another month (regions/workdays.py)."""
+    holidays = closed_days(config.regency_id, day - dt.timedelta(days=40), day + dt.timedelta(days=40))
+    direction = config.payday_shift or RegencyConfig.PaydayShift.FORWARD
+    months = [add_months(month_start(day), n) for n in (-1, 0, 1)]
+
+    def paid_on(day_of_month: int, month: dt.date) -> dt.date:
+        nominal = workdays.day_in_month(day_of_month, month.year, month.month)
+        return workdays.shift_to_working_day(nominal, direction=direction, holidays=holidays)
+
     kinds = []
-    if day.day == _day_in_month(config.salary_day, day):
-        kinds.append(SALARY)
-        if config.thirteenth_month == day.month:
-            kinds.append(THIRTEENTH)
-        if config.thr_month == day.month:
-            kinds.append(THR)
-    if config.tpp_day and day.day == _day_in_month(config.tpp_day, day) and SALARY not in kinds:
+    for month in months:
+        if paid_on(config.salary_day, month) == day:
+            kinds.append(SALARY)
+            if config.thirteenth_month == month.month:
+                kinds.append(THIRTEENTH)
+            if config.thr_month == month.month:
+                kinds.append(THR)
+    if config.tpp_day and SALARY not in kinds and any(paid_on(config.tpp_day, m) == day for m in months):
         kinds.append(TPP)
     return kinds
 

@@ -38,6 +38,12 @@ BEAT_SCHEDULE = {
         "task": "sponsorship.tasks.payroll_lists_due",
         "schedule": crontab(minute=45, hour=1),
     },
+    "payroll-applying-sweep": {
+        # Confirmed payroll files whose apply task was lost (broker down, worker killed) are queued again; the
+        # apply resumes at the first row not yet settled.
+        "task": "sponsorship.tasks.payroll_applying_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
     "reminder-scan": {
         # Hourly rather than daily so WITA/WIT regencies and a scheduler that was down still get their reminders;
         # the per-day dedupe key makes the extra runs no-ops.

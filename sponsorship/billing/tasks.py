@@ -13,7 +13,12 @@ from .services.billing import billing_run, invoices_notify_issued, periods_to_bi
 from .services.bridge import bridge_scan, pool_statements_send
 from .services.payroll import consents_end_due
 from .services.payroll import payroll_lists_due as lists_due
-from .services.payroll_settle import payroll_fallback_send
+from .services.payroll_settle import (
+    payroll_applying_sweep,
+    payroll_confirmation_apply_queued,
+    payroll_fallback_send,
+    payroll_supplementary_link_send,
+)
 from .services.reconciliation import (
     notifications_replay,
     notifications_sweep,
@@ -118,10 +123,24 @@ def payroll_lists_due() -> dict:
 
 
 @shared_task(name="sponsorship.tasks.payroll_fallback_links", acks_late=True)
-def payroll_fallback_links(row_ids: list[int]) -> dict:
-    """Deductions not (fully) made: a Snap payment link to each ASN."""
+def payroll_fallback_links(row_ids: list[int], supplementary_invoice_ids: list[int] | None = None) -> dict:
+    """Deductions not (fully) made, and the listed ASN's supplementary invoices: a Snap payment link to each ASN."""
     counts: dict[str, int] = {}
     for row_id in row_ids:
         outcome = payroll_fallback_send(row_id=row_id)
         counts[outcome] = counts.get(outcome, 0) + 1
+    for invoice_id in supplementary_invoice_ids or []:
+        outcome = "supplementary_" + payroll_supplementary_link_send(invoice_id=invoice_id)
+        counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+@shared_task(name="sponsorship.tasks.payroll_confirmation_apply", acks_late=True, ignore_result=True)
+def payroll_confirmation_apply_task(confirmation_id: int) -> dict | None:
+    """Settle a confirmed payroll file's rows (resumable; a file done, or held by another worker, is skipped)."""
+    return payroll_confirmation_apply_queued(confirmation_id=confirmation_id)
+
+
+@shared_task(name="sponsorship.tasks.payroll_applying_sweep", ignore_result=True)
+def sweep_applying_payroll_confirmations() -> int:
+    return payroll_applying_sweep()

@@ -42,6 +42,7 @@ class AuditAction(models.TextChoices):
     REGENCY_CONFIG_CREATE = "regency_config.create"
     REGENCY_CONFIG_UPDATE = "regency_config.update"
     REGENCY_CONFIG_DELETE = "regency_config.delete"
+    REGENCY_HOLIDAYS_SET = "regency_holidays.set"
     VILLAGE_TARGET_SET = "village_target.set"
     # matching
     PROPOSAL_ACCEPT = "proposal.accept"
@@ -94,6 +95,7 @@ class AuditAction(models.TextChoices):
     PAYROLL_LIST_SEND = "payroll_list.send"
     PAYROLL_LIST_DOWNLOAD = "payroll_list.download"
     PAYROLL_CONFIRMATION_PREVIEW = "payroll_confirmation.preview"
+    PAYROLL_CONFIRMATION_CONFIRM = "payroll_confirmation.confirm"
     PAYROLL_CONFIRMATION_APPLY = "payroll_confirmation.apply"
     PAYROLL_CONFIRMATION_DISCARD = "payroll_confirmation.discard"
     PAYROLL_DEDUCTION_SETTLE = "payroll_deduction.settle"

@@ -89,6 +89,20 @@ class RegencyConfig(models.Model):
         null=True, blank=True, default=6, help_text="Month the 13th salary is paid; empty: none"
     )
     payday_reminders = models.BooleanField(default=True, help_text="Remind card/e-wallet payers on paydays")
+
+    class PaydayShift(models.TextChoices):
+        FORWARD = "forward", _("Next working day")
+        BACKWARD = "backward", _("Previous working day")
+        NONE = "none", _("Not moved")
+
+    # A payday on a Saturday, Sunday or one of the regency's holidays (RegencyHoliday) is paid on the next working
+    # day (ASN salary rule); some regencies pay the working day before. See regions/workdays.py.
+    payday_shift = models.CharField(
+        max_length=10,
+        choices=PaydayShift.choices,
+        default=PaydayShift.FORWARD,
+        help_text="Where a payday on a weekend or holiday moves",
+    )
     # Local hours (in `timezone`) of the regency's daily jobs; each regency also gets a stable minute slot
     # within that hour (regions/scheduling.py) so hundreds of regencies never start at the same second.
     billing_hour = models.PositiveSmallIntegerField(default=0, help_text="Local hour of the daily billing run")
@@ -101,6 +115,25 @@ class RegencyConfig(models.Model):
 
     def __str__(self):
         return f"Konfigurasi {self.regency.name}"
+
+
+class RegencyHoliday(models.Model):
+    """A day the regency's offices are closed (national holidays, cuti bersama, local days): no payday on it."""
+
+    regency = models.ForeignKey(
+        Region, on_delete=models.CASCADE, related_name="holidays", limit_choices_to={"level": Region.Level.REGENCY}
+    )
+    date = models.DateField()
+    name = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("regency holiday")
+        verbose_name_plural = _("regency holidays")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["regency", "date"], name="regencyholiday_one_per_day")]
+
+    def __str__(self):
+        return f"{self.regency_id} {self.date} {self.name}"
 
 
 class RegencyJobRun(models.Model):

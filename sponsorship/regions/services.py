@@ -8,6 +8,7 @@ delete (a code referenced by a worker, sponsor or agency must stay).
 """
 
 import csv
+import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from backend.api.errors import ApplicationError
-from sponsorship.core.audit import audit_record, snapshot
-from sponsorship.regions.models import RegencyConfig, Region
+from sponsorship.core.audit import AuditAction, audit_record, snapshot
+from sponsorship.regions.models import RegencyConfig, RegencyHoliday, Region
 
 CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$", re.ASCII)  # 0-9 only, not ١ or １
 
@@ -160,6 +161,7 @@ REGENCY_CONFIG_FIELDS = (
     "thr_month",
     "thirteenth_month",
     "payday_reminders",
+    "payday_shift",
     "billing_hour",
     "reminder_hour",
 )
@@ -201,6 +203,8 @@ def regency_config_problems(*, values: dict) -> dict[str, str | Promise]:
                 "low": low,
                 "high": high,
             }
+    if values.get("payday_shift") not in RegencyConfig.PaydayShift.values:
+        problems["payday_shift"] = gettext_lazy("Choose next working day, previous working day or not moved.")
     if not isinstance(values.get("payday_reminders"), bool):
         problems["payday_reminders"] = gettext_lazy("Must be true or false.")
     cutoff = values.get("decile_cutoff")
@@ -386,3 +390,47 @@ def regency_settings_save(*, regency: Region, actor, ip: str | None = None, **va
             raise ApplicationError(gettext_lazy("Field cannot be changed.") + f" {sorted(unknown)}", code="invalid")
         return regency_config_create(regency=regency, actor=actor, ip=ip, **values)
     return regency_config_update(config=config, actor=actor, ip=ip, **values)
+
+
+# ---- the regency's holiday calendar (regions/workdays.py) ------------------------------------------------------
+def parse_holiday_lines(text: str) -> list[tuple[dt.date, str]]:
+    """One holiday a line, "YYYY-MM-DD name" (the settings page's text box); a 400 naming the first bad line."""
+    out: list[tuple[dt.date, str]] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        day, _sep, name = line.partition(" ")
+        try:
+            out.append((dt.date.fromisoformat(day), name.strip()[:120]))
+        except ValueError:
+            raise ApplicationError(
+                gettext_lazy("Line %(line)s: write the date as YYYY-MM-DD, then the name.") % {"line": number},
+                code="invalid",
+                extra={"fields": {"holidays": [f"{number}"]}},
+            ) from None
+    return out
+
+
+def regency_holidays_set(*, regency: Region, holidays: list[tuple[dt.date, str]], actor, ip: str | None = None) -> int:
+    """Replace the regency's holiday calendar (paydays on these days move; payroll deadlines come earlier)."""
+    if len(holidays) > 400:
+        raise ApplicationError(gettext_lazy("At most 400 holidays."), code="invalid")
+    wanted = dict(holidays)
+    with transaction.atomic():
+        before = sorted(
+            d.isoformat() for d in RegencyHoliday.objects.filter(regency=regency).values_list("date", flat=True)
+        )
+        RegencyHoliday.objects.filter(regency=regency).delete()
+        RegencyHoliday.objects.bulk_create(
+            [RegencyHoliday(regency=regency, date=day, name=name) for day, name in sorted(wanted.items())]
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.REGENCY_HOLIDAYS_SET,
+            obj=regency,
+            before={"holidays": before},
+            after={"holidays": sorted(d.isoformat() for d in wanted)},
+            ip=ip,
+        )
+    return len(wanted)

@@ -50,15 +50,45 @@ def rows(kind_prefix, user=None):
     return list(qs.filter(recipient=user) if user else qs)
 
 
+@pytest.mark.django_db
 def test_paydays_on_the_calendar():
-    config = RegencyConfig(salary_day=1, tpp_day=31, thirteenth_month=6, thr_month=3)
+    config = RegencyConfig(salary_day=1, tpp_day=31, thirteenth_month=6, thr_month=3, payday_shift="none")
     assert paydays_on(config, dt.date(2027, 1, 1)) == [SALARY]
     assert paydays_on(config, dt.date(2027, 2, 28)) == [TPP]  # the 31st falls on February's last day
     assert paydays_on(config, dt.date(2027, 1, 31)) == [TPP]
     assert paydays_on(config, dt.date(2027, 6, 1)) == [SALARY, THIRTEENTH]
     assert paydays_on(config, dt.date(2027, 3, 1)) == [SALARY, THR]
     assert paydays_on(config, dt.date(2027, 1, 2)) == []
-    assert paydays_on(RegencyConfig(tpp_day=None), dt.date(2027, 1, 31)) == []
+    assert paydays_on(RegencyConfig(tpp_day=None, payday_shift="none"), dt.date(2027, 1, 31)) == []
+
+
+@pytest.mark.django_db
+def test_paydays_on_a_weekend_or_holiday_move_to_a_working_day(regency):
+    """ASN salary is paid on the first working day: August 2027 begins on a Sunday, so the salary (and the 13th
+    salary that month) is paid on Monday the 2nd; with Monday a regency holiday, on Tuesday the 3rd."""
+    from sponsorship.billing.models import Holiday
+    from sponsorship.regions.models import RegencyHoliday
+
+    config = RegencyConfig(regency=regency, salary_day=1, tpp_day=31, thirteenth_month=8, thr_month=None)
+    assert dt.date(2027, 8, 1).weekday() == 6
+    assert paydays_on(config, dt.date(2027, 8, 1)) == []
+    assert paydays_on(config, dt.date(2027, 8, 2)) == [SALARY, THIRTEENTH]
+    # The TPP of January 2027 (the 31st, a Sunday) moves into February: Monday the 1st, also the salary day.
+    assert paydays_on(config, dt.date(2027, 1, 31)) == []
+    assert paydays_on(config, dt.date(2027, 2, 1)) == [SALARY]
+    # February's TPP (the 28th, a Sunday) is paid on Monday 1 March with the salary: one salary payday.
+    assert paydays_on(config, dt.date(2027, 3, 1)) == [SALARY]
+    RegencyHoliday.objects.create(regency=regency, date=dt.date(2027, 8, 2), name="uji: libur daerah")
+    assert paydays_on(config, dt.date(2027, 8, 2)) == []
+    assert paydays_on(config, dt.date(2027, 8, 3)) == [SALARY, THIRTEENTH]
+    # A national holiday counts too; and a regency may pay the working day before instead.
+    Holiday.objects.create(date=dt.date(2027, 8, 3), name="uji: libur nasional")
+    assert paydays_on(config, dt.date(2027, 8, 4)) == [SALARY, THIRTEENTH]
+    config.payday_shift = RegencyConfig.PaydayShift.BACKWARD
+    assert paydays_on(config, dt.date(2027, 7, 30)) == [SALARY, THIRTEENTH]  # Friday before Sunday 1 August
+    # Another regency's holiday does not move this one's payday.
+    other = second_regency()
+    assert not RegencyHoliday.objects.filter(regency=other).exists()
 
 
 @pytest.mark.django_db
@@ -66,7 +96,8 @@ def test_payday_wave_reminds_card_payers_at_local_hour_once(regency, agency):
     sponsor = sponsor_with_workers(agency)
     billing_run(period=dt.date(2027, 1, 1), notify=False)
     invoice = sponsor.invoices.get()
-    day = dt.date(2027, 1, 1)
+    # 1 January 2027 is a national holiday (a Friday): the salary is paid on the first working day, Monday the 4th.
+    day = dt.date(2027, 1, 4)
 
     assert payday_dispatch(now=at(day, 6)) == []  # 06:10 WIB: before the default 07:00 wave
     assert rows("payday") == []
@@ -74,7 +105,7 @@ def test_payday_wave_reminds_card_payers_at_local_hour_once(regency, agency):
     slots = payday_dispatch(now=at(day, 7))  # eager tasks: the wave runs now (its slot delay is for a broker)
     assert [s.regency_id for s in slots] == [regency.pk] and 0 <= slots[0].delay_s < 3000
     [row] = rows("payday", sponsor.user)
-    assert row.kind == "payday_reminder" and row.dedupe_key == f"invoice:{invoice.pk}:reminder:2027-01-01"
+    assert row.kind == "payday_reminder" and row.dedupe_key == f"invoice:{invoice.pk}:reminder:2027-01-04"
     assert row.data["invoice_id"] == str(invoice.pk)
     run = RegencyJobRun.objects.get(job="payday_reminders", regency=regency)
     assert run.local_date == day and run.finished_at and run.result == {"sent": 1}
@@ -125,7 +156,7 @@ def test_thirteenth_salary_suggests_prepay_except_to_those_who_prepaid(regency, 
     plain = sponsor_with_workers(agency, n=2)
     prepaid = sponsor_with_workers(agency, n=1)
     invoice_create_prepay(sponsor=prepaid, months=12, today=dt.date(2027, 5, 20))
-    day = dt.date(2027, 6, 1)
+    day = dt.date(2027, 6, 2)  # 1 June is a national holiday (Pancasila): paid the next working day
     payday_dispatch(now=at(day, 7))
     [suggestion] = rows("prepay", plain.user)
     assert suggestion.kind == "prepay_thirteenth"
@@ -159,7 +190,7 @@ def test_excluded_payers_get_no_payday_messages(regency, agency):
 
     payday_selectors.register_payday_exclusion(exclude)
     try:
-        requests = payday_requests(regency_id=regency.pk, today=dt.date(2027, 6, 1), now=at(dt.date(2027, 6, 1), 7))
+        requests = payday_requests(regency_id=regency.pk, today=dt.date(2027, 6, 2), now=at(dt.date(2027, 6, 2), 7))
     finally:
         payday_selectors._EXCLUSIONS.remove(exclude)
     assert {r.user_id for r in requests} == {by_card.user_id}

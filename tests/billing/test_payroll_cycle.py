@@ -20,6 +20,7 @@ from sponsorship.billing.services.payroll import (
     consent_stop,
     consents_end_due,
     first_open_payroll_month,
+    payroll_list_date,
     payroll_list_produce,
     payroll_list_send,
     payroll_lists_due,
@@ -46,8 +47,12 @@ def _csv(rows) -> bytes:
 def _import(payroll_list, rows, *, actor, capture, name="konfirmasi.csv"):
     confirmation = confirmation_preview(payroll_list=payroll_list, file_name=name, content=_csv(rows), actor=actor)
     assert confirmation.problems == [], confirmation.problems
+    # The API's path: the file becomes APPLYING and the apply task (eager here) settles it after commit.
     with capture(execute=True):
-        return confirmation_confirm(confirmation=confirmation, actor=actor)
+        assert confirmation_confirm(confirmation=confirmation, actor=actor).status == "applying"
+    confirmation.refresh_from_db()
+    assert confirmation.status == "applied"
+    return {k: confirmation.result[k] for k in ("outcomes", "fallback_links")}
 
 
 def _produce_and_send(agency, month, actor):
@@ -183,14 +188,16 @@ def test_full_cycle_over_three_months(
 
 @pytest.mark.django_db
 def test_scheduled_task_produces_lists_from_the_list_day_once(world, agency, django_capture_on_commit_callbacks):
-    day_before = (M1 - dt.timedelta(days=1)).replace(day=19)
+    # The list day (the 20th), or the working day before when the 20th is a weekend or holiday.
+    list_date = payroll_list_date(regency_id=agency.regency_id, month=add_months(M1, -1))
+    assert list_date.day <= 20 and list_date.weekday() < 5
     with django_capture_on_commit_callbacks(execute=True):
-        assert payroll_lists_due(today=day_before) == {}
-        produced = payroll_lists_due(today=day_before.replace(day=20))
+        assert payroll_lists_due(today=list_date - dt.timedelta(days=1)) == {}
+        produced = payroll_lists_due(today=list_date)
     assert sum(produced.values()) == 4
     assert PayrollList.objects.get(agency=agency, payroll_month=M1).status == "draft"
     with django_capture_on_commit_callbacks(execute=True):
-        assert payroll_lists_due(today=day_before.replace(day=21)) == {}  # a produced list is left alone
+        assert payroll_lists_due(today=list_date + dt.timedelta(days=1)) == {}  # a produced list is left alone
     assert PayrollList.objects.count() == 1
 
 

@@ -144,8 +144,13 @@ def test_done_when_treasurer_file_one_missing_row_covered_protected_missing_gets
 
     with django_capture_on_commit_callbacks(execute=True):
         confirmed = admin.post(f"/api/v1/admin/payroll/confirmations/{report.json()['id']}/confirm/", {}, format="json")
-    assert confirmed.status_code == 200, confirmed.content
-    assert confirmed.json()["result"]["fallback_links"] == 1
+    # Applied by a task: 202 with the status URL and the progress; the task (eager here) ran after commit.
+    assert confirmed.status_code == 202, confirmed.content
+    assert confirmed.json()["status"] == "applying" and confirmed.json()["progress"] == {"done": 0, "total": 2}
+    assert confirmed["Location"] == confirmed.json()["status_url"]
+    done = admin.get(confirmed.json()["status_url"]).json()
+    assert done["status"] == "applied" and done["progress"] == {"done": 2, "total": 2}
+    assert done["result"]["fallback_links"] == 1
 
     # The covered sponsors' workers are protected for the month.
     for sponsor in (a, c):
@@ -182,7 +187,9 @@ def test_done_when_treasurer_file_one_missing_row_covered_protected_missing_gets
 
 
 @pytest.mark.django_db
-def test_transfer_mismatch_is_an_alert_flag_and_audit(api, agency, agency_admin, regency_admin, asn_with_workers):
+def test_transfer_mismatch_is_an_alert_flag_and_audit(
+    api, agency, agency_admin, regency_admin, asn_with_workers, django_capture_on_commit_callbacks
+):
     sponsor = asn_with_workers[0]
     _consent_in_app(api, sponsor)
     month = add_months(month_start(local_today()), 1)
@@ -201,7 +208,8 @@ def test_transfer_mismatch_is_an_alert_flag_and_audit(api, agency, agency_admin,
         },
         format="multipart",
     ).json()
-    admin.post(f"/api/v1/admin/payroll/confirmations/{upload['id']}/confirm/", {}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(f"/api/v1/admin/payroll/confirmations/{upload['id']}/confirm/", {}, format="json")
     response = admin.post(
         "/api/v1/admin/payroll/transfers/",
         {
@@ -449,7 +457,7 @@ def test_valid_rows_only_leaves_a_row_with_a_problem_listed_not_missing(
         done = admin.post(
             f"/api/v1/admin/payroll/confirmations/{report['id']}/confirm/", {"mode": "valid_only"}, format="json"
         )
-    assert done.status_code == 200, done.content
+    assert done.status_code == 202, done.content
     assert PayrollDeduction.objects.get(sponsor=a).status == "confirmed"
     assert PayrollDeduction.objects.get(sponsor=b).status == "listed"  # fixed in a later file, no payment link
     assert ledger_check(regency=agency.regency, only=["payroll", "money_balance"]).ok

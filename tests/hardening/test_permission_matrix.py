@@ -201,7 +201,8 @@ MATRIX.update(
         ("admin-payroll-confirmation-upload", "POST"): only({**ADMINS_OWN, AA: 201, RA: 201, SU: 201}),
         ("admin-payroll-confirmation", "GET"): only({**ADMINS_OWN}),
         ("admin-payroll-confirmation", "DELETE"): only({**ADMINS_OWN}),
-        ("admin-payroll-confirmation-confirm", "POST"): only({**ADMINS_OWN}),
+        # 202: a task applies the file (its message is rolled back with the request here)
+        ("admin-payroll-confirmation-confirm", "POST"): only({AA: 202, OA: 404, RA: 202, SU: 202}),
         ("admin-payroll-transfers", "GET"): only({AA: 200, OA: 200, RA: 200, SU: 200}),
         ("admin-payroll-transfers", "POST"): only({**ADMINS_OWN, AA: 201, RA: 201, SU: 201}),
     }

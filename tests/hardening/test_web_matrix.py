@@ -83,6 +83,24 @@ PAGES = {
         {**admins(404), AA: 409},
     ),
     ("payroll", "GET"): (None, None, admins()),
+    # an action without its fields: the form comes back with its errors
+    ("payroll", "POST"): (None, {"action": "produce"}, admins()),
+    ("payroll-list", "GET"): (lambda w: {"pk": w.objects["payroll_list"].pk}, None, admins(other_agency=404)),
+    ("payroll-list", "POST"): (
+        lambda w: {"pk": w.objects["payroll_list"].pk},
+        {"action": "send"},
+        admins(302, other_agency=404),
+    ),
+    ("payroll-confirmation", "GET"): (
+        lambda w: {"pk": w.objects["payroll_confirmation"].pk},
+        None,
+        admins(other_agency=404),
+    ),
+    ("payroll-confirmation", "POST"): (
+        lambda w: {"pk": w.objects["payroll_confirmation"].pk},
+        {"action": "discard"},
+        admins(302, other_agency=404),
+    ),
     ("payroll-file", "GET"): (
         lambda w: {"pk": w.objects["payroll_list"].pk, "fmt": "csv"},
         None,
@@ -97,6 +115,9 @@ METHODS = {
     "remind": ["POST"],
     "decile-decide": ["POST"],
     "bridge-pool-top-up": ["POST"],
+    "payroll": ["GET", "POST"],
+    "payroll-list": ["GET", "POST"],
+    "payroll-confirmation": ["GET", "POST"],
 }
 
 

@@ -130,3 +130,33 @@ def test_settings_page_saves_and_shows_errors(regency_admin, agency_admin, regen
     other = Client()
     other.force_login(agency_admin)
     assert other.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_holiday_calendar_and_payday_shift_through_api_and_page(api, regency_admin, regency):
+    from sponsorship.core.models import AuditLog
+    from sponsorship.regions.models import RegencyHoliday
+
+    client = api(regency_admin)
+    response = client.patch(
+        "/api/v1/admin/regency-settings/",
+        {"payday_shift": "backward", "holidays": [{"date": "2027-08-02", "name": "Hari jadi"}]},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["settings"]["payday_shift"] == "backward"
+    assert body["holidays"] == [{"date": "2027-08-02", "name": "Hari jadi"}]
+    assert AuditLog.objects.filter(action="regency_holidays.set").count() == 1
+    bad = client.patch("/api/v1/admin/regency-settings/", {"payday_shift": "sideways"}, format="json")
+    assert bad.status_code == 400
+
+    page = Client()
+    page.force_login(regency_admin)
+    url = reverse("dashboard:regency-settings")
+    assert b"2027-08-02 Hari jadi" in page.get(url).content
+    saved = page.post(url, {"form": "holidays", "holidays": "2027-08-17 HUT RI\n2027-12-25 Natal\n"})
+    assert saved.status_code == 302
+    assert sorted(RegencyHoliday.objects.filter(regency=regency).values_list("name", flat=True)) == ["HUT RI", "Natal"]
+    page.post(url, {"form": "holidays", "holidays": "17/08/2027 salah"})
+    assert RegencyHoliday.objects.filter(regency=regency).count() == 2  # a bad line changes nothing

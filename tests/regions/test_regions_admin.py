@@ -27,6 +27,7 @@ def config_form(config: RegencyConfig, **override) -> dict:
         "thirteenth_month": "" if config.thirteenth_month is None else str(config.thirteenth_month),
         "billing_hour": str(config.billing_hour),
         "reminder_hour": str(config.reminder_hour),
+        "payday_shift": config.payday_shift,
     }
     if config.payday_reminders:
         data["payday_reminders"] = "on"

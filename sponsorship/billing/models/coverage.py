@@ -162,6 +162,7 @@ class RefundCase(models.Model):
         AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs from the bill")
         DOUBLE_PAYMENT = "double_payment", _("Double payment")
         VOID_INVOICE_PAID = "void_invoice_paid", _("Cancelled bill was paid")
+        PAYROLL_EXCESS = "payroll_excess", _("Salary deduction above the bill")
 
     # NULL when the money came from a worker paying their own premium (self-pay): it can only go back to them.
     sponsor = models.ForeignKey(Sponsor, null=True, blank=True, on_delete=models.PROTECT, related_name="refund_cases")

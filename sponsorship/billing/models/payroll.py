@@ -227,11 +227,15 @@ class PayrollConfirmation(models.Model):
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Checked, waiting for confirmation")
+        APPLYING = "applying", _("Being applied")
         APPLIED = "applied", _("Applied")
         DISCARDED = "discarded", _("Discarded")
 
+    # APPLYING: confirmed; a task settles the rows in chunks (progress_done of rows), each chunk its own
+    # transaction, so a worker that dies midway leaves the done rows settled and the next run resumes.
     TRANSITIONS = {
-        Status.PREVIEWED: {Status.APPLIED, Status.DISCARDED},
+        Status.PREVIEWED: {Status.APPLYING, Status.APPLIED, Status.DISCARDED},
+        Status.APPLYING: {Status.APPLIED},
         Status.APPLIED: set(),
         Status.DISCARDED: set(),
     }
@@ -248,6 +252,12 @@ class PayrollConfirmation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    valid_only = models.BooleanField(default=False, help_text="Confirmed for the valid rows only")
+    progress_done = models.PositiveIntegerField(default=0, help_text="Rows applied so far (the task resumes here)")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

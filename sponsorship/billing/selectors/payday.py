@@ -7,11 +7,14 @@ exclusion here (`register_payday_exclusion`) and every payday reminder and prepa
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from django.db.models import QuerySet
 
+from sponsorship.billing.models import Holiday
 from sponsorship.people.models import Sponsor, Sponsorship
+from sponsorship.regions import workdays
 
 PaydayExclusion = Callable[[QuerySet], QuerySet]
 _EXCLUSIONS: list[PaydayExclusion] = []
@@ -34,3 +37,16 @@ def payday_reminder_sponsors(*, regency_id: int) -> QuerySet[Sponsor]:
     for exclude in _EXCLUSIONS:
         qs = exclude(qs)
     return qs
+
+
+def closed_days(regency_id: int | None, start: dt.date, end: dt.date) -> frozenset[dt.date]:
+    """National holidays (Holiday) and the regency's own (RegencyHoliday) from start to end: no payday on them."""
+    national = Holiday.objects.filter(date__gte=start, date__lte=end).values_list("date", flat=True)
+    return frozenset(national) | workdays.holidays_between(regency_id, start, end)
+
+
+def working_day_on_or_before(regency_id: int, day: dt.date) -> dt.date:
+    """An office deadline (the payroll list day, the cut-off) that falls on a closed day comes the working day
+    before."""
+    holidays = closed_days(regency_id, day - dt.timedelta(days=31), day)
+    return workdays.shift_to_working_day(day, direction=workdays.BACKWARD, holidays=holidays)

@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from backend.api.errors import ApplicationError, ConflictError
 from sponsorship.billing.models import Invoice, PayrollConsent, PayrollDeduction, PayrollList, PayrollSettings
+from sponsorship.billing.selectors.payday import working_day_on_or_before
 from sponsorship.billing.selectors.payroll import consents_active_in, live_consent, payroll_settings_for
 from sponsorship.billing.services.billing import billing_run
 from sponsorship.billing.services.rates import premium_for
@@ -65,16 +66,29 @@ def payroll_settings_update(*, regency: Region, actor, **changes) -> PayrollSett
 
 
 # ---- when a change takes effect --------------------------------------------------------------------------
+def payroll_list_date(*, regency_id: int, month: dt.date) -> dt.date:
+    """The day of `month` from which next month's lists are produced: the list day, or the working day before
+    when it falls on a weekend or one of the regency's holidays (the treasurer needs it before the cut-off)."""
+    settings = payroll_settings_for(regency_id)
+    return working_day_on_or_before(regency_id, month.replace(day=settings.list_day))
+
+
+def payroll_cutoff_date(*, regency_id: int, month: dt.date) -> dt.date:
+    """The payroll cut-off of `month`: the cut-off day, or the working day before when the office is closed."""
+    settings = payroll_settings_for(regency_id)
+    return working_day_on_or_before(regency_id, month.replace(day=settings.cutoff_day))
+
+
 def first_open_payroll_month(*, agency_id: int, today: dt.date | None = None) -> dt.date:
     """The first payroll month a consent or a stop can still change: next month while before the cut-off and its
     list is not sent yet; otherwise the month after."""
     today = today or local_today()
-    settings = payroll_settings_for(Agency.objects.values_list("regency_id", flat=True).get(pk=agency_id))
+    regency_id = Agency.objects.values_list("regency_id", flat=True).get(pk=agency_id)
     month = add_months(month_start(today), 1)
     locked = PayrollList.objects.filter(agency_id=agency_id, payroll_month=month).exclude(
         status=PayrollList.Status.DRAFT
     )
-    if today.day > settings.cutoff_day or locked.exists():
+    if today > payroll_cutoff_date(regency_id=regency_id, month=month_start(today)) or locked.exists():
         month = add_months(month, 1)
     return month
 
@@ -361,7 +375,7 @@ def payroll_lists_due(*, today: dt.date | None = None) -> dict[str, int]:
     agency_ids = set(consents_active_in(month).values_list("sponsor__agency_id", flat=True))
     done = set(PayrollList.objects.filter(payroll_month=month).values_list("agency_id", flat=True))
     for agency in Agency.objects.filter(pk__in=agency_ids - done).select_related("regency").order_by("pk"):
-        if today.day < payroll_settings_for(agency.regency_id).list_day:
+        if today < payroll_list_date(regency_id=agency.regency_id, month=month_start(today)):
             continue
         payroll_list = payroll_list_produce(agency=agency, month=month, actor=None)
         produced[agency.regency.code] = produced.get(agency.regency.code, 0) + payroll_list.rows_count

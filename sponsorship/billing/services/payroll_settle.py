@@ -28,6 +28,7 @@ from sponsorship.billing.models import (
     PayrollDeduction,
     PayrollList,
     PayrollTransfer,
+    RefundCase,
 )
 from sponsorship.billing.services.checkout import payment_start
 from sponsorship.billing.services.settlement import payment_settle
@@ -67,16 +68,32 @@ def _deduction_settle(
         status=S.CREATING,
         payment_type=PAYROLL_PAYMENT_TYPE,
     )
+    # Deducted more than billed: the bill is paid like any full deduction (no payment link) and the excess is
+    # money owed back to the ASN, a refund case the admins see (paid back by hand: payroll is not refundable at
+    # the gateway). Deducted less: the gateway rule, the whole amount is held and never half-pays the bill.
+    excess = max(amount - row.amount_idr, 0)
     status = TransactionStatus(
         order_id=attempt.order_id,
         transaction_id=reference[:64],
         transaction_status="settlement",
         status_code="200",
-        gross_amount_idr=amount,
+        gross_amount_idr=amount - excess,
         payment_type=PAYROLL_PAYMENT_TYPE,
     )
     outcome = payment_settle(attempt=attempt, status=status)
-    to = D.CONFIRMED if amount == row.amount_idr else D.SHORT
+    if excess:
+        PaymentAttempt.objects.filter(pk=attempt.pk).update(paid_amount_idr=amount)
+        RefundCase.objects.get_or_create(
+            attempt=attempt,
+            reason=RefundCase.Reason.PAYROLL_EXCESS,
+            defaults={
+                "sponsor_id": row.sponsor_id,
+                "amount_idr": excess,
+                "note": f"Potongan gaji {row.payroll_month:%m/%Y}: dipotong {amount}, tagihan {row.amount_idr}",
+            },
+        )
+        outcome += f"+excess_{excess}"
+    to = D.CONFIRMED if amount >= row.amount_idr else D.SHORT
     transition(
         PayrollDeduction,
         row.pk,
@@ -96,98 +113,213 @@ def _deduction_settle(
             "status": to,
             "deducted_idr": amount,
             "expected_idr": row.amount_idr,
+            "excess_idr": excess,
             "outcome": outcome,
             "invoice": invoice.number,
         },
     )
-    return to
+    return "over" if excess else to
 
 
-def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, valid_only: bool = False) -> dict:
-    """Apply a previewed confirmation file, all in one transaction: each valid row settles its deduction (a row
-    already settled with the same amount changes nothing: importing a file twice is harmless); every listed ASN the
-    file does not name is reported not deducted. Afterwards, those not (fully) deducted get a payment link."""
-    if confirmation.problems and not valid_only:
-        raise ApplicationError(
-            _("The file has problems. Fix them and upload it again, or apply the valid rows only."),
-            code="has_problems",
-        )
-    counts: dict[str, int] = {}
-    fallback: list[int] = []
+APPLY_CHUNK = 25  # rows settled per transaction by the apply task (progress and the resume point move per chunk)
+
+
+def payroll_confirmation_confirm_request(
+    *, confirmation: PayrollConfirmation, actor, valid_only: bool = False, enqueue: bool = True
+) -> PayrollConfirmation:
+    """Confirm a previewed file: it becomes APPLYING and a task settles its rows (eager where there is no broker).
+
+    Idempotent: confirming a file that is already being applied answers its current state (a double click or a
+    retried request queues nothing twice); an applied or discarded one is a 409."""
     with transaction.atomic():
-        payroll_list = PayrollList.objects.select_for_update().get(pk=confirmation.payroll_list_id)
-        if payroll_list.status == PayrollList.Status.DRAFT:
-            raise ConflictError(_("Mark the list as sent before importing its confirmation."), code="list_not_sent")
-        if not transition(
-            PayrollConfirmation,
-            confirmation.pk,
-            to=PayrollConfirmation.Status.APPLIED,
-            from_=PayrollConfirmation.Status.PREVIEWED,
-            applied_at=timezone.now(),
-        ):
+        locked = PayrollConfirmation.objects.select_for_update().select_related("payroll_list").get(pk=confirmation.pk)
+        if locked.status == PayrollConfirmation.Status.APPLYING:
+            return locked
+        if locked.status != PayrollConfirmation.Status.PREVIEWED:
             raise ConflictError(_("This file was already applied or discarded."), code="already_applied")
-        # NIPs the file names on rows with problems are left as they are (not "missing") when valid rows are applied.
-        named = set((confirmation.result or {}).get("held_nips", []))
-        by_nip = {
-            r.nip: r
-            for r in PayrollDeduction.objects.select_for_update().filter(payroll_list=payroll_list).order_by("pk")
-        }
-        for item in confirmation.rows:
-            named.add(item["nip"])
-            row = by_nip[item["nip"]]
-            amount = int(item["amount_idr"])
-            if row.status in PayrollDeduction.SETTLED:
-                same = row.deducted_idr == amount and row.transfer_reference == item["reference"][:64]
-                outcome = "unchanged" if same else "conflict_already_settled"
-            elif amount == 0:
-                outcome = _mark_missing(row, confirmation) or "unchanged"
-            else:
-                outcome = _deduction_settle(
-                    row=row,
-                    amount=amount,
-                    reference=item["reference"],
-                    on=dt.date.fromisoformat(item["date"]),
-                    confirmation=confirmation,
-                )
-            counts[outcome] = counts.get(outcome, 0) + 1
-        for row in by_nip.values():
-            if row.nip not in named and row.status == D.LISTED:
-                outcome = _mark_missing(row, confirmation) or "unchanged"
-                counts[outcome] = counts.get(outcome, 0) + 1
+        if locked.problems and not valid_only:
+            raise ApplicationError(
+                _("The file has problems. Fix them and upload it again, or apply the valid rows only."),
+                code="has_problems",
+            )
+        if locked.payroll_list.status == PayrollList.Status.DRAFT:
+            raise ConflictError(_("Mark the list as sent before importing its confirmation."), code="list_not_sent")
         transition(
-            PayrollList,
-            payroll_list.pk,
-            to=PayrollList.Status.RETURNED,
-            from_=PayrollList.Status.SENT,
-            returned_at=timezone.now(),
+            PayrollConfirmation,
+            locked.pk,
+            to=PayrollConfirmation.Status.APPLYING,
+            from_=PayrollConfirmation.Status.PREVIEWED,
+            valid_only=valid_only,
+            progress_done=0,
+            confirmed_by=actor if getattr(actor, "is_authenticated", False) else None,
+            confirmed_at=timezone.now(),
         )
-        fallback = list(
-            PayrollDeduction.objects.filter(
-                payroll_list=payroll_list,
-                status__in=[D.MISSING, D.SHORT],
-                fallback_sent_at__isnull=True,
-                invoice__status=Invoice.Status.ISSUED,
-            ).values_list("pk", flat=True)
-        )
-        result = {"outcomes": counts, "fallback_links": len(fallback)}
-        PayrollConfirmation.objects.filter(pk=confirmation.pk).update(result=result)
         audit_record(
             actor=actor,
-            action=AuditAction.PAYROLL_CONFIRMATION_APPLY,
-            obj=confirmation,
-            after={"list_id": payroll_list.pk, "valid_only": valid_only, **result},
+            action=AuditAction.PAYROLL_CONFIRMATION_CONFIRM,
+            obj=locked,
+            before={"status": PayrollConfirmation.Status.PREVIEWED},
+            after={"status": PayrollConfirmation.Status.APPLYING, "valid_only": valid_only, "rows": len(locked.rows)},
         )
-        payroll_transfers_match(agency_id=payroll_list.agency_id, month=payroll_list.payroll_month, actor=actor)
-        if fallback:
-            transaction.on_commit(lambda: _enqueue_fallback(fallback), robust=True)
-    confirmation.refresh_from_db()
+        if enqueue:
+            confirmation_id = locked.pk
+            transaction.on_commit(lambda: _enqueue_apply(confirmation_id), robust=True)
+    locked.refresh_from_db()
+    return locked
+
+
+def _enqueue_apply(confirmation_id: int) -> None:
+    from backend.celery import delay_or
+    from sponsorship.billing import tasks  # tasks imports this module
+
+    # Broker down: the file stays APPLYING and the sweep (payroll_applying_sweep) queues it again.
+    delay_or(
+        tasks.payroll_confirmation_apply_task,
+        confirmation_id,
+        what=f"the apply of payroll confirmation {confirmation_id}",
+    )
+
+
+def payroll_applying_sweep(*, older_than_minutes: int = 10) -> int:
+    """Queue again the files confirmed a while ago and still APPLYING (lost message, dead worker)."""
+    cutoff = timezone.now() - dt.timedelta(minutes=older_than_minutes)
+    stale = list(
+        PayrollConfirmation.objects.filter(
+            status=PayrollConfirmation.Status.APPLYING, confirmed_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for confirmation_id in stale:
+        _enqueue_apply(confirmation_id)
+    return len(stale)
+
+
+def payroll_confirmation_progress(confirmation: PayrollConfirmation) -> dict:
+    """{done, total} rows of a file: what the apply task has settled so far."""
+    total = len(confirmation.rows)
+    if confirmation.status == PayrollConfirmation.Status.APPLIED:
+        return {"done": total, "total": total}
+    return {"done": min(confirmation.progress_done, total), "total": total}
+
+
+def payroll_confirmation_apply_queued(*, confirmation_id: int) -> dict | None:
+    """The task's work: settle an APPLYING file's rows chunk by chunk, then close it (missing rows, the list
+    returned, the transfers matched, the payment links queued). Each chunk is a transaction that moves
+    progress_done with the rows it settled, so a run that dies midway resumes where it stopped, and a row is
+    never settled twice (idempotent per row besides). None when the file is not APPLYING (done, or another
+    worker holds it right now)."""
+    while True:
+        with transaction.atomic():
+            # skip_locked: a second delivery of the task while the first is inside a chunk steps aside.
+            confirmation = (
+                PayrollConfirmation.objects.select_for_update(skip_locked=True)
+                .filter(pk=confirmation_id, status=PayrollConfirmation.Status.APPLYING)
+                .first()
+            )
+            if confirmation is None:
+                return None
+            payroll_list = PayrollList.objects.select_for_update().get(pk=confirmation.payroll_list_id)
+            start = confirmation.progress_done
+            if start >= len(confirmation.rows):
+                return _confirmation_close(confirmation=confirmation, payroll_list=payroll_list)
+            chunk = confirmation.rows[start : start + APPLY_CHUNK]
+            counts = dict((confirmation.result or {}).get("outcomes", {}))
+            by_nip = {
+                r.nip: r
+                for r in PayrollDeduction.objects.select_for_update()
+                .filter(payroll_list=payroll_list, nip__in=[item["nip"] for item in chunk])
+                .order_by("pk")
+            }
+            for item in chunk:
+                outcome = _confirmation_row_apply(row=by_nip[item["nip"]], item=item, confirmation=confirmation)
+                counts[outcome] = counts.get(outcome, 0) + 1
+            PayrollConfirmation.objects.filter(pk=confirmation.pk).update(
+                progress_done=start + len(chunk), result={**(confirmation.result or {}), "outcomes": counts}
+            )
+
+
+def _confirmation_row_apply(*, row: PayrollDeduction, item: dict, confirmation: PayrollConfirmation) -> str:
+    amount = int(item["amount_idr"])
+    if row.status in PayrollDeduction.SETTLED:
+        same = row.deducted_idr == amount and row.transfer_reference == item["reference"][:64]
+        return "unchanged" if same else "conflict_already_settled"
+    if amount == 0:
+        return _mark_missing(row, confirmation) or "unchanged"
+    return _deduction_settle(
+        row=row,
+        amount=amount,
+        reference=item["reference"],
+        on=dt.date.fromisoformat(item["date"]),
+        confirmation=confirmation,
+    )
+
+
+def _confirmation_close(*, confirmation: PayrollConfirmation, payroll_list: PayrollList) -> dict:
+    """Last step of an apply, under the file's and the list's locks: every listed ASN the file does not name is
+    not deducted, the list is returned, the transfers re-matched; after commit the payment links are queued."""
+    counts = dict((confirmation.result or {}).get("outcomes", {}))
+    # NIPs the file names on rows with problems are left as they are (not "missing") when valid rows are applied.
+    named = set((confirmation.result or {}).get("held_nips", [])) | {item["nip"] for item in confirmation.rows}
+    for row in (
+        PayrollDeduction.objects.select_for_update()
+        .filter(payroll_list=payroll_list, status=D.LISTED)
+        .exclude(nip__in=named)
+        .order_by("pk")
+    ):
+        outcome = _mark_missing(row, confirmation) or "unchanged"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    transition(
+        PayrollList,
+        payroll_list.pk,
+        to=PayrollList.Status.RETURNED,
+        from_=PayrollList.Status.SENT,
+        returned_at=timezone.now(),
+    )
+    fallback = list(
+        PayrollDeduction.objects.filter(
+            payroll_list=payroll_list,
+            status__in=[D.MISSING, D.SHORT],
+            fallback_sent_at__isnull=True,
+            invoice__status=Invoice.Status.ISSUED,
+        ).values_list("pk", flat=True)
+    )
+    supplementary = payroll_supplementary_invoice_ids(payroll_list)
+    result = {"outcomes": counts, "fallback_links": len(fallback), "supplementary_links": len(supplementary)}
+    transition(
+        PayrollConfirmation,
+        confirmation.pk,
+        to=PayrollConfirmation.Status.APPLIED,
+        from_=PayrollConfirmation.Status.APPLYING,
+        applied_at=timezone.now(),
+        progress_done=len(confirmation.rows),
+        result={**(confirmation.result or {}), **result},
+    )
+    audit_record(
+        actor=confirmation.confirmed_by,
+        action=AuditAction.PAYROLL_CONFIRMATION_APPLY,
+        obj=confirmation,
+        after={"list_id": payroll_list.pk, "valid_only": confirmation.valid_only, **result},
+    )
+    payroll_transfers_match(
+        agency_id=payroll_list.agency_id, month=payroll_list.payroll_month, actor=confirmation.confirmed_by
+    )
+    if fallback or supplementary:
+        transaction.on_commit(lambda: _enqueue_fallback(fallback, supplementary), robust=True)
     return result
 
 
-def _enqueue_fallback(row_ids: list[int]) -> None:
+def payroll_confirmation_apply(*, confirmation: PayrollConfirmation, actor, valid_only: bool = False) -> dict:
+    """Confirm and apply a previewed file now, in this process (commands, tests): the task's work inline.
+    The API and the dashboard call payroll_confirmation_confirm_request (a task does the settling)."""
+    payroll_confirmation_confirm_request(confirmation=confirmation, actor=actor, valid_only=valid_only, enqueue=False)
+    payroll_confirmation_apply_queued(confirmation_id=confirmation.pk)
+    confirmation.refresh_from_db()
+    return {k: confirmation.result[k] for k in ("outcomes", "fallback_links") if k in confirmation.result}
+
+
+def _enqueue_fallback(row_ids: list[int], supplementary_ids: list[int] | None = None) -> None:
     from sponsorship.billing import tasks  # tasks imports this module
 
-    tasks.payroll_fallback_links.delay(row_ids)
+    tasks.payroll_fallback_links.delay(row_ids, supplementary_ids or [])
 
 
 def _mark_missing(row: PayrollDeduction, confirmation: PayrollConfirmation) -> str:
@@ -213,40 +345,93 @@ def payroll_fallback_send(*, row_id: int, gateway=None, today: dt.date | None = 
     except GatewayError as exc:
         logger.warning("payroll fallback link for deduction %s not opened: %s", row_id, exc.code)
         return "gateway_" + str(exc.code)
-    today = today or local_today()
     with transaction.atomic():
         if not PayrollDeduction.objects.filter(pk=row_id, fallback_sent_at__isnull=True).update(
             fallback_sent_at=timezone.now()
         ):
             return "skipped"
-        user = row.sponsor.user
-        if user is not None:
-            notify(
-                user=user,
-                kind="invoice_due_soon",
-                dedupe_key=f"payroll_fallback:{row.pk}",
-                context={
-                    "sponsor_name": row.sponsor.full_name,
-                    "amount_idr": invoice.amount_idr,
-                    "due_date": invoice.due_date,
-                    "invoice_id": invoice.pk,
-                    "invoice_number": invoice.number,
-                    "days": max((invoice.due_date - today).days, 0),
-                    "workers": invoice.lines.values("worker_id").distinct().count(),
-                    "period_label": period_label(invoice.period),
-                },
-                data={
-                    "invoice_id": str(invoice.pk),
-                    "redirect_url": started.attempt.redirect_url,
-                    "reason": "payroll_" + row.status,
-                },
-                collapse_key=f"invoice-{invoice.pk}",
-            )
+        _link_notify(
+            invoice=invoice,
+            sponsor=row.sponsor,
+            redirect_url=started.attempt.redirect_url,
+            dedupe_key=f"payroll_fallback:{row.pk}",
+            reason="payroll_" + row.status,
+            today=today or local_today(),
+        )
         audit_record(
             actor=None,
             action=AuditAction.PAYROLL_FALLBACK_LINK,
             obj=row,
-            after={"order_id": started.attempt.order_id, "notified": user is not None},
+            after={"order_id": started.attempt.order_id, "notified": row.sponsor.user_id is not None},
+        )
+    return "sent"
+
+
+def _link_notify(*, invoice: Invoice, sponsor, redirect_url: str, dedupe_key: str, reason: str, today) -> None:
+    user = sponsor.user
+    if user is None:
+        return
+    notify(
+        user=user,
+        kind="invoice_due_soon",
+        dedupe_key=dedupe_key,
+        context={
+            "sponsor_name": sponsor.full_name,
+            "amount_idr": invoice.amount_idr,
+            "due_date": invoice.due_date,
+            "invoice_id": invoice.pk,
+            "invoice_number": invoice.number,
+            "days": max((invoice.due_date - today).days, 0),
+            "workers": invoice.lines.values("worker_id").distinct().count(),
+            "period_label": period_label(invoice.period),
+        },
+        data={"invoice_id": str(invoice.pk), "redirect_url": redirect_url, "reason": reason},
+        collapse_key=f"invoice-{invoice.pk}",
+    )
+
+
+# ---- supplementary invoices (a worker accepted after the month's invoice was issued) -------------------------
+def payroll_supplementary_invoice_ids(payroll_list: PayrollList) -> list[int]:
+    """The listed ASN's other unpaid monthly invoices of the payroll month (supplementary, sequence 2, 3, …):
+    never on a list (the treasurer deducts one amount per ASN, the month's invoice), so they are paid by link."""
+    return list(
+        Invoice.objects.filter(
+            kind=Invoice.Kind.MONTHLY,
+            period=payroll_list.payroll_month,
+            status=Invoice.Status.ISSUED,
+            sponsor_id__in=payroll_list.rows.values("sponsor_id"),
+        )
+        .exclude(payroll_deductions__isnull=False)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def payroll_supplementary_link_send(*, invoice_id: int, gateway=None, today: dt.date | None = None) -> str:
+    """Open a Snap payment for a payroll ASN's supplementary invoice and tell them: payroll deducts only the
+    month's invoice. Idempotent (the notification's dedupe key, the reused live checkout)."""
+    invoice = Invoice.objects.select_related("sponsor__user").get(pk=invoice_id)
+    if invoice.status != Invoice.Status.ISSUED or invoice.sponsor is None:
+        return "invoice_" + invoice.status
+    try:
+        started = payment_start(invoice=invoice, actor=None, gateway=gateway)
+    except GatewayError as exc:
+        logger.warning("payroll supplementary link for invoice %s not opened: %s", invoice_id, exc.code)
+        return "gateway_" + str(exc.code)
+    with transaction.atomic():
+        _link_notify(
+            invoice=invoice,
+            sponsor=invoice.sponsor,
+            redirect_url=started.attempt.redirect_url,
+            dedupe_key=f"payroll_supplementary:{invoice.pk}",
+            reason="payroll_supplementary",
+            today=today or local_today(),
+        )
+        audit_record(
+            actor=None,
+            action=AuditAction.PAYROLL_FALLBACK_LINK,
+            obj=invoice,
+            after={"order_id": started.attempt.order_id, "reason": "supplementary"},
         )
     return "sent"
 

@@ -7,9 +7,10 @@ the treasurer's confirmation (upload → report → confirm), the bank's transfe
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -79,6 +80,11 @@ class ListOut(serializers.ModelSerializer):
 
 
 class RowOut(serializers.ModelSerializer):
+    excess_idr = serializers.SerializerMethodField(help_text="Deducted above the bill: owed back to the ASN")
+
+    def get_excess_idr(self, obj) -> int:
+        return max((obj.deducted_idr or 0) - obj.amount_idr, 0)
+
     class Meta:
         model = PayrollDeduction
         fields = [
@@ -92,6 +98,7 @@ class RowOut(serializers.ModelSerializer):
             "amount_idr",
             "status",
             "deducted_idr",
+            "excess_idr",
             "transfer_reference",
             "transfer_date",
             "invoice_id",
@@ -117,12 +124,26 @@ class ProblemOut(serializers.Serializer):
     problem = serializers.CharField()
 
 
+class ProgressOut(serializers.Serializer):
+    done = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
 class ConfirmationOut(serializers.ModelSerializer):
     problems = ProblemOut(many=True)
     valid_rows = serializers.SerializerMethodField()
+    progress = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
 
     def get_valid_rows(self, obj) -> int:
         return len(obj.rows)
+
+    @extend_schema_field(ProgressOut)
+    def get_progress(self, obj) -> dict:
+        return payroll_settle.payroll_confirmation_progress(obj)
+
+    def get_status_url(self, obj) -> str:
+        return reverse("admin-payroll-confirmation", kwargs={"pk": obj.pk})
 
     class Meta:
         model = PayrollConfirmation
@@ -135,7 +156,10 @@ class ConfirmationOut(serializers.ModelSerializer):
             "valid_rows",
             "problems",
             "result",
+            "progress",
+            "status_url",
             "created_at",
+            "confirmed_at",
             "applied_at",
         ]
 
@@ -353,8 +377,12 @@ class AdminConfirmationConfirm(APIView):
 
     @extend_schema(
         request=ConfirmIn,
-        responses=ConfirmationOut,
+        responses={200: ConfirmationOut, 202: ConfirmationOut},
         summary="Apply it: confirmed rows settle their invoices, the rest get a payment link",
+        description=(
+            "The rows are settled by a background task: 202 with status `applying`, `progress` and `status_url` "
+            "(poll it) while it runs, 200 when it has finished. Confirming again while it runs answers the same file."
+        ),
     )
     def post(self, request, pk: int):
         confirmation = get_object_or_404(payroll_reads.confirmations_for(request.user), pk=pk)
@@ -366,7 +394,12 @@ class AdminConfirmationConfirm(APIView):
             valid_only=data.validated_data["mode"] == ImportBatch.Mode.VALID_ONLY,
         )
         confirmation.refresh_from_db()
-        return Response(ConfirmationOut(confirmation).data)
+        applying = confirmation.status == PayrollConfirmation.Status.APPLYING
+        body = ConfirmationOut(confirmation).data
+        response = Response(body, status=status.HTTP_202_ACCEPTED if applying else status.HTTP_200_OK)
+        if applying:
+            response["Location"] = body["status_url"]
+        return response
 
 
 # ---- the bank's transfers -------------------------------------------------------------------------------------

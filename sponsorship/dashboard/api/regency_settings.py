@@ -1,6 +1,7 @@
 """/api/v1/admin/regency-settings/: a regency admin reads and edits their own regency's settings (zone, payday,
 targets, schedule hours) and adds the regency's own premium rate rows. Checked and audited by the services."""
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -12,7 +13,12 @@ from sponsorship.dashboard.selectors import admin_scope
 from sponsorship.dashboard.selectors.regency_settings import regency_settings
 from sponsorship.people.api.permissions import IsRegencyAdmin
 from sponsorship.regions.models import RegencyConfig
-from sponsorship.regions.services import regency_settings_save
+from sponsorship.regions.services import regency_holidays_set, regency_settings_save
+
+
+class HolidayInput(serializers.Serializer):
+    date = serializers.DateField()
+    name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
 class SettingsInput(serializers.Serializer):
@@ -32,6 +38,10 @@ class SettingsInput(serializers.Serializer):
     thr_month = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
     thirteenth_month = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
     payday_reminders = serializers.BooleanField(required=False)
+    payday_shift = serializers.ChoiceField(choices=RegencyConfig.PaydayShift.choices, required=False)
+    holidays = HolidayInput(
+        many=True, required=False, max_length=400, help_text="Replaces the regency's holiday calendar when sent"
+    )
     billing_hour = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
     reminder_hour = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)
 
@@ -74,7 +84,18 @@ class RegencySettingsView(APIView):
         scope = _scope(request)
         data = SettingsInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        regency_settings_save(regency=scope.regency, actor=request.user, ip=_ip(request), **data.validated_data)
+        values = dict(data.validated_data)
+        holidays = values.pop("holidays", None)
+        with transaction.atomic():
+            if values or holidays is None:
+                regency_settings_save(regency=scope.regency, actor=request.user, ip=_ip(request), **values)
+            if holidays is not None:
+                regency_holidays_set(
+                    regency=scope.regency,
+                    holidays=[(h["date"], h["name"]) for h in holidays],
+                    actor=request.user,
+                    ip=_ip(request),
+                )
         return Response(regency_settings(scope.regency))
 
     put = patch

@@ -3,14 +3,15 @@
 - per agency: sponsors with pledges, how many pay by payroll deduction and how many through the gateway;
 - per agency and payroll month: deductions expected (listed) and confirmed, missing, the bank's transfers and
   whether they match;
-- lists sent to a treasurer whose confirmation has not come back.
+- lists sent to a treasurer whose confirmation has not come back;
+- money deducted above the bill and owed back to the ASN (refund cases `payroll_excess` not yet paid back).
 """
 
 import datetime as dt
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
-from sponsorship.billing.models import PayrollConsent, PayrollDeduction, PayrollList, PayrollTransfer
+from sponsorship.billing.models import PayrollConsent, PayrollDeduction, PayrollList, PayrollTransfer, RefundCase
 from sponsorship.core.periods import add_months, local_today, month_start
 from sponsorship.people.models import Sponsorship
 
@@ -73,6 +74,10 @@ def payroll_months(scope: AdminScope, *, months: int = 6, today: dt.date | None 
             confirmed_rows=Count("rows", filter=Q(rows__status=PayrollDeduction.Status.CONFIRMED)),
             short_rows=Count("rows", filter=Q(rows__status=PayrollDeduction.Status.SHORT)),
             missing_rows=Count("rows", filter=Q(rows__status=PayrollDeduction.Status.MISSING)),
+            over_rows=Count("rows", filter=Q(rows__deducted_idr__gt=F("rows__amount_idr"))),
+            excess_idr=Sum(
+                F("rows__deducted_idr") - F("rows__amount_idr"), filter=Q(rows__deducted_idr__gt=F("rows__amount_idr"))
+            ),
             listed_rows=Count("rows"),
         )
         .order_by("-payroll_month", "agency__name")
@@ -98,6 +103,9 @@ def payroll_months(scope: AdminScope, *, months: int = 6, today: dt.date | None 
                 "short_rows": pl.short_rows,
                 "missing_rows": pl.missing_rows,
                 "confirmed_idr": pl.confirmed_idr or 0,
+                # Deducted above the bill: in confirmed_idr (the bank transfers it) and owed back to the ASN.
+                "over_rows": pl.over_rows,
+                "excess_idr": pl.excess_idr or 0,
                 "received_idr": transfer["received_idr"] if transfer else None,
                 # The flag the dashboard shows: money from the bank differs from what the treasurer confirmed.
                 "transfer_mismatch": bool(transfer and not transfer["matched"]),
@@ -127,9 +135,43 @@ def payroll_not_returned(scope: AdminScope, *, today: dt.date | None = None) -> 
     ]
 
 
+def payroll_refunds_due(scope: AdminScope) -> list[dict]:
+    """Money deducted above the bill, owed back to the ASN: the open `payroll_excess` refund cases (paid back by
+    hand; an admin resolves the case in the refunds worklist once transferred)."""
+    cases = (
+        RefundCase.objects.filter(
+            reason=RefundCase.Reason.PAYROLL_EXCESS,
+            status__in=[RefundCase.Status.OPEN, RefundCase.Status.MANUAL_TRANSFER],
+            attempt__payroll_deduction__payroll_list__agency__in=scope.agencies(),
+        )
+        .select_related("attempt__payroll_deduction__payroll_list__agency")
+        .order_by("created_at")
+    )
+    out = []
+    for case in cases:
+        row = case.attempt.payroll_deduction
+        out.append(
+            {
+                "refund_case_id": case.pk,
+                "status": case.status,
+                "agency_id": row.payroll_list.agency_id,
+                "agency": row.payroll_list.agency.name,
+                "payroll_month": row.payroll_month,
+                "deduction_id": row.pk,
+                "nip": row.nip,
+                "full_name": row.full_name,
+                "deducted_idr": row.deducted_idr,
+                "billed_idr": row.amount_idr,
+                "owed_idr": case.amount_idr - case.refunded_amount_idr,
+            }
+        )
+    return out
+
+
 def payroll_overview(scope: AdminScope, *, today: dt.date | None = None) -> dict:
     return {
         "agencies": payroll_share(scope, today=today),
         "months": payroll_months(scope, today=today),
         "not_returned": payroll_not_returned(scope, today=today),
+        "refunds_due": payroll_refunds_due(scope),
     }

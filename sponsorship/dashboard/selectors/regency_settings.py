@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from sponsorship.billing.models import PremiumRate
 from sponsorship.regions import scheduling
-from sponsorship.regions.models import RegencyConfig, Region
+from sponsorship.regions.models import RegencyConfig, RegencyHoliday, Region
 from sponsorship.regions.services import REGENCY_CONFIG_FIELDS
 
 
@@ -29,6 +29,9 @@ def regency_settings(regency: Region) -> dict:
             "payday_wave_starts": _local_time(config.reminder_hour, PAYDAY_TICK_MINUTE, slot),
         },
         "rates": regency_rates(regency),
+        "holidays": [
+            {"date": h.date, "name": h.name} for h in RegencyHoliday.objects.filter(regency=regency).order_by("date")
+        ],
     }
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from backend.api.errors import ApplicationError, ConflictError
 from sponsorship.billing.models import PayrollConfirmation, PayrollDeduction, PayrollList
-from sponsorship.billing.services.payroll_settle import payroll_confirmation_apply
+from sponsorship.billing.services.payroll_settle import payroll_confirmation_confirm_request
 from sponsorship.core.audit import AuditAction, audit_record
 from sponsorship.core.periods import local_today
 from sponsorship.core.transitions import transition
@@ -164,8 +164,9 @@ def confirmation_preview(*, payroll_list: PayrollList, file_name: str, content: 
     return confirmation
 
 
-def confirmation_confirm(*, confirmation: PayrollConfirmation, actor, valid_only: bool = False) -> dict:
-    return payroll_confirmation_apply(confirmation=confirmation, actor=actor, valid_only=valid_only)
+def confirmation_confirm(*, confirmation: PayrollConfirmation, actor, valid_only: bool = False) -> PayrollConfirmation:
+    """Confirm a checked file: it becomes APPLYING and a task settles it (billing.services.payroll_settle)."""
+    return payroll_confirmation_confirm_request(confirmation=confirmation, actor=actor, valid_only=valid_only)
 
 
 def confirmation_discard(*, confirmation: PayrollConfirmation, actor) -> PayrollConfirmation:

@@ -6,11 +6,18 @@ from django.http import HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from backend.api.errors import ApplicationError
 from sponsorship.dashboard.selectors.regency_settings import regency_settings
 from sponsorship.regions.models import RegencyConfig
-from sponsorship.regions.services import REGENCY_CONFIG_FIELDS, REGENCY_CONFIG_OPTIONAL_RANGES, regency_settings_save
+from sponsorship.regions.services import (
+    REGENCY_CONFIG_FIELDS,
+    REGENCY_CONFIG_OPTIONAL_RANGES,
+    parse_holiday_lines,
+    regency_holidays_set,
+    regency_settings_save,
+)
 
 from .views import _ip, admin_page
 
@@ -29,6 +36,7 @@ LABELS = {
     "thr_month": "Bulan THR cair (kosong: tidak ada)",
     "thirteenth_month": "Bulan gaji ke-13 cair (kosong: tidak ada)",
     "payday_reminders": "Kirim pengingat hari gajian",
+    "payday_shift": "Gajian jatuh di hari libur dibayar",
     "billing_hour": "Jam penagihan harian (waktu setempat)",
     "reminder_hour": "Jam pengingat hari gajian (waktu setempat)",
 }
@@ -41,7 +49,7 @@ def _parse(post) -> tuple[dict, dict]:
             values[name] = post.get(name) == "on"
             continue
         raw = (post.get(name) or "").strip()
-        if name == "timezone":
+        if name in ("timezone", "payday_shift"):
             values[name] = raw
         elif raw == "" and name in NULLABLE:
             values[name] = None
@@ -58,6 +66,19 @@ def regency_settings_page(request, scope):
     if scope.agency is not None:  # an agency admin may see the dashboard, not change the regency
         return HttpResponseForbidden(render_to_string("dashboard/403.html", request=request))
     errors: dict = {}
+    if request.method == "POST" and request.POST.get("form") == "holidays":
+        try:
+            count = regency_holidays_set(
+                regency=scope.regency,
+                holidays=parse_holiday_lines(request.POST.get("holidays", "")),
+                actor=request.user,
+                ip=_ip(request),
+            )
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Holiday calendar saved: %(count)s days.") % {"count": count})
+        return redirect(reverse("dashboard:regency-settings"))
     if request.method == "POST":
         values, errors = _parse(request.POST)
         if not errors:
@@ -82,8 +103,10 @@ def regency_settings_page(request, scope):
             "nav": "settings",
             "fields": fields,
             "zones": RegencyConfig.Zone.choices,
+            "shifts": RegencyConfig.PaydayShift.choices,
             "schedule": data["schedule"],
             "rates": data["rates"],
             "general_error": errors.get(""),
+            "holidays_text": "\n".join(f"{h['date']:%Y-%m-%d} {h['name']}".strip() for h in data["holidays"]),
         },
     )

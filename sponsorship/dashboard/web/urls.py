@@ -33,5 +33,7 @@ urlpatterns = [
     path("bridge-fund/<int:pk>/statement/", bridge.statement, name="bridge-pool-statement"),
     path("payroll/", payroll.payroll_page, name="payroll"),
     path("payroll/lists/<int:pk>.<str:fmt>", payroll.payroll_file, name="payroll-file"),
+    path("payroll/lists/<int:pk>/", payroll.payroll_list_page, name="payroll-list"),
+    path("payroll/confirmations/<int:pk>/", payroll.payroll_confirmation_page, name="payroll-confirmation"),
     path("personal-data-access/", views.personal_data_access, name="personal-data-access"),
 ]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.contact import contact_consent_set
+from sponsorship.billing.services.payroll import consent_create
 from sponsorship.dashboard.demo.names import AGENCIES, FEMALE_FIRST, MALE_FIRST, OCCUPATION_WEIGHTS, SURNAMES
 from sponsorship.people.crypto import keyed_hash
 from sponsorship.people.identifiers import mask_phone
@@ -229,13 +230,37 @@ class Command(BaseCommand):
                     started_at=timezone.now() - dt.timedelta(days=rng.randint(30, 400)),
                 )
                 made += 1
+        on_payroll = self._payroll_consents(rng, sponsors[1:], agencies[7], today)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Seeded {regency.name}: {len(villages)} villages, {len(agencies)} agencies, {len(sponsors)} ASN, "
-                f"{len(workers)} workers, {made} sponsorships"
+                f"{len(workers)} workers, {made} sponsorships, {on_payroll} on payroll deduction"
             )
         )
         self._regency_admin = regency_admin
+
+    def _payroll_consents(self, rng, sponsors, agency, today, share=0.5, at_most=12) -> int:
+        """Some ASN of the admin.opd's agency pay by salary or TPP deduction (docs/payroll.md): consents
+        confirmed in the app, from the first payroll month still open (`manage.py payroll_demo_cycle` runs one
+        month of the rail on them). The demo sponsor keeps paying through the gateway."""
+        with_workers = set(
+            Sponsorship.objects.filter(
+                sponsor__in=[s for s in sponsors if s.agency_id == agency.pk], status=Sponsorship.Status.ACTIVE
+            ).values_list("sponsor_id", flat=True)
+        )
+        chosen = [s for s in sponsors if s.pk in with_workers and rng.random() < share][:at_most]
+        for i, sponsor in enumerate(chosen):
+            consent_create(
+                sponsor=sponsor,
+                kind="salary" if i % 3 else "tpp",
+                actor=sponsor.user,
+                consent_text_version="2026.1",
+                confirmed=True,
+                golongan=rng.choice(["II/c", "III/a", "III/b", "III/c", "IV/a"]),
+                account_number=f"0{rng.randint(10**9, 10**10 - 1)}",
+                today=today,
+            )
+        return len(chosen)
 
     def _user(self, username, role, agency=None, regency=None):
         User = get_user_model()
