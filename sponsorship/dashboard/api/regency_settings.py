@@ -39,7 +39,7 @@ class SettingsInput(serializers.Serializer):
     thirteenth_month = serializers.IntegerField(required=False, allow_null=True, min_value=-1, max_value=10_000_000)
     payday_reminders = serializers.BooleanField(required=False)
     payday_shift = serializers.ChoiceField(choices=RegencyConfig.PaydayShift.choices, required=False)
-    holidays = HolidayInput(
+    holidays = HolidayInput(  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs do not know
         many=True, required=False, max_length=400, help_text="Replaces the regency's holiday calendar when sent"
     )
     billing_hour = serializers.IntegerField(required=False, min_value=-1, max_value=10_000_000)

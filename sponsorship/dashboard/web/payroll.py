@@ -33,7 +33,7 @@ def _month_field():
 
 
 class ProduceForm(forms.Form):
-    agency = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Agency"))
+    agency: forms.ModelChoiceField = forms.ModelChoiceField(queryset=None, label=gettext_lazy("Agency"))
     payroll_month = _month_field()
 
     def __init__(self, *args, scope, **kwargs):
