@@ -24,8 +24,8 @@ from sponsorship.billing.selectors.coverage import status_holidays_from, worker_
 from sponsorship.billing.selectors.protection_clock import (
     active_cohort_until,
     clock_from,
-    clocks_for,
     cohort_until_for,
+    paid_months_for,
 )
 from sponsorship.billing.services.rates import RateBook
 from sponsorship.core.periods import local_today, month_start
@@ -257,11 +257,22 @@ def sponsor_overview(sponsor: Sponsor, *, today: dt.date | None = None, payments
         .order_by("started_at")
     )
     workers = []
-    clocks = clocks_for([s.worker_id for s in sponsorships], today)
+    # Everything the statuses need is loaded once for all the workers (paid months, cohort ends, holidays, the
+    # cached rate rows), not two to four queries per worker: this was the heaviest read of the payday mix.
+    ids = [s.worker_id for s in sponsorships]
+    paid = paid_months_for(ids) if ids else {}
+    cohorts = cohort_until_for(ids, today) if ids else {}
+    if ids:
+        holidays = set(Holiday.objects.filter(date__gte=status_holidays_from(today)).values_list("date", flat=True))
+        rates = _rate_book()
     for s in sponsorships:
         w = s.worker
-        st = worker_coverage_status(w, today=today)
-        clock = clocks[w.pk]
+        months = paid.get(w.pk, [])
+        # The sponsor's own name is not part of this answer: sponsor_first_name=None spares its query.
+        st = worker_coverage_status(
+            w, today=today, months=months, sponsor_first_name=None, holidays=holidays, rates=rates
+        )
+        clock = clock_from(months, cohorts.get(w.pk), today)
         workers.append(
             {
                 "worker_id": w.pk,
