@@ -238,7 +238,7 @@ def start_server(args, env, port):
     server = subprocess.Popen(gunicorn_cmd(args, port), cwd=ROOT, env=env)
     import requests
 
-    for _ in range(150):
+    for _ in range(300):  # 60 s: the workers import the matching solver before serving (gunicorn.conf.py)
         try:
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5, proxies={"http": None})
             break
@@ -248,7 +248,7 @@ def start_server(args, env, port):
         server.kill()
         worker.kill()
         sim.stop()
-        sys.exit("gunicorn did not answer /healthz within 30 s")
+        sys.exit("gunicorn did not answer /healthz within 60 s")
     return server, worker, sim
 
 
