@@ -38,3 +38,12 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """Import the matching solver (numpy, scipy.spatial, numba: 3-11 s on 2 shared cores) before the worker takes
+    its first request. The proposals GET imports it lazily for the priority policy (sponsorship/matching/
+    selectors.py, policy_for) the first time it searches candidates; done inside a request, the import held the
+    GIL and the import lock for seconds, so every request on that process's 8 threads waited: the 10 s proposals
+    timeout of every payday run (docs/performance.md, "The payday rush")."""
+    import sponsorship.matching.solver.strategies  # noqa: F401

@@ -22,3 +22,12 @@ def test_environment_overrides(monkeypatch):
     monkeypatch.setenv("GUNICORN_ACCESS_LOG", "-")
     conf = runpy.run_path(str(CONF))
     assert (conf["workers"], conf["threads"], conf["bind"], conf["accesslog"]) == (5, 3, "0.0.0.0:9000", "-")
+
+
+def test_workers_import_the_matching_solver_before_serving():
+    """A proposals GET imports the solver lazily; done in a request it blocked the worker's threads for seconds."""
+    import sys
+
+    conf = runpy.run_path(str(CONF))
+    conf["post_worker_init"](None)
+    assert "sponsorship.matching.solver.strategies" in sys.modules

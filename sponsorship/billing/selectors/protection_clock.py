@@ -84,12 +84,20 @@ def cohort_until_for(worker_ids: Iterable[int], today: dt.date) -> dict[int, dt.
     return dict(rows)
 
 
+def paid_months_for(worker_ids: Iterable[int]) -> dict[int, list[dt.date]]:
+    """Each worker's paid coverage months, in one query (workers with none are absent)."""
+    paid: dict[int, list[dt.date]] = defaultdict(list)
+    for worker_id, month in CoverageMonth.objects.filter(worker_id__in=list(worker_ids)).values_list(
+        "worker_id", "month"
+    ):
+        paid[worker_id].append(month)
+    return paid
+
+
 def clocks_for(worker_ids: Iterable[int], today: dt.date) -> dict[int, Clock]:
     """The clock of each worker in two queries (paid months, cohort ends), whatever the number of workers."""
     ids = list(worker_ids)
-    paid: dict[int, list[dt.date]] = defaultdict(list)
-    for worker_id, month in CoverageMonth.objects.filter(worker_id__in=ids).values_list("worker_id", "month"):
-        paid[worker_id].append(month)
+    paid = paid_months_for(ids)
     cohorts = cohort_until_for(ids, today)
     return {pk: clock_from(paid.get(pk, ()), cohorts.get(pk), today) for pk in ids}
 

@@ -32,10 +32,10 @@ NOT_A_SPONSOR = _("This account is not linked to a sponsor.")
 
 
 def _sponsor_of(request) -> Sponsor:
-    sponsor = getattr(request.user, "sponsor", None)
+    sponsor = Sponsor.objects.select_related("agency__regency", "home_village").filter(user=request.user).first()
     if sponsor is None:
         raise ApplicationError(NOT_A_SPONSOR, code="not_a_sponsor", status_code=403)
-    return Sponsor.objects.select_related("agency__regency", "home_village").get(pk=sponsor.pk)
+    return sponsor
 
 
 def _language(request) -> str:

@@ -43,13 +43,27 @@ def proposals_expire(*, sponsor: Sponsor | None = None, now=None) -> int:
     return transition_many(qs, to=Proposal.Status.EXPIRED, decided_at=now)
 
 
-def _withdraw_stale(sponsor: Sponsor, now) -> None:
-    """Open offers whose worker has since found a payer are withdrawn (they can no longer be accepted)."""
-    transition_many(
-        Proposal.objects.filter(sponsor=sponsor).exclude(worker__current_payer=Worker.Payer.NONE),
-        to=Proposal.Status.WITHDRAWN,
-        decided_at=now,
-    )
+def _open_after_cleanup(sponsor: Sponsor, now) -> list[Proposal]:
+    """The sponsor's open offers, after expiring the lapsed ones and withdrawing those whose worker has since
+    found a payer. One query when there is nothing to clean up: this runs on every proposals GET of the payday
+    rush, and two UPDATEs that almost always matched nothing cost more CPU (ORM compiling) than the read. The
+    UPDATEs, when needed, are the same compare-and-swap transitions."""
+    offered = _open(sponsor)
+    expired = [p.pk for p in offered if p.expires_at <= now]
+    stale = [p.pk for p in offered if p.expires_at > now and p.worker.current_payer != Worker.Payer.NONE]
+    if expired:
+        transition_many(
+            Proposal.objects.filter(pk__in=expired, expires_at__lte=now), to=Proposal.Status.EXPIRED, decided_at=now
+        )
+    if stale:
+        transition_many(
+            Proposal.objects.filter(pk__in=stale).exclude(worker__current_payer=Worker.Payer.NONE),
+            to=Proposal.Status.WITHDRAWN,
+            decided_at=now,
+        )
+    if not expired and not stale:
+        return offered
+    return _open(sponsor)  # re-read: a parallel request may have moved some of them too
 
 
 def _open(sponsor: Sponsor) -> list[Proposal]:
@@ -67,13 +81,11 @@ def proposals_for_sponsor(*, sponsor: Sponsor, now=None) -> list[Proposal]:
     """
     now = now or timezone.now()
     with transaction.atomic():
-        proposals_expire(sponsor=sponsor, now=now)
-        _withdraw_stale(sponsor, now)
+        current = _open_after_cleanup(sponsor, now)
         sponsor.refresh_from_db(fields=["active_sponsorships", "capacity", "status"])
         free = sponsor.free_capacity if sponsor.status == Sponsor.Status.ACTIVE else 0
         if free <= 0:
             return []
-        current = _open(sponsor)
         if len(current) < free:
             found = candidates_for_sponsor(
                 sponsor, limit=free - len(current), exclude_worker_ids=[p.worker_id for p in current], now=now
