@@ -47,7 +47,7 @@ from sponsorship.matching.solver.exact import _nb_certify, _nb_spfa, build_graph
 from sponsorship.matching.solver.flow import _nb_dist
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, band_m, n_bands):
     """Each used location's row of the CSR, reordered by distance band (counting sort, stable): sponsors and
     round(d). A scan in this order can stop once (the row's largest sponsor potential - band floor x K) cannot
@@ -79,6 +79,20 @@ def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, 
             nbr2[q] = nbr[t]
             dl[q] = d
     return nbr2, dl
+
+
+def loc_costs_async(loc_start, nbr, L, S, radius_m, band_m=250):
+    """``_nb_loc_costs`` for every location on a second thread (the kernel releases the GIL): it needs only the
+    neighbour CSR, so it runs while the caller computes the covered weight and the restricted polish. Returns a
+    future of (nbr, dl) for ``scaling_polish(loc_costs=...)``; ``n_bands`` as the caller sizes it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n_bands = int(radius_m) // band_m + 2
+    used = np.ones(len(loc_start) - 1, np.bool_)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="matching-loc-costs")
+    fut = pool.submit(_nb_loc_costs, loc_start, nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, used, band_m, n_bands)
+    pool.shutdown(wait=False)
+    return fut
 
 
 @nb.njit(cache=True)
