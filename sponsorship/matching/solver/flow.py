@@ -348,6 +348,11 @@ def solve_augmenting(
         radius_m * stretch + 1.0,
         polish_k,
     )
+    loc_costs = None
+    if exact_distance and distance_method == "scaling" and polish_k:
+        from sponsorship.matching.solver.scaling import loc_costs_async
+
+        loc_costs = loc_costs_async(start, nbr, L, S, radius_m)  # second core: the banded rows of step 4
     wt = weight[w_ok].astype(np.int64)
     # Inside a weight class, workers nearest to a sponsor first: any order gives the maximum
     # weight; this one leaves far-off workers uncovered when the class cannot be covered fully.
@@ -388,6 +393,7 @@ def solve_augmenting(
             distance_method=distance_method,
             warm_state=warm_state,
             sponsor_keys=sponsor_keys,
+            loc_costs=loc_costs,
         )
         new_warm = pstats.pop("_warm_state", None)
         stats.update(pstats)
@@ -415,6 +421,7 @@ def _polish(
     distance_method="scaling",
     warm_state=None,
     sponsor_keys=None,
+    loc_costs=None,
 ):
     """Shorter distances at the same covered count per weight class (so the same covered weight).
 
@@ -510,6 +517,8 @@ def _polish(
         )
         if distance_method == "scaling":
             n_bands = int(radius) // 250 + 2
+            if loc_costs is not None:  # computed on the second thread meanwhile (solve_augmenting)
+                kw["loc_costs"] = loc_costs.result()
             rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands, warm=warm_map)
             if rows is None:  # the previous run's flow no longer fits or is no longer optimal: cold start
                 stats["warm_miss"] = True
@@ -518,7 +527,8 @@ def _polish(
                 f_all = _mcf(tails, heads, caps, costs, supplies)
                 kw["flows"] = f_all
                 kw["distance0"] = int((f_all[n_g : n_g + len(a)] * c).sum())
-                rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands, loc_costs=ex["_loc_costs"])
+                kw["loc_costs"] = ex["_loc_costs"]
+                rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands)
             ws = ex.pop("_warm_state")
             if sponsor_keys is not None:
                 ex["_warm_state"] = warm_mod.WarmState(

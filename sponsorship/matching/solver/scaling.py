@@ -30,6 +30,10 @@ eps x B <= tolerance stops with a proven gap; with K > B, eps = 1 means a gap be
 distances are integers, so the flow is optimal. The reported gap is never this bound: it comes from the
 independent certificate on the returned flow and potentials (scaled costs, gap / K, floored - the true gap
 is an integer).
+
+Finish: after a phase with eps <= 1 m the price refinement looks for integer potentials in metres that prove the
+flow optimal, cancelling the negative cycles it meets on the way (``_nb_exact_prices_cc``); success skips the
+sub-metre phases, which only tighten potentials, and the independent certificate runs unscaled.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from sponsorship.matching.solver.exact import _nb_certify, _nb_spfa, build_graph
 from sponsorship.matching.solver.flow import _nb_dist
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, band_m, n_bands):
     """Each used location's row of the CSR, reordered by distance band (counting sort, stable): sponsors and
     round(d). A scan in this order can stop once (the row's largest sponsor potential - band floor x K) cannot
@@ -75,6 +79,20 @@ def _nb_loc_costs(loc_start, nbr, lphi, llam, lcos, sphi, slam, scos, loc_used, 
             nbr2[q] = nbr[t]
             dl[q] = d
     return nbr2, dl
+
+
+def loc_costs_async(loc_start, nbr, L, S, radius_m, band_m=250):
+    """``_nb_loc_costs`` for every location on a second thread (the kernel releases the GIL): it needs only the
+    neighbour CSR, so it runs while the caller computes the covered weight and the restricted polish. Returns a
+    future of (nbr, dl) for ``scaling_polish(loc_costs=...)``; ``n_bands`` as the caller sizes it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n_bands = int(radius_m) // band_m + 2
+    used = np.ones(len(loc_start) - 1, np.bool_)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="matching-loc-costs")
+    fut = pool.submit(_nb_loc_costs, loc_start, nbr, L.phi, L.lam, L.cos, S.phi, S.lam, S.cos, used, band_m, n_bands)
+    pool.shutdown(wait=False)
+    return fut
 
 
 @nb.njit(cache=True)
@@ -697,6 +715,328 @@ def _nb_exact_prices(
 
 
 @nb.njit(cache=True)
+def _cc_residual(u, v, parc, x, y, gf, g_loc, g_size, garc0, s_cap, loc_start, n_g, c0, T):
+    """Residual capacity of the implicit residual arc u -> v that set v's label (``parc``: its CSR position)."""
+    if u < n_g:
+        if v >= c0:  # group -> its class (reverse of class -> group)
+            return np.int64(x[u])
+        t = parc
+        a = garc0[u] + t - loc_start[g_loc[u]]
+        return np.int64(min(g_size[u], s_cap[v - n_g]) - gf[a])
+    if u < c0:
+        if v == T:
+            return np.int64(s_cap[u - n_g] - y[u - n_g])
+        t = parc  # sponsor -> group: reverse of a group arc carrying flow
+        a = garc0[v] + t - loc_start[g_loc[v]]
+        return np.int64(gf[a])
+    if u < T:  # class -> group
+        return np.int64(g_size[v] - x[v])
+    return np.int64(y[v - n_g])  # sink -> sponsor (reverse)
+
+
+@nb.njit(cache=True)
+def _cc_cancel(
+    start,
+    pred,
+    parc,
+    x,
+    y,
+    gf,
+    g_loc,
+    g_size,
+    garc0,
+    s_cap,
+    loc_start,
+    nbr,
+    dl,
+    head,
+    e_next,
+    e_a,
+    e_g,
+    e_t,
+    free_top,
+    n_g,
+    c0,
+    T,
+):
+    """Push the bottleneck around the parent-graph cycle through ``start``. Returns (distance change in metres,
+    ok); ok False only when the entry pool is full (nothing applied)."""
+    # bottleneck and cost
+    bott = np.int64(2**62)
+    cost = np.int64(0)
+    v = start
+    while True:
+        u = pred[v]
+        r = _cc_residual(u, v, parc[v], x, y, gf, g_loc, g_size, garc0, s_cap, loc_start, n_g, c0, T)
+        if r < bott:
+            bott = r
+        if u < n_g and n_g <= v < c0:
+            cost += dl[parc[v]]
+        elif n_g <= u < c0 and v < n_g:
+            cost -= dl[parc[v]]
+        v = u
+        if v == start:
+            break
+    if cost >= 0 or bott <= 0:  # cannot happen for a parent-graph cycle; the caller just drops its parents
+        return np.int64(0), True
+    # a new group arc needs a list entry: check the pool first (apply nothing on failure)
+    need = 0
+    v = start
+    while True:
+        u = pred[v]
+        if u < n_g and n_g <= v < c0:
+            if gf[garc0[u] + parc[v] - loc_start[g_loc[u]]] == 0:
+                need += 1
+        v = u
+        if v == start:
+            break
+    k = free_top[0]
+    have = 0
+    while k >= 0 and have < need:
+        have += 1
+        k = e_next[k]
+    if have < need:
+        return np.int64(0), False
+    v = start
+    while True:
+        u = pred[v]
+        if u < n_g:
+            if v >= c0:
+                x[u] -= bott
+            else:
+                j = v - n_g
+                t = parc[v]
+                a = garc0[u] + t - loc_start[g_loc[u]]
+                if gf[a] == 0:
+                    _ent_add(j, a, u, t, head, e_next, e_a, e_g, e_t, free_top)
+                gf[a] += bott
+        elif u < c0:
+            j = u - n_g
+            if v == T:
+                y[j] += bott
+            else:
+                t = parc[v]
+                a = garc0[v] + t - loc_start[g_loc[v]]
+                gf[a] -= bott
+                if gf[a] == 0:  # unlink its entry from sponsor j's list
+                    prev = -1
+                    k = head[j]
+                    while k >= 0:
+                        if e_a[k] == a:
+                            if prev < 0:
+                                head[j] = e_next[k]
+                            else:
+                                e_next[prev] = e_next[k]
+                            e_next[k] = free_top[0]
+                            free_top[0] = k
+                            break
+                        prev = k
+                        k = e_next[k]
+        elif u < T:
+            x[v] += bott
+        else:
+            y[v - n_g] -= bott
+        v = u
+        if v == start:
+            break
+    return bott * cost, True
+
+
+@nb.njit(cache=True)
+def _nb_exact_prices_cc(
+    p,
+    K,
+    x,
+    y,
+    gf,
+    g_loc,
+    g_class,
+    g_size,
+    garc0,
+    s_cap,
+    cls_start,
+    cls_groups,
+    loc_start,
+    nbr,
+    dl,
+    head,
+    e_next,
+    e_a,
+    e_g,
+    e_t,
+    free_top,
+    budget,
+    check_every,
+    out,
+):
+    """Price refinement that cancels the negative cycles it meets (``_nb_exact_prices`` otherwise).
+
+    Label correcting as there, with parent pointers; every ``check_every`` node scans the parent graph is searched
+    for cycles - a cycle of parent arcs is a negative cycle of the residual network (each parent arc u -> v keeps
+    pi_v >= pi_u + c_uv, the last one set strictly) - and each one found is cancelled (its bottleneck pushed
+    around it). The labels stay valid on the new reverse arcs (pi_u <= pi_v - c_uv), so the pass just goes on;
+    the flow stays feasible and its distance falls by at least a metre per cycle. Ends like the plain pass:
+    (pi, True) when no label changes (the flow is optimal and pi proves it), (pi, False) when ``budget`` arc
+    scans are spent. ``out``: [distance change in metres, cycles cancelled]."""
+    n_g, n_s, n_c = len(g_loc), len(s_cap), len(cls_start) - 1
+    s0, c0 = n_g, n_g + n_s
+    T = n_g + n_s + n_c
+    N = T + 1
+    pi = np.empty(N, np.int64)
+    for v in range(N):
+        pi[v] = p[v] // K
+    pred = np.full(N, -1, np.int64)
+    parc = np.full(N, -1, np.int64)
+    stamp = np.zeros(N, np.int64)
+    queue = np.empty(N + 1, np.int64)
+    inq = np.ones(N, np.bool_)
+    for v in range(N):
+        queue[v] = v
+    qh, qt, qs = 0, N, N
+    work = np.int64(0)
+    scans = 0
+    walk = np.int64(0)
+    while qs > 0:
+        u = queue[qh]
+        qh = (qh + 1) % (N + 1)
+        qs -= 1
+        inq[u] = False
+        pu = pi[u]
+        if u < n_g:  # group: to its class (reverse, flow > 0), to sponsors with room
+            g = u
+            c = c0 + g_class[g]
+            if x[g] > 0 and pu < pi[c]:
+                pi[c] = pu
+                pred[c], parc[c] = g, -1
+                if not inq[c]:
+                    inq[c] = True
+                    queue[qt] = c
+                    qt = (qt + 1) % (N + 1)
+                    qs += 1
+            loc = g_loc[g]
+            base = garc0[g] - loc_start[loc]
+            for t in range(loc_start[loc], loc_start[loc + 1]):
+                j = nbr[t]
+                nd = pu + dl[t]
+                v = s0 + j
+                if nd < pi[v] and gf[base + t] < min(g_size[g], s_cap[j]):
+                    pi[v] = nd
+                    pred[v], parc[v] = g, t
+                    if not inq[v]:
+                        inq[v] = True
+                        queue[qt] = v
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+            work += loc_start[loc + 1] - loc_start[loc]
+        elif u < c0:  # sponsor: to the sink (room), back to groups it receives from
+            j = u - s0
+            if y[j] < s_cap[j] and pu < pi[T]:
+                pi[T] = pu
+                pred[T], parc[T] = u, -1
+                if not inq[T]:
+                    inq[T] = True
+                    queue[qt] = T
+                    qt = (qt + 1) % (N + 1)
+                    qs += 1
+            k = head[j]
+            while k >= 0:
+                g = e_g[k]
+                nd = pu - dl[e_t[k]]
+                if nd < pi[g]:
+                    pi[g] = nd
+                    pred[g], parc[g] = u, e_t[k]
+                    if not inq[g]:
+                        inq[g] = True
+                        queue[qt] = g
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+                k = e_next[k]
+                work += 1
+        elif u < T:  # class: to its groups with room
+            c = u - c0
+            for i in range(cls_start[c], cls_start[c + 1]):
+                g = cls_groups[i]
+                if x[g] < g_size[g] and pu < pi[g]:
+                    pi[g] = pu
+                    pred[g], parc[g] = u, -1
+                    if not inq[g]:
+                        inq[g] = True
+                        queue[qt] = g
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+            work += cls_start[c + 1] - cls_start[c]
+        else:  # sink: back to sponsors with flow
+            for j in range(n_s):
+                if y[j] > 0 and pu < pi[s0 + j]:
+                    pi[s0 + j] = pu
+                    pred[s0 + j], parc[s0 + j] = u, -1
+                    if not inq[s0 + j]:
+                        inq[s0 + j] = True
+                        queue[qt] = s0 + j
+                        qt = (qt + 1) % (N + 1)
+                        qs += 1
+            work += n_s
+        if work > budget:
+            return pi, False
+        scans += 1
+        if scans >= check_every:
+            scans = 0
+            for v0 in range(N):  # parent-graph cycles: walk each chain, stamped with this walk's id
+                if stamp[v0] != 0:
+                    continue
+                walk += 1
+                v = v0
+                while v >= 0 and stamp[v] == 0:
+                    stamp[v] = walk
+                    v = pred[v]
+                if v >= 0 and stamp[v] == walk:  # back on this walk's own chain: a cycle through v
+                    d, ok = _cc_cancel(
+                        v,
+                        pred,
+                        parc,
+                        x,
+                        y,
+                        gf,
+                        g_loc,
+                        g_size,
+                        garc0,
+                        s_cap,
+                        loc_start,
+                        nbr,
+                        dl,
+                        head,
+                        e_next,
+                        e_a,
+                        e_g,
+                        e_t,
+                        free_top,
+                        n_g,
+                        c0,
+                        T,
+                    )
+                    if not ok:
+                        return pi, False
+                    out[0] += d
+                    if d < 0:
+                        out[1] += 1
+                    w = v  # the cycle's nodes: no parent now, and scanned again (their arcs changed)
+                    while True:
+                        nw = pred[w]
+                        pred[w] = -1
+                        if not inq[w]:
+                            inq[w] = True
+                            queue[qt] = w
+                            qt = (qt + 1) % (N + 1)
+                            qs += 1
+                        w = nw
+                        if w == v or w < 0:
+                            break
+            stamp[:] = 0
+            walk = 0
+    return pi, True
+
+
+@nb.njit(cache=True)
 def _nb_rows(g_loc, garc0, loc_start, nbr, gf):
     cnt = 0
     for a in range(len(gf)):
@@ -743,8 +1083,10 @@ def scaling_polish(
     n_bands=64,
     spfa_tol_m=20,
     n_cand=32,
-    exact_prices_m=8,
+    exact_prices_m=1,
     exact_prices_budget=3,
+    cc_budget=20,
+    cc_check_every=0.02,
     warm=None,
     warm_eps_m=8,
     loc_costs=None,
@@ -842,7 +1184,7 @@ def scaling_polish(
     phases = 0
     pcert_of = lambda p: np.concatenate([p[n_g + n_s : n_g + n_s + n_c], p[:n_g], p[n_g : n_g + n_s], p[-1:]])  # noqa
     cert_calls = 0
-    price_calls, cpu_prices, exact_p = 0, 0.0, None
+    price_calls, cpu_prices, exact_p, cycles = 0, 0.0, None, 0
     if warm is not None and not ex.any():  # the previous flow still fits as is: it may still be optimal
         tp = time.process_time()
         pi_m, ok = _nb_exact_prices(
@@ -956,9 +1298,11 @@ def scaling_polish(
             break
         if exact_prices_m is not None and int(eps) <= exact_prices_m * int(K) and bound >= int(K):
             # Price refinement: the flow is often optimal long before eps x B < K (the sub-metre phases only
-            # tighten potentials). Integer potentials with no negative residual reduced cost prove it.
+            # tighten potentials). Integer potentials with no negative residual reduced cost prove it; the
+            # negative cycles the pass meets on the way are cancelled (``_nb_exact_prices_cc``).
             tp = time.process_time()
-            pi_m, ok = _nb_exact_prices(
+            cc_out = np.zeros(2, np.int64)
+            pi_m, ok = _nb_exact_prices_cc(
                 p,
                 K,
                 x,
@@ -976,12 +1320,20 @@ def scaling_polish(
                 dl,
                 head,
                 e_next,
+                e_a,
                 e_g,
                 e_t,
-                np.int64(exact_prices_budget * max(int(garc0[-1]), 1)),
+                free_top,
+                np.int64(cc_budget * max(int(garc0[-1]), 1)),
+                np.int64(max(cc_check_every * (n_g + n_s), 1)),
+                cc_out,
             )
             price_calls += 1
             cpu_prices += time.process_time() - tp
+            distance += int(cc_out[0])
+            cycles += int(cc_out[1])
+            if cc_out[1] and not ok:  # arcs got room back: the candidate lists' bounds no longer hold
+                qx[:] = np.int64(2**62)
             if ok:
                 exact_p = pi_m
                 trace.append((phases, int(eps), distance, round(time.process_time() - t0, 3), -2))
@@ -1036,6 +1388,7 @@ def scaling_polish(
         "cs_price_refinements": price_calls,
         "cs_exact_prices": exact_p is not None,
         "cpu_price_refine_s": round(cpu_prices, 3),
+        "cs_cycles_cancelled": cycles,
         "cs_max_violation_m": max_violation // int(K),
         "cs_groups": n_g,
         "cs_group_arcs": int(garc0[-1]),
