@@ -24,6 +24,7 @@ class AuditAction(models.TextChoices):
     WORKER_DECILE_ROUND = "worker.decile_round"
     WORKER_DECILE_REVIEW = "worker.decile_review"
     WORKER_COLLECTIVE_GROUP = "worker.collective_group"
+    WORKER_CONTACT_CONSENT = "worker.contact_consent"  # WhatsApp/SMS consent recorded by an admin or an import
     COLLECTIVE_GROUP_SAVE = "collective_group.save"
     SPONSORSHIP_START = "sponsorship.start"
     SPONSORSHIP_END = "sponsorship.end"

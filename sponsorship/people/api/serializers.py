@@ -144,6 +144,10 @@ class WorkerCreateSerializer(serializers.Serializer):
     kpj = serializers.CharField(max_length=16, required=False, allow_blank=True)
     current_payer = serializers.ChoiceField(choices=Worker.Payer.choices, required=False, default=Worker.Payer.NONE)
     consent = ConsentInputSerializer()
+    # The worker also agrees to be reached there (collected as `consent.channel` says); needs `phone`.
+    contact_channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=["whatsapp", "sms"]), required=False, max_length=2
+    )
 
 
 class WorkerUpdateSerializer(serializers.Serializer):
@@ -154,6 +158,11 @@ class WorkerUpdateSerializer(serializers.Serializer):
     welfare_decile = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=10)
     kpj = serializers.CharField(max_length=16, required=False, allow_blank=True)
     current_payer = serializers.ChoiceField(choices=Worker.Payer.choices, required=False)
+    # The full list of channels the worker consents to (an empty list withdraws both), and how it was collected.
+    contact_channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=["whatsapp", "sms"]), required=False, max_length=2
+    )
+    contact_source = serializers.ChoiceField(choices=["in_person", "paper", "phone"], required=False)
 
 
 class MeSerializer(serializers.Serializer):

@@ -21,6 +21,8 @@ from sponsorship.people.identifiers import (
 from sponsorship.people.models import Agency, Occupation, Sponsor, Worker, WorkerConsent
 from sponsorship.regions.models import Region
 
+from .worker_contact import contact_channels_clean, worker_contact_consent_set
+
 WORKER_AUDIT_FIELDS = ["full_name", "occupation", "village", "welfare_decile", "kpj", "current_payer"]
 # Phone numbers and precise coordinates are personal data: the audit row names them as changed, never their values.
 SPONSOR_AUDIT_FIELDS = ["full_name", "agency", "home_village", "capacity", "contact_consent", "show_name_to_workers"]
@@ -216,10 +218,14 @@ def worker_create(
     kpj: str = "",
     current_payer: str = Worker.Payer.NONE,
     consent: dict | None = None,
+    contact_channels: list[str] | None = None,
     actor=None,
     today: dt.date | None = None,
 ) -> Worker:
-    """Create a worker with the consent record UU PDP requires. `consent` = {channel, text_version, collected_at?}."""
+    """Create a worker with the consent record UU PDP requires. `consent` = {channel, text_version, collected_at?}.
+
+    `contact_channels` (["whatsapp", "sms"]): the worker also consents to be reached there, collected the same way
+    as `consent`; this creates their login user so reminders reach them without the app (worker_contact)."""
     try:
         info = parse_nik(nik, today=today)
     except IdentifierError as exc:
@@ -235,6 +241,10 @@ def worker_create(
             extra={"fields": {"consent": [str(_("Required."))]}},
         )
     consent_time_check(consent.get("collected_at"))
+    contact_channels = contact_channels_clean(contact_channels)
+    if contact_channels and not phone_e164:
+        message = _("A phone number is required before the worker can consent to WhatsApp or SMS.")
+        raise ApplicationError(message, code="invalid", extra={"fields": {"phone": [str(message)]}})
     village = _village(village)
     _check_village_writable(village, actor)
     nik_hash = keyed_hash(info.nik)
@@ -274,6 +284,8 @@ def worker_create(
         obj=worker,
         after={**snapshot(worker, WORKER_AUDIT_FIELDS), "nik": mask_nik(info.nik)},
     )
+    if contact_channels:
+        worker_contact_consent_set(worker=worker, channels=contact_channels, source=consent["channel"], actor=actor)
     return worker
 
 
@@ -360,10 +372,14 @@ def worker_update(
     kpj: str = UNSET,
     current_payer: str = UNSET,
     phone: str = UNSET,
+    contact_channels: list[str] = UNSET,
+    contact_source: str = UNSET,
     source: str = "",
 ) -> Worker:
     """Change a worker's details, validated as in `worker_create`. NIK, birth date and sex never change here.
-    Returns the saved row; fields not passed are left as they are."""
+    `contact_channels` records (or, for the channels left out, withdraws) the consent to be reached by WhatsApp/SMS,
+    collected as `contact_source` says (in_person, paper, phone). Returns the saved row; fields not passed are left
+    as they are."""
     current = Worker.objects.select_for_update().get(pk=worker.pk)
     changes: dict[str, Any] = {}
     if full_name is not UNSET:
@@ -401,4 +417,8 @@ def worker_update(
             after=snapshot(current, WORKER_AUDIT_FIELDS),
             extra=_update_extra(changed, source),
         )
+    if contact_channels is not UNSET:
+        if contact_source is UNSET:
+            contact_source = "import" if source == "import" else ""
+        worker_contact_consent_set(worker=current, channels=contact_channels, source=contact_source, actor=actor)
     return current

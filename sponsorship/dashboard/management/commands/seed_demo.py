@@ -18,6 +18,7 @@ from sponsorship.people.identifiers import mask_phone
 from sponsorship.people.models import Agency, Occupation, Profile, Role, Sponsor, Sponsorship, Worker
 from sponsorship.people.services.people import sponsor_create, worker_create
 from sponsorship.people.services.sponsorships import sponsorship_start
+from sponsorship.people.services.worker_contact import worker_contact_consent_set
 from sponsorship.regions.models import RegencyConfig, Region
 from sponsorship.regions.services import import_regions
 
@@ -211,6 +212,10 @@ class Command(BaseCommand):
         first_worker.save(update_fields=["user", "phone", "phone_hash"])
         # Consent to WhatsApp, collected in person with the roster (reminders reach the fake WhatsApp's inbox).
         contact_consent_set(user=first_worker.user, channel="whatsapp", granted=True, source="in_person")
+        # A few workers without the app agreed in person, with the roster, to WhatsApp reminders: recording it gives
+        # them a login user, so the clock reminders and a self-pay link reach the fake WhatsApp without a sign-in.
+        for w in [w for w in workers if w.phone and w.user_id is None][:5]:
+            worker_contact_consent_set(worker=w, channels=["whatsapp"], source="in_person", actor=superuser)
         by_village = {}
         for w in free_workers:
             by_village.setdefault(w.village_id, []).append(w)

@@ -20,6 +20,7 @@ from sponsorship.people.scoping import role_of, scope
 from sponsorship.people.services import people
 from sponsorship.people.services.deciles import worker_kk_set
 from sponsorship.people.services.sponsorships import sponsorship_start
+from sponsorship.people.services.worker_contact import worker_contact_channels, worker_contact_consent_set
 from sponsorship.regions.models import Region
 
 from .dtsen import apply_dtsen
@@ -94,6 +95,7 @@ def _apply_worker(row: dict, actor) -> str:
             phone=row["phone"],
             welfare_decile=row["welfare_decile"],
             kpj=row["kpj"],
+            contact_channels=row.get("contact_channels") or None,
             actor=actor,
             consent={
                 "channel": row["consent_channel"],
@@ -116,6 +118,12 @@ def _apply_worker(row: dict, actor) -> str:
         changes = {k: v for k, v in wanted.items() if getattr(current, k) != v}
         if changes:
             current = people.worker_update(worker=current, actor=actor, source="import", **changes)
+            outcome = "updated"
+        # A filled "Boleh Dihubungi Lewat" cell records the consent (an empty cell keeps what is on file).
+        if row.get("contact_channels") and row["contact_channels"] != worker_contact_channels(current):
+            worker_contact_consent_set(
+                worker=current, channels=row["contact_channels"], source=row["consent_channel"] or "import", actor=actor
+            )
             outcome = "updated"
     if row.get("kk") and current.kk_hash not in keyed_hashes(row["kk"]):
         worker_kk_set(worker=current, kk=row["kk"], actor=actor)

@@ -50,6 +50,10 @@ def template_xlsx(kind: str) -> bytes:
             dv = DataValidation(type="list", formula1='"Tatap muka,Formulir kertas,Telepon"', allow_blank=True)
             ws.add_data_validation(dv)
             dv.add(f"{letter}2:{letter}2001")
+        if col.key == "contact_channels":
+            dv = DataValidation(type="list", formula1='"WA,SMS,WA+SMS"', allow_blank=True)
+            ws.add_data_validation(dv)
+            dv.add(f"{letter}2:{letter}2001")
         if col.key == "capacity":
             dv = DataValidation(type="list", formula1='"2,3"', allow_blank=True)
             ws.add_data_validation(dv)

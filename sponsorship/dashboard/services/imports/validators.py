@@ -45,6 +45,9 @@ CONSENT_CHANNELS = {
     "app": "app",
 }
 
+# "Boleh Dihubungi Lewat": WA, SMS, WA+SMS (also "WhatsApp", "WA dan SMS", "WA/SMS"), squashed before the lookup.
+CONTACT_CHANNEL_WORDS = {"wa": "whatsapp", "whatsapp": "whatsapp", "sms": "sms"}
+
 
 # -- sponsors ------------------------------------------------------------------------------------------------
 def _sponsor_nip(cells: RowCells):
@@ -193,6 +196,15 @@ def _consent_channel(cells: RowCells) -> str:
     return CONSENT_CHANNELS[text]
 
 
+def _contact_channels(cells: RowCells) -> list[str]:
+    text = cells.text("contact_channels").lower()
+    words = [w for w in text.replace("+", " ").replace("/", " ").replace(",", " ").split() if w not in ("dan", "&")]
+    if any(squash(w) not in CONTACT_CHANNEL_WORDS for w in words):
+        raise CellError(f"Boleh dihubungi lewat '{cells.text('contact_channels')}' harus WA, SMS, atau WA+SMS.")
+    wanted = {CONTACT_CHANNEL_WORDS[squash(w)] for w in words}
+    return [ch for ch in ("whatsapp", "sms") if ch in wanted]
+
+
 def _consent_date(cells: RowCells, today: dt.date) -> dt.date | None:
     day = date_cell(cells.raw("consent_date"))
     if day and day > today:
@@ -219,6 +231,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
         occupation = cells.parse("occupation", _worker_occupation, cells, occupations)
         village = cells.village(lookups)
         phone = cells.phone()
+        contact_channels = cells.parse("contact_channels", _contact_channels, cells)
         decile = cells.parse("decile", _decile, cells)
         kpj = cells.parse("kpj", optional, normalize_kpj, cells.text("kpj"))
         channel = cells.parse("consent_channel", _consent_channel, cells)
@@ -242,6 +255,7 @@ def _worker_candidates(rows, index, lookups: Lookups, today: dt.date) -> tuple[l
                 "occupation_id": occupation.pk,
                 "village_id": village.pk,
                 "phone": phone,
+                "contact_channels": contact_channels or [],
                 "welfare_decile": decile,
                 "kpj": kpj,
                 "consent_channel": channel,
@@ -299,6 +313,11 @@ def _validate_workers(rows, index, lookups: Lookups) -> tuple[list[dict], list[P
         row = c["row"]
         if current is not None and _regency_id_of(current) != scope.regency.pk:
             problems.append(Problem(row, headers["nik"], "NIK ini terdaftar sebagai pekerja di kabupaten/kota lain."))
+            continue
+        if c["contact_channels"] and not c["phone"] and not (current is not None and current.phone_hash):
+            problems.append(
+                Problem(row, headers["phone"], "No. HP wajib diisi jika pekerja boleh dihubungi lewat WA/SMS.")
+            )
             continue
         if current is None:
             missing = [
