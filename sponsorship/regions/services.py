@@ -416,6 +416,14 @@ def regency_holidays_set(*, regency: Region, holidays: list[tuple[dt.date, str]]
     """Replace the regency's holiday calendar (paydays on these days move; payroll deadlines come earlier)."""
     if len(holidays) > 400:
         raise ApplicationError(gettext_lazy("At most 400 holidays."), code="invalid")
+    if any(not 2000 <= day.year <= 2100 for day, _name in holidays):
+        raise ApplicationError(
+            gettext_lazy("Holiday dates must be between the years 2000 and 2100."),
+            code="invalid",
+            extra={
+                "fields": {"holidays": [str(gettext_lazy("Holiday dates must be between the years 2000 and 2100."))]}
+            },
+        )
     wanted = dict(holidays)
     with transaction.atomic():
         before = sorted(

@@ -92,7 +92,7 @@ class RegencySettingsView(APIView):
             if holidays is not None:
                 regency_holidays_set(
                     regency=scope.regency,
-                    holidays=[(h["date"], h["name"]) for h in holidays],
+                    holidays=[(h["date"], h.get("name") or "") for h in holidays],
                     actor=request.user,
                     ip=_ip(request),
                 )
