@@ -150,15 +150,6 @@ WORKER_COLUMNS = [
     ),
     Column("phone", "No. HP", False, ("nohp", "nomorhp", "hp", "telepon", "notelp", "nowa"), text=True, width=16),
     Column(
-        "contact_channels",
-        "Boleh Dihubungi Lewat",
-        False,
-        ("bolehdihubungilewat", "bolehdihubungi", "dihubungilewat", "persetujuankontak"),
-        width=16,
-        note="Opsional: WA, SMS atau WA+SMS, jika pekerja setuju menerima pengingat lewat WhatsApp/SMS "
-        "(dicatat dengan Cara Persetujuan). Perlu No. HP. Kosong: tidak diubah.",
-    ),
-    Column(
         "decile",
         "Desil Kesejahteraan (1-10)",
         False,
@@ -207,6 +198,15 @@ WORKER_COLUMNS = [
         text=True,
         width=22,
         note="Opsional: NIP ASN yang mengampu pekerja ini (membuat pengampuan).",
+    ),
+    Column(
+        "contact_channels",
+        "Boleh Dihubungi Lewat",
+        False,
+        ("bolehdihubungilewat", "bolehdihubungi", "dihubungilewat", "persetujuankontak"),
+        width=16,
+        note="Opsional: WA, SMS atau WA+SMS, jika pekerja setuju menerima pengingat lewat WhatsApp/SMS "
+        "(dicatat dengan Cara Persetujuan). Perlu No. HP. Kosong: tidak diubah.",
     ),
 ]
 
