@@ -528,6 +528,21 @@ def report(samples, statuses, elapsed, args):
         r99 = f"{p99 / base99:.1f}x" if base99 else "-"
         codes = ", ".join(f"{k}:{v}" for k, v in sorted(statuses[label].items(), key=str))
         print(f"{label:22} {len(values) / elapsed:7.0f} {p50:8.1f} {p99:8.1f} {r50:>9} {r99:>9}  {codes}")
+    p99s = {label: pct(values, 0.99) for label, values in samples.items() if values}
+    worst = max(p99s, key=p99s.get) if p99s else None
+    met = bool(p99s) and p99s[worst] < args.slo_ms
+    print(
+        f"SLO every route's p99 < {args.slo_ms:g} ms ({mode}): {'MET' if met else 'NOT MET'}"
+        + (f" (worst: {worst} {p99s[worst]:.0f} ms)" if worst else "")
+    )
+    return {
+        "mode": mode,
+        "requests": total,
+        "served": total / elapsed,
+        "worst": worst,
+        "worst_p99": p99s.get(worst, 0.0),
+        "met": met,
+    }
 
 
 def main():
@@ -557,6 +572,7 @@ def main():
         action="store_true",
         help="reuse the database an earlier run seeded and billed (skips the minutes of migrate + seed)",
     )
+    parser.add_argument("--slo-ms", type=float, default=300, help="p99 target per route for the SLO line")
     parser.add_argument("--celery-workers", type=int, default=1, help="prefork processes of the Celery worker")
     parser.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--sponsors", type=int, default=300)
@@ -577,15 +593,25 @@ def main():
         per_route_cost(users, labels, args.per_route)
     shapes = [tuple(int(x) for x in shape.lower().split("x")) for shape in args.gunicorn.split(",") if shape]
     rates = [float(rate) for rate in str(args.rate).split(",") if rate]
-    ok = True
+    ok, summary = True, []
     for shape in shapes or [None]:
         for rate in rates or [0.0]:
             args.shape, args.rate = shape, rate
-            ok = run_one(args, env, users, labels) and ok
+            run_ok, slo = run_one(args, env, users, labels)
+            ok = run_ok and ok
+            summary.append((shape, slo))
+    if len(summary) > 1:
+        print(f"\nsummary (SLO: every route's p99 < {args.slo_ms:g} ms):")
+        for shape, slo in summary:
+            where = f"gunicorn {shape[0]}x{shape[1]}, " if shape else ""
+            print(
+                f"  {where}{slo['mode']}: served {slo['served']:.0f} req/s, worst p99 {slo['worst_p99']:.0f} ms "
+                f"({slo['worst']}) -> {'MET' if slo['met'] else 'NOT MET'}"
+            )
     sys.exit(0 if ok else 1)
 
 
-def run_one(args, env, users, labels) -> bool:
+def run_one(args, env, users, labels) -> tuple[bool, dict]:
     port = free_port()
     server, worker, sim = start_server(args, env, port)
     try:
@@ -594,14 +620,14 @@ def run_one(args, env, users, labels) -> bool:
         with WaitSampler(args.database_url) as waits:
             samples, statuses, elapsed, notified = run_load(args, port, users, labels, sim.base_url, args.duration)
         notified |= warm_notified
-        report(samples, statuses, elapsed, args)
+        slo = report(samples, statuses, elapsed, args)
         waits.report()
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=40)  # graceful: in-flight requests and keep-alive connections end first
         except subprocess.TimeoutExpired:
             server.kill()
-        return check_money(notified)
+        return check_money(notified), slo
     finally:
         if server.poll() is None:
             server.kill()
