@@ -75,9 +75,10 @@ def test_warm_start_from_the_previous_run(cache):
     assert other.stats["cs_warm_start"] is False and len(list(cache.glob("*.npz"))) == 2
 
 
-def test_warm_start_after_changes_falls_back_to_a_cold_start(cache):
+def test_warm_start_after_changes_falls_back_to_a_warm_assisted_cold_start(cache):
     """Workers gone and capacities changed: the previous flow no longer fits, so the run starts cold (measured:
-    routing the difference from the old duals is slower) - and is still exactly the reference's optimum."""
+    routing the difference from the old duals is slower), its restricted network widened by the previous run's
+    pairs that are still within the radius - and is still exactly the reference's optimum."""
     reg = generate_regency(scale=0.05, seed=3)
     solve_matching(reg.sponsors, reg.workers, **KW, warm_start_key="regency-7")
     s2, w2 = _perturbed(reg)
@@ -85,6 +86,13 @@ def test_warm_start_after_changes_falls_back_to_a_cold_start(cache):
     res = solve_matching(s2, w2, **KW, warm_start_key="regency-7")
     _check(res, ref)
     assert res.stats["warm_miss"] is True and res.stats["cs_warm_start"] is False
+    assert res.stats["warm_arcs_added"] > 0  # pairs of the previous optimum outside the k-nearest arcs
+    # without a cache the same changed regency gives the same optimum, with the narrower restricted network
+    plain = solve_matching(s2, w2, **KW)
+    _check(plain, ref)
+    assert "warm_arcs_added" not in plain.stats
+    assert plain.stats["polish_arcs"] < res.stats["polish_arcs"]
+    assert res.stats["distance_restricted_m"] <= plain.stats["distance_restricted_m"]
     # the new state replaced the old one: the same changed regency again is a warm hit
     again = solve_matching(s2, w2, **KW, warm_start_key="regency-7")
     _check(again, ref)

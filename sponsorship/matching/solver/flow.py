@@ -491,7 +491,7 @@ def _polish(
     stats = {"polish_arcs": len(a)}
     if exact:
         from sponsorship.matching.solver.exact import exact_polish
-        from sponsorship.matching.solver.scaling import scaling_polish
+        from sponsorship.matching.solver.scaling import nb_rows_in_radius, scaling_polish
 
         loc_gstart = np.searchsorted(g_loc, np.arange(len(start)))  # groups are sorted by location
         kw = dict(
@@ -520,9 +520,27 @@ def _polish(
             if loc_costs is not None:  # computed on the second thread meanwhile (solve_augmenting)
                 kw["loc_costs"] = loc_costs.result()
             rows, ex = scaling_polish(**kw, max_phases=max_rounds, n_bands=n_bands, warm=warm_map)
-            if rows is None:  # the previous run's flow no longer fits or is no longer optimal: cold start
+            if rows is None:  # the previous run's flow no longer fits or is no longer optimal
                 stats["warm_miss"] = True
                 stats["cpu_warm_miss_s"] = ex["cpu_warm_miss_s"]
+                # Warm-assisted cold start: the restricted network also gets the previous run's pairs that are
+                # still within the radius, so its optimum is near the true one and the phases have less to move
+                # (docs/matching.md, "Ninth session").
+                in_r = nb_rows_in_radius(warm_map["rows_g"], warm_map["rows_j"], g_loc, start, nbr)
+                wa, wb = warm_map["rows_g"][in_r], warm_map["rows_j"][in_r]
+                if len(wa):
+                    wc = np.rint(distance_m(L, g_loc[wa], S, wb)).astype(np.int64)
+                    n_before = len(a)
+                    a2, b2, c2 = np.concatenate([a, wa]), np.concatenate([b, wb]), np.concatenate([c, wc])
+                    _, first2 = np.unique(a2 * (n_s + 1) + b2, return_index=True)
+                    a, b, c = a2[first2], b2[first2], c2[first2]
+                    tails = np.concatenate([cls, n_c + a, n_c + n_g + np.arange(n_s)])
+                    heads = np.concatenate([n_c + np.arange(n_g), n_c + n_g + b, np.full(n_s, sink)])
+                    caps = np.concatenate([supply, np.minimum(supply[a], cap[b]), cap.astype(np.int64)])
+                    costs = np.concatenate([np.zeros(n_g, np.int64), c, np.zeros(n_s, np.int64)])
+                    kw.update(tails=tails, heads=heads, caps=caps, costs=costs)
+                    stats["polish_arcs"] = len(a)
+                    stats["warm_arcs_added"] = len(a) - n_before
                 warm_map = None
                 f_all = _mcf(tails, heads, caps, costs, supplies)
                 kw["flows"] = f_all

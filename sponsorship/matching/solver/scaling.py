@@ -211,6 +211,22 @@ def _nb_warm_flow(rows_g, rows_j, rows_f, g_loc, g_class, g_size, garc0, s_cap, 
     return keep_a, keep_t, keep_f, xg, ys, uc
 
 
+@nb.njit(cache=True, nogil=True)
+def nb_rows_in_radius(rows_g, rows_j, g_loc, loc_start, nbr):
+    """Whether each (group, sponsor) row is an arc of the neighbour CSR (-1 ids: no)."""
+    out = np.zeros(len(rows_g), np.bool_)
+    for q in range(len(rows_g)):
+        g, j = rows_g[q], rows_j[q]
+        if g < 0 or j < 0:
+            continue
+        loc = g_loc[g]
+        for t in range(loc_start[loc], loc_start[loc + 1]):
+            if nbr[t] == j:
+                out[q] = True
+                break
+    return out
+
+
 @nb.njit(cache=True)
 def _nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr):
     """CSR position of each (group, sponsor) row (the rows' arcs exist)."""
