@@ -279,13 +279,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Where the regency runs (used for quiet hours and due dates when a regency has no own zone).
 DEFAULT_REGENCY_TIMEZONE = env.str("DEFAULT_REGENCY_TIMEZONE", default="Asia/Jakarta")
 
-# Regency matching runs (docs/matching-api.md): the distance mode when a request names none — "exact" (the total
-# distance minimised over every pair within the radius, proven to within MATCHING_DISTANCE_GAP_TOLERANCE of the
-# optimum by the solver's certificate; ~7 s end to end at Ponorogo size) or "fast" (the default: the restricted
-# polish only, ~10% above the optimum's distance at regency size, ~3 s end to end; the covered weight is the
-# optimum's in both). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full
-# min-cost flow in either mode.
-MATCHING_RUN_DISTANCE = env.str("MATCHING_RUN_DISTANCE", default="fast")
+# Regency matching runs (docs/matching-api.md): the distance mode when a request names none — "exact" (the default
+# since runs are Celery tasks: the total distance minimised over every pair within the radius, proven to within
+# MATCHING_DISTANCE_GAP_TOLERANCE of the optimum by the solver's certificate; the certified optimum takes ~4 s CPU
+# at Ponorogo size, ~1-3.5 s when the previous run's duals are cached, docs/matching.md) or "fast" (the restricted
+# polish only, ~10% above the optimum's distance at regency size, ~1.5 s; the covered weight is the optimum's in
+# both). Runs with at most MATCHING_EXACT_ARC_LIMIT pairs within the radius are solved as one full min-cost flow
+# in either mode.
+MATCHING_RUN_DISTANCE = env.str("MATCHING_RUN_DISTANCE", default="exact")
 if MATCHING_RUN_DISTANCE not in ("exact", "fast"):
     from django.core.exceptions import ImproperlyConfigured
 

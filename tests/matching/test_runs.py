@@ -273,12 +273,13 @@ def test_distance_mode_round_trips(api, town, agency, regency_admin, settings):
     }
     assert client.get(f"{RUNS}{fast.json()['id']}/").json()["distance"] == "fast"
     assert MatchingRun.objects.get(pk=fast.json()["id"]).distance == "fast"
-    assert client.post(RUNS, {}, format="json").json()["id"] == fast.json()["id"]  # the default is fast: same run
-    settings.MATCHING_RUN_DISTANCE = "exact"
-    default = client.post(RUNS, {}, format="json").json()  # the setting's default, now exact
+    default = client.post(RUNS, {}, format="json").json()  # the default is exact: another run
     assert default["distance"] == "exact" and default["preview"]["distance"]["mode"] == "exact"
     assert default["preview"]["distance"]["gap_tolerance"] == 0.005
     assert default["id"] != fast.json()["id"]
+    assert client.post(RUNS, {"distance": "exact"}, format="json").json()["id"] == default["id"]  # same run
+    settings.MATCHING_RUN_DISTANCE = "fast"
+    assert client.post(RUNS, {}, format="json").json()["id"] == fast.json()["id"]  # the setting's default, now fast
     listed = {r["id"]: r["distance"] for r in client.get(RUNS).json()}
     assert listed == {fast.json()["id"]: "fast", default["id"]: "exact"}
 

@@ -155,7 +155,7 @@ class MatchingRunCreateSerializer(serializers.Serializer):
         required=False,
         help_text='"exact": total distance minimised over every pair within the radius, proven to within '
         'MATCHING_DISTANCE_GAP_TOLERANCE (default 0.5%) of the optimum; "fast": the restricted polish '
-        'only. Default: the MATCHING_RUN_DISTANCE setting ("fast").',
+        'only. Default: the MATCHING_RUN_DISTANCE setting ("exact").',
         error_messages={
             "invalid_choice": _('Unknown distance mode "{input}". Choose "exact" (optimal distance, proven) or "fast".')
         },
