@@ -284,6 +284,23 @@ def test_distance_mode_round_trips(api, town, agency, regency_admin, settings):
     assert listed == {fast.json()["id"]: "fast", default["id"]: "exact"}
 
 
+def test_default_mode_is_fast_above_the_exact_size_limit(api, town, agency, regency_admin, settings):
+    """The default "exact" gives way to "fast" for a regency with more workers to match than
+    MATCHING_EXACT_MAX_WORKERS (the exact step grows faster than the regency); a request naming "exact" gets it."""
+    factories.make_sponsor(agency=agency, village_code=HOME, capacity=2)
+    for v in (HOME, NEAR, MID):
+        worker(v)
+    client = api(regency_admin)
+    assert settings.MATCHING_RUN_DISTANCE == "exact"
+    settings.MATCHING_EXACT_MAX_WORKERS = 3
+    assert client.post(RUNS, {}, format="json").json()["distance"] == "exact"  # 3 workers: within the limit
+    settings.MATCHING_EXACT_MAX_WORKERS = 2
+    default = client.post(RUNS, {}, format="json").json()
+    assert default["distance"] == "fast" and default["preview"]["distance"]["mode"] == "fast"
+    asked = client.post(RUNS, {"distance": "exact"}, format="json").json()
+    assert asked["distance"] == "exact" and asked["id"] != default["id"]
+
+
 def test_invalid_distance_mode_is_a_bilingual_400(api, town, regency_admin):
     client = api(regency_admin)
     bad = client.post(RUNS, {"distance": "slow"}, format="json")

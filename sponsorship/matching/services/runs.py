@@ -167,13 +167,24 @@ def _preview(rows: sel.RunRows, result, timings: dict, distance: dict) -> dict:
     }
 
 
-def _normalise(regency: Region, radius_m, policy: str, distance) -> tuple[int, object, str, dict]:
+def _normalise(regency: Region, radius_m, policy: str, distance) -> tuple[int, object, str | None]:
+    """(radius, solver policy, distance mode or None: the default, decided by `_mode` once the rows are read)."""
     radius_m = int(radius_m or sel.regency_config(regency).matching_radius_m)
     solver_policy = sel.policy_for(policy)
-    distance = distance or settings.MATCHING_RUN_DISTANCE
-    if distance not in MatchingRun.Distance.values:
+    if distance and distance not in MatchingRun.Distance.values:
         raise ValueError(f"unknown distance mode {distance!r}")
-    return radius_m, solver_policy, distance, _solver_options(distance)
+    return radius_m, solver_policy, distance or None
+
+
+def _mode(distance: str | None, rows: sel.RunRows) -> tuple[str, dict]:
+    """The distance mode and its solver options. A request that names no mode gets MATCHING_RUN_DISTANCE, except
+    that a regency with more workers to match than MATCHING_EXACT_MAX_WORKERS gets "fast": the exact step grows
+    faster than the regency (4 s CPU at Ponorogo size, ~90 s at ten times it: docs/matching.md, "Ninth session")."""
+    if not distance:
+        distance = settings.MATCHING_RUN_DISTANCE
+        if distance == MatchingRun.Distance.EXACT and len(rows.worker_ids) > settings.MATCHING_EXACT_MAX_WORKERS:
+            distance = MatchingRun.Distance.FAST
+    return distance, _solver_options(distance)
 
 
 def _solve(
@@ -229,13 +240,14 @@ def matching_run_preview(
     now=None,
 ) -> tuple[MatchingRun, bool]:
     """Solve on the current state of the regency, in this process. Returns (run, created); unchanged input and
-    distance mode → (same run, False). ``distance``: "exact" | "fast", default ``settings.MATCHING_RUN_DISTANCE``.
+    distance mode → (same run, False). ``distance``: "exact" | "fast", default ``_mode``'s.
     The API calls ``matching_run_request`` (a task solves a large regency); this is the inline path."""
     now = now or timezone.now()
-    radius_m, solver_policy, distance, options = _normalise(regency, radius_m, policy, distance)
+    radius_m, solver_policy, distance = _normalise(regency, radius_m, policy, distance)
     t0 = time.perf_counter()
     rows = sel.run_rows(regency, now=now)
     t1 = time.perf_counter()
+    distance, options = _mode(distance, rows)
     fingerprint = _fingerprint(regency, radius_m, policy, distance, options, rows)
     existing = _existing(regency, fingerprint)
     if existing is not None:
@@ -309,13 +321,14 @@ def matching_run_request(
     The read and the fingerprint happen here (a fraction of a second for a regency) under a per-regency advisory
     lock, so two identical requests never make two runs."""
     now = now or timezone.now()
-    radius_m, solver_policy, distance, options = _normalise(regency, radius_m, policy, distance)
+    radius_m, solver_policy, distance = _normalise(regency, radius_m, policy, distance)
     with transaction.atomic():
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, regency.pk])
         t0 = time.perf_counter()
         rows = sel.run_rows(regency, now=now)
         t1 = time.perf_counter()
+        distance, options = _mode(distance, rows)
         fingerprint = _fingerprint(regency, radius_m, policy, distance, options, rows)
         existing = _existing(regency, fingerprint)
         if existing is not None:
@@ -405,10 +418,11 @@ def matching_run_solve_queued(*, run_id: int) -> str | None:
         return MatchingRun.Status.FAILED
     try:
         with _heartbeat(run_id):
-            radius_m, solver_policy, distance, options = _normalise(run.regency, run.radius_m, run.policy, run.distance)
+            radius_m, solver_policy, distance = _normalise(run.regency, run.radius_m, run.policy, run.distance)
             t0 = time.perf_counter()
             rows = sel.run_rows(run.regency, now=timezone.now())
             t1 = time.perf_counter()
+            distance, options = _mode(distance, rows)  # the run's stored mode
             fingerprint = _fingerprint(run.regency, radius_m, run.policy, distance, options, rows)
             _step(run_id, 1, "solving")
             preview, pairs = _solve(
