@@ -21,6 +21,9 @@ COPY deploy deploy
 # Static files once, at build (WhiteNoise serves them, compressed); no database and no secret needed.
 RUN DJANGO_SETTINGS_MODULE=backend.settings.build /opt/venv/bin/python manage.py collectstatic --noinput \
     && /opt/venv/bin/python -m compileall -q backend sponsorship notifications pwa
+# The matching solver's numba kernels, compiled once into the image (next to their sources, owned by the app user
+# below), so the first matching run of a fresh container does not compile them (deploy/warm_solver.py).
+RUN /opt/venv/bin/python deploy/warm_solver.py
 
 # ---- runtime: the virtualenv and the code, as a user without privileges -------------------------------------------
 FROM python:3.11-slim AS runtime

@@ -92,6 +92,26 @@ def test_the_build_settings_collect_static_files_without_a_database_or_secret(tm
     assert (tmp_path / "admin").is_dir() and any(tmp_path.rglob("*.gz")), "compressed static files expected"
 
 
+def test_the_build_compiles_the_solver_kernels_into_the_image(tmp_path):
+    """The Dockerfile's warm-up step, run here with its own numba cache and no database or settings: it solves
+    down every path and a second run finds the kernels cached."""
+    assert any("deploy/warm_solver.py" in line for line in _stages()[0])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "DJANGO_SETTINGS"))}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
+    env["MATCHING_WARM_CACHE_DIR"] = str(tmp_path / "warm")
+
+    def run() -> float:
+        out = subprocess.run(
+            [sys.executable, "deploy/warm_solver.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        return float(re.search(r"cached in ([0-9.]+) s", out.stdout).group(1))
+
+    first = run()
+    assert any((tmp_path / "numba").rglob("*.nbc")), "compiled kernels expected in the cache"
+    assert run() < first  # loaded, not compiled again
+
+
 def test_compose_has_the_services_and_exactly_one_beat():
     services = _compose()["services"]
     assert {"web", "worker", "beat", "postgres", "redis", "migrate"} <= set(services)
