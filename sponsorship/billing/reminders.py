@@ -13,6 +13,13 @@ machines) writes each reminder once:
     invoice:{id}:reminder:{date}            also the payday reminder (never a due-soon and a payday one a day)
     sponsor:{id}:prepay:{kind}:{year}       the prepay suggestion, once per bonus (13th salary, THR) a year
 
+Which regency's scan owns a row (reminders_scan(regency_id=...), one task per regency every hour, services/
+scheduled.py: reminder_scan_dispatch): an invoice belongs to its sponsor's agency's regency (the regency that
+billed it, whose zone is the sponsor's); a worker's coverage reminders and the new-sponsor message belong to the
+worker's village's regency, also the lapsing notice to a sponsor in another regency. Sponsor.agency, Agency.regency
+and Worker.village are required, so every row has exactly one owner: the per-regency scans together write what
+the whole scan (no regency) writes when all regencies share its zone, and each evaluates "today" in its own zone.
+
 Payday reminders run per regency at its local hour (regions/scheduling.py, billing/services/scheduled.py): on
 the regency's salary day and TPP day (RegencyConfig), card/e-wallet payers (selectors/payday.py) with an unpaid
 bill are reminded; in the 13th-salary and THR months, on the salary day, prepaying 12 months is suggested.
@@ -52,8 +59,11 @@ def _end_of_day(day: dt.date, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
 
 
-def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
-    """Due in 3 days, due today, overdue by 3 and 7 days, for every unpaid invoice."""
+def invoice_reminder_requests(
+    *, today: dt.date, regency_id: int | None = None, tz: ZoneInfo | None = None
+) -> list[NotifyRequest]:
+    """Due in 3 days, due today, overdue by 3 and 7 days, for every unpaid invoice (of the regency: its sponsor's
+    agency's). Lifetimes end in `tz` (the regency's zone), else in each recipient's zone."""
     targets = {
         today + dt.timedelta(days=DUE_SOON_DAYS): ("invoice_due_soon", DUE_SOON_DAYS),
         today: ("invoice_due_today", 0),
@@ -61,20 +71,23 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
     for days in OVERDUE_DAYS:
         targets[today - dt.timedelta(days=days)] = ("invoice_overdue", days)
     # plain values, not model instances: at 100,000 invoices building Invoice and Sponsor objects cost most of the scan
+    invoices = Invoice.objects.filter(
+        status=Invoice.Status.ISSUED, due_date__in=list(targets), sponsor__user__isnull=False
+    )
+    if regency_id is not None:
+        invoices = invoices.filter(sponsor__agency__regency_id=regency_id)
     rows = list(
-        Invoice.objects.filter(status=Invoice.Status.ISSUED, due_date__in=list(targets), sponsor__user__isnull=False)
-        .order_by()
+        invoices.order_by()
         .values_list("pk", "due_date", "amount_idr", "number", "period", "sponsor__user_id", "sponsor__full_name")
         .annotate(workers=Count("lines__worker", distinct=True))
     )
-    zones = timezones_for({row[5] for row in rows})
+    zones = {} if tz else timezones_for({row[5] for row in rows})
     requests = []
     for pk, due_date, amount_idr, number, period, user_id, sponsor_name, workers in rows:
         kind, days = targets[due_date]
-        tz = zones[user_id]
         # Lifetime ends with the due date (an undelivered "due in 3 days" is useless after it);
         # an overdue notice lives until the end of the day it was written for.
-        expires = _end_of_day(max(due_date, today), tz)
+        expires = _end_of_day(max(due_date, today), tz or zones[user_id])
         requests.append(
             NotifyRequest(
                 user_id=user_id,
@@ -101,17 +114,22 @@ def invoice_reminder_requests(*, today: dt.date) -> list[NotifyRequest]:
 COVERAGE_CHUNK = 2000  # rows per fetch of the coverage scan's one streamed statement
 
 
-def coverage_requests(*, today: dt.date, chunk: int = COVERAGE_CHUNK) -> list[NotifyRequest]:
-    """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until.
+def coverage_requests(
+    *, today: dt.date, chunk: int = COVERAGE_CHUNK, regency_id: int | None = None, now: dt.datetime | None = None
+) -> list[NotifyRequest]:
+    """Workers' protection: at risk / lapsing (to worker and sponsor), lapsed, protected until; with `regency_id`
+    only the workers whose village is in that regency.
 
     Set-based: the workers with an app account or an active sponsor with an account, each with their paid months
     and sponsor's user, in one statement streamed in chunks (billing/selectors/coverage.py: coverage_statuses);
     holidays and rates once per scan."""
-    expires = timezone.now() + dt.timedelta(days=7)
+    expires = (now or timezone.now()) + dt.timedelta(days=7)  # the scan's `now`: every part of a scan agrees
     sponsored = Sponsorship.objects.filter(status=Sponsorship.Status.ACTIVE, sponsor__user__isnull=False)
     workers = Worker.objects.filter(anonymized_at__isnull=True).filter(
         Q(user__isnull=False) | Q(pk__in=sponsored.values("worker_id"))
     )
+    if regency_id is not None:
+        workers = workers.filter(village__parent__parent_id=regency_id)
     requests: list[NotifyRequest] = []
     for worker, status in coverage_statuses(workers, today=today, chunk=chunk):
         requests += _coverage_worker_requests(worker, status, expires)
@@ -164,12 +182,14 @@ def _coverage_worker_requests(worker: ScanWorker, status: CoverageStatus, expire
     return out
 
 
-def new_sponsor_requests(*, now: dt.datetime) -> list[NotifyRequest]:
+def new_sponsor_requests(*, now: dt.datetime, regency_id: int | None = None) -> list[NotifyRequest]:
     recent = Sponsorship.objects.filter(
         status=Sponsorship.Status.ACTIVE,
         worker__user__isnull=False,
         started_at__gte=now - dt.timedelta(days=NEW_SPONSOR_LOOKBACK_DAYS),
     ).select_related("sponsor", "worker")
+    if regency_id is not None:
+        recent = recent.filter(worker__village__parent__parent_id=regency_id)
     out = []
     for s in recent:
         name = s.sponsor.full_name.split(" ")[0] if s.sponsor.show_name_to_workers else None
@@ -185,15 +205,23 @@ def new_sponsor_requests(*, now: dt.datetime) -> list[NotifyRequest]:
     return out
 
 
-def reminders_scan(*, today: dt.date | None = None, now: dt.datetime | None = None) -> dict:
-    """One pass over everything that may need a reminder; safe to run any number of times."""
+def reminders_scan(
+    *, regency_id: int | None = None, today: dt.date | None = None, now: dt.datetime | None = None
+) -> dict:
+    """One pass over everything that may need a reminder; safe to run any number of times.
+
+    With `regency_id`: only the regency's rows (see the module's docstring for who owns a row), and `today`
+    defaults to the regency's local date (RegencyConfig.timezone), invoice lifetimes end in its zone. Without: the
+    whole deployment on the deployment's date (TIME_ZONE), as before the per-regency schedule (an operator's
+    catch-up, a single-regency deployment)."""
     now = now or timezone.now()
-    today = today or timezone.localdate(now)
+    tz = ZoneInfo(config_for(regency_id).timezone) if regency_id is not None else None
+    today = today or (now.astimezone(tz).date() if tz else timezone.localdate(now))
     counts: dict[str, int | str] = {}
     for name, build in (
-        ("invoices", lambda: invoice_reminder_requests(today=today)),
-        ("coverage", lambda: coverage_requests(today=today)),
-        ("new_sponsor", lambda: new_sponsor_requests(now=now)),
+        ("invoices", lambda: invoice_reminder_requests(today=today, regency_id=regency_id, tz=tz)),
+        ("coverage", lambda: coverage_requests(today=today, regency_id=regency_id, now=now)),
+        ("new_sponsor", lambda: new_sponsor_requests(now=now, regency_id=regency_id)),
     ):
         try:
             requests = build()
@@ -203,7 +231,7 @@ def reminders_scan(*, today: dt.date | None = None, now: dt.datetime | None = No
             continue
         with transaction.atomic(), batched_sends():
             counts[name] = len(notify_bulk(requests, now=now))
-    logger.info("reminder scan for %s: %s", today, counts)
+    logger.info("reminder scan for %s (regency %s): %s", today, regency_id or "all", counts)
     return counts
 
 

@@ -2,7 +2,8 @@
 
 The billing run and the payday reminder wave are per regency at the regency's local hour (WIB/WITA/WIT,
 RegencyConfig.billing_hour / reminder_hour): beat fires a dispatcher hourly, which enqueues each due regency once
-a local day, spread over the hour by a stable slot (regions/scheduling.py, docs/scheduling.md).
+a local day, spread over the hour by a stable slot (regions/scheduling.py, docs/scheduling.md). The reminder scan
+is per regency too, every hour, each on the regency's local date.
 """
 
 from celery.schedules import crontab
@@ -45,9 +46,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
     },
     "reminder-scan": {
-        # Hourly rather than daily so WITA/WIT regencies and a scheduler that was down still get their reminders;
-        # the per-day dedupe key makes the extra runs no-ops.
-        "task": "notifications.tasks.scan_reminders",
+        # Hourly dispatcher: one reminder scan per regency (its slot as delay), each on the regency's local date;
+        # hourly so a payment or a match is told within the hour and a scheduler that was down catches up; the
+        # per-day dedupe keys make the extra runs no-ops. notifications.tasks.scan_reminders (all regencies on
+        # the deployment's date) stays for catch-up by hand.
+        "task": "notifications.tasks.dispatch_reminder_scans",
         "schedule": crontab(minute=5),
     },
     "protection-clock": {

@@ -25,7 +25,13 @@ from .services.reconciliation import (
     payments_reconcile,
     payments_reconcile_returns,
 )
-from .services.scheduled import billing_dispatch, billing_run_for_regency, payday_dispatch, payday_wave_for_regency
+from .services.scheduled import (
+    billing_dispatch,
+    billing_run_for_regency,
+    payday_dispatch,
+    payday_wave_for_regency,
+    reminder_scan_dispatch,
+)
 from .services.settlement import notifications_process
 
 
@@ -91,7 +97,21 @@ def sweep_payment_notifications() -> dict:
 
 @shared_task(name="notifications.tasks.scan_reminders", ignore_result=True)
 def scan_reminders():
+    """Every regency at once on the deployment's date, as before the per-regency scan (an operator's catch-up,
+    a single-regency deployment; not scheduled)."""
     return reminders_scan()
+
+
+@shared_task(name="notifications.tasks.dispatch_reminder_scans", ignore_result=True)
+def dispatch_reminder_scans() -> int:
+    """Hourly: one reminder scan per regency, spread over the hour by its slot."""
+    return len(reminder_scan_dispatch())
+
+
+@shared_task(name="notifications.tasks.scan_reminders_regency", acks_late=True, ignore_result=True)
+def scan_reminders_regency(regency_id: int) -> dict:
+    """One regency's reminder scan on its local date (computed when the task runs, not when it was queued)."""
+    return reminders_scan(regency_id=regency_id)
 
 
 @shared_task(name="notifications.tasks.send_admin_digests", ignore_result=True)

@@ -6,6 +6,14 @@ job on their local date, and enqueues one task per regency, delayed by the regen
 claims (job, regency, local date) first, so duplicates are no-ops, then runs the same services as before with
 `regency_id`: the set-based billing run limited to the regency, the payday wave of billing/reminders.py.
 Without a broker (dev, `run_scheduler`) the task runs in-process at once.
+
+The reminder scan (invoice due/overdue, coverage, new sponsor: billing/reminders.py) is per regency too, but not
+claimed once a day: `reminder_scan_dispatch` enqueues every regency (with an agency or a worker) every hour, with
+the same stable slot as countdown, and each task evaluates the regency's local date when it runs. The scan is
+idempotent through its outbox keys, and the hourly re-runs are what deliver a "protected" or "new sponsor"
+message within the hour of a payment or a match, as the whole-deployment scan did; a once-a-day claim would
+suppress them. A regency whose scan fails (or cannot be enqueued and then fails in-process) is logged and the
+others go on.
 """
 
 from __future__ import annotations
@@ -13,12 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from sponsorship.billing.reminders import payday_reminders_send
+from sponsorship.billing.reminders import payday_reminders_send, reminders_scan
 from sponsorship.billing.services.billing import billing_run, periods_to_bill
-from sponsorship.people.models import Agency
+from sponsorship.people.models import Agency, Worker
 from sponsorship.regions import scheduling
+from sponsorship.regions.models import Region
 
 logger = logging.getLogger(__name__)
 
@@ -81,3 +91,44 @@ def payday_wave_for_regency(*, regency_id: int, local_date: dt.date, now: dt.dat
         return {"sent": payday_reminders_send(regency_id=regency_id, today=local_date, now=now)}
 
     return _claimed(scheduling.PAYDAY_REMINDERS, regency_id, local_date, work, now)
+
+
+# ---- the hourly reminder scan, one task per regency ----------------------------------------------------------
+def regencies_with_people() -> list[int]:
+    """Regencies that own reminder rows: those with an agency (invoices) or a worker (coverage, new sponsor)."""
+    workers = Worker.objects.filter(village__parent__parent_id=OuterRef("pk"))
+    with_workers = (
+        Region.objects.filter(level=Region.Level.REGENCY).filter(Exists(workers)).values_list("pk", flat=True)
+    )
+    return sorted(set(regencies_with_agencies()) | set(with_workers))
+
+
+def reminder_scan_dispatch(*, now: dt.datetime | None = None) -> list[scheduling.RegencySlot]:
+    """Enqueue one reminder scan per regency, delayed by its slot; every hour, whatever the local hour."""
+    from sponsorship.billing import tasks  # tasks imports this module
+
+    now = now or timezone.now()
+    configs = scheduling.configs_for(regencies_with_people())
+    codes = dict(Region.objects.filter(pk__in=configs).values_list("pk", "code"))
+    slots = []
+    for rid, config in configs.items():
+        code = codes.get(rid, str(rid))
+        try:
+            local_date = scheduling.local_now(config, now).date()
+        except Exception:  # noqa: BLE001 - a broken zone: the regency's own scan fails and logs it
+            local_date = timezone.localdate(now)
+        slots.append(scheduling.RegencySlot(rid, code, config.timezone, local_date, scheduling.slot_delay(code)))
+    slots.sort(key=lambda s: (s.delay_s, s.regency_id))
+    failed = 0
+    for slot in slots:
+        try:
+            tasks.scan_reminders_regency.apply_async(args=[slot.regency_id], countdown=slot.delay_s)
+        except Exception:  # noqa: BLE001 - broker down: run it here (idempotent), and go on with the others
+            logger.exception("could not enqueue the reminder scan of regency %s; running it now", slot.regency_id)
+            try:
+                reminders_scan(regency_id=slot.regency_id, now=now)
+            except Exception:  # noqa: BLE001 - one regency's failure must not stop the others
+                failed += 1
+                logger.exception("reminder scan of regency %s failed", slot.regency_id)
+    logger.info("reminder scan dispatch: %s regencies (%s failed in-process)", len(slots), failed)
+    return slots
