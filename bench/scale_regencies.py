@@ -25,6 +25,10 @@ measured in the same run), then with all of them:
              current month for one third: protected, grace and lapsing workers), and notify_bulk of what it
              asks; beside it the per-worker status (worker_coverage_status, what the scan called per worker before)
              timed on --coverage-sample workers and extrapolated
+  zones      the reminder scan's read side (invoice_reminder_requests + coverage_requests) as one scan over the
+             whole deployment, then per regency (`regency_id`: what each regency's hourly task builds on its local
+             date): the time of each, their sum and the longest one, and whether the union of the per-regency
+             requests equals the whole scan's (recipient, kind, dedupe key)
   matching   one task per regency (matching_run_preview + matching_run_apply, notify off) on a pool of 2
              processes. The matching run is not a Celery task on main yet (the tasks branch adds it), so the
              pool is a concurrent.futures process pool calling the same service, as a Celery prefork worker with
@@ -429,6 +433,28 @@ def bench_coverage(sample: int) -> dict:
     }
 
 
+def bench_zones(codes: list[str]) -> dict:
+    from sponsorship.billing.reminders import coverage_requests, invoice_reminder_requests
+    from sponsorship.regions.models import Region
+
+    today = reminder_day()
+    paid_history(today)  # protected, grace and lapsing workers (idempotent: the coverage part writes the same)
+
+    def build(regency_id=None):
+        t = time.perf_counter()
+        reqs = invoice_reminder_requests(today=today, regency_id=regency_id)
+        reqs += coverage_requests(today=today, regency_id=regency_id)
+        return time.perf_counter() - t, {(r.user_id, r.kind, r.dedupe_key) for r in reqs}
+
+    whole_s, whole = build()
+    per_s, union = [], set()
+    for rid in Region.objects.filter(code__in=codes).order_by("code").values_list("pk", flat=True):
+        secs, keys = build(rid)
+        per_s.append(secs)
+        union |= keys
+    return {"whole_s": whole_s, "whole_n": len(whole), "per_s": per_s, "per_n": len(union), "same": union == whole}
+
+
 def bench_areas() -> dict:
     from django.core.cache import cache
 
@@ -526,7 +552,7 @@ def print_rows(label: str, rows: dict, per: int | None = None) -> None:
     print(f"    rows written ({label}): {total:,}{per_txt} [{detail}]")
 
 
-PARTS = ("billing", "reminders", "coverage", "matching", "areas")
+PARTS = ("billing", "reminders", "coverage", "zones", "matching", "areas")
 
 
 def main():
@@ -584,7 +610,7 @@ def main():
         n_sponsored = sum(i["sponsored"] for i in loaded)
         print(f"\n== {phase}: {n_asn:,} ASN, {n_workers:,} workers ({load_rows:,} rows loaded); {load_str()}")
         res: dict = {"regencies": len(loaded), "rows_month": 0}
-        if parts & {"billing", "reminders", "coverage"}:
+        if parts & {"billing", "reminders", "coverage", "zones"}:
             times, result, bill_rows = bench_billing(args.repeat if "billing" in parts else 1)
             if "billing" in parts:
                 print(
@@ -625,6 +651,17 @@ def main():
                 coverage_per_worker_old=cov["per_worker_old"],
                 coverage_old_total=cov["per_worker_old"] * n_sponsored,
             )
+        if "zones" in parts:
+            z = bench_zones([i["code"] for i in loaded])
+            per = z["per_s"]
+            print(
+                f"  reminder scan read side: whole deployment {z['whole_s']:.2f} s for {z['whole_n']:,} requests; per "
+                f"regency {len(per)} scans, sum {sum(per):.2f} s (ratio {sum(per) / max(z['whole_s'], 1e-9):.2f}), "
+                f"longest {max(per):.2f} s, median {median(per):.2f} s; union of the per-regency requests "
+                f"{'equals' if z['same'] else 'DIFFERS FROM'} the whole scan's ({z['per_n']:,}); {load_str()}",
+                flush=True,
+            )
+            res.update(zones_whole=z["whole_s"], zones_sum=sum(per), zones_max=max(per), zones_same=z["same"])
         if "matching" in parts:
             codes = [i["code"] for i in loaded]
             with _cursor() as cur:
