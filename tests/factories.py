@@ -5,6 +5,7 @@ import itertools
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from sponsorship.people.models import Agency, Occupation, Profile, Role, Sponsor, Sponsorship
 from sponsorship.people.services.people import sponsor_create, worker_create
@@ -128,3 +129,22 @@ def make_worker(*, village_code="35.02.17.1001", occupation="petani", decile=3, 
 
 def sponsor_worker(sponsor, worker, source=Sponsorship.Source.ADMIN):
     return sponsorship_start(sponsor=sponsor, worker=worker, source=source)
+
+
+def paid_months(worker, invoice, *offsets, current: dt.date) -> None:
+    """Coverage months paid for `worker` at the given month offsets from `current`, hung on `invoice` (the reminder
+    and coverage scans read only the months)."""
+    from sponsorship.billing.models import CoverageMonth
+    from sponsorship.core.periods import add_months
+
+    for offset in offsets:
+        CoverageMonth.objects.create(
+            worker=worker,
+            month=add_months(current, offset),
+            sponsor=None,
+            invoice=invoice,
+            jkk_idr=10_000,
+            jkm_idr=6_800,
+            amount_idr=16_800,
+            paid_at=timezone.now(),
+        )

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications.services import NotifyRequest
-from sponsorship.billing.models import CoverageMonth, Holiday, Invoice
+from sponsorship.billing.models import Holiday, Invoice
 from sponsorship.billing.reminders import coverage_requests
 from sponsorship.billing.selectors.coverage import worker_coverage_status
 from sponsorship.core.periods import add_months, local_today, month_start
@@ -124,17 +124,7 @@ def varied(regency, agency):
         if sponsored:
             s = factories.make_sponsor(agency=agency, capacity=3, user=with_account, full_name=f"Sponsor {name}")
             factories.sponsor_worker(s, w)
-        for offset in months:
-            CoverageMonth.objects.create(
-                worker=w,
-                month=add_months(current, offset),
-                sponsor=None,
-                invoice=invoice,
-                jkk_idr=10_000,
-                jkm_idr=6_800,
-                amount_idr=16_800,
-                paid_at=timezone.now(),
-            )
+        factories.paid_months(w, invoice, *months, current=current)
         return w
 
     made = {

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from sponsorship.billing import tasks
-from sponsorship.billing.models import CoverageMonth, Invoice
+from sponsorship.billing.models import Invoice
 from sponsorship.billing.reminders import reminders_scan
 from sponsorship.billing.services.billing import billing_run
 from sponsorship.billing.services.scheduled import reminder_scan_dispatch
-from sponsorship.core.periods import add_months, local_today, month_start
+from sponsorship.core.periods import local_today, month_start
 from sponsorship.people.models import Sponsorship
 from sponsorship.regions import scheduling
 from sponsorship.regions.models import RegencyConfig, RegencyJobRun
@@ -36,20 +36,6 @@ def outbox() -> dict[str, tuple]:
         n.dedupe_key: (n.recipient_id, n.kind, n.title, n.body, n.data, n.collapse_key, n.expires_at, n.next_attempt_at)
         for n in Notification.objects.all()
     }
-
-
-def paid(worker, invoice, *offsets, current):
-    for offset in offsets:
-        CoverageMonth.objects.create(
-            worker=worker,
-            month=add_months(current, offset),
-            sponsor=None,
-            invoice=invoice,
-            jkk_idr=10_000,
-            jkm_idr=6_800,
-            amount_idr=16_800,
-            paid_at=timezone.now(),
-        )
 
 
 @pytest.fixture
@@ -77,7 +63,7 @@ def two_regencies(regency, agency):
         Invoice.objects.filter(pk=invoice.pk).update(due_date=due)
     states = [(-2, -1, 0), (-3, -2, -1), (-3, -2), (-9, -8)]  # protected, grace 1 and 2 months, lapsed
     for i, worker in enumerate(workers):
-        paid(worker, invoices[0], *states[i % 4], current=current)
+        factories.paid_months(worker, invoices[0], *states[i % 4], current=current)
     return paser, sponsors, workers
 
 

@@ -403,6 +403,12 @@ def solve_augmenting(
     return FlowSolution(s_ok[match_s[cov]], w_ok[cov], stats)
 
 
+def _unique_arcs(a, b, c, n_s):
+    """The (group, sponsor) arcs once each (the first occurrence's cost)."""
+    _, first = np.unique(a * (n_s + 1) + b, return_index=True)
+    return a[first], b[first], c[first]
+
+
 def _polish(
     wt,
     wloc,
@@ -467,8 +473,7 @@ def _polish(
     a = np.concatenate([ga, sa, ginv[cov]])
     b = np.concatenate([gb, np.repeat(ss, n_g), match_s[cov]])
     c = np.concatenate([gc, np.repeat(dd, n_g), cur_d])
-    _, first = np.unique(a * (len(cap) + 1) + b, return_index=True)
-    a, b, c = a[first], b[first], c[first]
+    a, b, c = _unique_arcs(a, b, c, len(cap))
     uw, cls = np.unique(g_w, return_inverse=True)
     need = np.bincount(cls[ginv[cov]], minlength=len(uw)).astype(np.int64)
     n_c, n_g, n_s = len(uw), len(ug), len(cap)
@@ -482,16 +487,22 @@ def _polish(
             if warm_map["mapped_rows"] < 0.5 * int(need.sum()):  # too little in common: the cold start is better
                 warm_map = None
     sink = n_c + n_g + n_s
-    tails = np.concatenate([cls, n_c + a, n_c + n_g + np.arange(n_s)])
-    heads = np.concatenate([n_c + np.arange(n_g), n_c + n_g + b, np.full(n_s, sink)])
-    caps = np.concatenate([supply, np.minimum(supply[a], cap[b]), cap.astype(np.int64)])
-    costs = np.concatenate([np.zeros(n_g, np.int64), c, np.zeros(n_s, np.int64)])
+
+    def network(a, b, c):
+        """tails, heads, capacities, costs: class -> group, the group -> sponsor arcs (a, b, c), sponsor -> sink."""
+        tails = np.concatenate([cls, n_c + a, n_c + n_g + np.arange(n_s)])
+        heads = np.concatenate([n_c + np.arange(n_g), n_c + n_g + b, np.full(n_s, sink)])
+        caps = np.concatenate([supply, np.minimum(supply[a], cap[b]), cap.astype(np.int64)])
+        costs = np.concatenate([np.zeros(n_g, np.int64), c, np.zeros(n_s, np.int64)])
+        return tails, heads, caps, costs
+
+    tails, heads, caps, costs = network(a, b, c)
     supplies = np.concatenate([need, np.zeros(n_g + n_s, np.int64), [-int(need.sum())]])
     f_all = np.zeros(len(tails), np.int64) if warm_map is not None else _mcf(tails, heads, caps, costs, supplies)
     stats = {"polish_arcs": len(a)}
     if exact:
         from sponsorship.matching.solver.exact import exact_polish
-        from sponsorship.matching.solver.scaling import nb_rows_in_radius, scaling_polish
+        from sponsorship.matching.solver.scaling import nb_arc_pos, scaling_polish
 
         loc_gstart = np.searchsorted(g_loc, np.arange(len(start)))  # groups are sorted by location
         kw = dict(
@@ -526,18 +537,14 @@ def _polish(
                 # Warm-assisted cold start: the restricted network also gets the previous run's pairs that are
                 # still within the radius, so its optimum is near the true one and the phases have less to move
                 # (docs/matching.md, "Ninth session").
-                in_r = nb_rows_in_radius(warm_map["rows_g"], warm_map["rows_j"], g_loc, start, nbr)
+                in_r = nb_arc_pos(warm_map["rows_g"], warm_map["rows_j"], g_loc, start, nbr) >= 0
                 wa, wb = warm_map["rows_g"][in_r], warm_map["rows_j"][in_r]
                 if len(wa):
                     wc = np.rint(distance_m(L, g_loc[wa], S, wb)).astype(np.int64)
                     n_before = len(a)
-                    a2, b2, c2 = np.concatenate([a, wa]), np.concatenate([b, wb]), np.concatenate([c, wc])
-                    _, first2 = np.unique(a2 * (n_s + 1) + b2, return_index=True)
-                    a, b, c = a2[first2], b2[first2], c2[first2]
-                    tails = np.concatenate([cls, n_c + a, n_c + n_g + np.arange(n_s)])
-                    heads = np.concatenate([n_c + np.arange(n_g), n_c + n_g + b, np.full(n_s, sink)])
-                    caps = np.concatenate([supply, np.minimum(supply[a], cap[b]), cap.astype(np.int64)])
-                    costs = np.concatenate([np.zeros(n_g, np.int64), c, np.zeros(n_s, np.int64)])
+                    a, b, c = (np.concatenate(x) for x in ((a, wa), (b, wb), (c, wc)))
+                    a, b, c = _unique_arcs(a, b, c, n_s)
+                    tails, heads, caps, costs = network(a, b, c)
                     kw.update(tails=tails, heads=heads, caps=caps, costs=costs)
                     stats["polish_arcs"] = len(a)
                     stats["warm_arcs_added"] = len(a) - n_before

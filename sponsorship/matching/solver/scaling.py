@@ -212,26 +212,12 @@ def _nb_warm_flow(rows_g, rows_j, rows_f, g_loc, g_class, g_size, garc0, s_cap, 
 
 
 @nb.njit(cache=True, nogil=True)
-def nb_rows_in_radius(rows_g, rows_j, g_loc, loc_start, nbr):
-    """Whether each (group, sponsor) row is an arc of the neighbour CSR (-1 ids: no)."""
-    out = np.zeros(len(rows_g), np.bool_)
+def nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr):
+    """CSR position of each (group, sponsor) row; -1 when the arc does not exist (or an id is -1)."""
+    out = np.full(len(rows_g), -1, np.int64)
     for q in range(len(rows_g)):
-        g, j = rows_g[q], rows_j[q]
-        if g < 0 or j < 0:
+        if rows_g[q] < 0 or rows_j[q] < 0:
             continue
-        loc = g_loc[g]
-        for t in range(loc_start[loc], loc_start[loc + 1]):
-            if nbr[t] == j:
-                out[q] = True
-                break
-    return out
-
-
-@nb.njit(cache=True)
-def _nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr):
-    """CSR position of each (group, sponsor) row (the rows' arcs exist)."""
-    out = np.zeros(len(rows_g), np.int64)
-    for q in range(len(rows_g)):
         loc = g_loc[rows_g[q]]
         for t in range(loc_start[loc], loc_start[loc + 1]):
             if nbr[t] == rows_j[q]:
@@ -1175,7 +1161,7 @@ def scaling_polish(
         rows_g, rows_j, rows_f = warm["rows_g"][kept], warm["rows_j"][kept], keep_f[kept]
         ex[n_g + n_s : n_g + n_s + n_c] = need - used_c
         ex[-1] = int(y.sum()) - int(need.sum())
-        distance0 = int((keep_f[kept] * dl[_nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr)]).sum())
+        distance0 = int((keep_f[kept] * dl[nb_arc_pos(rows_g, rows_j, g_loc, loc_start, nbr)]).sum())
     t_spfa = time.process_time()
     if not _nb_init(rows_g, rows_j, rows_f, g_loc, garc0, loc_start, nbr, gf, head, e_next, e_a, e_g, e_t, free_top):
         raise RuntimeError("entry pool too small")
